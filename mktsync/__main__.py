@@ -1,0 +1,3 @@
+from mktsync.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""Loading and validating ``campaigns.yaml``: one call in, frozen records or one error out.
+
+>>> config = load_config(Path("campaigns.yaml"))          # doctest: +SKIP
+>>> config.campaigns["webinar-reminder"].campaign_id       # doctest: +SKIP
+1234
+
+``load_config`` raises ``ConfigError`` carrying *every* problem, each located as
+``FILE:LINE:COL: path.to.field: message``; warnings (valid but suspicious) travel in
+``Config.warnings``.  Nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mktsync.config.model import Campaign, Config, EnvString, Position, SourceSpec, Template
+from mktsync.config.schema import schema_problems, schema_text
+from mktsync.config.validate import Checker, build_config, normalise_token_name
+from mktsync.config.yamlfile import Document, parse_document
+from mktsync.errors import ConfigError, Problem
+
+__all__ = [
+    "Campaign",
+    "Config",
+    "ConfigError",
+    "EnvString",
+    "Position",
+    "SourceSpec",
+    "Template",
+    "check_document",
+    "load_config",
+    "normalise_token_name",
+    "schema_text",
+    "validate",
+]
+
+
+def display_name(path: Path) -> str:
+    """The path as users should read it in messages: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def check_document(doc: Document, base_dir: Path) -> list[Problem]:
+    """Every problem of a parsed document: schema first, then semantics if the shape is right."""
+    problems = schema_problems(doc)
+    if not isinstance(doc.data, dict):
+        return problems
+    # Semantic checks run even when the schema found errors, so that one `validate`
+    # shows every problem; they skip entries whose shape is wrong (already reported).
+    checker = Checker(doc)
+    checker.run(base_dir)
+    return problems + checker.problems
+
+
+def load_config(path: Path | str) -> Config:
+    """Load, validate and freeze a config file. Raises ``ConfigError`` with every problem."""
+    path = Path(path).absolute()
+    name = display_name(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem(file=name, line=0, column=0, path="", message="file not found")]
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            [Problem(file=name, line=0, column=0, path="", message=f"cannot read: {exc.strerror}")]
+        ) from None
+    doc = parse_document(raw, name)
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else f"{type(doc.data).__name__} value"
+        raise ConfigError(
+            [
+                Problem(
+                    file=name,
+                    line=1,
+                    column=1,
+                    path="",
+                    message=f"expected a mapping at the top level (starting with 'version: 1'), got {kind}",
+                )
+            ]
+        )
+    problems = check_document(doc, path.parent)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ConfigError(problems)
+    digest = hashlib.sha256(raw).hexdigest()
+    return build_config(doc, path, digest, [p for p in problems if p.severity == "warning"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationResult:
+    """What ``mktsync validate`` reports: every problem (errors and warnings) and a summary."""
+
+    ok: bool
+    problems: tuple[Problem, ...]
+    summary: str
+    config: Config | None = None
+
+
+def validate(path: Path | str) -> ValidationResult:
+    """Validate a config file without raising for its problems (for ``mktsync validate``)."""
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        return ValidationResult(ok=False, problems=tuple(exc.problems), summary="")
+    n_sources, n_campaigns = len(config.sources), len(config.campaigns)
+    templates = sum(
+        len(c.tokens) + 1 + (c.when is not None) + (c.key is not None) + len(c.lead.fields)
+        for c in config.campaigns.values()
+    )
+    summary = (
+        f"{display_name(config.path)}: {n_sources} source{'s' * (n_sources != 1)}, "
+        f"{n_campaigns} campaign{'s' * (n_campaigns != 1)}, {templates} templates compiled"
+    )
+    if config.warnings:
+        summary += f", {len(config.warnings)} warning{'s' * (len(config.warnings) != 1)}"
+    return ValidationResult(ok=True, problems=config.warnings, summary=summary, config=config)

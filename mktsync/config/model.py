@@ -1,0 +1,174 @@
+"""Frozen records describing a loaded ``campaigns.yaml``.
+
+``load_config`` (in ``mktsync.config``) builds these; every other module reads them.
+Nothing here resolves ``${VAR}`` on its own: ``EnvString.resolve`` is called only
+where a value is really needed (``apply``, a ``sql`` source's URL), so ``validate``
+and ``plan`` run without secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mktsync.errors import EnvironmentVariableError, Problem
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Position:
+    """Where a value stands in the config file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvString:
+    """A config string that may hold ``${VAR}`` or ``${VAR:-default}`` references.
+
+    >>> EnvString(raw="${HOST:-localhost}:5432", field="ledger").resolve({})
+    'localhost:5432'
+
+    The ``repr`` shows only the raw text (which names variables, never their values).
+    """
+
+    raw: str
+    field: str = ""
+    position: Position | None = None
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(m.group(1) for m in _REFERENCE.finditer(self.raw))
+
+    @property
+    def is_literal(self) -> bool:
+        return not self.variables
+
+    def resolve(self, environ: Mapping[str, str] | None = None) -> str:
+        env = os.environ if environ is None else environ
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            value = env.get(name)
+            if value:
+                return value
+            if default is not None:
+                return default
+            where = f"{self.position}: " if self.position else ""
+            raise EnvironmentVariableError(
+                f"{where}{self.field}: environment variable {name} is not set"
+            )
+
+        return _REFERENCE.sub(substitute, self.raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Template:
+    """A Jinja template from the config, with where it was written.
+
+    ``position`` points at the YAML scalar; for a block scalar (``|``) the template's
+    own line 1 is the line after the indicator, which ``line_offset`` accounts for.
+    """
+
+    text: str
+    field: str
+    position: Position
+    line_offset: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Marketo's limits as this run must respect them (defaults: Marketo's documented ones)."""
+
+    calls: int = 100
+    window_seconds: float = 20.0
+    concurrency: int = 10
+    daily_quota: int = 50_000
+    safety_margin: float = 0.0  # share of `calls` left for other integrations (0.0-0.9)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketoSettings:
+    base_url: EnvString | None = None
+    client_id: EnvString | None = None
+    client_secret: EnvString | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceSpec:
+    """One entry of ``sources:``.
+
+    ``options`` holds the kind's own keys (``path``, ``delimiter``, ``rows``, ``query``...)
+    exactly as written, with ``url`` of a ``sql`` source as an ``EnvString``.
+    Relative paths are resolved against ``base_dir`` (the config file's folder).
+    ``positions`` maps option names to where they were written, for located errors.
+    """
+
+    name: str
+    type: str
+    options: Mapping[str, Any]
+    base_dir: Path
+    position: Position
+    positions: Mapping[str, Position] = field(default_factory=dict)
+
+    def path(self, key: str = "path") -> Path:
+        return self.base_dir / str(self.options[key])
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenSpec:
+    name: str  # normalised: "{{my.Name}}"
+    template: Template
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeadSpec:
+    id: Template | None = None
+    email: Template | None = None
+    fields: tuple[tuple[str, Template], ...] = ()  # for create_missing
+
+
+Retrigger = Literal["never", "on_change"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Campaign:
+    """One entry of ``campaigns:``; ``name`` is its YAML key (renaming it changes nothing)."""
+
+    name: str
+    campaign_id: int
+    source: str
+    lead: LeadSpec
+    when: Template | None = None
+    key: Template | None = None  # default: the lead reference
+    retrigger: Retrigger = "never"
+    tokens: tuple[TokenSpec, ...] = ()
+    max_invalid: int | None = None
+    max_calls: int | None = None
+    create_missing: bool = False
+    position: Position
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    path: Path
+    base_dir: Path
+    version: int
+    marketo: MarketoSettings
+    ledger: EnvString
+    sources: Mapping[str, SourceSpec]
+    campaigns: Mapping[str, Campaign]
+    max_calls: int | None = None
+    digest: str  # sha256 of the file's bytes: a saved plan records it
+    warnings: tuple[Problem, ...] = ()

@@ -1,0 +1,316 @@
+"""Checks beyond the schema, and the frozen ``Config`` built from a valid document.
+
+The schema says what shape the file has; this module says whether it makes sense:
+sources exist, templates compile in the sandbox and use only ``row`` and ``now``,
+token names normalise without clashing, no two campaigns write the same ledger keys.
+Every problem is collected (never only the first) with its file, line and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from mktsync.config.model import (
+    Campaign,
+    Config,
+    EnvString,
+    LeadSpec,
+    Limits,
+    MarketoSettings,
+    Position,
+    SourceSpec,
+    Template,
+    TokenSpec,
+)
+from mktsync.config.schema import did_you_mean, located
+from mktsync.config.yamlfile import Document, JsonPath, dotted
+from mktsync.errors import Problem
+
+DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"
+FILE_SOURCES = ("csv", "json", "jsonl")
+_TOKEN = re.compile(r"^(?:\{\{\s*(my\.[^{}]+?)\s*\}\}|(my\.[^{}]+))$")
+
+
+def normalise_token_name(name: str) -> str:
+    """``my.Name`` and ``{{ my.Name }}`` both become ``{{my.Name}}``, the form Marketo expects."""
+    match = _TOKEN.match(name.strip())
+    if not match:
+        raise ValueError(name)
+    return "{{" + (match.group(1) or match.group(2)).strip() + "}}"
+
+
+class Checker:
+    """Collects the semantic problems of one schema-valid document."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def error(self, path: JsonPath, message: str, *, key: bool = False) -> None:
+        self.problems.append(located(self.doc, path, message, key=key))
+
+    def warn(self, path: JsonPath, message: str, *, key: bool = False) -> None:
+        p = located(self.doc, path, message, key=key)
+        self.problems.append(
+            Problem(
+                file=p.file,
+                line=p.line,
+                column=p.column,
+                path=p.path,
+                message=p.message,
+                severity="warning",
+            )
+        )
+
+    def run(self, base_dir: Path) -> None:
+        data = self.doc.data
+        sources = _mapping(data.get("sources"))
+        campaigns = _mapping(data.get("campaigns"))
+        self._check_marketo(_mapping(data.get("marketo")))
+        used: set[str] = set()
+        keys: dict[tuple[int, str], str] = {}
+        for name, campaign in campaigns.items():
+            if not isinstance(campaign, dict):
+                continue
+            path: JsonPath = ("campaigns", name)
+            source = campaign.get("source")
+            if not isinstance(source, str):
+                pass  # missing or not a string: the schema said so
+            elif source in sources:
+                used.add(source)
+            else:
+                hint = did_you_mean(str(source), list(sources))
+                self.error((*path, "source"), f"no source named '{source}' under 'sources'{hint}")
+            for field_path, text in _templates(campaign, path):
+                self._check_template(field_path, text)
+            self._check_tokens(campaign, path)
+            self._check_lead(campaign, path)
+            if campaign.get("retrigger") == "on_change" and not campaign.get("tokens"):
+                self.warn(
+                    (*path, "retrigger"),
+                    "retrigger: on_change has no effect without tokens",
+                )
+            ident = (campaign.get("campaign_id"), _key_text(campaign))
+            if ident in keys:
+                self.error(
+                    (*path, "campaign_id"),
+                    f"campaign '{keys[ident]}' already sends to campaign {ident[0]} with the same key; "
+                    "their ledger records would collide (give one of them another 'key')",
+                )
+            elif isinstance(ident[0], int):
+                keys[ident] = name  # type: ignore[index]
+        for name, source in sources.items():
+            if not isinstance(source, dict):
+                continue
+            if name not in used:
+                self.warn(
+                    ("sources", name), f"source '{name}' is not used by any campaign", key=True
+                )
+            path_text = source.get("path")
+            if (
+                source.get("type") in FILE_SOURCES
+                and isinstance(path_text, str)
+                and not (base_dir / path_text).exists()
+            ):
+                self.warn(("sources", name, "path"), f"file '{path_text}' does not exist (yet)")
+
+    def _check_marketo(self, marketo: dict[str, Any]) -> None:
+        secret = marketo.get("client_secret")
+        if isinstance(secret, str) and not EnvString(raw=secret).variables:
+            self.warn(
+                ("marketo", "client_secret"),
+                "the client secret is written in the file; use ${MARKETO_CLIENT_SECRET} "
+                "and keep the secret in the environment",
+            )
+
+    def _check_template(self, path: JsonPath, text: str) -> None:
+        from mktsync.render import CONTEXT_NAMES, make_environment
+
+        env = make_environment()
+        try:
+            ast = env.parse(text)
+        except jinja2.TemplateSyntaxError as exc:
+            mark = self.doc.where(path)
+            line = mark.line + (1 if mark.block else 0) + (exc.lineno or 1) - 1
+            self.problems.append(
+                Problem(
+                    file=self.doc.file,
+                    line=line,
+                    column=mark.column if line == mark.line else 1,
+                    path=dotted(path),
+                    message=f"template syntax error: {exc.message}",
+                )
+            )
+            return
+        unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT_NAMES)
+        if unknown:
+            names = ", ".join(f"'{n}'" for n in unknown)
+            allowed = ", ".join(sorted(CONTEXT_NAMES))
+            hint = ""
+            if len(unknown) == 1 and unknown[0] not in env.globals:
+                hint = f" (did you mean 'row.{unknown[0]}'?)"
+            self.error(path, f"unknown name {names} in template; templates can use {allowed}{hint}")
+
+    def _check_tokens(self, campaign: dict[str, Any], path: JsonPath) -> None:
+        seen: dict[str, str] = {}
+        for name in _mapping(campaign.get("tokens")):
+            try:
+                normal = normalise_token_name(name)
+            except ValueError:
+                continue  # the schema already reported it
+            if normal in seen:
+                self.error(
+                    (*path, "tokens", name),
+                    f"token {normal} is also written as '{seen[normal]}'",
+                    key=True,
+                )
+            seen[normal] = name
+
+    def _check_lead(self, campaign: dict[str, Any], path: JsonPath) -> None:
+        lead = _mapping(campaign.get("lead"))
+        if campaign.get("create_missing") is True and "email" not in lead:
+            self.error(
+                (*path, "create_missing"),
+                "create_missing needs 'lead.email' (leads are created by email)",
+            )
+        if lead.get("fields") and not campaign.get("create_missing"):
+            self.warn(
+                (*path, "lead", "fields"), "lead.fields is used only with create_missing: true"
+            )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _key_text(campaign: dict[str, Any]) -> str:
+    if "key" in campaign:
+        return str(campaign["key"]).strip()
+    lead = _mapping(campaign.get("lead"))
+    return "lead:" + str(lead.get("id", lead.get("email", ""))).strip()
+
+
+def _templates(campaign: dict[str, Any], path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    for field in ("when", "key"):
+        if isinstance(campaign.get(field), str):
+            yield (*path, field), campaign[field]
+    lead = _mapping(campaign.get("lead"))
+    for field in ("id", "email"):
+        if isinstance(lead.get(field), str):
+            yield (*path, "lead", field), lead[field]
+    for name, text in _mapping(lead.get("fields")).items():
+        if isinstance(text, str):
+            yield (*path, "lead", "fields", name), text
+    for name, text in _mapping(campaign.get("tokens")).items():
+        if isinstance(text, (str, int, float, bool)):
+            yield (*path, "tokens", name), _scalar_text(text)
+
+
+def _scalar_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]) -> Config:
+    """The frozen records of a document that passed every check."""
+    data = doc.data
+    base_dir = path.parent
+
+    def pos(p: JsonPath) -> Position:
+        mark = doc.where(p)
+        return Position(file=doc.file, line=mark.line, column=mark.column)
+
+    def template(p: JsonPath, text: Any) -> Template:
+        mark = doc.where(p)
+        return Template(
+            text=_scalar_text(text),
+            field=dotted(p[2:]),
+            position=pos(p),
+            line_offset=1 if mark.block else 0,
+        )
+
+    def env(p: JsonPath, raw: str) -> EnvString:
+        return EnvString(raw=raw, field=dotted(p), position=pos(p))
+
+    marketo = data.get("marketo") or {}
+    marketo_settings = MarketoSettings(
+        base_url=env(("marketo", "base_url"), marketo["base_url"])
+        if "base_url" in marketo
+        else None,
+        client_id=env(("marketo", "client_id"), marketo["client_id"])
+        if "client_id" in marketo
+        else None,
+        client_secret=env(("marketo", "client_secret"), marketo["client_secret"])
+        if "client_secret" in marketo
+        else None,
+        limits=Limits(**(marketo.get("limits") or {})),
+    )
+    sources = {}
+    for name, raw in (data.get("sources") or {}).items():
+        sp: JsonPath = ("sources", name)
+        options = {k: v for k, v in raw.items() if k not in ("type", "description")}
+        positions = {k: pos((*sp, k)) for k in options}
+        if raw["type"] == "sql":
+            options["url"] = env((*sp, "url"), raw["url"])
+        if raw["type"] == "inline":
+            positions.update({f"rows[{i}]": pos((*sp, "rows", i)) for i in range(len(raw["rows"]))})
+        sources[name] = SourceSpec(
+            name=name,
+            type=raw["type"],
+            options=options,
+            base_dir=base_dir,
+            position=pos(sp),
+            positions=positions,
+        )
+    campaigns = {}
+    for name, raw in (data.get("campaigns") or {}).items():
+        cp: JsonPath = ("campaigns", name)
+        lead = raw["lead"]
+        campaigns[name] = Campaign(
+            name=name,
+            campaign_id=raw["campaign_id"],
+            source=raw["source"],
+            lead=LeadSpec(
+                id=template((*cp, "lead", "id"), lead["id"]) if "id" in lead else None,
+                email=template((*cp, "lead", "email"), lead["email"]) if "email" in lead else None,
+                fields=tuple(
+                    (k, template((*cp, "lead", "fields", k), v))
+                    for k, v in (lead.get("fields") or {}).items()
+                ),
+            ),
+            when=template((*cp, "when"), raw["when"]) if "when" in raw else None,
+            key=template((*cp, "key"), raw["key"]) if "key" in raw else None,
+            retrigger=raw.get("retrigger", "never"),
+            tokens=tuple(
+                sorted(
+                    (
+                        TokenSpec(
+                            name=normalise_token_name(k), template=template((*cp, "tokens", k), v)
+                        )
+                        for k, v in (raw.get("tokens") or {}).items()
+                    ),
+                    key=lambda t: t.name,
+                )
+            ),
+            max_invalid=raw.get("max_invalid"),
+            max_calls=raw.get("max_calls"),
+            create_missing=bool(raw.get("create_missing", False)),
+            position=pos(cp),
+        )
+    return Config(
+        path=path,
+        base_dir=base_dir,
+        version=data["version"],
+        marketo=marketo_settings,
+        ledger=env(("ledger",), data.get("ledger", DEFAULT_LEDGER)),
+        sources=sources,
+        campaigns=campaigns,
+        max_calls=data.get("max_calls"),
+        digest=digest,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,156 @@
+"""The exceptions mktsync raises on purpose, and the exit code each one means.
+
+::
+
+    MktsyncError                  exit 1   anything the user can act on
+    ├── ConfigError               exit 1   campaigns.yaml is wrong; carries every Problem
+    ├── SourceError               exit 1   a source cannot be read (file, line, reason)
+    ├── EnvironmentVariableError  exit 1   a ${VAR} needed now is not set
+    ├── LedgerError               exit 1   the ledger cannot be opened, migrated or written
+    │   └── LedgerLocked          exit 1   another run holds the ledger's lock
+    ├── PlanError                 exit 1   a plan cannot be made or applied
+    │   ├── BudgetExceeded        exit 1   the plan would exceed max_calls
+    │   └── StalePlan             exit 1   a saved plan no longer matches ledger or config
+    ├── PreflightError            exit 1   a campaign is not ready to be triggered
+    └── MarketoError              exit 1   an error answered by Marketo (code, message, requestId)
+        ├── AuthError             exit 1   bad client id or secret (identity said 401)
+        └── QuotaExceeded         exit 4   607: the daily quota is spent; the next run resumes
+
+Only ``cli`` turns these into output and exit codes: one line per problem, never a
+traceback.  Messages never contain secrets: they are built from names and
+positions, never from the values of ``${VAR}`` references.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_INCOMPLETE = 3
+EXIT_QUOTA = 4
+EXIT_INTERRUPTED = 130
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, kw_only=True, order=True)
+class Problem:
+    """One located finding about a file: ``campaigns.yaml:14:18: campaigns.x.campaign_id: ...``.
+
+    ``line`` and ``column`` are 1-based; 0 means "the file as a whole".
+    """
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.file if self.line == 0 else f"{self.file}:{self.line}:{self.column}"
+        prefix = "warning: " if self.severity == "warning" else ""
+        field = f" {self.path}:" if self.path else ""
+        return one_line(f"{where}:{field} {prefix}{self.message}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """Escape control characters (a key like '\\r' in a YAML file) so one problem stays one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+class MktsyncError(Exception):
+    """Base of every error mktsync reports to the user."""
+
+    exit_code: int = EXIT_ERROR
+
+    def lines(self) -> list[str]:
+        """What the CLI prints, one line per problem."""
+        return [str(self)]
+
+
+class ConfigError(MktsyncError):
+    """The configuration is invalid; ``problems`` holds every problem found, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+class SourceError(MktsyncError):
+    """A source cannot be read: ``registrations: data/registrations.csv:88: unterminated quoted field``."""
+
+    def __init__(self, source: str, location: str, message: str) -> None:
+        self.source = source
+        self.location = location
+        self.message = message
+        super().__init__(f"{source}: {location}: {message}" if location else f"{source}: {message}")
+
+
+class EnvironmentVariableError(MktsyncError):
+    """A ``${VAR}`` reference is needed now but the variable is not set."""
+
+
+class LedgerError(MktsyncError):
+    """The ledger cannot be opened, migrated, read or written."""
+
+
+class LedgerLocked(LedgerError):
+    """Another run holds the ledger's run lock; the message names the holder."""
+
+
+class PlanError(MktsyncError):
+    """A plan cannot be made, saved or applied."""
+
+
+class BudgetExceeded(PlanError):
+    """The plan needs more API calls than ``max_calls`` allows."""
+
+
+class StalePlan(PlanError):
+    """A saved plan was made against another ledger state or config; plan again."""
+
+
+class PreflightError(MktsyncError):
+    """A campaign is not ready to be triggered (missing, batch, inactive, tokens absent)."""
+
+
+class MarketoError(MktsyncError):
+    """An error Marketo answered, with its string code, message and requestId."""
+
+    def __init__(self, code: str, message: str, request_id: str | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        suffix = f" (requestId {request_id})" if request_id else ""
+        super().__init__(f"Marketo error {code}: {message}{suffix}")
+
+
+class AuthError(MarketoError):
+    """The identity service refused the client id or secret."""
+
+
+class QuotaExceeded(MarketoError):
+    """607: the daily quota is spent. What was sent is recorded; the next run resumes."""
+
+    exit_code = EXIT_QUOTA

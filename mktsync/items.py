@@ -1,0 +1,64 @@
+"""Items: rows rendered for one campaign (DESIGN.md's terms), and what is not an item.
+
+``render`` produces these, ``plan`` classifies them against the ledger, ``apply``
+sends them.  They are small frozen records with slots: a run may hold many.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+Tokens = tuple[tuple[str, str], ...]  # ((name "{{my.X}}", value), ...) sorted by name
+
+
+def token_hash(tokens: Tokens) -> str:
+    """A stable digest of a token set: same names and values, same hash, whatever the order."""
+    canonical = json.dumps(sorted(tokens), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """One row rendered for one campaign: who to trigger, under which key, with which tokens.
+
+    Exactly one of ``lead_id`` and ``email`` is set.
+    """
+
+    campaign: str
+    campaign_id: int
+    key: str
+    lead_id: int | None
+    email: str | None
+    tokens: Tokens
+    source: str
+    row: int
+    fields: Tokens = ()  # lead fields for create_missing
+
+    @property
+    def lead(self) -> str:
+        """The lead reference as users write it: ``id:318592`` or the email address."""
+        return f"id:{self.lead_id}" if self.lead_id is not None else str(self.email)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvalidItem:
+    """A row that could not be rendered: reported with where it came from, never dropped."""
+
+    campaign: str
+    campaign_id: int
+    source: str
+    row: int
+    reason: str
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FilteredRow:
+    """A row that ``when`` left out."""
+
+    campaign: str
+    campaign_id: int
+    source: str
+    row: int

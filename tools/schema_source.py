@@ -1,0 +1,365 @@
+"""Writes mktsync/schema/campaigns.schema.json and its copy schema/campaigns.schema.json.
+
+The schema is written here as Python so that shared pieces are defined once; run
+`python tools/schema_source.py` after editing. tests/config/test_schema.py fails when the
+two JSON files differ from what this script produces.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+TEMPLATE = {
+    "type": "string",
+    "minLength": 1,
+    "description": "A Jinja template rendered for each row, in a sandbox. Names available: `row` "
+    "(the source row) and `now` (the run's start, UTC).",
+}
+ENV_STRING_DESC = (
+    " May use `${VAR}` or `${VAR:-default}`, read from the environment only when needed."
+)
+PATH = {
+    "type": "string",
+    "minLength": 1,
+    "description": "Path to the file, relative to the config file.",
+    "examples": ["data/registrations.csv"],
+}
+ENCODING = {
+    "type": "string",
+    "default": "utf-8",
+    "description": "Text encoding of the file. A UTF-8 byte-order mark is always accepted.",
+    "examples": ["utf-8", "latin-1", "cp1252"],
+}
+DESCRIPTION = {
+    "type": "string",
+    "description": "Free text for readers of the file; ignored by mktsync.",
+}
+
+
+def source_kind(kind: str, description: str, properties: dict, required: list[str]) -> dict:
+    return {
+        "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+        "then": {
+            "description": description,
+            "type": "object",
+            "properties": {"type": {"const": kind}, "description": DESCRIPTION, **properties},
+            "required": ["type", *required],
+            "additionalProperties": False,
+        },
+    }
+
+
+SOURCE_TYPES = ["csv", "json", "jsonl", "inline", "sql"]
+
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://mktsync.dev/schema/campaigns.schema.json",
+    "title": "mktsync campaigns.yaml",
+    "description": "Marketo Engage smart campaigns triggered from data: sources of rows, and campaigns "
+    "that turn each row into a lead and its My Token values.",
+    "type": "object",
+    "properties": {
+        "version": {
+            "const": 1,
+            "description": "Version of this file's format. Always 1.",
+        },
+        "marketo": {
+            "type": "object",
+            "description": "How to reach the Marketo instance. Credentials come from the environment "
+            "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them.",
+            "properties": {
+                "base_url": {
+                    "type": "string",
+                    "description": "The instance's REST root, shown in Admin > Web Services as the endpoint "
+                    "without `/rest`." + ENV_STRING_DESC,
+                    "examples": ["${MARKETO_BASE_URL}", "https://123-ABC-456.mktorest.com"],
+                },
+                "client_id": {
+                    "type": "string",
+                    "description": "Client ID of the LaunchPoint custom service." + ENV_STRING_DESC,
+                    "examples": ["${MARKETO_CLIENT_ID}"],
+                },
+                "client_secret": {
+                    "type": "string",
+                    "description": "Client secret of the custom service. Write it as a `${VAR}` reference, "
+                    "never literally." + ENV_STRING_DESC,
+                    "examples": ["${MARKETO_CLIENT_SECRET}"],
+                },
+                "limits": {
+                    "type": "object",
+                    "description": "Marketo's limits as this tool must respect them. Defaults are Marketo's "
+                    "documented limits; lower them to leave room for other integrations.",
+                    "properties": {
+                        "calls": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "default": 100,
+                            "description": "API calls allowed per window (Marketo: 100 per 20 seconds).",
+                        },
+                        "window_seconds": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "default": 20,
+                            "description": "Length of the sliding rate window, in seconds.",
+                        },
+                        "concurrency": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 10,
+                            "default": 10,
+                            "description": "Calls in flight at once (Marketo: 10 per instance).",
+                        },
+                        "daily_quota": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "default": 50000,
+                            "description": "API calls per day for the instance, used to show a plan's share "
+                            "of it (Marketo: usually 50,000).",
+                        },
+                        "safety_margin": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 0.9,
+                            "default": 0,
+                            "description": "Share of `calls` left unused for other integrations on the same "
+                            "instance, e.g. 0.5 to use at most 50 calls per 20 seconds.",
+                        },
+                    },
+                    "additionalProperties": False,
+                },
+            },
+            "additionalProperties": False,
+        },
+        "ledger": {
+            "type": "string",
+            "pattern": "^(sqlite|postgresql|postgres)://",
+            "default": "sqlite:///.mktsync/ledger.db",
+            "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
+            "the config file; a PostgreSQL URL shares one ledger between CI runners."
+            + ENV_STRING_DESC,
+            "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
+        },
+        "max_calls": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Refuse a run (plan and apply) that would make more API calls than this in total.",
+        },
+        "sources": {
+            "type": "object",
+            "description": "Named sources of rows. Each campaign reads one of them.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/source"},
+        },
+        "campaigns": {
+            "type": "object",
+            "description": "Named campaigns. The name is for people: renaming a campaign changes nothing "
+            "in the ledger; changing its `campaign_id` or `key` does.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/campaign"},
+        },
+    },
+    "required": ["version", "sources", "campaigns"],
+    "additionalProperties": False,
+    "$defs": {
+        "source": {
+            "type": "object",
+            "description": "A source of rows.",
+            "properties": {
+                "type": {
+                    "enum": SOURCE_TYPES,
+                    "description": "The kind of source: `csv`, `json` (an array of objects), `jsonl` (one "
+                    "object per line), `inline` (rows written here) or `sql` (a query).",
+                }
+            },
+            "required": ["type"],
+            "allOf": [
+                source_kind(
+                    "csv",
+                    "A CSV file with a header row.",
+                    {
+                        "path": PATH,
+                        "delimiter": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1,
+                            "default": ",",
+                            "description": "The character between cells.",
+                            "examples": [",", ";", "\t"],
+                        },
+                        "encoding": ENCODING,
+                    },
+                    ["path"],
+                ),
+                source_kind(
+                    "json",
+                    "A JSON file holding an array of objects, or an object with such an array inside.",
+                    {
+                        "path": PATH,
+                        "encoding": ENCODING,
+                        "records_path": {
+                            "type": "string",
+                            "pattern": r"^[^.]+(\.[^.]+)*$",
+                            "description": "Dotted path to the array inside the top-level object.",
+                            "examples": ["data.registrations"],
+                        },
+                    },
+                    ["path"],
+                ),
+                source_kind(
+                    "jsonl",
+                    "A file with one JSON object per line.",
+                    {"path": PATH, "encoding": ENCODING},
+                    ["path"],
+                ),
+                source_kind(
+                    "inline",
+                    "Rows written in this file: small lists, tests, one-off sends.",
+                    {
+                        "rows": {
+                            "type": "array",
+                            "description": "The rows, each a mapping of column to value.",
+                            "items": {"type": "object"},
+                        }
+                    },
+                    ["rows"],
+                ),
+                source_kind(
+                    "sql",
+                    "The rows of a SQL query. SQLite needs nothing more; other databases need "
+                    "`pip install mktsync[sql]` and their driver.",
+                    {
+                        "url": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "A database URL (SQLAlchemy form). A SQLite path is relative to "
+                            "the config file." + ENV_STRING_DESC,
+                            "examples": [
+                                "sqlite:///data/app.db",
+                                "postgresql://reader:${DB_PASSWORD}@db/app",
+                            ],
+                        },
+                        "query": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The query; each result row is a row, named by its columns.",
+                        },
+                        "chunk_size": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "default": 1000,
+                            "description": "Rows fetched at a time.",
+                        },
+                    },
+                    ["url", "query"],
+                ),
+            ],
+        },
+        "campaign": {
+            "type": "object",
+            "description": "A Marketo smart campaign triggered for the rows of one source.",
+            "properties": {
+                "description": DESCRIPTION,
+                "campaign_id": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "The Marketo smart campaign's id. It must be a trigger campaign with a "
+                    "'Campaign is Requested' trigger whose source is Web Service API, and be active.",
+                    "examples": [1234],
+                },
+                "source": {
+                    "type": "string",
+                    "description": "The name of the source (under `sources:`) whose rows feed this campaign.",
+                },
+                "when": {
+                    **TEMPLATE,
+                    "description": "A template deciding whether a row is in: rendering `False`, `false`, "
+                    "`0`, `None` or nothing leaves the row out (shown as filtered in the plan).",
+                    "examples": ["{{ row.status == 'registered' }}"],
+                },
+                "lead": {
+                    "type": "object",
+                    "description": "How a row names its Marketo lead: by `id` or by `email` (exactly one).",
+                    "properties": {
+                        "id": {
+                            **TEMPLATE,
+                            "description": "A template rendering the Marketo lead id (a positive whole number).",
+                            "examples": ["{{ row.marketo_id }}"],
+                        },
+                        "email": {
+                            **TEMPLATE,
+                            "description": "A template rendering the lead's email; `apply` looks the lead up.",
+                            "examples": ["{{ row.email }}"],
+                        },
+                        "fields": {
+                            "type": "object",
+                            "description": "Lead fields (templates) used when `create_missing` creates a lead.",
+                            "additionalProperties": {"type": "string"},
+                            "examples": [{"firstName": "{{ row.first_name }}"}],
+                        },
+                    },
+                    "oneOf": [{"required": ["id"]}, {"required": ["email"]}],
+                    "additionalProperties": False,
+                },
+                "key": {
+                    **TEMPLATE,
+                    "description": "What counts as 'the same trigger' in the ledger. Default: the lead "
+                    "(each lead is triggered once). Include more to trigger a lead again for a new event.",
+                    "examples": ["{{ row.email }}/{{ row.webinar_id }}"],
+                },
+                "retrigger": {
+                    "enum": ["never", "on_change"],
+                    "default": "never",
+                    "description": "`never`: a key is triggered once. `on_change`: triggered again when its "
+                    "rendered tokens change.",
+                },
+                "tokens": {
+                    "type": "object",
+                    "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
+                    "or `{{my.Name}}`; each must exist on the campaign's program. At most 100.",
+                    "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
+                    "maxProperties": 100,
+                    "additionalProperties": {
+                        "type": ["string", "number", "boolean"],
+                        "description": "A template for the token's value.",
+                    },
+                    "examples": [{"my.WebinarTitle": "{{ row.webinar_title }}"}],
+                },
+                "max_invalid": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Fail the run when more rows than this cannot be rendered. Default: no limit.",
+                },
+                "max_calls": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "Refuse a run that would make more API calls than this for this campaign.",
+                },
+                "create_missing": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Create leads for emails Marketo does not know (with `lead.fields`), "
+                    "instead of reporting them as invalid.",
+                },
+            },
+            "required": ["campaign_id", "source", "lead"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+def render() -> str:
+    return json.dumps(SCHEMA, indent=2, ensure_ascii=False) + "\n"
+
+
+TARGETS = [Path("mktsync/schema/campaigns.schema.json"), Path("schema/campaigns.schema.json")]
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parent.parent
+    text = render()
+    for target in TARGETS:
+        (root / target).write_text(text, encoding="utf-8")
+    sys.stdout.write(f"wrote {len(text)} bytes to {', '.join(map(str, TARGETS))}\n")
