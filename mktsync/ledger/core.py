@@ -1,0 +1,250 @@
+"""``Ledger``: the record of items triggered, over any ``Store`` (DESIGN.md, "ledger").
+
+The writes live here, the reads in ``reader``; the SQL is written once for every
+backend (see ``store``).  Worker threads may call every method at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+
+from mktsync.errors import LedgerError
+from mktsync.items import Item, token_hash
+from mktsync.ledger.reader import LedgerReader
+from mktsync.ledger.records import (
+    LockHolder,
+    RepairAction,
+    Status,
+    utc_now,
+    whoami,
+)
+from mktsync.ledger.rows import (
+    RECORD_COLUMNS,
+    encode_tokens,
+)
+from mktsync.ledger.store import Tx
+
+_UPSERT_PENDING = f"""
+INSERT INTO items ({RECORD_COLUMNS})
+VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, NULL, NULL, NULL, ?, ?, ?)
+ON CONFLICT (campaign_id, key) DO UPDATE SET
+    lead = excluded.lead,
+    lead_id = COALESCE(excluded.lead_id, CASE WHEN items.lead = excluded.lead
+                                              THEN items.lead_id END),
+    tokens = excluded.tokens, token_hash = excluded.token_hash, status = 'pending',
+    attempts = items.attempts + 1, request_id = NULL, error_code = NULL,
+    error_message = NULL, run_id = excluded.run_id, updated_at = excluded.updated_at
+"""
+
+
+class Ledger(LedgerReader):
+    """The ledger of one ``campaigns.yaml``; made by ``open_ledger``.
+
+    >>> with open_ledger("sqlite:///.mktsync/ledger.db", base_dir) as ledger:
+    ...     with ledger.lock(command="apply", timeout=30.0):
+    ...         run_id = ledger.start_run(command="apply", config_digest=digest)
+    ...         ledger.mark_pending(run_id, items, lead_ids={"ann@example.com/w1": 318592})
+    ...         ledger.mark_sent(run_id, 1234, ["ann@example.com/w1"], request_id="e42b#1")
+    ...         ledger.finish_run(run_id, counts={"sent": 1}, exit_status=0)
+    """
+
+    # -- the run lock -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, *, command: str, timeout: float = 30.0) -> Iterator[int]:
+        """Hold the exclusive run lock; yield how many ``pending`` records became ``unknown``.
+
+        Records still ``pending`` when we get the lock were left by a run that died
+        mid-call (it would hold the lock otherwise): their outcome is unknown.
+        """
+        self._writable("lock")
+        if self._locked:
+            raise LedgerError(f"{self.name}: this ledger already holds the run lock")
+        with self._mutex:  # the PostgreSQL store takes its lock on the shared connection
+            self._store.acquire_run_lock(LockHolder.current(command), timeout)
+            self._locked = True
+        try:
+            with self._tx() as tx:
+                recovered = tx.execute("SELECT COUNT(*) FROM items WHERE status = 'pending'")
+                tx.execute(
+                    "UPDATE items SET status = 'unknown', error_code = NULL, error_message ="
+                    " 'run ' || COALESCE(CAST(run_id AS TEXT), '(none)') ||"
+                    " ' ended while the call was in flight', updated_at = ?"
+                    " WHERE status = 'pending'",
+                    (utc_now(),),
+                )
+                # Not a generation bump: to a planner not holding the lock, `pending`
+                # already means `unknown`, so a saved plan stays valid.
+                tx.execute(
+                    "UPDATE runs SET note = COALESCE(note || '; ', '') ||"
+                    " 'ended without finishing' WHERE finished_at IS NULL"
+                )
+            yield int(recovered[0][0])
+        finally:
+            with self._mutex:
+                self._locked = False
+                self._store.release_run_lock()
+
+    # -- runs -------------------------------------------------------------------------------
+    def start_run(
+        self,
+        *,
+        command: str,
+        config_digest: str | None = None,
+        git_commit: str | None = None,
+        who: str | None = None,
+    ) -> int:
+        """Record a run starting; return its id. Needs the run lock."""
+        self._needs_lock("start_run")
+        with self._tx() as tx:
+            rows = tx.execute(
+                "INSERT INTO runs (command, config_digest, git_commit, who, started_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING run_id",
+                (command, config_digest, git_commit, who or whoami(), utc_now()),
+            )
+        return int(rows[0][0])
+
+    def finish_run(
+        self, run_id: int, *, counts: Mapping[str, int], exit_status: int, note: str | None = None
+    ) -> None:
+        self._needs_lock("finish_run")
+        with self._tx() as tx:
+            tx.execute(
+                "UPDATE runs SET finished_at = ?, counts = ?, exit_status = ?,"
+                " note = COALESCE(?, note) WHERE run_id = ?",
+                (utc_now(), json.dumps(dict(counts), sort_keys=True), exit_status, note, run_id),
+            )
+
+    def mark_pending(
+        self, run_id: int, items: Sequence[Item], lead_ids: Mapping[str, int] | None = None
+    ) -> None:
+        """Record ``items`` as about to be sent (new, or again: ``attempts`` += 1)."""
+        self._needs_lock("mark_pending")
+        lead_ids = lead_ids or {}
+        now = utc_now()
+        rows = []
+        for item in items:
+            lead_id = item.lead_id if item.lead_id is not None else lead_ids.get(item.key)
+            rows.append(
+                (item.campaign_id, item.key, item.lead, lead_id, encode_tokens(item.tokens),
+                 token_hash(item.tokens), run_id, now, now)
+            )  # fmt: skip
+        if rows:
+            with self._tx() as tx:
+                tx.executemany(_UPSERT_PENDING, rows)
+                _bump(tx)
+
+    def mark_sent(
+        self, run_id: int, campaign_id: int, keys: Sequence[str], *, request_id: str | None
+    ) -> int:
+        """Marketo accepted the call: the items are sent. Returns the records changed."""
+        return self._set_status(run_id, campaign_id, keys, "sent", request_id, None, None)
+
+    def mark_failed(
+        self, run_id: int, campaign_id: int, keys: Sequence[str], *, code: str | None, message: str
+    ) -> int:
+        """Marketo refused the call for good (e.g. 1003): the items failed."""
+        return self._set_status(run_id, campaign_id, keys, "failed", None, code, message)
+
+    def mark_unknown(
+        self, run_id: int, campaign_id: int, keys: Sequence[str], *, reason: str
+    ) -> int:
+        """The call may or may not have reached Marketo (e.g. a timeout after sending)."""
+        return self._set_status(run_id, campaign_id, keys, "unknown", None, None, reason)
+
+    def repair(
+        self,
+        campaign_id: int,
+        keys: Sequence[str],
+        *,
+        action: RepairAction,
+        who: str,
+        why: str,
+        timeout: float = 30.0,
+    ) -> int:
+        """Mark records sent, or forget them, by hand; recorded in ``runs`` with who and why.
+
+        Takes the run lock unless this ledger holds it. Returns the records changed.
+        """
+        if action not in ("mark-sent", "forget"):
+            raise LedgerError(f"unknown repair action {action!r}: use mark-sent or forget")
+        if not self._locked:
+            with self.lock(command=f"repair {action}", timeout=timeout):
+                return self.repair(campaign_id, keys, action=action, who=who, why=why)
+        now = utc_now()
+        changed = 0
+        with self._tx() as tx:
+            run_id = tx.execute(
+                "INSERT INTO runs (command, who, started_at, note) VALUES (?, ?, ?, ?)"
+                " RETURNING run_id",
+                (f"repair {action}", who, now, why),
+            )[0][0]
+            template = (
+                "DELETE FROM items WHERE campaign_id = ? AND key IN ({marks})"
+                if action == "forget"
+                else "UPDATE items SET status = 'sent', error_code = NULL, error_message = NULL,"
+                " run_id = ?, updated_at = ? WHERE campaign_id = ? AND key IN ({marks})"
+            )
+            prefix: tuple[object, ...] = (
+                (campaign_id,) if action == "forget" else (run_id, now, campaign_id)
+            )
+            for sql, chunk in self._chunked(template, keys, reserved=len(prefix)):
+                tx.execute(sql, (*prefix, *chunk))
+                changed += tx.rowcount()
+            if changed:
+                _bump(tx)
+            tx.execute(
+                "UPDATE runs SET finished_at = ?, counts = ?, exit_status = 0 WHERE run_id = ?",
+                (utc_now(), json.dumps({"records": changed}), run_id),
+            )
+        return changed
+
+    def cache_lead_ids(self, mapping: Mapping[str, int]) -> None:
+        """Remember resolved lead ids. Not an item change: the fingerprint stays."""
+        self._writable("cache_lead_ids")
+        now = utc_now()
+        rows = [(email.lower(), lead_id, now) for email, lead_id in mapping.items()]
+        if rows:
+            with self._tx() as tx:
+                tx.executemany(
+                    "INSERT INTO lead_cache (email, lead_id, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (email) DO UPDATE SET lead_id = excluded.lead_id,"
+                    " updated_at = excluded.updated_at",
+                    rows,
+                )
+
+    def _needs_lock(self, what: str) -> None:
+        self._writable(what)
+        if not self._locked:
+            raise LedgerError(f"{what} needs the run lock: call it inside `with ledger.lock(...)`")
+
+    def _set_status(
+        self,
+        run_id: int,
+        campaign_id: int,
+        keys: Sequence[str],
+        status: Status,
+        request_id: str | None,
+        code: str | None,
+        message: str | None,
+    ) -> int:
+        self._needs_lock(f"mark_{status}")
+        prefix = (status, request_id, code, message, run_id, utc_now(), campaign_id)
+        changed = 0
+        with self._tx() as tx:
+            for sql, chunk in self._chunked(
+                "UPDATE items SET status = ?, request_id = ?, error_code = ?, error_message = ?,"
+                " run_id = ?, updated_at = ? WHERE campaign_id = ? AND key IN ({marks})",
+                keys,
+                reserved=len(prefix),
+            ):
+                tx.execute(sql, (*prefix, *chunk))
+                changed += tx.rowcount()
+            if changed:
+                _bump(tx)
+        return changed
+
+
+def _bump(tx: Tx) -> None:
+    tx.execute("UPDATE ledger_meta SET generation = generation + 1 WHERE id = 1")

@@ -1,0 +1,164 @@
+"""``LedgerReader``: everything the ledger answers without writing (what ``plan`` needs).
+
+``Ledger`` (in ``core``) adds the writes.  One connection serves the apply runner's
+worker threads: every call takes ``self._mutex`` for the length of its
+transaction, so threads never interleave statements on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Self
+
+from mktsync.errors import LedgerError
+from mktsync.ledger.records import LedgerRecord, RunRecord
+from mktsync.ledger.rows import RECORD_COLUMNS, RUN_COLUMNS, TokenDecoder, record, run_record
+from mktsync.ledger.store import Store, Tx
+
+_PAGE = 1000  # records per query when iterating
+
+
+class LedgerReader:
+    """The read side of a ledger: ``Ledger`` without its writes.
+
+    >>> reader: LedgerReader = open_ledger(url, base_dir, create=False)
+    >>> reader.lookup(1234, ["ann@example.com/w1"])
+    {}
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._mutex = threading.RLock()
+        self._locked = False
+
+    @property
+    def name(self) -> str:
+        return self._store.name
+
+    @property
+    def read_only(self) -> bool:
+        return self._store.read_only
+
+    def __repr__(self) -> str:
+        return f"<Ledger {self._store.name}{' (read-only)' if self.read_only else ''}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._mutex:
+            self._locked = False
+            self._store.close()
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
+            )
+        return [run_record(row) for row in rows]
+
+    # -- item records -----------------------------------------------------------------------
+    def lookup(self, campaign_id: int, keys: Sequence[str]) -> dict[str, LedgerRecord]:
+        """The records of ``keys`` (any number) in one campaign; absent keys are left out."""
+        found: dict[str, LedgerRecord] = {}
+        decode = TokenDecoder()
+        with self._tx() as tx:
+            for sql, chunk in self._chunked(
+                "SELECT {cols} FROM items WHERE campaign_id = ? AND key IN ({marks})", keys
+            ):
+                for row in tx.execute(sql, (campaign_id, *chunk)):
+                    found[row[1]] = record(row, decode)
+        return found
+
+    def get(self, campaign_id: int | None, key: str) -> list[LedgerRecord]:
+        """The records of ``key`` in one campaign, or in every campaign (``None``)."""
+        where, params = (
+            ("key = ?", [key])
+            if campaign_id is None
+            else ("campaign_id = ? AND key = ?", [campaign_id, key])
+        )
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"SELECT {RECORD_COLUMNS} FROM items WHERE {where} ORDER BY campaign_id", params
+            )
+        decode = TokenDecoder()
+        return [record(row, decode) for row in rows]
+
+    def iter_records(self, campaign_id: int | None = None) -> Iterator[LedgerRecord]:
+        """Every record (of one campaign), by campaign id and key, read a page at a time."""
+        decode = TokenDecoder()
+        after: tuple[int, str] = (-(2**63), "")
+        while True:
+            where = "(campaign_id, key) > (?, ?)"
+            params: list[object] = [*after]
+            if campaign_id is not None:
+                where += " AND campaign_id = ?"
+                params.append(campaign_id)
+            with self._tx() as tx:
+                rows = tx.execute(
+                    f"SELECT {RECORD_COLUMNS} FROM items WHERE {where}"
+                    f" ORDER BY campaign_id, key LIMIT {_PAGE}",
+                    params,
+                )
+            yield from (record(row, decode) for row in rows)
+            if len(rows) < _PAGE:
+                return
+            after = (rows[-1][0], rows[-1][1])
+
+    def status_counts(self) -> list[tuple[int, str, int]]:
+        """``(campaign_id, status, count)`` for every campaign and status present."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                "SELECT campaign_id, status, COUNT(*) FROM items"
+                " GROUP BY campaign_id, status ORDER BY campaign_id, status"
+            )
+        return [(int(c), str(s), int(n)) for c, s, n in rows]
+
+    def fingerprint(self) -> str:
+        """Changes whenever any item record changes; ``"empty"`` while none was ever written."""
+        with self._tx() as tx:
+            ledger_id, generation = tx.execute(
+                "SELECT ledger_id, generation FROM ledger_meta WHERE id = 1"
+            )[0]
+        return "empty" if int(generation) == 0 else f"{ledger_id}:{generation}"
+
+    # -- the email -> lead id cache ---------------------------------------------------------
+    def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]:
+        """Lead ids known for ``emails`` (matched case-insensitively), keyed as given."""
+        by_lower: dict[str, list[str]] = {}
+        for email in emails:
+            by_lower.setdefault(email.lower(), []).append(email)
+        found: dict[str, int] = {}
+        with self._tx() as tx:
+            for sql, chunk in self._chunked(
+                "SELECT email, lead_id FROM lead_cache WHERE email IN ({marks})", list(by_lower)
+            ):
+                for email, lead_id in tx.execute(sql, chunk):
+                    for original in by_lower[email]:
+                        found[original] = int(lead_id)
+        return found
+
+    # -- helpers ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Tx]:
+        with self._mutex, self._store.transaction() as tx:
+            yield tx
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise LedgerError(f"{self.name}: opened read-only; {what} is not possible")
+
+    def _chunked(
+        self, template: str, keys: Sequence[str], reserved: int = 1
+    ) -> Iterator[tuple[str, Sequence[str]]]:
+        size = self._store.max_params - reserved
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
+            marks = ", ".join("?" * len(chunk))
+            yield template.format(cols=RECORD_COLUMNS, marks=marks), chunk

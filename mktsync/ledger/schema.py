@@ -1,0 +1,147 @@
+"""The ledger's tables, as a list of forward migrations applied in order.
+
+The version lives in the single-row ``ledger_meta`` table (both backends read it
+the same way), beside the ledger's random id and its generation counter, which
+every change to item records bumps (``Ledger.fingerprint``).  Migrations only
+ever move forward; a database from a newer mktsync is refused, not touched.
+To change the schema, append a ``Migration``; never edit a released one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from mktsync.errors import LedgerError
+from mktsync.ledger.store import Dialect, Tx
+
+
+@dataclass(frozen=True, kw_only=True)
+class Migration:
+    """Statements that take the schema from ``version - 1`` to ``version``, per dialect."""
+
+    version: int
+    description: str
+    sqlite: tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+    def statements(self, dialect: Dialect) -> tuple[str, ...]:
+        return self.sqlite if dialect == "sqlite" else self.postgresql
+
+
+_ITEM_COLUMNS = """
+    lead TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'unknown')),
+    attempts INTEGER NOT NULL,
+    request_id TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+"""
+
+_RUN_COLUMNS = """
+    command TEXT NOT NULL,
+    config_digest TEXT,
+    git_commit TEXT,
+    who TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    counts TEXT,
+    exit_status INTEGER,
+    note TEXT
+"""
+
+_META = """CREATE TABLE ledger_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    schema_version INTEGER NOT NULL,
+    ledger_id TEXT NOT NULL,
+    generation BIGINT NOT NULL
+)"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="items and runs",
+        sqlite=(
+            _META,
+            f"CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, {_RUN_COLUMNS})",
+            # WITHOUT ROWID: the primary key is the table, so lookups read one b-tree.
+            f"""CREATE TABLE items (campaign_id INTEGER NOT NULL, key TEXT NOT NULL,
+                lead_id INTEGER, run_id INTEGER, {_ITEM_COLUMNS}
+                PRIMARY KEY (campaign_id, key)) WITHOUT ROWID""",
+        ),
+        postgresql=(
+            _META,
+            f"CREATE TABLE runs (run_id BIGSERIAL PRIMARY KEY, {_RUN_COLUMNS})",
+            f"""CREATE TABLE items (campaign_id BIGINT NOT NULL, key TEXT NOT NULL,
+                lead_id BIGINT, run_id BIGINT, {_ITEM_COLUMNS}
+                PRIMARY KEY (campaign_id, key))""",
+            # Who holds the run lock (the lock itself is a session-level advisory lock).
+            """CREATE TABLE run_lock (id INTEGER PRIMARY KEY CHECK (id = 1),
+                pid INTEGER NOT NULL, who TEXT NOT NULL, command TEXT NOT NULL,
+                since TEXT NOT NULL, backend_pid INTEGER NOT NULL)""",
+        ),
+    ),
+    Migration(
+        version=2,
+        description="status index (lock recovery, status counts) and the email -> lead id cache",
+        sqlite=(
+            "CREATE INDEX items_status ON items (status)",
+            """CREATE TABLE lead_cache (email TEXT PRIMARY KEY, lead_id INTEGER NOT NULL,
+                updated_at TEXT NOT NULL) WITHOUT ROWID""",
+        ),
+        postgresql=(
+            "CREATE INDEX items_status ON items (status)",
+            """CREATE TABLE lead_cache (email TEXT PRIMARY KEY, lead_id BIGINT NOT NULL,
+                updated_at TEXT NOT NULL)""",
+        ),
+    ),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+
+def read_version(tx: Tx) -> int:
+    """The schema version of a database known to hold ``ledger_meta``."""
+    rows = tx.execute("SELECT schema_version FROM ledger_meta WHERE id = 1")
+    if not rows:
+        raise LedgerError("ledger_meta has no row")
+    return int(rows[0][0])
+
+
+def check_version(version: int, *, name: str) -> None:
+    """Refuse a ledger made by a newer mktsync: we cannot know what its schema means."""
+    if version > LATEST:
+        raise LedgerError(
+            f"{name}: ledger schema version {version} is newer than this mktsync "
+            f"understands ({LATEST}); upgrade mktsync"
+        )
+
+
+def migrate(tx: Tx, dialect: Dialect, current: int, *, name: str) -> int:
+    """Bring a database at ``current`` (0: empty) to ``LATEST``; return the version reached.
+
+    Run inside one transaction that excludes other writers, so that two runs
+    opening an old ledger at once cannot both migrate it.
+    """
+    check_version(current, name=name)
+    for migration in MIGRATIONS:
+        if migration.version <= current:
+            continue
+        for statement in migration.statements(dialect):
+            tx.execute(statement)
+        if migration.version == 1:
+            tx.execute(
+                "INSERT INTO ledger_meta (id, schema_version, ledger_id, generation)"
+                " VALUES (1, 1, ?, 0)",
+                (uuid.uuid4().hex,),
+            )
+        else:
+            tx.execute(
+                "UPDATE ledger_meta SET schema_version = ? WHERE id = 1", (migration.version,)
+            )
+        current = migration.version
+    return current

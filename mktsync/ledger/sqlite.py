@@ -1,0 +1,285 @@
+"""The SQLite store: one file, WAL mode, and an OS file lock beside it for the run lock.
+
+>>> store = open_sqlite(Path(".mktsync/ledger.db"), create=True, read_only=False)
+
+Races this module closes, and how:
+
+* A ^C while a new ledger is being made: the database is built in a temp file in
+  the same folder and hard-linked into place only when complete (pre-commit's
+  ``store.py`` does the same with a rename).  ``os.link`` fails if the name
+  exists, so two runs creating the same ledger at once cannot clobber each other.
+* Two runs migrating an old ledger at once: the migration runs in a
+  ``BEGIN IMMEDIATE`` transaction that re-reads the version first.
+* A run killed with SIGKILL while holding the run lock: ``flock`` locks belong to
+  the open file, which the kernel closes when the process dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from mktsync.errors import LedgerError, LedgerLocked
+from mktsync.ledger.records import LockHolder
+from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
+from mktsync.ledger.store import Dialect, Row
+
+_HEADER = b"SQLite format 3\x00"
+_BUSY_TIMEOUT = 60.0  # s a statement waits for another connection's write transaction
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
+        self._conn = conn
+        self._name = name
+        self._rowcount = 0
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        with _translated(self._name):
+            cursor = self._conn.execute(sql, params)
+            rows = cursor.fetchall()
+            self._rowcount = cursor.rowcount
+            return rows
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
+        with _translated(self._name):
+            cursor = self._conn.executemany(sql, rows)
+            self._rowcount = cursor.rowcount
+            return cursor.rowcount
+
+    def rowcount(self) -> int:
+        return self._rowcount
+
+
+@contextlib.contextmanager
+def _translated(name: str) -> Iterator[None]:
+    """Turn sqlite3's exceptions into a ``LedgerError`` naming the file, never a traceback."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            raise LedgerError(
+                f"{name}: the ledger is damaged ({text}); it was left untouched. Restore it "
+                "from a backup; moving it aside starts an empty ledger, which forgets what "
+                "was sent"
+            ) from None
+        raise LedgerError(f"{name}: {text}") from None
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{name}: {exc}") from None
+
+
+class SqliteStore:
+    """A ledger in one SQLite file (or in memory); see the module docstring."""
+
+    dialect: Dialect = "sqlite"
+    max_params = 900  # well under SQLite's limit (32766 since 3.32), and fast
+
+    def __init__(
+        self, conn: sqlite3.Connection, *, name: str, path: Path | None, read_only: bool
+    ) -> None:
+        self._conn = conn
+        self.name = name
+        self.path = path  # None: in memory
+        self.read_only = read_only
+        self._lock_fd: int | None = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_SqliteTx]:
+        # IMMEDIATE takes the write lock up front, so a transaction that reads and
+        # then writes cannot fail half-way with "database is locked".
+        begin = "BEGIN" if self.read_only else "BEGIN IMMEDIATE"
+        with _translated(self.name):
+            self._conn.execute(begin)
+        try:
+            yield _SqliteTx(self._conn, self.name)
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.rollback()
+            raise
+        with _translated(self.name):
+            self._conn.commit()
+
+    # -- run lock ---------------------------------------------------------------------------
+    @property
+    def lock_path(self) -> Path | None:
+        return None if self.path is None else self.path.with_name(self.path.name + ".lock")
+
+    def acquire_run_lock(self, holder: LockHolder, timeout: float) -> None:
+        lock_path = self.lock_path
+        if lock_path is None:  # in memory: nobody else can open it
+            return
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    other = _read_holder(fd)
+                    os.close(fd)
+                    held_by = other.describe() if other else "another run (just starting)"
+                    raise LedgerLocked(
+                        f"{self.name}: the ledger is locked by {held_by}; waited {timeout:g} s"
+                    ) from None
+                time.sleep(min(0.05, remaining))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder.as_dict()).encode("utf-8") + b"\n", 0)
+        self._lock_fd = fd
+
+    def release_run_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is None:
+            return
+        # Clear the holder before unlocking, so the next holder's info is never erased.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def close(self) -> None:
+        self.release_run_lock()
+        self._conn.close()
+
+
+def _read_holder(fd: int) -> LockHolder | None:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+    except (OSError, ValueError):  # empty or half-written: the holder is just starting
+        return None
+    return LockHolder.from_dict(data) if isinstance(data, dict) else None
+
+
+def _connect(target: str, name: str) -> sqlite3.Connection:
+    with _translated(name):
+        # One connection shared by the runner's worker threads; ``Ledger`` serialises use.
+        conn = sqlite3.connect(
+            target, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+        # FULL: a `pending` mark must survive a power cut before its call goes out.
+        conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def open_memory(*, read_only: bool, name: str = ":memory:") -> SqliteStore:
+    """An empty ledger in memory: ``sqlite:///:memory:``, or the view of a missing file."""
+    conn = _connect(":memory:", name)
+    store = SqliteStore(conn, name=name, path=None, read_only=False)
+    with store.transaction() as tx:
+        migrate(tx, "sqlite", 0, name=name)
+    store.read_only = read_only
+    return store
+
+
+def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
+    """Open the ledger at ``path``; see ``open_ledger`` for what ``create`` and ``read_only`` do."""
+    name = str(path)
+    if not path.exists():
+        if not create:
+            return open_memory(read_only=read_only, name=f"{name} (absent; empty view)")
+        _create(path)
+    _check_header(path)
+    conn = _connect(str(path), name)
+    store = SqliteStore(conn, name=name, path=path, read_only=read_only)
+    try:
+        version = _version(store)
+        check_version(version, name=name)
+        if version < LATEST:
+            if read_only:
+                # Read-only: migrate a copy in memory, never the file.
+                memory = _connect(":memory:", name)
+                with _translated(name):
+                    conn.backup(memory)
+                conn.close()
+                store = SqliteStore(memory, name=name, path=path, read_only=False)
+                with store.transaction() as tx:
+                    migrate(tx, "sqlite", version, name=name)
+                store.read_only = True
+            else:
+                with store.transaction() as tx:
+                    migrate(tx, "sqlite", _version_in(tx, name), name=name)
+        if not read_only:
+            with _translated(name):  # persistent; a no-op when already set
+                conn.execute("PRAGMA journal_mode = WAL")
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _version(store: SqliteStore) -> int:
+    with store.transaction() as tx:
+        return _version_in(tx, store.name)
+
+
+def _version_in(tx: _SqliteTx, name: str) -> int:
+    tables = {row[0] for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "ledger_meta" in tables:
+        return read_version(tx)
+    if tables:
+        raise LedgerError(
+            f"{name}: this SQLite database is not a mktsync ledger (it has tables "
+            f"{', '.join(sorted(tables)[:5])}); it was left untouched"
+        )
+    return 0  # an empty database: made into a ledger by the caller's migration
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(_HEADER))
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read the ledger: {exc.strerror}") from None
+    if not header:
+        raise LedgerError(
+            f"{path}: the ledger file is empty, not a mktsync ledger; it was left untouched"
+        )
+    if header != _HEADER:
+        raise LedgerError(
+            f"{path}: not an SQLite database, so not a mktsync ledger; it was left untouched"
+        )
+
+
+def _create(path: Path) -> None:
+    """Build a new ledger in a temp file beside ``path`` and link it into place when complete."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot create the ledger: {exc.strerror}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        conn = _connect(tmp_name, str(path))
+        try:
+            store = SqliteStore(conn, name=str(path), path=None, read_only=False)
+            with store.transaction() as tx:
+                migrate(tx, "sqlite", 0, name=str(path))
+            with _translated(str(path)):
+                conn.execute("PRAGMA journal_mode = WAL")
+        finally:
+            conn.close()  # checkpoints and removes the temp file's -wal
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another run created it first: use theirs
+        except OSError:
+            # No hard links on this filesystem: fall back to a rename, which can only
+            # lose the race against a run creating the same ledger in the same instant.
+            if not path.exists():
+                os.replace(tmp, path)
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot create the ledger: {exc.strerror}") from None
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()

@@ -1,0 +1,58 @@
+"""The narrow storage interface the ledger runs on: SQLite now, PostgreSQL next.
+
+``Ledger`` (in ``core``) holds all the ledger's SQL and logic; a ``Store`` only
+knows how to run a transaction on its database and how to hold the run lock.
+SQL is written once with ``?`` placeholders in the subset SQLite and PostgreSQL
+share (``ON CONFLICT``, row values, ``||``, ``RETURNING``); a store translates
+placeholders if its driver wants another style, so the SQL holds no other ``?``
+(nor ``%``).  A new backend is a new ``Store``; callers of
+``open_ledger`` do not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Literal, Protocol
+
+from mktsync.ledger.records import LockHolder
+
+Dialect = Literal["sqlite", "postgresql"]
+Row = tuple[Any, ...]
+
+
+class Tx(Protocol):
+    """One open transaction. Errors come out as ``LedgerError`` naming the database."""
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run one statement; return its rows (an empty list for statements without any)."""
+        ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
+        """Run one statement per parameter row; return the number of rows changed."""
+        ...
+
+    def rowcount(self) -> int:
+        """Rows changed by the last ``execute``."""
+        ...
+
+
+class Store(Protocol):
+    """Where a ledger lives. Not thread-safe on its own: ``Ledger`` serialises calls."""
+
+    dialect: Dialect
+    name: str  # for messages: a file path, or a URL without its password
+    read_only: bool
+    max_params: int  # how many ``?`` one statement may carry
+
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """Commit on normal exit, roll back on an exception."""
+        ...
+
+    def acquire_run_lock(self, holder: LockHolder, timeout: float) -> None:
+        """Take the exclusive run lock, waiting up to ``timeout`` s; else raise ``LedgerLocked``."""
+        ...
+
+    def release_run_lock(self) -> None: ...
+
+    def close(self) -> None: ...
