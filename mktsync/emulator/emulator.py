@@ -1,0 +1,206 @@
+"""``Emulator``: one seeded emulated instance served in a background thread; ``serve()``."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from mktsync.emulator.app import App
+from mktsync.emulator.faults import Faults, parse_spec, script_from
+from mktsync.emulator.identity import Identity
+from mktsync.emulator.options import EmulatorOptions
+from mktsync.emulator.seed import build_world, clients_of, faults_of
+from mktsync.emulator.server import EmulatorServer
+
+
+class Emulator:
+    """A Marketo emulator on ``host:port`` (port 0 picks a free one).
+
+    >>> with Emulator(seed=None, options=EmulatorOptions()) as emu:  # doctest: +SKIP
+    ...     httpx.get(emu.base_url + "/identity/oauth/token", params={...})
+    """
+
+    def __init__(
+        self,
+        seed: Mapping[str, Any] | None = None,
+        options: EmulatorOptions | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.options = options or EmulatorOptions()
+        self._seed = dict(seed or {})
+        clients = clients_of(self._seed)
+        self.client_id, self.client_secret = next(iter(clients.items()))
+        self._identity = Identity(clients, ttl=self.options.token_ttl)
+        self._app = self._build_app()
+        self._server = EmulatorServer((host, port), self._app, self._inspect)
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"Emulator(base_url={self.base_url!r}, client_id={self.client_id!r})"
+
+    def _build_faults(self) -> Faults:
+        spec = faults_of(self._seed)
+        seed = self.options.random_seed
+        faults = Faults(
+            rates=spec.get("rates") or {},
+            seed=int(spec.get("seed", 0)) if seed is None else seed,
+        )
+        for entry in script_from(spec.get("script") or []):
+            faults.script(entry.endpoint, entry.nth, entry.fault)
+        if self.options.faults:
+            rates, script = parse_spec(self.options.faults)
+            faults.set_rates({**faults.rates(), **rates})
+            for entry in script:
+                faults.script(entry.endpoint, entry.nth, entry.fault)
+        return faults
+
+    def _build_app(self) -> App:
+        return App(
+            options=self.options,
+            world=build_world(self._seed),
+            identity=self._identity,
+            faults=self._build_faults(),
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Emulator:
+        """Serve in a daemon thread; the socket is already listening, so it is up on return."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.close_connections()
+        self._server.server_close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- control and inspection (also reachable over HTTP under /_emulator/) --
+
+    def set_faults(self, spec: str) -> None:
+        """Replace the random rates with the spec's; add its scripted faults."""
+        rates, script = parse_spec(spec)
+        self._app.faults.set_rates(rates)
+        for entry in script:
+            self._app.faults.script(entry.endpoint, entry.nth, entry.fault)
+
+    def script_fault(self, endpoint: str, nth: int, fault: str) -> None:
+        self._app.faults.script(endpoint, nth, fault)
+
+    def revoke_tokens(self) -> int:
+        return self._identity.revoke_all()
+
+    def journal(self) -> list[dict[str, Any]]:
+        return self._app.journal.entries()
+
+    def triggers(self) -> list[dict[str, Any]]:
+        with self._app.world.lock:
+            return [dict(t) for t in self._app.world.triggers]
+
+    def schedules(self) -> list[dict[str, Any]]:
+        with self._app.world.lock:
+            return [dict(s) for s in self._app.world.schedules]
+
+    def leads(self) -> list[dict[str, Any]]:
+        with self._app.world.lock:
+            return [dict(lead) for lead in self._app.world.leads.values()]
+
+    def stats(self) -> dict[str, Any]:
+        app = self._app
+        return {
+            "received": len(app.journal),
+            "calls": app.limiter.counted,
+            "quota_used": app.limiter.quota_used(),
+            "in_flight": app.limiter.in_flight(),
+            "rejected": dict(app.limiter.rejected),
+            "faults": dict(app.faults.injected),
+            "by_endpoint": app.journal.by_endpoint(),
+        }
+
+    def reset(self) -> None:
+        """Back to the seed: data, journal, counters, limits, faults.  Issued tokens stay valid."""
+        fresh = self._build_app()
+        self._app = fresh
+        self._server.app = fresh
+
+    def _inspect(self, method: str, target: str, body: bytes, client: str) -> tuple[int, Any]:
+        if not ipaddress.ip_address(client.split("%")[0]).is_loopback:
+            return 403, {"error": "the /_emulator/ API answers loopback clients only"}
+        name = urlsplit(target).path.removeprefix("/_emulator/")
+        views = {
+            "journal": self.journal,
+            "triggers": self.triggers,
+            "schedules": self.schedules,
+            "leads": self.leads,
+            "stats": self.stats,
+        }
+        if method == "GET" and name in views:
+            return 200, views[name]()
+        if method == "POST" and name == "reset":
+            self.reset()
+            return 200, {"reset": True}
+        if method == "POST" and name == "faults":
+            try:
+                self._post_faults(json.loads(body or b"{}"))
+            except (ValueError, KeyError, TypeError) as err:
+                return 400, {"error": str(err)}
+            return 200, {"rates": self._app.faults.rates(), "script": self._app.faults.scripted()}
+        return 404, {"error": f"no such emulator resource: {method} {name}"}
+
+    def _post_faults(self, data: Any) -> None:
+        """``{"spec": "606=0.1,trigger#7=lost"}``, ``{"rates": {...}}``, ``{"script": [...]}``,
+        ``{"revoke_tokens": true}`` (any combination)."""
+        if not isinstance(data, dict):
+            raise ValueError("body must be a JSON object")
+        if "spec" in data:
+            self.set_faults(str(data["spec"]))
+        if "rates" in data:
+            self._app.faults.set_rates(data["rates"])
+        for entry in script_from(data.get("script") or []):
+            self.script_fault(entry.endpoint, entry.nth, entry.fault)
+        if data.get("revoke_tokens"):
+            self.revoke_tokens()
+
+
+@contextmanager
+def serve(
+    seed: Mapping[str, Any] | None = None,
+    options: EmulatorOptions | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> Iterator[Emulator]:
+    """Run an emulator in a background thread for the ``with`` block.
+
+    >>> with serve(seed=None, options=EmulatorOptions(calls=5)) as emu:  # doctest: +SKIP
+    ...     emu.base_url
+    'http://127.0.0.1:54321'
+    """
+    emulator = Emulator(seed=seed, options=options, host=host, port=port)
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
