@@ -1,0 +1,307 @@
+"""``MarketoClient``: the calls mktsync makes to Marketo, as typed methods.
+
+>>> with MarketoClient(base_url, client_id, secret, limits=Limits()) as client:  # doctest: +SKIP
+...     client.preflight(1234, ["{{my.WebinarTitle}}"])
+...     client.trigger_campaign(1234, [318592, 318593], [("{{my.WebinarTitle}}", "Intro")])
+
+Credentials arrive as plain strings (the caller resolves ``${VAR}``); they live only in
+the auth flow and never appear in a repr, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from mktsync.config.model import Limits
+from mktsync.marketo import leads
+from mktsync.marketo.auth import MarketoAuth, SendState
+from mktsync.marketo.codes import NotFound
+from mktsync.marketo.leads import int_or_none
+from mktsync.marketo.limits import Limiter
+from mktsync.marketo.records import (
+    CampaignInfo,
+    CreateResult,
+    PreflightResult,
+    ProgramToken,
+    SmartCampaign,
+    TriggerResult,
+)
+from mktsync.marketo.retry import RetryPolicy
+from mktsync.marketo.stats import ClientStats, Stats
+from mktsync.marketo.transport import Caller
+
+MAX_TRIGGER_LEADS = 100
+MAX_TRIGGER_TOKENS = 100
+_TOKEN_NAME = re.compile(r"^\{\{my\.[^{}]+\}\}$")
+
+
+class BatchTooLarge(ValueError):
+    """A call was asked to carry more than Marketo accepts; split it first."""
+
+
+def instance_root(base_url: str) -> str:
+    """``https://123-ABC-456.mktorest.com`` from the root, ``.../rest`` or either with ``/``."""
+    url = base_url.strip().rstrip("/")
+    if url.endswith("/rest"):
+        url = url[: -len("/rest")]
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(
+            "Marketo base_url must start with https:// (e.g. https://123-ABC-456.mktorest.com)"
+        )
+    return url
+
+
+def bare_token_name(name: str) -> str:
+    """``{{my.Name}}``, ``my.Name`` or ``Name`` -> ``Name`` (as the program's token list has it)."""
+    name = name.strip()
+    if name.startswith("{{") and name.endswith("}}"):
+        name = name[2:-2].strip()
+    return name[3:] if name.startswith("my.") else name
+
+
+class MarketoClient:
+    """A thread-safe client for one Marketo instance, sharing one pool, token and limiter.
+
+    ``limits`` configure the limiter every call goes through (pass ``limiter`` to share one
+    between clients); ``retry`` bounds retries; ``transport`` replaces the network in
+    tests; ``clock``/``sleep`` replace time.  ``stats`` tells the runner what happened.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        limits: Limits,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        limiter: Limiter | None = None,
+        renew_margin: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = instance_root(base_url)
+        self._stats = limiter.stats if limiter is not None else ClientStats()
+        self.limiter = limiter or Limiter(limits, stats=self._stats, clock=clock)
+        send_state = SendState()
+        self._auth = MarketoAuth(
+            f"{self.base_url}/identity/oauth/token",
+            client_id,
+            client_secret,
+            renew_margin=renew_margin,
+            stats=self._stats,
+            send_state=send_state,
+            clock=clock,
+        )
+        pool = limits.concurrency + 2
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=self._auth,
+            transport=transport,
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            headers={"Accept": "application/json"},
+            follow_redirects=False,
+        )
+        self._caller = Caller(
+            self._http,
+            limiter=self.limiter,
+            retry=retry or RetryPolicy(),
+            stats=self._stats,
+            send_state=send_state,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        return f"MarketoClient(base_url={self.base_url!r}, limiter={self.limiter!r})"
+
+    @property
+    def stats(self) -> Stats:
+        """Calls per endpoint, retries per code, throttled waits, token renewals so far."""
+        return self._stats.snapshot()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> MarketoClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- campaigns ---------------------------------------------------------------------
+
+    def trigger_campaign(
+        self, campaign_id: int, lead_ids: Sequence[int], tokens: Sequence[tuple[str, str]] = ()
+    ) -> TriggerResult:
+        """Request a trigger campaign for up to 100 leads with up to 100 ``{{my.X}}`` tokens.
+
+        Not retried once sent: a lost answer raises ``OutcomeUnknown``.
+        """
+        if not lead_ids:
+            raise BatchTooLarge("trigger_campaign needs at least one lead id")
+        if len(lead_ids) > MAX_TRIGGER_LEADS:
+            raise BatchTooLarge(
+                f"trigger_campaign takes at most {MAX_TRIGGER_LEADS} leads a call, got {len(lead_ids)}"
+            )
+        if len(tokens) > MAX_TRIGGER_TOKENS:
+            raise BatchTooLarge(
+                f"trigger_campaign takes at most {MAX_TRIGGER_TOKENS} tokens a call, got {len(tokens)}"
+            )
+        bad = [name for name, _ in tokens if not _TOKEN_NAME.match(name)]
+        if bad:
+            raise ValueError(f"token names must be written {{{{my.Name}}}}: {', '.join(bad)}")
+        payload: dict[str, Any] = {"leads": [{"id": int(i)} for i in lead_ids]}
+        if tokens:
+            payload["tokens"] = [{"name": n, "value": v} for n, v in tokens]
+        body = self._caller.call(
+            "trigger",
+            "POST",
+            f"/rest/v1/campaigns/{int(campaign_id)}/trigger.json",
+            json_body={"input": payload},
+            idempotent=False,
+        )
+        return TriggerResult(
+            request_id=str(body.get("requestId", "")), campaign_id=int(campaign_id)
+        )
+
+    def get_campaign(self, campaign_id: int) -> CampaignInfo | None:
+        """The campaign from the lead-database API, or None if Marketo has no such id."""
+        try:
+            body = self._caller.call(
+                "campaign",
+                "GET",
+                f"/rest/v1/campaigns/{int(campaign_id)}.json",
+                idempotent=True,
+            )
+        except NotFound:
+            return None
+        record = _first(body)
+        if record is None:
+            return None
+        return CampaignInfo(
+            id=int(record["id"]),
+            name=str(record.get("name", "")),
+            type=str(record.get("type", "")),
+            active=bool(record.get("active", False)),
+            program_id=int_or_none(record.get("programId")),
+            program_name=record.get("programName"),
+        )
+
+    def get_smart_campaign(self, campaign_id: int) -> SmartCampaign | None:
+        """The campaign from the asset API (type, isActive, isRequestable, parent program)."""
+        try:
+            body = self._caller.call(
+                "smart_campaign",
+                "GET",
+                f"/rest/asset/v1/smartCampaign/{int(campaign_id)}.json",
+                idempotent=True,
+            )
+        except NotFound:
+            return None
+        record = _first(body)  # "not found" is success with a warning and no result
+        if record is None:
+            return None
+        return SmartCampaign(
+            id=int(record["id"]),
+            name=str(record.get("name", "")),
+            type=str(record.get("type", "")),
+            is_active=bool(record.get("isActive", False)),
+            is_requestable=bool(record.get("isRequestable", False)),
+            parent_program_id=int_or_none(record.get("parentProgramId")),
+        )
+
+    def get_program_tokens(self, program_id: int) -> list[ProgramToken]:
+        """The My Tokens of a program, by bare name.  Raises ``NotFound`` for a missing program."""
+        body = self._caller.call(
+            "tokens_get",
+            "GET",
+            f"/rest/asset/v1/folder/{int(program_id)}/tokens.json",
+            params={"folderType": "Program"},
+            idempotent=True,
+        )
+        record = _first(body) or {}
+        return [
+            ProgramToken(name=str(t.get("name", "")), type=str(t.get("type", "")))
+            for t in record.get("tokens") or []
+            if isinstance(t, Mapping)
+        ]
+
+    def preflight(self, campaign_id: int, token_names: Sequence[str] = ()) -> PreflightResult:
+        """Check a campaign can be triggered with these tokens, naming every reason it cannot."""
+        campaign = self.get_smart_campaign(campaign_id)
+        if campaign is None:
+            return PreflightResult(
+                campaign_id=campaign_id, ok=False, reasons=[f"campaign {campaign_id} was not found"]
+            )
+        what = f"campaign {campaign_id} ({campaign.name})"
+        reasons: list[str] = []
+        if campaign.type != "trigger":
+            reasons.append(
+                f"{what} is a {campaign.type or 'non-trigger'} campaign, not a trigger campaign"
+            )
+        if not campaign.is_active:
+            reasons.append(f"{what} is not active")
+        if campaign.type == "trigger" and campaign.is_active and not campaign.is_requestable:
+            reasons.append(
+                f"{what} cannot be requested: it needs a 'Campaign is Requested' trigger "
+                "with source 'Web Service API'"
+            )
+        if token_names:
+            reasons.extend(self._missing_tokens(campaign, token_names))
+        return PreflightResult(campaign_id=campaign_id, ok=not reasons, reasons=reasons)
+
+    def _missing_tokens(self, campaign: SmartCampaign, token_names: Sequence[str]) -> list[str]:
+        program_id = campaign.parent_program_id
+        if program_id is None:
+            return [f"campaign {campaign.id} has no parent program to hold My Tokens"]
+        try:
+            held = {t.name for t in self.get_program_tokens(program_id)}
+        except NotFound:
+            return [f"program {program_id} of campaign {campaign.id} was not found"]
+        # Exact names: if Marketo matched case-insensitively this refuses loudly, never silently.
+        return [
+            f"program {program_id} has no My Token '{bare}' (sent as {{{{my.{bare}}}}})"
+            for bare in dict.fromkeys(bare_token_name(n) for n in token_names)
+            if bare not in held
+        ]
+
+    # -- leads -------------------------------------------------------------------------
+
+    def find_leads_by_email(self, emails: Sequence[str]) -> dict[str, int]:
+        """Lower-cased email -> lead id for the emails Marketo knows (300 values a call).
+
+        When several leads share an email the **lowest id** wins: the oldest record, and
+        the same answer on every run whatever order Marketo lists them in.
+        """
+        return leads.find_leads_by_email(self._caller, self.base_url, emails)
+
+    def find_leads_by_id(self, ids: Sequence[int]) -> set[int]:
+        """Which of these lead ids exist (300 values a call)."""
+        return leads.find_leads_by_id(self._caller, self.base_url, ids)
+
+    def create_leads(self, records: Sequence[Mapping[str, str]]) -> list[CreateResult]:
+        """Create leads (``createOnly``, 300 a call); one result per record, in input order.
+
+        Not retried once sent: a lost answer raises ``OutcomeUnknown``.
+        """
+        return leads.create_leads(self._caller, records)
+
+
+def _first(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    result = body.get("result")
+    if isinstance(result, list) and result and isinstance(result[0], Mapping):
+        return result[0]
+    return None

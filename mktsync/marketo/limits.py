@@ -1,0 +1,123 @@
+"""One limiter per run: Marketo's calls-per-window and concurrent-calls limits, client side.
+
+>>> limiter = Limiter(Limits(calls=10, window_seconds=1.0, concurrency=2))
+>>> with limiter.slot():
+...     pass  # send one API call here
+>>> limiter.capacity
+10
+
+Marketo counts every call of the instance (all integrations together) in a *sliding*
+20 s window and refuses with 606 past 100, and with 615 past 10 calls in flight.
+The limiter keeps this run under ``calls * (1 - safety_margin)`` and ``concurrency``.
+Identity calls are not counted by Marketo, so they do not take a rate slot.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from mktsync.config.model import Limits
+from mktsync.marketo.stats import ClientStats
+
+
+class Limiter:
+    """Thread-safe sliding-window rate limit plus a concurrency semaphore.
+
+    A call takes a slot when it starts and keeps it until ``window_seconds`` after it
+    *finished*.  Counting from the finish rather than the start is deliberate: Marketo
+    timestamps a call somewhere between our send and its answer, so a slot freed one
+    window after our answer can never overlap Marketo's own window, whatever the latency.
+
+    ``clock`` and ``sleep`` may be replaced in tests; with a custom ``sleep`` the limiter
+    sleeps through it instead of waiting on its condition variable.
+    """
+
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        stats: ClientStats | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        limits = limits or Limits()
+        if limits.calls < 1 or limits.concurrency < 1 or limits.window_seconds <= 0:
+            raise ValueError("limits: calls, concurrency and window_seconds must be positive")
+        if not 0.0 <= limits.safety_margin < 1.0:
+            raise ValueError("limits: safety_margin must be in [0, 1)")
+        self.limits = limits
+        self.capacity = max(1, math.floor(limits.calls * (1.0 - limits.safety_margin)))
+        self.window = float(limits.window_seconds)
+        self.stats = stats or ClientStats()
+        self._clock = clock
+        self._sleep = sleep
+        self._cond = threading.Condition(threading.Lock())
+        self._finished: deque[float] = deque()  # finish times of calls still in the window
+        self._in_flight = 0
+        self._concurrency = threading.BoundedSemaphore(limits.concurrency)
+
+    def __repr__(self) -> str:
+        return (
+            f"Limiter(capacity={self.capacity}, window={self.window}, "
+            f"concurrency={self.limits.concurrency})"
+        )
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one concurrency place and one rate slot for the duration of an API call."""
+        self._concurrency.acquire()
+        try:
+            self._acquire_rate()
+            try:
+                yield
+            finally:
+                self._release_rate()
+        finally:
+            self._concurrency.release()
+
+    def used(self) -> int:
+        """Slots taken now (calls in flight plus calls finished within the window)."""
+        with self._cond:
+            self._prune(self._clock())
+            return self._in_flight + len(self._finished)
+
+    def _prune(self, now: float) -> None:
+        while self._finished and self._finished[0] + self.window <= now:
+            self._finished.popleft()
+
+    def _acquire_rate(self) -> None:
+        waited = 0.0
+        with self._cond:
+            while True:
+                now = self._clock()
+                self._prune(now)
+                if self._in_flight + len(self._finished) < self.capacity:
+                    self._in_flight += 1
+                    break
+                if self._finished:
+                    wait: float | None = self._finished[0] + self.window - now
+                else:
+                    wait = None  # every slot is in flight: a finish will notify us
+                start = self._clock()
+                if self._sleep is not None and wait is not None:
+                    self._cond.release()
+                    try:
+                        self._sleep(wait)
+                    finally:
+                        self._cond.acquire()
+                else:
+                    self._cond.wait(wait)
+                waited += self._clock() - start
+        if waited > 0:
+            self.stats.throttled(waited)
+
+    def _release_rate(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._finished.append(self._clock())
+            self._cond.notify_all()

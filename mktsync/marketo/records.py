@@ -1,0 +1,81 @@
+"""Frozen records the client returns (never Marketo's raw dicts).
+
+>>> TriggerResult(request_id="9e01#161d922f1aa", campaign_id=1234)
+TriggerResult(request_id='9e01#161d922f1aa', campaign_id=1234)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerResult:
+    """Marketo accepted a trigger call; it reports no per-lead outcome, only its requestId."""
+
+    request_id: str
+    campaign_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignInfo:
+    """A campaign as the lead-database API sees it (``GET /rest/v1/campaigns/{id}.json``)."""
+
+    id: int
+    name: str
+    type: str  # "trigger" | "batch"
+    active: bool
+    program_id: int | None = None
+    program_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmartCampaign:
+    """A smart campaign as the asset API sees it (``/rest/asset/v1/smartCampaign/{id}.json``).
+
+    ``is_requestable`` is Marketo's own "active and has a Web Service API 'Campaign is
+    Requested' trigger".
+    """
+
+    id: int
+    name: str
+    type: str  # "trigger" | "batch" | "default"
+    is_active: bool
+    is_requestable: bool
+    parent_program_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgramToken:
+    """One My Token of a program, by its bare name (``WebinarTitle``, not ``{{my.WebinarTitle}}``)."""
+
+    name: str
+    type: str
+
+
+CreateStatus = Literal["created", "updated", "skipped"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateResult:
+    """What became of one record of ``create_leads``, in input order.
+
+    ``id`` is set when Marketo created (or updated) the lead; a skipped record has the
+    first reason's code and message (e.g. ``1005`` "Lead already exists").
+    """
+
+    index: int
+    status: CreateStatus
+    id: int | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreflightResult:
+    """Whether a campaign can be triggered with the given tokens; ``reasons`` say why not."""
+
+    campaign_id: int
+    ok: bool
+    reasons: list[str] = field(default_factory=list)
