@@ -1,0 +1,48 @@
+"""Rendering rows into items with sandboxed Jinja templates.
+
+>>> from mktsync.render import iter_items, check_invalid_limit
+>>> invalid = 0
+>>> for result in iter_items(config, campaign):              # doctest: +SKIP
+...     invalid += isinstance(result, InvalidItem)
+>>> check_invalid_limit(campaign, invalid)                    # doctest: +SKIP
+
+- ``iter_items(config, campaign, *, now=None)``: one ``Item``, ``InvalidItem`` or
+  ``FilteredRow`` per row of ``config.sources[campaign.source]``, streaming
+  (``now`` defaults to the current UTC time; templates see it as ``now``).
+- ``check_invalid_limit(campaign, invalid_count)``: ``PlanError`` past ``max_invalid``.
+- ``make_environment()``: the cached sandbox, for ``validate``; ``CONTEXT_NAMES``:
+  the only variables a template may use (``row``, ``now``).
+- ``compile_template(text)``: ``(row, now) -> str``, Jinja or a fast path with the same output.
+"""
+
+from __future__ import annotations
+
+from mktsync.render.campaign import FALSE_RENDERINGS, CompiledCampaign
+from mktsync.render.environment import (
+    CONTEXT_NAMES,
+    FILTERS,
+    SAFE_GLOBALS,
+    format_date,
+    html_escape,
+    make_environment,
+)
+from mktsync.render.fast import Render, compile_template, fast_path
+from mktsync.render.items import check_invalid_limit, iter_items
+from mktsync.sources.row import Row
+
+__all__ = [
+    "CONTEXT_NAMES",
+    "FALSE_RENDERINGS",
+    "FILTERS",
+    "SAFE_GLOBALS",
+    "CompiledCampaign",
+    "Render",
+    "Row",
+    "check_invalid_limit",
+    "compile_template",
+    "fast_path",
+    "format_date",
+    "html_escape",
+    "iter_items",
+    "make_environment",
+]

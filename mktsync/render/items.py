@@ -1,0 +1,215 @@
+"""Rows to items: one campaign's templates applied to each row of its source.
+
+>>> for result in iter_items(config, config.campaigns["webinar-reminder"]):   # doctest: +SKIP
+...     print(result)
+Item(campaign='webinar-reminder', campaign_id=1234, key='ada@example.com/wb-101', ...)
+FilteredRow(campaign='webinar-reminder', campaign_id=1234, source='registrations', row=3)
+InvalidItem(..., row=4, reason="lead.email: 'row' has no attribute 'email'")
+
+Each row gives exactly one result:
+
+- ``FilteredRow`` when ``when`` renders ``""``, ``False``, ``false``, ``0`` or ``None``
+  (after stripping whitespace);
+- ``InvalidItem`` when any template fails (missing column, sandbox refusal, filter
+  error), ``lead.id`` is not a positive integer, ``lead.email`` is not a plausible
+  address, the key is empty, or the key was already used by an earlier row of this
+  campaign (the first row wins).  The reason names each failing field;
+- ``Item`` otherwise: the email trimmed and lower-cased, the key (default: the lead
+  reference, ``id:123`` or the email) stripped, tokens sorted by name.
+
+An invalid row never stops the run; :func:`check_invalid_limit` is what enforces
+``max_invalid``.  Duplicate detection keeps a 16-byte digest and the first row number
+per distinct key: about 160 bytes of peak memory per distinct key (115 MB for 800,000,
+measured in ``benchmarks/bench_render.py``); the rest of the path streams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from mktsync.config.model import Campaign, Config, SourceSpec
+from mktsync.errors import PlanError
+from mktsync.items import FilteredRow, InvalidItem, Item
+from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
+from mktsync.render.fast import Render
+from mktsync.sources import SOURCES, iter_rows
+from mktsync.sources.row import Row
+
+
+def iter_items(
+    config: Config, campaign: Campaign, *, now: datetime | None = None
+) -> Iterator[Item | InvalidItem | FilteredRow]:
+    """One result per row of the campaign's source, in source order (see the module doc)."""
+    now = datetime.now(UTC) if now is None else now.astimezone(UTC)
+    spec = config.sources[campaign.source]
+    compiled = CompiledCampaign.build(campaign, spec.name)
+    name, campaign_id, source = campaign.name, campaign.campaign_id, spec.name
+    seen: dict[bytes, int] = {}
+    blake2b, make_filtered = hashlib.blake2b, record_factory(FilteredRow)
+    records, happy, to_row = _stream(spec, compiled)
+    for number, data in records:
+        try:
+            item = happy(data, number, now)
+        except Exception:  # Unusual, or a template error: the careful path names the fields
+            result = _render_carefully(compiled, to_row(data), number, now, source)
+            if not isinstance(result, Item):
+                yield result
+                continue
+            item = result
+        if item is None:
+            yield make_filtered(name, campaign_id, source, number)
+            continue
+        key = item.key
+        try:
+            data = key.encode()
+        except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
+            data = key.encode("utf-8", "surrogatepass")
+        digest = blake2b(data, digest_size=16).digest()
+        first = seen.setdefault(digest, number)
+        if first != number:
+            yield InvalidItem(
+                campaign=name,
+                campaign_id=campaign_id,
+                source=source,
+                row=number,
+                reason=f"duplicate key, first seen at row {first}",
+                key=key,
+            )
+            continue
+        yield item
+
+
+def _stream(
+    spec: SourceSpec, compiled: CompiledCampaign
+) -> tuple[
+    Iterator[tuple[int, Any]], Callable[[Any, int, datetime], Item | None], Callable[[Any], Row]
+]:
+    """(records, happy path, record -> Row): cells by position when the source and templates allow."""
+    iter_records = getattr(SOURCES.get(spec.type), "iter_records", None)
+    if iter_records is not None:
+        header, cells = iter_records(spec)
+        by_position = compiled.for_header(header)
+        if by_position is not None:
+            return cells, by_position, lambda record: Row(zip(header, record, strict=True))
+        rows = ((n, Row(zip(header, c, strict=True))) for n, c in cells)
+    else:
+        rows = ((n, r if type(r) is Row else Row(r)) for n, r in iter_rows(spec))
+    return rows, compiled.happy, lambda row: row
+
+
+def _render_carefully(
+    compiled: CompiledCampaign, row: Row, number: int, now: datetime, source: str
+) -> Item | InvalidItem | FilteredRow:
+    """The row's result with every failing field named (the slow path: errors only)."""
+    campaign = compiled.campaign
+    errors: list[str] = []
+    if compiled.when is not None:
+        try:
+            if compiled.when(row, now).strip() in FALSE_RENDERINGS:
+                return FilteredRow(
+                    campaign=campaign.name,
+                    campaign_id=campaign.campaign_id,
+                    source=source,
+                    row=number,
+                )
+        except Exception as exc:
+            errors.append(_reason("when", exc))
+    key, the_id, the_email = _lead(row, now, compiled.lead_id, compiled.email, errors)
+    if compiled.key is not None:
+        try:
+            key = compiled.key(row, now).strip()
+            if not key:
+                errors.append("key: renders empty")
+        except Exception as exc:
+            errors.append(_reason("key", exc))
+            key = None
+    values = _render_all(row, now, compiled.tokens, "tokens.", errors)
+    field_values = _render_all(row, now, compiled.fields, "lead.fields.", errors)
+    if errors or not key:
+        return InvalidItem(
+            campaign=campaign.name,
+            campaign_id=campaign.campaign_id,
+            source=source,
+            row=number,
+            reason="; ".join(errors),
+            key=key or None,
+        )
+    return Item(
+        campaign=campaign.name,
+        campaign_id=campaign.campaign_id,
+        key=key,
+        lead_id=the_id,
+        email=the_email,
+        tokens=values,
+        source=source,
+        row=number,
+        fields=field_values,
+    )
+
+
+def check_invalid_limit(campaign: Campaign, invalid_count: int) -> None:
+    """Raise ``PlanError`` when a campaign has more invalid rows than its ``max_invalid``."""
+    limit = campaign.max_invalid
+    if limit is not None and invalid_count > limit:
+        rows = "row is" if invalid_count == 1 else "rows are"
+        raise PlanError(
+            f"{campaign.position}: campaigns.{campaign.name}: {invalid_count} {rows} invalid, "
+            f"more than max_invalid ({limit}); fix the source or raise max_invalid"
+        )
+
+
+def _lead(
+    row: Row, now: datetime, lead_id: Render | None, email: Render | None, errors: list[str]
+) -> tuple[str | None, int | None, str | None]:
+    """(lead reference, id, email); exactly one of id and email is set when it succeeds."""
+    if lead_id is not None:
+        try:
+            text = lead_id(row, now).strip()
+        except Exception as exc:
+            errors.append(_reason("lead.id", exc))
+            return None, None, None
+        if text.isascii() and text.isdigit() and int(text) > 0:
+            number = int(text)
+            return f"id:{number}", number, None
+        if text or email is None:
+            errors.append(f"lead.id: {text!r} is not a positive integer")
+            return None, None, None
+    if email is None:
+        errors.append("lead: neither 'id' nor 'email' is set")
+        return None, None, None
+    try:
+        address = email(row, now).strip().lower()
+    except Exception as exc:
+        errors.append(_reason("lead.email", exc))
+        return None, None, None
+    if not address:
+        errors.append("lead.email: renders empty")
+    elif not EMAIL.fullmatch(address):
+        errors.append(f"lead.email: {address!r} is not a plausible e-mail address")
+    else:
+        return address, None, address
+    return None, None, None
+
+
+def _render_all(
+    row: Row,
+    now: datetime,
+    renders: tuple[tuple[str, Render], ...],
+    prefix: str,
+    errors: list[str],
+) -> tuple[tuple[str, str], ...]:
+    values = []
+    for name, render in renders:
+        try:
+            values.append((name, render(row, now)))
+        except Exception as exc:
+            errors.append(_reason(prefix + name, exc))
+    return tuple(values)
+
+
+def _reason(field: str, exc: Exception) -> str:
+    message = str(exc).strip().rstrip(".") or type(exc).__name__
+    return f"{field}: {message}"

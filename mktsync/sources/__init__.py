@@ -1,0 +1,51 @@
+"""Where rows come from: one module per ``type:`` of source, behind one registry.
+
+>>> from mktsync.sources import iter_rows
+>>> for number, row in iter_rows(config.sources["registrations"]):   # doctest: +SKIP
+...     print(number, row["email"])
+
+Each kind is a module with ``iter_rows(spec) -> Iterator[(row_number, row)]``
+(the :class:`Source` protocol); each row is a :class:`Row`, a plain dict.  Rows stream: no kind holds the whole source in
+memory.  A source that cannot be read raises ``SourceError`` naming the file and
+line as written in the config; the row number is what messages about that row show
+(a line of the file, a YAML line, or a 1-based index — each module says which).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from mktsync.config.model import SourceSpec
+from mktsync.errors import SourceError
+from mktsync.sources import csv_, inline, json_, jsonl, sql
+from mktsync.sources.row import Row
+
+__all__ = ["SOURCES", "Row", "Source", "iter_rows"]
+
+
+class Source(Protocol):
+    """What every source kind provides (a module satisfies it)."""
+
+    def iter_rows(self, spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]: ...
+
+
+SOURCES: dict[str, Source] = {
+    "csv": csv_,
+    "json": json_,
+    "jsonl": jsonl,
+    "inline": inline,
+    "sql": sql,
+}
+
+
+def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of ``spec``, from the module registered for ``spec.type``."""
+    try:
+        kind = SOURCES[spec.type]
+    except KeyError:
+        known = ", ".join(sorted(SOURCES))
+        raise SourceError(
+            spec.name, "", f"unknown source type '{spec.type}' (known: {known})"
+        ) from None
+    return kind.iter_rows(spec)
