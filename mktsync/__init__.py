@@ -3,3 +3,57 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mktsync.config.model import Config
+    from mktsync.plan import Plan
+
+
+def plan_config(
+    path: Path | str,
+    *,
+    ledger_url: str | None = None,
+    campaigns: list[str] | None = None,
+    retry_unknown: bool = False,
+) -> tuple[Config, Plan]:
+    """Load a config and plan it against its ledger, read-only: creates no file, needs no secret.
+
+    >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
+    >>> plan.summary.trigger_calls                         # doctest: +SKIP
+    """
+    from mktsync.config import display_name, load_config
+    from mktsync.ledger import open_ledger
+    from mktsync.plan import make_plan
+
+    config = load_config(path)
+    url = ledger_url or config.ledger.resolve()
+    with open_ledger(url, config.base_dir, create=False) as ledger:
+        plan = make_plan(
+            config,
+            ledger,
+            campaigns=campaigns,
+            retry_unknown=retry_unknown,
+            config_path=display_name(config.path),
+        )
+    return config, plan
+
+
+def git_commit(directory: Path) -> str | None:
+    """The commit checked out in ``directory``, when it is a git work tree (for the runs table)."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None

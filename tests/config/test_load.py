@@ -224,3 +224,10 @@ campaigns:
     assert "unknown key 'x-defaults'" in str(info.value)
     # ... but the merge itself worked: no complaint about the welcome campaign.
     assert "campaigns.welcome" not in str(info.value)
+
+
+def test_schema_source_types_are_the_registry() -> None:
+    from mktsync.sources import SOURCES
+
+    kinds = json.loads(schema_text())["$defs"]["source"]["properties"]["type"]["enum"]
+    assert set(kinds) == set(SOURCES)

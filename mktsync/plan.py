@@ -1,0 +1,332 @@
+"""Planning: every item classified against the ledger, and the calls that would send them.
+
+>>> plan = make_plan(config, ledger)                              # doctest: +SKIP
+>>> plan.summary.trigger_calls                                    # doctest: +SKIP
+3
+
+Classes (DESIGN.md): ``+ trigger`` (new key, or an earlier attempt failed), ``~ retrigger``
+(tokens changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered`` (by ``when``),
+``! invalid`` and ``? unknown`` (an earlier call's outcome is unknown, or a run died while it
+was in flight; sent again only with ``retry_unknown``).
+
+Items to send are grouped by exact token set, in order of first appearance, and cut into
+calls of at most ``MAX_LEADS_PER_CALL``: the fewest calls the tokens allow, and the same
+inputs always give the same plan.  Only what the output needs is held: unchanged and
+filtered rows are counted, not kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, Protocol, TypeVar
+
+from mktsync.config.model import Campaign, Config, Limits
+from mktsync.errors import BudgetExceeded, PlanError
+from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
+
+MAX_LEADS_PER_CALL = 100
+MAX_LOOKUP_VALUES = 300
+PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
+LOOKUP_BATCH = 500  # ledger keys looked up per query
+
+T = TypeVar("T")
+Action = Literal["trigger", "retrigger", "unknown"]
+CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown")
+
+
+class LedgerView(Protocol):
+    """What planning needs from a ledger (``mktsync.ledger.Ledger`` satisfies it)."""
+
+    def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, _Record]: ...
+    def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]: ...
+    def fingerprint(self) -> str: ...
+
+
+class _Record(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def token_hash(self) -> str: ...
+    @property
+    def tokens(self) -> Tokens: ...
+    @property
+    def lead_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedItem:
+    """An item the plan sends, and why: new, changed (with the tokens sent before), or retried."""
+
+    item: Item
+    action: Action
+    old_tokens: Tokens | None = None
+    retry_of: str | None = None  # the earlier status ('failed', 'unknown') when this is a retry
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One trigger call: one campaign, one token set, at most 100 leads."""
+
+    campaign_id: int
+    tokens: Tokens
+    items: tuple[PlannedItem, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignPlan:
+    name: str
+    campaign_id: int
+    source: str
+    counts: Mapping[str, int]
+    calls: tuple[Call, ...]
+    invalid: tuple[InvalidItem, ...]
+    unknown: tuple[Item, ...]
+    lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
+    lookup_calls: int
+    one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
+
+    @property
+    def trigger_calls(self) -> int:
+        return len(self.calls)
+
+    @property
+    def api_calls(self) -> int:
+        preflight = PREFLIGHT_CALLS_PER_CAMPAIGN if self.calls else 0
+        return self.trigger_calls + self.lookup_calls + preflight
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    trigger: int = 0
+    retrigger: int = 0
+    unchanged: int = 0
+    filtered: int = 0
+    invalid: int = 0
+    unknown: int = 0
+    trigger_calls: int = 0
+    lookup_calls: int = 0
+    preflight_calls: int = 0
+
+    @property
+    def total_calls(self) -> int:
+        return self.trigger_calls + self.lookup_calls + self.preflight_calls
+
+    @property
+    def changes(self) -> bool:
+        return self.trigger_calls > 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """A whole plan: per campaign its classes, calls and problems, and what it costs."""
+
+    config_path: str
+    config_digest: str
+    ledger_fingerprint: str
+    limits: Limits
+    max_calls: int | None
+    retry_unknown: bool
+    campaigns: tuple[CampaignPlan, ...]
+    summary: Summary = field(default_factory=Summary)
+
+    @property
+    def calls_per_window(self) -> int:
+        return max(1, math.floor(self.limits.calls * (1 - self.limits.safety_margin)))
+
+    @property
+    def quota_share(self) -> float:
+        return self.summary.total_calls / self.limits.daily_quota
+
+    @property
+    def estimated_seconds(self) -> float:
+        """Time the calls take at the configured rate (latency aside): whole windows past the first."""
+        windows = math.ceil(self.summary.total_calls / self.calls_per_window)
+        return max(0, windows - 1) * self.limits.window_seconds
+
+
+def make_plan(
+    config: Config,
+    ledger: LedgerView,
+    *,
+    campaigns: Iterable[str] | None = None,
+    retry_unknown: bool = False,
+    now: datetime | None = None,
+    config_path: str | None = None,
+) -> Plan:
+    """Classify every row of every campaign (or of ``campaigns``) against ``ledger``."""
+    from mktsync.render import iter_items
+
+    now = now or datetime.now(UTC)
+    names = list(config.campaigns) if campaigns is None else list(campaigns)
+    unknown_names = [n for n in names if n not in config.campaigns]
+    if unknown_names:
+        raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
+    fingerprint = ledger.fingerprint()
+    plans: tuple[CampaignPlan, ...] = tuple(
+        plan_campaign(
+            config.campaigns[n],
+            iter_items(config, config.campaigns[n], now=now),
+            ledger,
+            retry_unknown=retry_unknown,
+        )
+        for n in names
+    )
+    plan = Plan(
+        config_path=config_path or config.path.name,
+        config_digest=config.digest,
+        ledger_fingerprint=fingerprint,
+        limits=config.marketo.limits,
+        max_calls=config.max_calls,
+        retry_unknown=retry_unknown,
+        campaigns=plans,
+        summary=_summarise(plans, _lookup_calls(plans, ledger)),
+    )
+    return plan
+
+
+def _lookup_calls(plans: tuple[CampaignPlan, ...], ledger: LedgerView) -> int:
+    """Lead lookups for the whole run: apply resolves each uncached email once, whatever
+    campaigns share it, and checks that the lead ids written in the data exist."""
+    items = [p.item for cp in plans for call in cp.calls for p in call.items]
+    emails = {i.email for i in items if i.email is not None}
+    ids = {i.lead_id for i in items if i.lead_id is not None}
+    cached = ledger.cached_lead_ids(sorted(emails)) if emails else {}
+    return math.ceil((len(emails) - len(cached)) / MAX_LOOKUP_VALUES) + math.ceil(
+        len(ids) / MAX_LOOKUP_VALUES
+    )
+
+
+def check_budget(plan: Plan, config: Config) -> None:
+    """Refuse a plan that needs more calls than ``max_calls`` (global or per campaign) allows."""
+    problems = []
+    for cp in plan.campaigns:
+        limit = config.campaigns[cp.name].max_calls
+        if limit is not None and cp.api_calls > limit:
+            problems.append(
+                f"campaign '{cp.name}' needs {cp.api_calls} API calls; its max_calls is {limit}"
+            )
+    if plan.max_calls is not None and plan.summary.total_calls > plan.max_calls:
+        problems.append(
+            f"the plan needs {plan.summary.total_calls} API calls; max_calls is {plan.max_calls}"
+        )
+    if problems:
+        raise BudgetExceeded("; ".join(problems) + " (raise the limit or narrow the change)")
+
+
+def plan_campaign(
+    campaign: Campaign,
+    items: Iterable[Item | InvalidItem | FilteredRow],
+    ledger: LedgerView,
+    *,
+    retry_unknown: bool = False,
+) -> CampaignPlan:
+    counts = dict.fromkeys(CLASSES, 0)
+    groups: dict[Tokens, list[PlannedItem]] = {}
+    invalid: list[InvalidItem] = []
+    unknown: list[Item] = []
+    emails: set[str] = set()
+    for batch in _batches(items, LOOKUP_BATCH):
+        rendered = [x for x in batch if isinstance(x, Item)]
+        for x in batch:
+            if isinstance(x, FilteredRow):
+                counts["filtered"] += 1
+            elif isinstance(x, InvalidItem):
+                counts["invalid"] += 1
+                invalid.append(x)
+        if not rendered:
+            continue
+        records = ledger.lookup(campaign.campaign_id, [i.key for i in rendered])
+        for item in rendered:
+            planned = _classify(campaign, item, records.get(item.key), retry_unknown)
+            if isinstance(planned, str):
+                counts[planned] += 1
+                if planned == "unknown":
+                    unknown.append(item)
+                continue
+            counts["unknown" if planned.action == "unknown" else planned.action] += 1
+            if planned.action == "unknown":
+                unknown.append(item)
+            groups.setdefault(item.tokens, []).append(planned)
+            if item.email is not None:
+                emails.add(item.email)
+    _check_invalid_limit(campaign, counts["invalid"])
+    calls = tuple(
+        Call(campaign_id=campaign.campaign_id, tokens=tokens, items=tuple(chunk))
+        for tokens, members in groups.items()
+        for chunk in _chunks(members, MAX_LEADS_PER_CALL)
+    )
+    cached = ledger.cached_lead_ids(sorted(emails)) if emails else {}
+    lookup_emails = len(emails) - len(cached)
+    sending = sum(len(c.items) for c in calls)
+    return CampaignPlan(
+        name=campaign.name,
+        campaign_id=campaign.campaign_id,
+        source=campaign.source,
+        counts=counts,
+        calls=calls,
+        invalid=tuple(invalid),
+        unknown=tuple(unknown),
+        lookup_emails=lookup_emails,
+        lookup_calls=math.ceil(lookup_emails / MAX_LOOKUP_VALUES),
+        one_lead_per_call=sending > 1 and len(calls) == sending,
+    )
+
+
+def _classify(
+    campaign: Campaign, item: Item, record: _Record | None, retry_unknown: bool
+) -> PlannedItem | str:
+    if record is None:
+        return PlannedItem(item=item, action="trigger")
+    status = record.status
+    if status == "failed":
+        return PlannedItem(item=item, action="trigger", retry_of="failed")
+    if status in ("unknown", "pending"):
+        # 'pending' outside a run means a run died mid-call: its outcome is unknown too.
+        if retry_unknown:
+            return PlannedItem(item=item, action="unknown", retry_of="unknown")
+        return "unknown"
+    if campaign.retrigger == "on_change" and record.token_hash != token_hash(item.tokens):
+        return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
+    return "unchanged"
+
+
+def _check_invalid_limit(campaign: Campaign, invalid: int) -> None:
+    if campaign.max_invalid is not None and invalid > campaign.max_invalid:
+        raise PlanError(
+            f"campaign '{campaign.name}': {invalid} rows cannot be rendered; "
+            f"max_invalid is {campaign.max_invalid}"
+        )
+
+
+def _summarise(plans: tuple[CampaignPlan, ...], lookup_calls: int) -> Summary:
+    total = dict.fromkeys(CLASSES, 0)
+    for cp in plans:
+        for k in CLASSES:
+            total[k] += cp.counts[k]
+    return Summary(
+        **total,
+        trigger_calls=sum(cp.trigger_calls for cp in plans),
+        lookup_calls=lookup_calls,
+        # Preflight checks each Marketo campaign once, however many entries send to it.
+        preflight_calls=PREFLIGHT_CALLS_PER_CAMPAIGN
+        * len({cp.campaign_id for cp in plans if cp.calls}),
+    )
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for x in items:
+        batch.append(x)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,177 @@
+"""The plan as JSON: ``plan --format json``, ``plan --out plan.json``, and ``apply plan.json``.
+
+The shape is frozen at ``format_version`` 1 and documented in ``docs/plan-json.md``.  The
+same inputs give byte-identical output: nothing time-dependent is written, keys keep a fixed
+order, and calls come in plan order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mktsync.config.model import Limits
+from mktsync.errors import PlanError
+from mktsync.items import InvalidItem, Item
+from mktsync.plan import CLASSES, Call, CampaignPlan, Plan, PlannedItem, Summary
+
+FORMAT_VERSION = 1
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    s = plan.summary
+    return {
+        "format_version": FORMAT_VERSION,
+        "config": {"path": plan.config_path, "digest": plan.config_digest},
+        "ledger": {"fingerprint": plan.ledger_fingerprint},
+        "retry_unknown": plan.retry_unknown,
+        "summary": {
+            **{k: getattr(s, k) for k in CLASSES},
+            "trigger_calls": s.trigger_calls,
+            "lookup_calls": s.lookup_calls,
+            "preflight_calls": s.preflight_calls,
+            "total_calls": s.total_calls,
+            "daily_quota": plan.limits.daily_quota,
+            "quota_share": round(plan.quota_share, 6),
+            "calls_per_window": plan.calls_per_window,
+            "window_seconds": plan.limits.window_seconds,
+            "estimated_seconds": plan.estimated_seconds,
+        },
+        "campaigns": [_campaign(cp) for cp in plan.campaigns],
+    }
+
+
+def dumps(plan: Plan) -> str:
+    return json.dumps(plan_to_json(plan), ensure_ascii=False, indent=2) + "\n"
+
+
+def _campaign(cp: CampaignPlan) -> dict[str, Any]:
+    return {
+        "name": cp.name,
+        "campaign_id": cp.campaign_id,
+        "source": cp.source,
+        "counts": dict(cp.counts),
+        "trigger_calls": cp.trigger_calls,
+        "lookup_emails": cp.lookup_emails,
+        "lookup_calls": cp.lookup_calls,
+        "one_lead_per_call": cp.one_lead_per_call,
+        "calls": [
+            {"tokens": dict(call.tokens), "leads": [_planned(p) for p in call.items]}
+            for call in cp.calls
+        ],
+        "unknown": [
+            {"key": i.key, "lead": i.lead, "source": i.source, "row": i.row} for i in cp.unknown
+        ],
+        "invalid": [
+            {"source": i.source, "row": i.row, "key": i.key, "reason": i.reason} for i in cp.invalid
+        ],
+    }
+
+
+def _planned(p: PlannedItem) -> dict[str, Any]:
+    item = p.item
+    out: dict[str, Any] = {
+        "action": p.action,
+        "key": item.key,
+        "lead": item.lead,
+        "lead_id": item.lead_id,
+        "email": item.email,
+        "source": item.source,
+        "row": item.row,
+    }
+    if item.fields:
+        out["fields"] = dict(item.fields)
+    if p.old_tokens is not None:
+        out["old_tokens"] = dict(p.old_tokens)
+    if p.retry_of is not None:
+        out["retry_of"] = p.retry_of
+    return out
+
+
+def load_plan(path: Path) -> Plan:
+    """Read a saved plan; the caller checks it against the config and the ledger."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanError(f"{path}: not a saved plan ({exc})") from None
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise PlanError(f"{path}: not a saved mktsync plan (format_version {FORMAT_VERSION})")
+    try:
+        return _plan_from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanError(f"{path}: damaged plan file (missing or wrong {exc})") from None
+
+
+def _plan_from_json(data: dict[str, Any]) -> Plan:
+    s = data["summary"]
+    campaigns = []
+    for c in data["campaigns"]:
+        calls = []
+        for call in c["calls"]:
+            tokens = tuple(call["tokens"].items())
+            items = tuple(
+                PlannedItem(
+                    item=Item(
+                        campaign=c["name"],
+                        campaign_id=int(c["campaign_id"]),
+                        key=str(lead["key"]),
+                        lead_id=lead["lead_id"],
+                        email=lead["email"],
+                        tokens=tokens,
+                        source=lead["source"],
+                        row=int(lead["row"]),
+                        fields=tuple((lead.get("fields") or {}).items()),
+                    ),
+                    action=lead["action"],
+                    old_tokens=tuple(lead["old_tokens"].items()) if "old_tokens" in lead else None,
+                    retry_of=lead.get("retry_of"),
+                )
+                for lead in call["leads"]
+            )
+            calls.append(Call(campaign_id=int(c["campaign_id"]), tokens=tokens, items=items))
+        campaigns.append(
+            CampaignPlan(
+                name=c["name"],
+                campaign_id=int(c["campaign_id"]),
+                source=c["source"],
+                counts={k: int(c["counts"][k]) for k in CLASSES},
+                calls=tuple(calls),
+                invalid=tuple(
+                    InvalidItem(
+                        campaign=c["name"],
+                        campaign_id=int(c["campaign_id"]),
+                        source=i["source"],
+                        row=int(i["row"]),
+                        reason=i["reason"],
+                        key=i["key"],
+                    )
+                    for i in c["invalid"]
+                ),
+                unknown=(),
+                lookup_emails=int(c["lookup_emails"]),
+                lookup_calls=int(c["lookup_calls"]),
+                one_lead_per_call=bool(c["one_lead_per_call"]),
+            )
+        )
+    return Plan(
+        config_path=data["config"]["path"],
+        config_digest=data["config"]["digest"],
+        ledger_fingerprint=data["ledger"]["fingerprint"],
+        limits=Limits(
+            calls=max(1, int(s["calls_per_window"])),
+            window_seconds=float(s["window_seconds"]),
+            daily_quota=int(s["daily_quota"]),
+        ),
+        max_calls=None,
+        retry_unknown=bool(data["retry_unknown"]),
+        campaigns=tuple(campaigns),
+        summary=Summary(
+            **{k: int(s[k]) for k in CLASSES},
+            trigger_calls=int(s["trigger_calls"]),
+            lookup_calls=int(s["lookup_calls"]),
+            preflight_calls=int(s["preflight_calls"]),
+        ),
+    )

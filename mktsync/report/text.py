@@ -1,0 +1,59 @@
+"""The plan as plain text for a terminal or a CI log (colour only when asked: on a TTY)."""
+
+from __future__ import annotations
+
+from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.report.words import MARKS, cost_line, headline, plural, shorten, token_diff
+
+_COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2"}
+
+
+def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
+    def paint(mark: str, text: str) -> str:
+        return f"\x1b[{_COLORS[mark]}m{text}\x1b[0m" if color and mark in _COLORS else text
+
+    lines: list[str] = []
+    for cp in plan.campaigns:
+        lines += _campaign(cp, paint, limit)
+        lines.append("")
+    lines.append(headline(plan))
+    lines.append(cost_line(plan))
+    for cp in plan.campaigns:
+        if cp.one_lead_per_call:
+            lines.append(_one_per_call(cp))
+    return "\n".join(lines) + "\n"
+
+
+def _one_per_call(cp: CampaignPlan) -> str:
+    return (
+        f"note: every lead of '{cp.name}' has its own token values, so each costs one call "
+        f"({plural(cp.trigger_calls, 'call')} for {plural(cp.trigger_calls, 'lead')})"
+    )
+
+
+def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
+    assert callable(paint)
+    lines = [f"{cp.name} (campaign {cp.campaign_id}, source {cp.source})"]
+    for cls in CLASSES:
+        mark = MARKS[cls]
+        lines.append("  " + paint(mark, f"{mark} {cls:<10} {cp.counts[cls]:>8,}"))
+    calls = f"  {plural(cp.trigger_calls, 'trigger call')}"
+    if cp.lookup_emails:
+        calls += f", {plural(cp.lookup_emails, 'email')} to look up"
+    lines.append(calls)
+    changed = [p for call in cp.calls for p in call.items if p.action == "retrigger"]
+    for p in changed[:limit]:
+        lines.append("  " + paint("~", f"~ {p.item.key}"))
+        for name, old, new in token_diff(p.old_tokens or (), p.item.tokens):
+            lines.append(f"      {name}: {shorten(str(old))} → {shorten(str(new))}")
+    if len(changed) > limit:
+        lines.append(f"  … and {len(changed) - limit:,} more changed")
+    for inv in cp.invalid[:limit]:
+        lines.append("  " + paint("!", f"! {inv.source} row {inv.row}: {inv.reason}"))
+    if len(cp.invalid) > limit:
+        lines.append(f"  … and {len(cp.invalid) - limit:,} more invalid")
+    for item in cp.unknown[:limit]:
+        lines.append("  " + paint("?", f"? {item.key}: outcome of an earlier call unknown"))
+    if len(cp.unknown) > limit:
+        lines.append(f"  … and {len(cp.unknown) - limit:,} more unknown")
+    return lines

@@ -1,0 +1,70 @@
+"""Small wording helpers shared by the text and Markdown reporters."""
+
+from __future__ import annotations
+
+import re
+
+from mktsync.items import Tokens
+from mktsync.plan import Plan
+
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+
+MARKS = {
+    "trigger": "+",
+    "retrigger": "~",
+    "unchanged": "=",
+    "filtered": "-",
+    "invalid": "!",
+    "unknown": "?",
+}
+
+
+def mask_emails(text: str) -> str:
+    """``jane.doe@example.com`` -> ``j***@example.com``, wherever it stands in ``text``."""
+    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def token_diff(old: Tokens, new: Tokens) -> list[tuple[str, str | None, str | None]]:
+    """(name, old value, new value) for every token that differs; None where absent."""
+    before, after = dict(old), dict(new)
+    return [
+        (name, before.get(name), after.get(name))
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]
+
+
+def shorten(text: str, width: int = 80) -> str:
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cost_line(plan: Plan) -> str:
+    s = plan.summary
+    parts = [plural(s.trigger_calls, "trigger call")]
+    if s.lookup_calls:
+        parts.append(plural(s.lookup_calls, "lead lookup"))
+    if s.preflight_calls:
+        parts.append(plural(s.preflight_calls, "preflight check"))
+    seconds = plan.estimated_seconds
+    duration = "under one rate window" if seconds == 0 else f"about {seconds:,.0f} s"
+    return (
+        f"{' + '.join(parts)} = {plural(s.total_calls, 'API call')} "
+        f"({plan.quota_share:.2%} of the daily quota of {plan.limits.daily_quota:,}); "
+        f"{duration} at {plan.calls_per_window} calls per {plan.limits.window_seconds:g} s"
+    )
+
+
+def headline(plan: Plan) -> str:
+    s = plan.summary
+    if not s.changes:
+        extra = f"; {plural(s.unknown, 'item')} with an unknown outcome" if s.unknown else ""
+        return f"No changes: nothing to trigger{extra}."
+    return (
+        f"{plural(s.trigger, 'lead')} to trigger, {s.retrigger:,} to retrigger "
+        f"in {plural(s.trigger_calls, 'call')}."
+    )

@@ -1,0 +1,99 @@
+"""Calls are the fewest the token sets allow, and the plan is deterministic."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from plan_helpers import row, write_project
+
+from mktsync import plan_config
+from mktsync.config.model import Campaign, LeadSpec, Position, Template
+from mktsync.items import FilteredRow, InvalidItem, Item
+from mktsync.plan import MAX_LEADS_PER_CALL, plan_campaign
+from mktsync.planfile import dumps
+
+POS = Position(file="campaigns.yaml", line=1, column=1)
+CAMPAIGN = Campaign(
+    name="c",
+    campaign_id=7,
+    source="s",
+    lead=LeadSpec(id=Template(text="{{ row.id }}", field="lead.id", position=POS)),
+    position=POS,
+)
+
+
+class EmptyLedger:
+    def lookup(self, campaign_id: int, keys: list[str]) -> dict[str, object]:
+        return {}
+
+    def cached_lead_ids(self, emails: object) -> dict[str, int]:
+        return {}
+
+    def fingerprint(self) -> str:
+        return "empty"
+
+
+item_sets = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(1, 10**6)), max_size=700
+)  # (token-set index, lead id)
+
+
+@settings(max_examples=60, deadline=None)
+@given(item_sets)
+def test_calls_are_minimal(pairs: list[tuple[int, int]]) -> None:
+    token_sets = [(("{{my.T}}", f"v{i}"),) for i in range(5)]
+    items = [
+        Item(
+            campaign="c",
+            campaign_id=7,
+            key=f"k{n}",
+            lead_id=lead,
+            email=None,
+            tokens=token_sets[t],
+            source="s",
+            row=n + 2,
+        )
+        for n, (t, lead) in enumerate(pairs)
+    ]
+    plan = plan_campaign(CAMPAIGN, items, EmptyLedger())  # type: ignore[arg-type]
+    sizes = Counter(i.tokens for i in items)
+    assert len(plan.calls) == sum(math.ceil(n / MAX_LEADS_PER_CALL) for n in sizes.values())
+    sent = [p.item for call in plan.calls for p in call.items]
+    assert sorted(i.key for i in sent) == sorted(i.key for i in items)  # each exactly once
+    for call in plan.calls:
+        assert 1 <= len(call.items) <= MAX_LEADS_PER_CALL
+        assert all(p.item.tokens == call.tokens for p in call.items)
+
+
+def test_filtered_and_invalid_never_reach_a_call() -> None:
+    stream = [
+        FilteredRow(campaign="c", campaign_id=7, source="s", row=2),
+        InvalidItem(campaign="c", campaign_id=7, source="s", row=3, reason="bad"),
+        Item(
+            campaign="c",
+            campaign_id=7,
+            key="k",
+            lead_id=1,
+            email=None,
+            tokens=(),
+            source="s",
+            row=4,
+        ),
+    ]
+    plan = plan_campaign(CAMPAIGN, stream, EmptyLedger())  # type: ignore[arg-type]
+    assert [len(c.items) for c in plan.calls] == [1]
+    assert plan.counts["filtered"] == 1 and plan.counts["invalid"] == 1
+
+
+def test_plan_json_is_byte_identical_across_runs(tmp_path: Path) -> None:
+    rows = [row(f"u{i}@example.com", webinar=f"w{i % 3}", code=str(i % 2)) for i in range(250)]
+    path = write_project(tmp_path, rows)
+    first = dumps(plan_config(path)[1])
+    second = dumps(plan_config(path)[1])
+    assert first == second
+    # and the shared token sets really were grouped: 3 webinars x 2 codes = 6 token sets
+    assert plan_config(path)[1].summary.trigger_calls == 6

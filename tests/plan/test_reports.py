@@ -1,0 +1,132 @@
+"""What reviewers read: text, Markdown (masked, within GitHub's limit) and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from plan_helpers import items_of, record, row, write_project
+
+from mktsync import plan_config
+from mktsync.config import load_config
+from mktsync.items import InvalidItem
+from mktsync.plan import CampaignPlan, Plan, Summary
+from mktsync.report import render_markdown, render_text
+from mktsync.report.markdown import COMMENT_LIMIT
+from mktsync.report.words import mask_emails
+
+
+def test_mask_emails() -> None:
+    assert mask_emails("jane.doe@example.com/w1") == "j***@example.com/w1"
+    assert mask_emails("id:42") == "id:42"
+
+
+def test_markdown_masks_emails_unless_asked(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("jane.doe@example.com")])
+    _, plan = plan_config(path)
+    masked = render_markdown(plan)
+    assert "jane.doe@example.com" not in masked
+    assert "j***@example.com" in masked
+    assert "jane.doe@example.com" in render_markdown(plan, show_pii=True)
+
+
+def test_text_shows_token_diffs(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")])
+    record(path, "sent", items_of(load_config(path)))
+    write_project(tmp_path, [row("ann@example.com", code="new")])
+    text = render_text(plan_config(path)[1])
+    assert "~ retrigger         1" in text
+    assert "{{my.Link}}: https://example.com/j/old → https://example.com/j/new" in text
+
+
+def test_text_caps_long_lists(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("") for _ in range(30)])
+    text = render_text(plan_config(path)[1], limit=5)
+    assert "… and 25 more invalid" in text
+
+
+def _big_plan(campaigns: int, invalid_per_campaign: int) -> Plan:
+    plans = tuple(
+        CampaignPlan(
+            name=f"campaign-{n}",
+            campaign_id=n + 1,
+            source="s",
+            counts={
+                "trigger": 0,
+                "retrigger": 0,
+                "unchanged": 0,
+                "filtered": 0,
+                "invalid": invalid_per_campaign,
+                "unknown": 0,
+            },
+            calls=(),
+            invalid=tuple(
+                InvalidItem(
+                    campaign=f"campaign-{n}",
+                    campaign_id=n + 1,
+                    source="s",
+                    row=r,
+                    reason="lead.email: " + "x" * 200,
+                )
+                for r in range(invalid_per_campaign)
+            ),
+            unknown=(),
+            lookup_emails=0,
+            lookup_calls=0,
+            one_lead_per_call=False,
+        )
+        for n in range(campaigns)
+    )
+    from mktsync.config.model import Limits
+
+    return Plan(
+        config_path="campaigns.yaml",
+        config_digest="d",
+        ledger_fingerprint="f",
+        limits=Limits(),
+        max_calls=None,
+        retry_unknown=False,
+        campaigns=plans,
+        summary=Summary(invalid=campaigns * invalid_per_campaign),
+    )
+
+
+def test_markdown_fits_a_github_comment() -> None:
+    text = render_markdown(_big_plan(400, 30))
+    assert len(text) <= COMMENT_LIMIT
+    assert "**Truncated**" in text
+    assert text.count("<details>") == text.count("</details>")
+    # The summary table always counts every campaign.
+    assert "`campaign-399`" in text
+
+
+def test_small_markdown_is_not_truncated(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    text = render_markdown(plan_config(path)[1])
+    assert "Truncated" not in text
+    assert text.startswith("<!-- mktsync-plan -->")
+
+
+def test_json_has_the_documented_shape(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com"), row("")])
+    from mktsync.planfile import dumps
+
+    data = json.loads(dumps(plan_config(path)[1]))
+    assert data["format_version"] == 1
+    assert set(data["summary"]) >= {
+        "trigger",
+        "retrigger",
+        "unchanged",
+        "filtered",
+        "invalid",
+        "unknown",
+        "trigger_calls",
+        "lookup_calls",
+    }
+    campaign = data["campaigns"][0]
+    assert campaign["calls"][0]["leads"][0]["lead"] == "ann@example.com"
+    assert campaign["calls"][0]["tokens"] == {
+        "{{my.Link}}": "https://example.com/j/c",
+        "{{my.Webinar}}": "w1",
+    }
+    assert campaign["invalid"][0]["row"] == 3
