@@ -188,7 +188,7 @@ def build_parser() -> _Parser:
 ADDERS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_validate,
     _add_plan,
-
+    _add_apply,
     _add_schema,
     _add_emulator,
 ]

@@ -1,0 +1,382 @@
+"""Carrying out a plan: exactly the calls it lists, each outcome written to the ledger.
+
+>>> report = apply_config(config, ledger, client)                     # doctest: +SKIP
+>>> report.exit_code                                                   # doctest: +SKIP
+0
+
+The outcome rule (DESIGN.md, "never twice, never lost"):
+
+1. under the ledger's run lock (which turns the ``pending`` records of a dead run into
+   ``unknown``), the plan is made -- or a saved plan is checked against the ledger;
+2. before a call, its items are committed as ``pending``;
+3. after Marketo's success they are ``sent`` with its requestId; after a definite refusal
+   ``failed`` (tried again next run); when the request left but no answer came back,
+   ``unknown`` (never resent unless asked).
+
+A kill at any moment therefore leaves each item new, ``pending`` (read as unknown), or
+settled.  607 (daily quota) stops new calls; what was sent stays sent, the rest is left
+for the next run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from mktsync.config.model import Config
+from mktsync.errors import (
+    EXIT_ERROR,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_QUOTA,
+    MarketoError,
+    PreflightError,
+    QuotaExceeded,
+    StalePlan,
+)
+from mktsync.items import Item
+from mktsync.ledger import Ledger
+from mktsync.marketo import MarketoClient, OutcomeUnknown, Retryable
+from mktsync.plan import Call, Plan, check_budget, make_plan
+from mktsync.resolve import Resolution, resolve_leads
+
+Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
+Event = Mapping[str, Any]
+
+
+class Client(Protocol):  # what apply needs of MarketoClient; tests may pass a real one only
+    def trigger_campaign(
+        self, campaign_id: int, lead_ids: list[int], tokens: list[tuple[str, str]]
+    ) -> Any: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyOptions:
+    retry_unknown: bool = False
+    fail_fast: bool = False
+    lock_timeout: float = 30.0
+    campaigns: tuple[str, ...] | None = None
+    git_commit: str | None = None
+    on_event: Callable[[Event], None] | None = None  # progress and per-call log lines
+
+
+@dataclass(kw_only=True)
+class CampaignReport:
+    """What became of one campaign entry's part of the plan."""
+
+    name: str
+    campaign_id: int
+    calls_sent: int = 0
+    calls_failed: int = 0
+    calls_unknown: int = 0
+    calls_not_attempted: int = 0
+    leads_triggered: int = 0
+    leads_failed: int = 0
+    leads_unknown: int = 0
+    leads_not_attempted: int = 0
+    invalid: int = 0  # rows that could not be rendered, plus leads Marketo does not know
+    skipped: str | None = None  # preflight's reasons
+    failures: list[str] = field(default_factory=list)
+    lead_problems: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class ApplyReport:
+    run_id: int | None
+    plan: Plan
+    campaigns: list[CampaignReport]
+    quota_stopped: bool = False
+    interrupted: bool = False
+    created_leads: int = 0
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.quota_stopped:
+            return EXIT_QUOTA
+        if any(c.skipped for c in self.campaigns):
+            return EXIT_ERROR
+        if any(c.leads_failed or c.leads_unknown for c in self.campaigns):
+            return EXIT_INCOMPLETE
+        return EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        keys = (
+            "calls_sent",
+            "calls_failed",
+            "calls_unknown",
+            "calls_not_attempted",
+            "leads_triggered",
+            "leads_failed",
+            "leads_unknown",
+            "leads_not_attempted",
+            "invalid",
+        )
+        return {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
+
+
+def apply_config(
+    config: Config,
+    ledger: Ledger,
+    client: MarketoClient,
+    options: ApplyOptions | None = None,
+    *,
+    saved: Plan | None = None,
+) -> ApplyReport:
+    """Plan under the run lock (or check ``saved`` against the ledger), then send it."""
+    options = options or ApplyOptions()
+    with ledger.lock(command="apply", timeout=options.lock_timeout):
+        if saved is not None:
+            _check_saved(saved, config, ledger)
+            plan = saved
+        else:
+            plan = make_plan(
+                config,
+                ledger,
+                campaigns=options.campaigns,
+                retry_unknown=options.retry_unknown,
+                config_path=config.path.name,
+            )
+        check_budget(plan, config)
+        run_id = ledger.start_run(
+            command="apply", config_digest=config.digest, git_commit=options.git_commit
+        )
+        report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
+        status = EXIT_ERROR  # what the runs table says if something below raises
+        try:
+            _Runner(config, plan, ledger, client, options, run_id, report).run()
+            status = report.exit_code
+        except KeyboardInterrupt:
+            report.interrupted = True
+            status = 130
+            raise
+        finally:
+            report.stats = _stats(client)
+            ledger.finish_run(run_id, counts=report.counts(), exit_status=status)
+    return report
+
+
+def _check_saved(plan: Plan, config: Config, ledger: Ledger) -> None:
+    if plan.config_digest != config.digest:
+        raise StalePlan(
+            f"{config.path.name} changed since the plan was made; run 'mktsync plan' again"
+        )
+    if plan.ledger_fingerprint != ledger.fingerprint():
+        raise StalePlan(
+            "the ledger changed since the plan was made (another apply ran?); "
+            "run 'mktsync plan' again"
+        )
+
+
+def _stats(client: Any) -> Mapping[str, Any]:
+    stats = getattr(client, "stats", None)
+    if stats is None or not dataclasses.is_dataclass(stats) or isinstance(stats, type):
+        return {}
+    return {**dataclasses.asdict(stats), "total_calls": getattr(stats, "total_calls", 0)}
+
+
+class _Runner:
+    def __init__(
+        self,
+        config: Config,
+        plan: Plan,
+        ledger: Ledger,
+        client: MarketoClient,
+        options: ApplyOptions,
+        run_id: int,
+        report: ApplyReport,
+    ) -> None:
+        self.config, self.plan, self.ledger, self.client = config, plan, ledger, client
+        self.options, self.run_id, self.report = options, run_id, report
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.by_name = {
+            cp.name: CampaignReport(name=cp.name, campaign_id=cp.campaign_id)
+            for cp in plan.campaigns
+        }
+        report.campaigns = list(self.by_name.values())
+        self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
+        self.done_calls = 0
+        self.started = time.monotonic()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        if self.options.on_event:
+            self.options.on_event({"event": event, **fields})
+
+    def run(self) -> None:
+        for cp in self.plan.campaigns:
+            self.by_name[cp.name].invalid += len(cp.invalid)
+        try:
+            skipped = self._preflight()
+            sendable = [cp for cp in self.plan.campaigns if cp.campaign_id not in skipped]
+            items = [p.item for cp in sendable for call in cp.calls for p in call.items]
+            creators = frozenset(n for n, c in self.config.campaigns.items() if c.create_missing)
+            resolution = (
+                resolve_leads(items, self.client, self.ledger, create_missing=creators)
+                if items
+                else Resolution(ids_by_email={}, known_ids=frozenset())
+            )
+        except QuotaExceeded:
+            # The quota ran out before any trigger: nothing was sent, all stays for next run.
+            self.report.quota_stopped = True
+            for cp in self.plan.campaigns:
+                for call in cp.calls:
+                    self._not_attempted(cp.name, call)
+            self.emit("quota", phase="preflight and lead lookups")
+            return
+        self.report.created_leads = resolution.created
+        jobs = [(cp.name, call) for cp in sendable for call in cp.calls]
+        self.emit("start", calls=len(jobs), leads=len(items))
+        self._send_all(jobs, resolution)
+        self.report.seconds = time.monotonic() - self.started
+        self.emit("finish", **self.report.counts())
+
+    def _preflight(self) -> set[int]:
+        tokens: dict[int, set[str]] = {}
+        for cp in self.plan.campaigns:
+            if cp.calls:
+                names = tokens.setdefault(cp.campaign_id, set())
+                names.update(n for call in cp.calls for n, _ in call.tokens)
+        skipped: set[int] = set()
+        for campaign_id, names in tokens.items():
+            result = self.client.preflight(campaign_id, sorted(names))
+            if result.ok:
+                continue
+            reason = "; ".join(result.reasons)
+            if self.options.fail_fast:
+                raise PreflightError(f"preflight refused campaign {campaign_id}: {reason}")
+            skipped.add(campaign_id)
+            for cp in self.plan.campaigns:
+                if cp.campaign_id == campaign_id:
+                    rep = self.by_name[cp.name]
+                    rep.skipped = reason
+                    rep.calls_not_attempted += cp.trigger_calls
+                    rep.leads_not_attempted += sum(len(c.items) for c in cp.calls)
+            self.emit("preflight_failed", campaign_id=campaign_id, reason=reason)
+        return skipped
+
+    def _send_all(self, jobs: list[tuple[str, Call]], resolution: Resolution) -> None:
+        workers = max(1, self.config.marketo.limits.concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trigger") as pool:
+            pending: set[Future[None]] = set()
+            queue = list(reversed(jobs))
+            try:
+                while queue or pending:
+                    while queue and len(pending) < workers and not self.stop.is_set():
+                        name, call = queue.pop()
+                        pending.add(pool.submit(self._send, name, call, resolution))
+                    if self.stop.is_set():
+                        for name, call in queue:
+                            self._not_attempted(name, call)
+                        queue.clear()
+                    if pending:
+                        done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()  # a bug in _send must not pass silently
+            except BaseException:
+                # ^C or a bug: start nothing new, let calls in flight finish and be recorded.
+                self.stop.set()
+                for name, call in queue:
+                    self._not_attempted(name, call)
+                wait(pending)
+                raise
+
+    def _not_attempted(self, name: str, call: Call) -> None:
+        with self.lock:
+            rep = self.by_name[name]
+            rep.calls_not_attempted += 1
+            rep.leads_not_attempted += len(call.items)
+
+    def _send(self, name: str, call: Call, resolution: Resolution) -> None:
+        if self.stop.is_set():
+            self._not_attempted(name, call)
+            return
+        rep = self.by_name[name]
+        items: list[Item] = []
+        lead_ids: dict[str, int] = {}
+        for planned in call.items:
+            lead_id = resolution.lead_id(planned.item)
+            if lead_id is None:
+                with self.lock:
+                    rep.invalid += 1
+                    rep.lead_problems.append(
+                        f"{planned.item.source} row {planned.item.row}: "
+                        f"{resolution.reason(planned.item)}"
+                    )
+                continue
+            items.append(planned.item)
+            lead_ids[planned.item.key] = lead_id
+        if not items:
+            return
+        # Two keys may name one lead (say two rows of one person): trigger it once.
+        unique_ids = list(dict.fromkeys(lead_ids[i.key] for i in items))
+        keys = [i.key for i in items]
+        self.ledger.mark_pending(self.run_id, items, lead_ids=lead_ids)
+        outcome: Outcome
+        detail: dict[str, Any] = {}
+        try:
+            result = self.client.trigger_campaign(call.campaign_id, unique_ids, list(call.tokens))
+        except QuotaExceeded as exc:
+            # 607 means the request was not carried out: the items may go next run.
+            self.ledger.mark_failed(
+                self.run_id, call.campaign_id, keys, code=exc.code, message=exc.message
+            )
+            self.stop.set()
+            outcome, detail = "quota", {"code": exc.code}
+        except OutcomeUnknown as exc:
+            self.ledger.mark_unknown(self.run_id, call.campaign_id, keys, reason=exc.message)
+            outcome, detail = "unknown", {"reason": exc.message}
+        except (Retryable, MarketoError) as exc:
+            self.ledger.mark_failed(
+                self.run_id,
+                call.campaign_id,
+                keys,
+                code=getattr(exc, "code", None),
+                message=getattr(exc, "message", str(exc)),
+            )
+            outcome, detail = (
+                "failed",
+                {"code": getattr(exc, "code", None), "message": getattr(exc, "message", str(exc))},
+            )
+        else:
+            self.ledger.mark_sent(self.run_id, call.campaign_id, keys, request_id=result.request_id)
+            outcome, detail = "sent", {"request_id": result.request_id}
+        self._record(rep, outcome, len(items), detail)
+        self.emit(
+            "call",
+            campaign=name,
+            campaign_id=call.campaign_id,
+            leads=len(unique_ids),
+            outcome=outcome,
+            done=self.done_calls,
+            total=self.total_calls,
+            elapsed=time.monotonic() - self.started,
+            **detail,
+        )
+
+    def _record(
+        self, rep: CampaignReport, outcome: Outcome, leads: int, detail: Mapping[str, Any]
+    ) -> None:
+        with self.lock:
+            self.done_calls += 1
+            if outcome == "sent":
+                rep.calls_sent += 1
+                rep.leads_triggered += leads
+            elif outcome == "unknown":
+                rep.calls_unknown += 1
+                rep.leads_unknown += leads
+                rep.failures.append(f"outcome unknown: {detail.get('reason')}")
+            else:
+                rep.calls_failed += 1
+                rep.leads_failed += leads
+                rep.failures.append(
+                    f"{detail.get('code')}: {detail.get('message', 'daily quota reached')}"
+                )
+                if outcome == "quota":
+                    self.report.quota_stopped = True
