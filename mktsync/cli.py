@@ -185,10 +185,17 @@ def build_parser() -> _Parser:
     return parser
 
 
+def _add_ledger(sub: argparse._SubParsersAction[_Parser]) -> None:
+    from mktsync.ledgercmd import add_parser
+
+    add_parser(sub)
+
+
 ADDERS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_validate,
     _add_plan,
     _add_apply,
+    _add_ledger,
     _add_schema,
     _add_emulator,
 ]

@@ -1,0 +1,55 @@
+"""A project folder with a ``campaigns.yaml`` and a real SQLite ledger beside it.
+
+``run`` calls ``mktsync.cli.main``; should ``cli`` not know ``ledger`` yet, it adds
+``ledgercmd.add_parser`` for the test (``test_cli_registers_ledger`` fails meanwhile).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from ledgercmd_testing import Run, cli_knows_ledger
+
+from mktsync import cli
+from mktsync.ledgercmd import add_parser
+
+CONFIG = """version: 1
+ledger: sqlite:///state/ledger.db
+sources:
+  regs:
+    type: inline
+    rows:
+      - {email: a@example.com}
+campaigns:
+  reminder:
+    campaign_id: 1234
+    source: regs
+    lead: {email: "{{ row.email }}"}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder holding ``campaigns.yaml``; its ledger is ``state/ledger.db`` (not yet made)."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "campaigns.yaml").write_text(CONFIG, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def run(project: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """``run("status", ...)`` is ``mktsync ledger --config <project>/campaigns.yaml status ...``."""
+    if not cli_knows_ledger():
+        monkeypatch.setattr(cli, "ADDERS", [*cli.ADDERS, add_parser])
+    monkeypatch.delenv("MKTSYNC_WHO", raising=False)
+
+    def runner(*argv: str, config: bool = True) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        prefix = ["ledger", "--config", str(project / "campaigns.yaml")] if config else ["ledger"]
+        code = cli.main([*prefix, *argv], stdout=out, stderr=err)
+        return code, out.getvalue(), err.getvalue()
+
+    return runner
