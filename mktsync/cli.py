@@ -82,7 +82,7 @@ def _add_plan(sub: argparse._SubParsersAction[_Parser]) -> None:
 def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync import plan_config
     from mktsync.errors import EXIT_CHANGES
-    from mktsync.planfile import dumps
+    from mktsync.planfile import write_plan
     from mktsync.report import REPORTERS, ReportOptions, render_markdown
 
     config, plan = plan_config(
@@ -100,7 +100,8 @@ def _plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with open(summary_file, "a", encoding="utf-8") as f:
             f.write(render_markdown(plan, show_pii=False))
     if args.out:
-        args.out.write_text(dumps(plan), encoding="utf-8")
+        with open(args.out, "w", encoding="utf-8") as f:
+            write_plan(plan, f)
         err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     from mktsync.plan import check_budget
 

@@ -8,8 +8,9 @@ order, and calls come in plan order.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from mktsync.config.model import Limits
 from mktsync.errors import PlanError
@@ -19,7 +20,7 @@ from mktsync.plan import CLASSES, Call, CampaignPlan, Plan, PlannedItem, Summary
 FORMAT_VERSION = 1
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
+def _header(plan: Plan) -> dict[str, Any]:
     s = plan.summary
     return {
         "format_version": FORMAT_VERSION,
@@ -38,15 +39,59 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
             "window_seconds": plan.limits.window_seconds,
             "estimated_seconds": plan.estimated_seconds,
         },
-        "campaigns": [_campaign(cp) for cp in plan.campaigns],
     }
 
 
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    """The whole plan as one dict (small plans, tests); ``write_plan`` streams big ones."""
+    return {**_header(plan), "campaigns": [_campaign(cp) for cp in plan.campaigns]}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def iter_plan_json(plan: Plan) -> Iterator[str]:
+    """The plan's JSON in small pieces: one line per lead, so a million-lead plan is written
+    with the C encoder, never held as one string, and diffs line by line."""
+    yield "{\n"
+    for key, value in _header(plan).items():
+        yield f'  "{key}": {_compact(value)},\n'
+    yield '  "campaigns": ['
+    for n, cp in enumerate(plan.campaigns):
+        yield ("," if n else "") + "\n    {\n"
+        for key, value in _campaign_head(cp).items():
+            yield f'      "{key}": {_compact(value)},\n'
+        yield '      "calls": ['
+        for c, call in enumerate(cp.calls):
+            yield (
+                "," if c else ""
+            ) + f'\n        {{"tokens": {_compact(dict(call.tokens))}, "leads": ['
+            yield ",".join(f"\n          {_compact(_planned(p))}" for p in call.items)
+            yield "\n        ]}"
+        yield ("\n      " if cp.calls else "") + "],\n"
+        tail = _campaign_tail(cp)
+        yield f'      "unknown": {_rows(tail["unknown"])},\n'
+        yield f'      "invalid": {_rows(tail["invalid"])}\n    }}'
+    yield ("\n  " if plan.campaigns else "") + "]\n}\n"
+
+
+def _rows(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "[]"
+    return "[" + ",".join(f"\n        {_compact(r)}" for r in rows) + "\n      ]"
+
+
+def write_plan(plan: Plan, out: TextIO) -> None:
+    for chunk in iter_plan_json(plan):
+        out.write(chunk)
+
+
 def dumps(plan: Plan) -> str:
-    return json.dumps(plan_to_json(plan), ensure_ascii=False, indent=2) + "\n"
+    return "".join(iter_plan_json(plan))
 
 
-def _campaign(cp: CampaignPlan) -> dict[str, Any]:
+def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
     return {
         "name": cp.name,
         "campaign_id": cp.campaign_id,
@@ -56,16 +101,28 @@ def _campaign(cp: CampaignPlan) -> dict[str, Any]:
         "lookup_emails": cp.lookup_emails,
         "lookup_calls": cp.lookup_calls,
         "one_lead_per_call": cp.one_lead_per_call,
-        "calls": [
-            {"tokens": dict(call.tokens), "leads": [_planned(p) for p in call.items]}
-            for call in cp.calls
-        ],
+    }
+
+
+def _campaign_tail(cp: CampaignPlan) -> dict[str, list[dict[str, Any]]]:
+    return {
         "unknown": [
             {"key": i.key, "lead": i.lead, "source": i.source, "row": i.row} for i in cp.unknown
         ],
         "invalid": [
             {"source": i.source, "row": i.row, "key": i.key, "reason": i.reason} for i in cp.invalid
         ],
+    }
+
+
+def _campaign(cp: CampaignPlan) -> dict[str, Any]:
+    return {
+        **_campaign_head(cp),
+        "calls": [
+            {"tokens": dict(call.tokens), "leads": [_planned(p) for p in call.items]}
+            for call in cp.calls
+        ],
+        **_campaign_tail(cp),
     }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from mktsync.plan import Plan
-from mktsync.planfile import dumps
+from mktsync.planfile import write_plan
 from mktsync.report.markdown import render_markdown
 from mktsync.report.text import render_text
 
@@ -35,7 +35,7 @@ def _markdown(plan: Plan, out: TextIO, options: ReportOptions) -> None:
 
 
 def _json(plan: Plan, out: TextIO, options: ReportOptions) -> None:
-    out.write(dumps(plan))
+    write_plan(plan, out)
 
 
 REPORTERS: dict[str, Reporter] = {"text": _text, "markdown": _markdown, "json": _json}

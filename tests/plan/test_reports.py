@@ -130,3 +130,14 @@ def test_json_has_the_documented_shape(tmp_path: Path) -> None:
         "{{my.Webinar}}": "w1",
     }
     assert campaign["invalid"][0]["row"] == 3
+
+
+def test_streamed_json_equals_the_whole_dict(tmp_path: Path) -> None:
+    from mktsync.planfile import dumps, plan_to_json
+
+    rows_ = [row(f"u{i}@example.com", code=str(i % 3)) for i in range(7)] + [row("")]
+    path = write_project(tmp_path, rows_)
+    plan = plan_config(path)[1]
+    assert json.loads(dumps(plan)) == plan_to_json(plan)
+    empty = plan_config(write_project(tmp_path, [row("a@example.com", status="x")]))[1]
+    assert json.loads(dumps(empty)) == plan_to_json(empty)
