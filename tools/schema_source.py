@@ -135,7 +135,7 @@ SCHEMA = {
         },
         "ledger": {
             "type": "string",
-            "pattern": "^(sqlite|postgresql|postgres)://",
+            "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
             "default": "sqlite:///.mktsync/ledger.db",
             "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
             "the config file; a PostgreSQL URL shares one ledger between CI runners."

@@ -44,7 +44,8 @@ def test_example_config_is_valid_without_warnings() -> None:
     known = config.campaigns["webinar-reminder-known-leads"]
     assert [t.template.text for t in known.tokens] == [t.template.text for t in reminder.tokens]
     assert config.marketo.limits.safety_margin == 0.2
-    assert config.ledger.raw == "sqlite:///.mktsync/ledger.db"
+    assert config.ledger.resolve({}) == "sqlite:///.mktsync/ledger.db"
+    assert config.ledger.resolve({"MKTSYNC_LEDGER_URL": "postgresql://db/x"}) == "postgresql://db/x"
 
 
 def test_example_starts_with_schema_modeline() -> None:
