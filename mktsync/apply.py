@@ -41,7 +41,7 @@ from mktsync.errors import (
 )
 from mktsync.items import Item
 from mktsync.ledger import Ledger
-from mktsync.marketo import MarketoClient, OutcomeUnknown, Retryable
+from mktsync.marketo import MarketoClient, OutcomeUnknown
 from mktsync.plan import Call, Plan, check_budget, make_plan
 from mktsync.resolve import Resolution, resolve_leads
 
@@ -332,7 +332,7 @@ class _Runner:
         except OutcomeUnknown as exc:
             self.ledger.mark_unknown(self.run_id, call.campaign_id, keys, reason=exc.message)
             outcome, detail = "unknown", {"reason": exc.message}
-        except (Retryable, MarketoError) as exc:
+        except MarketoError as exc:
             self.ledger.mark_failed(
                 self.run_id,
                 call.campaign_id,

@@ -1,0 +1,114 @@
+"""The CI examples and the action: valid YAML, the expected shape, and no unsafe trigger."""
+
+from __future__ import annotations
+
+import pytest
+from ci_testing import (
+    ACTION,
+    GITHUB,
+    GITLAB,
+    MARKER,
+    action_invocations,
+    is_action,
+    load,
+    shell_invocations,
+    triggers,
+)
+
+APPLY = [p for p in GITHUB if p.name.startswith("apply")]
+
+
+def by_name(name: str) -> dict:
+    return load(next(p for p in GITHUB if p.name == name))
+
+
+@pytest.mark.parametrize("path", [ACTION, GITLAB, *GITHUB], ids=lambda p: p.name)
+def test_is_a_yaml_mapping(path) -> None:
+    assert load(path)
+
+
+def test_the_examples_are_all_there() -> None:
+    names = {p.name for p in GITHUB}
+    assert {"pull-request.yml", "plan-comment.yml", "apply.yml"} <= names
+    assert APPLY
+
+
+def test_action_is_composite_with_the_agreed_inputs() -> None:
+    action = load(ACTION)
+    assert action["runs"]["using"] == "composite"
+    assert {"command", "config", "args", "python-version", "version"} <= set(action["inputs"])
+    assert action["inputs"]["config"]["default"] == "campaigns.yaml"
+    install = "\n".join(s.get("run", "") for s in action["runs"]["steps"])
+    assert '"$GITHUB_ACTION_PATH"' in install.replace("spec=", "")
+    assert {"exit-code", "changes", "output-file"} <= set(action["outputs"])
+
+
+def test_action_passes_inputs_through_the_environment_not_the_script() -> None:
+    # `${{ inputs.args }}` pasted into a script is a shell-injection hole.
+    for step in load(ACTION)["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), step.get("name")
+
+
+def test_pull_request_workflow_plans_on_pull_request_with_detailed_exitcode() -> None:
+    workflow = by_name("pull-request.yml")
+    assert "pull_request" in triggers(workflow)
+    plans = [i for i in action_invocations() if i.where.startswith("pull-request.yml")]
+    assert [i.command for i in plans] == ["validate", "plan"]
+    assert {"--format", "markdown", "--detailed-exitcode"} <= set(plans[1].argv)
+    script = str(workflow).replace("\\n", "\n")
+    assert MARKER in script and "updateComment" in script and "createComment" in script
+
+
+def test_no_workflow_runs_pr_code_with_a_write_token() -> None:
+    for path in GITHUB:
+        assert "pull_request_target" not in triggers(load(path)), path.name
+
+
+def test_fork_comment_workflow_runs_no_pr_code() -> None:
+    workflow = by_name("plan-comment.yml")
+    assert "workflow_run" in triggers(workflow)
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
+    assert not any("checkout" in str(s.get("uses", "")) for s in steps)
+    assert not any(is_action(s) for s in steps)
+    assert "head_sha" in str(steps)  # the PR named in the artifact is checked
+
+
+@pytest.mark.parametrize("path", APPLY, ids=lambda p: p.name)
+def test_apply_runs_on_main_one_at_a_time(path) -> None:
+    workflow = load(path)
+    assert triggers(workflow)["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["group"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    steps = workflow["jobs"]["apply"]["steps"]
+    apply = next(s for s in steps if is_action(s) and s["with"]["command"] == "apply")
+    assert "--yes" in apply["with"]["args"].split()
+    for name in ("MARKETO_BASE_URL", "MARKETO_CLIENT_ID", "MARKETO_CLIENT_SECRET"):
+        assert apply["env"][name] == "${{ secrets." + name + " }}"
+    commands = [s["with"]["command"] for s in steps if is_action(s)]
+    assert commands.index("plan") < commands.index("apply")  # the numbers first
+
+
+def test_apply_keeps_the_ledger() -> None:
+    postgres = by_name("apply.yml")
+    assert postgres["jobs"]["apply"]["env"]["MKTSYNC_LEDGER_URL"] == (
+        "${{ secrets.MKTSYNC_LEDGER_URL }}"
+    )
+    artifact = by_name("apply-artifact-ledger.yml")
+    steps = artifact["jobs"]["apply"]["steps"]
+    upload = next(s for s in steps if "upload-artifact" in str(s.get("uses")))
+    assert upload["if"] == "always()"
+    assert ".mktsync/ledger.db" in upload["with"]["path"]
+    restore = next(s for s in steps if "Restore" in s.get("name", ""))
+    assert "exit 1" in restore["run"]  # no ledger, no apply
+
+
+def test_gitlab_plans_merge_requests_and_applies_in_a_resource_group() -> None:
+    pipeline = load(GITLAB)
+    assert "merge_request_event" in str(pipeline["plan"]["rules"])
+    assert pipeline["plan"]["artifacts"]["paths"] == ["plan.md"]
+    assert pipeline["apply"]["resource_group"]
+    assert "CI_DEFAULT_BRANCH" in str(pipeline["apply"]["rules"])
+    commands = [
+        i.argv[0] for i in shell_invocations() if i.where.startswith(".gitlab-ci.yml:apply")
+    ]
+    assert commands == ["validate", "plan", "apply"]
