@@ -49,15 +49,12 @@ HEADER = [
     "image_url",
     "registered_at",
 ]
-# The example's webinar-reminder templates (campaigns.yaml), used by plan and baseline alike.
-TEMPLATES = {
-    "when": "{{ row.status == 'registered' and row.email != '' }}",
-    "email": "{{ row.email }}",
-    "key": "{{ row.email | lower | trim }}/{{ row.webinar_id }}",
-    "my.WebinarTitle": "{{ row.webinar_title }}",
-    "my.JoinLink": "https://webinars.example.com/join/{{ row.join_code }}",
-    "my.WebinarImage": "{{ row.image_url }}",
-}
+# The baseline is bench_render's own (issue 5 asks for "the baseline of Sources and
+# rendering"): the same six webinar-reminder templates, rendered with plain Jinja per row.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_render import TEMPLATES  # noqa: E402
+from bench_render import measure_baseline as render_baseline  # noqa: E402
+
 CONFIG = """\
 version: 1
 ledger: sqlite:///ledger.db
@@ -186,19 +183,8 @@ def measure_plan(config_path: Path) -> dict[str, object]:
 
 
 def measure_baseline(config_path: Path) -> dict[str, object]:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment(undefined=StrictUndefined)
-    templates = [env.from_string(text) for text in TEMPLATES.values()]
-    start = time.perf_counter()
-    rows = 0
-    with (config_path.parent / "registrations.csv").open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            rows += 1
-            for template in templates:
-                template.render(row=row)
-    return {"seconds": time.perf_counter() - start, "counts": {"rows": rows}}
+    result = render_baseline(config_path.parent / "registrations.csv")
+    return {"seconds": result["seconds"], "counts": {"rows": result["rows"]}}
 
 
 def child(mode: str, config_path: Path, profile: bool) -> None:
