@@ -26,6 +26,7 @@ from typing import Literal, Protocol, TypeVar
 from mktsync.config.model import Campaign, Config, Limits
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
+from mktsync.render import check_invalid_limit
 
 MAX_LEADS_PER_CALL = 100
 MAX_LOOKUP_VALUES = 300
@@ -252,7 +253,7 @@ def plan_campaign(
             groups.setdefault(item.tokens, []).append(planned)
             if item.email is not None:
                 emails.add(item.email)
-    _check_invalid_limit(campaign, counts["invalid"])
+    check_invalid_limit(campaign, counts["invalid"])
     calls = tuple(
         Call(campaign_id=campaign.campaign_id, tokens=tokens, items=tuple(chunk))
         for tokens, members in groups.items()
@@ -291,14 +292,6 @@ def _classify(
     if campaign.retrigger == "on_change" and record.token_hash != token_hash(item.tokens):
         return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
     return "unchanged"
-
-
-def _check_invalid_limit(campaign: Campaign, invalid: int) -> None:
-    if campaign.max_invalid is not None and invalid > campaign.max_invalid:
-        raise PlanError(
-            f"campaign '{campaign.name}': {invalid} rows cannot be rendered; "
-            f"max_invalid is {campaign.max_invalid}"
-        )
 
 
 def _summarise(plans: tuple[CampaignPlan, ...], lookup_calls: int) -> Summary:

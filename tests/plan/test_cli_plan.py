@@ -118,3 +118,14 @@ def test_unknown_campaign_filter(tmp_path: Path) -> None:
     path = write_project(tmp_path, [row("ann@example.com")])
     code, _, err = run("plan", str(path), "--campaign", "nope")
     assert code == 1 and "no campaign named 'nope'" in err
+
+
+def test_max_invalid_fails_the_plan(tmp_path: Path) -> None:
+    path = write_project(
+        tmp_path, [row("ann@example.com"), row(""), row("")], extra="    max_invalid: 1\n"
+    )
+    code, _, err = run("plan", str(path))
+    assert code == 1
+    assert "campaigns.reminder: 2 rows are invalid, more than max_invalid (1)" in err
+    path = write_project(tmp_path, [row("ann@example.com"), row("")], extra="    max_invalid: 1\n")
+    assert run("plan", str(path))[0] == 0
