@@ -2,17 +2,17 @@
 
     python benchmarks/bench_plan.py [--rows 1000000] [--small N]
 
-For each size (``--small``, default rows // 4, then ``--rows``) writes a CSV shaped like
-``data/registrations.csv`` and a ``campaigns.yaml`` with one campaign (the example's
+For each size (``--small``, default rows // 4, then ``--rows``) writes bench_render's CSV
+(shaped like ``data/registrations.csv``) and a ``campaigns.yaml`` with one campaign (the example's
 ``webinar-reminder``), fills a SQLite ledger with the first half of the rendered items as
 ``sent`` (every 50th with an older join link, so it plans as ``~ retrigger``; fill time is
 not measured), then measures in a fresh subprocess each:
 
 - ``plan``: the whole path of ``plan --format json``: ``load_config``, ``open_ledger``
   (read-only), ``make_plan``, ``planfile.write_plan`` streamed to /dev/null (as the CLI does);
-- ``baseline``: bench_render's baseline, reimplemented with the same templates:
-  ``csv.DictReader`` and ``template.render(row=row)`` on a sandboxed Jinja template for
-  each of the campaign's six templates, for every row.
+- ``baseline``: bench_render's own baseline (imported): ``csv.DictReader`` and
+  ``template.render(row=row)`` on a sandboxed Jinja template for each of the campaign's six
+  templates, for every row.
 
 Peak RSS is the child's ``ru_maxrss``.  Prints seconds, RSS, the plan's counts, and the
 ratio ``plan seconds / baseline seconds`` per size (the line starting ``ratio``).
@@ -21,10 +21,8 @@ ratio ``plan seconds / baseline seconds`` per size (the line starting ``ratio``)
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import json
-import random
 import resource
 import subprocess
 import sys
@@ -37,23 +35,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mktsync.items import Item
 
-HEADER = [
-    "email",
-    "marketo_id",
-    "first_name",
-    "last_name",
-    "status",
-    "webinar_id",
-    "webinar_title",
-    "join_code",
-    "image_url",
-    "registered_at",
-]
 # The baseline is bench_render's own (issue 5 asks for "the baseline of Sources and
 # rendering"): the same six webinar-reminder templates, rendered with plain Jinja per row.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_render import TEMPLATES  # noqa: E402
-from bench_render import measure_baseline as render_baseline  # noqa: E402
+from bench_render import TEMPLATES
+from bench_render import generate as write_csv
+from bench_render import measure_baseline as render_baseline
 
 CONFIG = """\
 version: 1
@@ -76,33 +63,8 @@ campaigns:
       my.JoinLink: "{link}"
       my.WebinarImage: "{image}"
 """
-FIRST = ["Ada", "Grace", "Zoë", "Łukasz", "Margaret", "Donald", "Radia", "Barbara"]
-LAST = ["Lovelace", "Hopper", "Nowak", "Hamilton", "Knuth", "Perlman", "Liskov", "Ritchie"]
 CHANGED_EVERY = 50  # every 50th ledger record holds an older join link: a retrigger
 FILL_BATCH = 50_000
-
-
-def write_csv(path: Path, rows: int) -> None:
-    rng = random.Random(rows)
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(HEADER)
-        for i in range(rows):
-            webinar = f"wb-{100 + i % 40}"
-            writer.writerow(
-                [
-                    f"User.{i}@Example.com",
-                    str(1000 + i) if i % 3 else "",
-                    rng.choice(FIRST),
-                    rng.choice(LAST),
-                    "registered" if rng.random() < 0.8 else "cancelled",
-                    webinar,
-                    f"Scaling Marketo Ops, part {i % 40}",
-                    f"{rng.getrandbits(40):010X}",
-                    f"https://cdn.example.com/webinars/{webinar}.png",
-                    f"2026-11-{1 + i % 28:02d}T09:{i % 60:02d}:00Z",
-                ]
-            )
 
 
 def write_config(folder: Path, csv_name: str) -> Path:

@@ -166,15 +166,17 @@ def make_plan(
     if unknown_names:
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
     fingerprint = ledger.fingerprint()
-    plans: tuple[CampaignPlan, ...] = tuple(
-        plan_campaign(
+    results = [
+        _plan_campaign(
             config.campaigns[n],
             iter_items(config, config.campaigns[n], now=now),
             ledger,
             retry_unknown=retry_unknown,
         )
         for n in names
-    )
+    ]
+    plans = tuple(cp for cp, _ in results)
+    uncached = set().union(*(emails for _, emails in results))
     plan = Plan(
         config_path=config_path or config.path.name,
         config_digest=config.digest,
@@ -183,21 +185,22 @@ def make_plan(
         max_calls=config.max_calls,
         retry_unknown=retry_unknown,
         campaigns=plans,
-        summary=_summarise(plans, _lookup_calls(plans, ledger)),
+        summary=_summarise(plans, _lookup_calls(plans, uncached)),
     )
     return plan
 
 
-def _lookup_calls(plans: tuple[CampaignPlan, ...], ledger: LedgerView) -> int:
+def _lookup_calls(plans: tuple[CampaignPlan, ...], uncached: set[str]) -> int:
     """Lead lookups for the whole run: apply resolves each uncached email once, whatever
     campaigns share it, and checks that the lead ids written in the data exist."""
-    items = [p.item for cp in plans for call in cp.calls for p in call.items]
-    emails = {i.email for i in items if i.email is not None}
-    ids = {i.lead_id for i in items if i.lead_id is not None}
-    cached = ledger.cached_lead_ids(sorted(emails)) if emails else {}
-    return math.ceil((len(emails) - len(cached)) / MAX_LOOKUP_VALUES) + math.ceil(
-        len(ids) / MAX_LOOKUP_VALUES
-    )
+    ids = {
+        p.item.lead_id
+        for cp in plans
+        for call in cp.calls
+        for p in call.items
+        if p.item.lead_id is not None
+    }
+    return math.ceil(len(uncached) / MAX_LOOKUP_VALUES) + math.ceil(len(ids) / MAX_LOOKUP_VALUES)
 
 
 def check_budget(plan: Plan, config: Config) -> None:
@@ -224,6 +227,19 @@ def plan_campaign(
     *,
     retry_unknown: bool = False,
 ) -> CampaignPlan:
+    """One campaign's part of a plan (``make_plan`` calls this for each campaign)."""
+    return _plan_campaign(campaign, items, ledger, retry_unknown=retry_unknown)[0]
+
+
+def _plan_campaign(
+    campaign: Campaign,
+    items: Iterable[Item | InvalidItem | FilteredRow],
+    ledger: LedgerView,
+    *,
+    retry_unknown: bool,
+) -> tuple[CampaignPlan, set[str]]:
+    """The campaign's plan and its emails missing from the ledger's cache: the run's
+    lookups are counted from these, so the cache is read once per email, not twice."""
     counts = dict.fromkeys(CLASSES, 0)
     groups: dict[Tokens, list[PlannedItem]] = {}
     invalid: list[InvalidItem] = []
@@ -260,9 +276,10 @@ def plan_campaign(
         for chunk in _chunks(members, MAX_LEADS_PER_CALL)
     )
     cached = ledger.cached_lead_ids(sorted(emails)) if emails else {}
-    lookup_emails = len(emails) - len(cached)
+    uncached = emails.difference(cached)
+    lookup_emails = len(uncached)
     sending = sum(len(c.items) for c in calls)
-    return CampaignPlan(
+    plan = CampaignPlan(
         name=campaign.name,
         campaign_id=campaign.campaign_id,
         source=campaign.source,
@@ -274,6 +291,7 @@ def plan_campaign(
         lookup_calls=math.ceil(lookup_emails / MAX_LOOKUP_VALUES),
         one_lead_per_call=sending > 1 and len(calls) == sending,
     )
+    return plan, uncached
 
 
 def _classify(
