@@ -31,6 +31,7 @@ from mktsync.config.model import (
 from mktsync.config.schema import did_you_mean, located
 from mktsync.config.yamlfile import Document, JsonPath, dotted
 from mktsync.errors import Problem
+from mktsync.sandbox import CONTEXT_NAMES, make_environment
 
 DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"
 FILE_SOURCES = ("csv", "json", "jsonl")
@@ -130,8 +131,6 @@ class Checker:
             )
 
     def _check_template(self, path: JsonPath, text: str) -> None:
-        from mktsync.render import CONTEXT_NAMES, make_environment
-
         env = make_environment()
         try:
             ast = env.parse(text)

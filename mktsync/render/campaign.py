@@ -30,8 +30,8 @@ from mktsync.config.model import Campaign, Template
 from mktsync.errors import ConfigError, Problem
 from mktsync.items import FilteredRow, Item
 from mktsync.render import fast
-from mktsync.render.environment import make_environment
-from mktsync.sources.row import Row
+from mktsync.row import Row
+from mktsync.sandbox import make_environment
 
 FALSE_RENDERINGS = frozenset({"", "False", "false", "0", "None"})
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")

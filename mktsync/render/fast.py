@@ -22,8 +22,8 @@ from typing import Any
 
 from jinja2 import nodes
 
-from mktsync.render.environment import make_environment
-from mktsync.sources.row import Row
+from mktsync.row import Row
+from mktsync.sandbox import make_environment
 
 Render = Callable[[Row, datetime], str]
 

@@ -35,8 +35,8 @@ from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
 from mktsync.render.fast import Render
+from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
-from mktsync.sources.row import Row
 
 
 def iter_items(

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
+from mktsync.row import Row
 from mktsync.sources import csv_, inline, json_, jsonl, sql
-from mktsync.sources.row import Row
 
 __all__ = ["SOURCES", "Row", "Source", "iter_rows"]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
+from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
-from mktsync.sources.row import Row
 
 # The csv module refuses fields over 128 KiB by default; a long HTML snippet in a cell is
 # legitimate.  The limit is process-wide, so raise it once and never lower it.

@@ -15,7 +15,7 @@ from typing import Any
 
 from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
-from mktsync.sources.row import Row
+from mktsync.row import Row
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:

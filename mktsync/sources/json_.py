@@ -22,9 +22,9 @@ from typing import Any, TextIO
 
 from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
+from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
 from mktsync.sources.jsonl import json_type
-from mktsync.sources.row import Row
 
 CHUNK = 64 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")

@@ -16,8 +16,8 @@ from typing import Any
 
 from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
+from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
-from mktsync.sources.row import Row
 
 _decode = json.JSONDecoder().decode
 

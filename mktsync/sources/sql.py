@@ -26,7 +26,7 @@ from typing import Any
 
 from mktsync.config.model import EnvString, SourceSpec
 from mktsync.errors import SourceError
-from mktsync.sources.row import Row
+from mktsync.row import Row
 
 DEFAULT_CHUNK_SIZE = 1000
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@]*@")

@@ -1,12 +1,13 @@
 """``mktsync apply``: build the config, ledger, client and reporter, run, and report.
 
-Kept apart from ``apply`` (the executor, which never prints) and from ``cli`` (which only
-parses): this is where credentials are read from the environment, the emulator is started
-for ``--emulator``, and a person at a terminal is asked to confirm.
+Kept apart from ``mktsync.apply`` (the executor, which never prints): this is where
+credentials are read from the environment, the emulator is started for ``--emulator``,
+and a person at a terminal is asked to confirm.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from mktsync import git_commit
 from mktsync.apply import ApplyOptions, apply_config
+from mktsync.cli.options import (
+    DEFAULT_CONFIG,
+    Subparsers,
+    add_campaign,
+    add_ledger,
+    add_retry_unknown,
+)
 from mktsync.config import display_name, load_config
 from mktsync.config.model import Config
 from mktsync.errors import EXIT_ERROR, MktsyncError
@@ -29,6 +37,49 @@ from mktsync.report.outcome import render_apply_json, render_apply_text
 
 if TYPE_CHECKING:
     from mktsync.emulator import Emulator
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = sub.add_parser("apply", help="trigger what the plan shows, within Marketo's limits")
+    p.add_argument(
+        "file",
+        nargs="?",
+        default=DEFAULT_CONFIG,
+        type=Path,
+        help="campaigns.yaml, or a plan saved with 'mktsync plan --out'",
+    )
+    p.add_argument("--config", type=Path, help="the config of a saved plan (default: as recorded)")
+    p.add_argument(
+        "--emulator",
+        action="store_true",
+        help="apply against an in-process Marketo emulator seeded from the config",
+    )
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    add_ledger(p)
+    add_campaign(p, verb="apply")
+    add_retry_unknown(p)
+    p.add_argument("--fail-fast", action="store_true", help="stop everything if preflight fails")
+    p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="the final report")
+    p.add_argument("--log-format", choices=("text", "json"), default="text", help="progress lines")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    request = ApplyRequest(
+        target=args.file,
+        config=args.config,
+        emulator=args.emulator,
+        assume_yes=args.yes,
+        ledger_url=args.ledger,
+        campaigns=tuple(args.campaign) if args.campaign else None,
+        retry_unknown=args.retry_unknown,
+        fail_fast=args.fail_fast,
+        lock_timeout=args.lock_timeout,
+        report_format=args.format,
+        log_format=args.log_format,
+    )
+    return run_apply(request, out, err)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from mktsync.errors import MktsyncError, one_line
-from mktsync.ledger import STATUSES, LedgerRecord, RunRecord
-from mktsync.ledgercmd.target import (
+from mktsync.cli.ledger.target import (
     KeysNotFound,
     LedgerTarget,
     _reading,
 )
+from mktsync.errors import MktsyncError, one_line
+from mktsync.ledger import STATUSES, LedgerRecord, RunRecord
 
 # The export's columns, in order. Append new ones at the end; never reorder (warehouse loads).
 EXPORT_COLUMNS = (

@@ -1,5 +1,8 @@
 """The Jinja sandbox every template of ``campaigns.yaml`` runs in.
 
+It sits below both ``config`` (which compiles every template at ``validate``) and
+``render`` (which runs them), so neither imports the other to reach it.
+
 >>> env = make_environment()
 >>> env.from_string("{{ row.name | upper }}").render(row=Row(name="ada"))
 'ADA'
@@ -24,7 +27,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 from markupsafe import escape
 
-from mktsync.sources.row import Row
+from mktsync.row import Row
 
 CONTEXT_NAMES: frozenset[str] = frozenset({"row", "now"})
 

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
-from mktsync.errors import EXIT_OK
-from mktsync.ledgercmd.query import (
+from mktsync.cli.ledger.query import (
     export,
     export_to_file,
     ledger_status,
@@ -18,16 +17,17 @@ from mktsync.ledgercmd.query import (
     render_status_text,
     show,
 )
-from mktsync.ledgercmd.repair import (
+from mktsync.cli.ledger.repair import (
     default_who,
     read_keys,
     render_repair_text,
     repair,
 )
-from mktsync.ledgercmd.target import (
+from mktsync.cli.ledger.target import (
     LedgerTarget,
     ledger_target,
 )
+from mktsync.errors import EXIT_OK
 
 
 # -- the command line -------------------------------------------------------------------------

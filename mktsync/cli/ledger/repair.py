@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from mktsync.errors import MktsyncError, one_line
-from mktsync.ledger import LedgerRecord, RepairAction, open_ledger
-from mktsync.ledger.records import whoami
-from mktsync.ledgercmd.target import (
+from mktsync.cli.ledger.target import (
     KeysNotFound,
     LedgerTarget,
     _reading,
 )
+from mktsync.errors import MktsyncError, one_line
+from mktsync.ledger import LedgerRecord, RepairAction, open_ledger
+from mktsync.ledger.records import whoami
 
 
 # -- repairs ----------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ A repair takes the run lock, so it never races an ``apply`` (``Ledger.repair``).
 
 from __future__ import annotations
 
-from mktsync.ledgercmd.args import add_parser
-from mktsync.ledgercmd.query import (
+from mktsync.cli.ledger.args import add_parser
+from mktsync.cli.ledger.query import (
     EXPORT_COLUMNS,
     CampaignCounts,
     LedgerStatus,
@@ -33,14 +33,14 @@ from mktsync.ledgercmd.query import (
     render_status_text,
     show,
 )
-from mktsync.ledgercmd.repair import (
+from mktsync.cli.ledger.repair import (
     RepairResult,
     default_who,
     read_keys,
     render_repair_text,
     repair,
 )
-from mktsync.ledgercmd.target import KeysNotFound, LedgerTarget, ledger_target
+from mktsync.cli.ledger.target import KeysNotFound, LedgerTarget, ledger_target
 
 __all__ = [
     "EXPORT_COLUMNS",
