@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from mktsync import git_commit
-from mktsync.apply import ApplyOptions, apply_config
 from mktsync.cli.options import (
     DEFAULT_CONFIG,
     Subparsers,
@@ -25,18 +23,14 @@ from mktsync.cli.options import (
     add_ledger,
     add_retry_unknown,
 )
-from mktsync.config import display_name, load_config
-from mktsync.config.model import Config
 from mktsync.errors import EXIT_ERROR, MktsyncError
-from mktsync.ledger import open_ledger
-from mktsync.plan import Plan, make_plan
-from mktsync.planfile import load_plan
-from mktsync.progress import Progress
-from mktsync.report import render_text
-from mktsync.report.outcome import render_apply_json, render_apply_text
 
 if TYPE_CHECKING:
+    # Types only: the machinery is imported when apply runs, so building the command
+    # line (``mktsync --help``, ``mktsync plan``) does not load it (issue 16).
+    from mktsync.config.model import Config
     from mktsync.emulator import Emulator
+    from mktsync.plan import Plan
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -108,6 +102,9 @@ class Endpoint:
 
 
 def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
+    from mktsync.config import load_config
+    from mktsync.planfile import load_plan
+
     saved: Plan | None = None
     config_path = request.target
     if _is_plan(request.target):
@@ -140,7 +137,12 @@ def _run(
     out: TextIO,
     err: TextIO,
 ) -> int:
+    from mktsync import git_commit
+    from mktsync.apply import ApplyOptions, apply_config
+    from mktsync.ledger import open_ledger
     from mktsync.marketo import MarketoClient
+    from mktsync.progress import Progress
+    from mktsync.report.outcome import render_apply_json, render_apply_text
 
     progress = Progress(err, tty=err.isatty(), log_format=request.log_format)
     options = ApplyOptions(
@@ -172,6 +174,8 @@ def _run(
 def _endpoint(
     config: Config, request: ApplyRequest, err: TextIO
 ) -> Iterator[tuple[Endpoint, str, Emulator | None]]:
+    from mktsync.config import display_name
+
     if request.emulator:
         from mktsync.demo import EMULATOR_LEDGER, emulator_for
 
@@ -235,6 +239,10 @@ def _confirm(
     config: Config, ledger_url: str, request: ApplyRequest, out: TextIO, err: TextIO
 ) -> Plan | None:
     """Show the plan and ask; the plan shown is the plan applied (refused if the ledger moves)."""
+    from mktsync.ledger import open_ledger
+    from mktsync.plan import make_plan
+    from mktsync.report import render_text
+
     with open_ledger(ledger_url, config.base_dir, create=False) as ledger:
         plan = make_plan(
             config,
