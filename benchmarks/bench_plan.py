@@ -180,7 +180,7 @@ def child(mode: str, config_path: Path, profile: bool) -> None:
 def run(mode: str, config_path: Path, profile: bool = False) -> dict[str, Any]:
     argv = [sys.executable, __file__, "--child", mode, str(config_path)]
     proc = subprocess.run(
-        argv + (["--profile", "x"] if profile else []), capture_output=True, text=True
+        argv + (["--profile", "first"] if profile else []), capture_output=True, text=True
     )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)

@@ -28,6 +28,7 @@ LAYERS = {
     "emulator": 20,
     "render": 30,
     "resolve": 30,
+    "spill": 35,
     "plan": 40,
     "planfile": 45,
     "apply": 50,
