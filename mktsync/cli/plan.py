@@ -15,6 +15,7 @@ from mktsync.cli.options import (
     add_retry_unknown,
 )
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
+from mktsync.report.markdown import Context
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -25,7 +26,13 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes, 0 when there are none",
+        help="exit 2 when there are changes (calls to send, or changed items not resent), "
+        "0 when there are none",
+    )
+    p.add_argument(
+        "--ref",
+        metavar="COMMIT",
+        help="the commit the Markdown plan describes (default: $GITHUB_SHA or $CI_COMMIT_SHA)",
     )
     add_ledger(p)
     add_campaign(p)
@@ -49,14 +56,30 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for warning in config.warnings:
         err.write(f"{warning}\n")
     color = out.isatty() and "NO_COLOR" not in os.environ
-    REPORTERS[args.format](plan, out, ReportOptions(color=color, show_pii=args.show_pii))
+    context = comment_context(args.ref, args.ledger or config.ledger.raw)
+    options = ReportOptions(color=color, show_pii=args.show_pii, context=context)
+    REPORTERS[args.format](plan, out, options)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
-            f.write(render_markdown(plan, show_pii=False))
+            f.write(render_markdown(plan, show_pii=False, context=context))
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:
             write_plan(plan, f)
         err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
-    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.changes else EXIT_OK
+    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.needs_review else EXIT_OK
+
+
+def comment_context(ref: str | None, ledger: str) -> Context:
+    """What a Markdown plan says it describes: commit, ledger (credentials redacted), time."""
+    from datetime import UTC, datetime
+
+    from mktsync.ledger.postgres import redact
+
+    commit = ref or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
+    return Context(
+        ref=commit,
+        ledger=redact(ledger),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
