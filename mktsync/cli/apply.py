@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from mktsync import git_commit
-from mktsync.apply import ApplyOptions, apply_config
+from mktsync.apply import ApplyOptions, StopRequest, apply_config
 from mktsync.cli.options import (
     DEFAULT_CONFIG,
     Subparsers,
@@ -33,7 +35,7 @@ from mktsync.plan import Plan, make_plan
 from mktsync.planfile import load_plan
 from mktsync.progress import Progress
 from mktsync.report import render_text
-from mktsync.report.outcome import render_apply_json, render_apply_text
+from mktsync.report.outcome import render_apply_json, render_apply_markdown, render_apply_text
 
 if TYPE_CHECKING:
     from mktsync.emulator import Emulator
@@ -116,8 +118,15 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     config = load_config(config_path)
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    consent = _consent(request, saved)
+    if consent == "refuse":
+        raise MktsyncError(
+            "apply needs consent, but stdin is not a terminal to ask on: pass --yes "
+            "(or set CI=true in a pipeline) to apply without asking, or run "
+            "'mktsync plan --out plan.json' and 'mktsync apply plan.json'"
+        )
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):
-        if saved is None and _interactive(request):
+        if consent == "ask":
             saved = _confirm(config, ledger_url, request, out, err)
             if saved is None:
                 err.write("nothing applied\n")
@@ -143,7 +152,9 @@ def _run(
     from mktsync.marketo import MarketoClient
 
     progress = Progress(err, tty=err.isatty(), log_format=request.log_format)
+    stop = StopRequest()
     options = ApplyOptions(
+        stop=stop,
         retry_unknown=request.retry_unknown,
         fail_fast=request.fail_fast,
         lock_timeout=request.lock_timeout,
@@ -159,13 +170,56 @@ def _run(
             endpoint.client_secret,
             limits=config.marketo.limits,
         ) as client,
+        orderly_stop(stop, err),
     ):
         report = apply_config(config, ledger, client, options, saved=saved)
     if request.report_format == "json":
         out.write(render_apply_json(report))
     else:
         out.write(render_apply_text(report))
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as f:
+            f.write(render_apply_markdown(report))
     return report.exit_code
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextmanager
+def orderly_stop(stop: StopRequest, err: TextIO) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP stop the run in order (no new call; calls in flight finish
+    and are recorded; the summary is printed; exit 128 + the signal's number).  A second
+    signal aborts at once: calls still in flight stay ``pending`` in the ledger, which the
+    next run reads as ``unknown`` -- the same state a kill leaves."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            err.write(
+                f"\n{name} again: aborting now; calls in flight are left pending "
+                "(the next run reports them as unknown)\n"
+            )
+            err.flush()
+            os._exit(128 + signum)
+        stop.request(name, exit_code=128 + signum)
+        err.write(
+            f"\n{name}: stopping: no new calls; waiting for the calls in flight "
+            f"(send {name} again to abort at once)\n"
+        )
+        err.flush()
+
+    numbers = [getattr(signal, n) for n in STOP_SIGNALS if hasattr(signal, n)]
+    previous = {n: signal.signal(n, handler) for n in numbers}
+    try:
+        yield
+    finally:
+        for n, old in previous.items():
+            signal.signal(n, old)
 
 
 @contextmanager
@@ -224,11 +278,17 @@ def _is_plan(path: Path) -> bool:
         return False
 
 
-def _interactive(request: ApplyRequest) -> bool:
-    # The emulator demo triggers nothing real: no need to ask.
-    if request.assume_yes or request.emulator or os.environ.get("CI"):
-        return False
-    return sys.stdin is not None and sys.stdin.isatty()
+def _consent(request: ApplyRequest, saved: Plan | None) -> str:
+    """'given', 'ask' (a person at a terminal) or 'refuse' (nobody to ask: Terraform's rule).
+
+    Consent is given by ``--yes``, by ``CI=true`` (a pipeline decided), or by a saved plan
+    (it was reviewed when it was made).  The emulator demo triggers nothing real, so it
+    needs none: ``mktsync apply --emulator`` works the same in a terminal and in CI.
+    """
+    ci = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+    if request.assume_yes or request.emulator or ci or saved is not None:
+        return "given"
+    return "ask" if sys.stdin is not None and sys.stdin.isatty() else "refuse"
 
 
 def _confirm(
