@@ -64,6 +64,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with open(summary_file, "a", encoding="utf-8") as f:
             f.write(render_markdown(plan, show_pii=False, context=context))
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             write_plan(plan, f)
         err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
