@@ -8,6 +8,7 @@ and a person at a terminal is asked to confirm.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -21,11 +22,15 @@ from typing import TYPE_CHECKING, TextIO
 from mktsync import git_commit
 from mktsync.apply import ApplyOptions, StopRequest, apply_config
 from mktsync.cli.options import (
-    DEFAULT_CONFIG,
+    Output,
     Subparsers,
     add_campaign,
+    add_campaign_id,
     add_ledger,
     add_retry_unknown,
+    find_config,
+    output_of,
+    selected_campaigns,
 )
 from mktsync.config import display_name, load_config
 from mktsync.config.model import Config
@@ -46,9 +51,10 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "file",
         nargs="?",
-        default=DEFAULT_CONFIG,
+        default=None,
         type=Path,
-        help="campaigns.yaml, or a plan saved with 'mktsync plan --out'",
+        help="campaigns.yaml (found as 'mktsync plan' finds it), or a plan saved with "
+        "'mktsync plan --out'",
     )
     p.add_argument("--config", type=Path, help="the config of a saved plan (default: as recorded)")
     p.add_argument(
@@ -59,6 +65,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_ledger(p)
     add_campaign(p, verb="apply")
+    add_campaign_id(p, verb="apply")
     add_retry_unknown(p)
     p.add_argument("--fail-fast", action="store_true", help="stop everything if preflight fails")
     p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
@@ -68,18 +75,21 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    output = output_of(args)
     request = ApplyRequest(
-        target=args.file,
+        target=find_config(args.file, args),
         config=args.config,
         emulator=args.emulator,
         assume_yes=args.yes,
         ledger_url=args.ledger,
         campaigns=tuple(args.campaign) if args.campaign else None,
+        campaign_ids=tuple(args.campaign_id) if args.campaign_id else None,
         retry_unknown=args.retry_unknown,
         fail_fast=args.fail_fast,
         lock_timeout=args.lock_timeout,
         report_format=args.format,
         log_format=args.log_format,
+        output=output,
     )
     return run_apply(request, out, err)
 
@@ -92,11 +102,13 @@ class ApplyRequest:
     assume_yes: bool = False
     ledger_url: str | None = None
     campaigns: tuple[str, ...] | None = None
+    campaign_ids: tuple[int, ...] | None = None
     retry_unknown: bool = False
     fail_fast: bool = False
     lock_timeout: float = 30.0
     report_format: str = "text"
     log_format: str = "text"
+    output: Output = dataclasses.field(default_factory=Output)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +130,11 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     config = load_config(config_path)
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    if request.campaign_ids:
+        names = selected_campaigns(
+            config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
+        )
+        request = dataclasses.replace(request, campaigns=tuple(names or ()))
     consent = _consent(request, saved)
     if consent == "refuse":
         raise MktsyncError(
@@ -132,7 +149,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
                 err.write("nothing applied\n")
                 return EXIT_ERROR
         code = _run(config, saved, endpoint, ledger_url, request, out, err)
-        if emulator is not None:
+        if emulator is not None and not request.output.quiet:  # the demo's account
             from mktsync.demo import account
 
             for line in account(emulator):
@@ -151,7 +168,13 @@ def _run(
 ) -> int:
     from mktsync.marketo import MarketoClient
 
-    progress = Progress(err, tty=err.isatty(), log_format=request.log_format)
+    quiet, verbose = request.output.quiet, request.output.verbose
+    progress = Progress(
+        err,
+        tty=err.isatty() and not verbose,
+        log_format=request.log_format,
+        every=0 if verbose else 5,
+    )
     stop = StopRequest()
     options = ApplyOptions(
         stop=stop,
@@ -160,7 +183,7 @@ def _run(
         lock_timeout=request.lock_timeout,
         campaigns=request.campaigns,
         git_commit=git_commit(config.base_dir),
-        on_event=progress,
+        on_event=None if quiet and request.log_format == "text" else progress,
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,
@@ -176,7 +199,13 @@ def _run(
     if request.report_format == "json":
         out.write(render_apply_json(report))
     else:
-        out.write(render_apply_text(report))
+        text = render_apply_text(report, limit=request.output.rows(10))
+        lines = text.rstrip("\n").split("\n")
+        if quiet:  # the verdict, and the warning about skipped missing leads
+            lines = [line for line in lines[:-1] if line.startswith("warning:")] + lines[-1:]
+        if request.output.use_color(out):
+            lines[-1] = paint_verdict(lines[-1], ok=lines[-1].startswith(ALL_WELL))
+        out.write("\n".join(lines) + "\n")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
@@ -230,9 +259,11 @@ def _endpoint(
         from mktsync.demo import EMULATOR_LEDGER, emulator_for
 
         with emulator_for(config) as emu:
-            err.write(
-                f"Marketo emulator at {emu.base_url} (seeded from {display_name(config.path)})\n"
-            )
+            if not request.output.quiet:
+                err.write(
+                    f"Marketo emulator at {emu.base_url} "
+                    f"(seeded from {display_name(config.path)})\n"
+                )
             yield (
                 Endpoint(
                     base_url=emu.base_url, client_id=emu.client_id, client_secret=emu.client_secret
@@ -303,10 +334,21 @@ def _confirm(
             retry_unknown=request.retry_unknown,
             config_path=config.path.name,
         )
-    out.write(render_text(plan, color=out.isatty()))
+    out.write(render_text(plan, color=request.output.use_color(out)))
     if not plan.summary.changes:
         return plan
-    err.write("Trigger these campaigns? Type 'yes' to go on: ")
+    question = "Trigger these campaigns? Type 'yes' to go on:"
+    if request.output.use_color(err):
+        question = f"\x1b[1m{question}\x1b[0m"
+    err.write(question + " ")
     err.flush()
     answer = sys.stdin.readline().strip().lower()
     return plan if answer in ("yes", "y") else None
+
+
+ALL_WELL = ("Everything planned was sent", "Nothing to trigger")
+
+
+def paint_verdict(line: str, *, ok: bool) -> str:
+    """The last line in green when all is well, else in bold yellow: it must not be missed."""
+    return f"\x1b[{'32' if ok else '33;1'}m{line}\x1b[0m"

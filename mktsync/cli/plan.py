@@ -10,9 +10,13 @@ from typing import TextIO
 from mktsync.cli.options import (
     Subparsers,
     add_campaign,
+    add_campaign_id,
     add_config_file,
     add_ledger,
     add_retry_unknown,
+    find_config,
+    output_of,
+    selected_campaigns,
 )
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
 from mktsync.report.markdown import Context
@@ -36,6 +40,7 @@ def add_parser(sub: Subparsers) -> None:
     )
     add_ledger(p)
     add_campaign(p)
+    add_campaign_id(p)
     add_retry_unknown(p)
     p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
     p.set_defaults(handler=run)
@@ -47,17 +52,28 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.planfile import write_plan
     from mktsync.report import REPORTERS, ReportOptions, render_markdown
 
+    output = output_of(args)
+    path = find_config(args.file, args)
+    campaigns = args.campaign
+    if args.campaign_id:
+        from mktsync.config import load_config
+
+        campaigns = selected_campaigns(load_config(path).campaigns, args.campaign, args.campaign_id)
     config, plan = plan_config(
-        args.file,
+        path,
         ledger_url=args.ledger,
-        campaigns=args.campaign,
+        campaigns=campaigns,
         retry_unknown=args.retry_unknown,
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
-    color = out.isatty() and "NO_COLOR" not in os.environ
     context = comment_context(args.ref, args.ledger or config.ledger.raw)
-    options = ReportOptions(color=color, show_pii=args.show_pii, context=context)
+    options = ReportOptions(
+        color=output.use_color(out),
+        show_pii=args.show_pii,
+        context=context,
+        limit=0 if output.quiet else output.rows(),
+    )
     REPORTERS[args.format](plan, out, options)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
@@ -67,7 +83,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             write_plan(plan, f)
-        err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
+        if not output.quiet:
+            err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
     return EXIT_CHANGES if args.detailed_exitcode and plan.summary.needs_review else EXIT_OK
 
