@@ -399,7 +399,12 @@ class _Runner:
                 continue
             items.append(planned.item)
             lead_ids[planned.item.key] = lead_id
-        if not items:
+        if not items:  # every lead of the call is missing: no call, but count it as done
+            with self.lock:
+                self.done_calls += 1
+            self.emit("call", campaign=name, campaign_id=call.campaign_id, leads=0,
+                      outcome="no_leads", done=self.done_calls, total=self.total_calls,
+                      elapsed=time.monotonic() - self.started)  # fmt: skip
             return
         # Two keys may name one lead (say two rows of one person): trigger it once.
         unique_ids = list(dict.fromkeys(lead_ids[i.key] for i in items))

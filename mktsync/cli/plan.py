@@ -51,6 +51,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.plan import check_budget
     from mktsync.planfile import write_plan
     from mktsync.report import REPORTERS, ReportOptions, render_markdown
+    from mktsync.report.text import render_text_summary
 
     output = output_of(args)
     path = find_config(args.file, args)
@@ -72,9 +73,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         color=output.use_color(out),
         show_pii=args.show_pii,
         context=context,
-        limit=0 if output.quiet else output.rows(),
+        limit=output.rows(),
     )
-    REPORTERS[args.format](plan, out, options)
+    if output.quiet and args.format == "text":
+        out.write(render_text_summary(plan, color=options.color))
+    else:
+        REPORTERS[args.format](plan, out, options)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:

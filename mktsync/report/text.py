@@ -24,13 +24,18 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit)
         lines.append("")
-    lines.append(headline(plan))
-    lines.append(cost_line(plan))
+    return "\n".join(lines) + render_text_summary(plan, color=color)
+
+
+def render_text_summary(plan: Plan, *, color: bool = False) -> str:
+    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out."""
+    lines = [headline(plan), cost_line(plan)]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
     if plan.summary.changed:
-        lines.append(paint("≠", f"note: {CHANGED_FIX}"))
+        note = f"note: {CHANGED_FIX}"
+        lines.append(f"\x1b[{_COLORS['≠']}m{note}\x1b[0m" if color else note)
     return "\n".join(lines) + "\n"
 
 
