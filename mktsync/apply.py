@@ -15,7 +15,12 @@ The outcome rule (DESIGN.md, "never twice, never lost"):
 
 A kill at any moment therefore leaves each item new, ``pending`` (read as unknown), or
 settled.  607 (daily quota) stops new calls; what was sent stays sent, the rest is left
-for the next run.
+for the next run.  So does a ``StopRequest`` (the CLI sets it on SIGINT, SIGTERM or
+SIGHUP): no new call starts, calls in flight finish and are recorded, and the report says
+what was not attempted.
+
+A lead Marketo does not know (email or id not found) is a *missing lead*: reported per
+item with its source row, never marked in the ledger, so it is tried again next run.
 """
 
 from __future__ import annotations
@@ -49,6 +54,41 @@ Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
 Event = Mapping[str, Any]
 
 
+class StopRequest:
+    """Asks a run to stop in order: set from a signal handler, read by the runner.
+
+    >>> stop = StopRequest()
+    >>> stop.request("SIGTERM", exit_code=143)
+    >>> stop.is_set(), stop.reason, stop.exit_code
+    (True, 'SIGTERM', 143)
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason: str | None = None
+        self.exit_code: int = 130
+
+    def request(self, reason: str, *, exit_code: int) -> None:
+        # Only plain assignments and Event.set: safe to call from a signal handler.
+        if not self._event.is_set():
+            self.reason, self.exit_code = reason, exit_code
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MissingLead:
+    """A lead Marketo does not know: which item, where it came from, and why."""
+
+    key: str
+    lead: str
+    source: str
+    row: int
+    reason: str
+
+
 class Client(Protocol):  # what apply needs of MarketoClient; tests may pass a real one only
     def trigger_campaign(
         self, campaign_id: int, lead_ids: list[int], tokens: list[tuple[str, str]]
@@ -63,6 +103,7 @@ class ApplyOptions:
     campaigns: tuple[str, ...] | None = None
     git_commit: str | None = None
     on_event: Callable[[Event], None] | None = None  # progress and per-call log lines
+    stop: StopRequest | None = None  # set (by a signal handler) to stop in order
 
 
 @dataclass(kw_only=True)
@@ -79,10 +120,16 @@ class CampaignReport:
     leads_failed: int = 0
     leads_unknown: int = 0
     leads_not_attempted: int = 0
-    invalid: int = 0  # rows that could not be rendered, plus leads Marketo does not know
+    invalid: int = 0  # rows that could not be rendered
+    missing: list[MissingLead] = field(default_factory=list)  # leads Marketo does not know
+    missing_skip: bool = False  # the campaign says 'missing_leads: skip'
+    changed: int = 0  # changed since sent, not resent (retrigger: never)
     skipped: str | None = None  # preflight's reasons
     failures: list[str] = field(default_factory=list)
-    lead_problems: list[str] = field(default_factory=list)
+
+    @property
+    def leads_missing(self) -> int:
+        return len(self.missing)
 
 
 @dataclass(kw_only=True)
@@ -92,17 +139,24 @@ class ApplyReport:
     campaigns: list[CampaignReport]
     quota_stopped: bool = False
     interrupted: bool = False
+    stopped_by: str | None = None  # 'SIGTERM' ...: a StopRequest ended the run early
+    stop_code: int = 0  # its exit code (130, 143, 129)
     created_leads: int = 0
     stats: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def exit_code(self) -> int:
+        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete."""
+        if self.stopped_by:
+            return self.stop_code
         if self.quota_stopped:
             return EXIT_QUOTA
         if any(c.skipped for c in self.campaigns):
             return EXIT_ERROR
         if any(c.leads_failed or c.leads_unknown for c in self.campaigns):
+            return EXIT_INCOMPLETE
+        if any(c.missing and not c.missing_skip for c in self.campaigns):
             return EXIT_INCOMPLETE
         return EXIT_OK
 
@@ -116,7 +170,9 @@ class ApplyReport:
             "leads_failed",
             "leads_unknown",
             "leads_not_attempted",
+            "leads_missing",
             "invalid",
+            "changed",
         )
         return {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
 
@@ -197,13 +253,29 @@ class _Runner:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.by_name = {
-            cp.name: CampaignReport(name=cp.name, campaign_id=cp.campaign_id)
+            cp.name: CampaignReport(
+                name=cp.name,
+                campaign_id=cp.campaign_id,
+                changed=cp.counts.get("changed", 0),
+                missing_skip=cp.name in config.campaigns
+                and config.campaigns[cp.name].missing_leads == "skip",
+            )
             for cp in plan.campaigns
         }
         report.campaigns = list(self.by_name.values())
         self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
         self.done_calls = 0
         self.started = time.monotonic()
+
+    def stopping(self) -> bool:
+        """No new call may start: the quota ran out, a call broke, or a stop was requested."""
+        requested = self.options.stop is not None and self.options.stop.is_set()
+        if requested and not self.report.stopped_by:
+            stop = self.options.stop
+            assert stop is not None
+            self.report.stopped_by, self.report.stop_code = stop.reason or "stop", stop.exit_code
+            self.emit("stopping", reason=self.report.stopped_by)
+        return self.stop.is_set() or requested
 
     def emit(self, event: str, **fields: Any) -> None:
         if self.options.on_event:
@@ -212,6 +284,11 @@ class _Runner:
     def run(self) -> None:
         for cp in self.plan.campaigns:
             self.by_name[cp.name].invalid += len(cp.invalid)
+        if self.stopping():  # asked to stop while the plan was made: call nothing
+            for cp in self.plan.campaigns:
+                for call in cp.calls:
+                    self._not_attempted(cp.name, call)
+            return
         try:
             skipped = self._preflight()
             sendable = [cp for cp in self.plan.campaigns if cp.campaign_id not in skipped]
@@ -232,6 +309,11 @@ class _Runner:
             return
         self.report.created_leads = resolution.created
         jobs = [(cp.name, call) for cp in sendable for call in cp.calls]
+        if self.stopping():  # asked to stop during preflight or lookups: send nothing
+            for name, call in jobs:
+                self._not_attempted(name, call)
+            self.report.seconds = time.monotonic() - self.started
+            return
         self.emit("start", calls=len(jobs), leads=len(items))
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
@@ -268,15 +350,16 @@ class _Runner:
             queue = list(reversed(jobs))
             try:
                 while queue or pending:
-                    while queue and len(pending) < workers and not self.stop.is_set():
+                    while queue and len(pending) < workers and not self.stopping():
                         name, call = queue.pop()
                         pending.add(pool.submit(self._send, name, call, resolution))
-                    if self.stop.is_set():
+                    if self.stopping():
                         for name, call in queue:
                             self._not_attempted(name, call)
                         queue.clear()
                     if pending:
-                        done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                        # A short timeout: a stop request is noticed within a fifth of a second.
+                        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                         for future in done:
                             future.result()  # a bug in _send must not pass silently
             except BaseException:
@@ -294,7 +377,7 @@ class _Runner:
             rep.leads_not_attempted += len(call.items)
 
     def _send(self, name: str, call: Call, resolution: Resolution) -> None:
-        if self.stop.is_set():
+        if self.stopping():
             self._not_attempted(name, call)
             return
         rep = self.by_name[name]
@@ -303,16 +386,25 @@ class _Runner:
         for planned in call.items:
             lead_id = resolution.lead_id(planned.item)
             if lead_id is None:
+                item = planned.item
+                missing = MissingLead(
+                    key=item.key,
+                    lead=item.lead,
+                    source=item.source,
+                    row=item.row,
+                    reason=resolution.reason(item),
+                )
                 with self.lock:
-                    rep.invalid += 1
-                    rep.lead_problems.append(
-                        f"{planned.item.source} row {planned.item.row}: "
-                        f"{resolution.reason(planned.item)}"
-                    )
+                    rep.missing.append(missing)
                 continue
             items.append(planned.item)
             lead_ids[planned.item.key] = lead_id
-        if not items:
+        if not items:  # every lead of the call is missing: no call, but count it as done
+            with self.lock:
+                self.done_calls += 1
+            self.emit("call", campaign=name, campaign_id=call.campaign_id, leads=0,
+                      outcome="no_leads", done=self.done_calls, total=self.total_calls,
+                      elapsed=time.monotonic() - self.started)  # fmt: skip
             return
         # Two keys may name one lead (say two rows of one person): trigger it once.
         unique_ids = list(dict.fromkeys(lead_ids[i.key] for i in items))

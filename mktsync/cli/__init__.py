@@ -18,7 +18,7 @@ from importlib import import_module
 from typing import TextIO
 
 from mktsync import __version__
-from mktsync.cli.options import Commands, Parser, UsageError
+from mktsync.cli.options import Commands, Parser, UsageError, add_output_options
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -49,6 +49,7 @@ def build_parser() -> Parser:
     assert isinstance(sub, Commands)
     for name, help_ in COMMANDS.items():
         sub.add_lazy(name, help_, _adder(name))
+    add_output_options(parser)  # each command gets them when it is built (Commands.load)
     return parser
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
+
+if TYPE_CHECKING:
+    from mktsync.config.model import Campaign
 
 
 class UsageError(Exception):
@@ -64,9 +68,9 @@ def add_config_file(p: argparse.ArgumentParser, *, help: str = "the config file"
     p.add_argument(
         "file",
         nargs="?",
-        default=DEFAULT_CONFIG,
+        default=None,
         type=Path,
-        help=f"{help} (default: campaigns.yaml)",
+        help=f"{help} (default: $MKTSYNC_CONFIG, else campaigns.yaml, else campaigns.yml)",
     )
 
 
@@ -90,29 +94,31 @@ def add_retry_unknown(p: argparse.ArgumentParser) -> None:
 
 
 class Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """Subcommands whose parsers are built only when chosen.
+    """Subcommands whose parsers are built only when needed.
 
     ``add_lazy(name, help, add)`` lists a command for ``mktsync --help`` without building
-    it; when the command line names it, ``add(self)`` runs first (it imports the command's
-    module and calls its ``add_parser``), then parsing goes on as argparse's own.
+    it; the first time its parser is looked up (argparse does when the command line names
+    it), ``add(self)`` runs: it imports the command's module and calls its ``add_parser``.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._adders: dict[str, Callable[[Commands], None]] = {}
+        self._name_parser_map = self.choices = _Parsers(self)
 
     def add_lazy(self, name: str, help: str, add: Callable[[Commands], None]) -> None:
         self._adders[name] = add
-        self._name_parser_map[name] = None  # a valid choice already, built on demand
+        dict.__setitem__(self._name_parser_map, name, None)  # a valid choice already
         self._choices_actions.append(self._ChoicesPseudoAction(name, (), help))
 
     def load(self, name: str) -> argparse.ArgumentParser:
         """The command's parser, built now if it was not yet (its module's ``add_parser``)."""
         add = self._adders.pop(name, None)
         if add is not None:
-            del self._name_parser_map[name]
+            dict.__delitem__(self._name_parser_map, name)
             listed = len(self._choices_actions)
             add(self)
+            add_output_options_everywhere(self._name_parser_map[name])
             # The module listed itself again: keep one line per command, in COMMANDS order.
             if len(self._choices_actions) > listed:
                 real = self._choices_actions.pop()
@@ -121,13 +127,133 @@ class Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
         built: argparse.ArgumentParser = self._name_parser_map[name]
         return built
 
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        if values and values[0] in self._adders:
-            self.load(values[0])
-        super().__call__(parser, namespace, values, option_string)
+
+class _Parsers(dict[str, Any]):
+    """A command's name -> its parser, built on first look-up (see ``Commands``)."""
+
+    def __init__(self, commands: Commands) -> None:
+        super().__init__()
+        self._commands = commands
+
+    def __getitem__(self, name: str) -> Any:
+        parser = super().__getitem__(name)
+        return self._commands.load(name) if parser is None else parser
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[name] for name in list(self)]
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(name, self[name]) for name in list(self)]
+
+
+# -- conventions every command shares: output, colour, where the config is ----------------------
+# Added to every parser (the top level, each command, each ledger action) with SUPPRESS
+# defaults, so `mktsync -q plan` and `mktsync plan -q` both work and a nested parser never
+# overwrites a value given before it; read them with ``output_of(args)``.
+
+CONFIG_NAMES = ("campaigns.yaml", "campaigns.yml")
+CONFIG_ENV = "MKTSYNC_CONFIG"
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("output and config discovery (every command)")
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+        help="print only results, warnings and errors: no progress, no details",
+    )  # fmt: skip
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="print more: every row of the lists, a line per call",
+    )  # fmt: skip
+    group.add_argument(
+        "--color", choices=("auto", "always", "never"), default=argparse.SUPPRESS,
+        help="colour the output: auto (a terminal, unless NO_COLOR is set), always, never",
+    )  # fmt: skip
+    group.add_argument(
+        "-C", dest="directory", type=Path, metavar="DIR", default=argparse.SUPPRESS,
+        help="work as if started in DIR (config discovery and relative paths)",
+    )  # fmt: skip
+
+
+def add_output_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``add_output_options`` on ``parser`` and on every subcommand below it."""
+    add_output_options(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                add_output_options_everywhere(child)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """The shared conventions as given on the command line."""
+
+    quiet: bool = False
+    verbose: bool = False
+    color: str = "auto"
+    directory: Path | None = None
+
+    def use_color(self, stream: TextIO) -> bool:
+        """``--color`` wins; else colour on a terminal unless ``NO_COLOR`` is set (no-color.org)."""
+        if self.color != "auto":
+            return self.color == "always"
+        if os.environ.get("NO_COLOR"):
+            return False
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty and isatty())
+
+    def rows(self, default: int = 20) -> int:
+        """How many rows a list shows: all with ``-v``."""
+        return 10**9 if self.verbose else default
+
+
+def output_of(args: argparse.Namespace) -> Output:
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    if quiet and verbose:
+        raise UsageError("mktsync: -q/--quiet and -v/--verbose cannot be used together")
+    return Output(
+        quiet=quiet,
+        verbose=verbose,
+        color=getattr(args, "color", "auto"),
+        directory=getattr(args, "directory", None),
+    )
+
+
+def find_config(file: Path | None, args: argparse.Namespace) -> Path:
+    """The config to read: ``FILE`` if given, else ``$MKTSYNC_CONFIG``, else ``campaigns.yaml``
+    then ``campaigns.yml`` -- all relative to ``-C DIR`` when given."""
+    base = output_of(args).directory or Path()
+    if file is not None:
+        return base / file
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return base / named
+    for name in CONFIG_NAMES:
+        if (base / name).is_file():
+            return base / name
+    return base / CONFIG_NAMES[0]  # absent: the error names the usual file
+
+
+def add_campaign_id(p: argparse.ArgumentParser, *, verb: str = "plan") -> None:
+    p.add_argument(
+        "--campaign-id",
+        action="append",
+        type=int,
+        metavar="N",
+        help=f"{verb} only the campaigns with this Marketo campaign id (repeatable)",
+    )
+
+
+def selected_campaigns(
+    campaigns: Mapping[str, Campaign], names: list[str] | None, ids: list[int] | None
+) -> list[str] | None:
+    """The campaign names ``--campaign`` and ``--campaign-id`` select (None: all)."""
+    if not names and not ids:
+        return None
+    chosen = list(names or [])
+    for campaign_id in ids or []:
+        matching = [n for n, c in campaigns.items() if c.campaign_id == campaign_id]
+        if not matching:
+            raise UsageError(f"mktsync: no campaign with campaign_id {campaign_id} in the config")
+        chosen += [n for n in matching if n not in chosen]
+    return chosen

@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mktsync.cli.options import (
     Subparsers,
     add_campaign,
+    add_campaign_id,
     add_config_file,
     add_ledger,
     add_retry_unknown,
+    find_config,
+    output_of,
+    selected_campaigns,
 )
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
+
+if TYPE_CHECKING:  # the report is imported when plan runs (issue 16: fast start)
+    from mktsync.report.markdown import Context
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -25,10 +32,17 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes, 0 when there are none",
+        help="exit 2 when there are changes (calls to send, or changed items not resent), "
+        "0 when there are none",
+    )
+    p.add_argument(
+        "--ref",
+        metavar="COMMIT",
+        help="the commit the Markdown plan describes (default: $GITHUB_SHA or $CI_COMMIT_SHA)",
     )
     add_ledger(p)
     add_campaign(p)
+    add_campaign_id(p)
     add_retry_unknown(p)
     p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
     p.set_defaults(handler=run)
@@ -39,24 +53,58 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.plan import check_budget
     from mktsync.planfile import write_plan
     from mktsync.report import REPORTERS, ReportOptions, render_markdown
+    from mktsync.report.text import render_text_summary
 
+    output = output_of(args)
+    path = find_config(args.file, args)
+    campaigns = args.campaign
+    if args.campaign_id:
+        from mktsync.config import load_config
+
+        campaigns = selected_campaigns(load_config(path).campaigns, args.campaign, args.campaign_id)
     config, plan = plan_config(
-        args.file,
+        path,
         ledger_url=args.ledger,
-        campaigns=args.campaign,
+        campaigns=campaigns,
         retry_unknown=args.retry_unknown,
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
-    color = out.isatty() and "NO_COLOR" not in os.environ
-    REPORTERS[args.format](plan, out, ReportOptions(color=color, show_pii=args.show_pii))
+    context = comment_context(args.ref, args.ledger or config.ledger.raw)
+    options = ReportOptions(
+        color=output.use_color(out),
+        show_pii=args.show_pii,
+        context=context,
+        limit=output.rows(),
+    )
+    if output.quiet and args.format == "text":
+        out.write(render_text_summary(plan, color=options.color))
+    else:
+        REPORTERS[args.format](plan, out, options)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
-            f.write(render_markdown(plan, show_pii=False))
+            f.write(render_markdown(plan, show_pii=False, context=context))
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             write_plan(plan, f)
-        err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
+        if not output.quiet:
+            err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
-    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.changes else EXIT_OK
+    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.needs_review else EXIT_OK
+
+
+def comment_context(ref: str | None, ledger: str) -> Context:
+    """What a Markdown plan says it describes: commit, ledger (credentials redacted), time."""
+    from datetime import UTC, datetime
+
+    from mktsync.ledger.postgres import redact
+    from mktsync.report.markdown import Context
+
+    commit = ref or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
+    return Context(
+        ref=commit,
+        ledger=redact(ledger),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )

@@ -7,14 +7,18 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from mktsync.cli.options import DEFAULT_CONFIG, Subparsers
+from mktsync.cli.options import Subparsers, find_config, output_of
 from mktsync.errors import EXIT_ERROR, EXIT_OK
 
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("validate", help="check campaigns.yaml: schema, templates, references")
     p.add_argument(
-        "files", nargs="*", type=Path, metavar="FILE", help="config files (default: campaigns.yaml)"
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="config files (default: $MKTSYNC_CONFIG, else campaigns.yaml, else campaigns.yml)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(handler=run)
@@ -23,7 +27,9 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.config import validate
 
-    results = [validate(path) for path in args.files or [DEFAULT_CONFIG]]
+    output = output_of(args)
+    paths = [find_config(f, args) for f in args.files] or [find_config(None, args)]
+    results = [validate(path) for path in paths]
     if args.format == "json":
         problems = [p.as_dict() for r in results for p in r.problems]
         json.dump(problems, out, indent=2)
@@ -32,6 +38,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for result in results:
             for problem in result.problems:
                 out.write(f"{problem}\n")
-            if result.ok:
+            if result.ok and not output.quiet:
                 out.write(f"ok: {result.summary}\n")
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR

@@ -140,6 +140,7 @@ class LeadSpec:
 
 
 Retrigger = Literal["never", "on_change"]
+MissingLeads = Literal["fail", "skip"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +158,7 @@ class Campaign:
     max_invalid: int | None = None
     max_calls: int | None = None
     create_missing: bool = False
+    missing_leads: MissingLeads = "fail"
     position: Position
 
 

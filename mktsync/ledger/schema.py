@@ -99,6 +99,15 @@ MIGRATIONS: tuple[Migration, ...] = (
                 updated_at TEXT NOT NULL)""",
         ),
     ),
+    Migration(
+        version=3,
+        description="emails Marketo did not know at the last lookup (the plan forecasts them)",
+        sqlite=(
+            """CREATE TABLE lead_misses (email TEXT PRIMARY KEY, missed_at TEXT NOT NULL)
+                WITHOUT ROWID""",
+        ),
+        postgresql=("CREATE TABLE lead_misses (email TEXT PRIMARY KEY, missed_at TEXT NOT NULL)",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
