@@ -19,30 +19,60 @@ filtered rows are counted, not kept.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol, TypeVar
+from functools import lru_cache
+from typing import Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config, Limits
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
+from mktsync.planned import (
+    MAX_LEADS_PER_CALL,
+    Action,
+    Call,
+    ChangedItem,
+    PlannedItem,
+    SpilledCalls,
+    lead_line,
+)
 from mktsync.render import check_invalid_limit
+from mktsync.spill import Collision, Spill
 
-MAX_LEADS_PER_CALL = 100
+__all__ = [
+    "CLASSES",
+    "MAX_LEADS_PER_CALL",
+    "Action",
+    "Call",
+    "CampaignPlan",
+    "ChangedItem",
+    "LedgerView",
+    "Plan",
+    "PlannedItem",
+    "Summary",
+    "check_budget",
+    "make_plan",
+    "plan_campaign",
+]
+
 MAX_LOOKUP_VALUES = 300
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
-LOOKUP_BATCH = 500  # ledger keys looked up per query
+LOOKUP_BATCH = 2000  # items classified per ledger query (chunked to the store's limits)
+SPILL_COLUMNS = ("line", "email", "lead_id")  # what the spill keeps of each item to send
+_EMAIL, _LEAD_ID = 1, 2
 
 T = TypeVar("T")
-Action = Literal["trigger", "retrigger", "unknown"]
 CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 
 
 class LedgerView(Protocol):
     """What planning needs from a ledger (``mktsync.ledger.Ledger`` satisfies it)."""
 
-    def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, _Record]: ...
+    def has_records(self, campaign_id: int) -> bool: ...
+    def changed_records(
+        self, campaign_id: int, pairs: Sequence[tuple[str, str]]
+    ) -> Mapping[str, _Record | None]: ...
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]: ...
     def missed_emails(self, emails: Iterable[str]) -> set[str]: ...
     def fingerprint(self) -> str: ...
@@ -59,40 +89,13 @@ class _Record(Protocol):
     def lead_id(self) -> int | None: ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlannedItem:
-    """An item the plan sends, and why: new, changed (with the tokens sent before), or retried."""
-
-    item: Item
-    action: Action
-    old_tokens: Tokens | None = None
-    retry_of: str | None = None  # the earlier status ('failed', 'unknown') when this is a retry
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ChangedItem:
-    """An item sent before whose tokens differ now, not resent because ``retrigger: never``."""
-
-    item: Item
-    old_tokens: Tokens
-
-
-@dataclass(frozen=True, kw_only=True)
-class Call:
-    """One trigger call: one campaign, one token set, at most 100 leads."""
-
-    campaign_id: int
-    tokens: Tokens
-    items: tuple[PlannedItem, ...]
-
-
 @dataclass(frozen=True, kw_only=True)
 class CampaignPlan:
     name: str
     campaign_id: int
     source: str
     counts: Mapping[str, int]
-    calls: tuple[Call, ...]
+    calls: Sequence[Call]  # SpilledCalls from make_plan: read from disk when iterated
     invalid: tuple[InvalidItem, ...]
     unknown: tuple[Item, ...]
     lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
@@ -185,18 +188,20 @@ def make_plan(
     if unknown_names:
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
     fingerprint = ledger.fingerprint()
-    results = [
+    spill = Spill(columns=len(SPILL_COLUMNS))
+    parts = [
         _plan_campaign(
             config.campaigns[n],
-            iter_items(config, config.campaigns[n], now=now),
+            lambda n=n: iter_items(config, config.campaigns[n], now=now),  # type: ignore[misc]
             ledger,
+            spill,
+            part,
             retry_unknown=retry_unknown,
         )
-        for n in names
+        for part, n in enumerate(names)
     ]
-    plans = tuple(cp for cp, _ in results)
-    uncached = set().union(*(emails for _, emails in results))
-    plan = Plan(
+    plans, lookup_calls = _with_lookups(parts, spill, ledger)
+    return Plan(
         config_path=config_path or config.path.name,
         config_digest=config.digest,
         ledger_fingerprint=fingerprint,
@@ -204,22 +209,8 @@ def make_plan(
         max_calls=config.max_calls,
         retry_unknown=retry_unknown,
         campaigns=plans,
-        summary=_summarise(plans, _lookup_calls(plans, uncached)),
+        summary=_summarise(plans, lookup_calls),
     )
-    return plan
-
-
-def _lookup_calls(plans: tuple[CampaignPlan, ...], uncached: set[str]) -> int:
-    """Lead lookups for the whole run: apply resolves each uncached email once, whatever
-    campaigns share it, and checks that the lead ids written in the data exist."""
-    ids = {
-        p.item.lead_id
-        for cp in plans
-        for call in cp.calls
-        for p in call.items
-        if p.item.lead_id is not None
-    }
-    return math.ceil(len(uncached) / MAX_LOOKUP_VALUES) + math.ceil(len(ids) / MAX_LOOKUP_VALUES)
 
 
 def check_budget(plan: Plan, config: Config) -> None:
@@ -247,37 +238,90 @@ def plan_campaign(
     retry_unknown: bool = False,
 ) -> CampaignPlan:
     """One campaign's part of a plan (``make_plan`` calls this for each campaign)."""
-    return _plan_campaign(campaign, items, ledger, retry_unknown=retry_unknown)[0]
+    spill = Spill(columns=len(SPILL_COLUMNS))
+    items = items if isinstance(items, Sequence) else list(items)
+    part = _plan_campaign(
+        campaign, lambda: iter(items), ledger, spill, 0, retry_unknown=retry_unknown
+    )
+    return _with_lookups([part], spill, ledger)[0][0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Part:
+    """One campaign's plan before the lead lookups are counted over the whole run."""
+
+    campaign: Campaign
+    counts: Mapping[str, int]
+    calls: SpilledCalls
+    sending: int
+    invalid: tuple[InvalidItem, ...]
+    unknown: tuple[Item, ...]
+    changed: tuple[ChangedItem, ...]
 
 
 def _plan_campaign(
     campaign: Campaign,
-    items: Iterable[Item | InvalidItem | FilteredRow],
+    items: Callable[[], Iterable[Item | InvalidItem | FilteredRow]],
     ledger: LedgerView,
+    spill: Spill,
+    part: int,
     *,
     retry_unknown: bool,
-) -> tuple[CampaignPlan, set[str]]:
-    """The campaign's plan and its emails missing from the ledger's cache: the run's
-    lookups are counted from these, so the cache is read once per email, not twice."""
+) -> _Part:
+    """Classify one campaign's items; those to send go to ``spill`` as ``part``.
+
+    ``items`` gives a fresh stream each call: a token-set hash collision in the spill (about
+    one plan in ten million) makes the campaign be planned again with exact keys.
+    """
+    try:
+        return _classify_all(campaign, items(), ledger, spill, part, retry_unknown, exact=False)
+    except Collision:
+        return _classify_all(campaign, items(), ledger, spill, part, retry_unknown, exact=True)
+
+
+def _classify_all(
+    campaign: Campaign,
+    items: Iterable[Item | InvalidItem | FilteredRow],
+    ledger: LedgerView,
+    spill: Spill,
+    part: int,
+    retry_unknown: bool,
+    *,
+    exact: bool,
+) -> _Part:
     counts = dict.fromkeys(CLASSES, 0)
-    groups: dict[Tokens, list[PlannedItem]] = {}
     invalid: list[InvalidItem] = []
     unknown: list[Item] = []
     changed: list[ChangedItem] = []
-    emails: set[str] = set()
+    writer = spill.writer(part, exact=exact)
+    # A campaign id the ledger has never seen (a first run) needs no comparison at all:
+    # no token hash, no query (issue 16).
+    known = ledger.has_records(campaign.campaign_id)
+    hash_of = lru_cache(maxsize=4096)(token_hash)  # shared token sets are hashed once
     for batch in _batches(items, LOOKUP_BATCH):
-        rendered = [x for x in batch if isinstance(x, Item)]
-        for x in batch:
-            if isinstance(x, FilteredRow):
-                counts["filtered"] += 1
-            elif isinstance(x, InvalidItem):
-                counts["invalid"] += 1
-                invalid.append(x)
+        rendered = [x for x in batch if type(x) is Item]
+        if len(rendered) != len(batch):
+            for x in batch:
+                if isinstance(x, FilteredRow):
+                    counts["filtered"] += 1
+                elif isinstance(x, InvalidItem):
+                    counts["invalid"] += 1
+                    invalid.append(x)
         if not rendered:
             continue
-        records = ledger.lookup(campaign.campaign_id, [i.key for i in rendered])
+        if not known:
+            counts["trigger"] += len(rendered)
+            for item in rendered:
+                writer.add(item.tokens, (lead_line(item, "trigger"), item.email, item.lead_id))
+            continue
+        records = ledger.changed_records(
+            campaign.campaign_id, [(i.key, hash_of(i.tokens)) for i in rendered]
+        )
         for item in rendered:
-            planned = _classify(campaign, item, records.get(item.key), retry_unknown)
+            if item.key not in records:  # sent before with these very tokens
+                counts["unchanged"] += 1
+                continue
+            planned = _classify(campaign, item, records[item.key], retry_unknown)
             if isinstance(planned, ChangedItem):
                 counts["changed"] += 1
                 changed.append(planned)
@@ -290,35 +334,68 @@ def _plan_campaign(
             counts["unknown" if planned.action == "unknown" else planned.action] += 1
             if planned.action == "unknown":
                 unknown.append(item)
-            groups.setdefault(item.tokens, []).append(planned)
-            if item.email is not None:
-                emails.add(item.email)
+            line = lead_line(item, planned.action, planned.old_tokens, planned.retry_of)
+            writer.add(item.tokens, (line, item.email, item.lead_id))
+    writer.finish()
     check_invalid_limit(campaign, counts["invalid"])
-    calls = tuple(
-        Call(campaign_id=campaign.campaign_id, tokens=tokens, items=tuple(chunk))
-        for tokens, members in groups.items()
-        for chunk in _chunks(members, MAX_LEADS_PER_CALL)
-    )
-    cached = ledger.cached_lead_ids(sorted(emails)) if emails else {}
-    uncached = emails.difference(cached)
-    lookup_emails = len(uncached)
-    missed = ledger.missed_emails(sorted(uncached)) if uncached else set()
-    sending = sum(len(c.items) for c in calls)
-    plan = CampaignPlan(
-        name=campaign.name,
-        campaign_id=campaign.campaign_id,
-        source=campaign.source,
+    n_calls = sum(math.ceil(n / MAX_LEADS_PER_CALL) for n in spill.group_sizes(part))
+    return _Part(
+        campaign=campaign,
         counts=counts,
-        calls=calls,
+        calls=SpilledCalls(
+            spill, part, campaign=campaign.name, campaign_id=campaign.campaign_id, calls=n_calls
+        ),
+        sending=writer.count,
         invalid=tuple(invalid),
         unknown=tuple(unknown),
-        lookup_emails=lookup_emails,
-        lookup_calls=math.ceil(lookup_emails / MAX_LOOKUP_VALUES),
-        one_lead_per_call=sending > 1 and len(calls) == sending,
         changed=tuple(changed),
-        missing_forecast=len(missed),
     )
-    return plan, uncached
+
+
+def _with_lookups(
+    parts: list[_Part], spill: Spill, ledger: LedgerView
+) -> tuple[tuple[CampaignPlan, ...], int]:
+    """Each campaign's plan with its lead lookups, and the run's lookup calls.
+
+    Apply resolves each email not in the ledger's cache once, whatever campaigns share it,
+    and checks that the lead ids written in the data exist.  The distinct emails are read
+    from the spill a page at a time and each page is looked up in the cache once, so the
+    count costs no memory per email.
+    """
+    uncached_by_part = [0] * len(parts)
+    missed_by_part = [0] * len(parts)
+    uncached_total = 0
+    if any(p.sending for p in parts):
+        spill.index(_EMAIL)
+        for page in spill.distinct(_EMAIL):
+            cached = ledger.cached_lead_ids([email for email, _ in page])
+            uncached = [(email, in_parts) for email, in_parts in page if email not in cached]
+            uncached_total += len(uncached)
+            missed = ledger.missed_emails([email for email, _ in uncached]) if uncached else set()
+            for email, in_parts in uncached:
+                for n in in_parts:
+                    uncached_by_part[n] += 1
+                    missed_by_part[n] += email in missed
+    lead_ids = spill.count_distinct(_LEAD_ID) if any(p.sending for p in parts) else 0
+    plans = tuple(
+        CampaignPlan(
+            name=p.campaign.name,
+            campaign_id=p.campaign.campaign_id,
+            source=p.campaign.source,
+            counts=p.counts,
+            calls=p.calls,
+            invalid=p.invalid,
+            unknown=p.unknown,
+            lookup_emails=uncached_by_part[n],
+            lookup_calls=math.ceil(uncached_by_part[n] / MAX_LOOKUP_VALUES),
+            one_lead_per_call=p.sending > 1 and len(p.calls) == p.sending,
+            changed=p.changed,
+            missing_forecast=missed_by_part[n],
+        )
+        for n, p in enumerate(parts)
+    )
+    lookups = math.ceil(uncached_total / MAX_LOOKUP_VALUES)
+    return plans, lookups + math.ceil(lead_ids / MAX_LOOKUP_VALUES)
 
 
 def _classify(
@@ -366,8 +443,3 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

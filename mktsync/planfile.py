@@ -14,8 +14,9 @@ from typing import Any, TextIO
 
 from mktsync.config.model import Limits
 from mktsync.errors import PlanError
-from mktsync.items import InvalidItem, Item
+from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
+from mktsync.planned import SpilledCalls, lead_line
 
 FORMAT_VERSION = 1
 
@@ -64,11 +65,9 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
         for key, value in _campaign_head(cp).items():
             yield f'      "{key}": {_compact(value)},\n'
         yield '      "calls": ['
-        for c, call in enumerate(cp.calls):
-            yield (
-                "," if c else ""
-            ) + f'\n        {{"tokens": {_compact(dict(call.tokens))}, "leads": ['
-            yield ",".join(f"\n          {_compact(_planned(p))}" for p in call.items)
+        for c, (tokens, lines) in enumerate(_call_lines(cp)):
+            yield ("," if c else "") + f'\n        {{"tokens": {_compact(dict(tokens))}, "leads": ['
+            yield ",".join(f"\n          {line}" for line in lines)
             yield "\n        ]}"
         yield ("\n      " if cp.calls else "") + "],\n"
         tail = _campaign_tail(cp)
@@ -76,6 +75,20 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
         yield f'      "changed": {_rows(tail["changed"])},\n'
         yield f'      "invalid": {_rows(tail["invalid"])}\n    }}'
     yield ("\n  " if plan.campaigns else "") + "]\n}\n"
+
+
+def _call_lines(cp: CampaignPlan) -> Iterator[tuple[Tokens, list[str]]]:
+    """Each call's tokens and its leads' lines: copied from the spill when the plan has one
+    (no object per lead), else encoded from the calls (a plan read back from a file)."""
+    if isinstance(cp.calls, SpilledCalls):
+        return cp.calls.iter_lines()
+    return (
+        (
+            call.tokens,
+            [lead_line(p.item, p.action, p.old_tokens, p.retry_of) for p in call.items],
+        )
+        for call in cp.calls
+    )
 
 
 def _rows(rows: list[dict[str, Any]]) -> str:

@@ -3,7 +3,7 @@
 >>> with Spill() as spill:
 ...     writer = spill.writer(part=0)
 ...     for n, code in enumerate(["a", "b", "a"]):
-...         writer.add((("{{my.Code}}", code),), (f"key{n}",) + (None,) * 8)
+...         writer.add((("{{my.Code}}", code),), (f"key{n}",))
 ...     writer.finish()
 ...     [(tokens, [row[0] for row in rows]) for tokens, rows in spill.chunks(0, size=100)]
 [((('{{my.Code}}', 'a'),), ['key0', 'key2']), ((('{{my.Code}}', 'b'),), ['key1'])]
@@ -36,7 +36,6 @@ from itertools import chain
 from typing import Any, Self
 
 Tokens = tuple[tuple[str, str], ...]
-COLUMNS = 9  # the row tuple ``plan`` spills for each item (see ``plan.SPILL_COLUMNS``)
 _BATCH = 2000  # rows per executemany
 
 
@@ -73,7 +72,8 @@ def decode_tokens(text: str) -> Tokens:
 class Spill:
     """A private temporary SQLite database of grouped rows; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: int = 1) -> None:
+        self.columns = columns  # values per row besides its token set (``plan`` decides)
         # "" is SQLite's private temporary database: a file in the temp folder, removed
         # when the connection closes (or the process dies: it is unlinked at once).
         self._conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
@@ -84,7 +84,7 @@ class Spill:
             "temp_store = FILE",
         ):
             self._conn.execute(f"PRAGMA {pragma}")
-        marks = ", ".join(f"c{i}" for i in range(COLUMNS))
+        marks = ", ".join(f"c{i}" for i in range(columns))
         self._conn.execute(
             f"CREATE TABLE spill (part INTEGER NOT NULL, grp INTEGER NOT NULL,"
             f" seq INTEGER NOT NULL, tokens TEXT NOT NULL, {marks},"
@@ -135,12 +135,38 @@ class Spill:
             ).fetchall()
         return (n for (n,) in sizes)
 
-    def column(self, part: int, index: int) -> Iterator[Any]:
-        """One column of every row of ``part`` (e.g. the lead emails), in key order."""
-        return (row[index + 2] for row in self._scan(part))
+    def distinct(self, index: int, page: int = 900) -> Iterator[list[tuple[Any, set[int]]]]:
+        """The distinct non-null values of column ``index`` over every part, each with the
+        parts it occurs in, a page at a time (e.g. the emails apply must look up)."""
+        after: Any = None
+        while True:
+            where = "" if after is None else f" AND c{index} > ?"
+            with self._mutex:
+                rows = self._conn.execute(
+                    f"SELECT c{index}, GROUP_CONCAT(DISTINCT part) FROM spill"
+                    f" WHERE c{index} IS NOT NULL{where} GROUP BY c{index}"
+                    f" ORDER BY c{index} LIMIT ?",
+                    (page,) if after is None else (after, page),
+                ).fetchall()
+            if rows:
+                yield [(value, {int(p) for p in str(parts).split(",")}) for value, parts in rows]
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def count_distinct(self, index: int) -> int:
+        """How many distinct non-null values column ``index`` holds over every part."""
+        with self._mutex:
+            (n,) = self._conn.execute(f"SELECT COUNT(DISTINCT c{index}) FROM spill").fetchone()
+        return int(n)
+
+    def index(self, index: int) -> None:
+        """Index column ``index`` (before ``distinct``, so each page is a range scan)."""
+        with self._mutex:
+            self._conn.execute(f"CREATE INDEX IF NOT EXISTS spill_c{index} ON spill (c{index})")
 
     def _scan(self, part: int, page: int = 5000) -> Iterator[tuple[Any, ...]]:
-        cols = ", ".join(f"c{i}" for i in range(COLUMNS))
+        cols = ", ".join(f"c{i}" for i in range(self.columns))
         after = (-1, -1)
         while True:
             with self._mutex:
@@ -156,7 +182,7 @@ class Spill:
             after = (rows[-1][0], rows[-1][-1])
 
     def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        marks = ", ".join("?" * (COLUMNS + 4))
+        marks = ", ".join("?" * (self.columns + 4))
         with self._mutex:
             self._conn.execute("BEGIN")
             try:

@@ -29,6 +29,7 @@ LAYERS = {
     "render": 30,
     "resolve": 30,
     "spill": 35,
+    "planned": 38,
     "plan": 40,
     "planfile": 45,
     "apply": 50,

@@ -27,8 +27,11 @@ CAMPAIGN = Campaign(
 
 
 class EmptyLedger:
-    def lookup(self, campaign_id: int, keys: list[str]) -> dict[str, object]:
-        return {}
+    def has_records(self, campaign_id: int) -> bool:
+        return False
+
+    def changed_records(self, campaign_id: int, pairs: list[tuple[str, str]]) -> dict[str, None]:
+        return dict.fromkeys(key for key, _ in pairs)
 
     def cached_lead_ids(self, emails: object) -> dict[str, int]:
         return {}
