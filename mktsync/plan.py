@@ -29,7 +29,11 @@ from mktsync.config.model import Campaign, Config, Limits
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
 from mktsync.planned import (
+    EMAIL,
+    ENTRY,
+    LEAD_ID,
     MAX_LEADS_PER_CALL,
+    SPILL_COLUMNS,
     Action,
     Call,
     ChangedItem,
@@ -38,7 +42,7 @@ from mktsync.planned import (
     lead_line,
 )
 from mktsync.render import check_invalid_limit
-from mktsync.spill import Collision, Spill
+from mktsync.spill import Collision, GroupWriter, Spill
 
 __all__ = [
     "CLASSES",
@@ -54,13 +58,14 @@ __all__ = [
     "check_budget",
     "make_plan",
     "plan_campaign",
+    "plan_campaigns",
 ]
+
+Items = Iterable[Item | InvalidItem | FilteredRow]
 
 MAX_LOOKUP_VALUES = 300
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
 LOOKUP_BATCH = 2000  # items classified per ledger query (chunked to the store's limits)
-SPILL_COLUMNS = ("line", "email", "lead_id")  # what the spill keeps of each item to send
-_EMAIL, _LEAD_ID = 1, 2
 
 T = TypeVar("T")
 CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
@@ -188,19 +193,12 @@ def make_plan(
     if unknown_names:
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
     fingerprint = ledger.fingerprint()
-    spill = Spill(columns=len(SPILL_COLUMNS))
-    parts = [
-        _plan_campaign(
-            config.campaigns[n],
-            lambda n=n: iter_items(config, config.campaigns[n], now=now),  # type: ignore[misc]
-            ledger,
-            spill,
-            part,
-            retry_unknown=retry_unknown,
-        )
-        for part, n in enumerate(names)
-    ]
-    plans, lookup_calls = _with_lookups(parts, spill, ledger)
+
+    def items_of(name: str) -> Callable[[], Items]:
+        return lambda: iter_items(config, config.campaigns[name], now=now)
+
+    entries = [(config.campaigns[n], items_of(n)) for n in names]
+    plans, lookup_calls = _plan_entries(entries, ledger, retry_unknown=retry_unknown)
     return Plan(
         config_path=config_path or config.path.name,
         config_digest=config.digest,
@@ -231,69 +229,95 @@ def check_budget(plan: Plan, config: Config) -> None:
 
 
 def plan_campaign(
-    campaign: Campaign,
-    items: Iterable[Item | InvalidItem | FilteredRow],
-    ledger: LedgerView,
-    *,
-    retry_unknown: bool = False,
+    campaign: Campaign, items: Items, ledger: LedgerView, *, retry_unknown: bool = False
 ) -> CampaignPlan:
-    """One campaign's part of a plan (``make_plan`` calls this for each campaign)."""
-    spill = Spill(columns=len(SPILL_COLUMNS))
-    items = items if isinstance(items, Sequence) else list(items)
-    part = _plan_campaign(
-        campaign, lambda: iter(items), ledger, spill, 0, retry_unknown=retry_unknown
-    )
-    return _with_lookups([part], spill, ledger)[0][0]
+    """One campaign's part of a plan (``make_plan`` plans every campaign at once)."""
+    return plan_campaigns([(campaign, items)], ledger, retry_unknown=retry_unknown)[0]
+
+
+def plan_campaigns(
+    entries: Sequence[tuple[Campaign, Items]], ledger: LedgerView, *, retry_unknown: bool = False
+) -> tuple[CampaignPlan, ...]:
+    """Campaign entries planned together, as ``make_plan`` does (calls shared by campaign id)."""
+    listed = [(c, items if isinstance(items, Sequence) else list(items)) for c, items in entries]
+    return _plan_entries(
+        [(c, lambda items=items: iter(items)) for c, items in listed],  # type: ignore[misc]
+        ledger,
+        retry_unknown=retry_unknown,
+    )[0]
 
 
 @dataclass(frozen=True, kw_only=True)
 class _Part:
-    """One campaign's plan before the lead lookups are counted over the whole run."""
+    """One campaign entry's plan before its calls and lead lookups are counted."""
 
     campaign: Campaign
     counts: Mapping[str, int]
-    calls: SpilledCalls
     sending: int
     invalid: tuple[InvalidItem, ...]
     unknown: tuple[Item, ...]
     changed: tuple[ChangedItem, ...]
 
 
-def _plan_campaign(
-    campaign: Campaign,
-    items: Callable[[], Iterable[Item | InvalidItem | FilteredRow]],
+def _plan_entries(
+    entries: Sequence[tuple[Campaign, Callable[[], Items]]],
     ledger: LedgerView,
-    spill: Spill,
-    part: int,
     *,
     retry_unknown: bool,
-) -> _Part:
-    """Classify one campaign's items; those to send go to ``spill`` as ``part``.
+) -> tuple[tuple[CampaignPlan, ...], int]:
+    """Classify every entry's items; spill those to send, one part per Marketo campaign id.
 
-    ``items`` gives a fresh stream each call: a token-set hash collision in the spill (about
-    one plan in ten million) makes the campaign be planned again with exact keys.
+    Entries that send to the same campaign id share a part, so equal token sets share
+    calls (issue 16: fewer calls; each item keeps its own ledger key).  ``items`` gives a
+    fresh stream each call: a token-set hash collision in the spill (about one plan in ten
+    million) has the entries of that campaign id planned again with exact keys.
     """
-    try:
-        return _classify_all(campaign, items(), ledger, spill, part, retry_unknown, exact=False)
-    except Collision:
-        return _classify_all(campaign, items(), ledger, spill, part, retry_unknown, exact=True)
+    spill = Spill(columns=len(SPILL_COLUMNS))
+    by_id: dict[int, list[int]] = {}
+    for n, (campaign, _) in enumerate(entries):
+        by_id.setdefault(campaign.campaign_id, []).append(n)
+    parts: list[_Part] = []
+    writers: dict[int, GroupWriter] = {}
+    for n, (campaign, items) in enumerate(entries):
+        cid = campaign.campaign_id
+        if cid not in writers:
+            writers[cid] = spill.writer(cid)
+        parts.append(_classify_all(campaign, items(), ledger, writers[cid], n, retry_unknown))
+        if n == by_id[cid][-1]:  # the last entry of this campaign id: its groups are final
+            try:
+                writers.pop(cid).finish()
+            except Collision:
+                writer = spill.writer(cid, exact=True)
+                for m in by_id[cid]:
+                    again, items_again = entries[m]
+                    parts[m] = _classify_all(again, items_again(), ledger, writer, m, retry_unknown)
+                writer.finish()
+    names = [campaign.name for campaign, _ in entries]
+    calls: dict[int, int] = {}
+    for cid in by_id:
+        calls.update(spill.chunk_counts(cid, MAX_LEADS_PER_CALL, owner=ENTRY))
+    spilled = [
+        SpilledCalls(
+            spill, entry=n, names=names, campaign_id=p.campaign.campaign_id, calls=calls.get(n, 0)
+        )
+        for n, p in enumerate(parts)
+    ]
+    return _with_lookups(parts, spilled, spill, ledger)
 
 
 def _classify_all(
     campaign: Campaign,
-    items: Iterable[Item | InvalidItem | FilteredRow],
+    items: Items,
     ledger: LedgerView,
-    spill: Spill,
-    part: int,
+    writer: GroupWriter,
+    entry: int,
     retry_unknown: bool,
-    *,
-    exact: bool,
 ) -> _Part:
     counts = dict.fromkeys(CLASSES, 0)
     invalid: list[InvalidItem] = []
     unknown: list[Item] = []
     changed: list[ChangedItem] = []
-    writer = spill.writer(part, exact=exact)
+    sending = 0
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
     # no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
@@ -311,8 +335,10 @@ def _classify_all(
             continue
         if not known:
             counts["trigger"] += len(rendered)
+            sending += len(rendered)
             for item in rendered:
-                writer.add(item.tokens, (lead_line(item, "trigger"), item.email, item.lead_id))
+                line = lead_line(item, "trigger")
+                writer.add(item.tokens, (line, item.email, item.lead_id, entry))
             continue
         records = ledger.changed_records(
             campaign.campaign_id, [(i.key, hash_of(i.tokens)) for i in rendered]
@@ -335,17 +361,14 @@ def _classify_all(
             if planned.action == "unknown":
                 unknown.append(item)
             line = lead_line(item, planned.action, planned.old_tokens, planned.retry_of)
-            writer.add(item.tokens, (line, item.email, item.lead_id))
-    writer.finish()
+            writer.add(item.tokens, (line, item.email, item.lead_id, entry))
+            sending += 1
+    writer.flush()
     check_invalid_limit(campaign, counts["invalid"])
-    n_calls = sum(math.ceil(n / MAX_LEADS_PER_CALL) for n in spill.group_sizes(part))
     return _Part(
         campaign=campaign,
         counts=counts,
-        calls=SpilledCalls(
-            spill, part, campaign=campaign.name, campaign_id=campaign.campaign_id, calls=n_calls
-        ),
-        sending=writer.count,
+        sending=sending,
         invalid=tuple(invalid),
         unknown=tuple(unknown),
         changed=tuple(changed),
@@ -353,7 +376,7 @@ def _classify_all(
 
 
 def _with_lookups(
-    parts: list[_Part], spill: Spill, ledger: LedgerView
+    parts: list[_Part], calls: list[SpilledCalls], spill: Spill, ledger: LedgerView
 ) -> tuple[tuple[CampaignPlan, ...], int]:
     """Each campaign's plan with its lead lookups, and the run's lookup calls.
 
@@ -366,8 +389,8 @@ def _with_lookups(
     missed_by_part = [0] * len(parts)
     uncached_total = 0
     if any(p.sending for p in parts):
-        spill.index(_EMAIL)
-        for page in spill.distinct(_EMAIL):
+        spill.index(EMAIL)
+        for page in spill.distinct(EMAIL, by=ENTRY):
             cached = ledger.cached_lead_ids([email for email, _ in page])
             uncached = [(email, in_parts) for email, in_parts in page if email not in cached]
             uncached_total += len(uncached)
@@ -376,19 +399,19 @@ def _with_lookups(
                 for n in in_parts:
                     uncached_by_part[n] += 1
                     missed_by_part[n] += email in missed
-    lead_ids = spill.count_distinct(_LEAD_ID) if any(p.sending for p in parts) else 0
+    lead_ids = spill.count_distinct(LEAD_ID) if any(p.sending for p in parts) else 0
     plans = tuple(
         CampaignPlan(
             name=p.campaign.name,
             campaign_id=p.campaign.campaign_id,
             source=p.campaign.source,
             counts=p.counts,
-            calls=p.calls,
+            calls=calls[n],
             invalid=p.invalid,
             unknown=p.unknown,
             lookup_emails=uncached_by_part[n],
             lookup_calls=math.ceil(uncached_by_part[n] / MAX_LOOKUP_VALUES),
-            one_lead_per_call=p.sending > 1 and len(p.calls) == p.sending,
+            one_lead_per_call=p.sending > 1 and len(calls[n]) == p.sending,
             changed=p.changed,
             missing_forecast=missed_by_part[n],
         )

@@ -85,10 +85,18 @@ def _call_lines(cp: CampaignPlan) -> Iterator[tuple[Tokens, list[str]]]:
     return (
         (
             call.tokens,
-            [lead_line(p.item, p.action, p.old_tokens, p.retry_of) for p in call.items],
+            [
+                lead_line(p.item, p.action, p.old_tokens, p.retry_of, campaign=_other(p, cp))
+                for p in call.items
+            ],
         )
         for call in cp.calls
     )
+
+
+def _other(p: PlannedItem, cp: CampaignPlan) -> str | None:
+    """The item's campaign entry when its call is listed under another (same campaign id)."""
+    return p.item.campaign if p.item.campaign != cp.name else None
 
 
 def _rows(rows: list[dict[str, Any]]) -> str:
@@ -146,16 +154,17 @@ def _campaign(cp: CampaignPlan) -> dict[str, Any]:
     return {
         **_campaign_head(cp),
         "calls": [
-            {"tokens": dict(call.tokens), "leads": [_planned(p) for p in call.items]}
+            {"tokens": dict(call.tokens), "leads": [_planned(p, _other(p, cp)) for p in call.items]}
             for call in cp.calls
         ],
         **_campaign_tail(cp),
     }
 
 
-def _planned(p: PlannedItem) -> dict[str, Any]:
+def _planned(p: PlannedItem, campaign: str | None = None) -> dict[str, Any]:
     item = p.item
-    out: dict[str, Any] = {
+    out: dict[str, Any] = {} if campaign is None else {"campaign": campaign}
+    out |= {
         "action": p.action,
         "key": item.key,
         "lead": item.lead,
@@ -199,7 +208,7 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
             items = tuple(
                 PlannedItem(
                     item=Item(
-                        campaign=c["name"],
+                        campaign=str(lead.get("campaign", c["name"])),
                         campaign_id=int(c["campaign_id"]),
                         key=str(lead["key"]),
                         lead_id=lead["lead_id"],

@@ -22,6 +22,8 @@ from mktsync.items import Item, Tokens
 from mktsync.spill import Spill
 
 MAX_LEADS_PER_CALL = 100
+SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
+LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
 
 Action = Literal["trigger", "retrigger", "unknown"]
 
@@ -58,12 +60,23 @@ def _compact(value: Any) -> str:
 
 
 def lead_line(
-    item: Item, action: str, old_tokens: Tokens | None = None, retry_of: str | None = None
+    item: Item,
+    action: str,
+    old_tokens: Tokens | None = None,
+    retry_of: str | None = None,
+    *,
+    campaign: str | None = None,
 ) -> str:
     """The item's line in the plan's JSON, exactly as ``json.dumps`` writes its dict
     (``planfile._planned``; ``ensure_ascii=False``, separators ``", "`` and ``": "``),
-    built from the C string encoder without the dict: this runs once per item."""
+    built from the C string encoder without the dict: this runs once per item.
+
+    ``campaign`` names the item's campaign entry when the call is listed under another
+    entry with the same campaign id (calls are shared by campaign id, issue 16).
+    """
     s = encode_basestring
+    if campaign is not None:
+        return with_campaign(lead_line(item, action, old_tokens, retry_of), campaign)
     lead_id = "null" if item.lead_id is None else str(int(item.lead_id))
     email = "null" if item.email is None else s(item.email)
     line = (
@@ -80,12 +93,17 @@ def lead_line(
     return line + "}"
 
 
+def with_campaign(line: str, campaign: str) -> str:
+    """A lead line that also names its campaign entry (first key, as ``_planned`` puts it)."""
+    return f'{{"campaign": {encode_basestring(campaign)}, {line[1:]}'
+
+
 def planned_from_line(line: str, *, campaign: str, campaign_id: int, tokens: Tokens) -> PlannedItem:
     """The ``PlannedItem`` a ``lead_line`` describes, in campaign ``campaign``."""
     lead = json.loads(line)
     return PlannedItem(
         item=Item(
-            campaign=campaign,
+            campaign=str(lead.get("campaign", campaign)),
             campaign_id=campaign_id,
             key=str(lead["key"]),
             lead_id=lead["lead_id"],
@@ -102,18 +120,24 @@ def planned_from_line(line: str, *, campaign: str, campaign_id: int, tokens: Tok
 
 
 class SpilledCalls(Sequence[Call]):
-    """One campaign's calls, read from the plan's spill when iterated (see the module doc).
+    """One campaign entry's calls, read from the plan's spill when iterated (module doc).
+
+    The spill's part is the Marketo campaign id: entries that send to the same campaign
+    with the same token set share calls, listed under the entry that sent first, each
+    lead naming its own entry when it is another's.  Each spilled row is
+    ``(line, email, lead id, entry index)``.
 
     >>> len(cp.calls), cp.calls[0].tokens                             # doctest: +SKIP
     (3, (('{{my.Link}}', 'https://example.com/j/1'),))
     """
 
     def __init__(
-        self, spill: Spill, part: int, *, campaign: str, campaign_id: int, calls: int
+        self, spill: Spill, *, entry: int, names: Sequence[str], campaign_id: int, calls: int
     ) -> None:
         self._spill = spill
-        self._part = part
-        self._campaign = campaign
+        self._entry = entry
+        self._names = names
+        self._campaign = names[entry]
         self._campaign_id = campaign_id
         self._len = calls
 
@@ -122,8 +146,15 @@ class SpilledCalls(Sequence[Call]):
 
     def iter_lines(self) -> Iterator[tuple[Tokens, list[str]]]:
         """Each call's token set and its leads' JSON lines, in plan order."""
-        for tokens, rows in self._spill.chunks(self._part, MAX_LEADS_PER_CALL):
-            yield tokens, [row[0] for row in rows]
+        entry, names = self._entry, self._names
+        for tokens, rows in self._spill.chunks(
+            self._campaign_id, MAX_LEADS_PER_CALL, owner=(ENTRY, entry)
+        ):
+            yield (
+                tokens,
+                [row[0] if row[ENTRY] == entry else with_campaign(row[0], names[row[ENTRY]])
+                 for row in rows],
+            )  # fmt: skip
 
     def __iter__(self) -> Iterator[Call]:
         for tokens, lines in self.iter_lines():

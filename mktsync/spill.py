@@ -109,41 +109,60 @@ class Spill:
             self._conn.execute("DELETE FROM spill WHERE part = ?", (part,))
         return GroupWriter(self, part, exact=exact)
 
-    def chunks(self, part: int, size: int) -> Iterator[tuple[Tokens, list[tuple[Any, ...]]]]:
+    def chunks(
+        self, part: int, size: int, *, owner: tuple[int, Any] | None = None
+    ) -> Iterator[tuple[Tokens, list[tuple[Any, ...]]]]:
         """``part``'s rows cut into chunks of at most ``size`` rows of one token set: each
         group in order of first appearance, its rows in the order they were added.  Read
-        a page at a time, so memory stays flat."""
+        a page at a time, so memory stays flat.
+
+        ``owner=(column, value)`` keeps only the groups whose first row has that value in
+        that column (``plan``: the campaign entry a shared call is listed under).
+        """
         group: int | None = None
         tokens: Tokens = ()
         chunk: list[tuple[Any, ...]] = []
+        keep = True
         for row in self._scan(part):
-            if row[0] != group or len(chunk) == size:
+            if row[0] != group:
                 if chunk:
                     yield tokens, chunk
-                if row[0] != group:
-                    group, tokens = row[0], decode_tokens(row[1])
+                group, chunk = row[0], []
+                keep = owner is None or row[2 + owner[0]] == owner[1]
+                if keep:
+                    tokens = decode_tokens(row[1])
+            if not keep:
+                continue
+            if len(chunk) == size:
+                yield tokens, chunk
                 chunk = []
             chunk.append(row[2:])
         if chunk:
             yield tokens, chunk
 
-    def group_sizes(self, part: int) -> Iterator[int]:
-        """Each group's number of rows, in group order."""
+    def chunk_counts(self, part: int, size: int, *, owner: int) -> dict[Any, int]:
+        """How many chunks ``chunks(part, size, owner=(owner, value))`` gives, per value:
+        counted in the database, so a million groups cost no memory here."""
         with self._mutex:
-            sizes = self._conn.execute(
-                "SELECT COUNT(*) FROM spill WHERE part = ? GROUP BY grp ORDER BY grp", (part,)
+            rows = self._conn.execute(
+                f"SELECT first, SUM((n + ?) / ?) FROM (SELECT COUNT(*) AS n, MIN(c{owner})"
+                " AS first FROM spill WHERE part = ? GROUP BY grp) GROUP BY first",
+                (size - 1, size, part),
             ).fetchall()
-        return (n for (n,) in sizes)
+        return {first: int(n) for first, n in rows}
 
-    def distinct(self, index: int, page: int = 900) -> Iterator[list[tuple[Any, set[int]]]]:
+    def distinct(
+        self, index: int, by: int, page: int = 900
+    ) -> Iterator[list[tuple[Any, set[int]]]]:
         """The distinct non-null values of column ``index`` over every part, each with the
-        parts it occurs in, a page at a time (e.g. the emails apply must look up)."""
+        values of integer column ``by`` it occurs with, a page at a time (e.g. the emails
+        apply must look up, and the campaign entries that send to each)."""
         after: Any = None
         while True:
             where = "" if after is None else f" AND c{index} > ?"
             with self._mutex:
                 rows = self._conn.execute(
-                    f"SELECT c{index}, GROUP_CONCAT(DISTINCT part) FROM spill"
+                    f"SELECT c{index}, GROUP_CONCAT(DISTINCT c{by}) FROM spill"
                     f" WHERE c{index} IS NOT NULL{where} GROUP BY c{index}"
                     f" ORDER BY c{index} LIMIT ?",
                     (page,) if after is None else (after, page),

@@ -102,3 +102,46 @@ def test_streamed_json_equals_the_plan_as_one_dict(tmp_path: Path) -> None:
     fill(config_path)
     plan = plan_config(config_path)[1]
     assert json.loads(dumps(plan)) == plan_to_json(plan)
+
+
+TWIN = """  reminder-again:
+    campaign_id: 1234
+    source: regs
+    when: "{{ row.status == 'cancelled' }}"
+    lead: {email: "{{ row.email }}"}
+    key: "again/{{ row.email }}"
+    tokens:
+      my.Link: "https://example.com/j/{{ row.code }}"
+      my.Webinar: "{{ row.webinar }}"
+"""
+
+
+def test_entries_with_one_campaign_id_share_calls(tmp_path: Path) -> None:
+    """Two entries sending to campaign 1234 with one token set: 150 + 150 leads make three
+    calls, not four (two per entry); they are listed under the entry that sent first and
+    name the other entry's leads; a saved plan reads back the same."""
+    import json
+
+    from mktsync.planfile import load_plan
+
+    rows = [
+        {"email": f"u{n}@example.com", "webinar": "w1", "code": "c",
+         "status": "registered" if n < 150 else "cancelled"}
+        for n in range(300)
+    ]  # fmt: skip
+    config_path = write_project(tmp_path, rows, extra=TWIN)
+    plan = plan_config(config_path)[1]
+    first, second = plan.campaigns
+    assert (len(first.calls), len(second.calls), plan.summary.trigger_calls) == (3, 0, 3)
+    assert plan.summary.preflight_calls == 2  # one Marketo campaign
+    shared = list(first.calls)[1]
+    assert [p.item.campaign for p in shared.items] == ["reminder"] * 50 + ["reminder-again"] * 50
+    assert shared.items[-1].item.key == "again/u199@example.com"
+    text = dumps(plan)
+    leads = json.loads(text)["campaigns"][0]["calls"][1]["leads"]
+    assert "campaign" not in leads[0] and leads[-1]["campaign"] == "reminder-again"
+    saved = tmp_path / "plan.json"
+    saved.write_text(text, encoding="utf-8")
+    again = load_plan(saved)
+    assert dumps(again) == text
+    assert [p.item.campaign for p in again.campaigns[0].calls[1].items][-1] == "reminder-again"
