@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from hashlib import blake2b
+from json.encoder import encode_basestring as _json_str
 from typing import Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config, Limits
@@ -78,6 +80,7 @@ class LedgerView(Protocol):
     def changed_records(
         self, campaign_id: int, pairs: Sequence[tuple[str, str]]
     ) -> Mapping[str, _Record | None]: ...
+    def lead_cache_empty(self) -> bool: ...
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]: ...
     def missed_emails(self, emails: Iterable[str]) -> set[str]: ...
     def fingerprint(self) -> str: ...
@@ -321,7 +324,7 @@ def _classify_all(
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
     # no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
-    hash_of = lru_cache(maxsize=4096)(token_hash)  # shared token sets are hashed once
+    hash_of = lru_cache(maxsize=4096)(fast_token_hash)  # shared token sets hashed once
     for batch in _batches(items, LOOKUP_BATCH):
         rendered = [x for x in batch if type(x) is Item]
         if len(rendered) != len(batch):
@@ -336,9 +339,9 @@ def _classify_all(
         if not known:
             counts["trigger"] += len(rendered)
             sending += len(rendered)
-            for item in rendered:
-                line = lead_line(item, "trigger")
-                writer.add(item.tokens, (line, item.email, item.lead_id, entry))
+            writer.add_many(
+                [(i.tokens, (lead_line(i, "trigger"), i.email, i.lead_id, entry)) for i in rendered]
+            )
             continue
         records = ledger.changed_records(
             campaign.campaign_id, [(i.key, hash_of(i.tokens)) for i in rendered]
@@ -388,7 +391,12 @@ def _with_lookups(
     uncached_by_part = [0] * len(parts)
     missed_by_part = [0] * len(parts)
     uncached_total = 0
-    if any(p.sending for p in parts):
+    if any(p.sending for p in parts) and ledger.lead_cache_empty():
+        # Nothing was ever looked up (a first run): every email is to look up, none missed.
+        for n, count in spill.count_distinct_by(EMAIL, by=ENTRY).items():
+            uncached_by_part[n] = count
+        uncached_total = spill.count_distinct(EMAIL)
+    elif any(p.sending for p in parts):
         spill.index(EMAIL)
         for page in spill.distinct(EMAIL, by=ENTRY):
             cached = ledger.cached_lead_ids([email for email, _ in page])
@@ -439,6 +447,13 @@ def _classify(
             return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
         return ChangedItem(item=item, old_tokens=record.tokens)
     return "unchanged"
+
+
+def fast_token_hash(tokens: Tokens) -> str:
+    """``items.token_hash`` (the ledger's), with the JSON written by hand from the C string
+    encoder instead of ``json.dumps``: a third of a steady-state plan's comparison."""
+    text = ",".join(f"[{_json_str(n)},{_json_str(v)}]" for n, v in sorted(tokens))
+    return blake2b(f"[{text}]".encode(), digest_size=16).hexdigest()
 
 
 def _summarise(plans: tuple[CampaignPlan, ...], lookup_calls: int) -> Summary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from json.encoder import encode_basestring as _str
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -66,9 +67,11 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
             yield f'      "{key}": {_compact(value)},\n'
         yield '      "calls": ['
         for c, (tokens, lines) in enumerate(_call_lines(cp)):
-            yield ("," if c else "") + f'\n        {{"tokens": {_compact(dict(tokens))}, "leads": ['
-            yield ",".join(f"\n          {line}" for line in lines)
-            yield "\n        ]}"
+            yield (
+                f'{"," if c else ""}\n        {{"tokens": {_tokens_json(tokens)}, "leads": ['
+                + "".join(f"\n          {line}," for line in lines)[:-1]
+                + "\n        ]}"
+            )
         yield ("\n      " if cp.calls else "") + "],\n"
         tail = _campaign_tail(cp)
         yield f'      "unknown": {_rows(tail["unknown"])},\n'
@@ -92,6 +95,11 @@ def _call_lines(cp: CampaignPlan) -> Iterator[tuple[Tokens, list[str]]]:
         )
         for call in cp.calls
     )
+
+
+def _tokens_json(tokens: Tokens) -> str:
+    """``_compact(dict(tokens))`` (names are unique), from the C string encoder: per call."""
+    return "{" + ", ".join(f"{_str(n)}: {_str(v)}" for n, v in tokens) + "}"
 
 
 def _other(p: PlannedItem, cp: CampaignPlan) -> str | None:

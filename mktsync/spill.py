@@ -173,6 +173,14 @@ class Spill:
                 return
             after = rows[-1][0]
 
+    def count_distinct_by(self, index: int, by: int) -> dict[Any, int]:
+        """How many distinct non-null values column ``index`` holds per value of ``by``."""
+        with self._mutex:
+            rows = self._conn.execute(
+                f"SELECT c{by}, COUNT(DISTINCT c{index}) FROM spill GROUP BY c{by}"
+            ).fetchall()
+        return {value: int(n) for value, n in rows}
+
     def count_distinct(self, index: int) -> int:
         """How many distinct non-null values column ``index`` holds over every part."""
         with self._mutex:
@@ -235,12 +243,21 @@ class GroupWriter:
         self.count = 0
 
     def add(self, tokens: Tokens, row: tuple[Any, ...]) -> None:
-        text = encode_tokens(tokens)
-        key = text if self._exact else hash(tokens)
-        group = self._groups.setdefault(key, len(self._groups))
-        self._rows.append((self._part, group, self._spill._next_seq(1), text, *row))
-        self.count += 1
-        if len(self._rows) >= _BATCH:
+        self.add_many([(tokens, row)])
+
+    def add_many(self, rows: Sequence[tuple[Tokens, tuple[Any, ...]]]) -> None:
+        """Add ``(token set, row)`` pairs, in order (the loop ``plan`` runs per item)."""
+        groups, out, part, exact = self._groups, self._rows, self._part, self._exact
+        new_group, encode = groups.setdefault, encode_tokens
+        seq = self._spill._next_seq(len(rows))
+        for tokens, row in rows:
+            text = encode(tokens)
+            out.append(
+                (part, new_group(text if exact else hash(tokens), len(groups)), seq, text, *row)
+            )
+            seq += 1
+        self.count += len(rows)
+        if len(out) >= _BATCH:
             self.flush()
 
     def flush(self) -> None:

@@ -201,6 +201,10 @@ class LedgerReader:
                     missed.update(by_lower[email])
         return missed
 
+    def lead_cache_empty(self) -> bool:
+        """Whether no email was ever resolved or missed (a first run): nothing to look up."""
+        return self._empty("lead_cache") and self._empty("lead_misses")
+
     # -- helpers ----------------------------------------------------------------------------
     def _empty(self, table: str) -> bool:
         with self._tx() as tx:
