@@ -292,7 +292,7 @@ class _Runner:
         try:
             skipped = self._preflight()
             sendable = [cp for cp in self.plan.campaigns if cp.campaign_id not in skipped]
-            # Streamed from the plan's spill (issue 16): apply never holds every item.
+            # Streamed from the plan's spill (issue 16): apply does not list every item.
             items = (p.item for cp in sendable for call in cp.calls for p in call.items)
             creators = frozenset(n for n, c in self.config.campaigns.items() if c.create_missing)
             resolution = (

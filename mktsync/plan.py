@@ -10,37 +10,49 @@ Classes (DESIGN.md): ``+ trigger`` (new key, or an earlier attempt failed), ``~ 
 was in flight; sent again only with ``retry_unknown``) and ``≠ changed`` (sent before, its
 tokens differ now, and ``retrigger: never``: shown with old and new tokens, never resent).
 
-Items to send are grouped by exact token set, in order of first appearance, and cut into
-calls of at most ``MAX_LEADS_PER_CALL``: the fewest calls the tokens allow, and the same
-inputs always give the same plan.  Only what the output needs is held: unchanged and
-filtered rows are counted, not kept.
+Items to send are grouped by Marketo campaign id and exact token set, in order of first
+appearance, and cut into calls of at most ``MAX_LEADS_PER_CALL``: the fewest calls the
+tokens allow (entries sharing a campaign id share calls), and the same inputs always give
+the same plan.
+
+What is held (issue 16): nothing per item.  Items to send go to a ``Spill`` on disk as
+their plan-JSON lines and come back as ``SpilledCalls``; the ledger answers one join per
+batch (``changed_records``) with only the keys that are not unchanged; unchanged and
+filtered rows are counted, not kept.  What grows with the data is a map per campaign id
+from a token set's hash to its number (about 100 bytes per distinct token set, freed when
+the campaign id is done), and the lists shown in full: invalid, unknown and changed items.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from hashlib import blake2b
 from json.encoder import encode_basestring as _json_str
 from typing import Protocol, TypeVar
 
-from mktsync.config.model import Campaign, Config, Limits
+from mktsync.config.model import Campaign, Config
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
 from mktsync.planned import (
+    CLASSES,
     EMAIL,
     ENTRY,
     LEAD_ID,
     MAX_LEADS_PER_CALL,
+    PREFLIGHT_CALLS_PER_CAMPAIGN,
     SPILL_COLUMNS,
     Action,
     Call,
+    CampaignPlan,
     ChangedItem,
+    Plan,
     PlannedItem,
     SpilledCalls,
+    Summary,
     lead_line,
 )
 from mktsync.render import check_invalid_limit
@@ -66,11 +78,9 @@ __all__ = [
 Items = Iterable[Item | InvalidItem | FilteredRow]
 
 MAX_LOOKUP_VALUES = 300
-PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
 LOOKUP_BATCH = 2000  # items classified per ledger query (chunked to the store's limits)
 
 T = TypeVar("T")
-CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 
 
 class LedgerView(Protocol):
@@ -95,87 +105,6 @@ class _Record(Protocol):
     def tokens(self) -> Tokens: ...
     @property
     def lead_id(self) -> int | None: ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class CampaignPlan:
-    name: str
-    campaign_id: int
-    source: str
-    counts: Mapping[str, int]
-    calls: Sequence[Call]  # SpilledCalls from make_plan: read from disk when iterated
-    invalid: tuple[InvalidItem, ...]
-    unknown: tuple[Item, ...]
-    lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
-    lookup_calls: int
-    one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
-    changed: tuple[ChangedItem, ...] = ()
-    missing_forecast: int = 0  # emails to look up that Marketo did not know at the last run
-
-    @property
-    def trigger_calls(self) -> int:
-        return len(self.calls)
-
-    @property
-    def api_calls(self) -> int:
-        preflight = PREFLIGHT_CALLS_PER_CAMPAIGN if self.calls else 0
-        return self.trigger_calls + self.lookup_calls + preflight
-
-
-@dataclass(frozen=True, kw_only=True)
-class Summary:
-    trigger: int = 0
-    retrigger: int = 0
-    unchanged: int = 0
-    filtered: int = 0
-    invalid: int = 0
-    unknown: int = 0
-    changed: int = 0
-    missing_forecast: int = 0
-    trigger_calls: int = 0
-    lookup_calls: int = 0
-    preflight_calls: int = 0
-
-    @property
-    def total_calls(self) -> int:
-        return self.trigger_calls + self.lookup_calls + self.preflight_calls
-
-    @property
-    def changes(self) -> bool:
-        return self.trigger_calls > 0
-
-    @property
-    def needs_review(self) -> bool:
-        """Calls to send, or changed items a reviewer must see (``--detailed-exitcode`` 2)."""
-        return self.changes or self.changed > 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class Plan:
-    """A whole plan: per campaign its classes, calls and problems, and what it costs."""
-
-    config_path: str
-    config_digest: str
-    ledger_fingerprint: str
-    limits: Limits
-    max_calls: int | None
-    retry_unknown: bool
-    campaigns: tuple[CampaignPlan, ...]
-    summary: Summary = field(default_factory=Summary)
-
-    @property
-    def calls_per_window(self) -> int:
-        return max(1, math.floor(self.limits.calls * (1 - self.limits.safety_margin)))
-
-    @property
-    def quota_share(self) -> float:
-        return self.summary.total_calls / self.limits.daily_quota
-
-    @property
-    def estimated_seconds(self) -> float:
-        """Time the calls take at the configured rate (latency aside): whole windows past the first."""
-        windows = math.ceil(self.summary.total_calls / self.calls_per_window)
-        return max(0, windows - 1) * self.limits.window_seconds
 
 
 def make_plan(

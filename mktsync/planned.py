@@ -1,4 +1,4 @@
-"""What a plan sends: planned items, calls, and calls read back from the plan's spill.
+"""A plan's records: the plan, its campaigns and calls, and calls read back from its spill.
 
 ``plan`` builds these and re-exports them; ``planfile``, ``report`` and ``apply`` read them.
 
@@ -12,16 +12,20 @@ iterate ``Call`` objects decoded from them, as from any sequence of calls.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any, Literal, overload
 
-from mktsync.items import Item, Tokens
+from mktsync.config.model import Limits
+from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import Spill
 
 MAX_LEADS_PER_CALL = 100
+PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
+CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
 LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
 
@@ -53,6 +57,87 @@ class Call:
     campaign_id: int
     tokens: Tokens
     items: tuple[PlannedItem, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignPlan:
+    name: str
+    campaign_id: int
+    source: str
+    counts: Mapping[str, int]
+    calls: Sequence[Call]  # SpilledCalls from make_plan: read from disk when iterated
+    invalid: tuple[InvalidItem, ...]
+    unknown: tuple[Item, ...]
+    lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
+    lookup_calls: int
+    one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
+    changed: tuple[ChangedItem, ...] = ()
+    missing_forecast: int = 0  # emails to look up that Marketo did not know at the last run
+
+    @property
+    def trigger_calls(self) -> int:
+        return len(self.calls)
+
+    @property
+    def api_calls(self) -> int:
+        preflight = PREFLIGHT_CALLS_PER_CAMPAIGN if self.calls else 0
+        return self.trigger_calls + self.lookup_calls + preflight
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    trigger: int = 0
+    retrigger: int = 0
+    unchanged: int = 0
+    filtered: int = 0
+    invalid: int = 0
+    unknown: int = 0
+    changed: int = 0
+    missing_forecast: int = 0
+    trigger_calls: int = 0
+    lookup_calls: int = 0
+    preflight_calls: int = 0
+
+    @property
+    def total_calls(self) -> int:
+        return self.trigger_calls + self.lookup_calls + self.preflight_calls
+
+    @property
+    def changes(self) -> bool:
+        return self.trigger_calls > 0
+
+    @property
+    def needs_review(self) -> bool:
+        """Calls to send, or changed items a reviewer must see (``--detailed-exitcode`` 2)."""
+        return self.changes or self.changed > 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """A whole plan: per campaign its classes, calls and problems, and what it costs."""
+
+    config_path: str
+    config_digest: str
+    ledger_fingerprint: str
+    limits: Limits
+    max_calls: int | None
+    retry_unknown: bool
+    campaigns: tuple[CampaignPlan, ...]
+    summary: Summary = field(default_factory=Summary)
+
+    @property
+    def calls_per_window(self) -> int:
+        return max(1, math.floor(self.limits.calls * (1 - self.limits.safety_margin)))
+
+    @property
+    def quota_share(self) -> float:
+        return self.summary.total_calls / self.limits.daily_quota
+
+    @property
+    def estimated_seconds(self) -> float:
+        """Time the calls take at the configured rate (latency aside): whole windows past the first."""
+        windows = math.ceil(self.summary.total_calls / self.calls_per_window)
+        return max(0, windows - 1) * self.limits.window_seconds
 
 
 def _compact(value: Any) -> str:
