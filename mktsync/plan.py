@@ -29,7 +29,6 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from hashlib import blake2b
 from json.encoder import encode_basestring as _json_str
 from typing import Protocol, TypeVar
@@ -253,7 +252,7 @@ def _classify_all(
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
     # no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
-    hash_of = lru_cache(maxsize=4096)(fast_token_hash)  # shared token sets hashed once
+    hash_of = _HashCache()
     for batch in _batches(items, LOOKUP_BATCH):
         rendered = [x for x in batch if type(x) is Item]
         if len(rendered) != len(batch):
@@ -275,6 +274,9 @@ def _classify_all(
         records = ledger.changed_records(
             campaign.campaign_id, [(i.key, hash_of(i.tokens)) for i in rendered]
         )
+        if not records:  # the steady state: every key sent before with these tokens
+            counts["unchanged"] += len(rendered)
+            continue
         for item in rendered:
             if item.key not in records:  # sent before with these very tokens
                 counts["unchanged"] += 1
@@ -376,6 +378,30 @@ def _classify(
             return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
         return ChangedItem(item=item, old_tokens=record.tokens)
     return "unchanged"
+
+
+class _HashCache:
+    """``fast_token_hash``, remembered while it pays: shared token sets (one per webinar) are
+    hashed once; per-lead token sets never repeat, so after a batch that finds no repeat
+    the cache steps aside instead of filling and evicting for nothing."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._seen: dict[Tokens, str] = {}
+        self._size = size
+        self._calls = self._hits = 0
+
+    def __call__(self, tokens: Tokens) -> str:
+        if self._calls > LOOKUP_BATCH and self._hits * 10 < self._calls:
+            return fast_token_hash(tokens)
+        self._calls += 1
+        found = self._seen.get(tokens)
+        if found is not None:
+            self._hits += 1
+            return found
+        found = fast_token_hash(tokens)
+        if len(self._seen) < self._size:
+            self._seen[tokens] = found
+        return found
 
 
 def fast_token_hash(tokens: Tokens) -> str:

@@ -8,6 +8,7 @@ transaction, so threads never interleave statements on it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Self
@@ -19,6 +20,18 @@ from mktsync.ledger.store import Store, Tx
 
 _PAGE = 1000  # records per query when iterating
 _ITEM_COLUMNS = ", ".join(f"i.{c.strip()}" for c in RECORD_COLUMNS.split(","))
+
+
+@functools.cache
+def _changed_sql(pairs: int) -> str:
+    """``changed_records``' statement for ``pairs`` (key, hash) pairs (a few sizes recur)."""
+    values = ", ".join(["(?, ?)"] * pairs)
+    return (
+        f"WITH run (k, h) AS (VALUES {values})"
+        f" SELECT run.k, {_ITEM_COLUMNS} FROM run"
+        " LEFT JOIN items i ON i.campaign_id = ? AND i.key = run.k"
+        " WHERE i.key IS NULL OR i.status <> 'sent' OR i.token_hash <> run.h"
+    )
 
 
 class LedgerReader:
@@ -103,15 +116,9 @@ class LedgerReader:
         with self._tx() as tx:
             for start in range(0, len(pairs), per_query):
                 chunk = pairs[start : start + per_query]
-                values = ", ".join(["(?, ?)"] * len(chunk))
                 params: list[object] = [v for pair in chunk for v in pair]
-                for row in tx.execute(
-                    f"WITH run (k, h) AS (VALUES {values})"
-                    f" SELECT run.k, {_ITEM_COLUMNS} FROM run"
-                    " LEFT JOIN items i ON i.campaign_id = ? AND i.key = run.k"
-                    " WHERE i.key IS NULL OR i.status <> 'sent' OR i.token_hash <> run.h",
-                    (*params, campaign_id),
-                ):
+                params.append(campaign_id)
+                for row in tx.execute(_changed_sql(len(chunk)), params):
                     found[row[0]] = None if row[2] is None else record(row[1:], decode)
         return found
 
