@@ -82,7 +82,6 @@ class Spill:
             "synchronous = OFF",
             "cache_size = -16384",  # 16 MB of page cache, whatever the size of the plan
             "temp_store = FILE",
-            "page_size = 16384",  # big pages: fewer splits for rows of 300 bytes
         ):
             self._conn.execute(f"PRAGMA {pragma}")
         marks = ", ".join(f"c{i}" for i in range(columns))
