@@ -271,8 +271,9 @@ def _classify_all(
                 [(i.tokens, (lead_line(i, "trigger"), i.email, i.lead_id, entry)) for i in rendered]
             )
             continue
+        hash_fn = hash_of.function()
         records = ledger.changed_records(
-            campaign.campaign_id, [(i.key, hash_of(i.tokens)) for i in rendered]
+            campaign.campaign_id, [(i.key, hash_fn(i.tokens)) for i in rendered]
         )
         if not records:  # the steady state: every key sent before with these tokens
             counts["unchanged"] += len(rendered)
@@ -390,9 +391,13 @@ class _HashCache:
         self._size = size
         self._calls = self._hits = 0
 
-    def __call__(self, tokens: Tokens) -> str:
+    def function(self) -> Callable[[Tokens], str]:
+        """What to hash the next batch with: this cache, or the bare hash once it stopped paying."""
         if self._calls > LOOKUP_BATCH and self._hits * 10 < self._calls:
-            return fast_token_hash(tokens)
+            return fast_token_hash
+        return self
+
+    def __call__(self, tokens: Tokens) -> str:
         self._calls += 1
         found = self._seen.get(tokens)
         if found is not None:

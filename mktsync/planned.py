@@ -162,10 +162,13 @@ def lead_line(
     s = encode_basestring
     if campaign is not None:
         return with_campaign(lead_line(item, action, old_tokens, retry_of), campaign)
-    lead_id = "null" if item.lead_id is None else str(int(item.lead_id))
     email = "null" if item.email is None else s(item.email)
+    if item.lead_id is None:
+        lead_id, lead = "null", (email if item.email is not None else s(item.lead))
+    else:
+        lead_id, lead = str(int(item.lead_id)), s(item.lead)
     line = (
-        f'{{"action": {s(action)}, "key": {s(item.key)}, "lead": {s(item.lead)},'
+        f'{{"action": {s(action)}, "key": {s(item.key)}, "lead": {lead},'
         f' "lead_id": {lead_id}, "email": {email}, "source": {s(item.source)},'
         f' "row": {int(item.row)}'
     )

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Self
 
 from mktsync.errors import LedgerError
@@ -116,7 +117,7 @@ class LedgerReader:
         with self._tx() as tx:
             for start in range(0, len(pairs), per_query):
                 chunk = pairs[start : start + per_query]
-                params: list[object] = [v for pair in chunk for v in pair]
+                params: list[object] = list(chain.from_iterable(chunk))
                 params.append(campaign_id)
                 for row in tx.execute(_changed_sql(len(chunk)), params):
                     found[row[0]] = None if row[2] is None else record(row[1:], decode)

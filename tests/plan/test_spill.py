@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mktsync.items import Item
 from mktsync.spill import Collision, Spill, decode_tokens, encode_tokens
 
 names = st.text(max_size=6)
@@ -58,3 +59,35 @@ def test_a_hash_collision_is_caught_and_an_exact_rewrite_groups_right() -> None:
             (a, ["x"]),
             (b, ["y"]),
         ]
+
+
+texts = st.text(max_size=12)
+items = st.builds(
+    lambda key, lead, fields, row: Item(
+        campaign="c", campaign_id=7, key=key,
+        lead_id=lead if isinstance(lead, int) else None,
+        email=lead if isinstance(lead, str) else None,
+        tokens=(("{{my.T}}", "v"),), source="s\u00e9", row=row, fields=tuple(fields),
+    ),
+    texts, st.one_of(st.integers(1, 10**12), texts), st.lists(st.tuples(texts, texts), max_size=2),
+    st.integers(1, 10**6),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items,
+    st.sampled_from(["trigger", "retrigger", "unknown"]),
+    st.one_of(st.none(), st.lists(st.tuples(texts, texts), max_size=2).map(tuple)),
+    st.sampled_from([None, "failed", "unknown"]),
+)
+def test_lead_lines_are_what_json_dumps_writes(
+    item: Item, action: str, old: tuple[tuple[str, str], ...] | None, retry_of: str | None
+) -> None:
+    """The spill stores each lead's line written by hand; it must be the dict's JSON."""
+    from mktsync.planfile import _compact, _planned
+    from mktsync.planned import PlannedItem, lead_line
+
+    planned = PlannedItem(item=item, action=action, old_tokens=old, retry_of=retry_of)  # type: ignore[arg-type]
+    assert lead_line(item, action, old, retry_of) == _compact(_planned(planned))
+    assert lead_line(item, action, old, retry_of, campaign="d") == _compact(_planned(planned, "d"))
