@@ -69,7 +69,8 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
         for c, (tokens, lines) in enumerate(_call_lines(cp)):
             yield (
                 f'{"," if c else ""}\n        {{"tokens": {_tokens_json(tokens)}, "leads": ['
-                + "".join(f"\n          {line}," for line in lines)[:-1]
+                + "\n          "
+                + ",\n          ".join(lines)
                 + "\n        ]}"
             )
         yield ("\n      " if cp.calls else "") + "],\n"
@@ -99,7 +100,7 @@ def _call_lines(cp: CampaignPlan) -> Iterator[tuple[Tokens, list[str]]]:
 
 def _tokens_json(tokens: Tokens) -> str:
     """``_compact(dict(tokens))`` (names are unique), from the C string encoder: per call."""
-    return "{" + ", ".join(f"{_str(n)}: {_str(v)}" for n, v in tokens) + "}"
+    return "{" + ", ".join([f"{_str(n)}: {_str(v)}" for n, v in tokens]) + "}"
 
 
 def _other(p: PlannedItem, cp: CampaignPlan) -> str | None:

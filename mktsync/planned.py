@@ -21,13 +21,14 @@ from typing import Any, Literal, overload
 
 from mktsync.config.model import Limits
 from mktsync.items import InvalidItem, Item, Tokens
-from mktsync.spill import Spill
+from mktsync.spill import OFFSET, Spill
 
 MAX_LEADS_PER_CALL = 100
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
 CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
 LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
+_LINE, _ENTRY = OFFSET + LINE, OFFSET + ENTRY  # where they are in a row the spill returns
 
 Action = Literal["trigger", "retrigger", "unknown"]
 
@@ -240,8 +241,8 @@ class SpilledCalls(Sequence[Call]):
         ):
             yield (
                 tokens,
-                [row[0] if row[ENTRY] == entry else with_campaign(row[0], names[row[ENTRY]])
-                 for row in rows],
+                [row[_LINE] if row[_ENTRY] == entry else
+                 with_campaign(row[_LINE], names[row[_ENTRY]]) for row in rows],
             )  # fmt: skip
 
     def __iter__(self) -> Iterator[Call]:

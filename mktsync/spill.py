@@ -5,7 +5,7 @@
 ...     for n, code in enumerate(["a", "b", "a"]):
 ...         writer.add((("{{my.Code}}", code),), (f"key{n}",))
 ...     writer.finish()
-...     [(tokens, [row[0] for row in rows]) for tokens, rows in spill.chunks(0, size=100)]
+...     [(tokens, [row[OFFSET] for row in rows]) for tokens, rows in spill.chunks(0, size=100)]
 [((('{{my.Code}}', 'a'),), ['key0', 'key2']), ((('{{my.Code}}', 'b'),), ['key1'])]
 
 ``plan`` groups the items it will send by token set, in order of first appearance, and
@@ -37,6 +37,7 @@ from typing import Any, Self
 
 Tokens = tuple[tuple[str, str], ...]
 _BATCH = 2000  # rows per executemany
+OFFSET = 3  # rows come back as stored, (group, token set, sequence, c0, c1, ...): c0 is row[3]
 
 
 class Collision(Exception):
@@ -114,7 +115,8 @@ class Spill:
     ) -> Iterator[tuple[Tokens, list[tuple[Any, ...]]]]:
         """``part``'s rows cut into chunks of at most ``size`` rows of one token set: each
         group in order of first appearance, its rows in the order they were added.  Read
-        a page at a time, so memory stays flat.
+        a page at a time, so memory stays flat.  Each row comes back as stored (no copy):
+        column ``n`` of what was added is ``row[OFFSET + n]``.
 
         ``owner=(column, value)`` keeps only the groups whose first row has that value in
         that column (``plan``: the campaign entry a shared call is listed under).
@@ -128,7 +130,7 @@ class Spill:
                 if chunk:
                     yield tokens, chunk
                 group, chunk = row[0], []
-                keep = owner is None or row[2 + owner[0]] == owner[1]
+                keep = owner is None or row[OFFSET + owner[0]] == owner[1]
                 if keep:
                     tokens = decode_tokens(row[1])
             if not keep:
@@ -136,7 +138,7 @@ class Spill:
             if len(chunk) == size:
                 yield tokens, chunk
                 chunk = []
-            chunk.append(row[2:])
+            chunk.append(row)
         if chunk:
             yield tokens, chunk
 
@@ -198,15 +200,14 @@ class Spill:
         while True:
             with self._mutex:
                 rows = self._conn.execute(
-                    f"SELECT grp, tokens, {cols}, seq FROM spill WHERE part = ?"
+                    f"SELECT grp, tokens, seq, {cols} FROM spill WHERE part = ?"
                     " AND (grp, seq) > (?, ?) ORDER BY grp, seq LIMIT ?",
                     (part, *after, page),
                 ).fetchall()
-            for row in rows:
-                yield row[:-1]
+            yield from rows
             if len(rows) < page:
                 return
-            after = (rows[-1][0], rows[-1][-1])
+            after = (rows[-1][0], rows[-1][2])
 
     def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
         marks = ", ".join("?" * (self.columns + 4))

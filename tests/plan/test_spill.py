@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mktsync.items import Item
-from mktsync.spill import Collision, Spill, decode_tokens, encode_tokens
+from mktsync.spill import OFFSET, Collision, Spill, decode_tokens, encode_tokens
 
 names = st.text(max_size=6)
 token_sets = st.lists(st.tuples(names, st.text(max_size=12)), max_size=3).map(tuple)
@@ -27,7 +27,7 @@ def test_chunks_keep_first_appearance_order(
         writer = spill.writer(7)
         writer.add_many([(tokens, (n,)) for n, tokens in enumerate(sets)])
         writer.finish()
-        got = [(tokens, [row[0] for row in rows]) for tokens, rows in spill.chunks(7, size)]
+        got = [(tokens, [row[OFFSET] for row in rows]) for tokens, rows in spill.chunks(7, size)]
     expected: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for n, tokens in enumerate(sets):
         expected.setdefault(tokens, []).append(n)
@@ -55,7 +55,7 @@ def test_a_hash_collision_is_caught_and_an_exact_rewrite_groups_right() -> None:
         exact = spill.writer(1, exact=True)
         exact.add_many([(a, ("x",)), (b, ("y",))])
         exact.finish()
-        assert [(t, [r[0] for r in rows]) for t, rows in spill.chunks(1, 100)] == [
+        assert [(t, [r[OFFSET] for r in rows]) for t, rows in spill.chunks(1, 100)] == [
             (a, ["x"]),
             (b, ["y"]),
         ]
