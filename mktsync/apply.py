@@ -44,10 +44,11 @@ from mktsync.errors import (
     QuotaExceeded,
     StalePlan,
 )
-from mktsync.items import Item
+from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, OutcomeUnknown
-from mktsync.plan import Call, Plan, check_budget, make_plan
+from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
+from mktsync.planned import SpilledCalls
 from mktsync.resolve import Resolution, resolve_leads
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
@@ -332,7 +333,7 @@ class _Runner:
         for cp in self.plan.campaigns:
             if cp.calls:
                 names = tokens.setdefault(cp.campaign_id, set())
-                names.update(n for call in cp.calls for n, _ in call.tokens)
+                names.update(n for tokens in _token_sets(cp) for n, _ in tokens)
         skipped: set[int] = set()
         for campaign_id, names in tokens.items():
             result = self.client.preflight(campaign_id, sorted(names))
@@ -480,6 +481,13 @@ class _Runner:
                 )
                 if outcome == "quota":
                     self.report.quota_stopped = True
+
+
+def _token_sets(cp: CampaignPlan) -> Iterator[Tokens]:
+    """Each call's token set; a spilled plan's without decoding its leads."""
+    if isinstance(cp.calls, SpilledCalls):
+        return (tokens for tokens, _ in cp.calls.iter_lines())
+    return (call.tokens for call in cp.calls)
 
 
 class _Peekable:

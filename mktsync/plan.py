@@ -325,9 +325,10 @@ def _with_lookups(
     uncached_total = 0
     if any(p.sending for p in parts) and ledger.lead_cache_empty():
         # Nothing was ever looked up (a first run): every email is to look up, none missed.
-        for n, count in spill.count_distinct_by(EMAIL, by=ENTRY).items():
-            uncached_by_part[n] = count
-        uncached_total = spill.count_distinct(EMAIL)
+        for entries, count in spill.distinct_sets(EMAIL, by=ENTRY).items():
+            uncached_total += count
+            for n in entries:
+                uncached_by_part[n] += count
     elif any(p.sending for p in parts):
         spill.index(EMAIL)
         for page in spill.distinct(EMAIL, by=ENTRY):

@@ -175,13 +175,16 @@ class Spill:
                 return
             after = rows[-1][0]
 
-    def count_distinct_by(self, index: int, by: int) -> dict[Any, int]:
-        """How many distinct non-null values column ``index`` holds per value of ``by``."""
+    def distinct_sets(self, index: int, by: int) -> dict[frozenset[int], int]:
+        """For the distinct non-null values of column ``index``: how many occur with each
+        set of values of integer column ``by`` (e.g. emails per set of campaign entries).
+        One sort in the database, however many values (two ``COUNT(DISTINCT)`` cost two)."""
         with self._mutex:
             rows = self._conn.execute(
-                f"SELECT c{by}, COUNT(DISTINCT c{index}) FROM spill GROUP BY c{by}"
+                f"SELECT seen, COUNT(*) FROM (SELECT GROUP_CONCAT(DISTINCT c{by}) AS seen"
+                f" FROM spill WHERE c{index} IS NOT NULL GROUP BY c{index}) GROUP BY seen"
             ).fetchall()
-        return {value: int(n) for value, n in rows}
+        return {frozenset(int(v) for v in str(seen).split(",")): int(n) for seen, n in rows}
 
     def count_distinct(self, index: int) -> int:
         """How many distinct non-null values column ``index`` holds over every part."""
