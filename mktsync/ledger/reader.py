@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Self
 
 from mktsync.errors import LedgerError
+from mktsync.ledger.integrity import check_record
 from mktsync.ledger.records import LedgerRecord, RunRecord
 from mktsync.ledger.rows import RECORD_COLUMNS, RUN_COLUMNS, TokenDecoder, record, run_record
 from mktsync.ledger.store import Store, Tx
@@ -67,7 +68,7 @@ class LedgerReader:
     def lookup(self, campaign_id: int, keys: Sequence[str]) -> dict[str, LedgerRecord]:
         """The records of ``keys`` (any number) in one campaign; absent keys are left out."""
         found: dict[str, LedgerRecord] = {}
-        decode = TokenDecoder()
+        decode = TokenDecoder(self.name)
         with self._tx() as tx:
             for sql, chunk in self._chunked(
                 "SELECT {cols} FROM items WHERE campaign_id = ? AND key IN ({marks})", keys
@@ -87,12 +88,12 @@ class LedgerReader:
             rows = tx.execute(
                 f"SELECT {RECORD_COLUMNS} FROM items WHERE {where} ORDER BY campaign_id", params
             )
-        decode = TokenDecoder()
+        decode = TokenDecoder(self.name)
         return [record(row, decode) for row in rows]
 
     def iter_records(self, campaign_id: int | None = None) -> Iterator[LedgerRecord]:
         """Every record (of one campaign), by campaign id and key, read a page at a time."""
-        decode = TokenDecoder()
+        decode = TokenDecoder(self.name)
         after: tuple[int, str] = (-(2**63), "")
         while True:
             where = "(campaign_id, key) > (?, ?)"
@@ -110,6 +111,35 @@ class LedgerReader:
             if len(rows) < _PAGE:
                 return
             after = (rows[-1][0], rows[-1][1])
+
+    def with_status(self, status: str, campaign_id: int | None = None) -> list[LedgerRecord]:
+        """The records in one status (e.g. ``unknown``), by campaign id and key."""
+        where = "status = ?"
+        params: list[object] = [status]
+        if campaign_id is not None:
+            where += " AND campaign_id = ?"
+            params.append(campaign_id)
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"SELECT {RECORD_COLUMNS} FROM items WHERE {where} ORDER BY campaign_id, key",
+                params,
+            )
+        decode = TokenDecoder(self.name)
+        return [record(row, decode) for row in rows]
+
+    def verify(self) -> int:
+        """Check every record's checksum; ``LedgerError`` naming the first that fails.
+
+        A key or status damaged in the file would otherwise make an item look new (or
+        failed) and be sent again.  Returns the number of records checked.
+        """
+        with self._tx() as tx:
+            rows = tx.execute(
+                "SELECT campaign_id, key, status, token_hash, lead, checksum FROM items"
+            )
+        for campaign_id, key, status, thash, lead, checksum in rows:
+            check_record(self.name, campaign_id, key, status, thash, lead, checksum)
+        return len(rows)
 
     def status_counts(self) -> list[tuple[int, str, int]]:
         """``(campaign_id, status, count)`` for every campaign and status present."""

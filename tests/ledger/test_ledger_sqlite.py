@@ -83,7 +83,7 @@ def _make_v1(db: Path) -> None:
         conn.execute("INSERT INTO ledger_meta VALUES (1, 1, 'abc', 4)")
         conn.execute(
             "INSERT INTO items VALUES (1234, 'ann@example.com/w1', 318592, 1, 'ann@example.com',"
-            " '[[\"{{my.T}}\",\"x\"]]', 'h', 'sent', 1, 'r1', NULL, NULL,"
+            " '[[\"{{my.T}}\",\"x\"]]', '2025e13f8bc262787530893c6a4f1cbc', 'sent', 1, 'r1', NULL, NULL,"
             " '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')"
         )
     conn.close()
