@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mktsync.emulator.activity_routes import record_requests
 from mktsync.emulator.call import Call, page
 from mktsync.emulator.envelope import ApiError, Outcome
 from mktsync.emulator.world import CampaignRecord, World, asset_time, lead_db_time
@@ -145,15 +146,18 @@ def trigger(call: Call, world: World) -> Outcome:
     missing = [i for i in lead_ids if i not in world.leads]
     if missing and call.options.unknown_leads == "reject":
         raise ApiError("1004", f"Lead not found: {', '.join(map(str, missing[:10]))}")
+    now = datetime.now(UTC)
+    reached = [i for i in lead_ids if i in world.leads]
     world.triggers.append(
         {
             "campaign_id": c.id,
-            "lead_ids": [i for i in lead_ids if i in world.leads],
+            "lead_ids": reached,
             "tokens": tokens,
-            "time": datetime.now(UTC).isoformat(),
+            "time": now.isoformat(),
             "request_id": call.request_id,
         }
     )
+    record_requests(world, c, list(dict.fromkeys(reached)), now)
     return Outcome(result=[{"id": c.id}])
 
 

@@ -60,6 +60,7 @@ class World:
     leads: dict[int, dict[str, Any]] = field(default_factory=dict)
     triggers: list[dict[str, Any]] = field(default_factory=list)
     schedules: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     clones_by_day: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 

@@ -34,6 +34,8 @@ def record_checksum(campaign_id: object, key: str, status: str, token_hash: str,
 
 def shown(value: object, limit: int = _SHOWN) -> str:
     """A value from the file as a message may show it: escaped, one line, truncated."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     text = one_line(ascii(value) if isinstance(value, str) else ascii(str(value)))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

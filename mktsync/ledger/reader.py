@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Self
 
 from mktsync.errors import LedgerError
@@ -63,6 +64,20 @@ class LedgerReader:
                 f"SELECT {RUN_COLUMNS} FROM runs ORDER BY run_id DESC LIMIT ?", (limit,)
             )
         return [run_record(row) for row in rows]
+
+    def run_starts(self, run_ids: Iterable[int]) -> dict[int, str]:
+        """When each of these runs started (runs no longer in the table are left out)."""
+        ids = sorted(set(run_ids))
+        found: dict[int, str] = {}
+        with self._tx() as tx:
+            for start in range(0, len(ids), self._store.max_params):
+                chunk = ids[start : start + self._store.max_params]
+                marks = ", ".join("?" * len(chunk))
+                for run_id, started in tx.execute(
+                    f"SELECT run_id, started_at FROM runs WHERE run_id IN ({marks})", chunk
+                ):
+                    found[int(run_id)] = str(started)
+        return found
 
     # -- item records -----------------------------------------------------------------------
     def lookup(self, campaign_id: int, keys: Sequence[str]) -> dict[str, LedgerRecord]:
@@ -140,6 +155,23 @@ class LedgerReader:
         for campaign_id, key, status, thash, lead, checksum in rows:
             check_record(self.name, campaign_id, key, status, thash, lead, checksum)
         return len(rows)
+
+    def export_sqlite(self, out: Path) -> int:
+        """Write a consistent single-file SQLite copy to ``out``; return the records in it.
+
+        Every record is checked first, so damage is never copied on quietly.
+        """
+        from mktsync.ledger.sqlite import SqliteStore
+
+        if not isinstance(self._store, SqliteStore) or self._store.path is None:
+            raise LedgerError(
+                f"{self.name}: --format sqlite copies an SQLite ledger file; for PostgreSQL "
+                "use pg_dump, or --format jsonl"
+            )
+        with self._mutex:
+            count = self.verify()
+            self._store.copy_to(out)
+        return count
 
     def status_counts(self) -> list[tuple[int, str, int]]:
         """``(campaign_id, status, count)`` for every campaign and status present."""

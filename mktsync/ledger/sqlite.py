@@ -12,6 +12,18 @@ Races this module closes, and how:
   ``BEGIN IMMEDIATE`` transaction that re-reads the version first.
 * A run killed with SIGKILL while holding the run lock: ``flock`` locks belong to
   the open file, which the kernel closes when the process dies.
+* Two runs reaching one ledger by different paths (a symlink, ``..``, relative and
+  absolute): the lock file sits beside the ledger's *real* path, so there is one.
+* A ledger copied without its ``-wal`` file (a CI cache or artifact after a cancelled
+  job): a run sets ``wal_guard`` and checkpoints it into the main file before it
+  writes anything else, and clears it (then checkpoints with TRUNCATE) when it ends.
+  Found set with no ``-wal`` beside the file, the run's last commits are missing:
+  the ledger is refused instead of sending those items again.  Read-only opens of a
+  ledger whose ``-wal`` holds data use ``mode=ro``, so closing them never folds the
+  log into the file early; a writer that finds a crashed run's guard clears it
+  under the run lock, so the next checkpoint leaves a complete file.
+* A run that did not end cleanly (``unclean`` still 1): the next run to take the
+  lock runs ``PRAGMA quick_check`` first.
 """
 
 from __future__ import annotations
@@ -23,10 +35,12 @@ import os
 import sqlite3
 import tempfile
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from mktsync.errors import LedgerError, LedgerLocked
+from mktsync.ledger.integrity import safe_text
 from mktsync.ledger.records import LockHolder
 from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
 from mktsync.ledger.store import Dialect, Row
@@ -64,7 +78,7 @@ def _translated(name: str) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as exc:
-        text = str(exc)
+        text = safe_text(str(exc))  # may quote bytes from the file
         if "malformed" in text or "not a database" in text or "corrupt" in text:
             raise LedgerError(
                 f"{name}: the ledger is damaged ({text}); it was left untouched. Restore it "
@@ -73,7 +87,7 @@ def _translated(name: str) -> Iterator[None]:
             ) from None
         raise LedgerError(f"{name}: {text}") from None
     except sqlite3.Error as exc:
-        raise LedgerError(f"{name}: {exc}") from None
+        raise LedgerError(f"{name}: {safe_text(str(exc))}") from None
 
 
 class SqliteStore:
@@ -90,6 +104,7 @@ class SqliteStore:
         self.path = path  # None: in memory
         self.read_only = read_only
         self._lock_fd: int | None = None
+        self._guarded = False  # wal_guard set by this store's run
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[_SqliteTx]:
@@ -110,7 +125,7 @@ class SqliteStore:
     # -- run lock ---------------------------------------------------------------------------
     @property
     def lock_path(self) -> Path | None:
-        return None if self.path is None else self.path.with_name(self.path.name + ".lock")
+        return None if self.path is None else lock_path_of(self.path)
 
     def acquire_run_lock(self, holder: LockHolder, timeout: float) -> None:
         lock_path = self.lock_path
@@ -135,20 +150,113 @@ class SqliteStore:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder.as_dict()).encode("utf-8") + b"\n", 0)
         self._lock_fd = fd
+        try:
+            self._start_session()
+        except BaseException:
+            self.release_run_lock()
+            raise
+
+    def _start_session(self) -> None:
+        """Check a ledger left uncleanly, then set the markers a lost ``-wal`` is seen by."""
+        with self.transaction() as tx:
+            unclean = tx.execute("SELECT unclean FROM ledger_meta WHERE id = 1")[0][0]
+        if unclean:
+            self.quick_check()
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE ledger_meta SET unclean = 1, wal_guard = ? WHERE id = 1",
+                (uuid.uuid4().hex,),
+            )
+        self._guarded = True
+        # FULL waits for other writers and copies the log into the file; readers of an
+        # older snapshot only delay the log's reuse, not the copy of our marker.
+        self._checkpoint("FULL", required=True)
+
+    def quick_check(self) -> None:
+        """``PRAGMA quick_check``: ``LedgerError`` (escaped, never raw bytes) unless ``ok``."""
+        with _translated(self.name):
+            rows = self._conn.execute("PRAGMA quick_check(5)").fetchall()
+        problems = [str(r[0]) for r in rows if r[0] != "ok"]
+        if problems:
+            raise LedgerError(
+                f"{self.name}: the ledger is damaged (quick_check: "
+                f"{safe_text('; '.join(problems), 200)}); it was left untouched. Restore it "
+                "from a backup; moving it aside starts an empty ledger, which forgets what "
+                "was sent"
+            )
+
+    def _checkpoint(self, mode: str, *, required: bool) -> None:
+        for _ in range(100):
+            with _translated(self.name):
+                busy, _log, _done = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            if not busy:
+                return
+            time.sleep(0.05)
+        if required:
+            raise LedgerError(
+                f"{self.name}: could not checkpoint the ledger's write-ahead log (another "
+                "connection keeps it busy); nothing was sent"
+            )
+
+    def _end_session(self) -> None:
+        """The run ended in this process: clear the markers, fold the log into the file."""
+        if not self._guarded:
+            return
+        self._guarded = False
+        with contextlib.suppress(LedgerError):
+            with self.transaction() as tx:
+                tx.execute("UPDATE ledger_meta SET unclean = 0, wal_guard = NULL WHERE id = 1")
+            # TRUNCATE: ledger.db alone is now complete, and the -wal file is empty.
+            self._checkpoint("TRUNCATE", required=False)
 
     def release_run_lock(self) -> None:
-        fd, self._lock_fd = self._lock_fd, None
+        fd = self._lock_fd
         if fd is None:
             return
-        # Clear the holder before unlocking, so the next holder's info is never erased.
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        try:
+            self._end_session()
+        finally:
+            self._lock_fd = None
+            # Clear the holder before unlocking, so the next holder's info is never erased.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def close(self) -> None:
         self.release_run_lock()
         self._conn.close()
+
+    def copy_to(self, out: Path) -> None:
+        """A consistent single-file copy (SQLite's backup API): no ``-wal`` needed beside it.
+
+        Written to a temp file beside ``out`` and renamed into place, so ``out`` is never
+        half a ledger.
+        """
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise LedgerError(f"{out}: cannot write the copy: {exc.strerror}") from None
+        os.close(fd)
+        try:
+            dest = _connect(tmp_name, str(out))
+            try:
+                with _translated(self.name):
+                    self._conn.backup(dest)
+                with _translated(str(out)):
+                    # The copy is complete by construction: it needs no -wal to be trusted.
+                    dest.execute("UPDATE ledger_meta SET wal_guard = NULL WHERE id = 1")
+                    dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+            os.replace(tmp_name, out)
+        except OSError as exc:
+            raise LedgerError(f"{out}: cannot write the copy: {exc.strerror}") from None
+        finally:
+            for leftover in (tmp_name, f"{tmp_name}-wal", f"{tmp_name}-shm", f"{tmp_name}-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(leftover)
 
 
 def _read_holder(fd: int) -> LockHolder | None:
@@ -159,12 +267,25 @@ def _read_holder(fd: int) -> LockHolder | None:
     return LockHolder.from_dict(data) if isinstance(data, dict) else None
 
 
-def _connect(target: str, name: str) -> sqlite3.Connection:
+def lock_path_of(path: Path) -> Path:
+    """The run lock's file: beside the ledger's real path, however the path was written."""
+    real = Path(os.path.realpath(path))
+    return real.with_name(real.name + ".lock")
+
+
+def _text(data: bytes) -> str:
+    # Damaged text keeps its bytes (as surrogates): it then fails its record's checksum
+    # with a message that escapes it, instead of sqlite3 quoting the raw bytes.
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _connect(target: str, name: str, *, uri: bool = False) -> sqlite3.Connection:
     with _translated(name):
         # One connection shared by the runner's worker threads; ``Ledger`` serialises use.
         conn = sqlite3.connect(
-            target, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            target, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False, uri=uri
         )
+        conn.text_factory = _text
         # FULL: a `pending` mark must survive a power cut before its call goes out.
         conn.execute("PRAGMA synchronous = FULL")
     return conn
@@ -188,8 +309,14 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
             return open_memory(read_only=read_only, name=f"{name} (absent; empty view)")
         _create(path)
     _check_header(path)
-    conn = _connect(str(path), name)
-    store = SqliteStore(conn, name=name, path=path, read_only=read_only)
+    real = Path(os.path.realpath(path))
+    wal_held = _wal_has_data(real)
+    if read_only and wal_held:
+        # mode=ro: closing never checkpoints, so a crashed run's log stays beside the file.
+        conn = _connect(f"{real.as_uri()}?mode=ro", name, uri=True)
+    else:
+        conn = _connect(str(real), name)
+    store = SqliteStore(conn, name=name, path=real, read_only=read_only)
     try:
         version = _version(store)
         check_version(version, name=name)
@@ -200,13 +327,15 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
                 with _translated(name):
                     conn.backup(memory)
                 conn.close()
-                store = SqliteStore(memory, name=name, path=path, read_only=False)
+                store = SqliteStore(memory, name=name, path=real, read_only=False)
                 with store.transaction() as tx:
                     migrate(tx, "sqlite", version, name=name)
                 store.read_only = True
             else:
                 with store.transaction() as tx:
                     migrate(tx, "sqlite", _version_in(tx, name), name=name)
+        if version >= 3 or not read_only:
+            _check_wal_guard(store, wal_held)
         if not read_only:
             with _translated(name):  # persistent; a no-op when already set
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -214,6 +343,45 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
         store.close()
         raise
     return store
+
+
+def _wal_has_data(real: Path) -> bool:
+    try:
+        return os.path.getsize(f"{real}-wal") > 0
+    except OSError:
+        return False
+
+
+def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
+    """Refuse a ledger whose run's ``-wal`` was lost; clear a crashed run's guard."""
+    with store.transaction() as tx:
+        guard = tx.execute("SELECT wal_guard FROM ledger_meta WHERE id = 1")[0][0]
+    if guard is None:
+        return
+    if not wal_held:
+        raise LedgerError(
+            f"{store.name}: this ledger was saved without its write-ahead log "
+            f"({Path(store.name).name}-wal) while a run was writing to it, so what that run "
+            "recorded last is missing and the next apply could trigger those leads again; "
+            "it was left untouched. Restore the ledger together with its -wal file (CI: keep "
+            "a copy made by `mktsync ledger export --format sqlite`)"
+        )
+    if store.read_only or store.path is None:
+        return
+    # The log is here: a run holding the lock is writing it, or a run died. A dead run's
+    # guard is cleared (under the lock) so that folding the log into the file on close
+    # leaves a complete file; ``unclean`` stays set, so the next run checks the file.
+    fd = os.open(lock_path_of(store.path), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a live run: its guard is its own
+        with store.transaction() as tx:
+            tx.execute("UPDATE ledger_meta SET wal_guard = NULL WHERE id = 1")
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _version(store: SqliteStore) -> int:
