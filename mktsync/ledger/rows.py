@@ -40,9 +40,9 @@ class TokenDecoder:
         if found is None:
             try:
                 tokens = tuple((str(name), str(value)) for name, value in json.loads(text))
-            except (TypeError, ValueError):  # damaged JSON: never echo it
+                found = (tokens, token_hash(tokens))
+            except (TypeError, ValueError):  # damaged JSON or text: never echo it
                 return None
-            found = (tokens, token_hash(tokens))
             if len(self._seen) < 100_000:
                 self._seen[text] = found
         return found

@@ -88,6 +88,13 @@ def _translated(name: str) -> Iterator[None]:
         raise LedgerError(f"{name}: {text}") from None
     except sqlite3.Error as exc:
         raise LedgerError(f"{name}: {safe_text(str(exc))}") from None
+    except UnicodeDecodeError:
+        # SQLite's message quoted bytes from a damaged schema, too garbled to decode.
+        raise LedgerError(
+            f"{name}: the ledger is damaged (SQLite reports unreadable bytes in it); it was "
+            "left untouched. Restore it from a backup; moving it aside starts an empty "
+            "ledger, which forgets what was sent"
+        ) from None
 
 
 class SqliteStore:
@@ -304,12 +311,14 @@ def open_memory(*, read_only: bool, name: str = ":memory:") -> SqliteStore:
 def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
     """Open the ledger at ``path``; see ``open_ledger`` for what ``create`` and ``read_only`` do."""
     name = str(path)
-    if not path.exists():
+    # Everything below works on the real path: through a symlink (even a dangling one)
+    # the ledger is made, checked and locked where it really lives.
+    real = Path(os.path.realpath(path))
+    if not real.exists():
         if not create:
             return open_memory(read_only=read_only, name=f"{name} (absent; empty view)")
-        _create(path)
-    _check_header(path)
-    real = Path(os.path.realpath(path))
+        _create(real)
+    _check_header(real)
     wal_held = _wal_has_data(real)
     if read_only and wal_held:
         # mode=ro: closing never checkpoints, so a crashed run's log stays beside the file.

@@ -113,7 +113,9 @@ def test_a_ledger_saved_without_its_wal_mid_run_is_refused(tmp_path: Path) -> No
             )
             ledger.export_sqlite(saved / "export" / "ledger.db")
     for create in (False, True):
-        with pytest.raises(LedgerError, match="saved without its write-ahead log .*ledger.db-wal"):
+        with pytest.raises(
+            LedgerError, match=r"saved without its write-ahead log .*ledger\.db-wal"
+        ):
             open_ledger(URL, saved, create=create)
     # With its -wal, or as an export, the same moment opens and knows bob was sent.
     for url in ("sqlite:///both/ledger.db", "sqlite:///export/ledger.db"):
