@@ -115,7 +115,8 @@ def settle_unknown(
                 "settled_not_sent": sum(c.not_sent for c in campaigns),
                 "still_unknown": sum(len(c.unknown) for c in campaigns),
             }
-            ledger.finish_run(run_id, counts=counts, exit_status=0)
+            status = EXIT_INCOMPLETE if counts["still_unknown"] else EXIT_OK
+            ledger.finish_run(run_id, counts=counts, exit_status=status)
     return SettleReport(run_id=run_id, campaigns=tuple(campaigns))
 
 

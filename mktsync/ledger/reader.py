@@ -163,7 +163,9 @@ class LedgerReader:
         """
         from mktsync.ledger.sqlite import SqliteStore
 
-        if not isinstance(self._store, SqliteStore) or self._store.path is None:
+        if isinstance(self._store, SqliteStore) and self._store.path is None:
+            raise LedgerError(f"{self.name}: there is no ledger file to copy")
+        if not isinstance(self._store, SqliteStore):
             raise LedgerError(
                 f"{self.name}: --format sqlite copies an SQLite ledger file; for PostgreSQL "
                 "use pg_dump, or --format jsonl"

@@ -73,7 +73,13 @@ def record(row: Row, decode: TokenDecoder) -> LedgerRecord:
 
 
 def run_record(row: Row) -> RunRecord:
-    counts: Any = json.loads(row[7]) if row[7] else {}
+    note = row[9]
+    try:
+        counts: Any = json.loads(row[7]) if row[7] else {}
+        if not isinstance(counts, dict):
+            raise ValueError(counts)
+    except (TypeError, ValueError):  # a damaged byte: say so, never echo it
+        counts, note = {}, "; ".join(filter(None, [note, "counts unreadable (damaged)"]))
     return RunRecord(
         run_id=int(row[0]),
         command=row[1],
@@ -84,5 +90,5 @@ def run_record(row: Row) -> RunRecord:
         finished_at=row[6],
         counts=counts,
         exit_status=row[8],
-        note=row[9],
+        note=note,
     )

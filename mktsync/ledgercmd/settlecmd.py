@@ -93,6 +93,6 @@ def render_settle_text(report: SettleReport, out: TextIO) -> None:
             out.write(f"  ... and {len(unknown) - _LISTED} more\n")
     total = sum(len(c.unknown) for c in report.campaigns)
     out.write(
-        f"run #{report.run_id}: settled items go out again on the next apply if not sent; "
+        f"run #{report.run_id}: items settled as not sent go out again on the next apply; "
         + (f"{total} item(s) remain unknown\n" if total else "nothing remains unknown\n")
     )
