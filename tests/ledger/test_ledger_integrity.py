@@ -15,6 +15,7 @@ from ledger_testing import item
 
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger import Ledger, open_ledger
+from mktsync.ledger.sqlite import SqliteStore
 
 URL = "sqlite:///state/ledger.db"
 
@@ -134,6 +135,17 @@ def test_a_finished_run_leaves_a_complete_file_alone(tmp_path: Path) -> None:
         assert copy.lookup(1234, ["ann@example.com/w1"])["ann@example.com/w1"].status == "sent"
 
 
+def _meta(project: Path) -> tuple[int, str | None]:
+    # mode=ro: a plain connection would fold the log into the file when it closes.
+    uri = (project / "state" / "ledger.db").as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        unclean, guard = conn.execute("SELECT unclean, wal_guard FROM ledger_meta").fetchone()
+    finally:
+        conn.close()
+    return int(unclean), guard
+
+
 CRASH = """
 import os, sys
 from pathlib import Path
@@ -152,17 +164,30 @@ with ledger.lock(command="apply", timeout=5):
 
 
 def test_after_a_crash_readers_keep_the_log_and_the_next_run_checks_the_file(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     done = subprocess.run([sys.executable, "-c", CRASH, URL, str(tmp_path)], check=False)
     assert done.returncode == 9
     wal = tmp_path / "state" / "ledger.db-wal"
     assert wal.stat().st_size > 0
+    assert _meta(tmp_path)[0] == 1  # unclean, and the guard is set
+    assert _meta(tmp_path)[1] is not None
     for _ in range(2):  # plan, twice: closing a reader must not fold the log in early
         with open_ledger(URL, tmp_path, create=False) as view:
             assert view.lookup(1234, ["ann@example.com/w1"])["ann@example.com/w1"].status == "sent"
-    with open_ledger(URL, tmp_path) as ledger:
-        with ledger.lock(command="apply") as recovered:  # quick_check runs here
-            assert recovered == 0
+    assert wal.stat().st_size > 0
+    checks: list[str] = []
+    real_check = SqliteStore.quick_check
+
+    def spy(store: SqliteStore) -> None:
+        checks.append(store.name)
+        real_check(store)
+
+    monkeypatch.setattr(SqliteStore, "quick_check", spy)
+    with open_ledger(URL, tmp_path) as ledger, ledger.lock(command="apply") as recovered:
+        assert recovered == 0
+    assert len(checks) == 1  # the unclean end was checked before the run went on
+    assert _meta(tmp_path) == (0, None)
+    assert not wal.exists() or wal.stat().st_size == 0  # the file alone is complete
     with open_ledger(URL, tmp_path, create=False) as view:
         assert view.lookup(1234, ["ann@example.com/w1"])["ann@example.com/w1"].status == "sent"
