@@ -1,27 +1,18 @@
 """The SQLite store: one file, WAL mode, and an OS file lock beside it for the run lock.
 
->>> store = open_sqlite(Path(".mktsync/ledger.db"), create=True, read_only=False)
+>>> store = open_sqlite(Path(".mktsync/ledger.db"), create=True, read_only=False)  # sqlite_open
 
-Races this module closes, and how:
+Opening (creation, migration, the lost ``-wal`` check) lives in ``sqlite_open``; this
+module is the open store.  Races it closes, and how:
 
-* A ^C while a new ledger is being made: the database is built in a temp file in
-  the same folder and hard-linked into place only when complete (pre-commit's
-  ``store.py`` does the same with a rename).  ``os.link`` fails if the name
-  exists, so two runs creating the same ledger at once cannot clobber each other.
-* Two runs migrating an old ledger at once: the migration runs in a
-  ``BEGIN IMMEDIATE`` transaction that re-reads the version first.
 * A run killed with SIGKILL while holding the run lock: ``flock`` locks belong to
   the open file, which the kernel closes when the process dies.
 * Two runs reaching one ledger by different paths (a symlink, ``..``, relative and
   absolute): the lock file sits beside the ledger's *real* path, so there is one.
 * A ledger copied without its ``-wal`` file (a CI cache or artifact after a cancelled
   job): a run sets ``wal_guard`` and checkpoints it into the main file before it
-  writes anything else, and clears it (then checkpoints with TRUNCATE) when it ends.
-  Found set with no ``-wal`` beside the file, the run's last commits are missing:
-  the ledger is refused instead of sending those items again.  Read-only opens of a
-  ledger whose ``-wal`` holds data use ``mode=ro``, so closing them never folds the
-  log into the file early; a writer that finds a crashed run's guard clears it
-  under the run lock, so the next checkpoint leaves a complete file.
+  writes anything else, and clears it (then checkpoints with TRUNCATE) when it ends;
+  ``sqlite_open`` refuses a file found with the guard set and no ``-wal`` beside it.
 * A run that did not end cleanly (``unclean`` still 1): the next run to take the
   lock runs ``PRAGMA quick_check`` first.
 """
@@ -42,28 +33,26 @@ from pathlib import Path
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger.integrity import safe_text
 from mktsync.ledger.records import LockHolder
-from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
 from mktsync.ledger.store import Dialect, Row
 
-_HEADER = b"SQLite format 3\x00"
 _BUSY_TIMEOUT = 60.0  # s a statement waits for another connection's write transaction
 
 
-class _SqliteTx:
+class SqliteTx:
     def __init__(self, conn: sqlite3.Connection, name: str) -> None:
         self._conn = conn
         self._name = name
         self._rowcount = 0
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        with _translated(self._name):
+        with translated(self._name):
             cursor = self._conn.execute(sql, params)
             rows = cursor.fetchall()
             self._rowcount = cursor.rowcount
             return rows
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
-        with _translated(self._name):
+        with translated(self._name):
             cursor = self._conn.executemany(sql, rows)
             self._rowcount = cursor.rowcount
             return cursor.rowcount
@@ -73,7 +62,7 @@ class _SqliteTx:
 
 
 @contextlib.contextmanager
-def _translated(name: str) -> Iterator[None]:
+def translated(name: str) -> Iterator[None]:
     """Turn sqlite3's exceptions into a ``LedgerError`` naming the file, never a traceback."""
     try:
         yield
@@ -114,19 +103,19 @@ class SqliteStore:
         self._guarded = False  # wal_guard set by this store's run
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[_SqliteTx]:
+    def transaction(self) -> Iterator[SqliteTx]:
         # IMMEDIATE takes the write lock up front, so a transaction that reads and
         # then writes cannot fail half-way with "database is locked".
         begin = "BEGIN" if self.read_only else "BEGIN IMMEDIATE"
-        with _translated(self.name):
+        with translated(self.name):
             self._conn.execute(begin)
         try:
-            yield _SqliteTx(self._conn, self.name)
+            yield SqliteTx(self._conn, self.name)
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.rollback()
             raise
-        with _translated(self.name):
+        with translated(self.name):
             self._conn.commit()
 
     # -- run lock ---------------------------------------------------------------------------
@@ -181,7 +170,7 @@ class SqliteStore:
 
     def quick_check(self) -> None:
         """``PRAGMA quick_check``: ``LedgerError`` (escaped, never raw bytes) unless ``ok``."""
-        with _translated(self.name):
+        with translated(self.name):
             rows = self._conn.execute("PRAGMA quick_check(5)").fetchall()
         problems = [str(r[0]) for r in rows if r[0] != "ok"]
         if problems:
@@ -194,7 +183,7 @@ class SqliteStore:
 
     def _checkpoint(self, mode: str, *, required: bool) -> None:
         for _ in range(100):
-            with _translated(self.name):
+            with translated(self.name):
                 busy, _log, _done = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
             if not busy:
                 return
@@ -247,11 +236,11 @@ class SqliteStore:
             raise LedgerError(f"{out}: cannot write the copy: {exc.strerror}") from None
         os.close(fd)
         try:
-            dest = _connect(tmp_name, str(out))
+            dest = connect(tmp_name, str(out))
             try:
-                with _translated(self.name):
+                with translated(self.name):
                     self._conn.backup(dest)
-                with _translated(str(out)):
+                with translated(str(out)):
                     # The copy is complete by construction: it needs no -wal to be trusted.
                     dest.execute("UPDATE ledger_meta SET wal_guard = NULL WHERE id = 1")
                     dest.execute("PRAGMA journal_mode = DELETE")
@@ -286,8 +275,8 @@ def _text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _connect(target: str, name: str, *, uri: bool = False) -> sqlite3.Connection:
-    with _translated(name):
+def connect(target: str, name: str, *, uri: bool = False) -> sqlite3.Connection:
+    with translated(name):
         # One connection shared by the runner's worker threads; ``Ledger`` serialises use.
         conn = sqlite3.connect(
             target, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False, uri=uri
@@ -296,167 +285,3 @@ def _connect(target: str, name: str, *, uri: bool = False) -> sqlite3.Connection
         # FULL: a `pending` mark must survive a power cut before its call goes out.
         conn.execute("PRAGMA synchronous = FULL")
     return conn
-
-
-def open_memory(*, read_only: bool, name: str = ":memory:") -> SqliteStore:
-    """An empty ledger in memory: ``sqlite:///:memory:``, or the view of a missing file."""
-    conn = _connect(":memory:", name)
-    store = SqliteStore(conn, name=name, path=None, read_only=False)
-    with store.transaction() as tx:
-        migrate(tx, "sqlite", 0, name=name)
-    store.read_only = read_only
-    return store
-
-
-def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
-    """Open the ledger at ``path``; see ``open_ledger`` for what ``create`` and ``read_only`` do."""
-    name = str(path)
-    # Everything below works on the real path: through a symlink (even a dangling one)
-    # the ledger is made, checked and locked where it really lives.
-    real = Path(os.path.realpath(path))
-    if not real.exists():
-        if not create:
-            return open_memory(read_only=read_only, name=f"{name} (absent; empty view)")
-        _create(real)
-    _check_header(real)
-    wal_held = _wal_has_data(real)
-    if read_only and wal_held:
-        # mode=ro: closing never checkpoints, so a crashed run's log stays beside the file.
-        conn = _connect(f"{real.as_uri()}?mode=ro", name, uri=True)
-    else:
-        conn = _connect(str(real), name)
-    store = SqliteStore(conn, name=name, path=real, read_only=read_only)
-    try:
-        version = _version(store)
-        check_version(version, name=name)
-        if version < LATEST:
-            if read_only:
-                # Read-only: migrate a copy in memory, never the file.
-                memory = _connect(":memory:", name)
-                with _translated(name):
-                    conn.backup(memory)
-                conn.close()
-                store = SqliteStore(memory, name=name, path=real, read_only=False)
-                with store.transaction() as tx:
-                    migrate(tx, "sqlite", version, name=name)
-                store.read_only = True
-            else:
-                with store.transaction() as tx:
-                    migrate(tx, "sqlite", _version_in(tx, name), name=name)
-        if version >= 3 or not read_only:
-            _check_wal_guard(store, wal_held)
-        if not read_only:
-            with _translated(name):  # persistent; a no-op when already set
-                conn.execute("PRAGMA journal_mode = WAL")
-    except BaseException:
-        store.close()
-        raise
-    return store
-
-
-def _wal_has_data(real: Path) -> bool:
-    try:
-        return os.path.getsize(f"{real}-wal") > 0
-    except OSError:
-        return False
-
-
-def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
-    """Refuse a ledger whose run's ``-wal`` was lost; clear a crashed run's guard."""
-    with store.transaction() as tx:
-        guard = tx.execute("SELECT wal_guard FROM ledger_meta WHERE id = 1")[0][0]
-    if guard is None:
-        return
-    if not wal_held:
-        raise LedgerError(
-            f"{store.name}: this ledger was saved without its write-ahead log "
-            f"({Path(store.name).name}-wal) while a run was writing to it, so what that run "
-            "recorded last is missing and the next apply could trigger those leads again; "
-            "it was left untouched. Restore the ledger together with its -wal file (CI: keep "
-            "a copy made by `mktsync ledger export --format sqlite`)"
-        )
-    if store.read_only or store.path is None:
-        return
-    # The log is here: a run holding the lock is writing it, or a run died. A dead run's
-    # guard is cleared (under the lock) so that folding the log into the file on close
-    # leaves a complete file; ``unclean`` stays set, so the next run checks the file.
-    fd = os.open(lock_path_of(store.path), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return  # a live run: its guard is its own
-        with store.transaction() as tx:
-            tx.execute("UPDATE ledger_meta SET wal_guard = NULL WHERE id = 1")
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _version(store: SqliteStore) -> int:
-    with store.transaction() as tx:
-        return _version_in(tx, store.name)
-
-
-def _version_in(tx: _SqliteTx, name: str) -> int:
-    tables = {row[0] for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "ledger_meta" in tables:
-        return read_version(tx)
-    if tables:
-        raise LedgerError(
-            f"{name}: this SQLite database is not a mktsync ledger (it has tables "
-            f"{', '.join(sorted(tables)[:5])}); it was left untouched"
-        )
-    return 0  # an empty database: made into a ledger by the caller's migration
-
-
-def _check_header(path: Path) -> None:
-    try:
-        with path.open("rb") as file:
-            header = file.read(len(_HEADER))
-    except OSError as exc:
-        raise LedgerError(f"{path}: cannot read the ledger: {exc.strerror}") from None
-    if not header:
-        raise LedgerError(
-            f"{path}: the ledger file is empty, not a mktsync ledger; it was left untouched"
-        )
-    if header != _HEADER:
-        raise LedgerError(
-            f"{path}: not an SQLite database, so not a mktsync ledger; it was left untouched"
-        )
-
-
-def _create(path: Path) -> None:
-    """Build a new ledger in a temp file beside ``path`` and link it into place when complete."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise LedgerError(f"{path}: cannot create the ledger: {exc.strerror}") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        conn = _connect(tmp_name, str(path))
-        try:
-            store = SqliteStore(conn, name=str(path), path=None, read_only=False)
-            with store.transaction() as tx:
-                migrate(tx, "sqlite", 0, name=str(path))
-            with _translated(str(path)):
-                conn.execute("PRAGMA journal_mode = WAL")
-        finally:
-            conn.close()  # checkpoints and removes the temp file's -wal
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another run created it first: use theirs
-        except OSError:
-            # No hard links on this filesystem: fall back to a rename, which can only
-            # lose the race against a run creating the same ledger in the same instant.
-            if not path.exists():
-                os.replace(tmp, path)
-    except OSError as exc:
-        raise LedgerError(f"{path}: cannot create the ledger: {exc.strerror}") from None
-    finally:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()

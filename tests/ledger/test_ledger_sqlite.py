@@ -191,7 +191,7 @@ def test_an_interrupted_creation_leaves_no_half_made_ledger(
         migrate(*args, **kwargs)
         raise KeyboardInterrupt  # ^C after the tables exist, before the commit
 
-    monkeypatch.setattr("mktsync.ledger.sqlite.migrate", interrupted)
+    monkeypatch.setattr("mktsync.ledger.sqlite_open.migrate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         open_ledger(URL, tmp_path)
     assert list((tmp_path / "state").iterdir()) == []
