@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from apply_helpers import apply, emulator, rows, statuses, triggered, write_project
 
 
@@ -20,6 +21,27 @@ def test_611_on_lookup_and_preflight_is_retried_and_the_run_succeeds(tmp_path: P
         assert sorted(faulted) == ["leads_get", "smart_campaign", "tokens_get"]
         assert sorted(triggered(emu).values()) == [1] * 5
     assert statuses(path) == {"sent": 5}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fault"),
+    [
+        *(("leads_get", f) for f in ("604", "608", "713", "502", "html500", "reset", "lost")),
+        ("identity", "lost"),  # the connection dropped after the token request left
+        ("identity", "502"),
+        ("tokens_get", "lost"),
+    ],
+)
+def test_every_transient_fault_on_a_read_is_retried(
+    tmp_path: Path, endpoint: str, fault: str
+) -> None:
+    path = write_project(tmp_path, rows(3, shared_code=False))
+    with emulator(path) as emu:
+        emu.script_fault(endpoint, 1, fault)
+        report = apply(path, emu)
+        assert report.exit_code == 0, report.campaigns[0].failures
+        assert [e["fault"] for e in emu.journal() if e.get("fault")] == [fault]
+        assert sorted(triggered(emu).values()) == [1] * 3
 
 
 def test_a_lost_answer_to_creating_leads_is_settled_by_looking_them_up(tmp_path: Path) -> None:
