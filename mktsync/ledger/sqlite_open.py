@@ -79,8 +79,7 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
             else:
                 with store.transaction() as tx:
                     migrate(tx, "sqlite", _version_in(tx, name), name=name)
-        if version >= 3 or not read_only:
-            _check_wal_guard(store, wal_held)
+        _check_wal_guard(store, wal_held)
         if not read_only:
             with translated(name):  # persistent; a no-op when already set
                 conn.execute("PRAGMA journal_mode = WAL")

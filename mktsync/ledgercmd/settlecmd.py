@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
-from mktsync.ledgercmd.target import LedgerTarget, _reading, ledger_target
+from mktsync.ledgercmd.target import LedgerTarget, _reading
 from mktsync.settle import SettleReport, settle_unknown
 
 _LISTED = 20  # unsettled items named per campaign before "... and N more"
@@ -49,8 +49,8 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.config import display_name, load_config
     from mktsync.marketo import MarketoClient
 
-    config = load_config(args.config)
-    target = ledger_target(args.config, args.ledger)
+    config = load_config(args.config)  # settle needs its credentials, so it is read anyway
+    url = args.ledger or config.ledger.resolve()
     m = config.marketo
     if m.base_url is None or m.client_id is None or m.client_secret is None:
         raise MktsyncError(
@@ -58,7 +58,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "marketo.base_url, client_id and client_secret, as apply does"
         )
     with (
-        open_ledger(target.url, target.base_dir) as ledger,
+        open_ledger(url, config.base_dir) as ledger,
         MarketoClient(
             m.base_url.resolve(),
             m.client_id.resolve(),
