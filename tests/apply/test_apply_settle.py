@@ -120,3 +120,8 @@ def test_the_settle_command_prints_per_campaign_counts(
         )
         code, out, err = cli(["ledger", "--config", str(path), "settle"], emu, monkeypatch)
         assert (code, out) == (0, "no unknown items: nothing to settle\n")
+        code, out, err = cli(
+            ["ledger", "--config", str(path), "show", "user0@example.com/w1"], emu, monkeypatch
+        )
+        assert code == 0
+        assert "  note       settled: Marketo's activity log shows 'Request Campaign'" in out
