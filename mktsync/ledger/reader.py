@@ -190,7 +190,13 @@ class LedgerReader:
             ledger_id, generation = tx.execute(
                 "SELECT ledger_id, generation FROM ledger_meta WHERE id = 1"
             )[0]
-        return "empty" if int(generation) == 0 else f"{ledger_id}:{generation}"
+        try:
+            return "empty" if int(generation) == 0 else f"{ledger_id}:{int(generation)}"
+        except (TypeError, ValueError):
+            raise LedgerError(
+                f"{self.name}: the ledger is damaged (its header row cannot be read); "
+                "it was left untouched"
+            ) from None
 
     # -- the email -> lead id cache ---------------------------------------------------------
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]:

@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from mktsync.errors import LedgerError
+from mktsync.ledger.integrity import safe_text
 from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
 from mktsync.ledger.sqlite import SqliteStore, SqliteTx, connect, lock_path_of, translated
 
@@ -129,8 +130,15 @@ def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
 
 
 def _version(store: SqliteStore) -> int:
-    with store.transaction() as tx:
-        return _version_in(tx, store.name)
+    try:
+        with store.transaction() as tx:
+            return _version_in(tx, store.name)
+    except (TypeError, ValueError):  # the schema or header row holds values of wrong types
+        raise LedgerError(
+            f"{store.name}: the ledger is damaged (its schema or header row cannot be read); "
+            "it was left untouched. Restore it from a backup; moving it aside starts an "
+            "empty ledger, which forgets what was sent"
+        ) from None
 
 
 def _version_in(tx: SqliteTx, name: str) -> int:
@@ -140,7 +148,7 @@ def _version_in(tx: SqliteTx, name: str) -> int:
     if tables:
         raise LedgerError(
             f"{name}: this SQLite database is not a mktsync ledger (it has tables "
-            f"{', '.join(sorted(tables)[:5])}); it was left untouched"
+            f"{', '.join(sorted(safe_text(str(t), 40) for t in tables)[:5])}); it was left untouched"
         )
     return 0  # an empty database: made into a ledger by the caller's migration
 

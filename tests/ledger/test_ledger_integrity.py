@@ -177,17 +177,46 @@ def test_after_a_crash_readers_keep_the_log_and_the_next_run_checks_the_file(
             assert view.lookup(1234, ["ann@example.com/w1"])["ann@example.com/w1"].status == "sent"
     assert wal.stat().st_size > 0
     checks: list[str] = []
-    real_check = SqliteStore.quick_check
+    real_check = SqliteStore.check
 
-    def spy(store: SqliteStore) -> None:
-        checks.append(store.name)
-        real_check(store)
+    def spy(store: SqliteStore, *, full: bool = False) -> None:
+        checks.append("integrity_check" if full else "quick_check")
+        real_check(store, full=full)
 
-    monkeypatch.setattr(SqliteStore, "quick_check", spy)
+    monkeypatch.setattr(SqliteStore, "check", spy)
     with open_ledger(URL, tmp_path) as ledger, ledger.lock(command="apply") as recovered:
         assert recovered == 0
-    assert len(checks) == 1  # the unclean end was checked before the run went on
+    assert checks == ["integrity_check"]  # the unclean end was checked in full first
     assert _meta(tmp_path) == (0, None)
     assert not wal.exists() or wal.stat().st_size == 0  # the file alone is complete
     with open_ledger(URL, tmp_path, create=False) as view:
         assert view.lookup(1234, ["ann@example.com/w1"])["ann@example.com/w1"].status == "sent"
+
+
+def test_a_page_header_that_hides_a_record_is_caught_before_anything_is_planned(
+    tmp_path: Path,
+) -> None:
+    keys = [f"user{i:02}@example.com/w1" for i in range(60)]
+    with open_ledger(URL, tmp_path) as ledger:
+        _sent(ledger, keys)
+    db = tmp_path / "state" / "ledger.db"
+    conn = sqlite3.connect(db)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'items'").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    page = root
+    while data[(page - 1) * page_size] == 0x02:  # interior page: follow its right-most child
+        start = (page - 1) * page_size
+        page = int.from_bytes(data[start + 8 : start + 12], "big")
+    start = (page - 1) * page_size
+    assert data[start] == 0x0A  # a leaf of the items b-tree (WITHOUT ROWID: an index b-tree)
+    cells = int.from_bytes(data[start + 3 : start + 5], "big")
+    data[start + 3 : start + 5] = (cells - 1).to_bytes(2, "big")  # one record vanishes
+    db.write_bytes(bytes(data))
+    with open_ledger(URL, tmp_path, create=False) as view:  # SQLite's own reads miss it
+        assert len(view.lookup(1234, keys)) == len(keys) - 1
+    with open_ledger(URL, tmp_path) as ledger:
+        with pytest.raises(LedgerError, match=r"the ledger is damaged \(quick_check: "):
+            with ledger.lock(command="apply"):
+                pass  # pragma: no cover
