@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from mktsync.errors import LedgerError
 from mktsync.items import Item, token_hash
-from mktsync.ledger.integrity import check_record, record_checksum
+from mktsync.ledger.integrity import check_record, lead_checksum, record_checksum
 from mktsync.ledger.reader import LedgerReader
 from mktsync.ledger.records import (
     LockHolder,
@@ -235,13 +235,17 @@ class Ledger(LedgerReader):
         """Remember resolved lead ids. Not an item change: the fingerprint stays."""
         self._writable("cache_lead_ids")
         now = utc_now()
-        rows = [(email.lower(), lead_id, now) for email, lead_id in mapping.items()]
+        rows = [
+            (email.lower(), lead_id, now, lead_checksum(email.lower(), lead_id))
+            for email, lead_id in mapping.items()
+        ]
         if rows:
             with self._tx() as tx:
                 tx.executemany(
-                    "INSERT INTO lead_cache (email, lead_id, updated_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (email) DO UPDATE SET lead_id = excluded.lead_id,"
-                    " updated_at = excluded.updated_at",
+                    "INSERT INTO lead_cache (email, lead_id, updated_at, checksum)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (email) DO UPDATE SET"
+                    " lead_id = excluded.lead_id, updated_at = excluded.updated_at,"
+                    " checksum = excluded.checksum",
                     rows,
                 )
 

@@ -32,6 +32,11 @@ def record_checksum(campaign_id: object, key: str, status: str, token_hash: str,
     return digest.hexdigest()
 
 
+def lead_checksum(email: str, lead_id: object) -> str:
+    """The checksum stored with an email -> lead id cache entry."""
+    return record_checksum("lead_cache", email, "", "", str(lead_id))
+
+
 def shown(value: object, limit: int = _SHOWN) -> str:
     """A value from the file as a message may show it: escaped, one line, truncated."""
     if isinstance(value, int) and not isinstance(value, bool):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Self
 
 from mktsync.errors import LedgerError
-from mktsync.ledger.integrity import check_record
+from mktsync.ledger.integrity import check_record, lead_checksum
 from mktsync.ledger.records import LedgerRecord, RunRecord
 from mktsync.ledger.rows import RECORD_COLUMNS, RUN_COLUMNS, TokenDecoder, record, run_record
 from mktsync.ledger.store import Store, Tx
@@ -200,17 +200,24 @@ class LedgerReader:
 
     # -- the email -> lead id cache ---------------------------------------------------------
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]:
-        """Lead ids known for ``emails`` (matched case-insensitively), keyed as given."""
+        """Lead ids known for ``emails`` (matched case-insensitively), keyed as given.
+
+        An entry failing its checksum is left out, so the lead is looked up again: a
+        damaged id must never trigger another person.
+        """
         by_lower: dict[str, list[str]] = {}
         for email in emails:
             by_lower.setdefault(email.lower(), []).append(email)
         found: dict[str, int] = {}
         with self._tx() as tx:
             for sql, chunk in self._chunked(
-                "SELECT email, lead_id FROM lead_cache WHERE email IN ({marks})", list(by_lower)
+                "SELECT email, lead_id, checksum FROM lead_cache WHERE email IN ({marks})",
+                list(by_lower),
             ):
-                for email, lead_id in tx.execute(sql, chunk):
-                    for original in by_lower[email]:
+                for email, lead_id, checksum in tx.execute(sql, chunk):
+                    if not isinstance(lead_id, int) or lead_checksum(email, lead_id) != checksum:
+                        continue
+                    for original in by_lower.get(email, ()):
                         found[original] = int(lead_id)
         return found
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mktsync.errors import LedgerError
-from mktsync.ledger.integrity import record_checksum
+from mktsync.ledger.integrity import lead_checksum, record_checksum
 from mktsync.ledger.store import Dialect, Tx
 
 
@@ -106,11 +106,16 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 
 def _checksum_existing(tx: Tx) -> None:
-    """Give every record its checksum (BLAKE2b is not SQL in either backend)."""
+    """Give every record and cache entry its checksum (BLAKE2b is not SQL in either backend)."""
     rows = tx.execute("SELECT campaign_id, key, status, token_hash, lead FROM items")
     tx.executemany(
         "UPDATE items SET checksum = ? WHERE campaign_id = ? AND key = ?",
         [(record_checksum(c, k, s, h, lead), c, k) for c, k, s, h, lead in rows],
+    )
+    cached = tx.execute("SELECT email, lead_id FROM lead_cache")
+    tx.executemany(
+        "UPDATE lead_cache SET checksum = ? WHERE email = ?",
+        [(lead_checksum(email, lead_id), email) for email, lead_id in cached],
     )
 
 
@@ -120,13 +125,17 @@ MIGRATIONS += (
         description="per-record checksums; SQLite: the clean-close and lost-WAL markers",
         sqlite=(
             "ALTER TABLE items ADD COLUMN checksum TEXT",
+            "ALTER TABLE lead_cache ADD COLUMN checksum TEXT",
             # 1 from a run's start to its clean end: if still 1, check the file first.
             "ALTER TABLE ledger_meta ADD COLUMN unclean INTEGER NOT NULL DEFAULT 0",
             # Set (and checkpointed into the main file) while a run writes: found set
             # with no -wal file beside it, the run's last commits were lost.
             "ALTER TABLE ledger_meta ADD COLUMN wal_guard TEXT",
         ),
-        postgresql=("ALTER TABLE items ADD COLUMN checksum TEXT",),
+        postgresql=(
+            "ALTER TABLE items ADD COLUMN checksum TEXT",
+            "ALTER TABLE lead_cache ADD COLUMN checksum TEXT",
+        ),
         after=_checksum_existing,
     ),
 )
