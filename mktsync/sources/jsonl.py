@@ -18,8 +18,15 @@ from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
 from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
+from mktsync.sources.columns import declared
 
 _decode = json.JSONDecoder().decode
+
+
+def columns(spec: SourceSpec) -> tuple[str, ...] | None:
+    """The declared ``columns:`` (the data is not read to find them), or None."""
+    found = declared(spec.options)
+    return None if found is None else tuple(found)
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
