@@ -144,6 +144,8 @@ def _type(schema: Node, prop: Node) -> str:
         return f"`{_yaml(prop['const'])}`"
     if "enum" in prop:
         return "string (enum)"
+    if "oneOf" in prop and "type" not in prop:
+        return " or ".join(_type(schema, _resolve(schema, o)) for o in prop["oneOf"])
     kind = prop.get("type", "")
     text = " or ".join(kind) if isinstance(kind, list) else str(kind)
     if kind == "object":

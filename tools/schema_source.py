@@ -328,9 +328,15 @@ SCHEMA = {
                     "examples": [{"my.WebinarTitle": "{{ row.webinar_title }}"}],
                 },
                 "max_invalid": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Fail the run when more rows than this cannot be rendered. Default: no limit.",
+                    "oneOf": [
+                        {"type": "integer", "minimum": 0},
+                        {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+                    ],
+                    "default": 0,
+                    "description": "How many rows may be invalid (cannot be rendered) before `plan` and "
+                    "`apply` fail: a count, or a share of the source's rows such as `2%`. Default 0: "
+                    "any invalid row fails the run. A source whose every row is invalid always fails.",
+                    "examples": [25, "2%"],
                 },
                 "max_calls": {
                     "type": "integer",

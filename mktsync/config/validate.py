@@ -310,7 +310,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
                     key=lambda t: t.name,
                 )
             ),
-            max_invalid=raw.get("max_invalid"),
+            max_invalid=raw.get("max_invalid", 0),
             max_calls=raw.get("max_calls"),
             create_missing=bool(raw.get("create_missing", False)),
             position=pos(cp),
