@@ -90,7 +90,9 @@ def _source_columns(spec: SourceSpec, problems: list[Problem]) -> tuple[str, ...
         where = spec.positions.get("path") or spec.positions.get("url") or spec.position
         shown = exc.location and not exc.location.startswith(f"{where.file}:")
         location = f"{exc.location}: " if shown else ""
-        problems.append(_problem(where, f"sources.{spec.name}", f"{location}{exc.message}"))
+        key = "path" if "path" in spec.positions else "url" if "url" in spec.positions else ""
+        field = f"sources.{spec.name}" + (f".{key}" if key else "")
+        problems.append(_problem(where, field, f"{location}{exc.message}"))
         return None
     types = declared(spec.options)
     if spec.type == "csv" and columns is not None and types:

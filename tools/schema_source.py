@@ -33,6 +33,44 @@ ENCODING = {
     "description": "Text encoding of the file. A UTF-8 byte-order mark is always accepted.",
     "examples": ["utf-8", "latin-1", "cp1252"],
 }
+COLUMN_TYPES = ["string", "integer", "number", "boolean", "date", "datetime", "email"]
+COLUMN_TYPE = {
+    "enum": COLUMN_TYPES,
+    "description": "The column's type; values are converted before templates see them.",
+}
+COLUMNS = {
+    "type": "object",
+    "description": "The source's columns and their types, checked by `validate` against what templates "
+    "read. Each value is a type (`string`, `integer`, `number`, `boolean`, `date`, `datetime`, "
+    "`email`) or a mapping with `type`, `required` (default true: a missing or empty value makes "
+    "the row invalid) and `format` (a `strptime` format for dates). A value that does not convert "
+    "makes the row invalid. Without `columns:`, CSV cells are strings.",
+    "additionalProperties": {
+        "oneOf": [
+            COLUMN_TYPE,
+            {
+                "type": "object",
+                "properties": {
+                    "type": COLUMN_TYPE,
+                    "required": {
+                        "type": "boolean",
+                        "default": True,
+                        "description": "A missing or empty value makes the row invalid.",
+                    },
+                    "format": {
+                        "type": "string",
+                        "minLength": 1,
+                        "description": "For `date` and `datetime`: a `strptime` format such as "
+                        "`%d/%m/%Y`; default ISO 8601.",
+                    },
+                },
+                "required": ["type"],
+                "additionalProperties": False,
+            },
+        ]
+    },
+    "examples": [{"days_left": "integer", "trial_end": "date", "email": {"type": "email"}}],
+}
 DESCRIPTION = {
     "type": "string",
     "description": "Free text for readers of the file; ignored by mktsync.",
@@ -45,7 +83,15 @@ def source_kind(kind: str, description: str, properties: dict, required: list[st
         "then": {
             "description": description,
             "type": "object",
-            "properties": {"type": {"const": kind}, "description": DESCRIPTION, **properties},
+            "properties": {
+                "type": {"const": kind},
+                "description": DESCRIPTION,
+                "columns": {
+                    "$ref": "#/$defs/columns",
+                    "description": COLUMNS["description"],
+                },
+                **properties,
+            },
             "required": ["type", *required],
             "additionalProperties": False,
         },
@@ -164,6 +210,7 @@ SCHEMA = {
     "required": ["version", "sources", "campaigns"],
     "additionalProperties": False,
     "$defs": {
+        "columns": COLUMNS,
         "source": {
             "type": "object",
             "description": "A source of rows.",
@@ -188,6 +235,14 @@ SCHEMA = {
                             "default": ",",
                             "description": "The character between cells.",
                             "examples": [",", ";", "\t"],
+                        },
+                        "quotechar": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1,
+                            "default": '"',
+                            "description": "The character that quotes a cell holding the delimiter or "
+                            "a newline.",
                         },
                         "encoding": ENCODING,
                     },

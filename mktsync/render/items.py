@@ -39,6 +39,7 @@ from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, r
 from mktsync.render.fast import Render
 from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
+from mktsync.sources.columns import convert, declared
 
 SHOWN_INVALID = 20  # invalid rows listed in the error; the rest are counted
 
@@ -55,6 +56,11 @@ def iter_items(
     blake2b, make_filtered = hashlib.blake2b, record_factory(FilteredRow)
     records, happy, to_row = _stream(spec, compiled)
     for number, data in records:
+        if data.__class__ is str:  # a typed column did not convert: the reason
+            yield InvalidItem(
+                campaign=name, campaign_id=campaign_id, source=source, row=number, reason=data
+            )
+            continue
         try:
             item = happy(data, number, now)
         except Exception:  # Unusual, or a template error: the careful path names the fields
@@ -91,7 +97,17 @@ def _stream(
 ) -> tuple[
     Iterator[tuple[int, Any]], Callable[[Any, int, datetime], Item | None], Callable[[Any], Row]
 ]:
-    """(records, happy path, record -> Row): cells by position when the source and templates allow."""
+    """(records, happy path, record -> Row): cells by position when the source and templates allow.
+
+    With declared ``columns:``, each row is converted first; a row that does not convert
+    comes as the reason (a ``str``) instead.
+    """
+    types = declared(spec.options)
+    if types:
+        typed = (
+            (n, convert(Row(r) if type(r) is not Row else r, types)) for n, r in iter_rows(spec)
+        )
+        return typed, compiled.happy, _same
     iter_records = getattr(SOURCES.get(spec.type), "iter_records", None)
     if iter_records is not None:
         header, cells = iter_records(spec)
@@ -102,6 +118,10 @@ def _stream(
     else:
         rows = ((n, r if type(r) is Row else Row(r)) for n, r in iter_rows(spec))
     return rows, compiled.happy, lambda row: row
+
+
+def _same(row: Row) -> Row:
+    return row
 
 
 def _render_carefully(

@@ -87,10 +87,10 @@ def convert(row: Row, columns: Mapping[str, Column]) -> Row | str:
         try:
             row[name] = _CONVERTERS[column.type](value, column)
         except (ValueError, TypeError, OverflowError):
-            shown = mask(value) if isinstance(value, str) else repr(value)
+            shown = repr(mask(value) if isinstance(value, str) else value)
             expected = _ARTICLE.get(column.type, f"a {column.type}")
             hint = f" ({column.format})" if column.format else _HINTS.get(column.type, "")
-            problems.append(f"column '{name}': {shown!r} is not {expected}{hint}")
+            problems.append(f"column '{name}': {shown} is not {expected}{hint}")
     return "; ".join(problems) if problems else row
 
 
