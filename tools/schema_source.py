@@ -46,28 +46,27 @@ COLUMNS = {
     "the row invalid) and `format` (a `strptime` format for dates). A value that does not convert "
     "makes the row invalid. Without `columns:`, CSV cells are strings.",
     "additionalProperties": {
-        "oneOf": [
-            COLUMN_TYPE,
-            {
-                "type": "object",
-                "properties": {
-                    "type": COLUMN_TYPE,
-                    "required": {
-                        "type": "boolean",
-                        "default": True,
-                        "description": "A missing or empty value makes the row invalid.",
-                    },
-                    "format": {
-                        "type": "string",
-                        "minLength": 1,
-                        "description": "For `date` and `datetime`: a `strptime` format such as "
-                        "`%d/%m/%Y`; default ISO 8601.",
-                    },
+        "if": {"type": "string"},
+        "then": COLUMN_TYPE,
+        "else": {
+            "type": "object",
+            "properties": {
+                "type": COLUMN_TYPE,
+                "required": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "A missing or empty value makes the row invalid.",
                 },
-                "required": ["type"],
-                "additionalProperties": False,
+                "format": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "For `date` and `datetime`: a `strptime` format such as "
+                    "`%d/%m/%Y`; default ISO 8601.",
+                },
             },
-        ]
+            "required": ["type"],
+            "additionalProperties": False,
+        },
     },
     "examples": [{"days_left": "integer", "trial_end": "date", "email": {"type": "email"}}],
 }

@@ -99,7 +99,7 @@ def constant_when(tree: nodes.Template, text: str) -> str | None:
         expr = outputs[0].nodes[0]
         if isinstance(expr, nodes.Const):
             truth = "true" if expr.value else "false"
-            return f"it is the literal {expr.value!r}, so it is {truth} for every row"
+            return f"it is the literal {text.strip()}, so it is {truth} for every row"
         if _is_row(expr):
             return "it tests 'row' as a whole, which is true for every row; compare a column"
         if isinstance(expr, nodes.Name):
