@@ -10,7 +10,7 @@ Types: ``string``, ``integer``, ``number``, ``boolean``, ``date``, ``datetime`` 
 ``email``.  Text cells (a CSV's) are parsed; values that already have the type (a
 JSON number) are kept.  A column is ``required`` unless it says otherwise: missing or
 empty, it makes the row invalid; an optional one that is empty becomes ``None``
-(``""`` for a string).  Dates become :class:`mktsync.dates.Day`, so ``row.trial_end -
+(``""`` for a string or an email).  Dates become :class:`mktsync.dates.Day`, so ``row.trial_end -
 today`` is a whole number of days; a datetime without a zone is taken as UTC.
 
 A failed value is named in the reason with its column and the type expected; a value
@@ -82,7 +82,7 @@ def convert(row: Row, columns: Mapping[str, Column]) -> Row | str:
                 what = "missing" if name not in row else "empty"
                 problems.append(f"column '{name}': {what}, but required ({column.type})")
             else:
-                row[name] = "" if column.type == "string" else None
+                row[name] = "" if column.type in ("string", "email") else None
             continue
         try:
             row[name] = _CONVERTERS[column.type](value, column)
