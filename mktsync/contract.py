@@ -87,10 +87,13 @@ def _source_columns(spec: SourceSpec, problems: list[Problem]) -> tuple[str, ...
     try:
         columns = kind.columns(spec)
     except SourceError as exc:
-        where = spec.positions.get("path") or spec.positions.get("url") or spec.position
-        shown = exc.location and not exc.location.startswith(f"{where.file}:")
+        # sql errors are located in the config (the url or the query); file errors in the file
+        key = next((k for k, p in spec.positions.items() if str(p) == exc.location), None)
+        if key is None:
+            key = "path" if "path" in spec.positions else "url" if "url" in spec.positions else ""
+        where = spec.positions.get(key, spec.position)
+        shown = exc.location and exc.location != str(where)
         location = f"{exc.location}: " if shown else ""
-        key = "path" if "path" in spec.positions else "url" if "url" in spec.positions else ""
         field = f"sources.{spec.name}" + (f".{key}" if key else "")
         problems.append(_problem(where, field, f"{location}{exc.message}"))
         return None
