@@ -16,7 +16,8 @@ TEMPLATE = {
     "type": "string",
     "minLength": 1,
     "description": "A Jinja template rendered for each row, in a sandbox. Names available: `row` "
-    "(the source row) and `now` (the run's start, UTC).",
+    "(the source row), `now` (the run's start, UTC) and `today` (its date); filters in "
+    "docs/templates.md.",
 }
 ENV_STRING_DESC = (
     " May use `${VAR}` or `${VAR:-default}`, read from the environment only when needed."
@@ -329,9 +330,12 @@ SCHEMA = {
                 },
                 "when": {
                     **TEMPLATE,
-                    "description": "A template deciding whether a row is in: rendering `False`, `false`, "
-                    "`0`, `None` or nothing leaves the row out (shown as filtered in the plan).",
-                    "examples": ["{{ row.status == 'registered' }}"],
+                    "description": "A condition deciding whether a row is in: an expression such as "
+                    "`row.status == 'registered'` (no braces needed), or a template whose rendering "
+                    "`False`, `false`, `0`, `None` or nothing leaves the row out (shown as filtered in the "
+                    "plan). A condition that is the same for every row (a literal, a plain word, no `row` "
+                    "field) is an error.",
+                    "examples": ["row.status == 'registered'", "row.trial_ends - today == 3"],
                 },
                 "lead": {
                     "type": "object",
