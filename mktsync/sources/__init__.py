@@ -6,10 +6,14 @@
 
 Each kind is a module with ``iter_rows(spec) -> Iterator[(row_number, row)]`` and
 ``columns(spec)``, the column names when they are known without reading the rows
-(the :class:`Source` protocol); each row is a :class:`Row`, a plain dict.  Rows stream: no kind holds the whole source in
-memory.  A source that cannot be read raises ``SourceError`` naming the file and
+(the :class:`Source` protocol); each row is a :class:`Row`, a plain dict.  Rows
+stream: no kind holds the whole source in memory.  A source that cannot be read raises ``SourceError`` naming the file and
 line as written in the config; the row number is what messages about that row show
 (a line of the file, a YAML line, or a 1-based index — each module says which).
+
+Every kind accepts ``columns:`` (``mktsync.sources.columns``): declared names and types.
+Sources yield values as read; ``render`` converts them to the declared types, so a
+value that does not convert becomes an invalid item rather than a stopped run.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 >>> for number, row in iter_rows(spec):     # doctest: +SKIP
 ...     row["email"]
 
-Options: ``path``, ``encoding`` (default ``utf-8``) and ``records_path``: a dotted
+Options: ``path``, ``columns`` (declared: what ``validate`` checks templates against), ``encoding`` (default ``utf-8``) and ``records_path``: a dotted
 path (``data.items``) to the array inside nested objects; without it the top level
 must be the array.  The row number is the record's 1-based index in the array.
 

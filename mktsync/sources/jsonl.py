@@ -3,7 +3,7 @@
 >>> for number, row in iter_rows(spec):     # doctest: +SKIP
 ...     row["lead_id"]
 
-Options: ``path``, ``encoding`` (default ``utf-8``).  The row number is the line
+Options: ``path``, ``columns`` (declared: what ``validate`` checks templates against), ``encoding`` (default ``utf-8``).  The row number is the line
 number; blank lines are skipped.  Values keep their JSON types (numbers, booleans,
 ``null``, nested objects), so ``{{ row.lead_id }}`` renders ``5000``, not ``5000.0``.
 """
