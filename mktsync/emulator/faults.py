@@ -32,6 +32,8 @@ ENDPOINTS = (
     "tokens_get",
     "tokens_post",
     "tokens_delete",
+    "folder",
+    "program",
 )
 
 
