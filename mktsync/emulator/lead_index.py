@@ -35,10 +35,21 @@ class LeadIndex:
 
     def _build(self, field: str, leads: Iterable[Mapping[str, Any]]) -> dict[str, set[int]]:
         built: dict[str, set[int]] = {}
+        fold = field == "email"
+        scanned = 0
         for lead in leads:
-            self.rows_scanned += 1
-            if field in lead:
-                built.setdefault(index_key(field, lead[field]), set()).add(int(lead["id"]))
+            scanned += 1
+            value = lead.get(field)
+            if value is None and field not in lead:
+                continue
+            text = "" if value is None else str(value)
+            key = text.casefold() if fold else text
+            ids = built.get(key)
+            if ids is None:
+                built[key] = {lead["id"]}
+            else:
+                ids.add(lead["id"])
+        self.rows_scanned += scanned
         self._maps[field] = built
         return built
 

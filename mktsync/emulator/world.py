@@ -97,15 +97,16 @@ class World:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     index: LeadIndex = field(default_factory=LeadIndex, repr=False)
     lead_fields: set[str] = field(default_factory=set, repr=False)  # every field any lead has
-    _max_lead_id: int = field(default=1_000_000, repr=False)
+    _max_lead_id: int | None = field(default=None, repr=False)
 
     def next_lead_id(self) -> int:
-        return self._max_lead_id + 1
+        # Created leads follow the highest id; an empty instance starts after 1,000,000.
+        return (1_000_000 if self._max_lead_id is None else self._max_lead_id) + 1
 
     def add_lead(self, lead: dict[str, Any]) -> None:
         """Store a new lead (``lead["id"]`` set) and keep the lookup index current."""
         self.leads[lead["id"]] = lead
-        self._max_lead_id = max(self._max_lead_id, lead["id"])
+        self._max_lead_id = max(self._max_lead_id or lead["id"], lead["id"])
         self.lead_fields.update(lead)
         self.index.add(lead)
 
