@@ -343,6 +343,14 @@ SCHEMA = {
                     "description": "Create leads for emails Marketo does not know (with `lead.fields`), "
                     "instead of reporting them as invalid.",
                 },
+                "expect_skips": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Say that Marketo may skip re-sent leads and that this is intended. "
+                    "Without it, when the campaign's qualification rule is `once`, `apply` refuses the "
+                    "campaign if the plan re-triggers leads (`retrigger: on_change`, or a retry of a "
+                    "failed item), and `plan` warns: Marketo answers success but skips those leads.",
+                },
             },
             "required": ["campaign_id", "source", "lead"],
             "additionalProperties": False,

@@ -51,3 +51,21 @@ def test_token_defined_nowhere_is_refused_before_anything_is_sent(
         assert "has no My Token 'Link' (sent as {{my.Link}})" in err
         assert "folder 11 (Events), folder 10 (Marketing) above it; available: Webinar" in err
         assert emu.triggers() == []
+
+
+def test_plan_counts_the_walk_apply_made_last_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    path = write_project(tmp_path, rows(3))
+    code, out, _ = cli(["plan", str(path), "--format", "json"], None, monkeypatch)
+    assert json.loads(out)["summary"]["preflight_calls"] == 2  # never applied: the estimate
+    with emulator(path, **folder_seed(path, link_on="grandparent")) as emu:
+        assert cli(["apply", str(path), "--yes"], emu, monkeypatch)[0] == 0
+        changed = rows(3)
+        changed[0]["code"] = "NEW"
+        write_project(tmp_path, changed)
+        code, out, _ = cli(["plan", str(path), "--format", "json"], None, monkeypatch)
+        # smart campaign + program tokens + 2 calls per folder (record, tokens) ... as apply saw
+        assert json.loads(out)["summary"]["preflight_calls"] == 6
