@@ -318,7 +318,7 @@ SCHEMA = {
                 "tokens": {
                     "type": "object",
                     "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
-                    "or `{{my.Name}}`; each must exist on the campaign's program. At most 100.",
+                    "or `{{my.Name}}`; each must exist on the campaign's program or a folder above it. At most 100.",
                     "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
                     "maxProperties": 100,
                     "additionalProperties": {

@@ -17,8 +17,8 @@ from mktsync.emulator.app import MAX_BODY, App, Request
 from mktsync.emulator.envelope import Reply
 
 _MAX_DRAIN = 16 * 1024 * 1024
-# Bodies shorter than this go out plain even when gzip is accepted (HTTP allows either).
-GZIP_MIN_BYTES = 256
+# Adobe (rest/performance): "Payloads less than 1024 bytes are not compressed".
+GZIP_MIN_BYTES = 1024
 
 
 def accepts_gzip(header: str) -> bool:

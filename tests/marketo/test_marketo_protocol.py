@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from marketo_testing import MakeClient, api_entries
+from marketo_testing import MakeClient, api_entries, seed
 
-from mktsync.emulator import Emulator
+from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.marketo import Transient
 
 
@@ -51,11 +51,13 @@ class Recorder(httpx.HTTPTransport):
         return response
 
 
-def test_client_asks_for_gzip_and_decodes_it(emu: Emulator, make_client: MakeClient) -> None:
+def test_client_asks_for_gzip_and_decodes_it(make_client: MakeClient) -> None:
+    leads = [{"id": i, "email": f"lead{i}@example.com"} for i in range(1, 61)]
     recorder = Recorder()
-    client = make_client(emu, transport=recorder)
-    emails = [f"lead{i}@example.com" for i in range(1, 11)]
-    assert len(client.find_leads_by_email(emails)) == 10
+    with serve(seed=seed(leads=leads), options=EmulatorOptions()) as emu:
+        client = make_client(emu, transport=recorder)
+        emails = [lead["email"] for lead in leads]
+        assert len(client.find_leads_by_email(emails)) == 60
     [(path, accept, encoding)] = [s for s in recorder.seen if s[0] == "/rest/v1/leads.json"]
     assert "gzip" in accept
-    assert encoding == "gzip"  # ten leads with emails are past the emulator's 256-byte threshold
+    assert encoding == "gzip"  # 60 leads pass Adobe's 1024-byte threshold
