@@ -17,7 +17,7 @@ _NOT_FOUND = "No assets found for the given search criteria."
 _STAMP = asset_time()
 
 
-def _path(world: World, folders: list[Folder]) -> str:
+def _path(folders: list[Folder]) -> str:
     return "/Marketing Activities/" + "/".join(f.name for f in reversed(folders))
 
 
@@ -30,7 +30,7 @@ def folder_json(world: World, owner: Folder | Program) -> dict[str, Any]:
     is_program = isinstance(owner, Program)
     kind = "Program" if is_program else "Folder"
     chain = world.ancestors(owner) if isinstance(owner, Program) else _folder_chain(world, owner)
-    path = _path(world, chain) + (f"/{owner.name}" if is_program else "")
+    path = _path(chain) + (f"/{owner.name}" if is_program else "")
     return {
         "id": owner.id,
         "name": owner.name,

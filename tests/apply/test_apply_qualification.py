@@ -106,3 +106,21 @@ def test_retry_of_a_failed_item_into_a_once_campaign_is_refused(
         code, _, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 1 and "preflight refused campaign 1234" in err
         assert emu.triggers() == []
+
+
+def test_campaign_info_lives_beside_the_ledger_and_is_only_a_cache(tmp_path: Path) -> None:
+    from mktsync.qualify import CampaignSeen, campaign_info_path, load_seen, save_seen
+
+    beside = campaign_info_path("sqlite:///.mktsync/ledger.db", tmp_path)
+    assert beside == tmp_path / ".mktsync" / "ledger.db.campaigns.json"
+    assert campaign_info_path("sqlite:////abs/l.db", tmp_path) == Path("/abs/l.db.campaigns.json")
+    assert campaign_info_path("sqlite:///:memory:", tmp_path) is None
+    pg = campaign_info_path("postgresql://u@h/db", tmp_path)
+    assert pg == tmp_path / ".mktsync-campaigns.json"
+    target = tmp_path / "l.db.campaigns.json"
+    assert load_seen(target) == {}  # missing: plan knows no rules
+    save_seen(target, [CampaignSeen(campaign_id=7, rule="once", preflight_calls=4)])
+    save_seen(target, [CampaignSeen(campaign_id=8, rule="any", preflight_calls=2)])
+    assert {cid: s.rule for cid, s in load_seen(target).items()} == {7: "once", 8: "any"}
+    target.write_text("{not json", encoding="utf-8")
+    assert load_seen(target) == {}  # unreadable: ignored, never an error
