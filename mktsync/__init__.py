@@ -27,6 +27,7 @@ def plan_config(
     from mktsync.config import display_name, load_config
     from mktsync.ledger import open_ledger
     from mktsync.plan import make_plan
+    from mktsync.qualify import preflight_estimates
 
     config = load_config(path)
     url = ledger_url or config.ledger.resolve()
@@ -37,6 +38,7 @@ def plan_config(
             campaigns=campaigns,
             retry_unknown=retry_unknown,
             config_path=display_name(config.path),
+            preflight_calls=preflight_estimates(config, url),
         )
     return config, plan
 

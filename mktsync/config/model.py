@@ -157,6 +157,7 @@ class Campaign:
     max_invalid: int | None = None
     max_calls: int | None = None
     create_missing: bool = False
+    expect_skips: bool = False  # Marketo's qualification rule may skip re-triggered leads
     position: Position
 
 
