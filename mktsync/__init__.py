@@ -28,6 +28,7 @@ def plan_config(
     from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
     from mktsync.plan import make_plan
+    from mktsync.qualify import preflight_estimates
 
     config = load_checked(path)
     url = ledger_url or config.ledger.resolve()
@@ -38,6 +39,7 @@ def plan_config(
             campaigns=campaigns,
             retry_unknown=retry_unknown,
             config_path=display_name(config.path),
+            preflight_calls=preflight_estimates(config, url),
         )
     return config, plan
 

@@ -32,6 +32,7 @@ LAYERS = {
     "resolve": 30,
     "plan": 40,
     "planfile": 45,
+    "qualify": 45,  # qualification rules against a plan; the campaign info apply saw
     "apply": 50,
     "settle": 50,
     "report": 60,

@@ -376,7 +376,7 @@ SCHEMA = {
                 "tokens": {
                     "type": "object",
                     "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
-                    "or `{{my.Name}}`; each must exist on the campaign's program. At most 100.",
+                    "or `{{my.Name}}`; each must exist on the campaign's program or a folder above it. At most 100.",
                     "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
                     "maxProperties": 100,
                     "additionalProperties": {
@@ -406,6 +406,14 @@ SCHEMA = {
                     "default": False,
                     "description": "Create leads for emails Marketo does not know (with `lead.fields`), "
                     "instead of reporting them as invalid.",
+                },
+                "expect_skips": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Say that Marketo may skip re-sent leads and that this is intended. "
+                    "Without it, when the campaign's qualification rule is `once`, `apply` refuses the "
+                    "campaign if the plan re-triggers leads (`retrigger: on_change`, or a retry of a "
+                    "failed item), and `plan` warns: Marketo answers success but skips those leads.",
                 },
             },
             "required": ["campaign_id", "source", "lead"],

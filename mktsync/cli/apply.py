@@ -142,6 +142,7 @@ def _run(
     err: TextIO,
 ) -> int:
     from mktsync.marketo import MarketoClient
+    from mktsync.qualify import campaign_info_path
 
     progress = Progress(err, tty=err.isatty(), log_format=request.log_format)
     options = ApplyOptions(
@@ -151,6 +152,7 @@ def _run(
         campaigns=request.campaigns,
         git_commit=git_commit(config.base_dir),
         on_event=progress,
+        campaign_info=campaign_info_path(ledger_url, config.base_dir),
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync import plan_config
     from mktsync.plan import check_budget
     from mktsync.planfile import write_plan
+    from mktsync.qualify import plan_warnings
     from mktsync.report import REPORTERS, ReportOptions, render_markdown
 
     config, plan = plan_config(
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    for line in plan_warnings(config, plan, args.ledger):
+        err.write(f"{line}\n")
     color = out.isatty() and "NO_COLOR" not in os.environ
     REPORTERS[args.format](plan, out, ReportOptions(color=color, show_pii=args.show_pii))
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

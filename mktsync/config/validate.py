@@ -313,6 +313,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
             max_invalid=raw.get("max_invalid", 0),
             max_calls=raw.get("max_calls"),
             create_missing=bool(raw.get("create_missing", False)),
+            expect_skips=bool(raw.get("expect_skips", False)),
             position=pos(cp),
         )
     return Config(
