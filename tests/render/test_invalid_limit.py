@@ -72,3 +72,12 @@ def test_detailed_exitcode_never_says_no_changes_with_invalid_rows(tmp_path: Pat
     # without invalid rows and nothing to send it is 0: an empty source
     path = project(tmp_path, [], "    max_invalid: 1\n")
     assert plan(path, "--detailed-exitcode")[0] == 0
+
+
+def test_apply_refuses_invalid_rows_too_and_sends_nothing(tmp_path: Path) -> None:
+    path = project(tmp_path, ["ann@example.com", "not-an-address"])
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["apply", str(path), "--emulator"], stdout=out, stderr=err)
+    assert code == 1
+    assert "1 row is invalid, more than max_invalid (0)" in err.getvalue()
+    assert "trigger call" not in out.getvalue()
