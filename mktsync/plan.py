@@ -273,7 +273,7 @@ def _plan_campaign(
             groups.setdefault(item.tokens, []).append(planned)
             if item.email is not None:
                 emails.add(item.email)
-    check_invalid_limit(campaign, counts["invalid"])
+    check_invalid_limit(campaign, invalid, sum(counts.values()))
     calls = tuple(
         Call(campaign_id=campaign.campaign_id, tokens=tokens, items=tuple(chunk))
         for tokens, members in groups.items()

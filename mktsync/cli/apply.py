@@ -25,8 +25,9 @@ from mktsync.cli.options import (
     add_ledger,
     add_retry_unknown,
 )
-from mktsync.config import display_name, load_config
+from mktsync.config import display_name
 from mktsync.config.model import Config
+from mktsync.contract import load_checked
 from mktsync.errors import EXIT_ERROR, MktsyncError
 from mktsync.ledger import open_ledger
 from mktsync.plan import Plan, make_plan
@@ -113,7 +114,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     if _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
-    config = load_config(config_path)
+    config = load_checked(config_path)
     for warning in config.warnings:
         err.write(f"{warning}\n")
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):

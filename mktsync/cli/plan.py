@@ -62,4 +62,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             write_plan(plan, f)
         err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
-    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.changes else EXIT_OK
+    # Invalid rows (allowed by max_invalid) are never "no changes": someone must look.
+    changes = plan.summary.changes or plan.summary.invalid > 0
+    return EXIT_CHANGES if args.detailed_exitcode and changes else EXIT_OK

@@ -21,9 +21,9 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mktsync.config import validate
+    from mktsync.contract import validate_all
 
-    results = [validate(path) for path in args.files or [DEFAULT_CONFIG]]
+    results = [validate_all(path) for path in args.files or [DEFAULT_CONFIG]]
     if args.format == "json":
         problems = [p.as_dict() for r in results for p in r.problems]
         json.dump(problems, out, indent=2)
