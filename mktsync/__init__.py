@@ -24,11 +24,13 @@ def plan_config(
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
     """
-    from mktsync.config import display_name, load_config
+    from mktsync.config import display_name
+    from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
     from mktsync.plan import make_plan
+    from mktsync.qualify import preflight_estimates
 
-    config = load_config(path)
+    config = load_checked(path)
     url = ledger_url or config.ledger.resolve()
     with open_ledger(url, config.base_dir, create=False) as ledger:
         plan = make_plan(
@@ -37,6 +39,7 @@ def plan_config(
             campaigns=campaigns,
             retry_unknown=retry_unknown,
             config_path=display_name(config.path),
+            preflight_calls=preflight_estimates(config, url),
         )
     return config, plan
 

@@ -18,7 +18,10 @@
 from __future__ import annotations
 
 from mktsync.render.campaign import FALSE_RENDERINGS, CompiledCampaign
-from mktsync.render.environment import (
+from mktsync.render.fast import Render, compile_template, fast_path
+from mktsync.render.items import check_invalid_limit, iter_items
+from mktsync.row import Row
+from mktsync.sandbox import (
     CONTEXT_NAMES,
     FILTERS,
     SAFE_GLOBALS,
@@ -26,9 +29,6 @@ from mktsync.render.environment import (
     html_escape,
     make_environment,
 )
-from mktsync.render.fast import Render, compile_template, fast_path
-from mktsync.render.items import check_invalid_limit, iter_items
-from mktsync.sources.row import Row
 
 __all__ = [
     "CONTEXT_NAMES",

@@ -22,8 +22,9 @@ from typing import Any
 
 from jinja2 import nodes
 
-from mktsync.render.environment import make_environment
-from mktsync.sources.row import Row
+from mktsync.dates import today_of
+from mktsync.row import Row
+from mktsync.sandbox import make_environment
 
 Render = Callable[[Row, datetime], str]
 
@@ -44,7 +45,7 @@ def compile_template(text: str, *, fast: bool = True) -> Render:
     template = env.from_string(text)
 
     def render(row: Row, now: datetime) -> str:
-        return template.render({"row": row, "now": now})
+        return template.render({"row": row, "now": now, "today": today_of(now)})
 
     return render
 

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.model import EnvString, SourceSpec
-from mktsync.errors import SourceError
-from mktsync.sources.row import Row
+from mktsync.errors import EnvironmentVariableError, SourceError
+from mktsync.row import Row
 
 DEFAULT_CHUNK_SIZE = 1000
 _PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@]*@")
@@ -164,3 +164,32 @@ def _scrub(exc: BaseException, url: str) -> str:
         message = message.replace(password, "***")
         message = message.replace(urllib.parse.unquote(password), "***")
     return message
+
+
+def columns(spec: SourceSpec) -> tuple[str, ...] | None:
+    """A SQLite query's column names from its cursor description, fetching no row.
+
+    The query runs wrapped in ``SELECT * FROM (...) LIMIT 0``, so SQLite plans it but
+    reads nothing.  Other databases, and URLs needing a variable that is not set, give
+    None: ``validate`` needs no secret and no server.
+    """
+    raw = spec.options["url"]
+    try:
+        url_text = raw.resolve() if isinstance(raw, EnvString) else str(raw)
+    except EnvironmentVariableError:
+        return None
+    if not url_text.startswith("sqlite:///"):
+        return None
+    path = _sqlite_path(spec.base_dir, url_text)
+    if not path.is_file():
+        raise SourceError(
+            spec.name, _where(spec, "url"), f"database file not found for {_shown_url(spec)}"
+        )
+    query = str(spec.options["query"]).strip().rstrip(";")
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            cursor = connection.execute(f"SELECT * FROM ({query}\n) LIMIT 0")
+            return tuple(str(column[0]) for column in cursor.description or ())
+    except sqlite3.Error as exc:
+        raise SourceError(spec.name, _where(spec, "query"), f"query failed: {exc}") from None

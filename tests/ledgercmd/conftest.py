@@ -1,7 +1,6 @@
 """A project folder with a ``campaigns.yaml`` and a real SQLite ledger beside it.
 
-``run`` calls ``mktsync.cli.main``; should ``cli`` not know ``ledger`` yet, it adds
-``ledgercmd.add_parser`` for the test (``test_cli_registers_ledger`` fails meanwhile).
+``run`` calls ``mktsync.cli.main`` with ``ledger --config <project>/campaigns.yaml``.
 """
 
 from __future__ import annotations
@@ -10,10 +9,9 @@ import io
 from pathlib import Path
 
 import pytest
-from ledgercmd_testing import Run, cli_knows_ledger
+from ledgercmd_testing import Run
 
 from mktsync import cli
-from mktsync.ledgercmd import add_parser
 
 CONFIG = """version: 1
 ledger: sqlite:///state/ledger.db
@@ -42,8 +40,6 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def run(project: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     """``run("status", ...)`` is ``mktsync ledger --config <project>/campaigns.yaml status ...``."""
-    if not cli_knows_ledger():
-        monkeypatch.setattr(cli, "ADDERS", [*cli.ADDERS, add_parser])
     monkeypatch.delenv("MKTSYNC_WHO", raising=False)
 
     def runner(*argv: str, config: bool = True) -> tuple[int, str, str]:

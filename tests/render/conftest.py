@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mktsync.render.environment import make_environment
+from mktsync.sandbox import make_environment
 
 
 @pytest.fixture(autouse=True)

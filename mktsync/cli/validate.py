@@ -1,0 +1,37 @@
+"""``mktsync validate``: schema and semantic checks, every problem located, no secrets needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TextIO
+
+from mktsync.cli.options import DEFAULT_CONFIG, Subparsers
+from mktsync.errors import EXIT_ERROR, EXIT_OK
+
+
+def add_parser(sub: Subparsers) -> None:
+    p = sub.add_parser("validate", help="check campaigns.yaml: schema, templates, references")
+    p.add_argument(
+        "files", nargs="*", type=Path, metavar="FILE", help="config files (default: campaigns.yaml)"
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mktsync.contract import validate_all
+
+    results = [validate_all(path) for path in args.files or [DEFAULT_CONFIG]]
+    if args.format == "json":
+        problems = [p.as_dict() for r in results for p in r.problems]
+        json.dump(problems, out, indent=2)
+        out.write("\n")
+    else:
+        for result in results:
+            for problem in result.problems:
+                out.write(f"{problem}\n")
+            if result.ok:
+                out.write(f"ok: {result.summary}\n")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
