@@ -11,9 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from mktsync.cli.ledger.target import LedgerTarget, _reading
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
-from mktsync.cli.ledger.target import LedgerTarget, _reading
 from mktsync.settle import SettleReport, settle_unknown
 
 _LISTED = 20  # unsettled items named per campaign before "... and N more"
