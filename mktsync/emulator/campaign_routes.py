@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mktsync.emulator.activity_routes import record_requests
 from mktsync.emulator.call import Call, page
 from mktsync.emulator.envelope import ApiError, Outcome
 from mktsync.emulator.qualification import qualify, rule_json
@@ -164,6 +165,8 @@ def trigger(call: Call, world: World) -> Outcome:
             "request_id": call.request_id,
         }
     )
+    # The request reached every known lead, whether or not qualification let the flow run.
+    record_requests(world, c, list(dict.fromkeys(known)), now)
     return Outcome(result=[{"id": c.id}])
 
 

@@ -124,6 +124,13 @@ class Emulator:
         with self._app.world.lock:
             return [dict(s) for s in self._app.world.schedules]
 
+    def activities(self) -> list[dict[str, Any]]:
+        with self._app.world.lock:
+            return [
+                {k: v for k, v in a.items() if not k.startswith("_")}
+                for a in self._app.world.activities
+            ]
+
     def leads(self) -> list[dict[str, Any]]:
         with self._app.world.lock:
             return [dict(lead) for lead in self._app.world.leads.values()]
@@ -162,6 +169,7 @@ class Emulator:
             "triggers": self.triggers,
             "schedules": self.schedules,
             "leads": self.leads,
+            "activities": self.activities,
             "stats": self.stats,
         }
         if method == "GET" and name in views:

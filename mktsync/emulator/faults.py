@@ -48,6 +48,8 @@ ENDPOINTS = (
     "tokens_delete",
     "folder",
     "program",
+    "paging_token",
+    "activities",
 )
 
 

@@ -93,6 +93,7 @@ class World:
     # (campaign id, lead id) -> when the lead last ran through the campaign's flow
     ran: dict[tuple[int, int], datetime] = field(default_factory=dict)
     schedules: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     clones_by_day: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     index: LeadIndex = field(default_factory=LeadIndex, repr=False)

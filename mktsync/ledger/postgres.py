@@ -163,7 +163,7 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
         raise
     if version == 0 and (read_only or not create):
         conn.close()  # no ledger here yet: plan sees an empty one, and nothing is created
-        from mktsync.ledger.sqlite import open_memory
+        from mktsync.ledger.sqlite_open import open_memory
 
         return open_memory(read_only=read_only, name=f"{name} (no ledger yet; empty view)")
     if version < LATEST and read_only:

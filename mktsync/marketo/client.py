@@ -19,13 +19,14 @@ from typing import Any
 import httpx
 
 from mktsync.config.model import Limits
-from mktsync.marketo import leads
+from mktsync.marketo import activities, leads
 from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import NotFound
 from mktsync.marketo.folders import TokenCheck, TokenWalks
 from mktsync.marketo.leads import int_or_none
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.records import (
+    Activity,
     CampaignInfo,
     CreateResult,
     PreflightResult,
@@ -324,6 +325,12 @@ class MarketoClient:
     def find_leads_by_id(self, ids: Sequence[int]) -> set[int]:
         """Which of these lead ids exist (300 values a call)."""
         return leads.find_leads_by_id(self._caller, self.base_url, ids)
+
+    def find_activities(
+        self, type_ids: Sequence[int], lead_ids: Sequence[int], since: str
+    ) -> list[Activity]:
+        """Activities of these types (at most 10) on these leads since ``since`` (ISO 8601)."""
+        return activities.find_activities(self._caller, type_ids, lead_ids, since)
 
     def create_leads(self, records: Sequence[Mapping[str, str]]) -> list[CreateResult]:
         """Create leads (``createOnly``, 300 a call); one result per record, in input order.

@@ -14,7 +14,8 @@ into a typed exception; its class says what a caller may do::
     ├── TokenRejected    601/602 still answered after the token was renewed
     ├── OutcomeUnknown   the request left but no answer came; it may have been carried out
     ├── NotFound         1013, 702, 610: the object or resource does not exist
-    └── RequestFailed    anything else (611, 1003, 603, 609 ...): not retried
+    └── RequestFailed    anything else (611, 1003, 603, 609 ...): not retried, except
+                         611 on a call that only reads (IDEMPOTENT_RETRY_CODES)
 
 >>> isinstance(error_for("606", "Max rate limit '100' exceeded with in '20' secs", "a#1"), Retryable)
 True
@@ -28,6 +29,7 @@ from typing import Any
 from mktsync.errors import AuthError, MarketoError, QuotaExceeded
 
 __all__ = [
+    "IDEMPOTENT_RETRY_CODES",
     "AuthError",
     "ConnectFailed",
     "NotFound",
@@ -50,6 +52,11 @@ THROTTLE_CODES = frozenset({"606", "615"})
 # "500"/"502" also arrive as codes inside a JSON envelope (Marketo's error-code table lists
 # both); like the HTML 5xx pages they are passing faults of Marketo's side.
 TRANSIENT_CODES = frozenset({"500", "502", "604", "608", "713"})
+# Retried only on calls that merely read (lookups, preflight, describe, tokens, activities):
+# 611 is Marketo's catch-all, and one passing 611 must not end a whole run. A 6xx means
+# the request was not carried out, but 611 on a trigger is also the nested-program quirk,
+# which no retry fixes, so trigger, schedule and create keep treating it as a failure.
+IDEMPOTENT_RETRY_CODES = frozenset({"611"})
 NOT_FOUND_CODES = frozenset({"610", "702", "710", "1013"})
 
 

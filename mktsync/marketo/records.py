@@ -115,3 +115,18 @@ class PreflightResult:
     reasons: list[str] = field(default_factory=list)
     qualification: Qualification | None = None
     calls: int = 0  # API calls this check made (a cached token walk costs none)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activity:
+    """One entry of a lead's activity log (``GET /rest/v1/activities.json``).
+
+    ``campaign_id`` is the campaign that logged it: Marketo's ``campaignId`` when given,
+    else the primary attribute's id (for "Request Campaign", the campaign requested).
+    """
+
+    guid: str
+    lead_id: int
+    date: str  # as Marketo wrote it, e.g. 2026-11-30T08:00:01Z
+    type_id: int
+    campaign_id: int | None

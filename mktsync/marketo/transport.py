@@ -8,6 +8,7 @@ The rule for transport failures (why, not what): a failure while *connecting* me
 nothing reached Marketo, so it is always safe to resend.  A failure after the request
 left (read timeout, connection reset, half a response) may hide a request Marketo
 carried out: it is retried only for reads, and raises ``OutcomeUnknown`` otherwise.
+Reads are also retried on 611 (``codes.IDEMPOTENT_RETRY_CODES``), with the same backoff.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import httpx
 
 from mktsync.marketo.auth import SendState
 from mktsync.marketo.codes import (
+    IDEMPOTENT_RETRY_CODES,
     ConnectFailed,
     OutcomeUnknown,
     RequestFailed,
@@ -86,7 +88,11 @@ class Caller:
                 return self._once(
                     endpoint, method, path, params, json_body, form, idempotent, timeout
                 )
-            except Retryable as exc:
+            except (Retryable, RequestFailed) as exc:
+                if not isinstance(exc, Retryable) and not (
+                    idempotent and exc.code in IDEMPOTENT_RETRY_CODES
+                ):
+                    raise
                 retries += 1
                 if retries >= self._retry.max_attempts:
                     raise
