@@ -23,10 +23,12 @@ from mktsync.cli.options import (
     Subparsers,
     add_campaign,
     add_ledger,
+    add_policy,
     add_retry_unknown,
+    policy_from,
 )
 from mktsync.config import display_name, load_config
-from mktsync.config.model import Config
+from mktsync.config.model import Config, Policy
 from mktsync.errors import EXIT_ERROR, MktsyncError
 from mktsync.ledger import open_ledger
 from mktsync.plan import Plan, make_plan
@@ -62,6 +64,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--format", choices=("text", "json"), default="text", help="the final report")
     p.add_argument("--log-format", choices=("text", "json"), default="text", help="progress lines")
+    add_policy(p)
     p.set_defaults(handler=run)
 
 
@@ -78,6 +81,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lock_timeout=args.lock_timeout,
         report_format=args.format,
         log_format=args.log_format,
+        policy=policy_from(args),
     )
     return run_apply(request, out, err)
 
@@ -95,6 +99,7 @@ class ApplyRequest:
     lock_timeout: float = 30.0
     report_format: str = "text"
     log_format: str = "text"
+    policy: Policy | None = None  # --allow-env, --data-root: what ${VAR} and sources may reach
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,7 +118,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     if _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
-    config = load_config(config_path)
+    config = load_config(config_path, policy=request.policy)
     for warning in config.warnings:
         err.write(f"{warning}\n")
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):

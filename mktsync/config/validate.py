@@ -17,18 +17,21 @@ import jinja2
 from jinja2 import meta
 
 from mktsync.config.model import (
+    DEFAULT_MAX_VALUE_BYTES,
     Campaign,
     Config,
     EnvString,
     LeadSpec,
     Limits,
     MarketoSettings,
+    Policy,
     Position,
     SourceSpec,
     Template,
     TokenSpec,
 )
 from mktsync.config.schema import did_you_mean, located
+from mktsync.config.security import security_problems, template_problem
 from mktsync.config.yamlfile import Document, JsonPath, dotted
 from mktsync.errors import Problem
 from mktsync.sandbox import CONTEXT_NAMES, make_environment
@@ -49,8 +52,9 @@ def normalise_token_name(name: str) -> str:
 class Checker:
     """Collects the semantic problems of one schema-valid document."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, policy: Policy | None = None) -> None:
         self.doc = doc
+        self.policy = policy or Policy()
         self.problems: list[Problem] = []
 
     def error(self, path: JsonPath, message: str, *, key: bool = False) -> None:
@@ -74,6 +78,7 @@ class Checker:
         sources = _mapping(data.get("sources"))
         campaigns = _mapping(data.get("campaigns"))
         self._check_marketo(_mapping(data.get("marketo")))
+        refused = security_problems(data, base_dir, self.policy, self.error)
         used: set[str] = set()
         keys: dict[tuple[int, str], str] = {}
         for name, campaign in campaigns.items():
@@ -115,7 +120,8 @@ class Checker:
                 )
             path_text = source.get("path")
             if (
-                source.get("type") in FILE_SOURCES
+                name not in refused
+                and source.get("type") in FILE_SOURCES
                 and isinstance(path_text, str)
                 and not (base_dir / path_text).exists()
             ):
@@ -134,6 +140,7 @@ class Checker:
         env = make_environment()
         try:
             ast = env.parse(text)
+            env.compile(text)  # unknown filters and tests are found only when compiling
         except jinja2.TemplateSyntaxError as exc:
             mark = self.doc.where(path)
             line = mark.line + (1 if mark.block else 0) + (exc.lineno or 1) - 1
@@ -143,7 +150,7 @@ class Checker:
                     line=line,
                     column=mark.column if line == mark.line else 1,
                     path=dotted(path),
-                    message=f"template syntax error: {exc.message}",
+                    message=template_problem(exc, env),
                 )
             )
             return
@@ -215,8 +222,11 @@ def _scalar_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]) -> Config:
-    """The frozen records of a document that passed every check."""
+def build_config(
+    doc: Document, path: Path, digest: str, warnings: list[Problem], policy: Policy | None = None
+) -> Config:
+    """The frozen records of a document that passed every check, carrying ``policy``."""
+    policy = policy or Policy()
     data = doc.data
     base_dir = path.parent
 
@@ -234,7 +244,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
         )
 
     def env(p: JsonPath, raw: str) -> EnvString:
-        return EnvString(raw=raw, field=dotted(p), position=pos(p))
+        return EnvString(raw=raw, field=dotted(p), position=pos(p), policy=policy)
 
     marketo = data.get("marketo") or {}
     marketo_settings = MarketoSettings(
@@ -265,6 +275,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
             base_dir=base_dir,
             position=pos(sp),
             positions=positions,
+            policy=policy,
         )
     campaigns = {}
     for name, raw in (data.get("campaigns") or {}).items():
@@ -310,6 +321,8 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
         sources=sources,
         campaigns=campaigns,
         max_calls=data.get("max_calls"),
+        max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
+        policy=policy,
         digest=digest,
         warnings=tuple(warnings),
     )

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
+from mktsync.sources.paths import open_confined
 
 _UTF8_BOM = codecs.BOM_UTF8
 
@@ -36,19 +37,8 @@ def codec_name(spec: SourceSpec) -> str:
 
 
 def open_binary(spec: SourceSpec, key: str = "path") -> io.BufferedReader:
-    path = spec.path(key)
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise SourceError(spec.name, written_path(spec, key), "file not found") from None
-    except IsADirectoryError:
-        raise SourceError(
-            spec.name, written_path(spec, key), "is a directory, not a file"
-        ) from None
-    except OSError as exc:
-        raise SourceError(
-            spec.name, written_path(spec, key), f"cannot read: {exc.strerror}"
-        ) from None
+    # Confined to the repository and refused unless a regular file: see `paths`.
+    return open_confined(spec, key)
 
 
 def open_text(spec: SourceSpec) -> TextIO:

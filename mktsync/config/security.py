@@ -1,0 +1,149 @@
+"""The checks that keep a pull request's config inside what the workflow allows.
+
+>>> problems = security_problems(doc, base_dir, Policy(untrusted=True))    # doctest: +SKIP
+
+``validate`` (and so ``plan``, which validates first) runs these over the document,
+each problem located at the value written:
+
+- every ``${VAR}`` names a variable the policy allows (``MARKETO_*``, ``MKTSYNC_*``,
+  ``--allow-env NAME``); the value is never read here;
+- file sources and ``sqlite:///`` paths stay in the repository and are regular files
+  (``mktsync.config.confine``);
+- a non-SQLite database URL is one ``${VAR}``, never a host written in the file;
+- with ``--untrusted``, no SQL source at all, and a SQLite ledger inside the repository.
+
+The same rules are applied again where values are used (``EnvString.resolve``, the
+sources' ``open``), so this module is the early, located report, not the only guard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mktsync.config.confine import PathRefused, check_regular, confined_path, sqlite_written_path
+from mktsync.config.model import EnvString, Policy, not_allowed_message
+from mktsync.config.yamlfile import JsonPath
+
+FILE_SOURCES = ("csv", "json", "jsonl")
+_ONE_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+Report = Callable[[JsonPath, str], None]
+
+
+def sql_url_problem(written: str) -> str | None:
+    """Why a ``sql`` source's URL as written may not be used, or None."""
+    if written.startswith("sqlite:///") or _ONE_VARIABLE.fullmatch(written.strip()):
+        return None
+    return (
+        "a database URL other than sqlite:/// must come from the environment: write it as "
+        "one variable, e.g. ${MKTSYNC_WAREHOUSE_URL}, so the file cannot choose the host"
+    )
+
+
+def security_problems(
+    data: dict[str, Any], base_dir: Path, policy: Policy, error: Report
+) -> set[str]:
+    """Report every problem through ``error``; return the names of sources refused."""
+    refused: set[str] = set()
+    _check_variables(data, policy, error)
+    _check_ledger(data.get("ledger"), base_dir, policy, error)
+    sources = data.get("sources")
+    for name, source in (sources if isinstance(sources, dict) else {}).items():
+        if not isinstance(source, dict):
+            continue
+        path: JsonPath = ("sources", name)
+        kind = source.get("type")
+        if kind in FILE_SOURCES and isinstance(source.get("path"), str):
+            message = path_problem(source["path"], base_dir, policy)
+            if message:
+                error((*path, "path"), message)
+                refused.add(name)
+        elif kind == "sql" and isinstance(source.get("url"), str):
+            url = source["url"]
+            message = _sql_problem(url, base_dir, policy)
+            if message:
+                error((*path, "url"), message)
+                refused.add(name)
+    return refused
+
+
+def path_problem(written: str, base_dir: Path, policy: Policy) -> str | None:
+    """Why a source file path may not be read (as ``validate`` reports it), or None."""
+    try:
+        check_regular(confined_path(written, base_dir, policy), written)
+    except PathRefused as exc:
+        return str(exc)
+    return None
+
+
+def _sql_problem(url: str, base_dir: Path, policy: Policy) -> str | None:
+    if policy.untrusted:
+        return (
+            "an untrusted run (--untrusted) reads no SQL source; the workflow for pull "
+            "requests from forks plans without it"
+        )
+    problem = sql_url_problem(url)
+    if problem:
+        return problem
+    written = sqlite_written_path(url)
+    if written is not None and EnvString(raw=written).is_literal:
+        return path_problem(written, base_dir, policy)
+    return None
+
+
+def _check_ledger(ledger: Any, base_dir: Path, policy: Policy, error: Report) -> None:
+    if not isinstance(ledger, str) or not EnvString(raw=ledger).is_literal:
+        return
+    written = sqlite_written_path(ledger)
+    if written is None:
+        return
+    try:
+        # A trusted run keeps its ledger where it likes; an untrusted one only in the repository.
+        real = confined_path(written, base_dir, policy) if policy.untrusted else base_dir / written
+        check_regular(real, written)  # a FIFO or device as the ledger would hang `plan`
+    except PathRefused as exc:
+        error(("ledger",), f"{exc} (the ledger)")
+
+
+def _check_variables(data: dict[str, Any], policy: Policy, error: Report) -> None:
+    for path, text in _env_values(data):
+        for name in EnvString(raw=text).variables:
+            if not policy.env_allowed(name):
+                error(path, not_allowed_message(name))
+                break
+
+
+def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Every value read as an ``EnvString``: the marketo block, the ledger, SQL URLs."""
+    found: list[tuple[JsonPath, str]] = []
+    marketo = data.get("marketo")
+    if isinstance(marketo, dict):
+        for key in ("base_url", "client_id", "client_secret"):
+            if isinstance(marketo.get(key), str):
+                found.append((("marketo", key), marketo[key]))
+    if isinstance(data.get("ledger"), str):
+        found.append((("ledger",), data["ledger"]))
+    sources = data.get("sources")
+    for name, source in (sources if isinstance(sources, dict) else {}).items():
+        if (
+            isinstance(source, dict)
+            and source.get("type") == "sql"
+            and isinstance(source.get("url"), str)
+        ):
+            found.append((("sources", name, "url"), source["url"]))
+    return found
+
+
+def template_problem(exc: Exception, env: Any) -> str:
+    """A template's compile error in plain words: ``unknown filter 'upcase' (did you mean 'upper'?)``."""
+    from mktsync.config.schema import did_you_mean
+
+    message = str(getattr(exc, "message", None) or exc)
+    for kind, names in (("filter", env.filters), ("test", env.tests)):
+        match = re.match(rf"No {kind} named '([^']*)'", message)
+        if match:
+            return f"unknown {kind} '{match.group(1)}'{did_you_mean(match.group(1), list(names))}"
+    return f"template syntax error: {message}"
