@@ -28,7 +28,7 @@ from mktsync.cli.options import (
     policy_from,
 )
 from mktsync.config import display_name, load_config
-from mktsync.config.model import Config, Policy
+from mktsync.config.model import Config, EnvString, Policy
 from mktsync.errors import EXIT_ERROR, MktsyncError
 from mktsync.ledger import open_ledger
 from mktsync.plan import Plan, make_plan
@@ -210,13 +210,31 @@ def _endpoint(
     assert m.base_url and m.client_id and m.client_secret
     yield (
         Endpoint(
-            base_url=m.base_url.resolve(),
+            base_url=_base_url(m.base_url),
             client_id=m.client_id.resolve(),
             client_secret=m.client_secret.resolve(),
         ),
         request.ledger_url or config.ledger.resolve(),
         None,
     )
+
+
+def _base_url(value: EnvString) -> str:
+    """The resolved base URL, or a plain error that shows the URL as written, never its value."""
+    import httpx
+
+    from mktsync.marketo.client import instance_root
+
+    url = value.resolve()
+    try:
+        httpx.URL(instance_root(url))
+    except (ValueError, httpx.InvalidURL):
+        where = f"{value.position}: " if value.position else ""
+        raise MktsyncError(
+            f"{where}marketo.base_url: '{value.raw}' does not give a Marketo REST URL; "
+            "it must look like https://123-ABC-456.mktorest.com"
+        ) from None
+    return url
 
 
 def _is_plan(path: Path) -> bool:

@@ -56,6 +56,9 @@ def security_problems(
             continue
         path: JsonPath = ("sources", name)
         kind = source.get("type")
+        encoding = source.get("encoding")
+        if kind in FILE_SOURCES and isinstance(encoding, str) and encoding_problem(encoding):
+            error((*path, "encoding"), str(encoding_problem(encoding)))
         if kind in FILE_SOURCES and isinstance(source.get("path"), str):
             message = path_problem(source["path"], base_dir, policy)
             if message:
@@ -147,3 +150,32 @@ def template_problem(exc: Exception, env: Any) -> str:
         if match:
             return f"unknown {kind} '{match.group(1)}'{did_you_mean(match.group(1), list(names))}"
     return f"template syntax error: {message}"
+
+
+def encoding_problem(encoding: str) -> str | None:
+    """Why ``encoding:`` cannot decode a text file (unknown, or a bytes codec like base64)."""
+    import codecs
+
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return f"unknown encoding '{encoding}'"
+    if not getattr(info, "_is_text_encoding", True):
+        return f"'{encoding}' is not a text encoding (try utf-8, latin-1 or cp1252)"
+    return None
+
+
+def byte_order_mark(head: bytes, encoding: str) -> bool:
+    """Does ``head`` start with the byte order mark ``encoding`` (utf-16 or utf-32) needs?"""
+    import codecs
+
+    if encoding == "utf-16":
+        return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or not head
+    return head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or not head
+
+
+def missing_bom(encoding: str) -> str:
+    return (
+        f"the file does not start with a {encoding} byte order mark; "
+        f"write encoding: {encoding}-le (or {encoding}-be)"
+    )

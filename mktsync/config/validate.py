@@ -103,13 +103,15 @@ class Checker:
                     "retrigger: on_change has no effect without tokens",
                 )
             ident = (campaign.get("campaign_id"), _key_text(campaign))
-            if ident in keys:
+            if not isinstance(ident[0], int):
+                pass  # a list or mapping as the id: the schema said so (and it is unhashable)
+            elif ident in keys:
                 self.error(
                     (*path, "campaign_id"),
                     f"campaign '{keys[ident]}' already sends to campaign {ident[0]} with the same key; "
                     "their ledger records would collide (give one of them another 'key')",
                 )
-            elif isinstance(ident[0], int):
+            else:
                 keys[ident] = name  # type: ignore[index]
         for name, source in sources.items():
             if not isinstance(source, dict):

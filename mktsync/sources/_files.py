@@ -14,6 +14,7 @@ import io
 from typing import TextIO
 
 from mktsync.config.model import SourceSpec
+from mktsync.config.security import byte_order_mark, encoding_problem, missing_bom
 from mktsync.errors import SourceError
 from mktsync.sources.paths import open_confined
 
@@ -28,11 +29,11 @@ def written_path(spec: SourceSpec, key: str = "path") -> str:
 def codec_name(spec: SourceSpec) -> str:
     """The Python codec for ``spec.options['encoding']``; ``utf-8`` also accepts a BOM."""
     encoding = str(spec.options.get("encoding") or "utf-8")
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
+    problem = encoding_problem(encoding)
+    if problem:
         where = spec.positions.get("encoding")
-        raise SourceError(spec.name, str(where or ""), f"unknown encoding '{encoding}'") from None
+        raise SourceError(spec.name, str(where or ""), problem)
+    name = codecs.lookup(encoding).name
     return "utf-8-sig" if name == "utf-8" else name
 
 
@@ -51,6 +52,9 @@ def open_text(spec: SourceSpec) -> TextIO:
     raw = open_binary(spec)
     if not encoding.startswith(("utf-16", "utf-32")) and raw.peek(3)[:3] == _UTF8_BOM:
         raw.read(3)
+    if encoding in ("utf-16", "utf-32") and not byte_order_mark(raw.peek(4), encoding):
+        raw.close()
+        raise SourceError(spec.name, written_path(spec), f"{missing_bom(encoding)}")
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 
