@@ -99,6 +99,8 @@ class EnvString:
             raise EnvironmentVariableError(
                 f"{where}{self.field}: {not_allowed_message(refused[0])}"
             )
+        if embeds_variables(self.raw):
+            raise EnvironmentVariableError(f"{where}{self.field}: {EMBEDDED_MESSAGE}")
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -112,6 +114,25 @@ class EnvString:
             )
 
         return _REFERENCE.sub(substitute, self.raw)
+
+
+EMBEDDED_MESSAGE = (
+    "a ${VAR} must be the whole value (or part of a sqlite:/// path): inside a longer "
+    "URL it would carry the variable's value to a host the file chooses"
+)
+
+
+def embeds_variables(raw: str) -> bool:
+    """``https://${MKTSYNC_TOKEN}.example.com``: a variable inside a longer value (not SQLite).
+
+    A whole-value reference (``${VAR}``, ``${VAR:-default}``) hands the value to where
+    the workflow meant it to go; one inside a URL can put it in a host name (DNS) or a
+    path of the file's choosing.  ``sqlite:///${DIR}/x.db`` is a local, confined path.
+    """
+    references = list(_REFERENCE.finditer(raw))
+    if not references or raw.startswith("sqlite:///"):
+        return False
+    return len(references) > 1 or references[0].group(0) != raw.strip()
 
 
 def not_allowed_message(name: str) -> str:

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.confine import PathRefused, check_regular, confined_path, sqlite_written_path
-from mktsync.config.model import EnvString, Policy, not_allowed_message
+from mktsync.config.model import (
+    EMBEDDED_MESSAGE,
+    EnvString,
+    Policy,
+    embeds_variables,
+    not_allowed_message,
+)
 from mktsync.config.yamlfile import JsonPath
 
 FILE_SOURCES = ("csv", "json", "jsonl")
@@ -102,6 +108,12 @@ def _check_ledger(ledger: Any, base_dir: Path, policy: Policy, error: Report) ->
         return
     written = sqlite_written_path(ledger)
     if written is None:
+        if policy.untrusted:
+            error(
+                ("ledger",),
+                "an untrusted run (--untrusted) reads a ledger only from sqlite:/// in the "
+                "repository or from a ${VAR} the workflow sets, not a host written in the file",
+            )
         return
     try:
         # A trusted run keeps its ledger where it likes; an untrusted one only in the repository.
@@ -113,10 +125,11 @@ def _check_ledger(ledger: Any, base_dir: Path, policy: Policy, error: Report) ->
 
 def _check_variables(data: dict[str, Any], policy: Policy, error: Report) -> None:
     for path, text in _env_values(data):
-        for name in EnvString(raw=text).variables:
-            if not policy.env_allowed(name):
-                error(path, not_allowed_message(name))
-                break
+        refused = [n for n in EnvString(raw=text).variables if not policy.env_allowed(n)]
+        if refused:
+            error(path, not_allowed_message(refused[0]))
+        elif embeds_variables(text):
+            error(path, EMBEDDED_MESSAGE)
 
 
 def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:

