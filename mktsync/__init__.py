@@ -28,13 +28,16 @@ def plan_config(
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
     """
-    from mktsync.config import display_name, load_config
+    from mktsync.config import EnvString, display_name, load_config
+    from mktsync.config.security import as_written
     from mktsync.ledger import open_ledger
     from mktsync.plan import make_plan
 
     config = load_config(path, policy=policy)
     url = ledger_url or config.ledger.resolve()  # only variables the policy allows
-    with open_ledger(url, config.base_dir, create=False) as ledger:
+    # A message about the ledger names it as written, never the value of its ${VAR}.
+    written = config.ledger if ledger_url is None else EnvString(raw=url)
+    with as_written(written, url), open_ledger(url, config.base_dir, create=False) as ledger:
         plan = make_plan(
             config,
             ledger,

@@ -26,6 +26,7 @@ from mktsync.config.model import (
     Template,
 )
 from mktsync.config.schema import schema_problems, schema_text
+from mktsync.config.security import config_file_problem
 from mktsync.config.validate import Checker, build_config, normalise_token_name
 from mktsync.config.yamlfile import Document, parse_document
 from mktsync.errors import ConfigError, Problem
@@ -75,6 +76,9 @@ def load_config(path: Path | str, *, policy: Policy | None = None) -> Config:
     """
     path = Path(path).absolute()
     name = display_name(path)
+    refused = config_file_problem(path, policy or Policy())
+    if refused:
+        raise ConfigError([Problem(file=name, line=0, column=0, path="", message=refused)])
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

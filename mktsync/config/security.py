@@ -19,7 +19,8 @@ sources' ``open``), so this module is the early, located report, not the only gu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from mktsync.config.model import (
     not_allowed_message,
 )
 from mktsync.config.yamlfile import JsonPath
+from mktsync.errors import MktsyncError
 
 FILE_SOURCES = ("csv", "json", "jsonl")
 _ONE_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
@@ -192,3 +194,67 @@ def missing_bom(encoding: str) -> str:
         f"the file does not start with a {encoding} byte order mark; "
         f"write encoding: {encoding}-le (or {encoding}-be)"
     )
+
+
+def config_file_problem(path: Path, policy: Policy) -> str | None:
+    """With ``--untrusted``: why the config file itself may not be read (a link out, a FIFO).
+
+    A pull request could replace ``campaigns.yaml`` with a link to a credentials file,
+    whose values schema errors would then quote.
+    """
+    if not policy.untrusted:
+        return None
+    import os
+
+    from mktsync.config.confine import SYSTEM_TREES
+
+    root = policy.root(path.parent)
+    real = Path(os.path.realpath(path))
+    outside = real != root and root not in real.parents
+    if outside or any(Path(tree) in real.parents for tree in SYSTEM_TREES):
+        return "the config file leads outside the repository through a symbolic link"
+    try:
+        check_regular(real, path.name)
+    except PathRefused as exc:
+        return str(exc)
+    return None
+
+
+@contextmanager
+def as_written(value: EnvString, resolved: str) -> Iterator[None]:
+    """Errors raised inside show ``value`` as written, never what it resolved to.
+
+    >>> with as_written(config.ledger, url):      # doctest: +SKIP
+    ...     open_ledger(url, ...)
+
+    A driver's message ("failed to resolve host 'db.internal'") would otherwise print
+    the value of ``${MKTSYNC_LEDGER_URL}``; every part of the resolved URL long enough
+    to mean something (host, user, password, path) is replaced.
+    """
+    try:
+        yield
+    except MktsyncError as exc:
+        message = str(exc)
+        hidden = _hide(message, resolved, value) if value.variables else message
+        if hidden == message:
+            raise
+        exc.args = (hidden,)
+        raise exc from None
+
+
+def _hide(message: str, resolved: str, value: EnvString) -> str:
+    import urllib.parse
+
+    pieces = {resolved, resolved.strip()}
+    try:
+        parts = urllib.parse.urlsplit(resolved)
+        pieces |= {parts.netloc, parts.path, parts.hostname or "", parts.username or ""}
+        pieces |= {parts.password or "", urllib.parse.unquote(parts.password or "")}
+        pieces.add(re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", resolved))
+    except ValueError:
+        pass
+    for piece in sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True):
+        if piece in value.raw:
+            continue  # written in the file: no secret
+        message = message.replace(piece, value.raw if piece.startswith(resolved[:8]) else "***")
+    return message

@@ -16,28 +16,27 @@ from pathlib import Path
 import pytest
 from attack import BUDGET_SECONDS, SECRET, SECRET_ENV, Checkout, csv_config, sql_config
 
-Case = Callable[[Checkout], tuple[str, list[str]]]  # -> (config text, extra argv)
+Case = Callable[[Checkout], tuple[str | None, list[str]]]  # -> (config text, extra argv)
 
 
-def _symlink_out(c: Checkout) -> tuple[str, list[str]]:
+def _symlink_out(c: Checkout) -> tuple[str | None, list[str]]:
     (c.repo / "data" / "link.csv").symlink_to(c.secret_file)
     return csv_config("data/link.csv"), []
 
 
-def _symlinked_folder(c: Checkout) -> tuple[str, list[str]]:
+def _symlinked_folder(c: Checkout) -> tuple[str | None, list[str]]:
     (c.repo / "data" / "shared").symlink_to(c.outside, target_is_directory=True)
     return csv_config("data/shared/credentials.csv"), []
 
 
-def _fifo(c: Checkout) -> tuple[str, list[str]]:
+def _fifo(c: Checkout) -> tuple[str | None, list[str]]:
     os.mkfifo(c.repo / "data" / "pipe.csv")
     return csv_config("data/pipe.csv"), []
 
 
-def _socket(c: Checkout) -> tuple[str, list[str]]:
+def _socket(c: Checkout) -> tuple[str | None, list[str]]:
     path = c.repo / "data" / "s.sock"
     server = socket.socket(socket.AF_UNIX)
-    c.tmp.joinpath("keep").write_text("")  # the socket file outlives the closed socket
     try:
         server.bind(os.path.relpath(path))  # relative: AF_UNIX paths are short
     finally:
@@ -45,14 +44,26 @@ def _socket(c: Checkout) -> tuple[str, list[str]]:
     return csv_config("data/s.sock"), []
 
 
-def _sqlite_symlink(c: Checkout) -> tuple[str, list[str]]:
+def _sqlite_symlink(c: Checkout) -> tuple[str | None, list[str]]:
     (c.repo / "data" / "app.db").symlink_to(c.secret_file)
     return sql_config("sqlite:///data/app.db"), []
 
 
-def _ledger_fifo(c: Checkout) -> tuple[str, list[str]]:
+def _ledger_fifo(c: Checkout) -> tuple[str | None, list[str]]:
     os.mkfifo(c.repo / "ledger.db")
     return csv_config("data/people.csv", extra="ledger: sqlite:///ledger.db"), []
+
+
+def _config_linked_out(c: Checkout) -> tuple[str | None, list[str]]:
+    secret = c.outside / "settings.yaml"
+    secret.write_text(f"version: {SECRET}\n")  # a schema error would quote the value
+    c.config.symlink_to(secret)
+    return None, ["--untrusted"]
+
+
+def _config_fifo(c: Checkout) -> tuple[str | None, list[str]]:
+    os.mkfifo(c.config)
+    return None, ["--untrusted"]
 
 
 def _plain(text: str, *argv: str) -> Case:
@@ -187,6 +198,14 @@ CASES: dict[str, tuple[Case, str]] = {
         ),
         "ledger: '{outside}/ledger.db' is an absolute path",
     ),
+    "untrusted config linked out": (
+        _config_linked_out,
+        "campaigns.yaml: the config file leads outside the repository through a symbolic link",
+    ),
+    "untrusted config fifo": (
+        _config_fifo,
+        "campaigns.yaml: 'campaigns.yaml' is a FIFO (named pipe), not a regular file",
+    ),
     "unknown filter": (
         _plain(csv_config("data/people.csv").replace("row.email }}", "row.email | upcase }}")),
         "campaigns.welcome.lead.email: unknown filter 'upcase'",
@@ -218,7 +237,7 @@ def test_the_corpus_is_large_enough() -> None:
 def test_validate_refuses_the_attack(checkout: Checkout, name: str) -> None:
     make, expected = CASES[name]
     text, argv = make(checkout)
-    config = checkout.write(text)
+    config = checkout.write(text) if text is not None else checkout.config
     run = checkout.run("validate", *argv, str(config))
     expected = expected.format(secret_file=checkout.secret_file, outside=checkout.outside)
     assert run.code == 1, run.text
@@ -234,9 +253,27 @@ def test_validate_refuses_the_attack(checkout: Checkout, name: str) -> None:
 def test_plan_refuses_it_too(checkout: Checkout, name: str) -> None:
     make, _ = CASES[name]
     text, argv = make(checkout)
-    config = checkout.write(text)
+    config = checkout.write(text) if text is not None else checkout.config
     run = checkout.run("plan", *argv, str(config))
     assert run.code == 1, run.text
     assert SECRET not in run.text
     assert "internal error" not in run.text
     assert run.seconds < BUDGET_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (f"not-a-url-{SECRET}", "ledger URL '${MKTSYNC_LEDGER_URL}'"),
+        (f"mysql://reader:{SECRET}@db.internal/x", "ledger URL 'mysql'...: unsupported"),
+    ],
+)
+def test_a_ledger_error_shows_the_url_as_written_not_its_value(
+    checkout: Checkout, monkeypatch: pytest.MonkeyPatch, url: str, shown: str
+) -> None:
+    monkeypatch.setenv("MKTSYNC_LEDGER_URL", url)
+    config = checkout.write(csv_config("data/people.csv", extra='ledger: "${MKTSYNC_LEDGER_URL}"'))
+    run = checkout.run("plan", "--untrusted", str(config))
+    assert run.code == 1
+    assert shown in run.err
+    assert SECRET not in run.text and "db.internal" not in run.text
