@@ -28,12 +28,14 @@ def plan_config(
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
     """
-    from mktsync.config import EnvString, display_name, load_config
+    from mktsync.config import EnvString, display_name
     from mktsync.config.security import as_written
+    from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
     from mktsync.plan import make_plan
+    from mktsync.qualify import preflight_estimates
 
-    config = load_config(path, policy=policy)
+    config = load_checked(path, policy=policy)
     url = ledger_url or config.ledger.resolve()  # only variables the policy allows
     # A message about the ledger names it as written, never the value of its ${VAR}.
     written = config.ledger if ledger_url is None else EnvString(raw=url)
@@ -44,6 +46,7 @@ def plan_config(
             campaigns=campaigns,
             retry_unknown=retry_unknown,
             config_path=display_name(config.path),
+            preflight_calls=preflight_estimates(config, url),
         )
     return config, plan
 

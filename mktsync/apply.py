@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mktsync.config.model import Config
@@ -41,8 +42,9 @@ from mktsync.errors import (
 )
 from mktsync.items import Item
 from mktsync.ledger import Ledger
-from mktsync.marketo import MarketoClient, OutcomeUnknown
+from mktsync.marketo import MarketoClient, OutcomeUnknown, Qualification
 from mktsync.plan import Call, Plan, check_budget, make_plan
+from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
@@ -63,6 +65,9 @@ class ApplyOptions:
     campaigns: tuple[str, ...] | None = None
     git_commit: str | None = None
     on_event: Callable[[Event], None] | None = None  # progress and per-call log lines
+    # Where preflight records each campaign's qualification rule and call count, for
+    # plan's warnings and estimate (qualify.campaign_info_path); None: not recorded.
+    campaign_info: Path | None = None
 
 
 @dataclass(kw_only=True)
@@ -142,6 +147,11 @@ def apply_config(
                 campaigns=options.campaigns,
                 retry_unknown=options.retry_unknown,
                 config_path=config.path.name,
+                preflight_calls={
+                    cid: s.preflight_calls
+                    for cid, s in load_seen(options.campaign_info).items()
+                    if s.preflight_calls > 0
+                },
             )
         check_budget(plan, config)
         run_id = ledger.start_run(
@@ -244,11 +254,32 @@ class _Runner:
                 names = tokens.setdefault(cp.campaign_id, set())
                 names.update(n for call in cp.calls for n, _ in call.tokens)
         skipped: set[int] = set()
+        seen: list[CampaignSeen] = []
+        try:
+            self._check_campaigns(tokens, skipped, seen)
+        finally:
+            save_seen(self.options.campaign_info, seen)
+        return skipped
+
+    def _check_campaigns(
+        self, tokens: dict[int, set[str]], skipped: set[int], seen: list[CampaignSeen]
+    ) -> None:
         for campaign_id, names in tokens.items():
             result = self.client.preflight(campaign_id, sorted(names))
-            if result.ok:
+            q = result.qualification
+            seen.append(
+                CampaignSeen(
+                    campaign_id=campaign_id,
+                    rule=q.rule if q else None,
+                    interval=q.interval if q else None,
+                    unit=q.unit if q else None,
+                    preflight_calls=result.calls,
+                )
+            )
+            reasons = list(result.reasons) + self._qualification_refusals(campaign_id, q)
+            if not reasons:
                 continue
-            reason = "; ".join(result.reasons)
+            reason = "; ".join(reasons)
             if self.options.fail_fast:
                 raise PreflightError(f"preflight refused campaign {campaign_id}: {reason}")
             skipped.add(campaign_id)
@@ -259,7 +290,19 @@ class _Runner:
                     rep.calls_not_attempted += cp.trigger_calls
                     rep.leads_not_attempted += sum(len(c.items) for c in cp.calls)
             self.emit("preflight_failed", campaign_id=campaign_id, reason=reason)
-        return skipped
+
+    def _qualification_refusals(self, campaign_id: int, q: Qualification | None) -> list[str]:
+        """A ``once`` campaign would skip re-sent leads while answering success: refuse,
+        unless the entry says ``expect_skips: true`` (qualify.py)."""
+        if q is None:
+            return []
+        refusals = []
+        for cp in self.plan.campaigns:
+            if cp.campaign_id == campaign_id:
+                risk = campaign_risk(self.config, cp, q.rule, q.describe())
+                if risk is not None and risk.blocking:
+                    refusals.append(risk.message())
+        return refusals
 
     def _send_all(self, jobs: list[tuple[str, Call]], resolution: Resolution) -> None:
         workers = max(1, self.config.marketo.limits.concurrency)

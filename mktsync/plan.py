@@ -156,8 +156,12 @@ def make_plan(
     retry_unknown: bool = False,
     now: datetime | None = None,
     config_path: str | None = None,
+    preflight_calls: Mapping[int, int] | None = None,
 ) -> Plan:
-    """Classify every row of every campaign (or of ``campaigns``) against ``ledger``."""
+    """Classify every row of every campaign (or of ``campaigns``) against ``ledger``.
+
+    ``preflight_calls``: campaign id -> calls its preflight made at the last apply (the
+    folder walk varies); campaigns not in it count ``PREFLIGHT_CALLS_PER_CAMPAIGN``."""
     from mktsync.render import iter_items
 
     now = now or datetime.now(UTC)
@@ -185,7 +189,7 @@ def make_plan(
         max_calls=config.max_calls,
         retry_unknown=retry_unknown,
         campaigns=plans,
-        summary=_summarise(plans, _lookup_calls(plans, uncached)),
+        summary=_summarise(plans, _lookup_calls(plans, uncached), preflight_calls or {}),
     )
     return plan
 
@@ -269,7 +273,7 @@ def _plan_campaign(
             groups.setdefault(item.tokens, []).append(planned)
             if item.email is not None:
                 emails.add(item.email)
-    check_invalid_limit(campaign, counts["invalid"])
+    check_invalid_limit(campaign, invalid, sum(counts.values()))
     calls = tuple(
         Call(campaign_id=campaign.campaign_id, tokens=tokens, items=tuple(chunk))
         for tokens, members in groups.items()
@@ -312,7 +316,9 @@ def _classify(
     return "unchanged"
 
 
-def _summarise(plans: tuple[CampaignPlan, ...], lookup_calls: int) -> Summary:
+def _summarise(
+    plans: tuple[CampaignPlan, ...], lookup_calls: int, preflight: Mapping[int, int]
+) -> Summary:
     total = dict.fromkeys(CLASSES, 0)
     for cp in plans:
         for k in CLASSES:
@@ -322,8 +328,10 @@ def _summarise(plans: tuple[CampaignPlan, ...], lookup_calls: int) -> Summary:
         trigger_calls=sum(cp.trigger_calls for cp in plans),
         lookup_calls=lookup_calls,
         # Preflight checks each Marketo campaign once, however many entries send to it.
-        preflight_calls=PREFLIGHT_CALLS_PER_CAMPAIGN
-        * len({cp.campaign_id for cp in plans if cp.calls}),
+        preflight_calls=sum(
+            preflight.get(cid, PREFLIGHT_CALLS_PER_CAMPAIGN)
+            for cid in {cp.campaign_id for cp in plans if cp.calls}
+        ),
     )
 
 

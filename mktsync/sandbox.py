@@ -7,8 +7,9 @@ It sits below both ``config`` (which compiles every template at ``validate``) an
 >>> env.from_string("{{ row.name | upper }}").render(row=Row(name="ada"))
 'ADA'
 
-Templates see only :data:`CONTEXT_NAMES` (``row`` and ``now``), Jinja's safe globals
-(:data:`SAFE_GLOBALS`) and the filters (Jinja's plus ``date`` and ``html``): no
+Templates see only :data:`CONTEXT_NAMES` (``row``, ``now`` and ``today``), Jinja's safe
+globals (:data:`SAFE_GLOBALS`) and the filters (Jinja's plus ``date``, ``html`` and the
+date helpers of ``mktsync.dates``; listed in docs/templates.md): no
 environment variable, file or socket is reachable.  The sandbox is Jinja's
 *immutable* one, so a template cannot change the row the next template reads.
 """
@@ -37,9 +38,11 @@ from jinja2.sandbox import (
 from jinja2.utils import Namespace
 from markupsafe import Markup, escape
 
+from mktsync.dates import FILTERS as DATE_FILTERS
 from mktsync.row import Row
 
-CONTEXT_NAMES: frozenset[str] = frozenset({"row", "now"})
+# `today` is `now`'s UTC date (a `mktsync.dates.Day`); both are one value per run.
+CONTEXT_NAMES: frozenset[str] = frozenset({"row", "now", "today"})
 
 # Jinja's default globals minus `lipsum`: it draws random text, so a token using it would
 # change on every run and make `retrigger: on_change` fire forever.
@@ -99,7 +102,11 @@ def html_escape(value: Any) -> str:
     return str(escape(value))
 
 
-FILTERS: dict[str, Callable[..., str]] = {"date": format_date, "html": html_escape}
+FILTERS: dict[str, Callable[..., Any]] = {
+    "date": format_date,
+    "html": html_escape,
+    **DATE_FILTERS,
+}
 
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "*": operator.mul,
@@ -458,4 +465,5 @@ def make_environment() -> SandboxedEnvironment:
         if name not in SAFE_GLOBALS:
             del env.globals[name]
     env.filters.update(FILTERS)
+    del env.filters["random"]  # like `lipsum`: a token using it would change on every run
     return env

@@ -19,6 +19,7 @@ LAYERS = {
     "errors": 0,
     "row": 0,
     "items": 0,
+    "dates": 2,
     "sandbox": 5,
     "config": 10,
     # where rows, calls and state come from
@@ -26,10 +27,12 @@ LAYERS = {
     "marketo": 20,
     "ledger": 20,
     "emulator": 20,
+    "contract": 25,  # config checked against what sources say of their columns
     "render": 30,
     "resolve": 30,
     "plan": 40,
     "planfile": 45,
+    "qualify": 45,  # qualification rules against a plan; the campaign info apply saw
     "apply": 50,
     "settle": 50,
     "report": 60,

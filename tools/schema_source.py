@@ -16,7 +16,8 @@ TEMPLATE = {
     "type": "string",
     "minLength": 1,
     "description": "A Jinja template rendered for each row, in a sandbox. Names available: `row` "
-    "(the source row) and `now` (the run's start, UTC).",
+    "(the source row), `now` (the run's start, UTC) and `today` (its date); filters in "
+    "docs/templates.md.",
 }
 ENV_STRING_DESC = (
     " May use `${VAR}` or `${VAR:-default}`, read from the environment only when needed."
@@ -33,6 +34,43 @@ ENCODING = {
     "description": "Text encoding of the file. A UTF-8 byte-order mark is always accepted.",
     "examples": ["utf-8", "latin-1", "cp1252"],
 }
+COLUMN_TYPES = ["string", "integer", "number", "boolean", "date", "datetime", "email"]
+COLUMN_TYPE = {
+    "enum": COLUMN_TYPES,
+    "description": "The column's type; values are converted before templates see them.",
+}
+COLUMNS = {
+    "type": "object",
+    "description": "The source's columns and their types, checked by `validate` against what templates "
+    "read. Each value is a type (`string`, `integer`, `number`, `boolean`, `date`, `datetime`, "
+    "`email`) or a mapping with `type`, `required` (default true: a missing or empty value makes "
+    "the row invalid) and `format` (a `strptime` format for dates). A value that does not convert "
+    "makes the row invalid. Without `columns:`, CSV cells are strings.",
+    "additionalProperties": {
+        "if": {"type": "string"},
+        "then": COLUMN_TYPE,
+        "else": {
+            "type": "object",
+            "properties": {
+                "type": COLUMN_TYPE,
+                "required": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "A missing or empty value makes the row invalid.",
+                },
+                "format": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "For `date` and `datetime`: a `strptime` format such as "
+                    "`%d/%m/%Y`; default ISO 8601.",
+                },
+            },
+            "required": ["type"],
+            "additionalProperties": False,
+        },
+    },
+    "examples": [{"days_left": "integer", "trial_end": "date", "email": {"type": "email"}}],
+}
 DESCRIPTION = {
     "type": "string",
     "description": "Free text for readers of the file; ignored by mktsync.",
@@ -45,7 +83,15 @@ def source_kind(kind: str, description: str, properties: dict, required: list[st
         "then": {
             "description": description,
             "type": "object",
-            "properties": {"type": {"const": kind}, "description": DESCRIPTION, **properties},
+            "properties": {
+                "type": {"const": kind},
+                "description": DESCRIPTION,
+                "columns": {
+                    "$ref": "#/$defs/columns",
+                    "description": COLUMNS["description"],
+                },
+                **properties,
+            },
             "required": ["type", *required],
             "additionalProperties": False,
         },
@@ -172,6 +218,7 @@ SCHEMA = {
     "required": ["version", "sources", "campaigns"],
     "additionalProperties": False,
     "$defs": {
+        "columns": COLUMNS,
         "source": {
             "type": "object",
             "description": "A source of rows.",
@@ -196,6 +243,14 @@ SCHEMA = {
                             "default": ",",
                             "description": "The character between cells.",
                             "examples": [",", ";", "\t"],
+                        },
+                        "quotechar": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1,
+                            "default": '"',
+                            "description": "The character that quotes a cell holding the delimiter or "
+                            "a newline.",
                         },
                         "encoding": ENCODING,
                     },
@@ -292,9 +347,12 @@ SCHEMA = {
                 },
                 "when": {
                     **TEMPLATE,
-                    "description": "A template deciding whether a row is in: rendering `False`, `false`, "
-                    "`0`, `None` or nothing leaves the row out (shown as filtered in the plan).",
-                    "examples": ["{{ row.status == 'registered' }}"],
+                    "description": "A condition deciding whether a row is in: an expression such as "
+                    "`row.status == 'registered'` (no braces needed), or a template whose rendering "
+                    "`False`, `false`, `0`, `None` or nothing leaves the row out (shown as filtered in the "
+                    "plan). A condition that is the same for every row (a literal, a plain word, no `row` "
+                    "field) is an error.",
+                    "examples": ["row.status == 'registered'", "row.trial_ends - today == 3"],
                 },
                 "lead": {
                     "type": "object",
@@ -335,7 +393,7 @@ SCHEMA = {
                 "tokens": {
                     "type": "object",
                     "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
-                    "or `{{my.Name}}`; each must exist on the campaign's program. At most 100.",
+                    "or `{{my.Name}}`; each must exist on the campaign's program or a folder above it. At most 100.",
                     "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
                     "maxProperties": 100,
                     "additionalProperties": {
@@ -345,9 +403,15 @@ SCHEMA = {
                     "examples": [{"my.WebinarTitle": "{{ row.webinar_title }}"}],
                 },
                 "max_invalid": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Fail the run when more rows than this cannot be rendered. Default: no limit.",
+                    "oneOf": [
+                        {"type": "integer", "minimum": 0},
+                        {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+                    ],
+                    "default": 0,
+                    "description": "How many rows may be invalid (cannot be rendered) before `plan` and "
+                    "`apply` fail: a count, or a share of the source's rows such as `2%`. Default 0: "
+                    "any invalid row fails the run. A source whose every row is invalid always fails.",
+                    "examples": [25, "2%"],
                 },
                 "max_calls": {
                     "type": "integer",
@@ -359,6 +423,14 @@ SCHEMA = {
                     "default": False,
                     "description": "Create leads for emails Marketo does not know (with `lead.fields`), "
                     "instead of reporting them as invalid.",
+                },
+                "expect_skips": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Say that Marketo may skip re-sent leads and that this is intended. "
+                    "Without it, when the campaign's qualification rule is `once`, `apply` refuses the "
+                    "campaign if the plan re-triggers leads (`retrigger: on_change`, or a retry of a "
+                    "failed item), and `plan` warns: Marketo answers success but skips those leads.",
                 },
             },
             "required": ["campaign_id", "source", "lead"],

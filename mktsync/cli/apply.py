@@ -27,8 +27,9 @@ from mktsync.cli.options import (
     add_retry_unknown,
     policy_from,
 )
-from mktsync.config import display_name, load_config
+from mktsync.config import display_name
 from mktsync.config.model import Config, EnvString, Policy
+from mktsync.contract import load_checked
 from mktsync.errors import EXIT_ERROR, MktsyncError
 from mktsync.ledger import open_ledger
 from mktsync.plan import Plan, make_plan
@@ -118,7 +119,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     if _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
-    config = load_config(config_path, policy=request.policy)
+    config = load_checked(config_path, policy=request.policy)
     for warning in config.warnings:
         err.write(f"{warning}\n")
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):
@@ -146,6 +147,7 @@ def _run(
     err: TextIO,
 ) -> int:
     from mktsync.marketo import MarketoClient
+    from mktsync.qualify import campaign_info_path
 
     progress = Progress(err, tty=err.isatty(), log_format=request.log_format)
     options = ApplyOptions(
@@ -155,6 +157,7 @@ def _run(
         campaigns=request.campaigns,
         git_commit=git_commit(config.base_dir),
         on_event=progress,
+        campaign_info=campaign_info_path(ledger_url, config.base_dir),
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,

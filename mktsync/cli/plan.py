@@ -45,6 +45,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync import plan_config
     from mktsync.plan import check_budget
     from mktsync.planfile import write_plan
+    from mktsync.qualify import plan_warnings
     from mktsync.report import REPORTERS, ReportOptions, render_markdown
 
     config, plan = plan_config(
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    for line in plan_warnings(config, plan, args.ledger):
+        err.write(f"{line}\n")
     color = out.isatty() and "NO_COLOR" not in os.environ
     options = _report_options(ReportOptions, color=color, show_pii=args.show_pii)
     if args.untrusted:
@@ -72,7 +75,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             write_plan(plan, f)
         err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
-    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.changes else EXIT_OK
+    # Invalid rows (allowed by max_invalid) are never "no changes": someone must look.
+    changes = plan.summary.changes or plan.summary.invalid > 0
+    return EXIT_CHANGES if args.detailed_exitcode and changes else EXIT_OK
 
 
 def _report_options(cls: type[ReportOptions], **values: bool) -> ReportOptions:

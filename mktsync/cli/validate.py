@@ -22,10 +22,10 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mktsync.config import validate
+    from mktsync.contract import validate_all
 
     policy = policy_from(args)
-    results = [validate(path, policy=policy) for path in args.files or [DEFAULT_CONFIG]]
+    results = [validate_all(path, policy=policy) for path in args.files or [DEFAULT_CONFIG]]
     if args.format == "json":
         problems = [p.as_dict() for r in results for p in r.problems]
         json.dump(problems, out, indent=2)

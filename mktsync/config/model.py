@@ -225,9 +225,10 @@ class Campaign:
     key: Template | None = None  # default: the lead reference
     retrigger: Retrigger = "never"
     tokens: tuple[TokenSpec, ...] = ()
-    max_invalid: int | None = None
+    max_invalid: int | str | None = 0  # a count, or "2%" of the rows; None: no limit
     max_calls: int | None = None
     create_missing: bool = False
+    expect_skips: bool = False  # Marketo's qualification rule may skip re-triggered leads
     position: Position
 
 

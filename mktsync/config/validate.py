@@ -1,8 +1,11 @@
 """Checks beyond the schema, and the frozen ``Config`` built from a valid document.
 
 The schema says what shape the file has; this module says whether it makes sense:
-sources exist, templates compile in the sandbox and use only ``row`` and ``now``,
+sources exist, templates compile in the sandbox and use only ``row``, ``now`` and
+``today``, a ``when`` (an expression, or a template) is not the same for every row,
 token names normalise without clashing, no two campaigns write the same ledger keys.
+Whether the columns templates read exist is ``mktsync.contract``'s question: it needs
+the sources, which sit above ``config``.
 Every problem is collected (never only the first) with its file, line and field.
 """
 
@@ -30,6 +33,7 @@ from mktsync.config.model import (
     Template,
     TokenSpec,
 )
+from mktsync.config.reads import as_condition, constant_when, is_braced
 from mktsync.config.schema import did_you_mean, located
 from mktsync.config.security import security_problems, template_problem
 from mktsync.config.yamlfile import Document, JsonPath, dotted
@@ -140,9 +144,11 @@ class Checker:
 
     def _check_template(self, path: JsonPath, text: str) -> None:
         env = make_environment()
+        is_when = path[-1] == "when" and len(path) == 3
         try:
-            ast = env.parse(text)
-            env.compile(text)  # unknown filters and tests are found only when compiling
+            source = as_condition(text) if is_when else text
+            ast = env.parse(source)
+            env.compile(source)  # unknown filters and tests are found only when compiling
         except jinja2.TemplateSyntaxError as exc:
             mark = self.doc.where(path)
             line = mark.line + (1 if mark.block else 0) + (exc.lineno or 1) - 1
@@ -152,10 +158,20 @@ class Checker:
                     line=line,
                     column=mark.column if line == mark.line else 1,
                     path=dotted(path),
-                    message=template_problem(exc, env),
+                    message=(
+                        f"not an expression ({exc.message}); write a condition such as "
+                        "row.status == 'registered'"
+                        if is_when and not is_braced(text)
+                        else template_problem(exc, env)
+                    ),
                 )
             )
             return
+        if is_when:
+            why = constant_when(ast, text)
+            if why is not None:
+                self.error(path, f"this condition is constant: {why}")
+                return
         unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT_NAMES)
         if unknown:
             names = ", ".join(f"'{n}'" for n in unknown)
@@ -268,6 +284,8 @@ def build_config(
         positions = {k: pos((*sp, k)) for k in options}
         if raw["type"] == "sql":
             options["url"] = env((*sp, "url"), raw["url"])
+        if isinstance(raw.get("columns"), dict):
+            positions.update({f"columns.{k}": pos((*sp, "columns", k)) for k in raw["columns"]})
         if raw["type"] == "inline":
             positions.update({f"rows[{i}]": pos((*sp, "rows", i)) for i in range(len(raw["rows"]))})
         sources[name] = SourceSpec(
@@ -295,7 +313,7 @@ def build_config(
                     for k, v in (lead.get("fields") or {}).items()
                 ),
             ),
-            when=template((*cp, "when"), raw["when"]) if "when" in raw else None,
+            when=template((*cp, "when"), as_condition(str(raw["when"]))) if "when" in raw else None,
             key=template((*cp, "key"), raw["key"]) if "key" in raw else None,
             retrigger=raw.get("retrigger", "never"),
             tokens=tuple(
@@ -309,9 +327,10 @@ def build_config(
                     key=lambda t: t.name,
                 )
             ),
-            max_invalid=raw.get("max_invalid"),
+            max_invalid=raw.get("max_invalid", 0),
             max_calls=raw.get("max_calls"),
             create_missing=bool(raw.get("create_missing", False)),
+            expect_skips=bool(raw.get("expect_skips", False)),
             position=pos(cp),
         )
     return Config(

@@ -138,7 +138,14 @@ class Emulator:
             "rejected": dict(app.limiter.rejected),
             "faults": dict(app.faults.injected),
             "by_endpoint": app.journal.by_endpoint(),
+            "lead_index": self.lead_index(),
         }
+
+    def lead_index(self) -> dict[str, Any]:
+        """Which lookup fields are indexed, and how many leads were read to build them."""
+        with self._app.world.lock:
+            index = self._app.world.index
+            return {"fields": index.fields(), "rows_scanned": index.rows_scanned}
 
     def reset(self) -> None:
         """Back to the seed: data, journal, counters, limits, faults.  Issued tokens stay valid."""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mktsync.emulator import campaign_routes, lead_routes, token_routes
+from mktsync.emulator import campaign_routes, folder_routes, lead_routes, token_routes
 from mktsync.emulator.call import Call
 from mktsync.emulator.envelope import ApiError, Outcome
 from mktsync.emulator.world import World
@@ -56,6 +56,10 @@ ROUTES = (
     Route(name="tokens_delete", method="POST",
           pattern=_p("/rest/asset/v1/folder/{id}/tokens/delete.json"),
           handler=token_routes.delete_token, body="form", asset=True),
+    Route(name="folder", method="GET", pattern=_p("/rest/asset/v1/folder/{id}.json"),
+          handler=folder_routes.get_folder, asset=True),
+    Route(name="program", method="GET", pattern=_p("/rest/asset/v1/program/{id}.json"),
+          handler=folder_routes.get_program, asset=True),
 )  # fmt: skip
 
 

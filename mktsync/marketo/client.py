@@ -22,6 +22,7 @@ from mktsync.config.model import Limits
 from mktsync.marketo import leads
 from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import NotFound
+from mktsync.marketo.folders import TokenCheck, TokenWalks
 from mktsync.marketo.leads import int_or_none
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.records import (
@@ -29,6 +30,7 @@ from mktsync.marketo.records import (
     CreateResult,
     PreflightResult,
     ProgramToken,
+    Qualification,
     SmartCampaign,
     TriggerResult,
 )
@@ -118,6 +120,7 @@ class MarketoClient:
             clock=clock,
             sleep=sleep,
         )
+        self._walks = TokenWalks(self._caller)
 
     def __repr__(self) -> str:
         return f"MarketoClient(base_url={self.base_url!r}, limiter={self.limiter!r})"
@@ -221,6 +224,7 @@ class MarketoClient:
             is_active=bool(record.get("isActive", False)),
             is_requestable=bool(record.get("isRequestable", False)),
             parent_program_id=int_or_none(record.get("parentProgramId")),
+            qualification=Qualification.from_record(record),
         )
 
     def get_program_tokens(self, program_id: int) -> list[ProgramToken]:
@@ -240,11 +244,19 @@ class MarketoClient:
         ]
 
     def preflight(self, campaign_id: int, token_names: Sequence[str] = ()) -> PreflightResult:
-        """Check a campaign can be triggered with these tokens, naming every reason it cannot."""
+        """Check a campaign can be triggered with these tokens, naming every reason it cannot.
+
+        Tokens may sit on the campaign's program or any folder above it (``folders``); the
+        walk up is made once per program for the life of this client.  The result also
+        carries the campaign's qualification rule and the calls this check made.
+        """
         campaign = self.get_smart_campaign(campaign_id)
         if campaign is None:
             return PreflightResult(
-                campaign_id=campaign_id, ok=False, reasons=[f"campaign {campaign_id} was not found"]
+                campaign_id=campaign_id,
+                ok=False,
+                reasons=[f"campaign {campaign_id} was not found"],
+                calls=1,
             )
         what = f"campaign {campaign_id} ({campaign.name})"
         reasons: list[str] = []
@@ -259,24 +271,45 @@ class MarketoClient:
                 f"{what} cannot be requested: it needs a 'Campaign is Requested' trigger "
                 "with source 'Web Service API'"
             )
+        calls = 1
         if token_names:
-            reasons.extend(self._missing_tokens(campaign, token_names))
-        return PreflightResult(campaign_id=campaign_id, ok=not reasons, reasons=reasons)
+            missing, walk_calls = self._missing_tokens(campaign, token_names)
+            reasons.extend(missing)
+            calls += walk_calls
+        return PreflightResult(
+            campaign_id=campaign_id,
+            ok=not reasons,
+            reasons=reasons,
+            qualification=campaign.qualification,
+            calls=calls,
+        )
 
-    def _missing_tokens(self, campaign: SmartCampaign, token_names: Sequence[str]) -> list[str]:
+    def check_tokens(self, program_id: int, token_names: Sequence[str]) -> TokenCheck:
+        """Which of these tokens neither the program nor any folder above it defines."""
+        bare = list(dict.fromkeys(bare_token_name(n) for n in token_names))
+        return self._walks.check(program_id, bare)
+
+    def _missing_tokens(
+        self, campaign: SmartCampaign, token_names: Sequence[str]
+    ) -> tuple[list[str], int]:
         program_id = campaign.parent_program_id
         if program_id is None:
-            return [f"campaign {campaign.id} has no parent program to hold My Tokens"]
+            return [f"campaign {campaign.id} has no parent program to hold My Tokens"], 0
         try:
-            held = {t.name for t in self.get_program_tokens(program_id)}
+            check = self.check_tokens(program_id, token_names)
         except NotFound:
-            return [f"program {program_id} of campaign {campaign.id} was not found"]
+            return [f"program {program_id} of campaign {campaign.id} was not found"], 1
+        if not check.missing:
+            return [], check.calls
         # Exact names: if Marketo matched case-insensitively this refuses loudly, never silently.
+        first, *above = check.levels
+        where = f", nor does {', '.join(lvl.label() for lvl in above)} above it" if above else ""
+        available = ", ".join(check.available()) or "none"
         return [
-            f"program {program_id} has no My Token '{bare}' (sent as {{{{my.{bare}}}}})"
-            for bare in dict.fromkeys(bare_token_name(n) for n in token_names)
-            if bare not in held
-        ]
+            f"{first.label()} has no My Token '{bare}' (sent as {{{{my.{bare}}}}}){where}; "
+            f"available: {available}"
+            for bare in check.missing
+        ], check.calls
 
     # -- leads -------------------------------------------------------------------------
 

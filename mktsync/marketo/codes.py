@@ -9,7 +9,7 @@ into a typed exception; its class says what a caller may do::
     ├── QuotaExceeded    607: stop the run; the next run resumes
     ├── Retryable        safe to send again after a pause (the request was not carried out)
     │   ├── Throttled        606, 615
-    │   ├── Transient        604, 608, 713, 502, HTML 5xx pages
+    │   ├── Transient        604, 608, 713, 500/502 (envelope or HTML page)
     │   └── ConnectFailed    no connection: the request never left
     ├── TokenRejected    601/602 still answered after the token was renewed
     ├── OutcomeUnknown   the request left but no answer came; it may have been carried out
@@ -47,7 +47,9 @@ THROTTLE_CODES = frozenset({"606", "615"})
 # 611 is deliberately absent: it is Marketo's catch-all for unhandled exceptions (and the
 # answer to a nested-program trigger with tokens), so resending rarely helps; marketo-rest-
 # python dropped it from its retry list for that reason (marketo-api.md section 7).
-TRANSIENT_CODES = frozenset({"502", "604", "608", "713"})
+# "500"/"502" also arrive as codes inside a JSON envelope (Marketo's error-code table lists
+# both); like the HTML 5xx pages they are passing faults of Marketo's side.
+TRANSIENT_CODES = frozenset({"500", "502", "604", "608", "713"})
 NOT_FOUND_CODES = frozenset({"610", "702", "710", "1013"})
 
 
@@ -60,7 +62,7 @@ class Throttled(Retryable):
 
 
 class Transient(Retryable):
-    """A passing fault on Marketo's side: 604, 608, 713, 502 or an HTML 5xx page."""
+    """A passing fault on Marketo's side: 604, 608, 713, 500/502 in an envelope, an HTML 5xx page."""
 
 
 class ConnectFailed(Retryable):

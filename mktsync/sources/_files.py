@@ -75,4 +75,31 @@ def decode_error(spec: SourceSpec, exc: UnicodeDecodeError) -> SourceError:
     bad = exc.object[exc.start : exc.start + 1].hex()
     where = f"{written_path(spec)}:{line}" if line else written_path(spec)
     shown = spec.options.get("encoding") or "utf-8"
-    return SourceError(spec.name, where, f"cannot decode byte 0x{bad} as {shown}")
+    offset, hint = _decode_offset(spec, encoding)
+    at = f" at byte {offset}" if offset is not None else ""
+    return SourceError(spec.name, where, f"cannot decode byte 0x{bad}{at} as {shown}{hint}")
+
+
+def _decode_offset(spec: SourceSpec, encoding: str) -> tuple[int | None, str]:
+    """The file offset of the first undecodable byte, and which ``encoding:`` to try."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    position = 0
+    with open_binary(spec) as raw:
+        head = raw.peek(4)[:4]
+        while chunk := raw.read(64 * 1024):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                pending = len(decoder.getstate()[0])
+                return position - pending + exc.start, _encoding_hint(head, encoding)
+            position += len(chunk)
+    return None, _encoding_hint(head, encoding)
+
+
+def _encoding_hint(head: bytes, encoding: str) -> str:
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head
+    if utf16 and not encoding.startswith("utf-16"):
+        return "; the file looks like UTF-16: set 'encoding: utf-16' on this source"
+    if encoding.startswith("utf-8"):
+        return "; if it was saved by Excel on Windows, set 'encoding: cp1252' on this source"
+    return ""

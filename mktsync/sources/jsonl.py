@@ -3,7 +3,7 @@
 >>> for number, row in iter_rows(spec):     # doctest: +SKIP
 ...     row["lead_id"]
 
-Options: ``path``, ``encoding`` (default ``utf-8``).  The row number is the line
+Options: ``path``, ``columns`` (declared: what ``validate`` checks templates against), ``encoding`` (default ``utf-8``).  The row number is the line
 number; blank lines are skipped.  Values keep their JSON types (numbers, booleans,
 ``null``, nested objects), so ``{{ row.lead_id }}`` renders ``5000``, not ``5000.0``.
 """
@@ -18,8 +18,15 @@ from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
 from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
+from mktsync.sources.columns import declared
 
 _decode = json.JSONDecoder().decode
+
+
+def columns(spec: SourceSpec) -> tuple[str, ...] | None:
+    """The declared ``columns:`` (the data is not read to find them), or None."""
+    found = declared(spec.options)
+    return None if found is None else tuple(found)
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:

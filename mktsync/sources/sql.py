@@ -33,7 +33,7 @@ from typing import Any
 from mktsync.config.confine import sqlite_written_path
 from mktsync.config.model import EnvString, SourceSpec
 from mktsync.config.security import sql_url_problem
-from mktsync.errors import SourceError
+from mktsync.errors import EnvironmentVariableError, SourceError
 from mktsync.row import Row
 from mktsync.sources.paths import confined, confined_file
 
@@ -169,18 +169,7 @@ def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
 def _sqlite_rows(
     spec: SourceSpec, path: Path, chunk_size: int
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    shown = _shown_url(spec)
-    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
-    try:
-        connection = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise SourceError(spec.name, _where(spec, "url"), f"cannot open {shown}: {exc}") from None
-    timeout = float(spec.options.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
-    guard = _ReadOnlyGuard(timeout)
-    connection.set_authorizer(guard.authorize)
-    connection.set_progress_handler(guard.progress, 10_000)
-    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_SQLITE_VALUE)
+    connection, guard = _connect(spec, path)
     with closing(connection), closing(connection.cursor()) as cursor:
         try:
             cursor.execute(str(spec.options["query"]))
@@ -189,6 +178,35 @@ def _sqlite_rows(
         yield from _chunks(
             spec, cursor.description or (), cursor.fetchmany, chunk_size, sqlite3.Error, guard
         )
+
+
+def _connect(spec: SourceSpec, path: Path) -> tuple[sqlite3.Connection, _ReadOnlyGuard]:
+    """A read-only connection under the guard: reads only, in time, values of bounded size."""
+    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise SourceError(
+            spec.name, _where(spec, "url"), f"cannot open {_shown_url(spec)}: {exc}"
+        ) from None
+    timeout = float(spec.options.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
+    guard = _ReadOnlyGuard(timeout)
+    connection.set_authorizer(guard.authorize)
+    connection.set_progress_handler(guard.progress, 10_000)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_SQLITE_VALUE)
+    return connection, guard
+
+
+def _sqlite_file(spec: SourceSpec, url_text: str) -> Path | None:
+    """The confined, regular SQLite file a ``sqlite:///`` URL names (None for other URLs)."""
+    path = sqlite_written_path(url_text)
+    if path is None:
+        return None
+    if not confined(spec, path, "url").exists():
+        shown = _shown_url(spec)
+        raise SourceError(spec.name, _where(spec, "url"), f"database file not found for {shown}")
+    return confined_file(spec, path, "url")
 
 
 class _ReadOnlyGuard:
@@ -330,3 +348,31 @@ def _scrub(exc: BaseException, url: str) -> str:
         message = message.replace(password, "***")
         message = message.replace(urllib.parse.unquote(password), "***")
     return message
+
+
+def columns(spec: SourceSpec) -> tuple[str, ...] | None:
+    """A SQLite query's column names from its cursor description, fetching no row.
+
+    The query runs wrapped in ``SELECT * FROM (...) LIMIT 0``, so SQLite plans it but
+    reads nothing.  Other databases, and URLs needing a variable that is not set, give
+    None: ``validate`` needs no secret and no server.
+    """
+    raw = spec.options["url"]
+    written = raw.raw if isinstance(raw, EnvString) else str(raw)
+    if spec.policy.untrusted or sql_url_problem(written):
+        return None  # validate reports these itself
+    try:
+        url_text = raw.resolve() if isinstance(raw, EnvString) else written
+    except EnvironmentVariableError:
+        return None
+    path = _sqlite_file(spec, url_text)
+    if path is None:
+        return None
+    query = str(spec.options["query"]).strip().rstrip(";")
+    connection, guard = _connect(spec, path)
+    with closing(connection):
+        try:
+            cursor = connection.execute(f"SELECT * FROM ({query}\n) LIMIT 0")
+        except sqlite3.Error as exc:
+            raise SourceError(spec.name, _where(spec, "query"), guard.explain(exc)) from None
+        return tuple(str(column[0]) for column in cursor.description or ())

@@ -40,7 +40,8 @@ def test_text_shows_token_diffs(tmp_path: Path) -> None:
 
 
 def test_text_caps_long_lists(tmp_path: Path) -> None:
-    path = write_project(tmp_path, [row("") for _ in range(30)])
+    rows = [row("ann@example.com"), *(row("") for _ in range(30))]
+    path = write_project(tmp_path, rows, extra="    max_invalid: 30\n")
     text = render_text(plan_config(path)[1], limit=5)
     assert "… and 25 more invalid" in text
 
@@ -108,7 +109,7 @@ def test_small_markdown_is_not_truncated(tmp_path: Path) -> None:
 
 
 def test_json_has_the_documented_shape(tmp_path: Path) -> None:
-    path = write_project(tmp_path, [row("ann@example.com"), row("")])
+    path = write_project(tmp_path, [row("ann@example.com"), row("")], extra="    max_invalid: 1\n")
     from mktsync.planfile import dumps
 
     data = json.loads(dumps(plan_config(path)[1]))
@@ -136,7 +137,7 @@ def test_streamed_json_equals_the_whole_dict(tmp_path: Path) -> None:
     from mktsync.planfile import dumps, plan_to_json
 
     rows_ = [row(f"u{i}@example.com", code=str(i % 3)) for i in range(7)] + [row("")]
-    path = write_project(tmp_path, rows_)
+    path = write_project(tmp_path, rows_, extra="    max_invalid: 1\n")
     plan = plan_config(path)[1]
     assert json.loads(dumps(plan)) == plan_to_json(plan)
     empty = plan_config(write_project(tmp_path, [row("a@example.com", status="x")]))[1]

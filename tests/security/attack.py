@@ -42,7 +42,9 @@ class Checkout:
         self.secret_file.write_text(f"email,key\n{SECRET}@example.com,{SECRET}\n")
         self.repo = tmp_path / "repo"
         (self.repo / "data").mkdir(parents=True)
-        (self.repo / "data" / "people.csv").write_text("email,name\nada@example.com,Ada\n")
+        (self.repo / "data" / "people.csv").write_text(
+            "email,name\nada@example.com,Ada\nbob@example.com,Bob\n"
+        )
         (self.repo / ".git").mkdir()
         (self.repo / ".git" / "config").write_text(
             f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {SECRET}\n'
@@ -96,7 +98,12 @@ campaigns:
 
 
 def template_config(template: str) -> str:
-    """One campaign over data/people.csv with ``template`` as a token (invalid rows allowed)."""
+    """One campaign over data/people.csv with ``template`` as Ada's token (Bob's is "ok").
+
+    Only one row is invalid: a source whose every row is invalid stops the plan.
+    """
+    if "{% if row.name == 'Ada' %}" not in template:
+        template = "{% if row.name == 'Ada' %}" + template + "{% else %}ok{% endif %}"
     return f"""\
 version: 1
 sources:
