@@ -29,7 +29,7 @@ import jinja2
 from jinja2 import nodes
 
 from mktsync.config import ValidationResult, display_name, load_config, validate
-from mktsync.config.model import Campaign, Config, Position, SourceSpec, Template
+from mktsync.config.model import Campaign, Config, Policy, Position, SourceSpec, Template
 from mktsync.config.reads import column_of, fields_read, make_environment
 from mktsync.errors import ConfigError, Problem, SourceError
 from mktsync.sources import SOURCES
@@ -39,19 +39,19 @@ FILE_KINDS = ("csv", "json", "jsonl")
 _SHOWN_COLUMNS = 12
 
 
-def load_checked(path: Path | str) -> Config:
+def load_checked(path: Path | str, *, policy: Policy | None = None) -> Config:
     """``load_config``, then the contract: ``ConfigError`` with every problem, or the config
-    with the contract's warnings added."""
-    config = load_config(path)
+    with the contract's warnings added.  ``policy``: see ``load_config``."""
+    config = load_config(path, policy=policy)
     problems = check_contract(config)
     if any(p.severity == "error" for p in problems):
         raise ConfigError([*config.warnings, *problems])
     return dataclasses.replace(config, warnings=tuple(sorted([*config.warnings, *problems])))
 
 
-def validate_all(path: Path | str) -> ValidationResult:
+def validate_all(path: Path | str, *, policy: Policy | None = None) -> ValidationResult:
     """``mktsync validate``: the config's own checks, then the contract."""
-    result = validate(path)
+    result = validate(path, policy=policy)
     if result.config is None:
         return result
     problems = check_contract(result.config)

@@ -193,6 +193,14 @@ SCHEMA = {
             "minimum": 1,
             "description": "Refuse a run (plan and apply) that would make more API calls than this in total.",
         },
+        "max_value_bytes": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 65536,
+            "description": "The largest rendered key, token or lead field, in UTF-8 bytes; a row "
+            "rendering a longer one is an invalid item. Default 64 KB (see docs/security.md).",
+        },
         "sources": {
             "type": "object",
             "description": "Named sources of rows. Each campaign reads one of them.",
@@ -307,6 +315,14 @@ SCHEMA = {
                             "default": 1000,
                             "description": "Rows fetched at a time.",
                         },
+                        "timeout_seconds": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "maximum": 3600,
+                            "default": 120,
+                            "description": "SQLite: stop the query after this many seconds "
+                            "(a recursive query that never ends).",
+                        },
                     },
                     ["url", "query"],
                 ),
@@ -320,6 +336,7 @@ SCHEMA = {
                 "campaign_id": {
                     "type": "integer",
                     "minimum": 1,
+                    "maximum": 2147483647,
                     "description": "The Marketo smart campaign's id. It must be a trigger campaign with a "
                     "'Campaign is Requested' trigger whose source is Web Service API, and be active.",
                     "examples": [1234],

@@ -23,10 +23,12 @@ from mktsync.cli.options import (
     Subparsers,
     add_campaign,
     add_ledger,
+    add_policy,
     add_retry_unknown,
+    policy_from,
 )
 from mktsync.config import display_name
-from mktsync.config.model import Config
+from mktsync.config.model import Config, EnvString, Policy
 from mktsync.contract import load_checked
 from mktsync.errors import EXIT_ERROR, MktsyncError
 from mktsync.ledger import open_ledger
@@ -63,6 +65,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--format", choices=("text", "json"), default="text", help="the final report")
     p.add_argument("--log-format", choices=("text", "json"), default="text", help="progress lines")
+    add_policy(p)
     p.set_defaults(handler=run)
 
 
@@ -79,6 +82,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lock_timeout=args.lock_timeout,
         report_format=args.format,
         log_format=args.log_format,
+        policy=policy_from(args),
     )
     return run_apply(request, out, err)
 
@@ -96,6 +100,7 @@ class ApplyRequest:
     lock_timeout: float = 30.0
     report_format: str = "text"
     log_format: str = "text"
+    policy: Policy | None = None  # --allow-env, --data-root: what ${VAR} and sources may reach
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +119,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     if _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
-    config = load_checked(config_path)
+    config = load_checked(config_path, policy=request.policy)
     for warning in config.warnings:
         err.write(f"{warning}\n")
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):
@@ -208,13 +213,31 @@ def _endpoint(
     assert m.base_url and m.client_id and m.client_secret
     yield (
         Endpoint(
-            base_url=m.base_url.resolve(),
+            base_url=_base_url(m.base_url),
             client_id=m.client_id.resolve(),
             client_secret=m.client_secret.resolve(),
         ),
         request.ledger_url or config.ledger.resolve(),
         None,
     )
+
+
+def _base_url(value: EnvString) -> str:
+    """The resolved base URL, or a plain error that shows the URL as written, never its value."""
+    import httpx
+
+    from mktsync.marketo.client import instance_root
+
+    url = value.resolve()
+    try:
+        httpx.URL(instance_root(url))
+    except (ValueError, httpx.InvalidURL):
+        where = f"{value.position}: " if value.position else ""
+        raise MktsyncError(
+            f"{where}marketo.base_url: '{value.raw}' does not give a Marketo REST URL; "
+            "it must look like https://123-ABC-456.mktorest.com"
+        ) from None
+    return url
 
 
 def _is_plan(path: Path) -> bool:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from mktsync.cli.options import DEFAULT_CONFIG, Subparsers
+from mktsync.cli.options import DEFAULT_CONFIG, Subparsers, add_policy, policy_from
 from mktsync.errors import EXIT_ERROR, EXIT_OK
 
 
@@ -17,13 +17,15 @@ def add_parser(sub: Subparsers) -> None:
         "files", nargs="*", type=Path, metavar="FILE", help="config files (default: campaigns.yaml)"
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
+    add_policy(p, untrusted=True)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.contract import validate_all
 
-    results = [validate_all(path) for path in args.files or [DEFAULT_CONFIG]]
+    policy = policy_from(args)
+    results = [validate_all(path, policy=policy) for path in args.files or [DEFAULT_CONFIG]]
     if args.format == "json":
         problems = [p.as_dict() for r in results for p in r.problems]
         json.dump(problems, out, indent=2)

@@ -20,12 +20,14 @@ import jinja2
 from jinja2 import meta
 
 from mktsync.config.model import (
+    DEFAULT_MAX_VALUE_BYTES,
     Campaign,
     Config,
     EnvString,
     LeadSpec,
     Limits,
     MarketoSettings,
+    Policy,
     Position,
     SourceSpec,
     Template,
@@ -33,6 +35,7 @@ from mktsync.config.model import (
 )
 from mktsync.config.reads import as_condition, constant_when, is_braced
 from mktsync.config.schema import did_you_mean, located
+from mktsync.config.security import security_problems, template_problem
 from mktsync.config.yamlfile import Document, JsonPath, dotted
 from mktsync.errors import Problem
 from mktsync.sandbox import CONTEXT_NAMES, make_environment
@@ -53,8 +56,9 @@ def normalise_token_name(name: str) -> str:
 class Checker:
     """Collects the semantic problems of one schema-valid document."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, policy: Policy | None = None) -> None:
         self.doc = doc
+        self.policy = policy or Policy()
         self.problems: list[Problem] = []
 
     def error(self, path: JsonPath, message: str, *, key: bool = False) -> None:
@@ -78,6 +82,7 @@ class Checker:
         sources = _mapping(data.get("sources"))
         campaigns = _mapping(data.get("campaigns"))
         self._check_marketo(_mapping(data.get("marketo")))
+        refused = security_problems(data, base_dir, self.policy, self.error)
         used: set[str] = set()
         keys: dict[tuple[int, str], str] = {}
         for name, campaign in campaigns.items():
@@ -102,13 +107,15 @@ class Checker:
                     "retrigger: on_change has no effect without tokens",
                 )
             ident = (campaign.get("campaign_id"), _key_text(campaign))
-            if ident in keys:
+            if not isinstance(ident[0], int):
+                pass  # a list or mapping as the id: the schema said so (and it is unhashable)
+            elif ident in keys:
                 self.error(
                     (*path, "campaign_id"),
                     f"campaign '{keys[ident]}' already sends to campaign {ident[0]} with the same key; "
                     "their ledger records would collide (give one of them another 'key')",
                 )
-            elif isinstance(ident[0], int):
+            else:
                 keys[ident] = name  # type: ignore[index]
         for name, source in sources.items():
             if not isinstance(source, dict):
@@ -119,7 +126,8 @@ class Checker:
                 )
             path_text = source.get("path")
             if (
-                source.get("type") in FILE_SOURCES
+                name not in refused
+                and source.get("type") in FILE_SOURCES
                 and isinstance(path_text, str)
                 and not (base_dir / path_text).exists()
             ):
@@ -138,7 +146,9 @@ class Checker:
         env = make_environment()
         is_when = path[-1] == "when" and len(path) == 3
         try:
-            ast = env.parse(as_condition(text) if is_when else text)
+            source = as_condition(text) if is_when else text
+            ast = env.parse(source)
+            env.compile(source)  # unknown filters and tests are found only when compiling
         except jinja2.TemplateSyntaxError as exc:
             mark = self.doc.where(path)
             line = mark.line + (1 if mark.block else 0) + (exc.lineno or 1) - 1
@@ -152,7 +162,7 @@ class Checker:
                         f"not an expression ({exc.message}); write a condition such as "
                         "row.status == 'registered'"
                         if is_when and not is_braced(text)
-                        else f"template syntax error: {exc.message}"
+                        else template_problem(exc, env)
                     ),
                 )
             )
@@ -230,8 +240,11 @@ def _scalar_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]) -> Config:
-    """The frozen records of a document that passed every check."""
+def build_config(
+    doc: Document, path: Path, digest: str, warnings: list[Problem], policy: Policy | None = None
+) -> Config:
+    """The frozen records of a document that passed every check, carrying ``policy``."""
+    policy = policy or Policy()
     data = doc.data
     base_dir = path.parent
 
@@ -249,7 +262,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
         )
 
     def env(p: JsonPath, raw: str) -> EnvString:
-        return EnvString(raw=raw, field=dotted(p), position=pos(p))
+        return EnvString(raw=raw, field=dotted(p), position=pos(p), policy=policy)
 
     marketo = data.get("marketo") or {}
     marketo_settings = MarketoSettings(
@@ -282,6 +295,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
             base_dir=base_dir,
             position=pos(sp),
             positions=positions,
+            policy=policy,
         )
     campaigns = {}
     for name, raw in (data.get("campaigns") or {}).items():
@@ -328,6 +342,8 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
         sources=sources,
         campaigns=campaigns,
         max_calls=data.get("max_calls"),
+        max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
+        policy=policy,
         digest=digest,
         warnings=tuple(warnings),
     )

@@ -37,6 +37,7 @@ from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
 from mktsync.render.fast import Render
+from mktsync.render.limits import oversized
 from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
 from mktsync.sources.columns import convert, declared
@@ -53,6 +54,7 @@ def iter_items(
     compiled = CompiledCampaign.build(campaign, spec.name)
     name, campaign_id, source = campaign.name, campaign.campaign_id, spec.name
     seen: dict[bytes, int] = {}
+    limit = config.max_value_bytes
     blake2b, make_filtered = hashlib.blake2b, record_factory(FilteredRow)
     records, happy, to_row = _stream(spec, compiled)
     for number, data in records:
@@ -71,6 +73,12 @@ def iter_items(
             item = result
         if item is None:
             yield make_filtered(name, campaign_id, source, number)
+            continue
+        too_big = oversized(item, limit)
+        if too_big is not None:
+            yield InvalidItem(
+                campaign=name, campaign_id=campaign_id, source=source, row=number, reason=too_big
+            )
             continue
         key = item.key
         try:

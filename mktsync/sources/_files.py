@@ -14,7 +14,9 @@ import io
 from typing import TextIO
 
 from mktsync.config.model import SourceSpec
+from mktsync.config.security import byte_order_mark, encoding_problem, missing_bom
 from mktsync.errors import SourceError
+from mktsync.sources.paths import open_confined
 
 _UTF8_BOM = codecs.BOM_UTF8
 
@@ -27,28 +29,17 @@ def written_path(spec: SourceSpec, key: str = "path") -> str:
 def codec_name(spec: SourceSpec) -> str:
     """The Python codec for ``spec.options['encoding']``; ``utf-8`` also accepts a BOM."""
     encoding = str(spec.options.get("encoding") or "utf-8")
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
+    problem = encoding_problem(encoding)
+    if problem:
         where = spec.positions.get("encoding")
-        raise SourceError(spec.name, str(where or ""), f"unknown encoding '{encoding}'") from None
+        raise SourceError(spec.name, str(where or ""), problem)
+    name = codecs.lookup(encoding).name
     return "utf-8-sig" if name == "utf-8" else name
 
 
 def open_binary(spec: SourceSpec, key: str = "path") -> io.BufferedReader:
-    path = spec.path(key)
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise SourceError(spec.name, written_path(spec, key), "file not found") from None
-    except IsADirectoryError:
-        raise SourceError(
-            spec.name, written_path(spec, key), "is a directory, not a file"
-        ) from None
-    except OSError as exc:
-        raise SourceError(
-            spec.name, written_path(spec, key), f"cannot read: {exc.strerror}"
-        ) from None
+    # Confined to the repository and refused unless a regular file: see `paths`.
+    return open_confined(spec, key)
 
 
 def open_text(spec: SourceSpec) -> TextIO:
@@ -61,6 +52,9 @@ def open_text(spec: SourceSpec) -> TextIO:
     raw = open_binary(spec)
     if not encoding.startswith(("utf-16", "utf-32")) and raw.peek(3)[:3] == _UTF8_BOM:
         raw.read(3)
+    if encoding in ("utf-16", "utf-32") and not byte_order_mark(raw.peek(4), encoding):
+        raw.close()
+        raise SourceError(spec.name, written_path(spec), f"{missing_bom(encoding)}")
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 

@@ -25,7 +25,7 @@ from mktsync.errors import SourceError
 from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
 from mktsync.sources.columns import declared
-from mktsync.sources.jsonl import json_type
+from mktsync.sources.jsonl import json_limit_message, json_type
 
 CHUNK = 64 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -107,6 +107,8 @@ class _Stream:
                 # Read as much again as is pending: a record of any size costs linear time.
                 self.fill(len(self.buf) - self.pos)
                 continue
+            except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+                raise self.error(self.pos, f"invalid JSON: {json_limit_message(exc)}") from None
             if end == len(self.buf) and self.fill():
                 continue  # a number at the very end of the chunk may go on in the next one
             self.value_start, self.pos = self.pos, end

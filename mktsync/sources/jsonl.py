@@ -46,6 +46,10 @@ def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
                     raise SourceError(
                         spec.name, f"{path}:{number}", f"invalid JSON: {exc.msg} (column {column})"
                     ) from None
+                except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+                    raise SourceError(
+                        spec.name, f"{path}:{number}", f"invalid JSON: {json_limit_message(exc)}"
+                    ) from None
                 if not isinstance(row, dict):
                     raise SourceError(
                         spec.name,
@@ -70,3 +74,10 @@ def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def json_limit_message(exc: BaseException) -> str:
+    """Python's own limits on JSON, in plain words."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return "a number has too many digits (over 4,300)"

@@ -93,7 +93,7 @@ def test_a_broken_query_is_located_at_the_query(tmp_path: Path) -> None:
 
 
 def test_a_sql_source_needing_a_secret_is_not_opened(tmp_path: Path) -> None:
-    source = "    type: sql\n    url: postgresql://u:${PW}@db/x\n    query: SELECT 1\n"
+    source = "    type: sql\n    url: ${MKTSYNC_WAREHOUSE_URL}\n    query: SELECT 1\n"
     assert messages(project(tmp_path, source)) == []
 
 

@@ -62,7 +62,7 @@ def token(template: str, row: dict[str, object] | None = None) -> InvalidItem | 
         ("{{ 2 ** 1000000 }}", "the sandbox refuses a power this large"),
         (
             "{{ range(10000000) | list }}",
-            "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000)",
+            "range() of 10,000,000 items is over the sandbox's 10,000",
         ),
     ],
 )
