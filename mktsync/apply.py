@@ -30,15 +30,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from mktsync.config.model import Config
 from mktsync.errors import (
     EXIT_ERROR,
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    EXIT_QUOTA,
     MarketoError,
     PreflightError,
     QuotaExceeded,
@@ -47,46 +44,16 @@ from mktsync.errors import (
 from mktsync.items import Item
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, OutcomeUnknown
+
+# The records of a run's outcome live in ``outcomes``; importable from here as before.
+from mktsync.outcomes import ApplyReport as ApplyReport
+from mktsync.outcomes import CampaignReport as CampaignReport
+from mktsync.outcomes import MissingLead, StopRequest
 from mktsync.plan import Call, Plan, check_budget, make_plan
 from mktsync.resolve import Resolution, resolve_leads
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
 Event = Mapping[str, Any]
-
-
-class StopRequest:
-    """Asks a run to stop in order: set from a signal handler, read by the runner.
-
-    >>> stop = StopRequest()
-    >>> stop.request("SIGTERM", exit_code=143)
-    >>> stop.is_set(), stop.reason, stop.exit_code
-    (True, 'SIGTERM', 143)
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason: str | None = None
-        self.exit_code: int = 130
-
-    def request(self, reason: str, *, exit_code: int) -> None:
-        # Only plain assignments and Event.set: safe to call from a signal handler.
-        if not self._event.is_set():
-            self.reason, self.exit_code = reason, exit_code
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-
-@dataclass(frozen=True, kw_only=True)
-class MissingLead:
-    """A lead Marketo does not know: which item, where it came from, and why."""
-
-    key: str
-    lead: str
-    source: str
-    row: int
-    reason: str
 
 
 class Client(Protocol):  # what apply needs of MarketoClient; tests may pass a real one only
@@ -104,77 +71,6 @@ class ApplyOptions:
     git_commit: str | None = None
     on_event: Callable[[Event], None] | None = None  # progress and per-call log lines
     stop: StopRequest | None = None  # set (by a signal handler) to stop in order
-
-
-@dataclass(kw_only=True)
-class CampaignReport:
-    """What became of one campaign entry's part of the plan."""
-
-    name: str
-    campaign_id: int
-    calls_sent: int = 0
-    calls_failed: int = 0
-    calls_unknown: int = 0
-    calls_not_attempted: int = 0
-    leads_triggered: int = 0
-    leads_failed: int = 0
-    leads_unknown: int = 0
-    leads_not_attempted: int = 0
-    invalid: int = 0  # rows that could not be rendered
-    missing: list[MissingLead] = field(default_factory=list)  # leads Marketo does not know
-    missing_skip: bool = False  # the campaign says 'missing_leads: skip'
-    changed: int = 0  # changed since sent, not resent (retrigger: never)
-    skipped: str | None = None  # preflight's reasons
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def leads_missing(self) -> int:
-        return len(self.missing)
-
-
-@dataclass(kw_only=True)
-class ApplyReport:
-    run_id: int | None
-    plan: Plan
-    campaigns: list[CampaignReport]
-    quota_stopped: bool = False
-    interrupted: bool = False
-    stopped_by: str | None = None  # 'SIGTERM' ...: a StopRequest ended the run early
-    stop_code: int = 0  # its exit code (130, 143, 129)
-    created_leads: int = 0
-    stats: Mapping[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete."""
-        if self.stopped_by:
-            return self.stop_code
-        if self.quota_stopped:
-            return EXIT_QUOTA
-        if any(c.skipped for c in self.campaigns):
-            return EXIT_ERROR
-        if any(c.leads_failed or c.leads_unknown for c in self.campaigns):
-            return EXIT_INCOMPLETE
-        if any(c.missing and not c.missing_skip for c in self.campaigns):
-            return EXIT_INCOMPLETE
-        return EXIT_OK
-
-    def counts(self) -> dict[str, int]:
-        keys = (
-            "calls_sent",
-            "calls_failed",
-            "calls_unknown",
-            "calls_not_attempted",
-            "leads_triggered",
-            "leads_failed",
-            "leads_unknown",
-            "leads_not_attempted",
-            "leads_missing",
-            "invalid",
-            "changed",
-        )
-        return {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
 
 
 def apply_config(

@@ -30,6 +30,7 @@ LAYERS = {
     "resolve": 30,
     "plan": 40,
     "planfile": 45,
+    "outcomes": 45,
     "apply": 50,
     "settle": 50,
     "report": 60,

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from mktsync import git_commit
-from mktsync.apply import ApplyOptions, StopRequest, apply_config
+from mktsync.apply import ApplyOptions, apply_config
 from mktsync.cli.options import (
     Output,
     Subparsers,
@@ -32,10 +30,12 @@ from mktsync.cli.options import (
     output_of,
     selected_campaigns,
 )
+from mktsync.cli.signals import orderly_stop
 from mktsync.config import display_name, load_config
 from mktsync.config.model import Config
 from mktsync.errors import EXIT_ERROR, MktsyncError
 from mktsync.ledger import open_ledger
+from mktsync.outcomes import StopRequest
 from mktsync.plan import Plan, make_plan
 from mktsync.planfile import load_plan
 from mktsync.progress import Progress
@@ -211,44 +211,6 @@ def _run(
         with open(summary_file, "a", encoding="utf-8") as f:
             f.write(render_apply_markdown(report))
     return report.exit_code
-
-
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-
-
-@contextmanager
-def orderly_stop(stop: StopRequest, err: TextIO) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP stop the run in order (no new call; calls in flight finish
-    and are recorded; the summary is printed; exit 128 + the signal's number).  A second
-    signal aborts at once: calls still in flight stay ``pending`` in the ledger, which the
-    next run reads as ``unknown`` -- the same state a kill leaves."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        name = signal.Signals(signum).name
-        if stop.is_set():
-            err.write(
-                f"\n{name} again: aborting now; calls in flight are left pending "
-                "(the next run reports them as unknown)\n"
-            )
-            err.flush()
-            os._exit(128 + signum)
-        stop.request(name, exit_code=128 + signum)
-        err.write(
-            f"\n{name}: stopping: no new calls; waiting for the calls in flight "
-            f"(send {name} again to abort at once)\n"
-        )
-        err.flush()
-
-    numbers = [getattr(signal, n) for n in STOP_SIGNALS if hasattr(signal, n)]
-    previous = {n: signal.signal(n, handler) for n in numbers}
-    try:
-        yield
-    finally:
-        for n, old in previous.items():
-            signal.signal(n, old)
 
 
 @contextmanager

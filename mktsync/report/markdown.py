@@ -103,19 +103,33 @@ def _truncate(text: str, sections: list[str], plan: Plan) -> str:
     left = len(plan.campaigns) - kept
     return out + (
         f"\n> **{plural(left, 'more campaign')} not shown**; {ARTIFACT}. "
-        "The table above counts everything.\n"
+        "The totals at the top count everything.\n"
     )
 
 
 def _table(plan: Plan) -> list[str]:
+    """Counts per campaign; with thousands of campaigns, as many rows as half a comment holds."""
     header = "| campaign | id | " + " | ".join(f"{MARKS[c]} {c}" for c in CLASSES) + " | calls |"
     rule = "|---|---:|" + "---:|" * len(CLASSES) + "---:|"
-    rows = [
-        f"| {literal(cp.name, cell=True)} | {cp.campaign_id} | "
-        + " | ".join(f"{cp.counts.get(c, 0):,}" for c in CLASSES)
-        + f" | {cp.trigger_calls:,} |"
-        for cp in plan.campaigns
-    ]
+    rows: list[str] = []
+    size = 0
+    for cp in plan.campaigns:
+        row = (
+            f"| {literal(cp.name, cell=True)} | {cp.campaign_id} | "
+            + " | ".join(f"{cp.counts.get(c, 0):,}" for c in CLASSES)
+            + f" | {cp.trigger_calls:,} |"
+        )
+        size += len(row) + 1
+        if size > COMMENT_LIMIT // 2:
+            left = len(plan.campaigns) - len(rows)
+            return [
+                header,
+                rule,
+                *rows,
+                "",
+                f"{plural(left, 'more campaign')} not shown; {ARTIFACT}.",
+            ]
+        rows.append(row)
     return [header, rule, *rows]
 
 

@@ -12,8 +12,8 @@ import dataclasses
 import json
 from typing import Any
 
-from mktsync.apply import ApplyReport, CampaignReport
 from mktsync.errors import one_line
+from mktsync.outcomes import ApplyReport, CampaignReport
 from mktsync.report.escape import literal
 from mktsync.report.words import CHANGED_FIX, plural
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
 from mktsync.report.words import (
     CHANGED_FIX,
@@ -18,6 +19,8 @@ _COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2", "≠"
 
 def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
     def paint(mark: str, text: str) -> str:
+        # Data (keys, reasons) may hold control characters: never let them reach a terminal.
+        text = one_line(text)
         return f"\x1b[{_COLORS[mark]}m{text}\x1b[0m" if color and mark in _COLORS else text
 
     lines: list[str] = []
@@ -60,13 +63,13 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     for p in changed[:limit]:
         lines.append("  " + paint("~", f"~ {p.item.key}"))
         for name, old, new in token_diff(p.old_tokens or (), p.item.tokens):
-            lines.append(f"      {name}: {shorten(str(old))} → {shorten(str(new))}")
+            lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(changed) > limit:
         lines.append(f"  … and {len(changed) - limit:,} more changed")
     for ch in cp.changed[:limit]:
         lines.append("  " + paint("≠", f"≠ {ch.item.key}: changed since sent, not resent"))
         for name, old, new in token_diff(ch.old_tokens, ch.item.tokens):
-            lines.append(f"      {name}: {shorten(str(old))} → {shorten(str(new))}")
+            lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(cp.changed) > limit:
         lines.append(f"  … and {len(cp.changed) - limit:,} more changed, not resent")
     if cp.missing_forecast:

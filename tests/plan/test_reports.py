@@ -95,7 +95,7 @@ def test_markdown_fits_a_github_comment() -> None:
     text = render_markdown(_big_plan(400, 30))
     assert len(text) <= COMMENT_LIMIT
     # The comment ends by saying what is not shown and where the whole plan is.
-    assert text.rstrip().endswith("The table above counts everything.")
+    assert text.rstrip().endswith("The totals at the top count everything.")
     assert "more campaigns not shown**; the full plan is in the job's artifact" in text
     assert text.count("<details>") == text.count("</details>")
     # The summary table always counts every campaign.
@@ -184,3 +184,11 @@ def test_changed_items_in_json_round_trip(tmp_path: Path) -> None:
     loaded = load_plan(saved)
     assert loaded.summary.changed == 1
     assert dumps(loaded) == dumps(plan)
+
+
+def test_a_huge_plan_still_fits_and_says_what_is_missing() -> None:
+    text = render_markdown(_big_plan(3000, 1))
+    assert len(text) <= COMMENT_LIMIT
+    assert "more campaigns not shown; the full plan is in the job's artifact." in text
+    assert text.rstrip().endswith("The totals at the top count everything.")
+    assert text.count("<details>") == text.count("</details>")
