@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from mktsync import git_commit
-from mktsync.apply import ApplyOptions, apply_config
+from mktsync.apply import ApplyOptions, ApplyReport, apply_config
 from mktsync.cli.options import (
     Output,
     Subparsers,
@@ -148,13 +148,15 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             if saved is None:
                 err.write("nothing applied\n")
                 return EXIT_ERROR
-        code = _run(config, saved, endpoint, ledger_url, request, out, err)
+        report = _run(config, saved, endpoint, ledger_url, request, err)
         if emulator is not None and not request.output.quiet:  # the demo's account
             from mktsync.demo import account
 
             for line in account(emulator):
                 err.write(line + "\n")
-    return code
+            err.flush()
+    _report(report, request, out)  # last, so that the verdict is the last line
+    return report.exit_code
 
 
 def _run(
@@ -163,9 +165,8 @@ def _run(
     endpoint: Endpoint,
     ledger_url: str,
     request: ApplyRequest,
-    out: TextIO,
     err: TextIO,
-) -> int:
+) -> ApplyReport:
     from mktsync.marketo import MarketoClient
 
     quiet, verbose = request.output.quiet, request.output.verbose
@@ -195,7 +196,11 @@ def _run(
         ) as client,
         orderly_stop(stop, err),
     ):
-        report = apply_config(config, ledger, client, options, saved=saved)
+        return apply_config(config, ledger, client, options, saved=saved)
+
+
+def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
+    quiet = request.output.quiet
     if request.report_format == "json":
         out.write(render_apply_json(report))
     else:
@@ -210,7 +215,6 @@ def _run(
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
             f.write(render_apply_markdown(report))
-    return report.exit_code
 
 
 @contextmanager
