@@ -143,3 +143,11 @@ def test_apply_quiet_prints_the_verdict_only(project: Path) -> None:
     assert err == ""
     code, out, _ = run("apply", "--emulator", "-C", str(project), "--color", "always")
     assert code == 0 and out.rstrip().endswith("\x1b[0m")
+
+
+def test_apply_verbose_logs_every_call(project: Path) -> None:
+    code, out, err = run("apply", "--emulator", "-v", "-C", str(project))
+    assert code == 0
+    calls = [line for line in err.splitlines() if " calls, " in line and "calls/min" in line]
+    total = int(calls[-1].split("/")[1].split()[0])
+    assert len(calls) == total > 1  # one progress line per call, not one every 5 s
