@@ -27,7 +27,7 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit)
         lines.append("")
-    return "\n".join(lines) + render_text_summary(plan, color=color)
+    return "\n".join([*lines, render_text_summary(plan, color=color)])
 
 
 def render_text_summary(plan: Plan, *, color: bool = False) -> str:

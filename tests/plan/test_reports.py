@@ -192,3 +192,9 @@ def test_a_huge_plan_still_fits_and_says_what_is_missing() -> None:
     assert "more campaigns not shown; the full plan is in the job's artifact." in text
     assert text.rstrip().endswith("The totals at the top count everything.")
     assert text.count("<details>") == text.count("</details>")
+
+
+def test_text_summary_stands_apart_from_the_campaigns(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    lines = render_text(plan_config(path)[1]).splitlines()
+    assert lines[-3] == "" and lines[-2].startswith("1 lead to trigger")
