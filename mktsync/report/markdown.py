@@ -167,10 +167,14 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
             f"{'was' if cp.missing_forecast == 1 else 'were'} not found in Marketo at the last run.",
             "",
         ]
+    # Changed items have a share of the rows of their own: a reviewer must see them even
+    # when many leads are sent.
+    shown_sending = sending[:limit]
+    shown_changed = cp.changed[:limit]
     rows = len(sending) + len(cp.changed)
-    if rows and limit:
+    if shown_sending or shown_changed:
         lines += ["| | lead | key | tokens |", "|---|---|---|---|"]
-        for p in sending[:limit]:
+        for p in shown_sending:
             tokens = (
                 _diff(clean, p.old_tokens, p.item.tokens)
                 if p.old_tokens is not None
@@ -181,13 +185,14 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
                 f"| {mark} | {clean(p.item.lead, cell=True)} | {clean(p.item.key, cell=True)} "
                 f"| {tokens} |"
             )
-        for ch in cp.changed[: max(0, limit - len(sending))]:
+        for ch in shown_changed:
             lines.append(
                 f"| ≠ | {clean(ch.item.lead, cell=True)} | {clean(ch.item.key, cell=True)} "
                 f"| {_diff(clean, ch.old_tokens, ch.item.tokens)} |"
             )
-        if rows > limit:
-            lines.append(_more(rows - limit, "item"))
+        hidden = rows - len(shown_sending) - len(shown_changed)
+        if hidden:
+            lines.append(_more(hidden, "item"))
     elif rows:
         lines.append(f"{plural(rows, 'item')} not shown; {ARTIFACT}.")
     if cp.invalid and limit:

@@ -198,3 +198,14 @@ def test_text_summary_stands_apart_from_the_campaigns(tmp_path: Path) -> None:
     path = write_project(tmp_path, [row("ann@example.com")])
     lines = render_text(plan_config(path)[1]).splitlines()
     assert lines[-3] == "" and lines[-2].startswith("1 lead to trigger")
+
+
+def test_changed_rows_are_shown_even_when_many_leads_are_sent(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")], retrigger="never")
+    record(path, "sent", items_of(load_config(path)))
+    new = [row(f"u{i}@example.com") for i in range(30)]
+    write_project(tmp_path, [row("ann@example.com", code="new"), *new], retrigger="never")
+    text = render_markdown(plan_config(path)[1], show_pii=True, limit=5)
+    assert "| ≠ | `ann@example.com` |" in text
+    assert sum(line.startswith("| + |") for line in text.splitlines()) == 5
+    assert "25 more items not shown; the full plan is in the job's artifact." in text
