@@ -15,7 +15,12 @@ The outcome rule (DESIGN.md, "never twice, never lost"):
 
 A kill at any moment therefore leaves each item new, ``pending`` (read as unknown), or
 settled.  607 (daily quota) stops new calls; what was sent stays sent, the rest is left
-for the next run.
+for the next run.  So does a ``StopRequest`` (the CLI sets it on SIGINT, SIGTERM or
+SIGHUP): no new call starts, calls in flight finish and are recorded, and the report says
+what was not attempted.
+
+A lead Marketo does not know (email or id not found) is a *missing lead*: reported per
+item with its source row, never marked in the ledger, so it is tried again next run.
 """
 
 from __future__ import annotations
@@ -25,16 +30,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mktsync.config.model import Config
 from mktsync.errors import (
     EXIT_ERROR,
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    EXIT_QUOTA,
     MarketoError,
     PreflightError,
     QuotaExceeded,
@@ -43,6 +45,11 @@ from mktsync.errors import (
 from mktsync.items import Item
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, OutcomeUnknown, Qualification
+
+# The records of a run's outcome live in ``outcomes``; importable from here as before.
+from mktsync.outcomes import ApplyReport as ApplyReport
+from mktsync.outcomes import CampaignReport as CampaignReport
+from mktsync.outcomes import MissingLead, StopRequest
 from mktsync.plan import Call, Plan, check_budget, make_plan
 from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
@@ -68,62 +75,7 @@ class ApplyOptions:
     # Where preflight records each campaign's qualification rule and call count, for
     # plan's warnings and estimate (qualify.campaign_info_path); None: not recorded.
     campaign_info: Path | None = None
-
-
-@dataclass(kw_only=True)
-class CampaignReport:
-    """What became of one campaign entry's part of the plan."""
-
-    name: str
-    campaign_id: int
-    calls_sent: int = 0
-    calls_failed: int = 0
-    calls_unknown: int = 0
-    calls_not_attempted: int = 0
-    leads_triggered: int = 0
-    leads_failed: int = 0
-    leads_unknown: int = 0
-    leads_not_attempted: int = 0
-    invalid: int = 0  # rows that could not be rendered, plus leads Marketo does not know
-    skipped: str | None = None  # preflight's reasons
-    failures: list[str] = field(default_factory=list)
-    lead_problems: list[str] = field(default_factory=list)
-
-
-@dataclass(kw_only=True)
-class ApplyReport:
-    run_id: int | None
-    plan: Plan
-    campaigns: list[CampaignReport]
-    quota_stopped: bool = False
-    interrupted: bool = False
-    created_leads: int = 0
-    stats: Mapping[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        if self.quota_stopped:
-            return EXIT_QUOTA
-        if any(c.skipped for c in self.campaigns):
-            return EXIT_ERROR
-        if any(c.leads_failed or c.leads_unknown for c in self.campaigns):
-            return EXIT_INCOMPLETE
-        return EXIT_OK
-
-    def counts(self) -> dict[str, int]:
-        keys = (
-            "calls_sent",
-            "calls_failed",
-            "calls_unknown",
-            "calls_not_attempted",
-            "leads_triggered",
-            "leads_failed",
-            "leads_unknown",
-            "leads_not_attempted",
-            "invalid",
-        )
-        return {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
+    stop: StopRequest | None = None  # set (by a signal handler) to stop in order
 
 
 def apply_config(
@@ -207,13 +159,29 @@ class _Runner:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.by_name = {
-            cp.name: CampaignReport(name=cp.name, campaign_id=cp.campaign_id)
+            cp.name: CampaignReport(
+                name=cp.name,
+                campaign_id=cp.campaign_id,
+                changed=cp.counts.get("changed", 0),
+                missing_skip=cp.name in config.campaigns
+                and config.campaigns[cp.name].missing_leads == "skip",
+            )
             for cp in plan.campaigns
         }
         report.campaigns = list(self.by_name.values())
         self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
         self.done_calls = 0
         self.started = time.monotonic()
+
+    def stopping(self) -> bool:
+        """No new call may start: the quota ran out, a call broke, or a stop was requested."""
+        requested = self.options.stop is not None and self.options.stop.is_set()
+        if requested and not self.report.stopped_by:
+            stop = self.options.stop
+            assert stop is not None
+            self.report.stopped_by, self.report.stop_code = stop.reason or "stop", stop.exit_code
+            self.emit("stopping", reason=self.report.stopped_by)
+        return self.stop.is_set() or requested
 
     def emit(self, event: str, **fields: Any) -> None:
         if self.options.on_event:
@@ -222,6 +190,11 @@ class _Runner:
     def run(self) -> None:
         for cp in self.plan.campaigns:
             self.by_name[cp.name].invalid += len(cp.invalid)
+        if self.stopping():  # asked to stop while the plan was made: call nothing
+            for cp in self.plan.campaigns:
+                for call in cp.calls:
+                    self._not_attempted(cp.name, call)
+            return
         try:
             skipped = self._preflight()
             sendable = [cp for cp in self.plan.campaigns if cp.campaign_id not in skipped]
@@ -242,6 +215,11 @@ class _Runner:
             return
         self.report.created_leads = resolution.created
         jobs = [(cp.name, call) for cp in sendable for call in cp.calls]
+        if self.stopping():  # asked to stop during preflight or lookups: send nothing
+            for name, call in jobs:
+                self._not_attempted(name, call)
+            self.report.seconds = time.monotonic() - self.started
+            return
         self.emit("start", calls=len(jobs), leads=len(items))
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
@@ -311,15 +289,16 @@ class _Runner:
             queue = list(reversed(jobs))
             try:
                 while queue or pending:
-                    while queue and len(pending) < workers and not self.stop.is_set():
+                    while queue and len(pending) < workers and not self.stopping():
                         name, call = queue.pop()
                         pending.add(pool.submit(self._send, name, call, resolution))
-                    if self.stop.is_set():
+                    if self.stopping():
                         for name, call in queue:
                             self._not_attempted(name, call)
                         queue.clear()
                     if pending:
-                        done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                        # A short timeout: a stop request is noticed within a fifth of a second.
+                        done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                         for future in done:
                             future.result()  # a bug in _send must not pass silently
             except BaseException:
@@ -337,7 +316,7 @@ class _Runner:
             rep.leads_not_attempted += len(call.items)
 
     def _send(self, name: str, call: Call, resolution: Resolution) -> None:
-        if self.stop.is_set():
+        if self.stopping():
             self._not_attempted(name, call)
             return
         rep = self.by_name[name]
@@ -346,16 +325,25 @@ class _Runner:
         for planned in call.items:
             lead_id = resolution.lead_id(planned.item)
             if lead_id is None:
+                item = planned.item
+                missing = MissingLead(
+                    key=item.key,
+                    lead=item.lead,
+                    source=item.source,
+                    row=item.row,
+                    reason=resolution.reason(item),
+                )
                 with self.lock:
-                    rep.invalid += 1
-                    rep.lead_problems.append(
-                        f"{planned.item.source} row {planned.item.row}: "
-                        f"{resolution.reason(planned.item)}"
-                    )
+                    rep.missing.append(missing)
                 continue
             items.append(planned.item)
             lead_ids[planned.item.key] = lead_id
-        if not items:
+        if not items:  # every lead of the call is missing: no call, but count it as done
+            with self.lock:
+                self.done_calls += 1
+            self.emit("call", campaign=name, campaign_id=call.campaign_id, leads=0,
+                      outcome="no_leads", done=self.done_calls, total=self.total_calls,
+                      elapsed=time.monotonic() - self.started)  # fmt: skip
             return
         # Two keys may name one lead (say two rows of one person): trigger it once.
         unique_ids = list(dict.fromkeys(lead_ids[i.key] for i in items))

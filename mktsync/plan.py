@@ -6,8 +6,9 @@
 
 Classes (DESIGN.md): ``+ trigger`` (new key, or an earlier attempt failed), ``~ retrigger``
 (tokens changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered`` (by ``when``),
-``! invalid`` and ``? unknown`` (an earlier call's outcome is unknown, or a run died while it
-was in flight; sent again only with ``retry_unknown``).
+``! invalid``, ``? unknown`` (an earlier call's outcome is unknown, or a run died while it
+was in flight; sent again only with ``retry_unknown``) and ``≠ changed`` (sent before, its
+tokens differ now, and ``retrigger: never``: shown with old and new tokens, never resent).
 
 Items to send are grouped by exact token set, in order of first appearance, and cut into
 calls of at most ``MAX_LEADS_PER_CALL``: the fewest calls the tokens allow, and the same
@@ -35,7 +36,7 @@ LOOKUP_BATCH = 500  # ledger keys looked up per query
 
 T = TypeVar("T")
 Action = Literal["trigger", "retrigger", "unknown"]
-CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown")
+CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 
 
 class LedgerView(Protocol):
@@ -43,6 +44,7 @@ class LedgerView(Protocol):
 
     def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, _Record]: ...
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]: ...
+    def missed_emails(self, emails: Iterable[str]) -> set[str]: ...
     def fingerprint(self) -> str: ...
 
 
@@ -67,6 +69,14 @@ class PlannedItem:
     retry_of: str | None = None  # the earlier status ('failed', 'unknown') when this is a retry
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangedItem:
+    """An item sent before whose tokens differ now, not resent because ``retrigger: never``."""
+
+    item: Item
+    old_tokens: Tokens
+
+
 @dataclass(frozen=True, kw_only=True)
 class Call:
     """One trigger call: one campaign, one token set, at most 100 leads."""
@@ -88,6 +98,8 @@ class CampaignPlan:
     lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
     lookup_calls: int
     one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
+    changed: tuple[ChangedItem, ...] = ()
+    missing_forecast: int = 0  # emails to look up that Marketo did not know at the last run
 
     @property
     def trigger_calls(self) -> int:
@@ -107,6 +119,8 @@ class Summary:
     filtered: int = 0
     invalid: int = 0
     unknown: int = 0
+    changed: int = 0
+    missing_forecast: int = 0
     trigger_calls: int = 0
     lookup_calls: int = 0
     preflight_calls: int = 0
@@ -118,6 +132,12 @@ class Summary:
     @property
     def changes(self) -> bool:
         return self.trigger_calls > 0
+
+    @property
+    def needs_review(self) -> bool:
+        """Calls to send, or changed items or invalid rows (allowed by ``max_invalid``) a
+        reviewer must see: ``--detailed-exitcode`` answers 2, never "no changes"."""
+        return self.changes or self.changed > 0 or self.invalid > 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,6 +268,7 @@ def _plan_campaign(
     groups: dict[Tokens, list[PlannedItem]] = {}
     invalid: list[InvalidItem] = []
     unknown: list[Item] = []
+    changed: list[ChangedItem] = []
     emails: set[str] = set()
     for batch in _batches(items, LOOKUP_BATCH):
         rendered = [x for x in batch if isinstance(x, Item)]
@@ -262,6 +283,10 @@ def _plan_campaign(
         records = ledger.lookup(campaign.campaign_id, [i.key for i in rendered])
         for item in rendered:
             planned = _classify(campaign, item, records.get(item.key), retry_unknown)
+            if isinstance(planned, ChangedItem):
+                counts["changed"] += 1
+                changed.append(planned)
+                continue
             if isinstance(planned, str):
                 counts[planned] += 1
                 if planned == "unknown":
@@ -282,6 +307,7 @@ def _plan_campaign(
     cached = ledger.cached_lead_ids(sorted(emails)) if emails else {}
     uncached = emails.difference(cached)
     lookup_emails = len(uncached)
+    missed = ledger.missed_emails(sorted(uncached)) if uncached else set()
     sending = sum(len(c.items) for c in calls)
     plan = CampaignPlan(
         name=campaign.name,
@@ -294,13 +320,15 @@ def _plan_campaign(
         lookup_emails=lookup_emails,
         lookup_calls=math.ceil(lookup_emails / MAX_LOOKUP_VALUES),
         one_lead_per_call=sending > 1 and len(calls) == sending,
+        changed=tuple(changed),
+        missing_forecast=len(missed),
     )
     return plan, uncached
 
 
 def _classify(
     campaign: Campaign, item: Item, record: _Record | None, retry_unknown: bool
-) -> PlannedItem | str:
+) -> PlannedItem | ChangedItem | str:
     if record is None:
         return PlannedItem(item=item, action="trigger")
     status = record.status
@@ -311,8 +339,10 @@ def _classify(
         if retry_unknown:
             return PlannedItem(item=item, action="unknown", retry_of="unknown")
         return "unknown"
-    if campaign.retrigger == "on_change" and record.token_hash != token_hash(item.tokens):
-        return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
+    if record.token_hash != token_hash(item.tokens):
+        if campaign.retrigger == "on_change":
+            return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
+        return ChangedItem(item=item, old_tokens=record.tokens)
     return "unchanged"
 
 
@@ -325,6 +355,7 @@ def _summarise(
             total[k] += cp.counts[k]
     return Summary(
         **total,
+        missing_forecast=sum(cp.missing_forecast for cp in plans),
         trigger_calls=sum(cp.trigger_calls for cp in plans),
         lookup_calls=lookup_calls,
         # Preflight checks each Marketo campaign once, however many entries send to it.

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item
-from mktsync.plan import CLASSES, Call, CampaignPlan, Plan, PlannedItem, Summary
+from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
 
 FORMAT_VERSION = 1
 
@@ -33,6 +33,7 @@ def _header(plan: Plan) -> dict[str, Any]:
             "lookup_calls": s.lookup_calls,
             "preflight_calls": s.preflight_calls,
             "total_calls": s.total_calls,
+            "missing_forecast": s.missing_forecast,
             "daily_quota": plan.limits.daily_quota,
             "quota_share": round(plan.quota_share, 6),
             "calls_per_window": plan.calls_per_window,
@@ -72,6 +73,7 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
         yield ("\n      " if cp.calls else "") + "],\n"
         tail = _campaign_tail(cp)
         yield f'      "unknown": {_rows(tail["unknown"])},\n'
+        yield f'      "changed": {_rows(tail["changed"])},\n'
         yield f'      "invalid": {_rows(tail["invalid"])}\n    }}'
     yield ("\n  " if plan.campaigns else "") + "]\n}\n"
 
@@ -101,6 +103,7 @@ def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
         "lookup_emails": cp.lookup_emails,
         "lookup_calls": cp.lookup_calls,
         "one_lead_per_call": cp.one_lead_per_call,
+        "missing_forecast": cp.missing_forecast,
     }
 
 
@@ -108,6 +111,17 @@ def _campaign_tail(cp: CampaignPlan) -> dict[str, list[dict[str, Any]]]:
     return {
         "unknown": [
             {"key": i.key, "lead": i.lead, "source": i.source, "row": i.row} for i in cp.unknown
+        ],
+        "changed": [
+            {
+                "key": c.item.key,
+                "lead": c.item.lead,
+                "source": c.item.source,
+                "row": c.item.row,
+                "old_tokens": dict(c.old_tokens),
+                "tokens": dict(c.item.tokens),
+            }
+            for c in cp.changed
         ],
         "invalid": [
             {"source": i.source, "row": i.row, "key": i.key, "reason": i.reason} for i in cp.invalid
@@ -194,7 +208,8 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
                 name=c["name"],
                 campaign_id=int(c["campaign_id"]),
                 source=c["source"],
-                counts={k: int(c["counts"][k]) for k in CLASSES},
+                # .get: classes added after format_version 1 (``changed``) are additive.
+                counts={k: int(c["counts"].get(k, 0)) for k in CLASSES},
                 calls=tuple(calls),
                 invalid=tuple(
                     InvalidItem(
@@ -211,6 +226,8 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
                 lookup_emails=int(c["lookup_emails"]),
                 lookup_calls=int(c["lookup_calls"]),
                 one_lead_per_call=bool(c["one_lead_per_call"]),
+                changed=tuple(_changed(c, x) for x in c.get("changed", [])),
+                missing_forecast=int(c.get("missing_forecast", 0)),
             )
         )
     return Plan(
@@ -226,9 +243,27 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
         retry_unknown=bool(data["retry_unknown"]),
         campaigns=tuple(campaigns),
         summary=Summary(
-            **{k: int(s[k]) for k in CLASSES},
+            **{k: int(s.get(k, 0)) for k in CLASSES},
+            missing_forecast=int(s.get("missing_forecast", 0)),
             trigger_calls=int(s["trigger_calls"]),
             lookup_calls=int(s["lookup_calls"]),
             preflight_calls=int(s["preflight_calls"]),
         ),
+    )
+
+
+def _changed(c: dict[str, Any], x: dict[str, Any]) -> ChangedItem:
+    lead = str(x["lead"])
+    return ChangedItem(
+        item=Item(
+            campaign=c["name"],
+            campaign_id=int(c["campaign_id"]),
+            key=str(x["key"]),
+            lead_id=int(lead[3:]) if lead.startswith("id:") else None,
+            email=None if lead.startswith("id:") else lead,
+            tokens=tuple(x["tokens"].items()),
+            source=x["source"],
+            row=int(x["row"]),
+        ),
+        old_tokens=tuple(x["old_tokens"].items()),
     )

@@ -52,7 +52,7 @@ class Progress:
         line = (
             f"{done}/{total} calls, {self.leads} leads, {rate * 60:.0f} calls/min, ETA {eta:.0f} s"
         )
-        if event.get("outcome") not in ("sent", None):
+        if event.get("outcome") not in ("sent", "no_leads", None):
             self.stream.write(
                 ("\n" if self.tty else "")
                 + f"call to campaign {event['campaign_id']}: {event['outcome']} "

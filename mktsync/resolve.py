@@ -26,6 +26,7 @@ class LeadClient(Protocol):
 class LeadCache(Protocol):
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]: ...
     def cache_lead_ids(self, mapping: Mapping[str, int]) -> None: ...
+    def cache_lead_misses(self, found: Iterable[str], missed: Iterable[str]) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +107,11 @@ def resolve_leads(
     for email in missing:
         if email not in found and email not in problems:
             problems[email] = "no Marketo lead with this email"
+    if wanted:
+        # Remembered so that the next plan can say how many emails were not found this time.
+        cache.cache_lead_misses(
+            found=[e for e in wanted if e in found], missed=[e for e in wanted if e not in found]
+        )
     known = client.find_leads_by_id(sorted(ids)) if ids else set()
     for lead_id in sorted(ids - known):
         problems[f"id:{lead_id}"] = f"no Marketo lead with id {lead_id}"

@@ -33,6 +33,7 @@ LAYERS = {
     "plan": 40,
     "planfile": 45,
     "qualify": 45,  # qualification rules against a plan; the campaign info apply saw
+    "outcomes": 45,
     "apply": 50,
     "settle": 50,
     "report": 60,

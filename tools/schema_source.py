@@ -422,7 +422,15 @@ SCHEMA = {
                     "type": "boolean",
                     "default": False,
                     "description": "Create leads for emails Marketo does not know (with `lead.fields`), "
-                    "instead of reporting them as invalid.",
+                    "instead of reporting them as missing leads.",
+                },
+                "missing_leads": {
+                    "enum": ["fail", "skip"],
+                    "default": "fail",
+                    "description": "A lead Marketo does not know (email or id not found) is reported as a "
+                    "missing lead. `fail`: `apply` exits 3. `skip`: `apply` exits 0 with a warning that "
+                    "counts them. Either way nothing is recorded as sent for them and they are tried "
+                    "again next run.",
                 },
                 "expect_skips": {
                     "type": "boolean",

@@ -20,7 +20,7 @@ from typing import TextIO
 
 from mktsync import __version__
 from mktsync.cli import apply, emulator, ledger, plan, schema, validate
-from mktsync.cli.options import Parser, Subparsers, UsageError
+from mktsync.cli.options import Parser, Subparsers, UsageError, add_output_options_everywhere
 from mktsync.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, MktsyncError
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
@@ -44,6 +44,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add in ADDERS:
         add(sub)
+    add_output_options_everywhere(parser)
     return parser
 
 

@@ -8,6 +8,7 @@ and a person at a terminal is asked to confirm.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -17,26 +18,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from mktsync import git_commit
-from mktsync.apply import ApplyOptions, apply_config
+from mktsync.apply import ApplyOptions, ApplyReport, apply_config
 from mktsync.cli.options import (
-    DEFAULT_CONFIG,
+    Output,
     Subparsers,
     add_campaign,
+    add_campaign_id,
     add_ledger,
     add_policy,
     add_retry_unknown,
+    find_config,
+    output_of,
     policy_from,
+    selected_campaigns,
 )
+from mktsync.cli.signals import orderly_stop
 from mktsync.config import display_name
 from mktsync.config.model import Config, EnvString, Policy
 from mktsync.contract import load_checked
 from mktsync.errors import EXIT_ERROR, MktsyncError
 from mktsync.ledger import open_ledger
+from mktsync.outcomes import StopRequest
 from mktsync.plan import Plan, make_plan
 from mktsync.planfile import load_plan
 from mktsync.progress import Progress
 from mktsync.report import render_text
-from mktsync.report.outcome import render_apply_json, render_apply_text
+from mktsync.report.outcome import render_apply_json, render_apply_markdown, render_apply_text
 
 if TYPE_CHECKING:
     from mktsync.emulator import Emulator
@@ -47,9 +54,10 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "file",
         nargs="?",
-        default=DEFAULT_CONFIG,
+        default=None,
         type=Path,
-        help="campaigns.yaml, or a plan saved with 'mktsync plan --out'",
+        help="campaigns.yaml (found as 'mktsync plan' finds it), or a plan saved with "
+        "'mktsync plan --out'",
     )
     p.add_argument("--config", type=Path, help="the config of a saved plan (default: as recorded)")
     p.add_argument(
@@ -60,6 +68,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_ledger(p)
     add_campaign(p, verb="apply")
+    add_campaign_id(p, verb="apply")
     add_retry_unknown(p)
     p.add_argument("--fail-fast", action="store_true", help="stop everything if preflight fails")
     p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
@@ -70,19 +79,22 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    output = output_of(args)
     request = ApplyRequest(
-        target=args.file,
+        target=find_config(args.file, args),
         config=args.config,
         emulator=args.emulator,
         assume_yes=args.yes,
         ledger_url=args.ledger,
         campaigns=tuple(args.campaign) if args.campaign else None,
+        campaign_ids=tuple(args.campaign_id) if args.campaign_id else None,
         retry_unknown=args.retry_unknown,
         fail_fast=args.fail_fast,
         lock_timeout=args.lock_timeout,
         report_format=args.format,
         log_format=args.log_format,
         policy=policy_from(args),
+        output=output,
     )
     return run_apply(request, out, err)
 
@@ -95,12 +107,14 @@ class ApplyRequest:
     assume_yes: bool = False
     ledger_url: str | None = None
     campaigns: tuple[str, ...] | None = None
+    campaign_ids: tuple[int, ...] | None = None
     retry_unknown: bool = False
     fail_fast: bool = False
     lock_timeout: float = 30.0
     report_format: str = "text"
     log_format: str = "text"
     policy: Policy | None = None  # --allow-env, --data-root: what ${VAR} and sources may reach
+    output: Output = dataclasses.field(default_factory=Output)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,19 +136,33 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     config = load_checked(config_path, policy=request.policy)
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    if request.campaign_ids:
+        names = selected_campaigns(
+            config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
+        )
+        request = dataclasses.replace(request, campaigns=tuple(names or ()))
+    consent = _consent(request, saved)
+    if consent == "refuse":
+        raise MktsyncError(
+            "apply needs consent, but stdin is not a terminal to ask on: pass --yes "
+            "(or set CI=true in a pipeline) to apply without asking, or run "
+            "'mktsync plan --out plan.json' and 'mktsync apply plan.json'"
+        )
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):
-        if saved is None and _interactive(request):
+        if consent == "ask":
             saved = _confirm(config, ledger_url, request, out, err)
             if saved is None:
                 err.write("nothing applied\n")
                 return EXIT_ERROR
-        code = _run(config, saved, endpoint, ledger_url, request, out, err)
-        if emulator is not None:
+        report = _run(config, saved, endpoint, ledger_url, request, err)
+        if emulator is not None and not request.output.quiet:  # the demo's account
             from mktsync.demo import account
 
             for line in account(emulator):
                 err.write(line + "\n")
-    return code
+            err.flush()
+    _report(report, request, out)  # last, so that the verdict is the last line
+    return report.exit_code
 
 
 def _run(
@@ -143,20 +171,27 @@ def _run(
     endpoint: Endpoint,
     ledger_url: str,
     request: ApplyRequest,
-    out: TextIO,
     err: TextIO,
-) -> int:
+) -> ApplyReport:
     from mktsync.marketo import MarketoClient
     from mktsync.qualify import campaign_info_path
 
-    progress = Progress(err, tty=err.isatty(), log_format=request.log_format)
+    quiet, verbose = request.output.quiet, request.output.verbose
+    progress = Progress(
+        err,
+        tty=err.isatty() and not verbose,
+        log_format=request.log_format,
+        every=0 if verbose else 5,
+    )
+    stop = StopRequest()
     options = ApplyOptions(
+        stop=stop,
         retry_unknown=request.retry_unknown,
         fail_fast=request.fail_fast,
         lock_timeout=request.lock_timeout,
         campaigns=request.campaigns,
         git_commit=git_commit(config.base_dir),
-        on_event=progress,
+        on_event=None if quiet and request.log_format == "text" else progress,
         campaign_info=campaign_info_path(ledger_url, config.base_dir),
     )
     with (
@@ -167,13 +202,27 @@ def _run(
             endpoint.client_secret,
             limits=config.marketo.limits,
         ) as client,
+        orderly_stop(stop, err),
     ):
-        report = apply_config(config, ledger, client, options, saved=saved)
+        return apply_config(config, ledger, client, options, saved=saved)
+
+
+def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
+    quiet = request.output.quiet
     if request.report_format == "json":
         out.write(render_apply_json(report))
     else:
-        out.write(render_apply_text(report))
-    return report.exit_code
+        text = render_apply_text(report, limit=request.output.rows(10))
+        lines = text.rstrip("\n").split("\n")
+        if quiet:  # the verdict, and the warning about skipped missing leads
+            lines = [line for line in lines[:-1] if line.startswith("warning:")] + lines[-1:]
+        if request.output.use_color(out):
+            lines[-1] = paint_verdict(lines[-1], ok=lines[-1].startswith(ALL_WELL))
+        out.write("\n".join(lines) + "\n")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as f:
+            f.write(render_apply_markdown(report))
 
 
 @contextmanager
@@ -184,9 +233,11 @@ def _endpoint(
         from mktsync.demo import EMULATOR_LEDGER, emulator_for
 
         with emulator_for(config) as emu:
-            err.write(
-                f"Marketo emulator at {emu.base_url} (seeded from {display_name(config.path)})\n"
-            )
+            if not request.output.quiet:
+                err.write(
+                    f"Marketo emulator at {emu.base_url} "
+                    f"(seeded from {display_name(config.path)})\n"
+                )
             yield (
                 Endpoint(
                     base_url=emu.base_url, client_id=emu.client_id, client_secret=emu.client_secret
@@ -250,11 +301,17 @@ def _is_plan(path: Path) -> bool:
         return False
 
 
-def _interactive(request: ApplyRequest) -> bool:
-    # The emulator demo triggers nothing real: no need to ask.
-    if request.assume_yes or request.emulator or os.environ.get("CI"):
-        return False
-    return sys.stdin is not None and sys.stdin.isatty()
+def _consent(request: ApplyRequest, saved: Plan | None) -> str:
+    """'given', 'ask' (a person at a terminal) or 'refuse' (nobody to ask: Terraform's rule).
+
+    Consent is given by ``--yes``, by ``CI=true`` (a pipeline decided), or by a saved plan
+    (it was reviewed when it was made).  The emulator demo triggers nothing real, so it
+    needs none: ``mktsync apply --emulator`` works the same in a terminal and in CI.
+    """
+    ci = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+    if request.assume_yes or request.emulator or ci or saved is not None:
+        return "given"
+    return "ask" if sys.stdin is not None and sys.stdin.isatty() else "refuse"
 
 
 def _confirm(
@@ -269,10 +326,21 @@ def _confirm(
             retry_unknown=request.retry_unknown,
             config_path=config.path.name,
         )
-    out.write(render_text(plan, color=out.isatty()))
+    out.write(render_text(plan, color=request.output.use_color(out)))
     if not plan.summary.changes:
         return plan
-    err.write("Trigger these campaigns? Type 'yes' to go on: ")
+    question = "Trigger these campaigns? Type 'yes' to go on:"
+    if request.output.use_color(err):
+        question = f"\x1b[1m{question}\x1b[0m"
+    err.write(question + " ")
     err.flush()
     answer = sys.stdin.readline().strip().lower()
     return plan if answer in ("yes", "y") else None
+
+
+ALL_WELL = ("Everything planned was sent", "Nothing to trigger")
+
+
+def paint_verdict(line: str, *, ok: bool) -> str:
+    """The last line in green when all is well, else in bold yellow: it must not be missed."""
+    return f"\x1b[{'32' if ok else '33;1'}m{line}\x1b[0m"

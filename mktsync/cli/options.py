@@ -7,8 +7,11 @@ to campaigns says ``--campaign NAME``; every command that reads a ledger says ``
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TextIO, TypeAlias
 
 
 class UsageError(Exception):
@@ -21,7 +24,7 @@ class Parser(argparse.ArgumentParser):
 
 
 if TYPE_CHECKING:
-    from mktsync.config.model import Policy
+    from mktsync.config.model import Campaign, Policy
 
     Subparsers: TypeAlias = argparse._SubParsersAction[Parser]
 else:  # not subscriptable at run time
@@ -34,9 +37,9 @@ def add_config_file(p: argparse.ArgumentParser, *, help: str = "the config file"
     p.add_argument(
         "file",
         nargs="?",
-        default=DEFAULT_CONFIG,
+        default=None,
         type=Path,
-        help=f"{help} (default: campaigns.yaml)",
+        help=f"{help} (default: $MKTSYNC_CONFIG, else campaigns.yaml, else campaigns.yml)",
     )
 
 
@@ -105,3 +108,116 @@ def policy_from(args: argparse.Namespace) -> Policy:
         untrusted=bool(getattr(args, "untrusted", False)),
         allow_paths=tuple(allow_paths),
     )
+
+
+# -- conventions every command shares: output, colour, where the config is ----------------------
+# Added to every parser (the top level, each command, each ledger action) with SUPPRESS
+# defaults, so `mktsync -q plan` and `mktsync plan -q` both work and a nested parser never
+# overwrites a value given before it; read them with ``output_of(args)``.
+
+CONFIG_NAMES = ("campaigns.yaml", "campaigns.yml")
+CONFIG_ENV = "MKTSYNC_CONFIG"
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("output and config discovery (every command)")
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+        help="print only results, warnings and errors: no progress, no details",
+    )  # fmt: skip
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="print more: every row of the lists, a line per call",
+    )  # fmt: skip
+    group.add_argument(
+        "--color", choices=("auto", "always", "never"), default=argparse.SUPPRESS,
+        help="colour the output: auto (a terminal, unless NO_COLOR is set), always, never",
+    )  # fmt: skip
+    group.add_argument(
+        "-C", dest="directory", type=Path, metavar="DIR", default=argparse.SUPPRESS,
+        help="work as if started in DIR (config discovery and relative paths)",
+    )  # fmt: skip
+
+
+def add_output_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``add_output_options`` on ``parser`` and on every subcommand below it."""
+    add_output_options(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                add_output_options_everywhere(child)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """The shared conventions as given on the command line."""
+
+    quiet: bool = False
+    verbose: bool = False
+    color: str = "auto"
+    directory: Path | None = None
+
+    def use_color(self, stream: TextIO) -> bool:
+        """``--color`` wins; else colour on a terminal unless ``NO_COLOR`` is set (no-color.org)."""
+        if self.color != "auto":
+            return self.color == "always"
+        if os.environ.get("NO_COLOR"):
+            return False
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty and isatty())
+
+    def rows(self, default: int = 20) -> int:
+        """How many rows a list shows: all with ``-v``."""
+        return 10**9 if self.verbose else default
+
+
+def output_of(args: argparse.Namespace) -> Output:
+    quiet, verbose = getattr(args, "quiet", False), getattr(args, "verbose", False)
+    if quiet and verbose:
+        raise UsageError("mktsync: -q/--quiet and -v/--verbose cannot be used together")
+    return Output(
+        quiet=quiet,
+        verbose=verbose,
+        color=getattr(args, "color", "auto"),
+        directory=getattr(args, "directory", None),
+    )
+
+
+def find_config(file: Path | None, args: argparse.Namespace) -> Path:
+    """The config to read: ``FILE`` if given, else ``$MKTSYNC_CONFIG``, else ``campaigns.yaml``
+    then ``campaigns.yml`` -- all relative to ``-C DIR`` when given."""
+    base = output_of(args).directory or Path()
+    if file is not None:
+        return base / file
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return base / named
+    for name in CONFIG_NAMES:
+        if (base / name).is_file():
+            return base / name
+    return base / CONFIG_NAMES[0]  # absent: the error names the usual file
+
+
+def add_campaign_id(p: argparse.ArgumentParser, *, verb: str = "plan") -> None:
+    p.add_argument(
+        "--campaign-id",
+        action="append",
+        type=int,
+        metavar="N",
+        help=f"{verb} only the campaigns with this Marketo campaign id (repeatable)",
+    )
+
+
+def selected_campaigns(
+    campaigns: Mapping[str, Campaign], names: list[str] | None, ids: list[int] | None
+) -> list[str] | None:
+    """The campaign names ``--campaign`` and ``--campaign-id`` select (None: all)."""
+    if not names and not ids:
+        return None
+    chosen = list(names or [])
+    for campaign_id in ids or []:
+        matching = [n for n, c in campaigns.items() if c.campaign_id == campaign_id]
+        if not matching:
+            raise UsageError(f"mktsync: no campaign with campaign_id {campaign_id} in the config")
+        chosen += [n for n in matching if n not in chosen]
+    return chosen

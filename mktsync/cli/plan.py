@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import inspect
+import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from mktsync.cli.options import (
     Subparsers,
     add_campaign,
+    add_campaign_id,
     add_config_file,
     add_ledger,
     add_policy,
     add_retry_unknown,
+    find_config,
+    output_of,
     policy_from,
+    selected_campaigns,
 )
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
+from mktsync.report.markdown import Context
 
-if TYPE_CHECKING:
-    from mktsync.report import ReportOptions
+UNTRUSTED_SAMPLE_ROWS = 5  # rows per campaign a fork's pull-request plan shows
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -31,10 +35,17 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes, 0 when there are none",
+        help="exit 2 when there are changes (calls to send, or changed items not resent), "
+        "0 when there are none",
+    )
+    p.add_argument(
+        "--ref",
+        metavar="COMMIT",
+        help="the commit the Markdown plan describes (default: $GITHUB_SHA or $CI_COMMIT_SHA)",
     )
     add_ledger(p)
     add_campaign(p)
+    add_campaign_id(p)
     add_retry_unknown(p)
     p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
     add_policy(p, untrusted=True)
@@ -46,12 +57,22 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.plan import check_budget
     from mktsync.planfile import write_plan
     from mktsync.qualify import plan_warnings
-    from mktsync.report import REPORTERS, ReportOptions, render_markdown
+    from mktsync.report import REPORTERS, ReportOptions
+    from mktsync.report.text import render_text_summary
 
+    output = output_of(args)
+    path = find_config(args.file, args)
+    campaigns = args.campaign
+    if args.campaign_id:
+        from mktsync.config import load_config
+
+        campaigns = selected_campaigns(
+            load_config(path, policy=policy_from(args)).campaigns, args.campaign, args.campaign_id
+        )
     config, plan = plan_config(
-        args.file,
+        path,
         ledger_url=args.ledger,
-        campaigns=args.campaign,
+        campaigns=campaigns,
         retry_unknown=args.retry_unknown,
         policy=policy_from(args),
     )
@@ -59,29 +80,43 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"{warning}\n")
     for line in plan_warnings(config, plan, args.ledger):
         err.write(f"{line}\n")
-    color = out.isatty() and "NO_COLOR" not in os.environ
-    options = _report_options(ReportOptions, color=color, show_pii=args.show_pii)
-    if args.untrusted:
-        options = _report_options(
-            ReportOptions, color=color, show_pii=args.show_pii, untrusted=True
-        )
-    REPORTERS[args.format](plan, out, options)
+    context = comment_context(args.ref, args.ledger or config.ledger.raw)
+    options = ReportOptions(
+        color=output.use_color(out),
+        show_pii=args.show_pii,
+        context=context,
+        limit=output.rows(),
+        # A fork's pull request: counts and a few sample rows, so the comment cannot be
+        # used to publish the data wholesale (docs/security.md).
+        sample_rows=UNTRUSTED_SAMPLE_ROWS if args.untrusted else None,
+    )
+    if output.quiet and args.format == "text":
+        out.write(render_text_summary(plan, color=options.color))
+    else:
+        REPORTERS[args.format](plan, out, options)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
-            f.write(render_markdown(plan, show_pii=False))
+            REPORTERS["markdown"](plan, f, dataclasses.replace(options, show_pii=False))
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             write_plan(plan, f)
-        err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
+        if not output.quiet:
+            err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
-    # Invalid rows (allowed by max_invalid) are never "no changes": someone must look.
-    changes = plan.summary.changes or plan.summary.invalid > 0
-    return EXIT_CHANGES if args.detailed_exitcode and changes else EXIT_OK
+    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.needs_review else EXIT_OK
 
 
-def _report_options(cls: type[ReportOptions], **values: bool) -> ReportOptions:
-    # `untrusted` (counts and a few sample rows per campaign) is a ReportOptions field
-    # added with the Markdown rewrite of issue 13; until then it is passed only if known.
-    known = inspect.signature(cls).parameters
-    return cls(**{k: v for k, v in values.items() if k in known})
+def comment_context(ref: str | None, ledger: str) -> Context:
+    """What a Markdown plan says it describes: commit, ledger (credentials redacted), time."""
+    from datetime import UTC, datetime
+
+    from mktsync.ledger.postgres import redact
+
+    commit = ref or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
+    return Context(
+        ref=commit,
+        ledger=redact(ledger),
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )

@@ -7,14 +7,18 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from mktsync.cli.options import DEFAULT_CONFIG, Subparsers, add_policy, policy_from
+from mktsync.cli.options import Subparsers, add_policy, find_config, output_of, policy_from
 from mktsync.errors import EXIT_ERROR, EXIT_OK
 
 
 def add_parser(sub: Subparsers) -> None:
     p = sub.add_parser("validate", help="check campaigns.yaml: schema, templates, references")
     p.add_argument(
-        "files", nargs="*", type=Path, metavar="FILE", help="config files (default: campaigns.yaml)"
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="config files (default: $MKTSYNC_CONFIG, else campaigns.yaml, else campaigns.yml)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
     add_policy(p, untrusted=True)
@@ -24,8 +28,10 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.contract import validate_all
 
+    output = output_of(args)
     policy = policy_from(args)
-    results = [validate_all(path, policy=policy) for path in args.files or [DEFAULT_CONFIG]]
+    paths = [find_config(f, args) for f in args.files] or [find_config(None, args)]
+    results = [validate_all(path, policy=policy) for path in paths]
     if args.format == "json":
         problems = [p.as_dict() for r in results for p in r.problems]
         json.dump(problems, out, indent=2)
@@ -34,6 +40,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for result in results:
             for problem in result.problems:
                 out.write(f"{problem}\n")
-            if result.ok:
+            if result.ok and not output.quiet:
                 out.write(f"ok: {result.summary}\n")
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR

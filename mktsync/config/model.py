@@ -211,6 +211,7 @@ class LeadSpec:
 
 
 Retrigger = Literal["never", "on_change"]
+MissingLeads = Literal["fail", "skip"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +230,7 @@ class Campaign:
     max_calls: int | None = None
     create_missing: bool = False
     expect_skips: bool = False  # Marketo's qualification rule may skip re-triggered leads
+    missing_leads: MissingLeads = "fail"
     position: Position
 
 

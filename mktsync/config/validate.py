@@ -331,6 +331,7 @@ def build_config(
             max_calls=raw.get("max_calls"),
             create_missing=bool(raw.get("create_missing", False)),
             expect_skips=bool(raw.get("expect_skips", False)),
+            missing_leads=raw.get("missing_leads", "fail"),
             position=pos(cp),
         )
     return Config(

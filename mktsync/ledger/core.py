@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from mktsync.errors import LedgerError
 from mktsync.items import Item, token_hash
@@ -248,6 +248,24 @@ class Ledger(LedgerReader):
                     " checksum = excluded.checksum",
                     rows,
                 )
+
+    def cache_lead_misses(self, found: Iterable[str], missed: Iterable[str]) -> None:
+        """Remember which looked-up emails Marketo did not know (for the next plan's forecast),
+        and forget those it knows now.  Not an item change: the fingerprint stays."""
+        self._writable("cache_lead_misses")
+        now = utc_now()
+        gone = [(e.lower(),) for e in found]
+        rows = [(e.lower(), now) for e in missed]
+        if gone or rows:
+            with self._tx() as tx:
+                if gone:
+                    tx.executemany("DELETE FROM lead_misses WHERE email = ?", gone)
+                if rows:
+                    tx.executemany(
+                        "INSERT INTO lead_misses (email, missed_at) VALUES (?, ?)"
+                        " ON CONFLICT (email) DO UPDATE SET missed_at = excluded.missed_at",
+                        rows,
+                    )
 
     def _needs_lock(self, what: str) -> None:
         self._writable(what)

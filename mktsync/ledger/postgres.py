@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 _LOCK_CLASS = 0x6D6B7473  # "mkts": the advisory lock namespace of mktsync
 _RUN_LOCK = 1
 _MIGRATE_LOCK = 2
-_OUR_TABLES = {"ledger_meta", "items", "runs", "lead_cache", "run_lock"}
+_OUR_TABLES = {"ledger_meta", "items", "runs", "lead_cache", "lead_misses", "run_lock"}
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 

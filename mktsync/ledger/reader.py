@@ -221,6 +221,20 @@ class LedgerReader:
                         found[original] = int(lead_id)
         return found
 
+    def missed_emails(self, emails: Iterable[str]) -> set[str]:
+        """Those of ``emails`` Marketo did not know at the last lookup (case-insensitive)."""
+        by_lower: dict[str, list[str]] = {}
+        for email in emails:
+            by_lower.setdefault(email.lower(), []).append(email)
+        missed: set[str] = set()
+        with self._tx() as tx:
+            for sql, chunk in self._chunked(
+                "SELECT email FROM lead_misses WHERE email IN ({marks})", list(by_lower)
+            ):
+                for (email,) in tx.execute(sql, chunk):
+                    missed.update(by_lower[email])
+        return missed
+
     # -- helpers ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _tx(self) -> Iterator[Tx]:

@@ -138,6 +138,15 @@ MIGRATIONS += (
         ),
         after=_checksum_existing,
     ),
+    Migration(
+        version=4,
+        description="emails Marketo did not know at the last lookup (the plan forecasts them)",
+        sqlite=(
+            """CREATE TABLE lead_misses (email TEXT PRIMARY KEY, missed_at TEXT NOT NULL)
+                WITHOUT ROWID""",
+        ),
+        postgresql=("CREATE TABLE lead_misses (email TEXT PRIMARY KEY, missed_at TEXT NOT NULL)",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

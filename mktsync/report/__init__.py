@@ -7,31 +7,47 @@ Markdown masks email addresses unless asked not to, for pull-request comments.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TextIO
 
 from mktsync.plan import Plan
 from mktsync.planfile import write_plan
-from mktsync.report.markdown import render_markdown
+from mktsync.report.markdown import Context, render_markdown
 from mktsync.report.text import render_text
 
 Reporter = Callable[[Plan, TextIO, "ReportOptions"], None]
 
 
+@dataclass(frozen=True, kw_only=True)
 class ReportOptions:
-    """How to write: colour (text on a TTY), PII shown or masked (Markdown), sample sizes."""
+    """How to write: colour (text on a TTY), PII shown or masked (Markdown), sample sizes.
 
-    def __init__(self, *, color: bool = False, show_pii: bool = False, limit: int = 20) -> None:
-        self.color = color
-        self.show_pii = show_pii
-        self.limit = limit
+    ``sample_rows`` is for plans of untrusted changes (a fork's pull request): when set, at
+    most that many rows per campaign are shown (0: counts only), whatever ``limit`` says.
+    ``context`` is what a Markdown comment says it describes (commit, ledger, time).
+    """
+
+    color: bool = False
+    show_pii: bool = False
+    limit: int = 20
+    sample_rows: int | None = None
+    context: Context | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.limit if self.sample_rows is None else min(self.limit, self.sample_rows)
 
 
 def _text(plan: Plan, out: TextIO, options: ReportOptions) -> None:
-    out.write(render_text(plan, color=options.color, limit=options.limit))
+    out.write(render_text(plan, color=options.color, limit=options.rows))
 
 
 def _markdown(plan: Plan, out: TextIO, options: ReportOptions) -> None:
-    out.write(render_markdown(plan, show_pii=options.show_pii, limit=options.limit))
+    out.write(
+        render_markdown(
+            plan, show_pii=options.show_pii, limit=options.rows, context=options.context
+        )
+    )
 
 
 def _json(plan: Plan, out: TextIO, options: ReportOptions) -> None:
@@ -40,4 +56,4 @@ def _json(plan: Plan, out: TextIO, options: ReportOptions) -> None:
 
 REPORTERS: dict[str, Reporter] = {"text": _text, "markdown": _markdown, "json": _json}
 
-__all__ = ["REPORTERS", "ReportOptions", "render_markdown", "render_text"]
+__all__ = ["REPORTERS", "Context", "ReportOptions", "render_markdown", "render_text"]

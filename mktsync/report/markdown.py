@@ -1,39 +1,74 @@
-"""The plan as Markdown for a pull-request comment.
+"""The plan as Markdown for a pull-request comment that cannot lie or be hijacked.
 
-GitHub refuses comments over 65,536 characters, so whole campaign sections are kept while
-they fit and the rest is named in a note; emails are masked unless ``show_pii``.
+- Every value from data (keys, leads, tokens, reasons, names) goes through
+  ``report.escape``: literal text, no HTML, images, links, mentions or table breaks.
+- The header says what the comment describes: the commit, the ledger compared against
+  (credentials redacted), and when.
+- GitHub refuses comments over 65,536 characters: sample rows shrink first, then whole
+  campaign sections are dropped, and the comment always ends by saying how many campaigns
+  or items are not shown and that the full plan is in the job's artifact.
+- Emails are masked unless ``show_pii``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.report.escape import html_text, literal
 from mktsync.report.words import (
+    CHANGED_FIX,
     MARKS,
     cost_line,
     headline,
     mask_emails,
     plural,
-    shorten,
     token_diff,
 )
 
 COMMENT_LIMIT = 65_536
 MARKER = "<!-- mktsync-plan -->"  # lets a workflow find and update its own sticky comment
+ARTIFACT = "the full plan is in the job's artifact"
+_NOTE_ROOM = 600
 
 
-def render_markdown(plan: Plan, *, show_pii: bool = False, limit: int = 20) -> str:
-    def clean(text: str) -> str:
-        text = text if show_pii else mask_emails(text)
-        return text.replace("|", "\\|").replace("\n", " ")
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What the comment describes: the commit, the ledger compared against, and when."""
 
-    head = [MARKER, "### mktsync plan", "", f"**{headline(plan)}**", ""]
+    ref: str | None = None
+    ledger: str | None = None  # already redacted of credentials
+    generated_at: str | None = None
+
+
+def render_markdown(
+    plan: Plan,
+    *,
+    show_pii: bool = False,
+    limit: int = 20,
+    context: Context | None = None,
+) -> str:
+    def clean(value: object, *, cell: bool = False) -> str:
+        text = str(value) if show_pii else mask_emails(str(value))
+        return literal(text, cell=cell)
+
+    head = [MARKER, "### mktsync plan", ""]
+    head += _context_lines(context or Context())
+    head += [f"**{headline(plan)}**", ""]
     head += _table(plan)
     head += ["", cost_line(plan) + ".", ""]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             head.append(
-                f"> Every lead of `{cp.name}` has its own token values, so each lead costs one call."
+                f"> Every lead of {literal(cp.name)} has its own token values, "
+                "so each lead costs one call."
             )
+    if plan.summary.changed:
+        head += [""] if head[-1].startswith(">") else []
+        head.append(f"> **≠ {plural(plan.summary.changed, 'changed item')} will not be resent**: "
+                    f"{CHANGED_FIX}.")  # fmt: skip
     if not show_pii:
         head += [""] if head[-1].startswith(">") else []
         head.append(
@@ -41,82 +76,134 @@ def render_markdown(plan: Plan, *, show_pii: bool = False, limit: int = 20) -> s
         )
     head.append("")
     text = "\n".join(head) + "\n"
-    sections = [_section(cp, clean, limit) for cp in plan.campaigns]
-    for size in (limit, 5, 0):
-        body = [_section(cp, clean, size) for cp in plan.campaigns] if size != limit else sections
-        out = _fit(text, body, plan)
-        if out is not None:
-            return out
-    return _truncate(text, sections, plan)
+    for size in dict.fromkeys((limit, 5, 0)):
+        sections = [_section(cp, clean, size) for cp in plan.campaigns]
+        full = text + "".join(sections)
+        if len(full) <= COMMENT_LIMIT:
+            return full
+    return _truncate(text, [_section(cp, clean, 0) for cp in plan.campaigns], plan)
 
 
-def _fit(text: str, sections: list[str], plan: Plan) -> str | None:
-    full = text + "".join(sections)
-    return full if len(full) <= COMMENT_LIMIT else None
+def _context_lines(context: Context) -> list[str]:
+    parts = [f"commit {literal(context.ref or 'unknown')}"]
+    parts.append(f"ledger {literal(context.ledger or 'unknown')}")
+    if context.generated_at:
+        parts.append(f"planned {literal(context.generated_at)}")
+    return ["<sub>" + " · ".join(parts) + "</sub>", ""]
 
 
 def _truncate(text: str, sections: list[str], plan: Plan) -> str:
     out = text
     kept = 0
-    note_room = 400
     for section in sections:
-        if len(out) + len(section) + note_room > COMMENT_LIMIT:
+        if len(out) + len(section) + _NOTE_ROOM > COMMENT_LIMIT:
             break
         out += section
         kept += 1
-    left = [cp.name for cp in plan.campaigns[kept:]]
-    names = ", ".join(f"`{n}`" for n in left[:5]) + (" …" if len(left) > 5 else "")
-    out += (
-        f"\n> **Truncated** to fit GitHub's {COMMENT_LIMIT:,}-character comment limit: "
-        f"{plural(len(left), 'campaign')} not shown ({names}). "
-        "The table above counts everything; run `mktsync plan` for the whole plan.\n"
+    left = len(plan.campaigns) - kept
+    return out + (
+        f"\n> **{plural(left, 'more campaign')} not shown**; {ARTIFACT}. "
+        "The totals at the top count everything.\n"
     )
-    return out[:COMMENT_LIMIT]
 
 
 def _table(plan: Plan) -> list[str]:
+    """Counts per campaign; with thousands of campaigns, as many rows as half a comment holds."""
     header = "| campaign | id | " + " | ".join(f"{MARKS[c]} {c}" for c in CLASSES) + " | calls |"
     rule = "|---|---:|" + "---:|" * len(CLASSES) + "---:|"
-    rows = [
-        f"| `{cp.name}` | {cp.campaign_id} | "
-        + " | ".join(f"{cp.counts[c]:,}" for c in CLASSES)
-        + f" | {cp.trigger_calls:,} |"
-        for cp in plan.campaigns
-    ]
+    rows: list[str] = []
+    size = 0
+    for cp in plan.campaigns:
+        row = (
+            f"| {literal(cp.name, cell=True)} | {cp.campaign_id} | "
+            + " | ".join(f"{cp.counts.get(c, 0):,}" for c in CLASSES)
+            + f" | {cp.trigger_calls:,} |"
+        )
+        size += len(row) + 1
+        if size > COMMENT_LIMIT // 2:
+            left = len(plan.campaigns) - len(rows)
+            return [
+                header,
+                rule,
+                *rows,
+                "",
+                f"{plural(left, 'more campaign')} not shown; {ARTIFACT}.",
+            ]
+        rows.append(row)
     return [header, rule, *rows]
 
 
-def _section(cp: CampaignPlan, clean: object, limit: int) -> str:
-    assert callable(clean)
+Clean = Callable[..., str]
+
+
+def _tokens(clean: Clean, tokens: Tokens) -> str:
+    return "<br>".join(f"{clean(n, cell=True)}: {clean(v, cell=True)}" for n, v in tokens)
+
+
+def _diff(clean: Clean, old: Tokens, new: Tokens) -> str:
+    return "<br>".join(
+        f"{clean(n, cell=True)}: {clean(o, cell=True)} → {clean(v, cell=True)}"
+        for n, o, v in token_diff(old, new)
+    )
+
+
+def _more(n: int, what: str) -> str:
+    return f"\n{plural(n, 'more ' + what)} not shown; {ARTIFACT}."
+
+
+def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
     sending = [p for call in cp.calls for p in call.items]
     summary = (
-        f"<b>{cp.name}</b> (campaign {cp.campaign_id}): "
+        f"<b>{html_text(cp.name)}</b> (campaign {cp.campaign_id}): "
         f"{plural(len(sending), 'lead')} in {plural(cp.trigger_calls, 'call')}"
     )
-    if cp.counts["invalid"]:
-        summary += f", {cp.counts['invalid']:,} invalid"
+    for cls, word in (("changed", "changed, not resent"), ("invalid", "invalid")):
+        if cp.counts.get(cls):
+            summary += f", {cp.counts[cls]:,} {word}"
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
-    if sending and limit:
+    if cp.missing_forecast:
+        lines += [
+            f"{plural(cp.missing_forecast, 'email')} to send "
+            f"{'was' if cp.missing_forecast == 1 else 'were'} not found in Marketo at the last run.",
+            "",
+        ]
+    # Changed items have a share of the rows of their own: a reviewer must see them even
+    # when many leads are sent.
+    shown_sending = sending[:limit]
+    shown_changed = cp.changed[:limit]
+    rows = len(sending) + len(cp.changed)
+    if shown_sending or shown_changed:
         lines += ["| | lead | key | tokens |", "|---|---|---|---|"]
-        for p in sending[:limit]:
-            if p.old_tokens is not None:
-                tokens = "<br>".join(
-                    f"{n}: {clean(shorten(str(o), 40))} → {clean(shorten(str(v), 40))}"
-                    for n, o, v in token_diff(p.old_tokens, p.item.tokens)
-                )
-            else:
-                tokens = "<br>".join(f"{n}: {clean(shorten(v, 60))}" for n, v in p.item.tokens)
+        for p in shown_sending:
+            tokens = (
+                _diff(clean, p.old_tokens, p.item.tokens)
+                if p.old_tokens is not None
+                else _tokens(clean, p.item.tokens)
+            )
             mark = "~" if p.action == "retrigger" else "+"
-            lines.append(f"| {mark} | {clean(p.item.lead)} | {clean(p.item.key)} | {tokens} |")
-        if len(sending) > limit:
-            lines.append(f"\n… and {len(sending) - limit:,} more")
+            lines.append(
+                f"| {mark} | {clean(p.item.lead, cell=True)} | {clean(p.item.key, cell=True)} "
+                f"| {tokens} |"
+            )
+        for ch in shown_changed:
+            lines.append(
+                f"| ≠ | {clean(ch.item.lead, cell=True)} | {clean(ch.item.key, cell=True)} "
+                f"| {_diff(clean, ch.old_tokens, ch.item.tokens)} |"
+            )
+        hidden = rows - len(shown_sending) - len(shown_changed)
+        if hidden:
+            lines.append(_more(hidden, "item"))
+    elif rows:
+        lines.append(f"{plural(rows, 'item')} not shown; {ARTIFACT}.")
     if cp.invalid and limit:
         lines += ["", "**Invalid rows**", ""]
-        lines += [f"- `{i.source}` row {i.row}: {clean(i.reason)}" for i in cp.invalid[:limit]]
+        lines += [f"- {clean(i.source)} row {i.row}: {clean(i.reason)}" for i in cp.invalid[:limit]]
         if len(cp.invalid) > limit:
-            lines.append(f"- … and {len(cp.invalid) - limit:,} more")
+            lines.append(_more(len(cp.invalid) - limit, "invalid row"))
     if cp.unknown and limit:
         lines += ["", "**Unknown outcome** (not resent; see `mktsync ledger`)", ""]
         lines += [f"- {clean(i.key)}" for i in cp.unknown[:limit]]
+        if len(cp.unknown) > limit:
+            lines.append(_more(len(cp.unknown) - limit, "unknown item"))
     lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"

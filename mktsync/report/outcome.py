@@ -1,44 +1,100 @@
-"""The account of an apply run: per campaign what was sent, failed, unknown or not attempted."""
+"""The account of an apply run: per campaign what became of each item, and one last line.
+
+The last line is the run's verdict, built from every outcome: sent, failed, unknown,
+missing lead, invalid, not attempted, and changed-not-resent.  "Everything planned was
+sent" is printed only when it is the whole truth.  ``render_apply_markdown`` gives the same
+account for ``$GITHUB_STEP_SUMMARY``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
-from mktsync.apply import ApplyReport
-from mktsync.report.words import plural
+from mktsync.errors import one_line
+from mktsync.outcomes import ApplyReport, CampaignReport
+from mktsync.report.escape import literal
+from mktsync.report.words import CHANGED_FIX, plural
 
-_NEXT = {
-    0: "Everything planned was sent.",
-    1: "Some campaigns were refused by preflight; fix them in Marketo and run again.",
-    3: "Some items failed or have an unknown outcome; see 'mktsync ledger status'.",
-    4: "Stopped by Marketo's daily quota; the next run sends the rest.",
-}
+
+def outcome_counts(report: ApplyReport) -> dict[str, int]:
+    """Leads per outcome over the whole run, missing leads split by the campaign's policy."""
+    c = report.campaigns
+    return {
+        "sent": sum(x.leads_triggered for x in c),
+        "calls": sum(x.calls_sent for x in c),
+        "failed": sum(x.leads_failed for x in c),
+        "unknown": sum(x.leads_unknown for x in c),
+        "missing": sum(x.leads_missing for x in c if not x.missing_skip),
+        "missing_skipped": sum(x.leads_missing for x in c if x.missing_skip),
+        "invalid": sum(x.invalid for x in c),
+        "not_attempted": sum(x.leads_not_attempted for x in c),
+        "changed": sum(x.changed for x in c),
+        "refused": sum(1 for x in c if x.skipped),
+    }
+
+
+def _problems(n: dict[str, int]) -> list[str]:
+    words = [
+        (n["failed"], plural(n["failed"], "lead") + " failed"),
+        (n["unknown"], plural(n["unknown"], "lead") + " with an unknown outcome"),
+        (n["missing"], plural(n["missing"], "missing lead")),
+        (n["missing_skipped"], plural(n["missing_skipped"], "missing lead") + " skipped"),
+        (n["invalid"], plural(n["invalid"], "invalid row")),
+        (n["not_attempted"], plural(n["not_attempted"], "lead") + " not attempted"),
+        (n["changed"], plural(n["changed"], "changed item") + " not resent"),
+    ]
+    return [text for count, text in words if count]
+
+
+def _advice(report: ApplyReport, n: dict[str, int]) -> str:
+    if report.stopped_by or report.quota_stopped:
+        return "the next run sends the rest"
+    if n["refused"]:
+        return "fix the campaigns preflight refused in Marketo and run again"
+    if n["failed"] or n["unknown"]:
+        return "see 'mktsync ledger status'"
+    if n["missing"]:
+        return (
+            "create those leads in Marketo (or set 'create_missing: true', or "
+            "'missing_leads: skip') and run again"
+        )
+    if n["invalid"]:
+        return "fix the invalid rows and run again"
+    if n["changed"]:
+        return CHANGED_FIX
+    return "they are tried again next run"  # only skipped missing leads are left
+
+
+def last_line(report: ApplyReport) -> str:
+    """The verdict of a run, in one line; "Everything planned was sent" only when it is true."""
+    n = outcome_counts(report)
+    problems = _problems(n)
+    sent = f"{plural(n['sent'], 'lead')} sent in {plural(n['calls'], 'call')}"
+    if report.stopped_by:
+        cause = f"Stopped by {report.stopped_by}"
+    elif report.quota_stopped:
+        cause = "Stopped by Marketo's daily quota"
+    elif n["refused"]:
+        cause = f"{plural(n['refused'], 'campaign')} refused by preflight"
+    elif not problems:
+        if not n["sent"]:
+            return "Nothing to trigger: the ledger already holds everything the data asks for."
+        return f"Everything planned was sent: {sent}."
+    else:
+        cause = "Not everything was sent"
+    return f"{cause}: {', '.join([sent, *problems])}; {_advice(report, n)}."
 
 
 def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
     lines: list[str] = []
     for c in report.campaigns:
         if not (c.skipped or c.calls_sent or c.calls_failed or c.calls_unknown
-                or c.calls_not_attempted or c.invalid):  # fmt: skip
+                or c.calls_not_attempted or c.invalid or c.missing or c.changed):  # fmt: skip
             lines.append(f"{c.name} (campaign {c.campaign_id}): nothing to send")
             continue
-        lines.append(f"{c.name} (campaign {c.campaign_id})")
-        if c.skipped:
-            lines.append(f"  skipped by preflight: {c.skipped}")
-        lines.append(
-            f"  calls: {c.calls_sent} sent, {c.calls_failed} failed, {c.calls_unknown} unknown, "
-            f"{c.calls_not_attempted} not attempted"
-        )
-        lines.append(
-            f"  leads: {c.leads_triggered} triggered, {c.leads_failed} failed, "
-            f"{c.leads_unknown} unknown, {c.leads_not_attempted} not attempted, {c.invalid} invalid"
-        )
-        for text in (c.failures + c.lead_problems)[:limit]:
-            lines.append(f"  ! {text}")
-        extra = len(c.failures) + len(c.lead_problems) - limit
-        if extra > 0:
-            lines.append(f"  … and {extra} more")
+        lines += _campaign_text(c, limit)
     stats = report.stats
     retries = stats.get("retries") or {}
     retry_text = ", ".join(f"{code} x{n}" for code, n in sorted(retries.items())) or "none"
@@ -48,11 +104,67 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
         f"retries: {retry_text}; throttled waits: {stats.get('throttled_waits', 0)}"
         + (f"; {plural(report.created_leads, 'lead')} created" if report.created_leads else "")
     )
-    if report.exit_code == 0 and not any(c.calls_sent for c in report.campaigns):
-        lines.append("Nothing to trigger: the ledger already holds everything the data asks for.")
-    else:
-        lines.append(_NEXT.get(report.exit_code, ""))
+    skipped = outcome_counts(report)["missing_skipped"]
+    if skipped:
+        lines.append(
+            f"warning: {plural(skipped, 'missing lead')} skipped (missing_leads: skip): "
+            "Marketo does not know them; nothing was sent to them and they are tried again next run"
+        )
+    lines.append(last_line(report))
     return "\n".join(lines) + "\n"
+
+
+def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
+    lines = [f"{c.name} (campaign {c.campaign_id})"]
+    if c.skipped:
+        lines.append(f"  skipped by preflight: {c.skipped}")
+    lines.append(
+        f"  calls: {c.calls_sent} sent, {c.calls_failed} failed, {c.calls_unknown} unknown, "
+        f"{c.calls_not_attempted} not attempted"
+    )
+    lines.append(
+        f"  leads: {c.leads_triggered} triggered, {c.leads_failed} failed, "
+        f"{c.leads_unknown} unknown, {c.leads_missing} missing, "
+        f"{c.leads_not_attempted} not attempted, {c.invalid} invalid, {c.changed} changed not resent"
+    )
+    for text in c.failures[:limit]:
+        lines.append(f"  ! {one_line(text)}")
+    if len(c.failures) > limit:
+        lines.append(f"  … and {len(c.failures) - limit} more failures")
+    for m in c.missing[:limit]:
+        lines.append(
+            one_line(
+                f"  ? missing lead: {m.source} row {m.row}: {m.lead} ({m.reason}); key {m.key}"
+            )
+        )
+    if len(c.missing) > limit:
+        lines.append(f"  … and {len(c.missing) - limit} more missing leads")
+    return lines
+
+
+def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
+    """The run's account for ``$GITHUB_STEP_SUMMARY``: a table and the same last line."""
+    lines = ["### mktsync apply", "", f"**{last_line(report)}**", ""]
+    lines += [
+        "| campaign | id | sent | failed | unknown | missing | invalid | not attempted "
+        "| changed not resent |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in report.campaigns:
+        lines.append(
+            f"| {literal(c.name, cell=True)} | {c.campaign_id} | {c.leads_triggered:,} "
+            f"| {c.leads_failed:,} | {c.leads_unknown:,} | {c.leads_missing:,} | {c.invalid:,} "
+            f"| {c.leads_not_attempted:,} | {c.changed:,} |"
+        )
+    for c in report.campaigns:
+        if c.missing:
+            lines += ["", f"Missing leads of {literal(c.name)}:", ""]
+            lines += [
+                f"- {literal(m.source)} row {m.row}: {literal(m.reason)}" for m in c.missing[:limit]
+            ]
+            if len(c.missing) > limit:
+                lines.append(f"- {plural(len(c.missing) - limit, 'more')} not shown")
+    return "\n".join(lines) + "\n\n"
 
 
 def apply_to_json(report: ApplyReport) -> dict[str, Any]:
@@ -61,10 +173,12 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         "run_id": report.run_id,
         "exit_code": report.exit_code,
         "quota_stopped": report.quota_stopped,
+        "stopped_by": report.stopped_by,
         "seconds": round(report.seconds, 3),
         "created_leads": report.created_leads,
         "totals": report.counts(),
         "stats": dict(report.stats),
+        "last_line": last_line(report),
         "campaigns": [
             {
                 "name": c.name,
@@ -80,11 +194,14 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
                     "triggered": c.leads_triggered,
                     "failed": c.leads_failed,
                     "unknown": c.leads_unknown,
+                    "missing": c.leads_missing,
                     "not_attempted": c.leads_not_attempted,
                     "invalid": c.invalid,
+                    "changed": c.changed,
                 },
+                "missing_leads": "skip" if c.missing_skip else "fail",
                 "failures": c.failures,
-                "lead_problems": c.lead_problems,
+                "missing": [dataclasses.asdict(m) for m in c.missing],
             }
             for c in report.campaigns
         ],

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
-from mktsync.report.words import MARKS, cost_line, headline, plural, shorten, token_diff
+from mktsync.report.words import (
+    CHANGED_FIX,
+    MARKS,
+    cost_line,
+    headline,
+    plural,
+    shorten,
+    token_diff,
+)
 
-_COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2"}
+_COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2", "≠": "33;1"}
 
 
 def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
     def paint(mark: str, text: str) -> str:
+        # Data (keys, reasons) may hold control characters: never let them reach a terminal.
+        text = one_line(text)
         return f"\x1b[{_COLORS[mark]}m{text}\x1b[0m" if color and mark in _COLORS else text
 
     lines: list[str] = []
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit)
         lines.append("")
-    lines.append(headline(plan))
-    lines.append(cost_line(plan))
+    return "\n".join([*lines, render_text_summary(plan, color=color)])
+
+
+def render_text_summary(plan: Plan, *, color: bool = False) -> str:
+    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out."""
+    lines = [headline(plan), cost_line(plan)]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
+    if plan.summary.changed:
+        note = f"note: {CHANGED_FIX}"
+        lines.append(f"\x1b[{_COLORS['≠']}m{note}\x1b[0m" if color else note)
     return "\n".join(lines) + "\n"
 
 
@@ -45,9 +63,20 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     for p in changed[:limit]:
         lines.append("  " + paint("~", f"~ {p.item.key}"))
         for name, old, new in token_diff(p.old_tokens or (), p.item.tokens):
-            lines.append(f"      {name}: {shorten(str(old))} → {shorten(str(new))}")
+            lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(changed) > limit:
         lines.append(f"  … and {len(changed) - limit:,} more changed")
+    for ch in cp.changed[:limit]:
+        lines.append("  " + paint("≠", f"≠ {ch.item.key}: changed since sent, not resent"))
+        for name, old, new in token_diff(ch.old_tokens, ch.item.tokens):
+            lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
+    if len(cp.changed) > limit:
+        lines.append(f"  … and {len(cp.changed) - limit:,} more changed, not resent")
+    if cp.missing_forecast:
+        lines.append(
+            f"  {plural(cp.missing_forecast, 'email')} to look up "
+            f"{'was' if cp.missing_forecast == 1 else 'were'} not found in Marketo at the last run"
+        )
     for inv in cp.invalid[:limit]:
         lines.append("  " + paint("!", f"! {inv.source} row {inv.row}: {inv.reason}"))
     if len(cp.invalid) > limit:

@@ -16,7 +16,14 @@ MARKS = {
     "filtered": "-",
     "invalid": "!",
     "unknown": "?",
+    "changed": "≠",
 }
+
+# The one-line fix for changed items, wherever they are shown.
+CHANGED_FIX = (
+    "to send the new values, set 'retrigger: on_change' on the campaign, "
+    "or 'mktsync ledger forget' the keys"
+)
 
 
 def mask_emails(text: str) -> str:
@@ -61,10 +68,19 @@ def cost_line(plan: Plan) -> str:
 
 def headline(plan: Plan) -> str:
     s = plan.summary
+    extra = ""
+    if s.unknown:
+        extra += f"; {plural(s.unknown, 'item')} with an unknown outcome"
+    if s.changed:
+        extra += f"; {plural(s.changed, 'changed item')} will NOT be resent (retrigger: never)"
+    if s.missing_forecast:
+        extra += (
+            f"; {plural(s.missing_forecast, 'email')} to send "
+            f"{'was' if s.missing_forecast == 1 else 'were'} not found in Marketo at the last run"
+        )
     if not s.changes:
-        extra = f"; {plural(s.unknown, 'item')} with an unknown outcome" if s.unknown else ""
         return f"No changes: nothing to trigger{extra}."
     return (
         f"{plural(s.trigger, 'lead')} to trigger, {s.retrigger:,} to retrigger "
-        f"in {plural(s.trigger_calls, 'call')}."
+        f"in {plural(s.trigger_calls, 'call')}{extra}."
     )

@@ -55,7 +55,7 @@ def test_emails_are_looked_up_300_at_a_time_and_cached(tmp_path: Path) -> None:
         assert len(lookups) == 3
 
 
-def test_unknown_email_is_invalid_and_create_missing_creates_it(tmp_path: Path) -> None:
+def test_unknown_email_is_a_missing_lead_and_create_missing_creates_it(tmp_path: Path) -> None:
     path = write_project(tmp_path, rows(3))
     with emulator(path) as emu:
         write_project(
@@ -63,9 +63,9 @@ def test_unknown_email_is_invalid_and_create_missing_creates_it(tmp_path: Path) 
         )
         report = apply(path, emu)
         rep = report.campaigns[0]
-        assert rep.leads_triggered == 3 and rep.invalid == 1
-        assert "no Marketo lead with this email" in rep.lead_problems[0]
-        assert report.exit_code == 0
+        assert rep.leads_triggered == 3 and rep.leads_missing == 1 and rep.invalid == 0
+        assert rep.missing[0].reason == "no Marketo lead with this email"
+        assert report.exit_code == 3
     extra = "    create_missing: true\n"
     path = write_project(tmp_path, rows(3))
     with emulator(path) as emu:
@@ -96,8 +96,10 @@ campaigns:
     with emulator(path, leads=[{"id": 5, "email": "five@example.com"}]) as emu:
         report = apply(path, emu)
         rep = report.campaigns[0]
-        assert rep.leads_triggered == 1 and rep.invalid == 1
-        assert rep.lead_problems == ["people row 2: no Marketo lead with id 6"]
+        assert rep.leads_triggered == 1 and rep.leads_missing == 1
+        assert (rep.missing[0].source, rep.missing[0].row) == ("people", 2)
+        assert rep.missing[0].reason == "no Marketo lead with id 6"
+        assert report.exit_code == 3
         assert [t["lead_ids"] for t in emu.triggers()] == [[5]]
 
 

@@ -158,6 +158,10 @@ def test_action_fails_on_errors_and_refuses_other_commands(tmp_path: Path) -> No
     (tmp_path / "campaigns.yaml").write_text("version: 2\n", encoding="utf-8")
     code, outputs = run_action(tmp_path, "validate")
     assert (code, outputs["exit-code"]) == (1, "1")
+    code, outputs = run_action(tmp_path, "plan")
+    assert code == 1
+    # The errors are kept for the workflow that replaces the PR comment with the failure.
+    assert "version" in Path(outputs["error-file"]).read_text(encoding="utf-8")
     assert run_action(tmp_path, "emulator")[0] == 1
 
 

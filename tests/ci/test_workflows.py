@@ -108,10 +108,65 @@ def test_apply_keeps_the_ledger() -> None:
 def test_gitlab_plans_merge_requests_and_applies_in_a_resource_group() -> None:
     pipeline = load(GITLAB)
     assert "merge_request_event" in str(pipeline["plan"]["rules"])
-    assert pipeline["plan"]["artifacts"]["paths"] == ["plan.md"]
+    assert pipeline["plan"]["artifacts"]["paths"] == ["plan.md", "plan.json"]
+    assert "needs" not in pipeline["plan"]  # validates itself, so a failure replaces the note
+    script = "\n".join(pipeline["plan"]["script"])
+    assert "mktsync: plan failed" in script and "sed 's/^/    /'" in script
     assert pipeline["apply"]["resource_group"]
     assert "CI_DEFAULT_BRANCH" in str(pipeline["apply"]["rules"])
     commands = [
         i.argv[0] for i in shell_invocations() if i.where.startswith(".gitlab-ci.yml:apply")
     ]
     assert commands == ["validate", "plan", "apply"]
+
+
+def test_pull_request_failure_replaces_the_comment_and_the_json_plan_is_kept() -> None:
+    workflow = by_name("pull-request.yml")
+    steps = workflow["jobs"]["plan"]["steps"]
+    write = next(s for s in steps if s.get("name", "").startswith("Write the comment"))
+    assert write["if"] == "always()"
+    assert "mktsync: plan failed" in write["run"] and "sed 's/^/    /'" in write["run"]
+    post = next(s for s in steps if s.get("name", "").startswith("Post or update"))
+    assert post["if"].startswith("always() && ") and "exit-code" not in post["if"]
+    uploads = [s for s in steps if "upload-artifact" in str(s.get("uses"))]
+    assert {u["with"]["name"] for u in uploads} == {"mktsync-plan", "mktsync-plan-json"}
+    plan = next(s for s in steps if s.get("id") == "plan")
+    assert "--out mktsync-plan-json/plan.json" in plan["with"]["args"]
+    assert "error-file" in load(ACTION)["outputs"]
+
+
+def test_the_failure_comment_shows_errors_as_literal_text(tmp_path) -> None:
+    """Run the workflow's own script on hostile errors; render it as GitHub would."""
+    import os
+    import subprocess
+
+    from markdown_it import MarkdownIt
+
+    steps = by_name("pull-request.yml")["jobs"]["plan"]["steps"]
+    script = next(s for s in steps if s.get("name", "").startswith("Write the comment"))["run"]
+    errors = tmp_path / "plan.err"
+    errors.write_text(
+        "error: campaigns.yaml:3:1: <img src=x> @octocat [x](javascript:alert(1))\n"
+        "~~~~\n```\n</details> | a | b |\n",
+        encoding="utf-8",
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "PLAN_CODE": "1",
+        "PLAN_ERR": str(errors),
+        "VALIDATE_OUT": str(tmp_path / "absent"),
+        "PR_NUMBER": "7",
+        "GITHUB_SHA": "0123456789abcdef",
+        "RUN_URL": "https://github.com/o/r/actions/runs/1",
+    }
+    subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, check=True)
+    body = (tmp_path / "mktsync-plan" / "plan.md").read_text(encoding="utf-8")
+    assert body.startswith(MARKER + "\n### mktsync: plan failed")
+    assert "`0123456789ab`" in body
+    tokens = MarkdownIt("commonmark").enable("table").parse(body)
+    code = [t for t in tokens if t.type == "code_block"]
+    assert len(code) == 1 and "<img src=x> @octocat" in code[0].content
+    html = [t.content for t in tokens if t.type == "html_block"]
+    html += [c.content for t in tokens for c in t.children or [] if c.type == "html_inline"]
+    assert html == [f"{MARKER}\n", "<sub>", "</sub>"]  # ours only
+    assert not any(t.type == "table_open" for t in tokens)

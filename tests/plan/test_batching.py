@@ -34,6 +34,9 @@ class EmptyLedger:
     def cached_lead_ids(self, emails: object) -> dict[str, int]:
         return {}
 
+    def missed_emails(self, emails: object) -> set[str]:
+        return set()
+
     def fingerprint(self) -> str:
         return "empty"
 

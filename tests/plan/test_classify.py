@@ -18,7 +18,8 @@ def classes(config_path: Path, **kwargs: object) -> dict[str, int]:
 
 
 def only(**counts: int) -> dict[str, int]:
-    base = dict.fromkeys(("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown"), 0)
+    names = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
+    base = dict.fromkeys(names, 0)
     base.update(counts)
     return base
 
@@ -31,9 +32,9 @@ def only(**counts: int) -> dict[str, int]:
         # sent with the same tokens: unchanged whatever retrigger says
         ("on_change", "sent", "c", only(unchanged=1)),
         ("never", "sent", "c", only(unchanged=1)),
-        # sent with other tokens: retrigger only with on_change
+        # sent with other tokens: retrigger with on_change; with never it is shown as changed
         ("on_change", "sent", "NEW", only(retrigger=1)),
-        ("never", "sent", "NEW", only(unchanged=1)),
+        ("never", "sent", "NEW", only(changed=1)),
         # a definite failure is tried again
         ("never", "failed", "c", only(trigger=1)),
         # unknown outcome (or a run that died mid-call): not resent
@@ -104,3 +105,32 @@ def test_cached_emails_need_no_lookup(tmp_path: Path) -> None:
     _, plan = plan_config(path)
     assert plan.campaigns[0].lookup_emails == 250
     assert plan.summary.lookup_calls == 1
+
+
+def test_changed_items_carry_old_and_new_tokens_and_are_not_sent(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")], retrigger="never")
+    record(path, "sent", items_of(load_config(path)))
+    write_project(tmp_path, [row("ann@example.com", code="new")], retrigger="never")
+    _, plan = plan_config(path)
+    assert plan.summary.trigger_calls == 0
+    assert plan.summary.changed == 1
+    assert plan.summary.needs_review
+    changed = plan.campaigns[0].changed[0]
+    assert dict(changed.old_tokens)["{{my.Link}}"] == "https://example.com/j/old"
+    assert dict(changed.item.tokens)["{{my.Link}}"] == "https://example.com/j/new"
+
+
+def test_plan_forecasts_emails_not_found_at_the_last_run(tmp_path: Path) -> None:
+    from mktsync.ledger import open_ledger
+
+    path = write_project(tmp_path, [row(f"u{i}@example.com") for i in range(5)])
+    config = load_config(path)
+    with open_ledger(config.ledger.resolve(), config.base_dir) as ledger:
+        ledger.cache_lead_misses(found=[], missed=["U1@example.com", "u2@example.com"])
+    _, plan = plan_config(path)
+    assert plan.campaigns[0].missing_forecast == 2
+    assert plan.summary.missing_forecast == 2
+    with open_ledger(config.ledger.resolve(), config.base_dir) as ledger:
+        ledger.cache_lead_misses(found=["u1@example.com"], missed=[])
+    _, plan = plan_config(path)
+    assert plan.summary.missing_forecast == 1

@@ -129,3 +129,30 @@ def test_max_invalid_fails_the_plan(tmp_path: Path) -> None:
     assert "campaigns.reminder: 2 rows are invalid, more than max_invalid (1)" in err
     path = write_project(tmp_path, [row("ann@example.com"), row("")], extra="    max_invalid: 1\n")
     assert run("plan", str(path))[0] == 0
+
+
+def test_detailed_exitcode_is_2_for_changed_items_not_resent(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")], retrigger="never")
+    record(path, "sent", items_of(load_config(path)))
+    write_project(tmp_path, [row("ann@example.com", code="new")], retrigger="never")
+    code, out, _ = run("plan", str(path), "--detailed-exitcode")
+    assert code == 2  # nothing to send, but a reviewer must see the changed item
+    assert "≠ changed           1" in out
+    assert "No changes: nothing to trigger; 1 changed item will NOT be resent" in out
+
+
+def test_markdown_header_names_commit_and_redacted_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    monkeypatch.setenv("GITHUB_SHA", "0123abcd")
+    code, out, _ = run("plan", str(path), "--format", "markdown")
+    assert code == 0
+    assert "commit `0123abcd`" in out and "ledger `sqlite:///" in out
+    code, out, _ = run("plan", str(path), "--format", "markdown", "--ref", "feedbeef")
+    assert "commit `feedbeef`" in out
+    from mktsync.cli.plan import comment_context
+
+    context = comment_context(None, "postgresql://me:hunter2@db.example.com/ledger")
+    assert context.ledger == "postgresql://me:***@db.example.com/ledger"
+    assert context.ref == "0123abcd"

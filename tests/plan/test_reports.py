@@ -95,7 +95,9 @@ def _big_plan(campaigns: int, invalid_per_campaign: int) -> Plan:
 def test_markdown_fits_a_github_comment() -> None:
     text = render_markdown(_big_plan(400, 30))
     assert len(text) <= COMMENT_LIMIT
-    assert "**Truncated**" in text
+    # The comment ends by saying what is not shown and where the whole plan is.
+    assert text.rstrip().endswith("The totals at the top count everything.")
+    assert "more campaigns not shown**; the full plan is in the job's artifact" in text
     assert text.count("<details>") == text.count("</details>")
     # The summary table always counts every campaign.
     assert "`campaign-399`" in text
@@ -104,7 +106,7 @@ def test_markdown_fits_a_github_comment() -> None:
 def test_small_markdown_is_not_truncated(tmp_path: Path) -> None:
     path = write_project(tmp_path, [row("ann@example.com")])
     text = render_markdown(plan_config(path)[1])
-    assert "Truncated" not in text
+    assert "not shown" not in text
     assert text.startswith("<!-- mktsync-plan -->")
 
 
@@ -142,3 +144,69 @@ def test_streamed_json_equals_the_whole_dict(tmp_path: Path) -> None:
     assert json.loads(dumps(plan)) == plan_to_json(plan)
     empty = plan_config(write_project(tmp_path, [row("a@example.com", status="x")]))[1]
     assert json.loads(dumps(empty)) == plan_to_json(empty)
+
+
+def _changed_plan(tmp_path: Path) -> Plan:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")], retrigger="never")
+    record(path, "sent", items_of(load_config(path)))
+    write_project(tmp_path, [row("ann@example.com", code="new")], retrigger="never")
+    return plan_config(path)[1]
+
+
+def test_changed_items_in_text(tmp_path: Path) -> None:
+    text = render_text(_changed_plan(tmp_path))
+    assert "≠ changed           1" in text
+    assert "≠ ann@example.com/w1: changed since sent, not resent" in text
+    assert "{{my.Link}}: https://example.com/j/old → https://example.com/j/new" in text
+    assert "retrigger: on_change" in text and "mktsync ledger forget" in text
+    assert "1 changed item will NOT be resent" in text
+
+
+def test_changed_items_in_markdown(tmp_path: Path) -> None:
+    text = render_markdown(_changed_plan(tmp_path), show_pii=True)
+    assert "| ≠ changed |" in text.splitlines()[7]
+    assert "| ≠ | `ann@example.com` | `ann@example.com/w1` |" in text
+    assert "`https://example.com/j/old` → `https://example.com/j/new`" in text
+    assert "retrigger: on_change" in text and "mktsync ledger forget" in text
+
+
+def test_changed_items_in_json_round_trip(tmp_path: Path) -> None:
+    from mktsync.planfile import dumps, load_plan
+
+    plan = _changed_plan(tmp_path)
+    data = json.loads(dumps(plan))
+    assert data["format_version"] == 1
+    assert data["summary"]["changed"] == 1
+    changed = data["campaigns"][0]["changed"][0]
+    assert changed["old_tokens"]["{{my.Link}}"] == "https://example.com/j/old"
+    assert changed["tokens"]["{{my.Link}}"] == "https://example.com/j/new"
+    saved = tmp_path / "plan.json"
+    saved.write_text(dumps(plan), encoding="utf-8")
+    loaded = load_plan(saved)
+    assert loaded.summary.changed == 1
+    assert dumps(loaded) == dumps(plan)
+
+
+def test_a_huge_plan_still_fits_and_says_what_is_missing() -> None:
+    text = render_markdown(_big_plan(3000, 1))
+    assert len(text) <= COMMENT_LIMIT
+    assert "more campaigns not shown; the full plan is in the job's artifact." in text
+    assert text.rstrip().endswith("The totals at the top count everything.")
+    assert text.count("<details>") == text.count("</details>")
+
+
+def test_text_summary_stands_apart_from_the_campaigns(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    lines = render_text(plan_config(path)[1]).splitlines()
+    assert lines[-3] == "" and lines[-2].startswith("1 lead to trigger")
+
+
+def test_changed_rows_are_shown_even_when_many_leads_are_sent(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")], retrigger="never")
+    record(path, "sent", items_of(load_config(path)))
+    new = [row(f"u{i}@example.com") for i in range(30)]
+    write_project(tmp_path, [row("ann@example.com", code="new"), *new], retrigger="never")
+    text = render_markdown(plan_config(path)[1], show_pii=True, limit=5)
+    assert "| ≠ | `ann@example.com` |" in text
+    assert sum(line.startswith("| + |") for line in text.splitlines()) == 5
+    assert "25 more items not shown; the full plan is in the job's artifact." in text

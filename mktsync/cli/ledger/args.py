@@ -79,8 +79,8 @@ def _target_options(p: argparse.ArgumentParser, *, default: Any) -> None:
         "--config",
         type=Path,
         metavar="FILE",
-        default=Path("campaigns.yaml") if default is None else default,
-        help="the config naming the ledger (default: campaigns.yaml)",
+        default=default,
+        help="the config naming the ledger (default: found as 'mktsync plan' finds it)",
     )
     p.add_argument(
         "--ledger", metavar="URL", default=default, help="ledger URL (default: the config's)"
@@ -88,7 +88,9 @@ def _target_options(p: argparse.ArgumentParser, *, default: Any) -> None:
 
 
 def _target(args: argparse.Namespace) -> LedgerTarget:
-    return ledger_target(args.config, args.ledger)
+    from mktsync.cli.options import find_config
+
+    return ledger_target(find_config(args.config, args), args.ledger)
 
 
 def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
