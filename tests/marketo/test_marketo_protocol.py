@@ -7,7 +7,7 @@ import pytest
 from marketo_testing import MakeClient, api_entries, seed
 
 from mktsync.emulator import Emulator, EmulatorOptions, serve
-from mktsync.marketo import Transient
+from mktsync.marketo import OutcomeUnknown, Transient
 
 
 @pytest.mark.parametrize(("fault", "code"), [("json502", "502"), ("json500", "500")])
@@ -30,6 +30,18 @@ def test_json_envelope_5xx_is_transient(emu: Emulator, make_client: MakeClient) 
     with pytest.raises(Transient) as caught:
         client.find_leads_by_id([3])
     assert caught.value.code == "500"
+
+
+@pytest.mark.parametrize("fault", ["json502", "json500"])
+def test_json_envelope_5xx_on_a_trigger_is_unknown_not_resent(
+    emu: Emulator, make_client: MakeClient, fault: str
+) -> None:
+    client = make_client(emu)
+    emu.script_fault("trigger", 1, fault)
+    with pytest.raises(OutcomeUnknown, match="may have carried the request out"):
+        client.trigger_campaign(1234, [3], [("{{my.WebinarTitle}}", "Q3")])
+    assert len(api_entries(emu, "trigger")) == 1  # sent once, never blindly again
+    assert client.stats.retries == {}
 
 
 class Recorder(httpx.HTTPTransport):
