@@ -3,8 +3,10 @@
 A smart campaign's qualification rule decides whether a lead may run through its flow
 again: ``once`` (never), ``any`` (every time), ``interval`` (once per period).  Marketo
 answers a trigger with success either way and skips the leads that do not qualify, so a
-``retrigger: on_change`` correction (or a retry of a failed item) sent into a ``once``
-campaign is reported as sent while nobody receives it.
+``retrigger: on_change`` correction sent into a ``once`` campaign is reported as sent
+while nobody receives it.  A retry of a *failed* item is not a risk: Marketo refused the
+earlier call, so the lead did not run through it; were it to have run anyway, the skip
+only keeps it from getting the same message twice.
 
 ``validate`` cannot know the rule (it is offline); apply's preflight reads it from the
 asset API and records what it saw in a small JSON file beside the ledger
@@ -59,18 +61,10 @@ class Risk:
     campaign_id: int
     rule: str
     retriggers: int  # ~ retrigger items (tokens changed, retrigger: on_change)
-    retries: int  # + trigger items retrying an earlier failed attempt
     blocking: bool  # once: apply refuses; interval: a warning only
 
     def message(self) -> str:
-        parts = []
-        if self.retriggers:
-            parts.append(
-                f"{_leads(self.retriggers)} re-triggered with changed tokens (retrigger: on_change)"
-            )
-        if self.retries:
-            parts.append(f"{_leads(self.retries)} retried after a failed call")
-        sent = " and ".join(parts)
+        sent = f"{_leads(self.retriggers)} re-triggered with changed tokens (retrigger: on_change)"
         if self.blocking:
             return (
                 f"campaign '{self.campaign}' ({self.campaign_id}) has qualification rule 'once' "
@@ -175,15 +169,13 @@ def campaign_risk(
         return None
     items = [p for call in cp.calls for p in call.items]
     retriggers = sum(1 for p in items if p.action == "retrigger")
-    retries = sum(1 for p in items if p.retry_of == "failed")
-    if not retriggers and not retries:
+    if not retriggers:
         return None
     return Risk(
         campaign=cp.name,
         campaign_id=cp.campaign_id,
         rule=describe or rule,
         retriggers=retriggers,
-        retries=retries,
         blocking=rule == "once",
     )
 

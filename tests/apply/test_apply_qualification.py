@@ -94,18 +94,21 @@ def test_interval_rule_warns_in_plan_but_apply_sends(
         assert "qualification rule 'interval' (1 week)" in skipped["reason"]
 
 
-def test_retry_of_a_failed_item_into_a_once_campaign_is_refused(
+def test_retry_of_a_failed_item_into_a_once_campaign_is_sent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Marketo refused the first call, so nobody ran through the campaign: the retry must
+    # go out, and neither plan nor apply may flag it.
     path = write_project(tmp_path, rows(3))
     with emulator(path, campaigns=campaigns_with(path, {"rule": "once"})) as emu:
         emu.script_fault("trigger", 1, "611")  # Marketo refuses the call: items failed
         assert cli(["apply", str(path), "--yes"], emu, monkeypatch)[0] == 3
         err = cli(["plan", str(path)], None, monkeypatch)[2]
-        assert "skip the 3 leads retried after a failed call" in err
+        assert "qualification rule" not in err
         code, _, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
-        assert code == 1 and "preflight refused campaign 1234" in err
-        assert emu.triggers() == []
+        assert code == 0, err
+        [call] = emu.triggers()
+        assert len(call["ran"]) == 3 and call["skipped"] == []
 
 
 def test_campaign_info_lives_beside_the_ledger_and_is_only_a_cache(tmp_path: Path) -> None:
