@@ -437,8 +437,8 @@ SCHEMA = {
                     "default": False,
                     "description": "Say that Marketo may skip re-sent leads and that this is intended. "
                     "Without it, when the campaign's qualification rule is `once`, `apply` refuses the "
-                    "campaign if the plan re-triggers leads (`retrigger: on_change`, or a retry of a "
-                    "failed item), and `plan` warns: Marketo answers success but skips those leads.",
+                    "campaign if the plan re-triggers leads with changed tokens (`retrigger: on_change`), "
+                    "and `plan` warns: Marketo answers success but skips those leads.",
                 },
             },
             "required": ["campaign_id", "source", "lead"],
