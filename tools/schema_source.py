@@ -109,6 +109,11 @@ LEDGER = {
 }
 
 
+MARKETO_DESC = (
+    "How to reach the Marketo instance. Credentials come from the environment "
+    "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them."
+)
+
 SCHEDULE = {
     "type": "object",
     "description": "A Marketo batch campaign run at a time, with My Tokens "
@@ -182,10 +187,7 @@ SCHEMA = {
             "const": 1,
             "description": "Version of this file's format. Always 1.",
         },
-        "marketo": {
-            "$ref": "#/$defs/marketo",
-            "description": "How to reach the Marketo instance (the default for runs without `--env`).",
-        },
+        "marketo": {"$ref": "#/$defs/marketo", "description": MARKETO_DESC},
         "ledger": LEDGER,
         "environments": {
             "type": "object",
@@ -201,10 +203,15 @@ SCHEMA = {
                 "properties": {
                     "description": DESCRIPTION,
                     "marketo": {
-            "$ref": "#/$defs/marketo",
-            "description": "How to reach the Marketo instance (the default for runs without `--env`).",
-        },
-                    "ledger": LEDGER,
+                        "$ref": "#/$defs/marketo",
+                        "description": MARKETO_DESC
+                        + " Here: this instance's keys, written over the top-level `marketo:`.",
+                    },
+                    "ledger": {
+                        **{k: v for k, v in LEDGER.items() if k != "default"},
+                        "description": "This instance's own ledger (required: a ledger belongs "
+                        "to one Marketo instance)." + ENV_STRING_DESC,
+                    },
                 },
                 "required": ["ledger"],
                 "additionalProperties": False,
@@ -250,8 +257,7 @@ SCHEMA = {
         "columns": COLUMNS,
         "marketo": {
             "type": "object",
-            "description": "How to reach the Marketo instance. Credentials come from the environment "
-            "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them.",
+            "description": MARKETO_DESC,
             "properties": {
                 "base_url": {
                     "type": "string",
