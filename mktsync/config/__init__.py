@@ -137,11 +137,20 @@ def validate(path: Path | str, *, policy: Policy | None = None) -> ValidationRes
     templates = sum(
         len(c.tokens) + 1 + (c.when is not None) + (c.key is not None) + len(c.lead.fields)
         for c in config.campaigns.values()
+    ) + sum(
+        1 + len(s.tokens) + sum(x is not None for x in (s.when, s.key, s.clone_to_program))
+        for s in config.schedules.values()
     )
     summary = (
         f"{display_name(config.path)}: {n_sources} source{'s' * (n_sources != 1)}, "
         f"{n_campaigns} campaign{'s' * (n_campaigns != 1)}, {templates} templates compiled"
     )
+    for what, count in (
+        ("schedule", len(config.schedules)),
+        ("environment", len(config.environments)),
+    ):
+        if count:
+            summary += f", {count} {what}{'s' * (count != 1)}"
     if config.warnings:
         summary += f", {len(config.warnings)} warning{'s' * (len(config.warnings) != 1)}"
     return ValidationResult(ok=True, problems=config.warnings, summary=summary, config=config)

@@ -189,6 +189,12 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
         "| changed not resent |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for sr in report.schedules:  # batch runs: counted as runs, not leads
+        lines.append(
+            f"| {literal(sr.name, cell=True)} (batch runs) | {sr.campaign_id} | {len(sr.scheduled):,} "
+            f"| {len(sr.failed):,} | {len(sr.unknown):,} | 0 | 0 | {sr.not_attempted:,} "
+            f"| {sr.changed:,} |"
+        )
     for c in report.campaigns:
         lines.append(
             f"| {literal(c.name, cell=True)} | {c.campaign_id} | {c.leads_triggered:,} "

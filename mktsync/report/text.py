@@ -29,14 +29,14 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
         lines += _campaign(cp, paint, limit)
         lines.append("")
     lines += schedule_text(plan, limit)
-    return "\n".join([*lines, render_text_summary(plan, color=color)])
+    return "\n".join([*lines, render_text_summary(plan, color=color, first=False)])
 
 
-def render_text_summary(plan: Plan, *, color: bool = False) -> str:
-    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out."""
-    lines = [headline(plan), cost_line(plan)]
-    if plan.environment and not plan.campaigns and not plan.schedules:
-        lines = [*environment_line(plan), *lines]
+def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) -> str:
+    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out.
+
+    ``first``: these are the output's first lines, so they name the environment."""
+    lines = [*(environment_line(plan) if first else []), headline(plan), cost_line(plan)]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))

@@ -142,3 +142,18 @@ def test_record_only_covers_schedules_too(tmp_path: Path, monkeypatch: pytest.Mo
         code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 0, out + err
         assert emu.schedules() == [] and emu.triggers() == []
+
+
+def test_a_saved_plan_schedules_what_it_showed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project(tmp_path, [("wb-1", "Git for Ops", at(2))])
+    saved = tmp_path / "plan.json"
+    with emulator(path) as emu:
+        code, out, err = cli(["plan", str(path), "--out", str(saved)], None, monkeypatch)
+        assert code == 0, err
+        code, out, err = cli(["apply", str(saved)], emu, monkeypatch)
+        assert code == 0, out + err
+        assert [s["tokens"] for s in emu.schedules()] == [{"{{my.WebinarTitle}}": "Git for Ops"}]
+        code, out, err = cli(["plan", str(path), "--detailed-exitcode"], None, monkeypatch)
+        assert code == 0, out + err
