@@ -15,7 +15,10 @@ Classes: ``+ schedule`` (new, or an earlier attempt failed), ``~ reschedule`` (c
 and ``≠ changed`` (changed, ``retrigger: never``: shown, not sent).  Marketo cannot
 unschedule a batch run through REST: when ``run_at`` of a run already scheduled moves,
 the plan says the earlier run stays scheduled.  A ``run_at`` in the past is refused here,
-at plan time: Marketo would refuse it, and the plan must not promise it.
+at plan time: Marketo would refuse it, and the plan must not promise it.  So is any invalid
+row (there is no ``max_invalid`` for schedules: a blast to a whole smart list must not go
+out half-planned).  The data contract (``mktsync.contract``) does not yet check the columns
+schedule templates read; a missing column makes the row invalid, which stops the plan.
 """
 
 from __future__ import annotations
