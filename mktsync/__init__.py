@@ -19,6 +19,7 @@ def plan_config(
     campaigns: list[str] | None = None,
     retry_unknown: bool = False,
     policy: Policy | None = None,
+    environment: str | None = None,
 ) -> tuple[Config, Plan]:
     """Load a config and plan it against its ledger, read-only: creates no file, needs no secret.
 
@@ -35,7 +36,7 @@ def plan_config(
     from mktsync.plan import make_plan
     from mktsync.qualify import preflight_estimates
 
-    config = load_checked(path, policy=policy)
+    config = load_checked(path, policy=policy, environment=environment)
     url = ledger_url or config.ledger.resolve()  # only variables the policy allows
     # A message about the ledger names it as written, never the value of its ${VAR}.
     written = config.ledger if ledger_url is None else EnvString(raw=url)

@@ -53,6 +53,7 @@ from mktsync.outcomes import MissingLead, StopRequest
 from mktsync.plan import Call, Plan, check_budget, make_plan
 from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
+from mktsync.scheduling import run_schedules
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
 Event = Mapping[str, Any]
@@ -112,7 +113,10 @@ def apply_config(
         report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
         status = EXIT_ERROR  # what the runs table says if something below raises
         try:
-            _Runner(config, plan, ledger, client, options, run_id, report).run()
+            runner = _Runner(config, plan, ledger, client, options, run_id, report)
+            runner.run()
+            run_schedules(plan, ledger, client, run_id, report, stopping=runner.stopping,
+                          fail_fast=options.fail_fast, emit=runner.emit)  # fmt: skip
             status = report.exit_code
         except KeyboardInterrupt:
             report.interrupted = True

@@ -39,10 +39,12 @@ FILE_KINDS = ("csv", "json", "jsonl")
 _SHOWN_COLUMNS = 12
 
 
-def load_checked(path: Path | str, *, policy: Policy | None = None) -> Config:
+def load_checked(
+    path: Path | str, *, policy: Policy | None = None, environment: str | None = None
+) -> Config:
     """``load_config``, then the contract: ``ConfigError`` with every problem, or the config
-    with the contract's warnings added.  ``policy``: see ``load_config``."""
-    config = load_config(path, policy=policy)
+    with the contract's warnings added.  ``policy``, ``environment``: see ``load_config``."""
+    config = load_config(path, policy=policy, environment=environment)
     problems = check_contract(config)
     if any(p.severity == "error" for p in problems):
         raise ConfigError([*config.warnings, *problems])

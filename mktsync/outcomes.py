@@ -78,6 +78,20 @@ class CampaignReport:
 
 
 @dataclass(kw_only=True)
+class ScheduleReport:
+    """What became of one ``schedules:`` entry: runs scheduled, failed, unknown, refused."""
+
+    name: str
+    campaign_id: int
+    scheduled: list[str] = field(default_factory=list)  # "key at run_at"
+    failed: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    not_attempted: int = 0
+    changed: int = 0  # changed since scheduled, not sent again (retrigger: never)
+    skipped: str | None = None  # preflight's reasons
+
+
+@dataclass(kw_only=True)
 class ApplyReport:
     run_id: int | None
     plan: Plan
@@ -89,6 +103,7 @@ class ApplyReport:
     created_leads: int = 0
     stats: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    schedules: list[ScheduleReport] = field(default_factory=list)  # batch campaigns
 
     @property
     def exit_code(self) -> int:
@@ -97,9 +112,11 @@ class ApplyReport:
             return self.stop_code
         if self.quota_stopped:
             return EXIT_QUOTA
-        if any(c.skipped for c in self.campaigns):
+        if any(c.skipped for c in self.campaigns) or any(s.skipped for s in self.schedules):
             return EXIT_ERROR
         if any(c.leads_failed or c.leads_unknown for c in self.campaigns):
+            return EXIT_INCOMPLETE
+        if any(s.failed or s.unknown or s.not_attempted for s in self.schedules):
             return EXIT_INCOMPLETE
         if any(c.missing and not c.missing_skip for c in self.campaigns):
             return EXIT_INCOMPLETE

@@ -18,16 +18,20 @@ filtered rows are counted, not kept.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config, Limits
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
 from mktsync.render import check_invalid_limit
+
+if TYPE_CHECKING:
+    from mktsync.schedules import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
 MAX_LOOKUP_VALUES = 300
@@ -124,20 +128,22 @@ class Summary:
     trigger_calls: int = 0
     lookup_calls: int = 0
     preflight_calls: int = 0
+    schedule_calls: int = 0  # batch runs to schedule (mktsync.schedules), one call each
+    schedule_changed: int = 0  # scheduled before, changed since, not sent again
 
     @property
     def total_calls(self) -> int:
-        return self.trigger_calls + self.lookup_calls + self.preflight_calls
+        return self.trigger_calls + self.lookup_calls + self.preflight_calls + self.schedule_calls
 
     @property
     def changes(self) -> bool:
-        return self.trigger_calls > 0
+        return self.trigger_calls > 0 or self.schedule_calls > 0
 
     @property
     def needs_review(self) -> bool:
         """Calls to send, or changed items or invalid rows (allowed by ``max_invalid``) a
         reviewer must see: ``--detailed-exitcode`` answers 2, never "no changes"."""
-        return self.changes or self.changed > 0 or self.invalid > 0
+        return self.changes or self.changed > 0 or self.invalid > 0 or self.schedule_changed > 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +158,8 @@ class Plan:
     retry_unknown: bool
     campaigns: tuple[CampaignPlan, ...]
     summary: Summary = field(default_factory=Summary)
+    schedules: tuple[SchedulePlan, ...] = ()  # batch campaigns (mktsync.schedules)
+    environment: str | None = None  # the --env the plan was made for
 
     @property
     def calls_per_window(self) -> int:
@@ -183,9 +191,12 @@ def make_plan(
     ``preflight_calls``: campaign id -> calls its preflight made at the last apply (the
     folder walk varies); campaigns not in it count ``PREFLIGHT_CALLS_PER_CAMPAIGN``."""
     from mktsync.render import iter_items
+    from mktsync.schedules import plan_schedules
 
     now = now or datetime.now(UTC)
     names = list(config.campaigns) if campaigns is None else list(campaigns)
+    schedule_names = None if campaigns is None else [n for n in names if n in config.schedules]
+    names = [n for n in names if n not in config.schedules or n in config.campaigns]
     unknown_names = [n for n in names if n not in config.campaigns]
     if unknown_names:
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
@@ -210,7 +221,20 @@ def make_plan(
         retry_unknown=retry_unknown,
         campaigns=plans,
         summary=_summarise(plans, _lookup_calls(plans, uncached), preflight_calls or {}),
+        environment=config.environment,
     )
+    schedules = plan_schedules(
+        config, ledger, names=schedule_names, retry_unknown=retry_unknown, now=now
+    )
+    if schedules:  # one hook: the batch section, and its calls in the summary
+        summary = dataclasses.replace(
+            plan.summary,
+            schedule_calls=sum(sp.calls for sp in schedules),
+            schedule_changed=sum(len(sp.changed) for sp in schedules),
+            preflight_calls=plan.summary.preflight_calls
+            + PREFLIGHT_CALLS_PER_CAMPAIGN * len({sp.campaign_id for sp in schedules if sp.calls}),
+        )
+        plan = dataclasses.replace(plan, schedules=schedules, summary=summary)
     return plan
 
 

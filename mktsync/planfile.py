@@ -16,6 +16,7 @@ from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
+from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
 FORMAT_VERSION = 1
 
@@ -39,7 +40,15 @@ def _header(plan: Plan) -> dict[str, Any]:
             "calls_per_window": plan.calls_per_window,
             "window_seconds": plan.limits.window_seconds,
             "estimated_seconds": plan.estimated_seconds,
+            **({"schedule_calls": s.schedule_calls} if plan.schedules else {}),
         },
+        # Additive fields (format_version 1 stays): written only when there is something.
+        **({"environment": plan.environment} if plan.environment else {}),
+        **(
+            {"schedules": [schedule_plan_json(sp) for sp in plan.schedules]}
+            if plan.schedules
+            else {}
+        ),
     }
 
 
@@ -248,7 +257,11 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
             trigger_calls=int(s["trigger_calls"]),
             lookup_calls=int(s["lookup_calls"]),
             preflight_calls=int(s["preflight_calls"]),
+            schedule_calls=int(s.get("schedule_calls", 0)),
+            schedule_changed=sum(len(x.get("changed", [])) for x in data.get("schedules", [])),
         ),
+        schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),
+        environment=data.get("environment"),
     )
 
 

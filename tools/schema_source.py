@@ -98,6 +98,81 @@ def source_kind(kind: str, description: str, properties: dict, required: list[st
     }
 
 
+LEDGER = {
+    "type": "string",
+    "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
+    "default": "sqlite:///.mktsync/ledger.db",
+    "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
+    "the config file; a PostgreSQL URL shares one ledger between CI runners."
+    + ENV_STRING_DESC,
+    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
+}
+
+
+MARKETO_DESC = (
+    "How to reach the Marketo instance. Credentials come from the environment "
+    "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them."
+)
+
+SCHEDULE = {
+    "type": "object",
+    "description": "A Marketo batch campaign run at a time, with My Tokens "
+    "(`schedule.json`). Without `source` it is one run; with one, each row gives a run.",
+    "properties": {
+        "description": DESCRIPTION,
+        "campaign_id": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2147483647,
+            "description": "The Marketo batch smart campaign's id (not a trigger campaign).",
+            "examples": [3001],
+        },
+        "source": {
+            "type": "string",
+            "description": "A source (under `sources:`): one run per row, told apart by `key`.",
+        },
+        "when": {
+            **TEMPLATE,
+            "description": "A condition deciding whether a row gives a run, as for campaigns.",
+        },
+        "run_at": {
+            **TEMPLATE,
+            "description": "When the campaign runs: ISO 8601 with a UTC offset "
+            "(`2026-12-01T15:00:00+00:00`), or a template over the row rendering one. A time "
+            "in the past is refused at plan time.",
+            "examples": ["2026-12-01T15:00:00+01:00", "{{ row.starts_at }}"],
+        },
+        "key": {
+            **TEMPLATE,
+            "description": "What counts as 'the same run' in the ledger. Required with `source`; "
+            "default: the schedule's name.",
+            "examples": ["{{ row.webinar_id }}"],
+        },
+        "retrigger": {
+            "enum": ["never", "on_change"],
+            "default": "never",
+            "description": "`never`: a key is scheduled once; a change is shown, not sent. "
+            "`on_change`: scheduled again when its tokens or `run_at` change (Marketo cannot "
+            "unschedule the earlier run through REST).",
+        },
+        "tokens": {
+            "type": "object",
+            "description": "My Token values (templates) for the run, as for campaigns.",
+            "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
+            "maxProperties": 100,
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+        "clone_to_program": {
+            **TEMPLATE,
+            "description": "Clone the campaign's program under this name and run the clone "
+            "(Marketo's `cloneToProgramName`; at most 20 clones a day).",
+        },
+    },
+    "required": ["campaign_id", "run_at"],
+    "dependentRequired": {"source": ["key"]},
+    "additionalProperties": False,
+}
+
 SOURCE_TYPES = ["csv", "json", "jsonl", "inline", "sql"]
 
 SCHEMA = {
@@ -112,10 +187,77 @@ SCHEMA = {
             "const": 1,
             "description": "Version of this file's format. Always 1.",
         },
+        "marketo": {"$ref": "#/$defs/marketo", "description": MARKETO_DESC},
+        "ledger": LEDGER,
+        "environments": {
+            "type": "object",
+            "description": "Named Marketo instances (`sandbox`, `production`), each with its own "
+            "`marketo:` settings and `ledger:`. `--env NAME` (or `MKTSYNC_ENV`) picks one; with "
+            "environments declared, `apply` needs one. The top-level `marketo:` and `ledger:` "
+            "stay the default for runs without `--env`; an environment's `marketo:` keys are "
+            "written over the top-level ones.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {
+                "type": "object",
+                "description": "One Marketo instance and the ledger that belongs to it.",
+                "properties": {
+                    "description": DESCRIPTION,
+                    "marketo": {
+                        "$ref": "#/$defs/marketo",
+                        "description": MARKETO_DESC
+                        + " Here: this instance's keys, written over the top-level `marketo:`.",
+                    },
+                    "ledger": {
+                        **{k: v for k, v in LEDGER.items() if k != "default"},
+                        "description": "This instance's own ledger (required: a ledger belongs "
+                        "to one Marketo instance)." + ENV_STRING_DESC,
+                    },
+                },
+                "required": ["ledger"],
+                "additionalProperties": False,
+            },
+        },
+        "schedules": {
+            "type": "object",
+            "description": "Named batch campaign runs: each schedules a Marketo batch campaign at "
+            "`run_at` with My Tokens, once per key (ledgered like a trigger).",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/schedule"},
+        },
+        "max_calls": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Refuse a run (plan and apply) that would make more API calls than this in total.",
+        },
+        "max_value_bytes": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 65536,
+            "description": "The largest rendered key, token or lead field, in UTF-8 bytes; a row "
+            "rendering a longer one is an invalid item. Default 64 KB (see docs/security.md).",
+        },
+        "sources": {
+            "type": "object",
+            "description": "Named sources of rows. Each campaign reads one of them.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/source"},
+        },
+        "campaigns": {
+            "type": "object",
+            "description": "Named campaigns. The name is for people: renaming a campaign changes nothing "
+            "in the ledger; changing its `campaign_id` or `key` does.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/campaign"},
+        },
+    },
+    "required": ["version", "sources", "campaigns"],
+    "additionalProperties": False,
+    "$defs": {
+        "columns": COLUMNS,
         "marketo": {
             "type": "object",
-            "description": "How to reach the Marketo instance. Credentials come from the environment "
-            "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them.",
+            "description": MARKETO_DESC,
             "properties": {
                 "base_url": {
                     "type": "string",
@@ -179,46 +321,7 @@ SCHEMA = {
             },
             "additionalProperties": False,
         },
-        "ledger": {
-            "type": "string",
-            "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
-            "default": "sqlite:///.mktsync/ledger.db",
-            "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
-            "the config file; a PostgreSQL URL shares one ledger between CI runners."
-            + ENV_STRING_DESC,
-            "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
-        },
-        "max_calls": {
-            "type": "integer",
-            "minimum": 1,
-            "description": "Refuse a run (plan and apply) that would make more API calls than this in total.",
-        },
-        "max_value_bytes": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 1_000_000,
-            "default": 65536,
-            "description": "The largest rendered key, token or lead field, in UTF-8 bytes; a row "
-            "rendering a longer one is an invalid item. Default 64 KB (see docs/security.md).",
-        },
-        "sources": {
-            "type": "object",
-            "description": "Named sources of rows. Each campaign reads one of them.",
-            "propertyNames": {"pattern": NAME},
-            "additionalProperties": {"$ref": "#/$defs/source"},
-        },
-        "campaigns": {
-            "type": "object",
-            "description": "Named campaigns. The name is for people: renaming a campaign changes nothing "
-            "in the ledger; changing its `campaign_id` or `key` does.",
-            "propertyNames": {"pattern": NAME},
-            "additionalProperties": {"$ref": "#/$defs/campaign"},
-        },
-    },
-    "required": ["version", "sources", "campaigns"],
-    "additionalProperties": False,
-    "$defs": {
-        "columns": COLUMNS,
+        "schedule": SCHEDULE,
         "source": {
             "type": "object",
             "description": "A source of rows.",

@@ -24,14 +24,17 @@ from mktsync.cli.options import (
     Subparsers,
     add_campaign,
     add_campaign_id,
+    add_environment,
     add_ledger,
     add_policy,
     add_retry_unknown,
+    environment_of,
     find_config,
     output_of,
     policy_from,
     selected_campaigns,
 )
+from mktsync.cli.record_only import bound
 from mktsync.cli.signals import orderly_stop
 from mktsync.config import display_name
 from mktsync.config.model import Config, EnvString, Policy
@@ -67,6 +70,16 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_ledger(p)
+    add_environment(p)
+    p.add_argument(
+        "--record-only",
+        action="store_true",
+        help="record what the plan would send as sent, without calling Marketo (a baseline "
+        "of what was sent before mktsync; needs --why)",
+    )
+    p.add_argument(
+        "--why", metavar="TEXT", help="with --record-only: the reason, kept in the ledger"
+    )
     add_campaign(p, verb="apply")
     add_campaign_id(p, verb="apply")
     add_retry_unknown(p)
@@ -95,6 +108,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         log_format=args.log_format,
         policy=policy_from(args),
         output=output,
+        environment=environment_of(args),
+        record_only=args.record_only,
+        why=args.why,
     )
     return run_apply(request, out, err)
 
@@ -115,6 +131,9 @@ class ApplyRequest:
     log_format: str = "text"
     policy: Policy | None = None  # --allow-env, --data-root: what ${VAR} and sources may reach
     output: Output = dataclasses.field(default_factory=Output)
+    environment: str | None = None  # --env: one of the config's environments
+    record_only: bool = False  # --record-only: record the plan as sent, call nothing
+    why: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,9 +152,15 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     if _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
-    config = load_checked(config_path, policy=request.policy)
+    config = load_checked(config_path, policy=request.policy, environment=request.environment)
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    if config.environments and config.environment is None and not request.emulator:
+        raise MktsyncError(
+            f"{display_name(config.path)} declares environments "
+            f"({', '.join(config.environments)}): name one with --env NAME (or MKTSYNC_ENV); "
+            "apply never guesses which Marketo instance to send to"
+        )
     if request.campaign_ids:
         names = selected_campaigns(
             config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
@@ -148,6 +173,16 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             "(or set CI=true in a pipeline) to apply without asking, or run "
             "'mktsync plan --out plan.json' and 'mktsync apply plan.json'"
         )
+    if request.record_only:
+        from mktsync.cli.record_only import run_record_only
+
+        if consent == "ask":
+            ledger_url = request.ledger_url or config.ledger.resolve()
+            saved = _confirm(config, ledger_url, request, out, err)
+            if saved is None:
+                err.write("nothing recorded\n")
+                return EXIT_ERROR
+        return run_record_only(config, request, saved, out, err)
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):
         if consent == "ask":
             saved = _confirm(config, ledger_url, request, out, err)
@@ -196,6 +231,7 @@ def _run(
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,
+        bound(ledger, None if request.emulator else endpoint.base_url, config.environment),
         MarketoClient(
             endpoint.base_url,
             endpoint.client_id,
@@ -330,6 +366,8 @@ def _confirm(
     if not plan.summary.changes:
         return plan
     question = "Trigger these campaigns? Type 'yes' to go on:"
+    if request.record_only:
+        question = "Record these as sent, without calling Marketo? Type 'yes' to go on:"
     if request.output.use_color(err):
         question = f"\x1b[1m{question}\x1b[0m"
     err.write(question + " ")

@@ -47,6 +47,25 @@ def add_ledger(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", metavar="URL", help="ledger URL (default: the config's 'ledger')")
 
 
+ENV_VARIABLE = "MKTSYNC_ENV"
+
+
+def add_environment(p: argparse.ArgumentParser, *, default: object = None) -> None:
+    """``--env NAME``: which of the config's ``environments:`` (default: ``$MKTSYNC_ENV``)."""
+    p.add_argument(
+        "--env",
+        metavar="NAME",
+        default=default,
+        help="the environment (Marketo instance and ledger) from 'environments:' "
+        f"(default: ${ENV_VARIABLE}; without either, the top-level marketo and ledger)",
+    )
+
+
+def environment_of(args: argparse.Namespace) -> str | None:
+    """``--env``, else ``$MKTSYNC_ENV``, else None."""
+    return getattr(args, "env", None) or os.environ.get(ENV_VARIABLE) or None
+
+
 def add_campaign(p: argparse.ArgumentParser, *, verb: str = "plan") -> None:
     p.add_argument(
         "--campaign",

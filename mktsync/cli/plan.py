@@ -13,9 +13,11 @@ from mktsync.cli.options import (
     add_campaign,
     add_campaign_id,
     add_config_file,
+    add_environment,
     add_ledger,
     add_policy,
     add_retry_unknown,
+    environment_of,
     find_config,
     output_of,
     policy_from,
@@ -44,6 +46,7 @@ def add_parser(sub: Subparsers) -> None:
         help="the commit the Markdown plan describes (default: $GITHUB_SHA or $CI_COMMIT_SHA)",
     )
     add_ledger(p)
+    add_environment(p)
     add_campaign(p)
     add_campaign_id(p)
     add_retry_unknown(p)
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         campaigns=campaigns,
         retry_unknown=args.retry_unknown,
         policy=policy_from(args),
+        environment=environment_of(args),
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")

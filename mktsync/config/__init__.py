@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mktsync.config.environments import select_environment
 from mktsync.config.model import (
     Campaign,
     Config,
@@ -68,11 +69,15 @@ def check_document(doc: Document, base_dir: Path, policy: Policy | None = None) 
     return problems + checker.problems
 
 
-def load_config(path: Path | str, *, policy: Policy | None = None) -> Config:
+def load_config(
+    path: Path | str, *, policy: Policy | None = None, environment: str | None = None
+) -> Config:
     """Load, validate and freeze a config file. Raises ``ConfigError`` with every problem.
 
     ``policy`` (default: ``Policy()``) says which environment variables and folders the
     config may reach; the returned records carry it to every ``resolve()`` and file read.
+    ``environment`` (``--env``) picks one of ``environments:``: its ``marketo`` and
+    ``ledger`` replace the top-level ones (``config.environments``).
     """
     path = Path(path).absolute()
     name = display_name(path)
@@ -109,7 +114,7 @@ def load_config(path: Path | str, *, policy: Policy | None = None) -> Config:
         raise ConfigError(problems)
     digest = hashlib.sha256(raw).hexdigest()
     warnings = [p for p in problems if p.severity == "warning"]
-    return build_config(doc, path, digest, warnings, policy)
+    return select_environment(build_config(doc, path, digest, warnings, policy), environment)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,11 +137,20 @@ def validate(path: Path | str, *, policy: Policy | None = None) -> ValidationRes
     templates = sum(
         len(c.tokens) + 1 + (c.when is not None) + (c.key is not None) + len(c.lead.fields)
         for c in config.campaigns.values()
+    ) + sum(
+        1 + len(s.tokens) + sum(x is not None for x in (s.when, s.key, s.clone_to_program))
+        for s in config.schedules.values()
     )
     summary = (
         f"{display_name(config.path)}: {n_sources} source{'s' * (n_sources != 1)}, "
         f"{n_campaigns} campaign{'s' * (n_campaigns != 1)}, {templates} templates compiled"
     )
+    for what, count in (
+        ("schedule", len(config.schedules)),
+        ("environment", len(config.environments)),
+    ):
+        if count:
+            summary += f", {count} {what}{'s' * (count != 1)}"
     if config.warnings:
         summary += f", {len(config.warnings)} warning{'s' * (len(config.warnings) != 1)}"
     return ValidationResult(ok=True, problems=config.warnings, summary=summary, config=config)

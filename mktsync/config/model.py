@@ -235,6 +235,40 @@ class Campaign:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """One entry of ``schedules:``: a batch campaign run at ``run_at`` with My Tokens.
+
+    Without ``source`` it is one run (its templates see no ``row``); with one, each row
+    of the source gives a run, told apart by ``key``.  Ledgered like a trigger: keyed by
+    (campaign id, key), with the tokens, ``run_at`` and ``clone_to_program`` sent.
+    """
+
+    name: str
+    campaign_id: int
+    run_at: Template
+    source: str | None = None
+    when: Template | None = None
+    key: Template | None = None  # default: the schedule's name (one run)
+    retrigger: Retrigger = "never"
+    tokens: tuple[TokenSpec, ...] = ()
+    clone_to_program: Template | None = None
+    position: Position
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    """One entry of ``environments:``: a Marketo instance with its own ledger.
+
+    ``marketo`` is the top-level ``marketo:`` with this environment's keys written over it.
+    """
+
+    name: str
+    marketo: MarketoSettings
+    ledger: EnvString
+    position: Position
+
+
+@dataclass(frozen=True, kw_only=True)
 class Config:
     path: Path
     base_dir: Path
@@ -246,5 +280,8 @@ class Config:
     max_calls: int | None = None
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
     policy: Policy = field(default_factory=Policy)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    environments: Mapping[str, Environment] = field(default_factory=dict)
+    environment: str | None = None  # the one chosen (--env), whose marketo and ledger are above
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()

@@ -144,6 +144,16 @@ def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
                 found.append((("marketo", key), marketo[key]))
     if isinstance(data.get("ledger"), str):
         found.append((("ledger",), data["ledger"]))
+    environments = data.get("environments")
+    for env, spec in (environments if isinstance(environments, dict) else {}).items():
+        if not isinstance(spec, dict):
+            continue
+        block = spec.get("marketo")
+        for key in ("base_url", "client_id", "client_secret"):
+            if isinstance(block, dict) and isinstance(block.get(key), str):
+                found.append((("environments", env, "marketo", key), block[key]))
+        if isinstance(spec.get("ledger"), str):
+            found.append((("environments", env, "ledger"), spec["ledger"]))
     sources = data.get("sources")
     for name, source in (sources if isinstance(sources, dict) else {}).items():
         if (

@@ -19,6 +19,8 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
+from mktsync.config.batch import build_schedules, check_schedules
+from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
     DEFAULT_MAX_VALUE_BYTES,
     Campaign,
@@ -117,6 +119,8 @@ class Checker:
                 )
             else:
                 keys[ident] = name  # type: ignore[index]
+        check_schedules(self, data, used)
+        check_environments(data, self.error, self.warn)
         for name, source in sources.items():
             if not isinstance(source, dict):
                 continue
@@ -345,6 +349,8 @@ def build_config(
         max_calls=data.get("max_calls"),
         max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
         policy=policy,
+        schedules=build_schedules(data, template, pos, normalise_token_name),
+        environments=build_environments(data, env, pos, marketo_settings),
         digest=digest,
         warnings=tuple(warnings),
     )

@@ -149,6 +149,15 @@ MIGRATIONS += (
     ),
 )
 
+MIGRATIONS += (
+    Migration(
+        version=5,
+        description="the Marketo instance (base URL host) a ledger belongs to",
+        sqlite=("ALTER TABLE ledger_meta ADD COLUMN instance TEXT",),
+        postgresql=("ALTER TABLE ledger_meta ADD COLUMN instance TEXT",),
+    ),
+)
+
 LATEST = MIGRATIONS[-1].version
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
 from mktsync.report.escape import html_text, literal
+from mktsync.report.schedules import schedule_markdown
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
@@ -54,10 +55,12 @@ def render_markdown(
         text = str(value) if show_pii else mask_emails(str(value))
         return literal(text, cell=cell)
 
-    head = [MARKER, "### mktsync plan", ""]
+    title = f"### mktsync plan: environment `{plan.environment}`" if plan.environment else ""
+    head = [MARKER, title or "### mktsync plan", ""]
     head += _context_lines(context or Context())
     head += [f"**{headline(plan)}**", ""]
     head += _table(plan)
+    head += schedule_markdown(plan)
     head += ["", cost_line(plan) + ".", ""]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.report.schedules import environment_line, schedule_text
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
@@ -23,16 +24,19 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
         text = one_line(text)
         return f"\x1b[{_COLORS[mark]}m{text}\x1b[0m" if color and mark in _COLORS else text
 
-    lines: list[str] = []
+    lines: list[str] = environment_line(plan)
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit)
         lines.append("")
-    return "\n".join([*lines, render_text_summary(plan, color=color)])
+    lines += schedule_text(plan, limit)
+    return "\n".join([*lines, render_text_summary(plan, color=color, first=False)])
 
 
-def render_text_summary(plan: Plan, *, color: bool = False) -> str:
-    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out."""
-    lines = [headline(plan), cost_line(plan)]
+def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) -> str:
+    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out.
+
+    ``first``: these are the output's first lines, so they name the environment."""
+    lines = [*(environment_line(plan) if first else []), headline(plan), cost_line(plan)]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from mktsync.cli.ledger.importcmd import add_import_parser
 from mktsync.cli.ledger.query import (
     export,
     export_to_file,
@@ -28,6 +29,7 @@ from mktsync.cli.ledger.target import (
     LedgerTarget,
     ledger_target,
 )
+from mktsync.cli.options import add_environment
 from mktsync.errors import EXIT_OK, MktsyncError
 
 
@@ -72,6 +74,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         s.set_defaults(handler=_repair, repair_action=action)
 
     add_settle_parser(actions, common)
+    add_import_parser(actions, common)
 
 
 def _target_options(p: argparse.ArgumentParser, *, default: Any) -> None:
@@ -85,12 +88,13 @@ def _target_options(p: argparse.ArgumentParser, *, default: Any) -> None:
     p.add_argument(
         "--ledger", metavar="URL", default=default, help="ledger URL (default: the config's)"
     )
+    add_environment(p, default=default)
 
 
 def _target(args: argparse.Namespace) -> LedgerTarget:
-    from mktsync.cli.options import find_config
+    from mktsync.cli.options import environment_of, find_config
 
-    return ledger_target(find_config(args.config, args), args.ledger)
+    return ledger_target(find_config(args.config, args), args.ledger, environment_of(args))
 
 
 def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
