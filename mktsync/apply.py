@@ -30,15 +30,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mktsync.config.model import Config
 from mktsync.errors import (
     EXIT_ERROR,
-    EXIT_INCOMPLETE,
-    EXIT_OK,
-    EXIT_QUOTA,
     MarketoError,
     PreflightError,
     QuotaExceeded,
@@ -46,48 +44,20 @@ from mktsync.errors import (
 )
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
-from mktsync.marketo import MarketoClient, OutcomeUnknown
+from mktsync.marketo import MarketoClient, OutcomeUnknown, Qualification
+
+# The records of a run's outcome live in ``outcomes``; importable from here as before.
+from mktsync.outcomes import ApplyReport as ApplyReport
+from mktsync.outcomes import CampaignReport as CampaignReport
+from mktsync.outcomes import MissingLead, StopRequest
 from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.planned import SpilledCalls
+from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
+from mktsync.scheduling import run_schedules
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
 Event = Mapping[str, Any]
-
-
-class StopRequest:
-    """Asks a run to stop in order: set from a signal handler, read by the runner.
-
-    >>> stop = StopRequest()
-    >>> stop.request("SIGTERM", exit_code=143)
-    >>> stop.is_set(), stop.reason, stop.exit_code
-    (True, 'SIGTERM', 143)
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason: str | None = None
-        self.exit_code: int = 130
-
-    def request(self, reason: str, *, exit_code: int) -> None:
-        # Only plain assignments and Event.set: safe to call from a signal handler.
-        if not self._event.is_set():
-            self.reason, self.exit_code = reason, exit_code
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-
-@dataclass(frozen=True, kw_only=True)
-class MissingLead:
-    """A lead Marketo does not know: which item, where it came from, and why."""
-
-    key: str
-    lead: str
-    source: str
-    row: int
-    reason: str
 
 
 class Client(Protocol):  # what apply needs of MarketoClient; tests may pass a real one only
@@ -104,78 +74,10 @@ class ApplyOptions:
     campaigns: tuple[str, ...] | None = None
     git_commit: str | None = None
     on_event: Callable[[Event], None] | None = None  # progress and per-call log lines
+    # Where preflight records each campaign's qualification rule and call count, for
+    # plan's warnings and estimate (qualify.campaign_info_path); None: not recorded.
+    campaign_info: Path | None = None
     stop: StopRequest | None = None  # set (by a signal handler) to stop in order
-
-
-@dataclass(kw_only=True)
-class CampaignReport:
-    """What became of one campaign entry's part of the plan."""
-
-    name: str
-    campaign_id: int
-    calls_sent: int = 0
-    calls_failed: int = 0
-    calls_unknown: int = 0
-    calls_not_attempted: int = 0
-    leads_triggered: int = 0
-    leads_failed: int = 0
-    leads_unknown: int = 0
-    leads_not_attempted: int = 0
-    invalid: int = 0  # rows that could not be rendered
-    missing: list[MissingLead] = field(default_factory=list)  # leads Marketo does not know
-    missing_skip: bool = False  # the campaign says 'missing_leads: skip'
-    changed: int = 0  # changed since sent, not resent (retrigger: never)
-    skipped: str | None = None  # preflight's reasons
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def leads_missing(self) -> int:
-        return len(self.missing)
-
-
-@dataclass(kw_only=True)
-class ApplyReport:
-    run_id: int | None
-    plan: Plan
-    campaigns: list[CampaignReport]
-    quota_stopped: bool = False
-    interrupted: bool = False
-    stopped_by: str | None = None  # 'SIGTERM' ...: a StopRequest ended the run early
-    stop_code: int = 0  # its exit code (130, 143, 129)
-    created_leads: int = 0
-    stats: Mapping[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete."""
-        if self.stopped_by:
-            return self.stop_code
-        if self.quota_stopped:
-            return EXIT_QUOTA
-        if any(c.skipped for c in self.campaigns):
-            return EXIT_ERROR
-        if any(c.leads_failed or c.leads_unknown for c in self.campaigns):
-            return EXIT_INCOMPLETE
-        if any(c.missing and not c.missing_skip for c in self.campaigns):
-            return EXIT_INCOMPLETE
-        return EXIT_OK
-
-    def counts(self) -> dict[str, int]:
-        keys = (
-            "calls_sent",
-            "calls_failed",
-            "calls_unknown",
-            "calls_not_attempted",
-            "leads_triggered",
-            "leads_failed",
-            "leads_unknown",
-            "leads_not_attempted",
-            "leads_missing",
-            "invalid",
-            "changed",
-        )
-        return {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
 
 
 def apply_config(
@@ -199,6 +101,11 @@ def apply_config(
                 campaigns=options.campaigns,
                 retry_unknown=options.retry_unknown,
                 config_path=config.path.name,
+                preflight_calls={
+                    cid: s.preflight_calls
+                    for cid, s in load_seen(options.campaign_info).items()
+                    if s.preflight_calls > 0
+                },
             )
         check_budget(plan, config)
         run_id = ledger.start_run(
@@ -207,7 +114,10 @@ def apply_config(
         report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
         status = EXIT_ERROR  # what the runs table says if something below raises
         try:
-            _Runner(config, plan, ledger, client, options, run_id, report).run()
+            runner = _Runner(config, plan, ledger, client, options, run_id, report)
+            runner.run()
+            run_schedules(plan, ledger, client, run_id, report, stopping=runner.stopping,
+                          fail_fast=options.fail_fast, emit=runner.emit)  # fmt: skip
             status = report.exit_code
         except KeyboardInterrupt:
             report.interrupted = True
@@ -335,11 +245,32 @@ class _Runner:
                 names = tokens.setdefault(cp.campaign_id, set())
                 names.update(n for tokens in _token_sets(cp) for n, _ in tokens)
         skipped: set[int] = set()
+        seen: list[CampaignSeen] = []
+        try:
+            self._check_campaigns(tokens, skipped, seen)
+        finally:
+            save_seen(self.options.campaign_info, seen)
+        return skipped
+
+    def _check_campaigns(
+        self, tokens: dict[int, set[str]], skipped: set[int], seen: list[CampaignSeen]
+    ) -> None:
         for campaign_id, names in tokens.items():
             result = self.client.preflight(campaign_id, sorted(names))
-            if result.ok:
+            q = result.qualification
+            seen.append(
+                CampaignSeen(
+                    campaign_id=campaign_id,
+                    rule=q.rule if q else None,
+                    interval=q.interval if q else None,
+                    unit=q.unit if q else None,
+                    preflight_calls=result.calls,
+                )
+            )
+            reasons = list(result.reasons) + self._qualification_refusals(campaign_id, q)
+            if not reasons:
                 continue
-            reason = "; ".join(result.reasons)
+            reason = "; ".join(reasons)
             if self.options.fail_fast:
                 raise PreflightError(f"preflight refused campaign {campaign_id}: {reason}")
             skipped.add(campaign_id)
@@ -350,7 +281,19 @@ class _Runner:
                     rep.calls_not_attempted += cp.trigger_calls
                     rep.leads_not_attempted += sum(len(c.items) for c in cp.calls)
             self.emit("preflight_failed", campaign_id=campaign_id, reason=reason)
-        return skipped
+
+    def _qualification_refusals(self, campaign_id: int, q: Qualification | None) -> list[str]:
+        """A ``once`` campaign would skip re-sent leads while answering success: refuse,
+        unless the entry says ``expect_skips: true`` (qualify.py)."""
+        if q is None:
+            return []
+        refusals = []
+        for cp in self.plan.campaigns:
+            if cp.campaign_id == campaign_id:
+                risk = campaign_risk(self.config, cp, q.rule, q.describe())
+                if risk is not None and risk.blocking:
+                    refusals.append(risk.message())
+        return refusals
 
     def _send_all(self, jobs: Iterator[tuple[str, Call]], resolution: Resolution) -> None:
         workers = max(1, self.config.marketo.limits.concurrency)

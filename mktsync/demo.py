@@ -41,6 +41,13 @@ def seed_for(config: Config) -> dict[str, Any]:
                     emails.add(item.email)
                 elif item.lead_id is not None:
                     ids.add(item.lead_id)
+    batch: set[int] = set()
+    for schedule in config.schedules.values():  # batch campaigns, run by schedule.json
+        names.setdefault(schedule.campaign_id, schedule.name)
+        batch.add(schedule.campaign_id)
+        tokens.setdefault(schedule.campaign_id, set()).update(
+            t.name[len("{{my.") : -2] for t in schedule.tokens
+        )
     leads: list[dict[str, Any]] = [{"id": i, "email": f"lead{i}@example.com"} for i in sorted(ids)]
     next_id = max([FIRST_LEAD_ID - 1, *ids]) + 1
     for n, email in enumerate(sorted(emails)):
@@ -58,9 +65,9 @@ def seed_for(config: Config) -> dict[str, Any]:
             {
                 "id": cid,
                 "name": names[cid],
-                "type": "trigger",
-                "active": True,
-                "requestable": True,
+                "type": "batch" if cid in batch else "trigger",
+                "active": cid not in batch,
+                "requestable": cid not in batch,
                 "program_id": PROGRAM_BASE + cid,
             }
             for cid in sorted(tokens)
@@ -77,13 +84,14 @@ def emulator_for(config: Config, options: EmulatorOptions | None = None) -> Iter
 
 def account(emu: Emulator) -> list[str]:
     """What the emulator received, in a few lines (for the end of a demo run)."""
-    triggers = emu.triggers()
+    triggers, schedules = emu.triggers(), emu.schedules()
     per_campaign: Counter[int] = Counter()
     leads: Counter[int] = Counter()
     for t in triggers:
         per_campaign[int(t["campaign_id"])] += 1
         leads[int(t["campaign_id"])] += len(t["lead_ids"])
     stats = emu.stats()
+    runs = [f"  batch campaign {s['campaign_id']} scheduled at {s['run_at']}" for s in schedules]
     lines = [
         f"The emulator received {len(triggers)} trigger call{'s' * (len(triggers) != 1)}"
         f" for {sum(leads.values())} lead{'s' * (sum(leads.values()) != 1)}"
@@ -91,6 +99,7 @@ def account(emu: Emulator) -> list[str]:
     ]
     for cid in sorted(per_campaign):
         lines.append(f"  campaign {cid}: {per_campaign[cid]} calls, {leads[cid]} leads")
+    lines += runs
     rejected = stats.get("rejected", {})
     lines.append(
         f"  API calls counted: {stats.get('calls', '?')}; refused for rate: "

@@ -25,6 +25,7 @@ the campaign id is done), and the lists shown in full: invalid, unknown and chan
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ T = TypeVar("T")
 class LedgerView(Protocol):
     """What planning needs from a ledger (``mktsync.ledger.Ledger`` satisfies it)."""
 
+    def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, _Record]: ...
     def has_records(self, campaign_id: int) -> bool: ...
     def changed_records(
         self, campaign_id: int, pairs: Sequence[tuple[str, str]]
@@ -114,12 +116,19 @@ def make_plan(
     retry_unknown: bool = False,
     now: datetime | None = None,
     config_path: str | None = None,
+    preflight_calls: Mapping[int, int] | None = None,
 ) -> Plan:
-    """Classify every row of every campaign (or of ``campaigns``) against ``ledger``."""
+    """Classify every row of every campaign (or of ``campaigns``) against ``ledger``.
+
+    ``preflight_calls``: campaign id -> calls its preflight made at the last apply (the
+    folder walk varies); campaigns not in it count ``PREFLIGHT_CALLS_PER_CAMPAIGN``."""
     from mktsync.render import iter_items
+    from mktsync.schedules import plan_schedules
 
     now = now or datetime.now(UTC)
     names = list(config.campaigns) if campaigns is None else list(campaigns)
+    schedule_names = None if campaigns is None else [n for n in names if n in config.schedules]
+    names = [n for n in names if n not in config.schedules or n in config.campaigns]
     unknown_names = [n for n in names if n not in config.campaigns]
     if unknown_names:
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
@@ -130,7 +139,7 @@ def make_plan(
 
     entries = [(config.campaigns[n], items_of(n)) for n in names]
     plans, lookup_calls = _plan_entries(entries, ledger, retry_unknown=retry_unknown)
-    return Plan(
+    plan = Plan(
         config_path=config_path or config.path.name,
         config_digest=config.digest,
         ledger_fingerprint=fingerprint,
@@ -138,8 +147,22 @@ def make_plan(
         max_calls=config.max_calls,
         retry_unknown=retry_unknown,
         campaigns=plans,
-        summary=_summarise(plans, lookup_calls),
+        summary=_summarise(plans, lookup_calls, preflight_calls or {}),
+        environment=config.environment,
     )
+    schedules = plan_schedules(
+        config, ledger, names=schedule_names, retry_unknown=retry_unknown, now=now
+    )
+    if schedules:  # one hook: the batch section, and its calls in the summary
+        summary = dataclasses.replace(
+            plan.summary,
+            schedule_calls=sum(sp.calls for sp in schedules),
+            schedule_changed=sum(len(sp.changed) for sp in schedules),
+            preflight_calls=plan.summary.preflight_calls
+            + PREFLIGHT_CALLS_PER_CAMPAIGN * len({sp.campaign_id for sp in schedules if sp.calls}),
+        )
+        plan = dataclasses.replace(plan, schedules=schedules, summary=summary)
+    return plan
 
 
 def check_budget(plan: Plan, config: Config) -> None:
@@ -299,7 +322,7 @@ def _classify_all(
             writer.add(item.tokens, (line, item.email, item.lead_id, entry))
             sending += 1
     writer.flush()
-    check_invalid_limit(campaign, counts["invalid"])
+    check_invalid_limit(campaign, invalid, sum(counts.values()))
     return _Part(
         campaign=campaign,
         counts=counts,
@@ -417,7 +440,9 @@ def fast_token_hash(tokens: Tokens) -> str:
     return blake2b(f"[{text}]".encode(), digest_size=16).hexdigest()
 
 
-def _summarise(plans: tuple[CampaignPlan, ...], lookup_calls: int) -> Summary:
+def _summarise(
+    plans: tuple[CampaignPlan, ...], lookup_calls: int, preflight: Mapping[int, int]
+) -> Summary:
     total = dict.fromkeys(CLASSES, 0)
     for cp in plans:
         for k in CLASSES:
@@ -428,8 +453,10 @@ def _summarise(plans: tuple[CampaignPlan, ...], lookup_calls: int) -> Summary:
         trigger_calls=sum(cp.trigger_calls for cp in plans),
         lookup_calls=lookup_calls,
         # Preflight checks each Marketo campaign once, however many entries send to it.
-        preflight_calls=PREFLIGHT_CALLS_PER_CAMPAIGN
-        * len({cp.campaign_id for cp in plans if cp.calls}),
+        preflight_calls=sum(
+            preflight.get(cid, PREFLIGHT_CALLS_PER_CAMPAIGN)
+            for cid in {cp.campaign_id for cp in plans if cp.calls}
+        ),
     )
 
 

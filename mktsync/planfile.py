@@ -18,6 +18,7 @@ from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
 from mktsync.planned import SpilledCalls, lead_line
+from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
 FORMAT_VERSION = 1
 
@@ -41,7 +42,15 @@ def _header(plan: Plan) -> dict[str, Any]:
             "calls_per_window": plan.calls_per_window,
             "window_seconds": plan.limits.window_seconds,
             "estimated_seconds": plan.estimated_seconds,
+            **({"schedule_calls": s.schedule_calls} if plan.schedules else {}),
         },
+        # Additive fields (format_version 1 stays): written only when there is something.
+        **({"environment": plan.environment} if plan.environment else {}),
+        **(
+            {"schedules": [schedule_plan_json(sp) for sp in plan.schedules]}
+            if plan.schedules
+            else {}
+        ),
     }
 
 
@@ -279,7 +288,11 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
             trigger_calls=int(s["trigger_calls"]),
             lookup_calls=int(s["lookup_calls"]),
             preflight_calls=int(s["preflight_calls"]),
+            schedule_calls=int(s.get("schedule_calls", 0)),
+            schedule_changed=sum(len(x.get("changed", [])) for x in data.get("schedules", [])),
         ),
+        schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),
+        environment=data.get("environment"),
     )
 
 

@@ -17,11 +17,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from json.encoder import encode_basestring
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mktsync.config.model import Limits
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import OFFSET, Spill
+
+if TYPE_CHECKING:
+    from mktsync.schedules import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
@@ -98,19 +101,22 @@ class Summary:
     trigger_calls: int = 0
     lookup_calls: int = 0
     preflight_calls: int = 0
+    schedule_calls: int = 0  # batch runs to schedule (mktsync.schedules), one call each
+    schedule_changed: int = 0  # scheduled before, changed since, not sent again
 
     @property
     def total_calls(self) -> int:
-        return self.trigger_calls + self.lookup_calls + self.preflight_calls
+        return self.trigger_calls + self.lookup_calls + self.preflight_calls + self.schedule_calls
 
     @property
     def changes(self) -> bool:
-        return self.trigger_calls > 0
+        return self.trigger_calls > 0 or self.schedule_calls > 0
 
     @property
     def needs_review(self) -> bool:
-        """Calls to send, or changed items a reviewer must see (``--detailed-exitcode`` 2)."""
-        return self.changes or self.changed > 0
+        """Calls to send, or changed items or invalid rows (allowed by ``max_invalid``) a
+        reviewer must see: ``--detailed-exitcode`` answers 2, never "no changes"."""
+        return self.changes or self.changed > 0 or self.invalid > 0 or self.schedule_changed > 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +131,8 @@ class Plan:
     retry_unknown: bool
     campaigns: tuple[CampaignPlan, ...]
     summary: Summary = field(default_factory=Summary)
+    schedules: tuple[SchedulePlan, ...] = ()  # batch campaigns (mktsync.schedules)
+    environment: str | None = None  # the --env the plan was made for
 
     @property
     def calls_per_window(self) -> int:

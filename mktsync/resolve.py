@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mktsync.items import Item
+from mktsync.marketo.codes import OutcomeUnknown
 from mktsync.marketo.records import CreateResult
 
 
@@ -79,13 +80,27 @@ def resolve_leads(
     if to_create:
         records = [{**dict(emails[e].fields), "email": e} for e in to_create]
         new_ids: dict[str, int] = {}
-        for email, result in zip(to_create, client.create_leads(records), strict=True):
-            if result.id is not None:
-                new_ids[email] = result.id
-            else:
-                problems[email] = (
-                    f"Marketo did not create the lead: {result.reason_code} {result.reason}"
-                )
+        try:
+            results = client.create_leads(records)
+        except OutcomeUnknown:
+            # The create call's answer was lost: look the leads up (a read, safe to retry)
+            # to learn which were created, instead of failing the run or creating twice.
+            found_now = client.find_leads_by_email(to_create)
+            new_ids = {e: found_now[e.lower()] for e in to_create if e.lower() in found_now}
+            for email in to_create:
+                if email not in new_ids:
+                    problems[email] = (
+                        "creating the lead got no answer and Marketo does not have it; "
+                        "the next run creates it"
+                    )
+        else:
+            for email, result in zip(to_create, results, strict=True):
+                if result.id is not None:
+                    new_ids[email] = result.id
+                else:
+                    problems[email] = (
+                        f"Marketo did not create the lead: {result.reason_code} {result.reason}"
+                    )
         cache.cache_lead_ids(new_ids)
         found.update(new_ids)
         created = len(new_ids)

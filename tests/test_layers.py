@@ -19,6 +19,7 @@ LAYERS = {
     "errors": 0,
     "row": 0,
     "items": 0,
+    "dates": 2,
     "sandbox": 5,
     "config": 10,
     # where rows, calls and state come from
@@ -26,13 +27,19 @@ LAYERS = {
     "marketo": 20,
     "ledger": 20,
     "emulator": 20,
+    "contract": 25,  # config checked against what sources say of their columns
     "render": 30,
     "resolve": 30,
     "spill": 35,
     "planned": 38,
+    "schedules": 35,  # batch campaigns planned; plan.py adds them to the Plan
     "plan": 40,
     "planfile": 45,
+    "qualify": 45,  # qualification rules against a plan; the campaign info apply saw
+    "outcomes": 45,
+    "scheduling": 48,  # batch campaigns applied (apply.py calls it once)
     "apply": 50,
+    "baseline": 55,  # what was sent before mktsync: recorded without calls
     "settle": 50,
     "report": 60,
     "demo": 70,

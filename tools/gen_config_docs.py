@@ -144,6 +144,11 @@ def _type(schema: Node, prop: Node) -> str:
         return f"`{_yaml(prop['const'])}`"
     if "enum" in prop:
         return "string (enum)"
+    if "then" in prop and "type" not in prop:  # if: string, then: an enum, else: a mapping
+        branches = [prop[k] for k in ("then", "else") if k in prop]
+        return " or ".join(_type(schema, _resolve(schema, b)) for b in branches)
+    if "oneOf" in prop and "type" not in prop:
+        return " or ".join(_type(schema, _resolve(schema, o)) for o in prop["oneOf"])
     kind = prop.get("type", "")
     text = " or ".join(kind) if isinstance(kind, list) else str(kind)
     if kind == "object":

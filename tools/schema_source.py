@@ -16,7 +16,8 @@ TEMPLATE = {
     "type": "string",
     "minLength": 1,
     "description": "A Jinja template rendered for each row, in a sandbox. Names available: `row` "
-    "(the source row) and `now` (the run's start, UTC).",
+    "(the source row), `now` (the run's start, UTC) and `today` (its date); filters in "
+    "docs/templates.md.",
 }
 ENV_STRING_DESC = (
     " May use `${VAR}` or `${VAR:-default}`, read from the environment only when needed."
@@ -33,6 +34,43 @@ ENCODING = {
     "description": "Text encoding of the file. A UTF-8 byte-order mark is always accepted.",
     "examples": ["utf-8", "latin-1", "cp1252"],
 }
+COLUMN_TYPES = ["string", "integer", "number", "boolean", "date", "datetime", "email"]
+COLUMN_TYPE = {
+    "enum": COLUMN_TYPES,
+    "description": "The column's type; values are converted before templates see them.",
+}
+COLUMNS = {
+    "type": "object",
+    "description": "The source's columns and their types, checked by `validate` against what templates "
+    "read. Each value is a type (`string`, `integer`, `number`, `boolean`, `date`, `datetime`, "
+    "`email`) or a mapping with `type`, `required` (default true: a missing or empty value makes "
+    "the row invalid) and `format` (a `strptime` format for dates). A value that does not convert "
+    "makes the row invalid. Without `columns:`, CSV cells are strings.",
+    "additionalProperties": {
+        "if": {"type": "string"},
+        "then": COLUMN_TYPE,
+        "else": {
+            "type": "object",
+            "properties": {
+                "type": COLUMN_TYPE,
+                "required": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "A missing or empty value makes the row invalid.",
+                },
+                "format": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "For `date` and `datetime`: a `strptime` format such as "
+                    "`%d/%m/%Y`; default ISO 8601.",
+                },
+            },
+            "required": ["type"],
+            "additionalProperties": False,
+        },
+    },
+    "examples": [{"days_left": "integer", "trial_end": "date", "email": {"type": "email"}}],
+}
 DESCRIPTION = {
     "type": "string",
     "description": "Free text for readers of the file; ignored by mktsync.",
@@ -45,12 +83,95 @@ def source_kind(kind: str, description: str, properties: dict, required: list[st
         "then": {
             "description": description,
             "type": "object",
-            "properties": {"type": {"const": kind}, "description": DESCRIPTION, **properties},
+            "properties": {
+                "type": {"const": kind},
+                "description": DESCRIPTION,
+                "columns": {
+                    "$ref": "#/$defs/columns",
+                    "description": COLUMNS["description"],
+                },
+                **properties,
+            },
             "required": ["type", *required],
             "additionalProperties": False,
         },
     }
 
+
+LEDGER = {
+    "type": "string",
+    "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
+    "default": "sqlite:///.mktsync/ledger.db",
+    "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
+    "the config file; a PostgreSQL URL shares one ledger between CI runners."
+    + ENV_STRING_DESC,
+    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
+}
+
+
+MARKETO_DESC = (
+    "How to reach the Marketo instance. Credentials come from the environment "
+    "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them."
+)
+
+SCHEDULE = {
+    "type": "object",
+    "description": "A Marketo batch campaign run at a time, with My Tokens "
+    "(`schedule.json`). Without `source` it is one run; with one, each row gives a run.",
+    "properties": {
+        "description": DESCRIPTION,
+        "campaign_id": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2147483647,
+            "description": "The Marketo batch smart campaign's id (not a trigger campaign).",
+            "examples": [3001],
+        },
+        "source": {
+            "type": "string",
+            "description": "A source (under `sources:`): one run per row, told apart by `key`.",
+        },
+        "when": {
+            **TEMPLATE,
+            "description": "A condition deciding whether a row gives a run, as for campaigns.",
+        },
+        "run_at": {
+            **TEMPLATE,
+            "description": "When the campaign runs: ISO 8601 with a UTC offset "
+            "(`2026-12-01T15:00:00+00:00`), or a template over the row rendering one. A time "
+            "in the past is refused at plan time.",
+            "examples": ["2026-12-01T15:00:00+01:00", "{{ row.starts_at }}"],
+        },
+        "key": {
+            **TEMPLATE,
+            "description": "What counts as 'the same run' in the ledger. Required with `source`; "
+            "default: the schedule's name.",
+            "examples": ["{{ row.webinar_id }}"],
+        },
+        "retrigger": {
+            "enum": ["never", "on_change"],
+            "default": "never",
+            "description": "`never`: a key is scheduled once; a change is shown, not sent. "
+            "`on_change`: scheduled again when its tokens or `run_at` change (Marketo cannot "
+            "unschedule the earlier run through REST).",
+        },
+        "tokens": {
+            "type": "object",
+            "description": "My Token values (templates) for the run, as for campaigns.",
+            "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
+            "maxProperties": 100,
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        },
+        "clone_to_program": {
+            **TEMPLATE,
+            "description": "Clone the campaign's program under this name and run the clone "
+            "(Marketo's `cloneToProgramName`; at most 20 clones a day).",
+        },
+    },
+    "required": ["campaign_id", "run_at"],
+    "dependentRequired": {"source": ["key"]},
+    "additionalProperties": False,
+}
 
 SOURCE_TYPES = ["csv", "json", "jsonl", "inline", "sql"]
 
@@ -66,10 +187,77 @@ SCHEMA = {
             "const": 1,
             "description": "Version of this file's format. Always 1.",
         },
+        "marketo": {"$ref": "#/$defs/marketo", "description": MARKETO_DESC},
+        "ledger": LEDGER,
+        "environments": {
+            "type": "object",
+            "description": "Named Marketo instances (`sandbox`, `production`), each with its own "
+            "`marketo:` settings and `ledger:`. `--env NAME` (or `MKTSYNC_ENV`) picks one; with "
+            "environments declared, `apply` needs one. The top-level `marketo:` and `ledger:` "
+            "stay the default for runs without `--env`; an environment's `marketo:` keys are "
+            "written over the top-level ones.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {
+                "type": "object",
+                "description": "One Marketo instance and the ledger that belongs to it.",
+                "properties": {
+                    "description": DESCRIPTION,
+                    "marketo": {
+                        "$ref": "#/$defs/marketo",
+                        "description": MARKETO_DESC
+                        + " Here: this instance's keys, written over the top-level `marketo:`.",
+                    },
+                    "ledger": {
+                        **{k: v for k, v in LEDGER.items() if k != "default"},
+                        "description": "This instance's own ledger (required: a ledger belongs "
+                        "to one Marketo instance)." + ENV_STRING_DESC,
+                    },
+                },
+                "required": ["ledger"],
+                "additionalProperties": False,
+            },
+        },
+        "schedules": {
+            "type": "object",
+            "description": "Named batch campaign runs: each schedules a Marketo batch campaign at "
+            "`run_at` with My Tokens, once per key (ledgered like a trigger).",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/schedule"},
+        },
+        "max_calls": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "Refuse a run (plan and apply) that would make more API calls than this in total.",
+        },
+        "max_value_bytes": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1_000_000,
+            "default": 65536,
+            "description": "The largest rendered key, token or lead field, in UTF-8 bytes; a row "
+            "rendering a longer one is an invalid item. Default 64 KB (see docs/security.md).",
+        },
+        "sources": {
+            "type": "object",
+            "description": "Named sources of rows. Each campaign reads one of them.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/source"},
+        },
+        "campaigns": {
+            "type": "object",
+            "description": "Named campaigns. The name is for people: renaming a campaign changes nothing "
+            "in the ledger; changing its `campaign_id` or `key` does.",
+            "propertyNames": {"pattern": NAME},
+            "additionalProperties": {"$ref": "#/$defs/campaign"},
+        },
+    },
+    "required": ["version", "sources", "campaigns"],
+    "additionalProperties": False,
+    "$defs": {
+        "columns": COLUMNS,
         "marketo": {
             "type": "object",
-            "description": "How to reach the Marketo instance. Credentials come from the environment "
-            "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them.",
+            "description": MARKETO_DESC,
             "properties": {
                 "base_url": {
                     "type": "string",
@@ -133,37 +321,7 @@ SCHEMA = {
             },
             "additionalProperties": False,
         },
-        "ledger": {
-            "type": "string",
-            "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
-            "default": "sqlite:///.mktsync/ledger.db",
-            "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
-            "the config file; a PostgreSQL URL shares one ledger between CI runners."
-            + ENV_STRING_DESC,
-            "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
-        },
-        "max_calls": {
-            "type": "integer",
-            "minimum": 1,
-            "description": "Refuse a run (plan and apply) that would make more API calls than this in total.",
-        },
-        "sources": {
-            "type": "object",
-            "description": "Named sources of rows. Each campaign reads one of them.",
-            "propertyNames": {"pattern": NAME},
-            "additionalProperties": {"$ref": "#/$defs/source"},
-        },
-        "campaigns": {
-            "type": "object",
-            "description": "Named campaigns. The name is for people: renaming a campaign changes nothing "
-            "in the ledger; changing its `campaign_id` or `key` does.",
-            "propertyNames": {"pattern": NAME},
-            "additionalProperties": {"$ref": "#/$defs/campaign"},
-        },
-    },
-    "required": ["version", "sources", "campaigns"],
-    "additionalProperties": False,
-    "$defs": {
+        "schedule": SCHEDULE,
         "source": {
             "type": "object",
             "description": "A source of rows.",
@@ -188,6 +346,14 @@ SCHEMA = {
                             "default": ",",
                             "description": "The character between cells.",
                             "examples": [",", ";", "\t"],
+                        },
+                        "quotechar": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 1,
+                            "default": '"',
+                            "description": "The character that quotes a cell holding the delimiter or "
+                            "a newline.",
                         },
                         "encoding": ENCODING,
                     },
@@ -252,6 +418,14 @@ SCHEMA = {
                             "default": 1000,
                             "description": "Rows fetched at a time.",
                         },
+                        "timeout_seconds": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "maximum": 3600,
+                            "default": 120,
+                            "description": "SQLite: stop the query after this many seconds "
+                            "(a recursive query that never ends).",
+                        },
                     },
                     ["url", "query"],
                 ),
@@ -265,6 +439,7 @@ SCHEMA = {
                 "campaign_id": {
                     "type": "integer",
                     "minimum": 1,
+                    "maximum": 2147483647,
                     "description": "The Marketo smart campaign's id. It must be a trigger campaign with a "
                     "'Campaign is Requested' trigger whose source is Web Service API, and be active.",
                     "examples": [1234],
@@ -275,9 +450,12 @@ SCHEMA = {
                 },
                 "when": {
                     **TEMPLATE,
-                    "description": "A template deciding whether a row is in: rendering `False`, `false`, "
-                    "`0`, `None` or nothing leaves the row out (shown as filtered in the plan).",
-                    "examples": ["{{ row.status == 'registered' }}"],
+                    "description": "A condition deciding whether a row is in: an expression such as "
+                    "`row.status == 'registered'` (no braces needed), or a template whose rendering "
+                    "`False`, `false`, `0`, `None` or nothing leaves the row out (shown as filtered in the "
+                    "plan). A condition that is the same for every row (a literal, a plain word, no `row` "
+                    "field) is an error.",
+                    "examples": ["row.status == 'registered'", "row.trial_ends - today == 3"],
                 },
                 "lead": {
                     "type": "object",
@@ -318,7 +496,7 @@ SCHEMA = {
                 "tokens": {
                     "type": "object",
                     "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
-                    "or `{{my.Name}}`; each must exist on the campaign's program. At most 100.",
+                    "or `{{my.Name}}`; each must exist on the campaign's program or a folder above it. At most 100.",
                     "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
                     "maxProperties": 100,
                     "additionalProperties": {
@@ -328,9 +506,15 @@ SCHEMA = {
                     "examples": [{"my.WebinarTitle": "{{ row.webinar_title }}"}],
                 },
                 "max_invalid": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "description": "Fail the run when more rows than this cannot be rendered. Default: no limit.",
+                    "oneOf": [
+                        {"type": "integer", "minimum": 0},
+                        {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+                    ],
+                    "default": 0,
+                    "description": "How many rows may be invalid (cannot be rendered) before `plan` and "
+                    "`apply` fail: a count, or a share of the source's rows such as `2%`. Default 0: "
+                    "any invalid row fails the run. A source whose every row is invalid always fails.",
+                    "examples": [25, "2%"],
                 },
                 "max_calls": {
                     "type": "integer",
@@ -350,6 +534,14 @@ SCHEMA = {
                     "missing lead. `fail`: `apply` exits 3. `skip`: `apply` exits 0 with a warning that "
                     "counts them. Either way nothing is recorded as sent for them and they are tried "
                     "again next run.",
+                },
+                "expect_skips": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Say that Marketo may skip re-sent leads and that this is intended. "
+                    "Without it, when the campaign's qualification rule is `once`, `apply` refuses the "
+                    "campaign if the plan re-triggers leads with changed tokens (`retrigger: on_change`), "
+                    "and `plan` warns: Marketo answers success but skips those leads.",
                 },
             },
             "required": ["campaign_id", "source", "lead"],

@@ -10,9 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,10 +22,14 @@ from mktsync.cli.options import (
     Subparsers,
     add_campaign,
     add_campaign_id,
+    add_environment,
     add_ledger,
+    add_policy,
     add_retry_unknown,
+    environment_of,
     find_config,
     output_of,
+    policy_from,
     selected_campaigns,
 )
 from mktsync.errors import EXIT_ERROR, MktsyncError
@@ -35,8 +37,8 @@ from mktsync.errors import EXIT_ERROR, MktsyncError
 if TYPE_CHECKING:
     # Types only: the machinery is imported when apply runs, so building the command
     # line (``mktsync --help``, ``mktsync plan``) does not load it (issue 16).
-    from mktsync.apply import StopRequest
-    from mktsync.config.model import Config
+    from mktsync.apply import ApplyReport
+    from mktsync.config.model import Config, EnvString, Policy
     from mktsync.emulator import Emulator
     from mktsync.plan import Plan
 
@@ -59,6 +61,16 @@ def add_parser(sub: Subparsers) -> None:
     )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     add_ledger(p)
+    add_environment(p)
+    p.add_argument(
+        "--record-only",
+        action="store_true",
+        help="record what the plan would send as sent, without calling Marketo (a baseline "
+        "of what was sent before mktsync; needs --why)",
+    )
+    p.add_argument(
+        "--why", metavar="TEXT", help="with --record-only: the reason, kept in the ledger"
+    )
     add_campaign(p, verb="apply")
     add_campaign_id(p, verb="apply")
     add_retry_unknown(p)
@@ -66,6 +78,7 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--format", choices=("text", "json"), default="text", help="the final report")
     p.add_argument("--log-format", choices=("text", "json"), default="text", help="progress lines")
+    add_policy(p)
     p.set_defaults(handler=run)
 
 
@@ -84,7 +97,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         lock_timeout=args.lock_timeout,
         report_format=args.format,
         log_format=args.log_format,
+        policy=policy_from(args),
         output=output,
+        environment=environment_of(args),
+        record_only=args.record_only,
+        why=args.why,
     )
     return run_apply(request, out, err)
 
@@ -103,7 +120,11 @@ class ApplyRequest:
     lock_timeout: float = 30.0
     report_format: str = "text"
     log_format: str = "text"
+    policy: Policy | None = None  # --allow-env, --data-root: what ${VAR} and sources may reach
     output: Output = dataclasses.field(default_factory=Output)
+    environment: str | None = None  # --env: one of the config's environments
+    record_only: bool = False  # --record-only: record the plan as sent, call nothing
+    why: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,7 +138,8 @@ class Endpoint:
 
 
 def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
-    from mktsync.config import load_config
+    from mktsync.config import display_name
+    from mktsync.contract import load_checked
     from mktsync.planfile import load_plan
 
     saved: Plan | None = None
@@ -125,9 +147,15 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     if _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
-    config = load_config(config_path)
+    config = load_checked(config_path, policy=request.policy, environment=request.environment)
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    if config.environments and config.environment is None and not request.emulator:
+        raise MktsyncError(
+            f"{display_name(config.path)} declares environments "
+            f"({', '.join(config.environments)}): name one with --env NAME (or MKTSYNC_ENV); "
+            "apply never guesses which Marketo instance to send to"
+        )
     if request.campaign_ids:
         names = selected_campaigns(
             config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
@@ -140,19 +168,31 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             "(or set CI=true in a pipeline) to apply without asking, or run "
             "'mktsync plan --out plan.json' and 'mktsync apply plan.json'"
         )
+    if request.record_only:
+        from mktsync.cli.record_only import run_record_only
+
+        if consent == "ask":
+            ledger_url = request.ledger_url or config.ledger.resolve()
+            saved = _confirm(config, ledger_url, request, out, err)
+            if saved is None:
+                err.write("nothing recorded\n")
+                return EXIT_ERROR
+        return run_record_only(config, request, saved, out, err)
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):
         if consent == "ask":
             saved = _confirm(config, ledger_url, request, out, err)
             if saved is None:
                 err.write("nothing applied\n")
                 return EXIT_ERROR
-        code = _run(config, saved, endpoint, ledger_url, request, out, err)
+        report = _run(config, saved, endpoint, ledger_url, request, err)
         if emulator is not None and not request.output.quiet:  # the demo's account
             from mktsync.demo import account
 
             for line in account(emulator):
                 err.write(line + "\n")
-    return code
+            err.flush()
+    _report(report, request, out)  # last, so that the verdict is the last line
+    return report.exit_code
 
 
 def _run(
@@ -161,19 +201,17 @@ def _run(
     endpoint: Endpoint,
     ledger_url: str,
     request: ApplyRequest,
-    out: TextIO,
     err: TextIO,
-) -> int:
+) -> ApplyReport:
     from mktsync import git_commit
-    from mktsync.apply import ApplyOptions, StopRequest, apply_config
+    from mktsync.apply import ApplyOptions, apply_config
+    from mktsync.cli.record_only import bound
+    from mktsync.cli.signals import orderly_stop
     from mktsync.ledger import open_ledger
     from mktsync.marketo import MarketoClient
+    from mktsync.outcomes import StopRequest
     from mktsync.progress import Progress
-    from mktsync.report.outcome import (
-        render_apply_json,
-        render_apply_markdown,
-        render_apply_text,
-    )
+    from mktsync.qualify import campaign_info_path
 
     quiet, verbose = request.output.quiet, request.output.verbose
     progress = Progress(
@@ -191,9 +229,11 @@ def _run(
         campaigns=request.campaigns,
         git_commit=git_commit(config.base_dir),
         on_event=None if quiet and request.log_format == "text" else progress,
+        campaign_info=campaign_info_path(ledger_url, config.base_dir),
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,
+        bound(ledger, None if request.emulator else endpoint.base_url, config.environment),
         MarketoClient(
             endpoint.base_url,
             endpoint.client_id,
@@ -202,7 +242,13 @@ def _run(
         ) as client,
         orderly_stop(stop, err),
     ):
-        report = apply_config(config, ledger, client, options, saved=saved)
+        return apply_config(config, ledger, client, options, saved=saved)
+
+
+def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
+    from mktsync.report.outcome import render_apply_json, render_apply_markdown, render_apply_text
+
+    quiet = request.output.quiet
     if request.report_format == "json":
         out.write(render_apply_json(report))
     else:
@@ -217,45 +263,6 @@ def _run(
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
             f.write(render_apply_markdown(report))
-    return report.exit_code
-
-
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-
-
-@contextmanager
-def orderly_stop(stop: StopRequest, err: TextIO) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP stop the run in order (no new call; calls in flight finish
-    and are recorded; the summary is printed; exit 128 + the signal's number).  A second
-    signal aborts at once: calls still in flight stay ``pending`` in the ledger, which the
-    next run reads as ``unknown`` -- the same state a kill leaves."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be set from the main thread
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        name = signal.Signals(signum).name
-        if stop.is_set():
-            err.write(
-                f"\n{name} again: aborting now; calls in flight are left pending "
-                "(the next run reports them as unknown)\n"
-            )
-            err.flush()
-            os._exit(128 + signum)
-        stop.request(name, exit_code=128 + signum)
-        err.write(
-            f"\n{name}: stopping: no new calls; waiting for the calls in flight "
-            f"(send {name} again to abort at once)\n"
-        )
-        err.flush()
-
-    numbers = [getattr(signal, n) for n in STOP_SIGNALS if hasattr(signal, n)]
-    previous = {n: signal.signal(n, handler) for n in numbers}
-    try:
-        yield
-    finally:
-        for n, old in previous.items():
-            signal.signal(n, old)
 
 
 @contextmanager
@@ -299,13 +306,31 @@ def _endpoint(
     assert m.base_url and m.client_id and m.client_secret
     yield (
         Endpoint(
-            base_url=m.base_url.resolve(),
+            base_url=_base_url(m.base_url),
             client_id=m.client_id.resolve(),
             client_secret=m.client_secret.resolve(),
         ),
         request.ledger_url or config.ledger.resolve(),
         None,
     )
+
+
+def _base_url(value: EnvString) -> str:
+    """The resolved base URL, or a plain error that shows the URL as written, never its value."""
+    import httpx
+
+    from mktsync.marketo.client import instance_root
+
+    url = value.resolve()
+    try:
+        httpx.URL(instance_root(url))
+    except (ValueError, httpx.InvalidURL):
+        where = f"{value.position}: " if value.position else ""
+        raise MktsyncError(
+            f"{where}marketo.base_url: '{value.raw}' does not give a Marketo REST URL; "
+            "it must look like https://123-ABC-456.mktorest.com"
+        ) from None
+    return url
 
 
 def _is_plan(path: Path) -> bool:
@@ -351,6 +376,8 @@ def _confirm(
     if not plan.summary.changes:
         return plan
     question = "Trigger these campaigns? Type 'yes' to go on:"
+    if request.record_only:
+        question = "Record these as sent, without calling Marketo? Type 'yes' to go on:"
     if request.output.use_color(err):
         question = f"\x1b[1m{question}\x1b[0m"
     err.write(question + " ")

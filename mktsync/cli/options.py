@@ -13,9 +13,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO, TypeAlias
 
-if TYPE_CHECKING:
-    from mktsync.config.model import Campaign
-
 
 class UsageError(Exception):
     """A command line argparse refused; ``main`` prints it and exits 1 (never argparse's 2)."""
@@ -56,6 +53,8 @@ class Parser(argparse.ArgumentParser):
 
 
 if TYPE_CHECKING:
+    from mktsync.config.model import Campaign, Policy
+
     Subparsers: TypeAlias = argparse._SubParsersAction[Parser]
 else:  # not subscriptable at run time
     Subparsers: TypeAlias = argparse._SubParsersAction
@@ -77,6 +76,25 @@ def add_ledger(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", metavar="URL", help="ledger URL (default: the config's 'ledger')")
 
 
+ENV_VARIABLE = "MKTSYNC_ENV"
+
+
+def add_environment(p: argparse.ArgumentParser, *, default: object = None) -> None:
+    """``--env NAME``: which of the config's ``environments:`` (default: ``$MKTSYNC_ENV``)."""
+    p.add_argument(
+        "--env",
+        metavar="NAME",
+        default=default,
+        help="the environment (Marketo instance and ledger) from 'environments:' "
+        f"(default: ${ENV_VARIABLE}; without either, the top-level marketo and ledger)",
+    )
+
+
+def environment_of(args: argparse.Namespace) -> str | None:
+    """``--env``, else ``$MKTSYNC_ENV``, else None."""
+    return getattr(args, "env", None) or os.environ.get(ENV_VARIABLE) or None
+
+
 def add_campaign(p: argparse.ArgumentParser, *, verb: str = "plan") -> None:
     p.add_argument(
         "--campaign",
@@ -89,6 +107,54 @@ def add_campaign(p: argparse.ArgumentParser, *, verb: str = "plan") -> None:
 def add_retry_unknown(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--retry-unknown", action="store_true", help="send again items whose outcome is unknown"
+    )
+
+
+def add_policy(p: argparse.ArgumentParser, *, untrusted: bool = False) -> None:
+    """What the config may reach: ``--allow-env``, ``--data-root`` (and ``--untrusted``).
+
+    Set by the workflow, never by the config file, so a pull request cannot widen them
+    (docs/security.md).  ``untrusted`` adds ``--untrusted`` and ``--allow-path`` (validate, plan).
+    """
+    p.add_argument(
+        "--allow-env",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="let ${NAME} be read besides MARKETO_* and MKTSYNC_* (repeatable)",
+    )
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        metavar="DIR",
+        help="source files must be inside DIR (default: the config file's folder)",
+    )
+    if untrusted:
+        p.add_argument(
+            "--untrusted",
+            action="store_true",
+            help="the config comes from an untrusted pull request: no SQL sources, files "
+            "only under --allow-path folders, counts and a few sample rows in the plan",
+        )
+        p.add_argument(
+            "--allow-path",
+            action="append",
+            metavar="DIR",
+            help="with --untrusted: a folder (relative to the data root) sources may read "
+            "(repeatable; default: data)",
+        )
+
+
+def policy_from(args: argparse.Namespace) -> Policy:
+    """The ``Policy`` the options of ``add_policy`` describe."""
+    from mktsync.config.model import Policy
+
+    allow_paths = getattr(args, "allow_path", None) or ["data"]
+    return Policy(
+        allow_env=frozenset(args.allow_env),
+        data_root=args.data_root.absolute() if args.data_root else None,
+        untrusted=bool(getattr(args, "untrusted", False)),
+        allow_paths=tuple(allow_paths),
     )
 
 

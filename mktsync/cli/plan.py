@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -12,16 +13,22 @@ from mktsync.cli.options import (
     add_campaign,
     add_campaign_id,
     add_config_file,
+    add_environment,
     add_ledger,
+    add_policy,
     add_retry_unknown,
+    environment_of,
     find_config,
     output_of,
+    policy_from,
     selected_campaigns,
 )
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
 
 if TYPE_CHECKING:  # the report is imported when plan runs (issue 16: fast start)
     from mktsync.report.markdown import Context
+
+UNTRUSTED_SAMPLE_ROWS = 5  # rows per campaign a fork's pull-request plan shows
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -41,10 +48,12 @@ def add_parser(sub: Subparsers) -> None:
         help="the commit the Markdown plan describes (default: $GITHUB_SHA or $CI_COMMIT_SHA)",
     )
     add_ledger(p)
+    add_environment(p)
     add_campaign(p)
     add_campaign_id(p)
     add_retry_unknown(p)
     p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
+    add_policy(p, untrusted=True)
     p.set_defaults(handler=run)
 
 
@@ -52,7 +61,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync import plan_config
     from mktsync.plan import check_budget
     from mktsync.planfile import write_plan
-    from mktsync.report import REPORTERS, ReportOptions, render_markdown
+    from mktsync.qualify import plan_warnings
+    from mktsync.report import REPORTERS, ReportOptions
     from mktsync.report.text import render_text_summary
 
     output = output_of(args)
@@ -61,21 +71,30 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.campaign_id:
         from mktsync.config import load_config
 
-        campaigns = selected_campaigns(load_config(path).campaigns, args.campaign, args.campaign_id)
+        campaigns = selected_campaigns(
+            load_config(path, policy=policy_from(args)).campaigns, args.campaign, args.campaign_id
+        )
     config, plan = plan_config(
         path,
         ledger_url=args.ledger,
         campaigns=campaigns,
         retry_unknown=args.retry_unknown,
+        policy=policy_from(args),
+        environment=environment_of(args),
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
+    for line in plan_warnings(config, plan, args.ledger):
+        err.write(f"{line}\n")
     context = comment_context(args.ref, args.ledger or config.ledger.raw)
     options = ReportOptions(
         color=output.use_color(out),
         show_pii=args.show_pii,
         context=context,
         limit=output.rows(),
+        # A fork's pull request: counts and a few sample rows, so the comment cannot be
+        # used to publish the data wholesale (docs/security.md).
+        sample_rows=UNTRUSTED_SAMPLE_ROWS if args.untrusted else None,
     )
     if output.quiet and args.format == "text":
         out.write(render_text_summary(plan, color=options.color))
@@ -84,7 +103,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
-            f.write(render_markdown(plan, show_pii=False, context=context))
+            REPORTERS["markdown"](plan, f, dataclasses.replace(options, show_pii=False))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:

@@ -7,7 +7,15 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from mktsync.cli.options import Subparsers, find_config, output_of
+from mktsync.cli.options import (
+    Subparsers,
+    add_environment,
+    add_policy,
+    environment_of,
+    find_config,
+    output_of,
+    policy_from,
+)
 from mktsync.errors import EXIT_ERROR, EXIT_OK
 
 
@@ -21,15 +29,25 @@ def add_parser(sub: Subparsers) -> None:
         help="config files (default: $MKTSYNC_CONFIG, else campaigns.yaml, else campaigns.yml)",
     )
     p.add_argument("--format", choices=("text", "json"), default="text")
+    add_policy(p, untrusted=True)
+    add_environment(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mktsync.config import validate
+    from mktsync.contract import validate_all
 
     output = output_of(args)
+    policy = policy_from(args)
     paths = [find_config(f, args) for f in args.files] or [find_config(None, args)]
-    results = [validate(path) for path in paths]
+    results = [validate_all(path, policy=policy) for path in paths]
+    environment = environment_of(args)
+    if environment:  # the environment named must exist in each file
+        from mktsync.config.environments import select_environment
+
+        for result in results:
+            if result.config is not None:
+                select_environment(result.config, environment)
     if args.format == "json":
         problems = [p.as_dict() for r in results for p in r.problems]
         json.dump(problems, out, indent=2)

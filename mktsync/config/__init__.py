@@ -16,8 +16,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mktsync.config.model import Campaign, Config, EnvString, Position, SourceSpec, Template
+from mktsync.config.environments import select_environment
+from mktsync.config.model import (
+    Campaign,
+    Config,
+    EnvString,
+    Policy,
+    Position,
+    SourceSpec,
+    Template,
+)
 from mktsync.config.schema import schema_problems, schema_text
+from mktsync.config.security import config_file_problem
 from mktsync.config.validate import Checker, build_config, normalise_token_name
 from mktsync.config.yamlfile import Document, parse_document
 from mktsync.errors import ConfigError, Problem
@@ -27,6 +37,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "EnvString",
+    "Policy",
     "Position",
     "SourceSpec",
     "Template",
@@ -46,22 +57,33 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def check_document(doc: Document, base_dir: Path) -> list[Problem]:
+def check_document(doc: Document, base_dir: Path, policy: Policy | None = None) -> list[Problem]:
     """Every problem of a parsed document: schema first, then semantics if the shape is right."""
     problems = schema_problems(doc)
     if not isinstance(doc.data, dict):
         return problems
     # Semantic checks run even when the schema found errors, so that one `validate`
     # shows every problem; they skip entries whose shape is wrong (already reported).
-    checker = Checker(doc)
+    checker = Checker(doc, policy)
     checker.run(base_dir)
     return problems + checker.problems
 
 
-def load_config(path: Path | str) -> Config:
-    """Load, validate and freeze a config file. Raises ``ConfigError`` with every problem."""
+def load_config(
+    path: Path | str, *, policy: Policy | None = None, environment: str | None = None
+) -> Config:
+    """Load, validate and freeze a config file. Raises ``ConfigError`` with every problem.
+
+    ``policy`` (default: ``Policy()``) says which environment variables and folders the
+    config may reach; the returned records carry it to every ``resolve()`` and file read.
+    ``environment`` (``--env``) picks one of ``environments:``: its ``marketo`` and
+    ``ledger`` replace the top-level ones (``config.environments``).
+    """
     path = Path(path).absolute()
     name = display_name(path)
+    refused = config_file_problem(path, policy or Policy())
+    if refused:
+        raise ConfigError([Problem(file=name, line=0, column=0, path="", message=refused)])
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -86,12 +108,13 @@ def load_config(path: Path | str) -> Config:
                 )
             ]
         )
-    problems = check_document(doc, path.parent)
+    problems = check_document(doc, path.parent, policy)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(problems)
     digest = hashlib.sha256(raw).hexdigest()
-    return build_config(doc, path, digest, [p for p in problems if p.severity == "warning"])
+    warnings = [p for p in problems if p.severity == "warning"]
+    return select_environment(build_config(doc, path, digest, warnings, policy), environment)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,21 +127,30 @@ class ValidationResult:
     config: Config | None = None
 
 
-def validate(path: Path | str) -> ValidationResult:
+def validate(path: Path | str, *, policy: Policy | None = None) -> ValidationResult:
     """Validate a config file without raising for its problems (for ``mktsync validate``)."""
     try:
-        config = load_config(path)
+        config = load_config(path, policy=policy)
     except ConfigError as exc:
         return ValidationResult(ok=False, problems=tuple(exc.problems), summary="")
     n_sources, n_campaigns = len(config.sources), len(config.campaigns)
     templates = sum(
         len(c.tokens) + 1 + (c.when is not None) + (c.key is not None) + len(c.lead.fields)
         for c in config.campaigns.values()
+    ) + sum(
+        1 + len(s.tokens) + sum(x is not None for x in (s.when, s.key, s.clone_to_program))
+        for s in config.schedules.values()
     )
     summary = (
         f"{display_name(config.path)}: {n_sources} source{'s' * (n_sources != 1)}, "
         f"{n_campaigns} campaign{'s' * (n_campaigns != 1)}, {templates} templates compiled"
     )
+    for what, count in (
+        ("schedule", len(config.schedules)),
+        ("environment", len(config.environments)),
+    ):
+        if count:
+            summary += f", {count} {what}{'s' * (count != 1)}"
     if config.warnings:
         summary += f", {len(config.warnings)} warning{'s' * (len(config.warnings) != 1)}"
     return ValidationResult(ok=True, problems=config.warnings, summary=summary, config=config)

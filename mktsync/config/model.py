@@ -12,11 +12,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 from pathlib import Path
 from typing import Any, Literal
 
 from mktsync.errors import EnvironmentVariableError, Problem
 
+DEFAULT_MAX_VALUE_BYTES = 64 * 1024  # a rendered key, token or field; see docs/security.md
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -32,19 +34,53 @@ class Position:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+ALLOWED_PREFIXES = ("MARKETO_", "MKTSYNC_")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policy:
+    """What a run may reach beyond the config file: environment variables, folders, SQL.
+
+    >>> Policy().env_allowed("MARKETO_CLIENT_ID"), Policy().env_allowed("AWS_SECRET_ACCESS_KEY")
+    (True, False)
+
+    The command line builds it (``--allow-env``, ``--data-root``, ``--untrusted``,
+    ``--allow-path``); the config file cannot widen it.  Every ``EnvString`` and
+    ``SourceSpec`` built from a file carries the policy it was loaded under, so no
+    ``resolve()`` or file read can forget it.  ``data_root`` (default: the config file's
+    folder) is where source files must be; with ``untrusted`` they must also be under
+    one of ``allow_paths`` (relative to the root) and SQL sources are refused.
+    """
+
+    allow_env: frozenset[str] = frozenset()
+    data_root: Path | None = None
+    untrusted: bool = False
+    allow_paths: tuple[str, ...] = ("data",)
+
+    def env_allowed(self, name: str) -> bool:
+        return name.startswith(ALLOWED_PREFIXES) or name in self.allow_env
+
+    def root(self, base_dir: Path) -> Path:
+        """The folder every source file must resolve inside (symbolic links followed)."""
+        return Path(os.path.realpath(self.data_root or base_dir))
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvString:
     """A config string that may hold ``${VAR}`` or ``${VAR:-default}`` references.
 
-    >>> EnvString(raw="${HOST:-localhost}:5432", field="ledger").resolve({})
+    >>> EnvString(raw="${MKTSYNC_DB_HOST:-localhost}:5432", field="ledger").resolve({})
     'localhost:5432'
 
     The ``repr`` shows only the raw text (which names variables, never their values).
+    Only the variables ``policy`` allows are read: ``MARKETO_*``, ``MKTSYNC_*`` and the
+    names given with ``--allow-env``; any other is an error naming it, never its value.
     """
 
     raw: str
     field: str = ""
     position: Position | None = None
+    policy: Policy = _field(default_factory=Policy, repr=False)
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -57,6 +93,15 @@ class EnvString:
     def resolve(self, environ: Mapping[str, str] | None = None) -> str:
         env = os.environ if environ is None else environ
 
+        where = f"{self.position}: " if self.position else ""
+        refused = [name for name in self.variables if not self.policy.env_allowed(name)]
+        if refused:
+            raise EnvironmentVariableError(
+                f"{where}{self.field}: {not_allowed_message(refused[0])}"
+            )
+        if embeds_variables(self.raw):
+            raise EnvironmentVariableError(f"{where}{self.field}: {EMBEDDED_MESSAGE}")
+
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             value = env.get(name)
@@ -64,12 +109,37 @@ class EnvString:
                 return value
             if default is not None:
                 return default
-            where = f"{self.position}: " if self.position else ""
             raise EnvironmentVariableError(
                 f"{where}{self.field}: environment variable {name} is not set"
             )
 
         return _REFERENCE.sub(substitute, self.raw)
+
+
+EMBEDDED_MESSAGE = (
+    "a ${VAR} must be the whole value (or part of a sqlite:/// path): inside a longer "
+    "URL it would carry the variable's value to a host the file chooses"
+)
+
+
+def embeds_variables(raw: str) -> bool:
+    """``https://${MKTSYNC_TOKEN}.example.com``: a variable inside a longer value (not SQLite).
+
+    A whole-value reference (``${VAR}``, ``${VAR:-default}``) hands the value to where
+    the workflow meant it to go; one inside a URL can put it in a host name (DNS) or a
+    path of the file's choosing.  ``sqlite:///${DIR}/x.db`` is a local, confined path.
+    """
+    references = list(_REFERENCE.finditer(raw))
+    if not references or raw.startswith("sqlite:///"):
+        return False
+    return len(references) > 1 or references[0].group(0) != raw.strip()
+
+
+def not_allowed_message(name: str) -> str:
+    return (
+        f"environment variable {name} is not allowed; only MARKETO_* and MKTSYNC_* "
+        f"variables are read, unless the command line says '--allow-env {name}'"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +191,7 @@ class SourceSpec:
     base_dir: Path
     position: Position
     positions: Mapping[str, Position] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy, repr=False)
 
     def path(self, key: str = "path") -> Path:
         return self.base_dir / str(self.options[key])
@@ -155,10 +226,45 @@ class Campaign:
     key: Template | None = None  # default: the lead reference
     retrigger: Retrigger = "never"
     tokens: tuple[TokenSpec, ...] = ()
-    max_invalid: int | None = None
+    max_invalid: int | str | None = 0  # a count, or "2%" of the rows; None: no limit
     max_calls: int | None = None
     create_missing: bool = False
+    expect_skips: bool = False  # Marketo's qualification rule may skip re-triggered leads
     missing_leads: MissingLeads = "fail"
+    position: Position
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """One entry of ``schedules:``: a batch campaign run at ``run_at`` with My Tokens.
+
+    Without ``source`` it is one run (its templates see no ``row``); with one, each row
+    of the source gives a run, told apart by ``key``.  Ledgered like a trigger: keyed by
+    (campaign id, key), with the tokens, ``run_at`` and ``clone_to_program`` sent.
+    """
+
+    name: str
+    campaign_id: int
+    run_at: Template
+    source: str | None = None
+    when: Template | None = None
+    key: Template | None = None  # default: the schedule's name (one run)
+    retrigger: Retrigger = "never"
+    tokens: tuple[TokenSpec, ...] = ()
+    clone_to_program: Template | None = None
+    position: Position
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    """One entry of ``environments:``: a Marketo instance with its own ledger.
+
+    ``marketo`` is the top-level ``marketo:`` with this environment's keys written over it.
+    """
+
+    name: str
+    marketo: MarketoSettings
+    ledger: EnvString
     position: Position
 
 
@@ -172,5 +278,10 @@ class Config:
     sources: Mapping[str, SourceSpec]
     campaigns: Mapping[str, Campaign]
     max_calls: int | None = None
+    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    policy: Policy = field(default_factory=Policy)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    environments: Mapping[str, Environment] = field(default_factory=dict)
+    environment: str | None = None  # the one chosen (--env), whose marketo and ledger are above
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()

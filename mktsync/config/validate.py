@@ -1,8 +1,11 @@
 """Checks beyond the schema, and the frozen ``Config`` built from a valid document.
 
 The schema says what shape the file has; this module says whether it makes sense:
-sources exist, templates compile in the sandbox and use only ``row`` and ``now``,
+sources exist, templates compile in the sandbox and use only ``row``, ``now`` and
+``today``, a ``when`` (an expression, or a template) is not the same for every row,
 token names normalise without clashing, no two campaigns write the same ledger keys.
+Whether the columns templates read exist is ``mktsync.contract``'s question: it needs
+the sources, which sit above ``config``.
 Every problem is collected (never only the first) with its file, line and field.
 """
 
@@ -16,19 +19,25 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
+from mktsync.config.batch import build_schedules, check_schedules
+from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
+    DEFAULT_MAX_VALUE_BYTES,
     Campaign,
     Config,
     EnvString,
     LeadSpec,
     Limits,
     MarketoSettings,
+    Policy,
     Position,
     SourceSpec,
     Template,
     TokenSpec,
 )
+from mktsync.config.reads import as_condition, constant_when, is_braced
 from mktsync.config.schema import did_you_mean, located
+from mktsync.config.security import security_problems, template_problem
 from mktsync.config.yamlfile import Document, JsonPath, dotted
 from mktsync.errors import Problem
 from mktsync.sandbox import CONTEXT_NAMES, make_environment
@@ -49,8 +58,9 @@ def normalise_token_name(name: str) -> str:
 class Checker:
     """Collects the semantic problems of one schema-valid document."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, policy: Policy | None = None) -> None:
         self.doc = doc
+        self.policy = policy or Policy()
         self.problems: list[Problem] = []
 
     def error(self, path: JsonPath, message: str, *, key: bool = False) -> None:
@@ -74,6 +84,7 @@ class Checker:
         sources = _mapping(data.get("sources"))
         campaigns = _mapping(data.get("campaigns"))
         self._check_marketo(_mapping(data.get("marketo")))
+        refused = security_problems(data, base_dir, self.policy, self.error)
         used: set[str] = set()
         keys: dict[tuple[int, str], str] = {}
         for name, campaign in campaigns.items():
@@ -98,14 +109,18 @@ class Checker:
                     "retrigger: on_change has no effect without tokens",
                 )
             ident = (campaign.get("campaign_id"), _key_text(campaign))
-            if ident in keys:
+            if not isinstance(ident[0], int):
+                pass  # a list or mapping as the id: the schema said so (and it is unhashable)
+            elif ident in keys:
                 self.error(
                     (*path, "campaign_id"),
                     f"campaign '{keys[ident]}' already sends to campaign {ident[0]} with the same key; "
                     "their ledger records would collide (give one of them another 'key')",
                 )
-            elif isinstance(ident[0], int):
+            else:
                 keys[ident] = name  # type: ignore[index]
+        check_schedules(self, data, used)
+        check_environments(data, self.error, self.warn)
         for name, source in sources.items():
             if not isinstance(source, dict):
                 continue
@@ -115,7 +130,8 @@ class Checker:
                 )
             path_text = source.get("path")
             if (
-                source.get("type") in FILE_SOURCES
+                name not in refused
+                and source.get("type") in FILE_SOURCES
                 and isinstance(path_text, str)
                 and not (base_dir / path_text).exists()
             ):
@@ -132,8 +148,11 @@ class Checker:
 
     def _check_template(self, path: JsonPath, text: str) -> None:
         env = make_environment()
+        is_when = path[-1] == "when" and len(path) == 3
         try:
-            ast = env.parse(text)
+            source = as_condition(text) if is_when else text
+            ast = env.parse(source)
+            env.compile(source)  # unknown filters and tests are found only when compiling
         except jinja2.TemplateSyntaxError as exc:
             mark = self.doc.where(path)
             line = mark.line + (1 if mark.block else 0) + (exc.lineno or 1) - 1
@@ -143,10 +162,20 @@ class Checker:
                     line=line,
                     column=mark.column if line == mark.line else 1,
                     path=dotted(path),
-                    message=f"template syntax error: {exc.message}",
+                    message=(
+                        f"not an expression ({exc.message}); write a condition such as "
+                        "row.status == 'registered'"
+                        if is_when and not is_braced(text)
+                        else template_problem(exc, env)
+                    ),
                 )
             )
             return
+        if is_when:
+            why = constant_when(ast, text)
+            if why is not None:
+                self.error(path, f"this condition is constant: {why}")
+                return
         unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT_NAMES)
         if unknown:
             names = ", ".join(f"'{n}'" for n in unknown)
@@ -215,8 +244,11 @@ def _scalar_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]) -> Config:
-    """The frozen records of a document that passed every check."""
+def build_config(
+    doc: Document, path: Path, digest: str, warnings: list[Problem], policy: Policy | None = None
+) -> Config:
+    """The frozen records of a document that passed every check, carrying ``policy``."""
+    policy = policy or Policy()
     data = doc.data
     base_dir = path.parent
 
@@ -234,7 +266,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
         )
 
     def env(p: JsonPath, raw: str) -> EnvString:
-        return EnvString(raw=raw, field=dotted(p), position=pos(p))
+        return EnvString(raw=raw, field=dotted(p), position=pos(p), policy=policy)
 
     marketo = data.get("marketo") or {}
     marketo_settings = MarketoSettings(
@@ -256,6 +288,8 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
         positions = {k: pos((*sp, k)) for k in options}
         if raw["type"] == "sql":
             options["url"] = env((*sp, "url"), raw["url"])
+        if isinstance(raw.get("columns"), dict):
+            positions.update({f"columns.{k}": pos((*sp, "columns", k)) for k in raw["columns"]})
         if raw["type"] == "inline":
             positions.update({f"rows[{i}]": pos((*sp, "rows", i)) for i in range(len(raw["rows"]))})
         sources[name] = SourceSpec(
@@ -265,6 +299,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
             base_dir=base_dir,
             position=pos(sp),
             positions=positions,
+            policy=policy,
         )
     campaigns = {}
     for name, raw in (data.get("campaigns") or {}).items():
@@ -282,7 +317,7 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
                     for k, v in (lead.get("fields") or {}).items()
                 ),
             ),
-            when=template((*cp, "when"), raw["when"]) if "when" in raw else None,
+            when=template((*cp, "when"), as_condition(str(raw["when"]))) if "when" in raw else None,
             key=template((*cp, "key"), raw["key"]) if "key" in raw else None,
             retrigger=raw.get("retrigger", "never"),
             tokens=tuple(
@@ -296,9 +331,10 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
                     key=lambda t: t.name,
                 )
             ),
-            max_invalid=raw.get("max_invalid"),
+            max_invalid=raw.get("max_invalid", 0),
             max_calls=raw.get("max_calls"),
             create_missing=bool(raw.get("create_missing", False)),
+            expect_skips=bool(raw.get("expect_skips", False)),
             missing_leads=raw.get("missing_leads", "fail"),
             position=pos(cp),
         )
@@ -311,6 +347,10 @@ def build_config(doc: Document, path: Path, digest: str, warnings: list[Problem]
         sources=sources,
         campaigns=campaigns,
         max_calls=data.get("max_calls"),
+        max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
+        policy=policy,
+        schedules=build_schedules(data, template, pos, normalise_token_name),
+        environments=build_environments(data, env, pos, marketo_settings),
         digest=digest,
         warnings=tuple(warnings),
     )

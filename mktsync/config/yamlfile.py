@@ -106,6 +106,8 @@ def parse_document(raw: bytes, name: str) -> Document:
         raise ConfigError([_problem(name, line, column, message)]) from None
     except yaml.YAMLError as exc:  # pragma: no cover - PyYAML marks all parse errors
         raise ConfigError([_problem(name, 0, 0, f"YAML error: {exc}")]) from None
+    except RecursionError:
+        raise ConfigError([_problem(name, 1, 1, _TOO_DEEP)]) from None
     if root is None:
         raise ConfigError(
             [
@@ -117,12 +119,16 @@ def parse_document(raw: bytes, name: str) -> Document:
     doc = Document(file=name, data=None)
     _check_expansion(root, name)
     problems: list[Problem] = []
-    doc.data = _convert(root, (), doc, problems)
+    try:
+        doc.data = _convert(root, (), doc, problems)
+    except RecursionError:
+        raise ConfigError([_problem(name, 1, 1, _TOO_DEEP)]) from None
     if problems:
         raise ConfigError(problems)
     return doc
 
 
+_TOO_DEEP = "the YAML is nested too deeply (lists or mappings inside each other)"
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -144,6 +150,8 @@ def _explained(text: str, error: yaml.MarkedYAMLError) -> yaml.MarkedYAMLError:
         _compose(text, yaml.SafeLoader)
     except yaml.MarkedYAMLError as detailed:
         return detailed
+    except RecursionError:  # the pure-Python parser recurses where libyaml did not
+        return error
     return error
 
 
@@ -247,7 +255,13 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 def _convert(node: yaml.Node, path: JsonPath, doc: Document, problems: list[Problem]) -> Any:
     doc.values.setdefault(path, _mark(node))
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node)
+        try:
+            return _scalar(node)
+        except ValueError:  # an integer over Python's 4,300 digits: not a config value
+            mark = _mark(node)
+            message = "the number is too long (over 4,300 digits)"
+            problems.append(_problem(doc.file, mark.line, mark.column, message, _dotted(path)))
+            return None
     if isinstance(node, yaml.SequenceNode):
         return [_convert(child, (*path, i), doc, problems) for i, child in enumerate(node.value)]
     assert isinstance(node, yaml.MappingNode)

@@ -47,6 +47,7 @@ MAX_URI = 8 * 1024
 MAX_BODY = 1024 * 1024
 IDENTITY_PATH = "/identity/oauth/token"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+ENVELOPE_5XX = {"json502": "Bad Gateway", "json500": "Internal Server Error"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,7 +114,7 @@ class App:
     def _dispatch(
         self, req: Request, path: str, query: dict[str, list[str]], entry: dict[str, Any]
     ) -> Reply:
-        override = query["_method"][0] if query.get("_method") else None
+        override = method_override(req, query)
         with contextlib.suppress(ApiError):
             # Name the endpoint in the journal even when the call is refused before routing.
             entry["endpoint"] = routes.match(req.method, path, override)[0].name
@@ -152,7 +153,7 @@ class App:
         request_id: str,
         entry: dict[str, Any],
     ) -> Reply:
-        override = query["_method"][0] if query.get("_method") else None
+        override = method_override(req, query)
         try:
             route, ids = routes.match(req.method, path, override)
         except ApiError as err:
@@ -198,7 +199,7 @@ class App:
                 fields = parse_qs(req.body.decode(), keep_blank_values=True, strict_parsing=False)
             except UnicodeDecodeError:
                 raise ApiError("609", "Invalid form body") from None
-            params.update({k: ",".join(v) for k, v in fields.items()})
+            params.update({k: ",".join(v) for k, v in fields.items() if k != "_method"})
             return params, None
         if route.body == "json" or (route.body == "optional_json" and req.body.strip()):
             if ctype != "application/json":
@@ -210,6 +211,10 @@ class App:
         return params, None
 
     def _fault_reply(self, fault: str, request_id: str, asset: bool) -> Reply:
+        if fault in ENVELOPE_5XX:
+            # Marketo's own 5xx, inside the usual envelope (HTTP 200, success: false).
+            code = fault.removeprefix("json")
+            return failure(request_id, code, ENVELOPE_5XX[fault], asset=asset)
         if fault == "502":
             return html_reply(502, "Bad Gateway")
         if fault == "html500":
@@ -259,6 +264,20 @@ class App:
             body = {"error": "invalid_client", "error_description": "Bad client credentials"}
             return _identity_reply(401, body)
         return _identity_reply(200, grant.as_json())
+
+
+def method_override(req: Request, query: Mapping[str, list[str]]) -> str | None:
+    """``_method`` from the query string or, on a form-encoded POST, from the form body
+    (marketorestpython sends it in the body; Adobe documents the POST + ``_method=GET`` form)."""
+    if query.get("_method"):
+        return query["_method"][0]
+    ctype = req.headers.get("content-type", "").split(";")[0].strip().lower()
+    if req.method != "POST" or ctype != "application/x-www-form-urlencoded":
+        return None
+    if b"_method=" not in req.body:
+        return None
+    form = parse_qs(req.body.decode(errors="replace"), keep_blank_values=True)
+    return form["_method"][0] if form.get("_method") else None
 
 
 def _identity_reply(status: int, body: Mapping[str, Any]) -> Reply:

@@ -6,8 +6,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mktsync.emulator.activity_routes import record_requests
 from mktsync.emulator.call import Call, page
 from mktsync.emulator.envelope import ApiError, Outcome
+from mktsync.emulator.qualification import qualify, rule_json
 from mktsync.emulator.world import CampaignRecord, World, asset_time, lead_db_time
 
 MAX_LEADS = 100
@@ -81,7 +83,7 @@ def smart_campaign(call: Call, world: World) -> Outcome:
                 "isRequestable": c.triggerable,
                 "isCommunicationLimitEnabled": False,
                 "recurrence": {"weekdayOnly": False},
-                "qualificationRuleType": "once",
+                **rule_json(c.qualification),
                 "workspace": "Default",
                 "smartListId": c.id + 500_000,
                 "flowId": c.id + 600_000,
@@ -93,7 +95,8 @@ def smart_campaign(call: Call, world: World) -> Outcome:
 
 
 def override_tokens(world: World, c: CampaignRecord, raw: Any) -> dict[str, str]:
-    """Validate ``input.tokens``: ``{{my.Name}}`` names on the parent program, string values."""
+    """Validate ``input.tokens``: ``{{my.Name}}`` names available to the campaign (on its
+    program or inherited from the program's folders), string values."""
     if raw is None:
         return {}
     if not isinstance(raw, list):
@@ -101,6 +104,7 @@ def override_tokens(world: World, c: CampaignRecord, raw: Any) -> dict[str, str]
     if len(raw) > MAX_TOKENS:
         raise ApiError("1003", f"Too many tokens: at most {MAX_TOKENS} per call")
     program = world.programs[c.program_id]
+    available = world.available_tokens(program)
     tokens: dict[str, str] = {}
     for token in raw:
         if not isinstance(token, dict) or set(token) != {"name", "value"}:
@@ -109,8 +113,10 @@ def override_tokens(world: World, c: CampaignRecord, raw: Any) -> dict[str, str]
         match = _TOKEN_NAME.match(name) if isinstance(name, str) else None
         if match is None or not isinstance(value, str):
             raise ApiError("1003", f"Invalid token {name!r}: name must be {{{{my.Name}}}}")
-        if match.group(1) not in program.tokens:
-            raise ApiError("1003", f"Token '{name}' not found in program '{program.name}'")
+        if match.group(1) not in available:
+            raise ApiError(
+                "1003", f"Token '{name}' not found in program '{program.name}' or its folders"
+            )
         if name in tokens:
             raise ApiError("1003", f"Token '{name}' given twice")
         tokens[name] = value
@@ -145,15 +151,22 @@ def trigger(call: Call, world: World) -> Outcome:
     missing = [i for i in lead_ids if i not in world.leads]
     if missing and call.options.unknown_leads == "reject":
         raise ApiError("1004", f"Lead not found: {', '.join(map(str, missing[:10]))}")
+    known = [i for i in lead_ids if i in world.leads]
+    now = datetime.now(UTC)
+    ran, skipped = qualify(world, c, known, now)
     world.triggers.append(
         {
             "campaign_id": c.id,
-            "lead_ids": [i for i in lead_ids if i in world.leads],
+            "lead_ids": known,
+            "ran": ran,
+            "skipped": skipped,
             "tokens": tokens,
-            "time": datetime.now(UTC).isoformat(),
+            "time": now.isoformat(),
             "request_id": call.request_id,
         }
     )
+    # The request reached every known lead, whether or not qualification let the flow run.
+    record_requests(world, c, list(dict.fromkeys(known)), now)
     return Outcome(result=[{"id": c.id}])
 
 

@@ -124,6 +124,13 @@ class Emulator:
         with self._app.world.lock:
             return [dict(s) for s in self._app.world.schedules]
 
+    def activities(self) -> list[dict[str, Any]]:
+        with self._app.world.lock:
+            return [
+                {k: v for k, v in a.items() if not k.startswith("_")}
+                for a in self._app.world.activities
+            ]
+
     def leads(self) -> list[dict[str, Any]]:
         with self._app.world.lock:
             return [dict(lead) for lead in self._app.world.leads.values()]
@@ -138,7 +145,14 @@ class Emulator:
             "rejected": dict(app.limiter.rejected),
             "faults": dict(app.faults.injected),
             "by_endpoint": app.journal.by_endpoint(),
+            "lead_index": self.lead_index(),
         }
+
+    def lead_index(self) -> dict[str, Any]:
+        """Which lookup fields are indexed, and how many leads were read to build them."""
+        with self._app.world.lock:
+            index = self._app.world.index
+            return {"fields": index.fields(), "rows_scanned": index.rows_scanned}
 
     def reset(self) -> None:
         """Back to the seed: data, journal, counters, limits, faults.  Issued tokens stay valid."""
@@ -155,6 +169,7 @@ class Emulator:
             "triggers": self.triggers,
             "schedules": self.schedules,
             "leads": self.leads,
+            "activities": self.activities,
             "stats": self.stats,
         }
         if method == "GET" and name in views:

@@ -19,7 +19,21 @@ from typing import Any
 
 # Envelope codes first, then HTTP pages, then connection faults; the order fixes how one
 # uniform draw maps onto the configured rates, so a seed reproduces the same faults.
-FAULT_KINDS = ("606", "615", "604", "608", "611", "713", "502", "html500", "reset", "lost")
+FAULT_KINDS = (
+    "606",
+    "615",
+    "604",
+    "608",
+    "611",
+    "713",
+    "502",
+    "html500",
+    "reset",
+    "lost",
+    # Marketo's 5xx inside a JSON envelope (HTTP 200, success: false, code "502"/"500").
+    "json502",
+    "json500",
+)
 ENDPOINTS = (
     "identity",
     "trigger",
@@ -32,6 +46,10 @@ ENDPOINTS = (
     "tokens_get",
     "tokens_post",
     "tokens_delete",
+    "folder",
+    "program",
+    "paging_token",
+    "activities",
 )
 
 

@@ -36,13 +36,16 @@ STANDARD_FIELDS = frozenset(
         "twitterId",
     }
 )
-# Lookups Marketo refuses (real text: "Lookup field 'createdAt' not supported").
-UNSEARCHABLE = frozenset({"createdAt", "updatedAt"})
+# Lookups Marketo refuses with 1011 (real text: "Lookup field 'createdAt' not supported").
+# Adobe documents 1011 for non-searchable filterType/lookupField values and lists the
+# searchable ones per instance (describe2 ``searchableFields``); which standard fields are
+# not searchable is a guess here: dates, person names and booleans (docs/emulator.md).
+UNSEARCHABLE = frozenset({"createdAt", "updatedAt", "firstName", "lastName", "unsubscribed"})
 ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
 
 
 def known_fields(world: World) -> set[str]:
-    return set(STANDARD_FIELDS).union(*(lead.keys() for lead in world.leads.values()))
+    return set(STANDARD_FIELDS) | world.lead_fields
 
 
 def get_leads(call: Call, world: World) -> Outcome:
@@ -80,9 +83,7 @@ def _lookup(world: World, field: str, value: str) -> list[dict[str, Any]]:
             raise ApiError("1001", f"Invalid value type for filterValues: '{value}'")
         lead = world.leads.get(int(value))
         return [lead] if lead else []
-    if field == "email":
-        return world.leads_by_email(value)
-    return [lead for lead in world.leads.values() if str(lead.get(field, "")) == value]
+    return world.find_leads(field, value)
 
 
 def _bad_email(value: Any) -> bool:
@@ -100,8 +101,10 @@ def sync_leads(call: Call, world: World) -> Outcome:
     if action not in ACTIONS:
         raise ApiError("1003", f"Invalid action '{action}'")
     lookup = body.get("lookupField", "email")
-    if not isinstance(lookup, str) or lookup not in known_fields(world) or lookup in UNSEARCHABLE:
+    if not isinstance(lookup, str) or lookup not in known_fields(world):
         raise ApiError("1003", f"Invalid lookupField '{lookup}'")
+    if lookup in UNSEARCHABLE:
+        raise ApiError("1011", f"Lookup field '{lookup}' not supported")
     if lookup == "id" and action != "updateOnly":
         raise ApiError("1003", "lookupField 'id' is allowed only with updateOnly")
     return Outcome(result=[_sync_one(world, r, action, lookup) for r in records])
@@ -132,10 +135,10 @@ def _sync_one(world: World, record: Any, action: str, lookup: str) -> dict[str, 
     if matches:
         if action == "createOnly":
             return _skipped("1005", "Lead already exists")
-        matches[0].update(fields, updatedAt=stamp)
+        world.update_lead(matches[0], {**fields, "updatedAt": stamp})
         return {"id": matches[0]["id"], "status": "updated"}
     if action == "updateOnly":
         return _skipped("1004", "Lead not found")
     lead_id = world.next_lead_id()
-    world.leads[lead_id] = {**fields, "id": lead_id, "createdAt": stamp, "updatedAt": stamp}
+    world.add_lead({**fields, "id": lead_id, "createdAt": stamp, "updatedAt": stamp})
     return {"id": lead_id, "status": "created"}

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mktsync.emulator import campaign_routes, lead_routes, token_routes
+from mktsync.emulator import (
+    activity_routes,
+    campaign_routes,
+    folder_routes,
+    lead_routes,
+    token_routes,
+)
 from mktsync.emulator.call import Call
 from mktsync.emulator.envelope import ApiError, Outcome
 from mktsync.emulator.world import World
@@ -56,6 +62,14 @@ ROUTES = (
     Route(name="tokens_delete", method="POST",
           pattern=_p("/rest/asset/v1/folder/{id}/tokens/delete.json"),
           handler=token_routes.delete_token, body="form", asset=True),
+    Route(name="folder", method="GET", pattern=_p("/rest/asset/v1/folder/{id}.json"),
+          handler=folder_routes.get_folder, asset=True),
+    Route(name="program", method="GET", pattern=_p("/rest/asset/v1/program/{id}.json"),
+          handler=folder_routes.get_program, asset=True),
+    Route(name="paging_token", method="GET", pattern=_p("/rest/v1/activities/pagingtoken.json"),
+          handler=activity_routes.paging_token),
+    Route(name="activities", method="GET", pattern=_p("/rest/v1/activities.json"),
+          handler=activity_routes.activities),
 )  # fmt: skip
 
 

@@ -3,10 +3,15 @@
 ::
 
     clients: [{client_id: abc, client_secret: s3cret}]
+    folders:
+      - {id: 10, name: Marketing, tokens: [{name: CompanyName, type: text, value: Acme}]}
+      - {id: 11, name: Events, parent_id: 10}
     programs:
-      - {id: 1001, name: Webinars, tokens: [{name: WebinarTitle, type: text, value: ""}], nested: false}
+      - {id: 1001, name: Webinars, folder_id: 11, nested: false,
+         tokens: [{name: WebinarTitle, type: text, value: ""}]}
     campaigns:
-      - {id: 1234, name: Webinar reminder, type: trigger, active: true, requestable: true, program_id: 1001}
+      - {id: 1234, name: Webinar reminder, type: trigger, active: true, requestable: true,
+         program_id: 1001, qualification: {rule: once}}
     leads:
       - {id: 318592, email: ada@example.com, firstName: Ada}
     faults: {rates: {"606": 0.05}, script: [{endpoint: trigger, nth: 7, fault: lost}], seed: 1}
@@ -21,7 +26,16 @@ from typing import Any
 
 import yaml
 
-from mktsync.emulator.world import CampaignRecord, Program, World, lead_db_time
+from mktsync.emulator.world import (
+    RULES,
+    UNITS,
+    CampaignRecord,
+    Folder,
+    Program,
+    Qualification,
+    World,
+    lead_db_time,
+)
 
 # With no seed (or a seed without clients) this one client exists; documented in
 # docs/emulator.md so demos and tests can use it without configuration.
@@ -59,17 +73,22 @@ def build_world(seed: Mapping[str, Any] | None) -> World:
 
 
 def _build_world(seed: Mapping[str, Any]) -> World:
-    unknown = set(seed) - {"clients", "programs", "campaigns", "leads", "faults"}
+    unknown = set(seed) - {"clients", "folders", "programs", "campaigns", "leads", "faults"}
     if unknown:
         raise ValueError(f"seed: unknown keys {sorted(unknown)}")
     world = World()
+    _add_folders(world, seed.get("folders") or [])
     for i, raw in enumerate(_items(seed.get("programs") or [], "programs")):
-        program = Program(id=int(raw["id"]), name=str(raw["name"]), nested=bool(raw.get("nested")))
-        for token in _items(raw.get("tokens") or [], f"programs[{i}].tokens"):
-            name, kind = str(token["name"]), str(token.get("type", "text"))
-            if kind not in TOKEN_TYPES or len(name) > 50:
-                raise ValueError(f"seed: programs[{i}] token {name!r} has a bad type or name")
-            program.tokens[name] = {"type": kind, "value": str(token.get("value", ""))}
+        folder_id = raw.get("folder_id")
+        program = Program(
+            id=int(raw["id"]),
+            name=str(raw["name"]),
+            nested=bool(raw.get("nested")),
+            folder_id=None if folder_id is None else int(folder_id),
+        )
+        if program.folder_id is not None and program.folder_id not in world.folders:
+            raise ValueError(f"seed: programs[{i}].folder_id {program.folder_id} is not a folder")
+        program.tokens = _tokens(raw, f"programs[{i}]")
         world.programs[program.id] = program
     for i, raw in enumerate(_items(seed.get("campaigns") or [], "campaigns")):
         campaign = CampaignRecord(
@@ -80,6 +99,7 @@ def _build_world(seed: Mapping[str, Any]) -> World:
             requestable=bool(raw.get("requestable", True)),
             program_id=int(raw["program_id"]),
             description=str(raw.get("description", "")),
+            qualification=qualification_of(raw.get("qualification"), f"campaigns[{i}]"),
         )
         if campaign.type not in ("trigger", "batch"):
             raise ValueError(f"seed: campaigns[{i}].type must be trigger or batch")
@@ -92,8 +112,63 @@ def _build_world(seed: Mapping[str, Any]) -> World:
     for raw in _items(seed.get("leads") or [], "leads"):
         lead = {"createdAt": stamp, "updatedAt": stamp, **raw}
         lead["id"] = int(raw["id"])
-        world.leads[lead["id"]] = lead
+        world.add_lead(lead)
     return world
+
+
+def _tokens(raw: Mapping[str, Any], where: str) -> dict[str, dict[str, str]]:
+    tokens: dict[str, dict[str, str]] = {}
+    for token in _items(raw.get("tokens") or [], f"{where}.tokens"):
+        name, kind = str(token["name"]), str(token.get("type", "text"))
+        if kind not in TOKEN_TYPES or len(name) > 50:
+            raise ValueError(f"seed: {where} token {name!r} has a bad type or name")
+        tokens[name] = {"type": kind, "value": str(token.get("value", ""))}
+    return tokens
+
+
+def _add_folders(world: World, entries: Any) -> None:
+    """Folders in any order; each ``parent_id`` must name another seeded folder, no cycles."""
+    raws = _items(entries, "folders")
+    for i, raw in enumerate(raws):
+        parent = raw.get("parent_id")
+        folder = Folder(
+            id=int(raw["id"]),
+            name=str(raw["name"]),
+            parent_id=None if parent is None else int(parent),
+            tokens=_tokens(raw, f"folders[{i}]"),
+        )
+        if folder.id in world.folders:
+            raise ValueError(f"seed: folders[{i}].id {folder.id} is given twice")
+        world.folders[folder.id] = folder
+    for i, folder in enumerate(world.folders.values()):
+        seen = {folder.id}
+        parent = folder.parent_id
+        while parent is not None:
+            if parent not in world.folders:
+                raise ValueError(f"seed: folders[{i}].parent_id {parent} is not a folder")
+            if parent in seen:
+                raise ValueError(f"seed: folders[{i}] is its own ancestor")
+            seen.add(parent)
+            parent = world.folders[parent].parent_id
+
+
+def qualification_of(raw: Any, where: str) -> Qualification:
+    """``{rule: once}``, ``{rule: any}`` or ``{rule: interval, every: 1, unit: day}``."""
+    if raw is None:
+        return Qualification()
+    if isinstance(raw, str):
+        raw = {"rule": raw}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"seed: {where}.qualification must be a mapping")
+    rule = str(raw.get("rule", "once"))
+    if rule not in RULES:
+        raise ValueError(f"seed: {where}.qualification.rule must be one of {', '.join(RULES)}")
+    if rule != "interval":
+        return Qualification(rule=rule)
+    unit = str(raw.get("unit", "day"))
+    if unit not in UNITS:
+        raise ValueError(f"seed: {where}.qualification.unit must be one of {', '.join(UNITS)}")
+    return Qualification(rule=rule, every=int(raw.get("every", 1)), unit=unit)
 
 
 def faults_of(seed: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import json
 import socket
@@ -16,6 +17,21 @@ from mktsync.emulator.app import MAX_BODY, App, Request
 from mktsync.emulator.envelope import Reply
 
 _MAX_DRAIN = 16 * 1024 * 1024
+# Adobe (rest/performance): "Payloads less than 1024 bytes are not compressed".
+GZIP_MIN_BYTES = 1024
+
+
+def accepts_gzip(header: str) -> bool:
+    """``Accept-Encoding: gzip, deflate`` -> True; ``gzip;q=0`` -> False."""
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=").strip() if "q=" in params else "1"
+            try:
+                return float(q) > 0
+            except ValueError:
+                return True
+    return False
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -136,15 +152,26 @@ class Handler(BaseHTTPRequestHandler):
             length -= len(chunk)
 
     def _send(self, reply: Reply) -> None:
+        body = reply.body
+        gzipped = (
+            len(body) >= GZIP_MIN_BYTES
+            and reply.content_type.startswith("application/json")
+            and accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        )
+        if gzipped:
+            body = gzip.compress(body, compresslevel=5, mtime=0)
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Content-Length", str(len(body)))
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Vary", "Accept-Encoding")
         for name, value in reply.headers.items():
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(reply.body)
+        self.wfile.write(body)
 
     def _reset(self) -> None:
         # SO_LINGER 0 makes close() send RST; the file objects hold socket references,

@@ -1,4 +1,9 @@
-"""Program My Tokens (asset API): get, create-or-update (form-encoded), delete."""
+"""My Tokens of folders and programs (asset API): get, create-or-update (form-encoded), delete.
+
+``folderType`` says which id space the path id is in: ``Folder`` (the default) or ``Program``.
+A folder or program answers with its *own* tokens; inherited ones are read from its parents
+(``folder_routes``), which is how a client finds everything a campaign may use.
+"""
 
 from __future__ import annotations
 
@@ -8,40 +13,51 @@ from typing import Any
 from mktsync.emulator.call import Call
 from mktsync.emulator.envelope import ApiError, Outcome
 from mktsync.emulator.seed import TOKEN_TYPES
-from mktsync.emulator.world import Program, World
+from mktsync.emulator.world import Folder, Program, World
 
 MAX_NAME = 50
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _program(call: Call, world: World) -> Program:
+def _program(call: Call, world: World) -> Folder | Program:
+    """The folder or program the path names (``folderType`` picks which)."""
     folder_type = call.param("folderType", "Folder")
     if folder_type not in ("Folder", "Program"):
         raise ApiError("1003", f"Invalid folderType '{folder_type}'")
+    if folder_type == "Folder":
+        folder = world.folders.get(call.ids[0])
+        if folder is not None:
+            return folder
+        if call.ids[0] in world.programs:
+            # A program id asked for as a Folder: the wrong type of folder.
+            raise ApiError("711", "Incompatible Folder Type")
+        raise ApiError("710", "Parent Folder Not Found")
     program = world.programs.get(call.ids[0])
     if program is None:
         raise ApiError("710", "Parent Folder Not Found")
-    if folder_type != "Program":
-        # The emulator knows only programs; asking for one as a Folder is the wrong type.
-        raise ApiError("711", "Incompatible Folder Type")
     return program
 
 
-def _token_json(program: Program, name: str) -> dict[str, Any]:
-    token = program.tokens[name]
+def _kind(owner: Folder | Program) -> str:
+    return "Program" if isinstance(owner, Program) else "Folder"
+
+
+def _token_json(owner: Folder | Program, name: str) -> dict[str, Any]:
+    token = owner.tokens[name]
+    prefix = "PG" if isinstance(owner, Program) else "MF"
     return {
         "name": name,
         "type": token["type"],
         "value": token["value"],
-        "computedUrl": f"https://app-emulator.marketo.com/#PG{program.id}A1",
+        "computedUrl": f"https://app-emulator.marketo.com/#{prefix}{owner.id}A1",
     }
 
 
-def _folder(program: Program, names: list[str]) -> list[dict[str, Any]]:
+def _folder(owner: Folder | Program, names: list[str]) -> list[dict[str, Any]]:
     return [
         {
-            "folder": {"type": "Program", "value": program.id},
-            "tokens": [_token_json(program, n) for n in names],
+            "folder": {"type": _kind(owner), "value": owner.id},
+            "tokens": [_token_json(owner, n) for n in names],
         }
     ]
 

@@ -1,4 +1,4 @@
-"""The emulated instance's data: programs and their My Tokens, campaigns, leads, and what ran.
+"""The emulated instance's data: folders and programs with My Tokens, campaigns, leads, runs.
 
 The app holds ``World.lock`` while an endpoint runs, so endpoint code reads and writes these
 fields freely; nothing else touches them without the lock.
@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from mktsync.emulator.lead_index import LeadIndex
 
 
 def lead_db_time(moment: datetime | None = None) -> str:
@@ -23,13 +25,40 @@ def asset_time(moment: datetime | None = None) -> str:
 
 
 @dataclass(kw_only=True)
+class Folder:
+    """A Marketing Activities folder; ``parent_id`` is its parent folder (None at the top)."""
+
+    id: int
+    name: str
+    parent_id: int | None = None
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
 class Program:
-    """A program (also the folder its My Tokens live in); ``tokens`` maps bare name -> token."""
+    """A program in ``folder_id`` (None: at the top); ``tokens`` maps bare name -> token."""
 
     id: int
     name: str
     nested: bool = False
+    folder_id: int | None = None
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+RULES = ("once", "any", "interval")
+UNITS = ("hour", "day", "week", "month")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Qualification:
+    """A campaign's qualification rule: may a lead run through it again?
+
+    ``once``: never again; ``any``: every time; ``interval``: once per ``every`` ``unit``.
+    """
+
+    rule: str = "any"
+    every: int = 1
+    unit: str = "day"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +72,7 @@ class CampaignRecord:
     requestable: bool
     program_id: int
     description: str = ""
+    qualification: Qualification = field(default_factory=Qualification)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -55,21 +85,62 @@ class CampaignRecord:
 class World:
     """Everything a seed describes, plus the triggers and schedules carried out since."""
 
+    folders: dict[int, Folder] = field(default_factory=dict)
     programs: dict[int, Program] = field(default_factory=dict)
     campaigns: dict[int, CampaignRecord] = field(default_factory=dict)
     leads: dict[int, dict[str, Any]] = field(default_factory=dict)
     triggers: list[dict[str, Any]] = field(default_factory=list)
+    # (campaign id, lead id) -> when the lead last ran through the campaign's flow
+    ran: dict[tuple[int, int], datetime] = field(default_factory=dict)
     schedules: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     clones_by_day: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    index: LeadIndex = field(default_factory=LeadIndex, repr=False)
+    lead_fields: set[str] = field(default_factory=set, repr=False)  # every field any lead has
+    _max_lead_id: int | None = field(default=None, repr=False)
 
     def next_lead_id(self) -> int:
-        return max(self.leads, default=1_000_000) + 1
+        # Created leads follow the highest id; an empty instance starts after 1,000,000.
+        return (1_000_000 if self._max_lead_id is None else self._max_lead_id) + 1
+
+    def add_lead(self, lead: dict[str, Any]) -> None:
+        """Store a new lead (``lead["id"]`` set) and keep the lookup index current."""
+        self.leads[lead["id"]] = lead
+        self._max_lead_id = max(self._max_lead_id or lead["id"], lead["id"])
+        self.lead_fields.update(lead)
+        self.index.add(lead)
+
+    def update_lead(self, lead: dict[str, Any], changes: dict[str, Any]) -> None:
+        self.index.update(lead, changes)
+        self.lead_fields.update(changes)
+        lead.update(changes)
+
+    def find_leads(self, field: str, value: str) -> list[dict[str, Any]]:
+        """Leads whose ``field`` equals ``value`` (emails case-insensitively), by id."""
+        return [self.leads[i] for i in sorted(self.index.ids(field, value, self.leads))]
 
     def leads_by_email(self, email: str) -> list[dict[str, Any]]:
-        wanted = email.casefold()
-        return [
-            lead
-            for lead in self.leads.values()
-            if str(lead.get("email") or "").casefold() == wanted
-        ]
+        return self.find_leads("email", email)
+
+    def ancestors(self, program: Program) -> list[Folder]:
+        """The program's folder, its parent, ... up to the top (nearest first)."""
+        chain: list[Folder] = []
+        folder_id = program.folder_id
+        while folder_id is not None and folder_id in self.folders:
+            folder = self.folders[folder_id]
+            chain.append(folder)
+            folder_id = folder.parent_id
+        return chain
+
+    def available_tokens(self, program: Program) -> dict[str, dict[str, str]]:
+        """Every My Token a campaign of ``program`` may use: its own, then inherited ones.
+
+        A token on the program overrides one of the same name on a folder, and a nearer
+        folder overrides a farther one (Adobe: tokens "available in a parent program or folder").
+        """
+        tokens: dict[str, dict[str, str]] = {}
+        for owner in reversed(self.ancestors(program)):
+            tokens.update(owner.tokens)
+        tokens.update(program.tokens)
+        return tokens

@@ -42,7 +42,7 @@ def open_ledger(
     """
     read_only = (not create) if read_only is None else read_only
     if url.startswith("sqlite://"):
-        from mktsync.ledger.sqlite import open_memory, open_sqlite
+        from mktsync.ledger.sqlite_open import open_memory, open_sqlite
 
         rest = url.removeprefix("sqlite://")
         if not rest.startswith("/") or rest == "/":

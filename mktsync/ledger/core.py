@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from mktsync.errors import LedgerError
 from mktsync.items import Item, token_hash
+from mktsync.ledger.integrity import check_record, lead_checksum, record_checksum
 from mktsync.ledger.reader import LedgerReader
 from mktsync.ledger.records import (
     LockHolder,
@@ -28,15 +29,20 @@ from mktsync.ledger.store import Tx
 
 _UPSERT_PENDING = f"""
 INSERT INTO items ({RECORD_COLUMNS})
-VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, NULL, NULL, NULL, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, 'pending', 1, NULL, NULL, NULL, ?, ?, ?, ?)
 ON CONFLICT (campaign_id, key) DO UPDATE SET
     lead = excluded.lead,
     lead_id = COALESCE(excluded.lead_id, CASE WHEN items.lead = excluded.lead
                                               THEN items.lead_id END),
     tokens = excluded.tokens, token_hash = excluded.token_hash, status = 'pending',
     attempts = items.attempts + 1, request_id = NULL, error_code = NULL,
-    error_message = NULL, run_id = excluded.run_id, updated_at = excluded.updated_at
+    error_message = NULL, run_id = excluded.run_id, updated_at = excluded.updated_at,
+    checksum = excluded.checksum
 """
+_STATUS_SET = (
+    "UPDATE items SET status = ?, request_id = ?, error_code = ?, error_message = ?,"
+    " run_id = ?, updated_at = ?, checksum = ? WHERE campaign_id = ? AND key = ?"
+)
 
 
 class Ledger(LedgerReader):
@@ -65,15 +71,24 @@ class Ledger(LedgerReader):
             self._store.acquire_run_lock(LockHolder.current(command), timeout)
             self._locked = True
         try:
+            self.verify()  # before anything is planned or sent from these records
             with self._tx() as tx:
-                recovered = tx.execute("SELECT COUNT(*) FROM items WHERE status = 'pending'")
-                tx.execute(
-                    "UPDATE items SET status = 'unknown', error_code = NULL, error_message ="
-                    " 'run ' || COALESCE(CAST(run_id AS TEXT), '(none)') ||"
-                    " ' ended while the call was in flight', updated_at = ?"
-                    " WHERE status = 'pending'",
-                    (utc_now(),),
+                rows = tx.execute(
+                    "SELECT campaign_id, key, lead, token_hash, checksum, run_id FROM items"
+                    " WHERE status = 'pending'"
                 )
+                now = utc_now()
+                updates = []
+                for campaign_id, key, lead, thash, checksum, run_id in rows:
+                    check_record(self.name, campaign_id, key, "pending", thash, lead, checksum)
+                    note = f"run {'(none)' if run_id is None else run_id} ended while the call was in flight"
+                    updates.append(
+                        ("unknown", None, None, note, run_id, now,
+                         record_checksum(campaign_id, key, "unknown", thash, lead), campaign_id, key)
+                    )  # fmt: skip
+                if updates:
+                    tx.executemany(_STATUS_SET, updates)
+                recovered = [(len(updates),)]
                 # Not a generation bump: to a planner not holding the lock, `pending`
                 # already means `unknown`, so a saved plan stays valid.
                 tx.execute(
@@ -126,9 +141,11 @@ class Ledger(LedgerReader):
         rows = []
         for item in items:
             lead_id = item.lead_id if item.lead_id is not None else lead_ids.get(item.key)
+            thash = token_hash(item.tokens)
             rows.append(
                 (item.campaign_id, item.key, item.lead, lead_id, encode_tokens(item.tokens),
-                 token_hash(item.tokens), run_id, now, now)
+                 thash, run_id, now, now,
+                 record_checksum(item.campaign_id, item.key, "pending", thash, item.lead))
             )  # fmt: skip
         if rows:
             with self._tx() as tx:
@@ -152,6 +169,17 @@ class Ledger(LedgerReader):
     ) -> int:
         """The call may or may not have reached Marketo (e.g. a timeout after sending)."""
         return self._set_status(run_id, campaign_id, keys, "unknown", None, None, reason)
+
+    def mark_settled(
+        self, run_id: int, campaign_id: int, keys: Sequence[str], *, sent: bool, reason: str
+    ) -> int:
+        """Settle ``unknown`` records with evidence: ``sent``, or ``failed`` (sent again next run).
+
+        ``reason`` (the evidence) is kept in the record's message.
+        """
+        if sent:
+            return self._set_status(run_id, campaign_id, keys, "sent", None, None, reason)
+        return self._set_status(run_id, campaign_id, keys, "failed", None, "settled", reason)
 
     def repair(
         self,
@@ -180,18 +208,21 @@ class Ledger(LedgerReader):
                 " RETURNING run_id",
                 (f"repair {action}", who, now, why),
             )[0][0]
-            template = (
-                "DELETE FROM items WHERE campaign_id = ? AND key IN ({marks})"
-                if action == "forget"
-                else "UPDATE items SET status = 'sent', error_code = NULL, error_message = NULL,"
-                " run_id = ?, updated_at = ? WHERE campaign_id = ? AND key IN ({marks})"
-            )
-            prefix: tuple[object, ...] = (
-                (campaign_id,) if action == "forget" else (run_id, now, campaign_id)
-            )
-            for sql, chunk in self._chunked(template, keys, reserved=len(prefix)):
-                tx.execute(sql, (*prefix, *chunk))
-                changed += tx.rowcount()
+            if action == "forget":
+                for sql, chunk in self._chunked(
+                    "DELETE FROM items WHERE campaign_id = ? AND key IN ({marks})", keys
+                ):
+                    tx.execute(sql, (campaign_id, *chunk))
+                    changed += tx.rowcount()
+            else:
+                rows = [
+                    ("sent", None, None, None, run_id, now,
+                     record_checksum(campaign_id, key, "sent", thash, lead), campaign_id, key)
+                    for key, lead, thash in self._checked(tx, campaign_id, keys)
+                ]  # fmt: skip
+                if rows:
+                    tx.executemany(_STATUS_SET, rows)
+                changed = len(rows)
             if changed:
                 _bump(tx)
             tx.execute(
@@ -204,13 +235,17 @@ class Ledger(LedgerReader):
         """Remember resolved lead ids. Not an item change: the fingerprint stays."""
         self._writable("cache_lead_ids")
         now = utc_now()
-        rows = [(email.lower(), lead_id, now) for email, lead_id in mapping.items()]
+        rows = [
+            (email.lower(), lead_id, now, lead_checksum(email.lower(), lead_id))
+            for email, lead_id in mapping.items()
+        ]
         if rows:
             with self._tx() as tx:
                 tx.executemany(
-                    "INSERT INTO lead_cache (email, lead_id, updated_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (email) DO UPDATE SET lead_id = excluded.lead_id,"
-                    " updated_at = excluded.updated_at",
+                    "INSERT INTO lead_cache (email, lead_id, updated_at, checksum)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (email) DO UPDATE SET"
+                    " lead_id = excluded.lead_id, updated_at = excluded.updated_at,"
+                    " checksum = excluded.checksum",
                     rows,
                 )
 
@@ -248,20 +283,30 @@ class Ledger(LedgerReader):
         message: str | None,
     ) -> int:
         self._needs_lock(f"mark_{status}")
-        prefix = (status, request_id, code, message, run_id, utc_now(), campaign_id)
-        changed = 0
+        now = utc_now()
         with self._tx() as tx:
-            for sql, chunk in self._chunked(
-                "UPDATE items SET status = ?, request_id = ?, error_code = ?, error_message = ?,"
-                " run_id = ?, updated_at = ? WHERE campaign_id = ? AND key IN ({marks})",
-                keys,
-                reserved=len(prefix),
-            ):
-                tx.execute(sql, (*prefix, *chunk))
-                changed += tx.rowcount()
-            if changed:
+            rows = [
+                (status, request_id, code, message, run_id, now,
+                 record_checksum(campaign_id, key, status, thash, lead), campaign_id, key)
+                for key, lead, thash in self._checked(tx, campaign_id, keys)
+            ]  # fmt: skip
+            if rows:
+                tx.executemany(_STATUS_SET, rows)
                 _bump(tx)
-        return changed
+        return len(rows)
+
+    def _checked(self, tx: Tx, campaign_id: int, keys: Sequence[str]) -> list[tuple[str, str, str]]:
+        """``(key, lead, token_hash)`` of the records of ``keys``, each checked first."""
+        found = []
+        for sql, chunk in self._chunked(
+            "SELECT key, lead, token_hash, status, checksum FROM items"
+            " WHERE campaign_id = ? AND key IN ({marks})",
+            keys,
+        ):
+            for key, lead, thash, status, checksum in tx.execute(sql, (campaign_id, *chunk)):
+                check_record(self.name, campaign_id, key, status, thash, lead, checksum)
+                found.append((key, lead, thash))
+        return found
 
 
 def _bump(tx: Tx) -> None:

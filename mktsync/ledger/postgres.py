@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 _LOCK_CLASS = 0x6D6B7473  # "mkts": the advisory lock namespace of mktsync
 _RUN_LOCK = 1
 _MIGRATE_LOCK = 2
-_OUR_TABLES = {"ledger_meta", "items", "runs", "lead_cache", "run_lock"}
+_OUR_TABLES = {"ledger_meta", "items", "runs", "lead_cache", "lead_misses", "run_lock"}
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
@@ -163,7 +163,7 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
         raise
     if version == 0 and (read_only or not create):
         conn.close()  # no ledger here yet: plan sees an empty one, and nothing is created
-        from mktsync.ledger.sqlite import open_memory
+        from mktsync.ledger.sqlite_open import open_memory
 
         return open_memory(read_only=read_only, name=f"{name} (no ledger yet; empty view)")
     if version < LATEST and read_only:

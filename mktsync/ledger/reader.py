@@ -12,9 +12,11 @@ import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
+from pathlib import Path
 from typing import Self
 
 from mktsync.errors import LedgerError
+from mktsync.ledger.integrity import check_record, lead_checksum
 from mktsync.ledger.records import LedgerRecord, RunRecord
 from mktsync.ledger.rows import RECORD_COLUMNS, RUN_COLUMNS, TokenDecoder, record, run_record
 from mktsync.ledger.store import Store, Tx
@@ -78,11 +80,25 @@ class LedgerReader:
             )
         return [run_record(row) for row in rows]
 
+    def run_starts(self, run_ids: Iterable[int]) -> dict[int, str]:
+        """When each of these runs started (runs no longer in the table are left out)."""
+        ids = sorted(set(run_ids))
+        found: dict[int, str] = {}
+        with self._tx() as tx:
+            for start in range(0, len(ids), self._store.max_params):
+                chunk = ids[start : start + self._store.max_params]
+                marks = ", ".join("?" * len(chunk))
+                for run_id, started in tx.execute(
+                    f"SELECT run_id, started_at FROM runs WHERE run_id IN ({marks})", chunk
+                ):
+                    found[int(run_id)] = str(started)
+        return found
+
     # -- item records -----------------------------------------------------------------------
     def lookup(self, campaign_id: int, keys: Sequence[str]) -> dict[str, LedgerRecord]:
         """The records of ``keys`` (any number) in one campaign; absent keys are left out."""
         found: dict[str, LedgerRecord] = {}
-        decode = TokenDecoder()
+        decode = TokenDecoder(self.name)
         with self._tx() as tx:
             for sql, chunk in self._chunked(
                 "SELECT {cols} FROM items WHERE campaign_id = ? AND key IN ({marks})", keys
@@ -112,7 +128,7 @@ class LedgerReader:
         found: dict[str, LedgerRecord | None] = {}
         if not pairs:
             return found
-        decode = TokenDecoder()
+        decode = TokenDecoder(self.name)
         per_query = (self._store.max_params - 1) // 2
         with self._tx() as tx:
             for start in range(0, len(pairs), per_query):
@@ -134,12 +150,12 @@ class LedgerReader:
             rows = tx.execute(
                 f"SELECT {RECORD_COLUMNS} FROM items WHERE {where} ORDER BY campaign_id", params
             )
-        decode = TokenDecoder()
+        decode = TokenDecoder(self.name)
         return [record(row, decode) for row in rows]
 
     def iter_records(self, campaign_id: int | None = None) -> Iterator[LedgerRecord]:
         """Every record (of one campaign), by campaign id and key, read a page at a time."""
-        decode = TokenDecoder()
+        decode = TokenDecoder(self.name)
         after: tuple[int, str] = (-(2**63), "")
         while True:
             where = "(campaign_id, key) > (?, ?)"
@@ -158,6 +174,54 @@ class LedgerReader:
                 return
             after = (rows[-1][0], rows[-1][1])
 
+    def with_status(self, status: str, campaign_id: int | None = None) -> list[LedgerRecord]:
+        """The records in one status (e.g. ``unknown``), by campaign id and key."""
+        where = "status = ?"
+        params: list[object] = [status]
+        if campaign_id is not None:
+            where += " AND campaign_id = ?"
+            params.append(campaign_id)
+        with self._tx() as tx:
+            rows = tx.execute(
+                f"SELECT {RECORD_COLUMNS} FROM items WHERE {where} ORDER BY campaign_id, key",
+                params,
+            )
+        decode = TokenDecoder(self.name)
+        return [record(row, decode) for row in rows]
+
+    def verify(self) -> int:
+        """Check every record's checksum; ``LedgerError`` naming the first that fails.
+
+        A key or status damaged in the file would otherwise make an item look new (or
+        failed) and be sent again.  Returns the number of records checked.
+        """
+        with self._tx() as tx:
+            rows = tx.execute(
+                "SELECT campaign_id, key, status, token_hash, lead, checksum FROM items"
+            )
+        for campaign_id, key, status, thash, lead, checksum in rows:
+            check_record(self.name, campaign_id, key, status, thash, lead, checksum)
+        return len(rows)
+
+    def export_sqlite(self, out: Path) -> int:
+        """Write a consistent single-file SQLite copy to ``out``; return the records in it.
+
+        Every record is checked first, so damage is never copied on quietly.
+        """
+        from mktsync.ledger.sqlite import SqliteStore
+
+        if isinstance(self._store, SqliteStore) and self._store.path is None:
+            raise LedgerError(f"{self.name}: there is no ledger file to copy")
+        if not isinstance(self._store, SqliteStore):
+            raise LedgerError(
+                f"{self.name}: --format sqlite copies an SQLite ledger file; for PostgreSQL "
+                "use pg_dump, or --format jsonl"
+            )
+        with self._mutex:
+            count = self.verify()
+            self._store.copy_to(out)
+        return count
+
     def status_counts(self) -> list[tuple[int, str, int]]:
         """``(campaign_id, status, count)`` for every campaign and status present."""
         with self._tx() as tx:
@@ -173,11 +237,21 @@ class LedgerReader:
             ledger_id, generation = tx.execute(
                 "SELECT ledger_id, generation FROM ledger_meta WHERE id = 1"
             )[0]
-        return "empty" if int(generation) == 0 else f"{ledger_id}:{generation}"
+        try:
+            return "empty" if int(generation) == 0 else f"{ledger_id}:{int(generation)}"
+        except (TypeError, ValueError):
+            raise LedgerError(
+                f"{self.name}: the ledger is damaged (its header row cannot be read); "
+                "it was left untouched"
+            ) from None
 
     # -- the email -> lead id cache ---------------------------------------------------------
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]:
-        """Lead ids known for ``emails`` (matched case-insensitively), keyed as given."""
+        """Lead ids known for ``emails`` (matched case-insensitively), keyed as given.
+
+        An entry failing its checksum is left out, so the lead is looked up again: a
+        damaged id must never trigger another person.
+        """
         by_lower: dict[str, list[str]] = {}
         for email in emails:
             by_lower.setdefault(email.lower(), []).append(email)
@@ -186,10 +260,13 @@ class LedgerReader:
             return found  # a first run: nothing to look up, however many emails
         with self._tx() as tx:
             for sql, chunk in self._chunked(
-                "SELECT email, lead_id FROM lead_cache WHERE email IN ({marks})", list(by_lower)
+                "SELECT email, lead_id, checksum FROM lead_cache WHERE email IN ({marks})",
+                list(by_lower),
             ):
-                for email, lead_id in tx.execute(sql, chunk):
-                    for original in by_lower[email]:
+                for email, lead_id, checksum in tx.execute(sql, chunk):
+                    if not isinstance(lead_id, int) or lead_checksum(email, lead_id) != checksum:
+                        continue
+                    for original in by_lower.get(email, ()):
                         found[original] = int(lead_id)
         return found
 

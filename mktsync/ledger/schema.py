@@ -10,9 +10,11 @@ To change the schema, append a ``Migration``; never edit a released one.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mktsync.errors import LedgerError
+from mktsync.ledger.integrity import lead_checksum, record_checksum
 from mktsync.ledger.store import Dialect, Tx
 
 
@@ -24,6 +26,7 @@ class Migration:
     description: str
     sqlite: tuple[str, ...]
     postgresql: tuple[str, ...]
+    after: Callable[[Tx], None] | None = None  # data the statements cannot compute in SQL
 
     def statements(self, dialect: Dialect) -> tuple[str, ...]:
         return self.sqlite if dialect == "sqlite" else self.postgresql
@@ -99,14 +102,59 @@ MIGRATIONS: tuple[Migration, ...] = (
                 updated_at TEXT NOT NULL)""",
         ),
     ),
+)
+
+
+def _checksum_existing(tx: Tx) -> None:
+    """Give every record and cache entry its checksum (BLAKE2b is not SQL in either backend)."""
+    rows = tx.execute("SELECT campaign_id, key, status, token_hash, lead FROM items")
+    tx.executemany(
+        "UPDATE items SET checksum = ? WHERE campaign_id = ? AND key = ?",
+        [(record_checksum(c, k, s, h, lead), c, k) for c, k, s, h, lead in rows],
+    )
+    cached = tx.execute("SELECT email, lead_id FROM lead_cache")
+    tx.executemany(
+        "UPDATE lead_cache SET checksum = ? WHERE email = ?",
+        [(lead_checksum(email, lead_id), email) for email, lead_id in cached],
+    )
+
+
+MIGRATIONS += (
     Migration(
         version=3,
+        description="per-record checksums; SQLite: the clean-close and lost-WAL markers",
+        sqlite=(
+            "ALTER TABLE items ADD COLUMN checksum TEXT",
+            "ALTER TABLE lead_cache ADD COLUMN checksum TEXT",
+            # 1 from a run's start to its clean end: if still 1, check the file first.
+            "ALTER TABLE ledger_meta ADD COLUMN unclean INTEGER NOT NULL DEFAULT 0",
+            # Set (and checkpointed into the main file) while a run writes: found set
+            # with no -wal file beside it, the run's last commits were lost.
+            "ALTER TABLE ledger_meta ADD COLUMN wal_guard TEXT",
+        ),
+        postgresql=(
+            "ALTER TABLE items ADD COLUMN checksum TEXT",
+            "ALTER TABLE lead_cache ADD COLUMN checksum TEXT",
+        ),
+        after=_checksum_existing,
+    ),
+    Migration(
+        version=4,
         description="emails Marketo did not know at the last lookup (the plan forecasts them)",
         sqlite=(
             """CREATE TABLE lead_misses (email TEXT PRIMARY KEY, missed_at TEXT NOT NULL)
                 WITHOUT ROWID""",
         ),
         postgresql=("CREATE TABLE lead_misses (email TEXT PRIMARY KEY, missed_at TEXT NOT NULL)",),
+    ),
+)
+
+MIGRATIONS += (
+    Migration(
+        version=5,
+        description="the Marketo instance (base URL host) a ledger belongs to",
+        sqlite=("ALTER TABLE ledger_meta ADD COLUMN instance TEXT",),
+        postgresql=("ALTER TABLE ledger_meta ADD COLUMN instance TEXT",),
     ),
 )
 
@@ -142,6 +190,8 @@ def migrate(tx: Tx, dialect: Dialect, current: int, *, name: str) -> int:
             continue
         for statement in migration.statements(dialect):
             tx.execute(statement)
+        if migration.after is not None:
+            migration.after(tx)
         if migration.version == 1:
             tx.execute(
                 "INSERT INTO ledger_meta (id, schema_version, ledger_id, generation)"

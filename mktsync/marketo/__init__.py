@@ -27,6 +27,7 @@ from mktsync.marketo.records import (
     CreateResult,
     PreflightResult,
     ProgramToken,
+    Qualification,
     SmartCampaign,
     TriggerResult,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "OutcomeUnknown",
     "PreflightResult",
     "ProgramToken",
+    "Qualification",
     "QuotaExceeded",
     "RequestFailed",
     "RetryPolicy",

@@ -19,16 +19,19 @@ from typing import Any
 import httpx
 
 from mktsync.config.model import Limits
-from mktsync.marketo import leads
+from mktsync.marketo import activities, leads
 from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import NotFound
+from mktsync.marketo.folders import TokenCheck, TokenWalks
 from mktsync.marketo.leads import int_or_none
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.records import (
+    Activity,
     CampaignInfo,
     CreateResult,
     PreflightResult,
     ProgramToken,
+    Qualification,
     SmartCampaign,
     TriggerResult,
 )
@@ -118,6 +121,7 @@ class MarketoClient:
             clock=clock,
             sleep=sleep,
         )
+        self._walks = TokenWalks(self._caller)
 
     def __repr__(self) -> str:
         return f"MarketoClient(base_url={self.base_url!r}, limiter={self.limiter!r})"
@@ -177,6 +181,57 @@ class MarketoClient:
             request_id=str(body.get("requestId", "")), campaign_id=int(campaign_id)
         )
 
+    def schedule_campaign(
+        self,
+        campaign_id: int,
+        run_at: str,
+        tokens: Sequence[tuple[str, str]] = (),
+        clone_to_program: str | None = None,
+    ) -> TriggerResult:
+        """Schedule a batch campaign at ``run_at`` (ISO 8601 with offset) with ``{{my.X}}`` tokens.
+
+        Not retried once sent (a second call would schedule a second run): a lost answer
+        raises ``OutcomeUnknown``.  Marketo has no REST call to unschedule.
+        """
+        if len(tokens) > MAX_TRIGGER_TOKENS:
+            raise BatchTooLarge(f"at most {MAX_TRIGGER_TOKENS} tokens a call, got {len(tokens)}")
+        bad = [name for name, _ in tokens if not _TOKEN_NAME.match(name)]
+        if bad:
+            raise ValueError(f"token names must be written {{{{my.Name}}}}: {', '.join(bad)}")
+        payload: dict[str, Any] = {"runAt": run_at}
+        if tokens:
+            payload["tokens"] = [{"name": n, "value": v} for n, v in tokens]
+        if clone_to_program is not None:
+            payload["cloneToProgramName"] = clone_to_program
+        body = self._caller.call(
+            "schedule",
+            "POST",
+            f"/rest/v1/campaigns/{int(campaign_id)}/schedule.json",
+            json_body={"input": payload},
+            idempotent=False,
+        )
+        return TriggerResult(
+            request_id=str(body.get("requestId", "")), campaign_id=int(campaign_id)
+        )
+
+    def preflight_batch(self, campaign_id: int, token_names: Sequence[str] = ()) -> list[str]:
+        """Why a batch campaign cannot be scheduled with these tokens (empty: it can).
+
+        The campaign must exist and be a batch campaign (a trigger campaign is refused by
+        ``schedule.json``); the tokens must exist on its program or a folder above it.
+        """
+        campaign = self.get_smart_campaign(campaign_id)
+        if campaign is None:
+            return [f"campaign {campaign_id} was not found"]
+        if campaign.type != "batch":
+            return [
+                f"campaign {campaign_id} ({campaign.name}) is a {campaign.type or 'non-batch'} "
+                "campaign; a schedule needs a batch campaign"
+            ]
+        if not token_names:
+            return []
+        return self._missing_tokens(campaign, token_names)[0]
+
     def get_campaign(self, campaign_id: int) -> CampaignInfo | None:
         """The campaign from the lead-database API, or None if Marketo has no such id."""
         try:
@@ -221,6 +276,7 @@ class MarketoClient:
             is_active=bool(record.get("isActive", False)),
             is_requestable=bool(record.get("isRequestable", False)),
             parent_program_id=int_or_none(record.get("parentProgramId")),
+            qualification=Qualification.from_record(record),
         )
 
     def get_program_tokens(self, program_id: int) -> list[ProgramToken]:
@@ -240,11 +296,19 @@ class MarketoClient:
         ]
 
     def preflight(self, campaign_id: int, token_names: Sequence[str] = ()) -> PreflightResult:
-        """Check a campaign can be triggered with these tokens, naming every reason it cannot."""
+        """Check a campaign can be triggered with these tokens, naming every reason it cannot.
+
+        Tokens may sit on the campaign's program or any folder above it (``folders``); the
+        walk up is made once per program for the life of this client.  The result also
+        carries the campaign's qualification rule and the calls this check made.
+        """
         campaign = self.get_smart_campaign(campaign_id)
         if campaign is None:
             return PreflightResult(
-                campaign_id=campaign_id, ok=False, reasons=[f"campaign {campaign_id} was not found"]
+                campaign_id=campaign_id,
+                ok=False,
+                reasons=[f"campaign {campaign_id} was not found"],
+                calls=1,
             )
         what = f"campaign {campaign_id} ({campaign.name})"
         reasons: list[str] = []
@@ -259,24 +323,45 @@ class MarketoClient:
                 f"{what} cannot be requested: it needs a 'Campaign is Requested' trigger "
                 "with source 'Web Service API'"
             )
+        calls = 1
         if token_names:
-            reasons.extend(self._missing_tokens(campaign, token_names))
-        return PreflightResult(campaign_id=campaign_id, ok=not reasons, reasons=reasons)
+            missing, walk_calls = self._missing_tokens(campaign, token_names)
+            reasons.extend(missing)
+            calls += walk_calls
+        return PreflightResult(
+            campaign_id=campaign_id,
+            ok=not reasons,
+            reasons=reasons,
+            qualification=campaign.qualification,
+            calls=calls,
+        )
 
-    def _missing_tokens(self, campaign: SmartCampaign, token_names: Sequence[str]) -> list[str]:
+    def check_tokens(self, program_id: int, token_names: Sequence[str]) -> TokenCheck:
+        """Which of these tokens neither the program nor any folder above it defines."""
+        bare = list(dict.fromkeys(bare_token_name(n) for n in token_names))
+        return self._walks.check(program_id, bare)
+
+    def _missing_tokens(
+        self, campaign: SmartCampaign, token_names: Sequence[str]
+    ) -> tuple[list[str], int]:
         program_id = campaign.parent_program_id
         if program_id is None:
-            return [f"campaign {campaign.id} has no parent program to hold My Tokens"]
+            return [f"campaign {campaign.id} has no parent program to hold My Tokens"], 0
         try:
-            held = {t.name for t in self.get_program_tokens(program_id)}
+            check = self.check_tokens(program_id, token_names)
         except NotFound:
-            return [f"program {program_id} of campaign {campaign.id} was not found"]
+            return [f"program {program_id} of campaign {campaign.id} was not found"], 1
+        if not check.missing:
+            return [], check.calls
         # Exact names: if Marketo matched case-insensitively this refuses loudly, never silently.
+        first, *above = check.levels
+        where = f", nor does {', '.join(lvl.label() for lvl in above)} above it" if above else ""
+        available = ", ".join(check.available()) or "none"
         return [
-            f"program {program_id} has no My Token '{bare}' (sent as {{{{my.{bare}}}}})"
-            for bare in dict.fromkeys(bare_token_name(n) for n in token_names)
-            if bare not in held
-        ]
+            f"{first.label()} has no My Token '{bare}' (sent as {{{{my.{bare}}}}}){where}; "
+            f"available: {available}"
+            for bare in check.missing
+        ], check.calls
 
     # -- leads -------------------------------------------------------------------------
 
@@ -291,6 +376,12 @@ class MarketoClient:
     def find_leads_by_id(self, ids: Sequence[int]) -> set[int]:
         """Which of these lead ids exist (300 values a call)."""
         return leads.find_leads_by_id(self._caller, self.base_url, ids)
+
+    def find_activities(
+        self, type_ids: Sequence[int], lead_ids: Sequence[int], since: str
+    ) -> list[Activity]:
+        """Activities of these types (at most 10) on these leads since ``since`` (ISO 8601)."""
+        return activities.find_activities(self._caller, type_ids, lead_ids, since)
 
     def create_leads(self, records: Sequence[Mapping[str, str]]) -> list[CreateResult]:
         """Create leads (``createOnly``, 300 a call); one result per record, in input order.

@@ -9,12 +9,13 @@ into a typed exception; its class says what a caller may do::
     ├── QuotaExceeded    607: stop the run; the next run resumes
     ├── Retryable        safe to send again after a pause (the request was not carried out)
     │   ├── Throttled        606, 615
-    │   ├── Transient        604, 608, 713, 502, HTML 5xx pages
+    │   ├── Transient        604, 608, 713, 500/502 (envelope or HTML page)
     │   └── ConnectFailed    no connection: the request never left
     ├── TokenRejected    601/602 still answered after the token was renewed
     ├── OutcomeUnknown   the request left but no answer came; it may have been carried out
     ├── NotFound         1013, 702, 610: the object or resource does not exist
-    └── RequestFailed    anything else (611, 1003, 603, 609 ...): not retried
+    └── RequestFailed    anything else (611, 1003, 603, 609 ...): not retried, except
+                         611 on a call that only reads (IDEMPOTENT_RETRY_CODES)
 
 >>> isinstance(error_for("606", "Max rate limit '100' exceeded with in '20' secs", "a#1"), Retryable)
 True
@@ -28,6 +29,7 @@ from typing import Any
 from mktsync.errors import AuthError, MarketoError, QuotaExceeded
 
 __all__ = [
+    "IDEMPOTENT_RETRY_CODES",
     "AuthError",
     "ConnectFailed",
     "NotFound",
@@ -47,7 +49,14 @@ THROTTLE_CODES = frozenset({"606", "615"})
 # 611 is deliberately absent: it is Marketo's catch-all for unhandled exceptions (and the
 # answer to a nested-program trigger with tokens), so resending rarely helps; marketo-rest-
 # python dropped it from its retry list for that reason (marketo-api.md section 7).
-TRANSIENT_CODES = frozenset({"502", "604", "608", "713"})
+# "500"/"502" also arrive as codes inside a JSON envelope (Marketo's error-code table lists
+# both); like the HTML 5xx pages they are passing faults of Marketo's side.
+TRANSIENT_CODES = frozenset({"500", "502", "604", "608", "713"})
+# Retried only on calls that merely read (lookups, preflight, describe, tokens, activities):
+# 611 is Marketo's catch-all, and one passing 611 must not end a whole run. A 6xx means
+# the request was not carried out, but 611 on a trigger is also the nested-program quirk,
+# which no retry fixes, so trigger, schedule and create keep treating it as a failure.
+IDEMPOTENT_RETRY_CODES = frozenset({"611"})
 NOT_FOUND_CODES = frozenset({"610", "702", "710", "1013"})
 
 
@@ -60,7 +69,7 @@ class Throttled(Retryable):
 
 
 class Transient(Retryable):
-    """A passing fault on Marketo's side: 604, 608, 713, 502 or an HTML 5xx page."""
+    """A passing fault on Marketo's side: 604, 608, 713, 500/502 in an envelope, an HTML 5xx page."""
 
 
 class ConnectFailed(Retryable):

@@ -6,8 +6,9 @@ TriggerResult(request_id='9e01#161d922f1aa', campaign_id=1234)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,6 +32,38 @@ class CampaignInfo:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Qualification:
+    """A smart campaign's qualification rule (asset API ``qualificationRuleType`` and kin).
+
+    ``once``: a lead runs through the flow once, ever; ``any``: every time it is requested;
+    ``interval``: at most once per ``interval`` ``unit``.  Leads that do not qualify are
+    skipped by Marketo without a word in the trigger's answer.
+    """
+
+    rule: str  # "once" | "any" | "interval" (or whatever Marketo sends)
+    interval: int | None = None
+    unit: str | None = None
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Qualification | None:
+        rule = record.get("qualificationRuleType")
+        if not isinstance(rule, str) or not rule:
+            return None
+        interval = record.get("qualificationRuleInterval")
+        unit = record.get("qualificationRuleUnit")
+        return cls(
+            rule=rule,
+            interval=int(interval) if isinstance(interval, int) else None,
+            unit=str(unit) if isinstance(unit, str) else None,
+        )
+
+    def describe(self) -> str:
+        if self.rule == "interval" and self.interval and self.unit:
+            return f"interval (once every {self.interval} {self.unit})"
+        return self.rule
+
+
+@dataclass(frozen=True, kw_only=True)
 class SmartCampaign:
     """A smart campaign as the asset API sees it (``/rest/asset/v1/smartCampaign/{id}.json``).
 
@@ -44,6 +77,7 @@ class SmartCampaign:
     is_active: bool
     is_requestable: bool
     parent_program_id: int | None = None
+    qualification: Qualification | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,3 +113,20 @@ class PreflightResult:
     campaign_id: int
     ok: bool
     reasons: list[str] = field(default_factory=list)
+    qualification: Qualification | None = None
+    calls: int = 0  # API calls this check made (a cached token walk costs none)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activity:
+    """One entry of a lead's activity log (``GET /rest/v1/activities.json``).
+
+    ``campaign_id`` is the campaign that logged it: Marketo's ``campaignId`` when given,
+    else the primary attribute's id (for "Request Campaign", the campaign requested).
+    """
+
+    guid: str
+    lead_id: int
+    date: str  # as Marketo wrote it, e.g. 2026-11-30T08:00:01Z
+    type_id: int
+    campaign_id: int | None

@@ -8,6 +8,10 @@ The rule for transport failures (why, not what): a failure while *connecting* me
 nothing reached Marketo, so it is always safe to resend.  A failure after the request
 left (read timeout, connection reset, half a response) may hide a request Marketo
 carried out: it is retried only for reads, and raises ``OutcomeUnknown`` otherwise.
+Reads are also retried on 611 (``codes.IDEMPOTENT_RETRY_CODES``), with the same backoff.
+Marketo's 500/502 *inside its JSON envelope* is retried on reads too; answering a trigger
+or a create it raises ``OutcomeUnknown`` (issue 14).  An HTML 5xx page is still retried
+on every call (docs/emulator.md, judgement call on HTML 502s).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import httpx
 
 from mktsync.marketo.auth import SendState
 from mktsync.marketo.codes import (
+    IDEMPOTENT_RETRY_CODES,
     ConnectFailed,
     OutcomeUnknown,
     RequestFailed,
@@ -86,7 +91,11 @@ class Caller:
                 return self._once(
                     endpoint, method, path, params, json_body, form, idempotent, timeout
                 )
-            except Retryable as exc:
+            except (Retryable, RequestFailed) as exc:
+                if not isinstance(exc, Retryable) and not (
+                    idempotent and exc.code in IDEMPOTENT_RETRY_CODES
+                ):
+                    raise
                 retries += 1
                 if retries >= self._retry.max_attempts:
                     raise
@@ -124,7 +133,29 @@ class Caller:
                     f"{endpoint}: the request was sent but no answer came back "
                     f"({type(exc).__name__}); Marketo may have carried it out"
                 ) from None
-        return decode(response)
+        try:
+            return decode(response)
+        except Transient as exc:
+            # Marketo's own 500/502 inside its JSON envelope (a timeout behind its API
+            # layer): reads are retried as Adobe advises, but a trigger or create may have
+            # been carried out, so its outcome is unknown, never resent blindly.
+            if idempotent or exc.code not in ENVELOPE_5XX or not _is_envelope(response):
+                raise
+            raise OutcomeUnknown(
+                f"{endpoint}: Marketo answered error {exc.code} ({exc.message}); "
+                "it may have carried the request out"
+            ) from None
+
+
+ENVELOPE_5XX = frozenset({"500", "502"})
+
+
+def _is_envelope(response: httpx.Response) -> bool:
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(body, dict) and "success" in body
 
 
 def _failure(endpoint: str, exc: Exception) -> str:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from jinja2 import TemplateSyntaxError
 
 from mktsync.config.model import Campaign, Template
+from mktsync.config.reads import as_condition
 from mktsync.errors import ConfigError, Problem
 from mktsync.items import FilteredRow, Item
 from mktsync.render import fast
@@ -61,6 +62,9 @@ class CompiledCampaign:
     @classmethod
     def build(cls, campaign: Campaign, source: str | None = None) -> CompiledCampaign:
         """Compile every template; ``source`` names the rows' source in items (default ``campaign.source``)."""
+        if campaign.when is not None:  # a bare `when` expression is `{{ (expression) }}`
+            when = dataclasses.replace(campaign.when, text=as_condition(campaign.when.text))
+            campaign = dataclasses.replace(campaign, when=when)
         lead = campaign.lead
         tokens = sorted(((t.name, t.template) for t in campaign.tokens), key=_name)
         fields = sorted(lead.fields, key=_name) if campaign.create_missing else []

@@ -22,6 +22,7 @@ from typing import Any
 
 from jinja2 import nodes
 
+from mktsync.dates import today_of
 from mktsync.row import Row
 from mktsync.sandbox import make_environment
 
@@ -44,7 +45,7 @@ def compile_template(text: str, *, fast: bool = True) -> Render:
     template = env.from_string(text)
 
     def render(row: Row, now: datetime) -> str:
-        return template.render({"row": row, "now": now})
+        return template.render({"row": row, "now": now, "today": today_of(now)})
 
     return render
 

@@ -17,8 +17,9 @@ Each row gives exactly one result:
 - ``Item`` otherwise: the email trimmed and lower-cased, the key (default: the lead
   reference, ``id:123`` or the email) stripped, tokens sorted by name.
 
-An invalid row never stops the run; :func:`check_invalid_limit` is what enforces
-``max_invalid``.  Duplicate detection keeps a 16-byte digest and the first row number
+An invalid row never stops the rendering; :func:`check_invalid_limit` is what enforces
+``max_invalid`` (default 0: any invalid row fails the plan) and refuses a source whose
+every row is invalid.  Duplicate detection keeps a 16-byte digest and the first row number
 per distinct key: about 160 bytes of peak memory per distinct key (115 MB for 800,000,
 measured in ``benchmarks/bench_render.py``); the rest of the path streams.
 """
@@ -26,7 +27,8 @@ measured in ``benchmarks/bench_render.py``); the rest of the path streams.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,8 +37,12 @@ from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
 from mktsync.render.fast import Render
+from mktsync.render.limits import oversized
 from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
+from mktsync.sources.columns import convert, declared
+
+SHOWN_INVALID = 20  # invalid rows listed in the error; the rest are counted
 
 
 def iter_items(
@@ -48,9 +54,15 @@ def iter_items(
     compiled = CompiledCampaign.build(campaign, spec.name)
     name, campaign_id, source = campaign.name, campaign.campaign_id, spec.name
     seen: dict[bytes, int] = {}
+    limit = config.max_value_bytes
     blake2b, make_filtered = hashlib.blake2b, record_factory(FilteredRow)
     records, happy, to_row = _stream(spec, compiled)
     for number, data in records:
+        if data.__class__ is str:  # a typed column did not convert: the reason
+            yield InvalidItem(
+                campaign=name, campaign_id=campaign_id, source=source, row=number, reason=data
+            )
+            continue
         try:
             item = happy(data, number, now)
         except Exception:  # Unusual, or a template error: the careful path names the fields
@@ -61,6 +73,12 @@ def iter_items(
             item = result
         if item is None:
             yield make_filtered(name, campaign_id, source, number)
+            continue
+        too_big = oversized(item, limit)
+        if too_big is not None:
+            yield InvalidItem(
+                campaign=name, campaign_id=campaign_id, source=source, row=number, reason=too_big
+            )
             continue
         key = item.key
         try:
@@ -87,7 +105,17 @@ def _stream(
 ) -> tuple[
     Iterator[tuple[int, Any]], Callable[[Any, int, datetime], Item | None], Callable[[Any], Row]
 ]:
-    """(records, happy path, record -> Row): cells by position when the source and templates allow."""
+    """(records, happy path, record -> Row): cells by position when the source and templates allow.
+
+    With declared ``columns:``, each row is converted first; a row that does not convert
+    comes as the reason (a ``str``) instead.
+    """
+    types = declared(spec.options)
+    if types:
+        typed = (
+            (n, convert(Row(r) if type(r) is not Row else r, types)) for n, r in iter_rows(spec)
+        )
+        return typed, compiled.happy, _same
     iter_records = getattr(SOURCES.get(spec.type), "iter_records", None)
     if iter_records is not None:
         header, cells = iter_records(spec)
@@ -98,6 +126,10 @@ def _stream(
     else:
         rows = ((n, r if type(r) is Row else Row(r)) for n, r in iter_rows(spec))
     return rows, compiled.happy, lambda row: row
+
+
+def _same(row: Row) -> Row:
+    return row
 
 
 def _render_carefully(
@@ -150,15 +182,51 @@ def _render_carefully(
     )
 
 
-def check_invalid_limit(campaign: Campaign, invalid_count: int) -> None:
-    """Raise ``PlanError`` when a campaign has more invalid rows than its ``max_invalid``."""
-    limit = campaign.max_invalid
-    if limit is not None and invalid_count > limit:
-        rows = "row is" if invalid_count == 1 else "rows are"
-        raise PlanError(
-            f"{campaign.position}: campaigns.{campaign.name}: {invalid_count} {rows} invalid, "
-            f"more than max_invalid ({limit}); fix the source or raise max_invalid"
+def check_invalid_limit(
+    campaign: Campaign, invalid: Sequence[InvalidItem] | int, rows: int | None = None
+) -> None:
+    """Raise ``PlanError`` past the campaign's ``max_invalid``, or when every row is invalid.
+
+    ``invalid`` is the campaign's invalid items (or only their count), ``rows`` how many
+    rows its source gave (for ``max_invalid: 2%`` and the all-invalid rule).  The message
+    lists the first :data:`SHOWN_INVALID` rows with their reasons, then a count.
+    """
+    count = invalid if isinstance(invalid, int) else len(invalid)
+    if not count:
+        return
+    limit = invalid_allowed(campaign.max_invalid, rows)
+    every = rows is not None and count >= rows
+    if not every and (limit is None or count <= limit):
+        return
+    where = f"{campaign.position}: campaigns.{campaign.name}"
+    rows_are = "row is" if count == 1 else "rows are"
+    if every:
+        head = (
+            f"{where}: every row of source '{campaign.source}' is invalid ({count}); "
+            "check the source against the templates (a renamed column, another delimiter?)"
         )
+    else:
+        written = campaign.max_invalid
+        shown = f"{written}, {limit} of {rows} rows" if isinstance(written, str) else f"{written}"
+        head = (
+            f"{where}: {count} {rows_are} invalid, more than max_invalid ({shown}); "
+            "fix the source or raise max_invalid"
+        )
+    lines = [head]
+    if not isinstance(invalid, int):
+        lines += [f"  {i.source} row {i.row}: {i.reason}" for i in invalid[:SHOWN_INVALID]]
+        if count > SHOWN_INVALID:
+            lines.append(f"  ... and {count - SHOWN_INVALID:,} more invalid rows")
+    raise PlanError("\n".join(lines))
+
+
+def invalid_allowed(max_invalid: int | str | None, rows: int | None) -> int | None:
+    """How many invalid rows ``max_invalid`` allows: ``25``, or ``"2%"`` of ``rows`` (rounded
+    down); None means no limit."""
+    if max_invalid is None or isinstance(max_invalid, int):
+        return max_invalid
+    share = float(max_invalid.strip().rstrip("%"))
+    return math.floor((rows or 0) * share / 100)
 
 
 def _lead(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
 from mktsync.report.escape import html_text, literal
+from mktsync.report.schedules import schedule_markdown
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
@@ -54,10 +55,12 @@ def render_markdown(
         text = str(value) if show_pii else mask_emails(str(value))
         return literal(text, cell=cell)
 
-    head = [MARKER, "### mktsync plan", ""]
+    title = f"### mktsync plan: environment `{plan.environment}`" if plan.environment else ""
+    head = [MARKER, title or "### mktsync plan", ""]
     head += _context_lines(context or Context())
     head += [f"**{headline(plan)}**", ""]
     head += _table(plan)
+    head += schedule_markdown(plan)
     head += ["", cost_line(plan) + ".", ""]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
@@ -103,19 +106,33 @@ def _truncate(text: str, sections: list[str], plan: Plan) -> str:
     left = len(plan.campaigns) - kept
     return out + (
         f"\n> **{plural(left, 'more campaign')} not shown**; {ARTIFACT}. "
-        "The table above counts everything.\n"
+        "The totals at the top count everything.\n"
     )
 
 
 def _table(plan: Plan) -> list[str]:
+    """Counts per campaign; with thousands of campaigns, as many rows as half a comment holds."""
     header = "| campaign | id | " + " | ".join(f"{MARKS[c]} {c}" for c in CLASSES) + " | calls |"
     rule = "|---|---:|" + "---:|" * len(CLASSES) + "---:|"
-    rows = [
-        f"| {literal(cp.name, cell=True)} | {cp.campaign_id} | "
-        + " | ".join(f"{cp.counts.get(c, 0):,}" for c in CLASSES)
-        + f" | {cp.trigger_calls:,} |"
-        for cp in plan.campaigns
-    ]
+    rows: list[str] = []
+    size = 0
+    for cp in plan.campaigns:
+        row = (
+            f"| {literal(cp.name, cell=True)} | {cp.campaign_id} | "
+            + " | ".join(f"{cp.counts.get(c, 0):,}" for c in CLASSES)
+            + f" | {cp.trigger_calls:,} |"
+        )
+        size += len(row) + 1
+        if size > COMMENT_LIMIT // 2:
+            left = len(plan.campaigns) - len(rows)
+            return [
+                header,
+                rule,
+                *rows,
+                "",
+                f"{plural(left, 'more campaign')} not shown; {ARTIFACT}.",
+            ]
+        rows.append(row)
     return [header, rule, *rows]
 
 
@@ -153,10 +170,14 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
             f"{'was' if cp.missing_forecast == 1 else 'were'} not found in Marketo at the last run.",
             "",
         ]
+    # Changed items have a share of the rows of their own: a reviewer must see them even
+    # when many leads are sent.
+    shown_sending = sending[:limit]
+    shown_changed = cp.changed[:limit]
     rows = len(sending) + len(cp.changed)
-    if rows and limit:
+    if shown_sending or shown_changed:
         lines += ["| | lead | key | tokens |", "|---|---|---|---|"]
-        for p in sending[:limit]:
+        for p in shown_sending:
             tokens = (
                 _diff(clean, p.old_tokens, p.item.tokens)
                 if p.old_tokens is not None
@@ -167,13 +188,14 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
                 f"| {mark} | {clean(p.item.lead, cell=True)} | {clean(p.item.key, cell=True)} "
                 f"| {tokens} |"
             )
-        for ch in cp.changed[: max(0, limit - len(sending))]:
+        for ch in shown_changed:
             lines.append(
                 f"| ≠ | {clean(ch.item.lead, cell=True)} | {clean(ch.item.key, cell=True)} "
                 f"| {_diff(clean, ch.old_tokens, ch.item.tokens)} |"
             )
-        if rows > limit:
-            lines.append(_more(rows - limit, "item"))
+        hidden = rows - len(shown_sending) - len(shown_changed)
+        if hidden:
+            lines.append(_more(hidden, "item"))
     elif rows:
         lines.append(f"{plural(rows, 'item')} not shown; {ARTIFACT}.")
     if cp.invalid and limit:

@@ -12,8 +12,8 @@ import dataclasses
 import json
 from typing import Any
 
-from mktsync.apply import ApplyReport, CampaignReport
 from mktsync.errors import one_line
+from mktsync.outcomes import ApplyReport, CampaignReport, ScheduleReport
 from mktsync.report.escape import literal
 from mktsync.report.words import CHANGED_FIX, plural
 
@@ -31,7 +31,12 @@ def outcome_counts(report: ApplyReport) -> dict[str, int]:
         "invalid": sum(x.invalid for x in c),
         "not_attempted": sum(x.leads_not_attempted for x in c),
         "changed": sum(x.changed for x in c),
-        "refused": sum(1 for x in c if x.skipped),
+        "refused": sum(1 for x in c if x.skipped) + sum(1 for x in report.schedules if x.skipped),
+        "runs": sum(len(x.scheduled) for x in report.schedules),
+        "runs_failed": sum(len(x.failed) for x in report.schedules),
+        "runs_unknown": sum(len(x.unknown) for x in report.schedules),
+        "runs_not_attempted": sum(x.not_attempted for x in report.schedules),
+        "runs_changed": sum(x.changed for x in report.schedules),
     }
 
 
@@ -44,6 +49,19 @@ def _problems(n: dict[str, int]) -> list[str]:
         (n["invalid"], plural(n["invalid"], "invalid row")),
         (n["not_attempted"], plural(n["not_attempted"], "lead") + " not attempted"),
         (n["changed"], plural(n["changed"], "changed item") + " not resent"),
+        (n.get("runs_failed", 0), plural(n.get("runs_failed", 0), "batch run") + " failed"),
+        (
+            n.get("runs_unknown", 0),
+            plural(n.get("runs_unknown", 0), "batch run") + " with an unknown outcome",
+        ),
+        (
+            n.get("runs_not_attempted", 0),
+            plural(n.get("runs_not_attempted", 0), "batch run") + " not attempted",
+        ),
+        (
+            n.get("runs_changed", 0),
+            plural(n.get("runs_changed", 0), "changed batch run") + " not scheduled again",
+        ),
     ]
     return [text for count, text in words if count]
 
@@ -53,7 +71,7 @@ def _advice(report: ApplyReport, n: dict[str, int]) -> str:
         return "the next run sends the rest"
     if n["refused"]:
         return "fix the campaigns preflight refused in Marketo and run again"
-    if n["failed"] or n["unknown"]:
+    if n["failed"] or n["unknown"] or n["runs_failed"] or n["runs_unknown"]:
         return "see 'mktsync ledger status'"
     if n["missing"]:
         return (
@@ -72,6 +90,8 @@ def last_line(report: ApplyReport) -> str:
     n = outcome_counts(report)
     problems = _problems(n)
     sent = f"{plural(n['sent'], 'lead')} sent in {plural(n['calls'], 'call')}"
+    if n["runs"]:
+        sent += f", {plural(n['runs'], 'batch run')} scheduled"
     if report.stopped_by:
         cause = f"Stopped by {report.stopped_by}"
     elif report.quota_stopped:
@@ -79,7 +99,7 @@ def last_line(report: ApplyReport) -> str:
     elif n["refused"]:
         cause = f"{plural(n['refused'], 'campaign')} refused by preflight"
     elif not problems:
-        if not n["sent"]:
+        if not n["sent"] and not n["runs"]:
             return "Nothing to trigger: the ledger already holds everything the data asks for."
         return f"Everything planned was sent: {sent}."
     else:
@@ -88,13 +108,16 @@ def last_line(report: ApplyReport) -> str:
 
 
 def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
-    lines: list[str] = []
+    env = report.plan.environment
+    lines: list[str] = [f"Environment: {env}"] if env else []
     for c in report.campaigns:
         if not (c.skipped or c.calls_sent or c.calls_failed or c.calls_unknown
                 or c.calls_not_attempted or c.invalid or c.missing or c.changed):  # fmt: skip
             lines.append(f"{c.name} (campaign {c.campaign_id}): nothing to send")
             continue
         lines += _campaign_text(c, limit)
+    for sr in report.schedules:
+        lines += _schedule_text(sr, limit)
     stats = report.stats
     retries = stats.get("retries") or {}
     retry_text = ", ".join(f"{code} x{n}" for code, n in sorted(retries.items())) or "none"
@@ -142,14 +165,36 @@ def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
     return lines
 
 
+def _schedule_text(s: ScheduleReport, limit: int) -> list[str]:
+    lines = [f"{s.name} (batch campaign {s.campaign_id})"]
+    if s.skipped:
+        lines.append(f"  skipped by preflight: {s.skipped}")
+    lines.append(
+        f"  runs: {len(s.scheduled)} scheduled, {len(s.failed)} failed, {len(s.unknown)} unknown, "
+        f"{s.not_attempted} not attempted, {s.changed} changed not scheduled again"
+    )
+    for mark, texts in (("+", s.scheduled), ("!", s.failed), ("?", s.unknown)):
+        for text in texts[:limit]:
+            lines.append(one_line(f"  {mark} {text}"))
+    return lines
+
+
 def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
     """The run's account for ``$GITHUB_STEP_SUMMARY``: a table and the same last line."""
-    lines = ["### mktsync apply", "", f"**{last_line(report)}**", ""]
+    env = report.plan.environment
+    title = f"### mktsync apply: environment `{env}`" if env else "### mktsync apply"
+    lines = [title, "", f"**{last_line(report)}**", ""]
     lines += [
         "| campaign | id | sent | failed | unknown | missing | invalid | not attempted "
         "| changed not resent |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    for sr in report.schedules:  # batch runs: counted as runs, not leads
+        lines.append(
+            f"| {literal(sr.name, cell=True)} (batch runs) | {sr.campaign_id} | {len(sr.scheduled):,} "
+            f"| {len(sr.failed):,} | {len(sr.unknown):,} | 0 | 0 | {sr.not_attempted:,} "
+            f"| {sr.changed:,} |"
+        )
     for c in report.campaigns:
         lines.append(
             f"| {literal(c.name, cell=True)} | {c.campaign_id} | {c.leads_triggered:,} "
@@ -179,6 +224,12 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         "totals": report.counts(),
         "stats": dict(report.stats),
         "last_line": last_line(report),
+        **({"environment": report.plan.environment} if report.plan.environment else {}),
+        **(
+            {"schedules": [dataclasses.asdict(s) for s in report.schedules]}
+            if report.schedules
+            else {}
+        ),
         "campaigns": [
             {
                 "name": c.name,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.report.schedules import environment_line, schedule_text
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
@@ -18,18 +20,23 @@ _COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2", "≠"
 
 def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
     def paint(mark: str, text: str) -> str:
+        # Data (keys, reasons) may hold control characters: never let them reach a terminal.
+        text = one_line(text)
         return f"\x1b[{_COLORS[mark]}m{text}\x1b[0m" if color and mark in _COLORS else text
 
-    lines: list[str] = []
+    lines: list[str] = environment_line(plan)
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit)
         lines.append("")
-    return "\n".join(lines) + render_text_summary(plan, color=color)
+    lines += schedule_text(plan, limit)
+    return "\n".join([*lines, render_text_summary(plan, color=color, first=False)])
 
 
-def render_text_summary(plan: Plan, *, color: bool = False) -> str:
-    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out."""
-    lines = [headline(plan), cost_line(plan)]
+def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) -> str:
+    """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out.
+
+    ``first``: these are the output's first lines, so they name the environment."""
+    lines = [*(environment_line(plan) if first else []), headline(plan), cost_line(plan)]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
@@ -60,13 +67,13 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     for p in changed[:limit]:
         lines.append("  " + paint("~", f"~ {p.item.key}"))
         for name, old, new in token_diff(p.old_tokens or (), p.item.tokens):
-            lines.append(f"      {name}: {shorten(str(old))} → {shorten(str(new))}")
+            lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(changed) > limit:
         lines.append(f"  … and {len(changed) - limit:,} more changed")
     for ch in cp.changed[:limit]:
         lines.append("  " + paint("≠", f"≠ {ch.item.key}: changed since sent, not resent"))
         for name, old, new in token_diff(ch.old_tokens, ch.item.tokens):
-            lines.append(f"      {name}: {shorten(str(old))} → {shorten(str(new))}")
+            lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(cp.changed) > limit:
         lines.append(f"  … and {len(cp.changed) - limit:,} more changed, not resent")
     if cp.missing_forecast:

@@ -53,6 +53,8 @@ def shorten(text: str, width: int = 80) -> str:
 def cost_line(plan: Plan) -> str:
     s = plan.summary
     parts = [plural(s.trigger_calls, "trigger call")]
+    if s.schedule_calls:
+        parts.append(plural(s.schedule_calls, "schedule call"))
     if s.lookup_calls:
         parts.append(plural(s.lookup_calls, "lead lookup"))
     if s.preflight_calls:
@@ -78,6 +80,13 @@ def headline(plan: Plan) -> str:
             f"; {plural(s.missing_forecast, 'email')} to send "
             f"{'was' if s.missing_forecast == 1 else 'were'} not found in Marketo at the last run"
         )
+    if s.schedule_changed:
+        extra += (
+            f"; {plural(s.schedule_changed, 'changed batch run')} will NOT be scheduled again "
+            "(retrigger: never)"
+        )
+    if s.schedule_calls:
+        extra = f"; {plural(s.schedule_calls, 'batch run')} to schedule" + extra
     if not s.changes:
         return f"No changes: nothing to trigger{extra}."
     return (

@@ -4,11 +4,16 @@
 >>> for number, row in iter_rows(config.sources["registrations"]):   # doctest: +SKIP
 ...     print(number, row["email"])
 
-Each kind is a module with ``iter_rows(spec) -> Iterator[(row_number, row)]``
-(the :class:`Source` protocol); each row is a :class:`Row`, a plain dict.  Rows stream: no kind holds the whole source in
-memory.  A source that cannot be read raises ``SourceError`` naming the file and
+Each kind is a module with ``iter_rows(spec) -> Iterator[(row_number, row)]`` and
+``columns(spec)``, the column names when they are known without reading the rows
+(the :class:`Source` protocol); each row is a :class:`Row`, a plain dict.  Rows
+stream: no kind holds the whole source in memory.  A source that cannot be read raises ``SourceError`` naming the file and
 line as written in the config; the row number is what messages about that row show
 (a line of the file, a YAML line, or a 1-based index — each module says which).
+
+Every kind accepts ``columns:`` (``mktsync.sources.columns``): declared names and types.
+Sources yield values as read; ``render`` converts them to the declared types, so a
+value that does not convert becomes an invalid item rather than a stopped run.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ class Source(Protocol):
     """What every source kind provides (a module satisfies it)."""
 
     def iter_rows(self, spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]: ...
+
+    def columns(self, spec: SourceSpec) -> tuple[str, ...] | None:
+        """The columns every row has, known without reading the rows; None when unknown."""
 
 
 SOURCES: dict[str, Source] = {

@@ -14,7 +14,9 @@ import io
 from typing import TextIO
 
 from mktsync.config.model import SourceSpec
+from mktsync.config.security import byte_order_mark, encoding_problem, missing_bom
 from mktsync.errors import SourceError
+from mktsync.sources.paths import open_confined
 
 _UTF8_BOM = codecs.BOM_UTF8
 
@@ -27,28 +29,17 @@ def written_path(spec: SourceSpec, key: str = "path") -> str:
 def codec_name(spec: SourceSpec) -> str:
     """The Python codec for ``spec.options['encoding']``; ``utf-8`` also accepts a BOM."""
     encoding = str(spec.options.get("encoding") or "utf-8")
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError:
+    problem = encoding_problem(encoding)
+    if problem:
         where = spec.positions.get("encoding")
-        raise SourceError(spec.name, str(where or ""), f"unknown encoding '{encoding}'") from None
+        raise SourceError(spec.name, str(where or ""), problem)
+    name = codecs.lookup(encoding).name
     return "utf-8-sig" if name == "utf-8" else name
 
 
 def open_binary(spec: SourceSpec, key: str = "path") -> io.BufferedReader:
-    path = spec.path(key)
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise SourceError(spec.name, written_path(spec, key), "file not found") from None
-    except IsADirectoryError:
-        raise SourceError(
-            spec.name, written_path(spec, key), "is a directory, not a file"
-        ) from None
-    except OSError as exc:
-        raise SourceError(
-            spec.name, written_path(spec, key), f"cannot read: {exc.strerror}"
-        ) from None
+    # Confined to the repository and refused unless a regular file: see `paths`.
+    return open_confined(spec, key)
 
 
 def open_text(spec: SourceSpec) -> TextIO:
@@ -61,6 +52,9 @@ def open_text(spec: SourceSpec) -> TextIO:
     raw = open_binary(spec)
     if not encoding.startswith(("utf-16", "utf-32")) and raw.peek(3)[:3] == _UTF8_BOM:
         raw.read(3)
+    if encoding in ("utf-16", "utf-32") and not byte_order_mark(raw.peek(4), encoding):
+        raw.close()
+        raise SourceError(spec.name, written_path(spec), f"{missing_bom(encoding)}")
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 
@@ -81,4 +75,31 @@ def decode_error(spec: SourceSpec, exc: UnicodeDecodeError) -> SourceError:
     bad = exc.object[exc.start : exc.start + 1].hex()
     where = f"{written_path(spec)}:{line}" if line else written_path(spec)
     shown = spec.options.get("encoding") or "utf-8"
-    return SourceError(spec.name, where, f"cannot decode byte 0x{bad} as {shown}")
+    offset, hint = _decode_offset(spec, encoding)
+    at = f" at byte {offset}" if offset is not None else ""
+    return SourceError(spec.name, where, f"cannot decode byte 0x{bad}{at} as {shown}{hint}")
+
+
+def _decode_offset(spec: SourceSpec, encoding: str) -> tuple[int | None, str]:
+    """The file offset of the first undecodable byte, and which ``encoding:`` to try."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    position = 0
+    with open_binary(spec) as raw:
+        head = raw.peek(4)[:4]
+        while chunk := raw.read(64 * 1024):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                pending = len(decoder.getstate()[0])
+                return position - pending + exc.start, _encoding_hint(head, encoding)
+            position += len(chunk)
+    return None, _encoding_hint(head, encoding)
+
+
+def _encoding_hint(head: bytes, encoding: str) -> str:
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head
+    if utf16 and not encoding.startswith("utf-16"):
+        return "; the file looks like UTF-16: set 'encoding: utf-16' on this source"
+    if encoding.startswith("utf-8"):
+        return "; if it was saved by Excel on Windows, set 'encoding: cp1252' on this source"
+    return ""

@@ -3,8 +3,9 @@
 >>> for number, row in iter_rows(spec):     # doctest: +SKIP
 ...     row["email"]
 
-Options: ``path`` (required), ``delimiter`` (default ``,``), ``encoding`` (default
-``utf-8``; a UTF-8 BOM is accepted).  Cells are strings; an empty cell is ``""``.
+Options: ``path`` (required), ``delimiter`` (default ``,``), ``quotechar`` (default
+``"``), ``encoding`` (default ``utf-8``; a UTF-8 BOM is accepted).  A header that reads
+as one column holding ``;``, a tab or ``|`` is refused with the ``delimiter`` to set.  Cells are strings; an empty cell is ``""``.
 The row number is the physical line where the record starts (the header is line 1),
 so it matches what an editor shows even when a quoted field holds newlines.
 
@@ -16,7 +17,7 @@ e-mails with empty tokens.  Blank lines are skipped.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from mktsync.config.model import SourceSpec
@@ -30,9 +31,21 @@ FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 if csv.field_size_limit() < FIELD_SIZE_LIMIT:
     csv.field_size_limit(FIELD_SIZE_LIMIT)
 
+_OTHER_DELIMITERS = (";", "\t", "|", ",")
+
 _MESSAGES = {
     "unexpected end of data": "unterminated quoted field",
 }
+
+
+def columns(spec: SourceSpec) -> tuple[str, ...]:
+    """The header's column names, reading nothing past the header line."""
+    records = _records(spec)
+    try:
+        _, header = next(records)
+    finally:
+        records.close()
+    return tuple(header)
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -53,12 +66,13 @@ def iter_records(spec: SourceSpec) -> tuple[list[str], Iterator[tuple[int, list[
     return header, records
 
 
-def _records(spec: SourceSpec) -> Iterator[tuple[int, list[str]]]:
+def _records(spec: SourceSpec) -> Generator[tuple[int, list[str]], None, None]:
     """The header as ``(line, header)``, then each record; raises ``SourceError`` at the first fault."""
     delimiter = str(spec.options.get("delimiter", ","))
+    quotechar = str(spec.options.get("quotechar", '"'))
     path = written_path(spec)
     with open_text(spec) as f:
-        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        reader = csv.reader(f, delimiter=delimiter, quotechar=quotechar, strict=True)
         start = 1
         try:
             header = next(reader, None)
@@ -89,6 +103,16 @@ def _records(spec: SourceSpec) -> Iterator[tuple[int, list[str]]]:
 
 
 def _check_header(spec: SourceSpec, header: list[str], line: int) -> None:
+    delimiter = str(spec.options.get("delimiter", ","))
+    if len(header) == 1:
+        for other in _OTHER_DELIMITERS:
+            if other != delimiter and other in header[0]:
+                raise SourceError(
+                    spec.name,
+                    f"{written_path(spec)}:{line}",
+                    f"the header is one column, {header[0][:60]!r}: the file looks delimited "
+                    f"by {other!r}, not {delimiter!r}; set 'delimiter: {_yaml(other)}' on this source",
+                )
     seen: set[str] = set()
     for name in header:
         if name in seen:
@@ -98,3 +122,8 @@ def _check_header(spec: SourceSpec, header: list[str], line: int) -> None:
                 f"column '{name}' appears twice in the header",
             )
         seen.add(name)
+
+
+def _yaml(delimiter: str) -> str:
+    """How to write the delimiter in YAML: a tab needs double quotes and an escape."""
+    return '"\\t"' if delimiter == "\t" else f'"{delimiter}"'

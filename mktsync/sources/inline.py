@@ -18,6 +18,15 @@ from mktsync.errors import SourceError
 from mktsync.row import Row
 
 
+def columns(spec: SourceSpec) -> tuple[str, ...]:
+    """Every key any written row has, in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in spec.options.get("rows") or ():
+        if isinstance(row, Mapping):
+            seen.update(dict.fromkeys(str(k) for k in row))
+    return tuple(seen)
+
+
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(YAML line, row)`` for each written row."""
     for index, row in enumerate(spec.options.get("rows") or ()):

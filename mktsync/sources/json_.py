@@ -3,7 +3,7 @@
 >>> for number, row in iter_rows(spec):     # doctest: +SKIP
 ...     row["email"]
 
-Options: ``path``, ``encoding`` (default ``utf-8``) and ``records_path``: a dotted
+Options: ``path``, ``columns`` (declared: what ``validate`` checks templates against), ``encoding`` (default ``utf-8``) and ``records_path``: a dotted
 path (``data.items``) to the array inside nested objects; without it the top level
 must be the array.  The row number is the record's 1-based index in the array.
 
@@ -24,12 +24,19 @@ from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
 from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
-from mktsync.sources.jsonl import json_type
+from mktsync.sources.columns import declared
+from mktsync.sources.jsonl import json_limit_message, json_type
 
 CHUNK = 64 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _raw_decode = json.JSONDecoder().raw_decode
 _KINDS = {"{": "an object", "[": "an array", '"': "a string", "t": "a boolean", "f": "a boolean"}
+
+
+def columns(spec: SourceSpec) -> tuple[str, ...] | None:
+    """The declared ``columns:`` (the data is not read to find them), or None."""
+    found = declared(spec.options)
+    return None if found is None else tuple(found)
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -100,6 +107,8 @@ class _Stream:
                 # Read as much again as is pending: a record of any size costs linear time.
                 self.fill(len(self.buf) - self.pos)
                 continue
+            except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+                raise self.error(self.pos, f"invalid JSON: {json_limit_message(exc)}") from None
             if end == len(self.buf) and self.fill():
                 continue  # a number at the very end of the chunk may go on in the next one
             self.value_start, self.pos = self.pos, end

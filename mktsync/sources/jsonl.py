@@ -3,7 +3,7 @@
 >>> for number, row in iter_rows(spec):     # doctest: +SKIP
 ...     row["lead_id"]
 
-Options: ``path``, ``encoding`` (default ``utf-8``).  The row number is the line
+Options: ``path``, ``columns`` (declared: what ``validate`` checks templates against), ``encoding`` (default ``utf-8``).  The row number is the line
 number; blank lines are skipped.  Values keep their JSON types (numbers, booleans,
 ``null``, nested objects), so ``{{ row.lead_id }}`` renders ``5000``, not ``5000.0``.
 """
@@ -18,8 +18,15 @@ from mktsync.config.model import SourceSpec
 from mktsync.errors import SourceError
 from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
+from mktsync.sources.columns import declared
 
 _decode = json.JSONDecoder().decode
+
+
+def columns(spec: SourceSpec) -> tuple[str, ...] | None:
+    """The declared ``columns:`` (the data is not read to find them), or None."""
+    found = declared(spec.options)
+    return None if found is None else tuple(found)
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -38,6 +45,10 @@ def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
                     column = min(exc.pos, len(line.rstrip("\r\n"))) + 1  # not past the line's end
                     raise SourceError(
                         spec.name, f"{path}:{number}", f"invalid JSON: {exc.msg} (column {column})"
+                    ) from None
+                except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+                    raise SourceError(
+                        spec.name, f"{path}:{number}", f"invalid JSON: {json_limit_message(exc)}"
                     ) from None
                 if not isinstance(row, dict):
                     raise SourceError(
@@ -63,3 +74,10 @@ def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+def json_limit_message(exc: BaseException) -> str:
+    """Python's own limits on JSON, in plain words."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return "a number has too many digits (over 4,300)"

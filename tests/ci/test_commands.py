@@ -34,11 +34,12 @@ def expected(argv: tuple[str, ...]) -> int:
 
 def runnable(argv: tuple[str, ...]) -> list[str]:
     # There is no Marketo here: apply goes to the in-process emulator.
+    argv = tuple(os.path.expandvars(a) for a in argv)  # $RUNNER_TEMP
     return [*argv, "--emulator"] if argv[0] == "apply" else list(argv)
 
 
 def test_the_ci_files_run_validate_plan_and_apply() -> None:
-    assert {i.command for i in INVOCATIONS} == {"validate", "plan", "apply"}
+    assert {i.command for i in INVOCATIONS} == {"validate", "plan", "apply", "ledger"}
 
 
 @pytest.mark.parametrize("invocation", INVOCATIONS, ids=lambda i: f"{i.where}:{i.command}")
@@ -47,7 +48,11 @@ def test_command_runs_on_the_example(
 ) -> None:
     copy_example(tmp_path)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RUNNER_TEMP", str(tmp_path / "runner"))
     out, err = io.StringIO(), io.StringIO()
+    if invocation.command == "ledger":  # the ledger an apply left behind
+        argv = ["apply", "--emulator", "--ledger", "sqlite:///.mktsync/ledger.db"]
+        assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
     code = main(runnable(invocation.argv), stdout=out, stderr=err)
     assert code == expected(invocation.argv), err.getvalue()
     if "markdown" in invocation.argv:
@@ -153,6 +158,10 @@ def test_action_fails_on_errors_and_refuses_other_commands(tmp_path: Path) -> No
     (tmp_path / "campaigns.yaml").write_text("version: 2\n", encoding="utf-8")
     code, outputs = run_action(tmp_path, "validate")
     assert (code, outputs["exit-code"]) == (1, "1")
+    code, outputs = run_action(tmp_path, "plan")
+    assert code == 1
+    # The errors are kept for the workflow that replaces the PR comment with the failure.
+    assert "version" in Path(outputs["error-file"]).read_text(encoding="utf-8")
     assert run_action(tmp_path, "emulator")[0] == 1
 
 

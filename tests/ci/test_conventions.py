@@ -28,13 +28,16 @@ def run(*argv: str, tty: bool = False) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple]:
-    paths = [prefix]
+def parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every parser of the command line, with the words that reach it."""
+    found = [(path, parser)]
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, child in action.choices.items():
-                paths += command_paths(child, (*prefix, name))
-    return paths
+                found += parsers(child, (*path, name))
+    return found
 
 
 @pytest.fixture
@@ -47,21 +50,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_every_command_has_the_shared_options() -> None:
-    paths = [p for p in command_paths(build_parser()) if p]
-    assert ("ledger", "status") in paths and ("plan",) in paths
-    for path in paths:
-        helptext = io.StringIO()
-        parser = build_parser()
-        for action in parser._actions:  # find the parser of this path
-            if isinstance(action, argparse._SubParsersAction):
-                sub = action.choices[path[0]]
-        for name in path[1:]:
-            sub = next(
-                a.choices[name] for a in sub._actions if isinstance(a, argparse._SubParsersAction)
-            )
-        sub.print_help(helptext)
+    found = dict(parsers(build_parser()))
+    assert {("plan",), ("apply",), ("validate",), ("ledger", "status"), ("schema",)} <= set(found)
+    for path, parser in found.items():
+        helptext = parser.format_help()
         for option in ("-q, --quiet", "-v, --verbose", "--color", "-C DIR"):
-            assert option in helptext.getvalue(), (path, option)
+            assert option in helptext, (path, option)
 
 
 def test_quiet_before_or_after_the_command(project: Path) -> None:
@@ -143,3 +137,11 @@ def test_apply_quiet_prints_the_verdict_only(project: Path) -> None:
     assert err == ""
     code, out, _ = run("apply", "--emulator", "-C", str(project), "--color", "always")
     assert code == 0 and out.rstrip().endswith("\x1b[0m")
+
+
+def test_apply_verbose_logs_every_call(project: Path) -> None:
+    code, out, err = run("apply", "--emulator", "-v", "-C", str(project))
+    assert code == 0
+    calls = [line for line in err.splitlines() if " calls, " in line and "calls/min" in line]
+    total = int(calls[-1].split("/")[1].split()[0])
+    assert len(calls) == total > 1  # one progress line per call, not one every 5 s

@@ -97,7 +97,10 @@ def test_apply_keeps_the_ledger() -> None:
     steps = artifact["jobs"]["apply"]["steps"]
     upload = next(s for s in steps if "upload-artifact" in str(s.get("uses")))
     assert upload["if"] == "always()"
-    assert ".mktsync/ledger.db" in upload["with"]["path"]
+    export = next(s for s in steps if "export --format sqlite" in s.get("run", ""))
+    assert export["if"] == "always()"  # one consistent file: no -wal left behind
+    assert "mktsync-ledger" in upload["with"]["path"]
+    assert steps.index(export) < steps.index(upload)
     restore = next(s for s in steps if "Restore" in s.get("name", ""))
     assert "exit 1" in restore["run"]  # no ledger, no apply
 

@@ -121,7 +121,7 @@ marketo:
   base_url: ${MARKETO_BASE_URL}
   client_id: ${MARKETO_CLIENT_ID}
   client_secret: ${MARKETO_CLIENT_SECRET}
-ledger: sqlite:///${LEDGER_DIR:-.state}/ledger.db
+ledger: sqlite:///${MKTSYNC_LEDGER_DIR:-.state}/ledger.db
 sources: {people: {type: inline, rows: [{id: 1}]}}
 campaigns:
   welcome: {campaign_id: 7, source: people, lead: {id: "{{ row.id }}"}}
@@ -139,9 +139,9 @@ campaigns:
 
 
 def test_env_string_repr_never_holds_values() -> None:
-    value = EnvString(raw="${SECRET}")
+    value = EnvString(raw="${MKTSYNC_SECRET}")
     assert "hunter2" not in repr(value)
-    assert value.resolve({"SECRET": "hunter2"}) == "hunter2"
+    assert value.resolve({"MKTSYNC_SECRET": "hunter2"}) == "hunter2"
 
 
 def test_literal_secret_is_a_warning(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_an_old_ledger_is_migrated_forward(postgres_database: str, tmp_path: Pat
         "INSERT INTO ledger_meta VALUES (1, 1, 'abc', 4)",
         "INSERT INTO items (campaign_id, key, lead_id, run_id, lead, tokens, token_hash, status,"
         " attempts, created_at, updated_at) VALUES (1234, 'ann@example.com/w1', 318592, 1,"
-        " 'ann@example.com', '[]', 'h', 'sent', 1, 'then', 'then')",
+        " 'ann@example.com', '[]', '7ebb3c7c2a87b1a2f8a7ed729ecb040d', 'sent', 1, 'then', 'then')",
     )
     with pytest.raises(LedgerError, match=r"version 1\) is older .* open it once for writing"):
         open_ledger(postgres_database, tmp_path, create=False)

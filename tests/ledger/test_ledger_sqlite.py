@@ -83,7 +83,7 @@ def _make_v1(db: Path) -> None:
         conn.execute("INSERT INTO ledger_meta VALUES (1, 1, 'abc', 4)")
         conn.execute(
             "INSERT INTO items VALUES (1234, 'ann@example.com/w1', 318592, 1, 'ann@example.com',"
-            " '[[\"{{my.T}}\",\"x\"]]', 'h', 'sent', 1, 'r1', NULL, NULL,"
+            " '[[\"{{my.T}}\",\"x\"]]', '2025e13f8bc262787530893c6a4f1cbc', 'sent', 1, 'r1', NULL, NULL,"
             " '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')"
         )
     conn.close()
@@ -191,7 +191,7 @@ def test_an_interrupted_creation_leaves_no_half_made_ledger(
         migrate(*args, **kwargs)
         raise KeyboardInterrupt  # ^C after the tables exist, before the commit
 
-    monkeypatch.setattr("mktsync.ledger.sqlite.migrate", interrupted)
+    monkeypatch.setattr("mktsync.ledger.sqlite_open.migrate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         open_ledger(URL, tmp_path)
     assert list((tmp_path / "state").iterdir()) == []

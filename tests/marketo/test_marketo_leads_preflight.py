@@ -123,7 +123,10 @@ def test_preflight_passes_for_a_ready_campaign(emu: Emulator, make_client: MakeC
         (
             1234,
             ["{{my.WebinarTitle}}", "{{my.Missing}}"],
-            ["program 1001 has no My Token 'Missing' (sent as {{my.Missing}})"],
+            [
+                "program 1001 (Webinars) has no My Token 'Missing' (sent as {{my.Missing}}); "
+                "available: JoinLink, WebinarTitle"
+            ],
         ),
     ],
 )

@@ -56,6 +56,7 @@ def test_filtered_and_invalid_are_counted(tmp_path: Path) -> None:
     path = write_project(
         tmp_path,
         [row("ann@example.com"), row("bob@example.com", status="cancelled"), row("")],
+        extra="    max_invalid: 1\n",
     )
     _, plan = plan_config(path)
     cp = plan.campaigns[0]

@@ -40,7 +40,8 @@ def test_text_shows_token_diffs(tmp_path: Path) -> None:
 
 
 def test_text_caps_long_lists(tmp_path: Path) -> None:
-    path = write_project(tmp_path, [row("") for _ in range(30)])
+    rows = [row("ann@example.com"), *(row("") for _ in range(30))]
+    path = write_project(tmp_path, rows, extra="    max_invalid: 30\n")
     text = render_text(plan_config(path)[1], limit=5)
     assert "… and 25 more invalid" in text
 
@@ -95,7 +96,7 @@ def test_markdown_fits_a_github_comment() -> None:
     text = render_markdown(_big_plan(400, 30))
     assert len(text) <= COMMENT_LIMIT
     # The comment ends by saying what is not shown and where the whole plan is.
-    assert text.rstrip().endswith("The table above counts everything.")
+    assert text.rstrip().endswith("The totals at the top count everything.")
     assert "more campaigns not shown**; the full plan is in the job's artifact" in text
     assert text.count("<details>") == text.count("</details>")
     # The summary table always counts every campaign.
@@ -110,7 +111,7 @@ def test_small_markdown_is_not_truncated(tmp_path: Path) -> None:
 
 
 def test_json_has_the_documented_shape(tmp_path: Path) -> None:
-    path = write_project(tmp_path, [row("ann@example.com"), row("")])
+    path = write_project(tmp_path, [row("ann@example.com"), row("")], extra="    max_invalid: 1\n")
     from mktsync.planfile import dumps
 
     data = json.loads(dumps(plan_config(path)[1]))
@@ -138,7 +139,7 @@ def test_streamed_json_equals_the_whole_dict(tmp_path: Path) -> None:
     from mktsync.planfile import dumps, plan_to_json
 
     rows_ = [row(f"u{i}@example.com", code=str(i % 3)) for i in range(7)] + [row("")]
-    path = write_project(tmp_path, rows_)
+    path = write_project(tmp_path, rows_, extra="    max_invalid: 1\n")
     plan = plan_config(path)[1]
     assert json.loads(dumps(plan)) == plan_to_json(plan)
     empty = plan_config(write_project(tmp_path, [row("a@example.com", status="x")]))[1]
@@ -184,3 +185,28 @@ def test_changed_items_in_json_round_trip(tmp_path: Path) -> None:
     loaded = load_plan(saved)
     assert loaded.summary.changed == 1
     assert dumps(loaded) == dumps(plan)
+
+
+def test_a_huge_plan_still_fits_and_says_what_is_missing() -> None:
+    text = render_markdown(_big_plan(3000, 1))
+    assert len(text) <= COMMENT_LIMIT
+    assert "more campaigns not shown; the full plan is in the job's artifact." in text
+    assert text.rstrip().endswith("The totals at the top count everything.")
+    assert text.count("<details>") == text.count("</details>")
+
+
+def test_text_summary_stands_apart_from_the_campaigns(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    lines = render_text(plan_config(path)[1]).splitlines()
+    assert lines[-3] == "" and lines[-2].startswith("1 lead to trigger")
+
+
+def test_changed_rows_are_shown_even_when_many_leads_are_sent(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")], retrigger="never")
+    record(path, "sent", items_of(load_config(path)))
+    new = [row(f"u{i}@example.com") for i in range(30)]
+    write_project(tmp_path, [row("ann@example.com", code="new"), *new], retrigger="never")
+    text = render_markdown(plan_config(path)[1], show_pii=True, limit=5)
+    assert "| ≠ | `ann@example.com` |" in text
+    assert sum(line.startswith("| + |") for line in text.splitlines()) == 5
+    assert "25 more items not shown; the full plan is in the job's artifact." in text

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from mktsync.apply import ApplyReport, CampaignReport, MissingLead
 from mktsync.config.model import Limits
+from mktsync.outcomes import ApplyReport, CampaignReport, MissingLead
 from mktsync.plan import Plan
 from mktsync.report.outcome import last_line, render_apply_markdown, render_apply_text
 

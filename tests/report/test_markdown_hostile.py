@@ -7,6 +7,7 @@ no HTML element, image, link, autolink, mention or table column may come from th
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
@@ -54,6 +55,7 @@ campaigns:
     lead: {email: "{{ row.email }}"}
     key: "{{ row.email }}/{{ row.title }}"
     retrigger: %s
+    max_invalid: 100%%  # hostile rows that are not addresses must show as invalid rows too
     tokens:
       my.Title: "{{ row.title }}"
       my.Link: "{{ row.link }}"
@@ -159,3 +161,27 @@ def test_literal_round_trips_through_the_renderer(value: str) -> None:
         shown = re.sub(r"\r\n|\r|\n", "⏎", value)
         shown = shown if len(shown) <= VALUE_WIDTH else shown[: VALUE_WIDTH - 1] + "…"
         assert codes == [shown]
+
+
+def test_text_plan_never_sends_control_characters_to_a_terminal(tmp_path: Path) -> None:
+    from mktsync.report import render_text
+
+    path = project(tmp_path, "on_change", ["\x1b]0;pwned\x07title\x1b[2J"], "x")
+    text = render_text(plan_config(path)[1], color=True)
+    assert "\x07" not in text and "\x1b]" not in text and "\x1b[2J" not in text
+
+
+def test_sample_rows_limits_rows_for_untrusted_plans(tmp_path: Path) -> None:
+    from mktsync.report import REPORTERS, ReportOptions
+
+    path = project(tmp_path, "on_change", [f"t{i}" for i in range(30)], "x")
+    _, plan = plan_config(path)
+    out = io.StringIO()
+    REPORTERS["markdown"](plan, out, ReportOptions(sample_rows=2))
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("| + |")]
+    assert len(rows) == 2
+    assert "28 more items not shown; the full plan is in the job's artifact." in out.getvalue()
+    out = io.StringIO()
+    REPORTERS["markdown"](plan, out, ReportOptions(sample_rows=0))
+    assert "| + |" not in out.getvalue()
+    assert "30 items not shown; the full plan is in the job's artifact." in out.getvalue()

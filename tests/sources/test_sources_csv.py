@@ -132,7 +132,10 @@ def test_bad_byte_names_its_line(tmp_path: Path, make_spec: MakeSpec) -> None:
     with pytest.raises(SourceError) as info:
         rows(make_spec, path)
     assert info.value.location == "data.csv:5002"
-    assert info.value.message == "cannot decode byte 0xff as utf-8"
+    assert info.value.message == (
+        "cannot decode byte 0xff at byte 88899 as utf-8; "
+        "if it was saved by Excel on Windows, set 'encoding: cp1252' on this source"
+    )
 
 
 def test_unknown_encoding_is_located_at_the_option(tmp_path: Path, make_spec: MakeSpec) -> None:

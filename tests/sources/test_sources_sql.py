@@ -52,18 +52,27 @@ def test_relative_sqlite_url_in_chunks(make_spec: MakeSpec, database: Path) -> N
     assert got[0][1]["note"] is None
 
 
-def test_absolute_url_from_the_environment(
+def test_url_from_the_environment(
     make_spec: MakeSpec, database: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LEADS_DB", f"sqlite:///{database}")  # sqlite:////abs/path
-    spec = sql_spec(make_spec, "${LEADS_DB}", "SELECT email FROM leads WHERE id = 3")
+    monkeypatch.setenv("MKTSYNC_LEADS_DB", "sqlite:///data/app.db")
+    spec = sql_spec(make_spec, "${MKTSYNC_LEADS_DB}", "SELECT email FROM leads WHERE id = 3")
     assert list(iter_rows(spec)) == [(1, {"email": "u3@example.com"})]
 
 
+def test_absolute_sqlite_path_from_the_environment_is_refused(
+    make_spec: MakeSpec, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MKTSYNC_LEADS_DB", f"sqlite:///{database}")  # sqlite:////abs/path
+    spec = sql_spec(make_spec, "${MKTSYNC_LEADS_DB}", "SELECT email FROM leads")
+    with pytest.raises(SourceError, match="is an absolute path"):
+        list(iter_rows(spec))
+
+
 def test_url_is_resolved_only_when_the_query_runs(make_spec: MakeSpec) -> None:
-    spec = sql_spec(make_spec, "${LEADS_DB_UNSET}", "SELECT 1")
+    spec = sql_spec(make_spec, "${MKTSYNC_LEADS_DB_UNSET}", "SELECT 1")
     rows = iter_rows(spec)  # building the iterator needs no secret
-    with pytest.raises(EnvironmentVariableError, match="LEADS_DB_UNSET is not set"):
+    with pytest.raises(EnvironmentVariableError, match="MKTSYNC_LEADS_DB_UNSET is not set"):
         next(rows)
 
 
@@ -83,7 +92,7 @@ def test_sql_error_is_located_at_the_query(make_spec: MakeSpec, database: Path) 
 
 def test_database_is_opened_read_only(make_spec: MakeSpec, database: Path) -> None:
     spec = sql_spec(make_spec, "sqlite:///data/app.db", "DELETE FROM leads")
-    with pytest.raises(SourceError, match="readonly database"):
+    with pytest.raises(SourceError, match=r"may only read \(SELECT\); DELETE is not allowed"):
         list(iter_rows(spec))
     with closing(sqlite3.connect(database)) as db:
         assert db.execute("SELECT count(*) FROM leads").fetchone() == (5,)
@@ -122,8 +131,8 @@ def test_abandoned_iteration_closes_the_connection(make_spec: MakeSpec, database
 def test_other_urls_need_the_sql_extra(
     make_spec: MakeSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PG_URL", "postgresql://app:s3cret@db.internal/crm")
-    spec = sql_spec(make_spec, "${PG_URL}", "SELECT 1")
+    monkeypatch.setenv("MKTSYNC_PG_URL", "postgresql://app:s3cret@db.internal/crm")
+    spec = sql_spec(make_spec, "${MKTSYNC_PG_URL}", "SELECT 1")
     with pytest.raises(SourceError) as info:
         list(iter_rows(spec))
     assert "pip install 'mktsync[sql]'" in str(info.value)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from mktsync.cli.ledger.importcmd import add_import_parser
 from mktsync.cli.ledger.query import (
     export,
     export_to_file,
@@ -23,11 +24,13 @@ from mktsync.cli.ledger.repair import (
     render_repair_text,
     repair,
 )
+from mktsync.cli.ledger.settlecmd import add_settle_parser, export_sqlite
 from mktsync.cli.ledger.target import (
     LedgerTarget,
     ledger_target,
 )
-from mktsync.errors import EXIT_OK
+from mktsync.cli.options import add_environment
+from mktsync.errors import EXIT_OK, MktsyncError
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -50,8 +53,10 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(handler=_show)
 
-    s = actions.add_parser("export", parents=[common], help="every record, as CSV or JSON lines")
-    s.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    s = actions.add_parser(
+        "export", parents=[common], help="every record as CSV or JSON lines, or an SQLite copy"
+    )
+    s.add_argument("--format", choices=("csv", "jsonl", "sqlite"), default="csv")
     s.add_argument("--campaign-id", type=int, metavar="N", help="only this campaign id")
     s.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
     s.set_defaults(handler=_export)
@@ -68,6 +73,9 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         s.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
         s.set_defaults(handler=_repair, repair_action=action)
 
+    add_settle_parser(actions, common)
+    add_import_parser(actions, common)
+
 
 def _target_options(p: argparse.ArgumentParser, *, default: Any) -> None:
     p.add_argument(
@@ -80,12 +88,13 @@ def _target_options(p: argparse.ArgumentParser, *, default: Any) -> None:
     p.add_argument(
         "--ledger", metavar="URL", default=default, help="ledger URL (default: the config's)"
     )
+    add_environment(p, default=default)
 
 
 def _target(args: argparse.Namespace) -> LedgerTarget:
-    from mktsync.cli.options import find_config
+    from mktsync.cli.options import environment_of, find_config
 
-    return ledger_target(find_config(args.config, args), args.ledger)
+    return ledger_target(find_config(args.config, args), args.ledger, environment_of(args))
 
 
 def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -106,6 +115,12 @@ def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     target = _target(args)
+    if args.format == "sqlite":
+        if args.out is None:
+            raise MktsyncError("--format sqlite writes a file: give --out FILE")
+        written = export_sqlite(target, args.out)
+        err.write(f"copied the ledger ({written} record(s)) to {args.out}\n")
+        return EXIT_OK
     if args.out is None:
         export(target, out, fmt=args.format, campaign_id=args.campaign_id)
         return EXIT_OK

@@ -123,7 +123,9 @@ def render_records_text(records: Sequence[LedgerRecord], out: TextIO) -> None:
             ("status", rec.status), ("lead", lead), ("tokens", tokens[0]),
             *(("", t) for t in tokens[1:]),
             ("attempts", str(rec.attempts)), ("requestId", rec.request_id or "-"),
-            ("error", error), ("run", "-" if rec.run_id is None else str(rec.run_id)),
+            # A sent record's message is the evidence `ledger settle` found, not an error.
+            ("note" if rec.status == "sent" and rec.error_message else "error", error),
+            ("run", "-" if rec.run_id is None else str(rec.run_id)),
             ("created", rec.created_at), ("updated", rec.updated_at),
         ]  # fmt: skip
         out.write(("\n" if i else "") + f"campaign {rec.campaign_id}  key {one_line(rec.key)}\n")

@@ -43,7 +43,9 @@ class LedgerTarget:
     base_dir: Path
 
 
-def ledger_target(config_path: Path, ledger_url: str | None = None) -> LedgerTarget:
+def ledger_target(
+    config_path: Path, ledger_url: str | None = None, environment: str | None = None
+) -> LedgerTarget:
     """The config's ``ledger:`` (or ``ledger_url``), relative to the config file's folder.
 
     With ``ledger_url`` the config is not read, so a broken config never blocks a repair.
@@ -52,7 +54,7 @@ def ledger_target(config_path: Path, ledger_url: str | None = None) -> LedgerTar
         return LedgerTarget(url=ledger_url, base_dir=config_path.absolute().parent)
     from mktsync.config import load_config
 
-    config = load_config(config_path)
+    config = load_config(config_path, environment=environment)
     return LedgerTarget(url=config.ledger.resolve(), base_dir=config.base_dir)
 
 

@@ -1,0 +1,90 @@
+"""``mktsync apply --record-only``: a baseline of what was sent before mktsync, no Marketo call.
+
+Also ``bound``: the check that a ledger belongs to the Marketo instance a run is for
+(``mktsync.ledger.baseline.bind_instance``), used by every apply that sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TextIO
+
+from mktsync import git_commit
+from mktsync.config import display_name
+from mktsync.config.model import Config
+from mktsync.errors import EXIT_OK, MktsyncError
+from mktsync.ledger import Ledger, open_ledger
+
+if TYPE_CHECKING:
+    from mktsync.cli.apply import ApplyRequest
+    from mktsync.plan import Plan
+
+
+def instance_host(base_url: str) -> str:
+    """The host (and port, when given) of a Marketo base URL: what a ledger is bound to."""
+    import httpx
+
+    from mktsync.marketo.client import instance_root
+
+    url = httpx.URL(instance_root(base_url))
+    if url.host in ("localhost", "::1") or url.host.startswith("127."):
+        return "localhost"  # an emulator on this machine, whatever port it took this time
+    return f"{url.host}:{url.port}" if url.port else url.host
+
+
+@contextmanager
+def bound(ledger: Ledger, base_url: str | None, environment: str | None) -> Iterator[None]:
+    """Refuse the run if ``ledger`` belongs to another instance; bind it on first use."""
+    if base_url is not None:
+        from mktsync.ledger.baseline import bind_instance
+
+        bind_instance(ledger, instance_host(base_url), environment=environment)
+    yield
+
+
+def run_record_only(
+    config: Config, request: ApplyRequest, saved: Plan | None, out: TextIO, err: TextIO
+) -> int:
+    from mktsync.baseline import record_only
+
+    if request.emulator:
+        raise MktsyncError("--record-only calls no Marketo, so --emulator has no meaning with it")
+    if not (request.why or "").strip():
+        raise MktsyncError(
+            "--record-only needs --why TEXT: say what the baseline is, e.g. "
+            '--why "sent by the old script until 2026-11-30"'
+        )
+    url = request.ledger_url or config.ledger.resolve()
+    base_url = _base_url_if_set(config)
+    with open_ledger(url, config.base_dir) as ledger, bound(ledger, base_url, config.environment):
+        result = record_only(
+            config,
+            ledger,
+            why=request.why or "",
+            campaigns=request.campaigns,
+            retry_unknown=request.retry_unknown,
+            saved=saved,
+            git_commit=git_commit(config.base_dir),
+            lock_timeout=request.lock_timeout,
+        )
+    env = f" ({config.environment})" if config.environment else ""
+    out.write(
+        f"Recorded {result.written} item(s) as sent in {display_name(config.path)}'s ledger{env}"
+        f" without calling Marketo (run {result.run_id}; {result.offered - result.written} "
+        "already recorded)\n"
+    )
+    return EXIT_OK
+
+
+def _base_url_if_set(config: Config) -> str | None:
+    """The base URL when it can be read (it is not a secret); None: the ledger is bound later."""
+    from mktsync.errors import EnvironmentVariableError
+
+    value = config.marketo.base_url
+    if value is None:
+        return None
+    try:
+        return value.resolve()
+    except EnvironmentVariableError:
+        return None

@@ -1,0 +1,270 @@
+"""The checks that keep a pull request's config inside what the workflow allows.
+
+>>> problems = security_problems(doc, base_dir, Policy(untrusted=True))    # doctest: +SKIP
+
+``validate`` (and so ``plan``, which validates first) runs these over the document,
+each problem located at the value written:
+
+- every ``${VAR}`` names a variable the policy allows (``MARKETO_*``, ``MKTSYNC_*``,
+  ``--allow-env NAME``); the value is never read here;
+- file sources and ``sqlite:///`` paths stay in the repository and are regular files
+  (``mktsync.config.confine``);
+- a non-SQLite database URL is one ``${VAR}``, never a host written in the file;
+- with ``--untrusted``, no SQL source at all, and a SQLite ledger inside the repository.
+
+The same rules are applied again where values are used (``EnvString.resolve``, the
+sources' ``open``), so this module is the early, located report, not the only guard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mktsync.config.confine import PathRefused, check_regular, confined_path, sqlite_written_path
+from mktsync.config.model import (
+    EMBEDDED_MESSAGE,
+    EnvString,
+    Policy,
+    embeds_variables,
+    not_allowed_message,
+)
+from mktsync.config.yamlfile import JsonPath
+from mktsync.errors import MktsyncError
+
+FILE_SOURCES = ("csv", "json", "jsonl")
+_ONE_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+Report = Callable[[JsonPath, str], None]
+
+
+def sql_url_problem(written: str) -> str | None:
+    """Why a ``sql`` source's URL as written may not be used, or None."""
+    if written.startswith("sqlite:///") or _ONE_VARIABLE.fullmatch(written.strip()):
+        return None
+    return (
+        "a database URL other than sqlite:/// must come from the environment: write it as "
+        "one variable, e.g. ${MKTSYNC_WAREHOUSE_URL}, so the file cannot choose the host"
+    )
+
+
+def security_problems(
+    data: dict[str, Any], base_dir: Path, policy: Policy, error: Report
+) -> set[str]:
+    """Report every problem through ``error``; return the names of sources refused."""
+    refused: set[str] = set()
+    _check_variables(data, policy, error)
+    _check_ledger(data.get("ledger"), base_dir, policy, error)
+    sources = data.get("sources")
+    for name, source in (sources if isinstance(sources, dict) else {}).items():
+        if not isinstance(source, dict):
+            continue
+        path: JsonPath = ("sources", name)
+        kind = source.get("type")
+        encoding = source.get("encoding")
+        if kind in FILE_SOURCES and isinstance(encoding, str) and encoding_problem(encoding):
+            error((*path, "encoding"), str(encoding_problem(encoding)))
+        if kind in FILE_SOURCES and isinstance(source.get("path"), str):
+            message = path_problem(source["path"], base_dir, policy)
+            if message:
+                error((*path, "path"), message)
+                refused.add(name)
+        elif kind == "sql" and isinstance(source.get("url"), str):
+            url = source["url"]
+            message = _sql_problem(url, base_dir, policy)
+            if message:
+                error((*path, "url"), message)
+                refused.add(name)
+    return refused
+
+
+def path_problem(written: str, base_dir: Path, policy: Policy) -> str | None:
+    """Why a source file path may not be read (as ``validate`` reports it), or None."""
+    try:
+        check_regular(confined_path(written, base_dir, policy), written)
+    except PathRefused as exc:
+        return str(exc)
+    return None
+
+
+def _sql_problem(url: str, base_dir: Path, policy: Policy) -> str | None:
+    if policy.untrusted:
+        return (
+            "an untrusted run (--untrusted) reads no SQL source; the workflow for pull "
+            "requests from forks plans without it"
+        )
+    problem = sql_url_problem(url)
+    if problem:
+        return problem
+    written = sqlite_written_path(url)
+    if written is not None and EnvString(raw=written).is_literal:
+        return path_problem(written, base_dir, policy)
+    return None
+
+
+def _check_ledger(ledger: Any, base_dir: Path, policy: Policy, error: Report) -> None:
+    if not isinstance(ledger, str) or not EnvString(raw=ledger).is_literal:
+        return
+    written = sqlite_written_path(ledger)
+    if written is None:
+        if policy.untrusted:
+            error(
+                ("ledger",),
+                "an untrusted run (--untrusted) reads a ledger only from sqlite:/// in the "
+                "repository or from a ${VAR} the workflow sets, not a host written in the file",
+            )
+        return
+    try:
+        # A trusted run keeps its ledger where it likes; an untrusted one only in the repository.
+        real = confined_path(written, base_dir, policy) if policy.untrusted else base_dir / written
+        check_regular(real, written)  # a FIFO or device as the ledger would hang `plan`
+    except PathRefused as exc:
+        error(("ledger",), f"{exc} (the ledger)")
+
+
+def _check_variables(data: dict[str, Any], policy: Policy, error: Report) -> None:
+    for path, text in _env_values(data):
+        refused = [n for n in EnvString(raw=text).variables if not policy.env_allowed(n)]
+        if refused:
+            error(path, not_allowed_message(refused[0]))
+        elif embeds_variables(text):
+            error(path, EMBEDDED_MESSAGE)
+
+
+def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Every value read as an ``EnvString``: the marketo block, the ledger, SQL URLs."""
+    found: list[tuple[JsonPath, str]] = []
+    marketo = data.get("marketo")
+    if isinstance(marketo, dict):
+        for key in ("base_url", "client_id", "client_secret"):
+            if isinstance(marketo.get(key), str):
+                found.append((("marketo", key), marketo[key]))
+    if isinstance(data.get("ledger"), str):
+        found.append((("ledger",), data["ledger"]))
+    environments = data.get("environments")
+    for env, spec in (environments if isinstance(environments, dict) else {}).items():
+        if not isinstance(spec, dict):
+            continue
+        block = spec.get("marketo")
+        for key in ("base_url", "client_id", "client_secret"):
+            if isinstance(block, dict) and isinstance(block.get(key), str):
+                found.append((("environments", env, "marketo", key), block[key]))
+        if isinstance(spec.get("ledger"), str):
+            found.append((("environments", env, "ledger"), spec["ledger"]))
+    sources = data.get("sources")
+    for name, source in (sources if isinstance(sources, dict) else {}).items():
+        if (
+            isinstance(source, dict)
+            and source.get("type") == "sql"
+            and isinstance(source.get("url"), str)
+        ):
+            found.append((("sources", name, "url"), source["url"]))
+    return found
+
+
+def template_problem(exc: Exception, env: Any) -> str:
+    """A template's compile error in plain words: ``unknown filter 'upcase' (did you mean 'upper'?)``."""
+    from mktsync.config.schema import did_you_mean
+
+    message = str(getattr(exc, "message", None) or exc)
+    for kind, names in (("filter", env.filters), ("test", env.tests)):
+        match = re.match(rf"No {kind} named '([^']*)'", message)
+        if match:
+            return f"unknown {kind} '{match.group(1)}'{did_you_mean(match.group(1), list(names))}"
+    return f"template syntax error: {message}"
+
+
+def encoding_problem(encoding: str) -> str | None:
+    """Why ``encoding:`` cannot decode a text file (unknown, or a bytes codec like base64)."""
+    import codecs
+
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        return f"unknown encoding '{encoding}'"
+    if not getattr(info, "_is_text_encoding", True):
+        return f"'{encoding}' is not a text encoding (try utf-8, latin-1 or cp1252)"
+    return None
+
+
+def byte_order_mark(head: bytes, encoding: str) -> bool:
+    """Does ``head`` start with the byte order mark ``encoding`` (utf-16 or utf-32) needs?"""
+    import codecs
+
+    if encoding == "utf-16":
+        return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or not head
+    return head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or not head
+
+
+def missing_bom(encoding: str) -> str:
+    return (
+        f"the file does not start with a {encoding} byte order mark; "
+        f"write encoding: {encoding}-le (or {encoding}-be)"
+    )
+
+
+def config_file_problem(path: Path, policy: Policy) -> str | None:
+    """With ``--untrusted``: why the config file itself may not be read (a link out, a FIFO).
+
+    A pull request could replace ``campaigns.yaml`` with a link to a credentials file,
+    whose values schema errors would then quote.
+    """
+    if not policy.untrusted:
+        return None
+    import os
+
+    from mktsync.config.confine import SYSTEM_TREES
+
+    root = policy.root(path.parent)
+    real = Path(os.path.realpath(path))
+    outside = real != root and root not in real.parents
+    if outside or any(Path(tree) in real.parents for tree in SYSTEM_TREES):
+        return "the config file leads outside the repository through a symbolic link"
+    try:
+        check_regular(real, path.name)
+    except PathRefused as exc:
+        return str(exc)
+    return None
+
+
+@contextmanager
+def as_written(value: EnvString, resolved: str) -> Iterator[None]:
+    """Errors raised inside show ``value`` as written, never what it resolved to.
+
+    >>> with as_written(config.ledger, url):      # doctest: +SKIP
+    ...     open_ledger(url, ...)
+
+    A driver's message ("failed to resolve host 'db.internal'") would otherwise print
+    the value of ``${MKTSYNC_LEDGER_URL}``; every part of the resolved URL long enough
+    to mean something (host, user, password, path) is replaced.
+    """
+    try:
+        yield
+    except MktsyncError as exc:
+        message = str(exc)
+        hidden = _hide(message, resolved, value) if value.variables else message
+        if hidden == message:
+            raise
+        exc.args = (hidden,)
+        raise exc from None
+
+
+def _hide(message: str, resolved: str, value: EnvString) -> str:
+    import urllib.parse
+
+    pieces = {resolved, resolved.strip()}
+    try:
+        parts = urllib.parse.urlsplit(resolved)
+        pieces |= {parts.netloc, parts.path, parts.hostname or "", parts.username or ""}
+        pieces |= {parts.password or "", urllib.parse.unquote(parts.password or "")}
+        pieces.add(re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", resolved))
+    except ValueError:
+        pass
+    for piece in sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True):
+        if piece in value.raw:
+            continue  # written in the file: no secret
+        message = message.replace(piece, value.raw if piece.startswith(resolved[:8]) else "***")
+    return message

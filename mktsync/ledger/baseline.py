@@ -1,0 +1,103 @@
+"""What a ledger knows without a trigger: its Marketo instance, and baselines recorded by hand.
+
+>>> bind_instance(ledger, "123-ABC-456.mktorest.com")     # doctest: +SKIP
+>>> record_sent(ledger, run_id, rows)                      # doctest: +SKIP
+
+A ledger belongs to one Marketo instance (DESIGN.md, "environment"): the host of the
+base URL is recorded at the first apply and every later apply must name the same one,
+so a sandbox ledger can never mark production sends as done.  Only the host is kept --
+never a credential, never a path or query.
+
+``record_sent`` writes ``sent`` records for sends that happened outside mktsync (a
+baseline: ``apply --record-only``, ``ledger import``); a record already ``sent`` is left
+as it is, a ``failed``/``unknown``/``pending`` one becomes ``sent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mktsync.errors import LedgerError
+from mktsync.items import Tokens, token_hash
+from mktsync.ledger.core import Ledger, _bump
+from mktsync.ledger.integrity import record_checksum
+from mktsync.ledger.records import utc_now
+from mktsync.ledger.rows import RECORD_COLUMNS, encode_tokens
+
+_INSERT_SENT = f"""
+INSERT INTO items ({RECORD_COLUMNS})
+VALUES (?, ?, ?, ?, ?, ?, 'sent', 0, NULL, NULL, ?, ?, ?, ?, ?)
+ON CONFLICT (campaign_id, key) DO UPDATE SET
+    lead = excluded.lead, lead_id = excluded.lead_id, tokens = excluded.tokens,
+    token_hash = excluded.token_hash, status = 'sent', error_code = NULL,
+    error_message = excluded.error_message, run_id = excluded.run_id,
+    updated_at = excluded.updated_at, checksum = excluded.checksum
+WHERE items.status <> 'sent'
+"""
+
+
+class WrongInstance(LedgerError):
+    """The ledger was made for another Marketo instance; nothing was read or written."""
+
+
+def instance_of(ledger: Ledger) -> str | None:
+    """The Marketo host the ledger belongs to, or None before its first apply."""
+    with ledger._tx() as tx:
+        rows = tx.execute("SELECT instance FROM ledger_meta WHERE id = 1")
+    return str(rows[0][0]) if rows and rows[0][0] else None
+
+
+def bind_instance(ledger: Ledger, host: str, *, environment: str | None = None) -> None:
+    """Record ``host`` as the ledger's instance on first use; refuse a ledger of another one."""
+    host = host.lower()
+    with ledger._tx() as tx:
+        rows = tx.execute("SELECT instance FROM ledger_meta WHERE id = 1")
+        current = str(rows[0][0]).lower() if rows and rows[0][0] else None
+        if current is None:
+            ledger._writable("bind_instance")
+            tx.execute("UPDATE ledger_meta SET instance = ? WHERE id = 1", (host,))
+            return
+    if current != host:
+        env = f" (environment '{environment}')" if environment else ""
+        raise WrongInstance(
+            f"{ledger.name}: this ledger belongs to Marketo instance {current}, but this run "
+            f"is for {host}{env}; refusing to use it (each environment needs its own ledger: "
+            "check 'ledger:' and --env)"
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentRecord:
+    """One send that happened outside mktsync, to be recorded as ``sent``."""
+
+    campaign_id: int
+    key: str
+    lead: str
+    lead_id: int | None
+    tokens: Tokens
+    sent_at: str | None = None  # ISO 8601 as the export says; default: now
+
+
+def record_sent(ledger: Ledger, run_id: int, records: Sequence[SentRecord], *, why: str) -> int:
+    """Write ``records`` as ``sent`` under ``run_id`` (needs the run lock); return how many
+    records were written (those already ``sent`` are kept, not counted)."""
+    ledger._needs_lock("record_sent")
+    now = utc_now()
+    rows = []
+    for r in records:
+        thash = token_hash(r.tokens)
+        rows.append(
+            (r.campaign_id, r.key, r.lead, r.lead_id, encode_tokens(r.tokens), thash,
+             f"recorded without a call: {why}", run_id, r.sent_at or now, now,
+             record_checksum(r.campaign_id, r.key, "sent", thash, r.lead))
+        )  # fmt: skip
+    written = 0
+    if rows:
+        with ledger._tx() as tx:
+            for row in rows:
+                tx.execute(_INSERT_SENT, row)
+                written += tx.rowcount()
+            if written:
+                _bump(tx)
+    return written
