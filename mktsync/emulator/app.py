@@ -92,6 +92,7 @@ class App:
         )
         self._ids = RequestIds()
         self._latency = random.Random(options.random_seed)
+        self.latency: tuple[float, float] = options.latency  # changeable while serving
 
     def handle(self, req: Request) -> Reply:
         parts = urlsplit(req.target)
@@ -135,8 +136,9 @@ class App:
         if admission.code is not None:
             return failure(request_id, admission.code, self._limit_message(admission.code))
         try:
-            if self.options.latency[1] > 0:
-                time.sleep(self._latency.uniform(*self.options.latency))
+            latency = self.latency
+            if latency[1] > 0:
+                time.sleep(self._latency.uniform(*latency))
             reply = self._admitted(req, path, query, request_id, entry)
         finally:
             self.limiter.release()

@@ -107,6 +107,10 @@ class Emulator:
         for entry in script:
             self._app.faults.script(entry.endpoint, entry.nth, entry.fault)
 
+    def set_latency(self, low: float, high: float | None = None) -> None:
+        """Seconds each call takes from now on (``low``, or uniform in ``low``-``high``)."""
+        self._app.latency = (low, low if high is None else high)
+
     def script_fault(self, endpoint: str, nth: int, fault: str) -> None:
         self._app.faults.script(endpoint, nth, fault)
 

@@ -81,10 +81,12 @@ def test_signal_stops_in_order_then_rerun_sends_the_rest(
 def test_second_signal_aborts_at_once(tmp_path: Path) -> None:
     n = 9
     path = write_project(tmp_path, rows(n, shared_code=False), concurrency=3)
-    with emulator(path, EmulatorOptions(latency=(0.6, 0.6))) as emu:
+    # 1.2 s a call: the second signal must land while calls are surely still in flight,
+    # even on a loaded CI machine (0.6 s was not always enough).
+    with emulator(path, EmulatorOptions(latency=(1.2, 1.2))) as emu:
         proc = start_apply(path, emu)
         # The journal records a call when it ends: after the first three, the next three
-        # start at once and stay in flight for 0.6 s.
+        # start at once and stay in flight for 1.2 s.
         wait_for(proc, emu, 3)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.05)
@@ -95,6 +97,7 @@ def test_second_signal_aborts_at_once(tmp_path: Path) -> None:
         # It did not wait: the calls in flight are still pending in the ledger. The next run
         # reports them unknown (never resent blindly) and sends the rest.
         assert "pending" in statuses(path)
+        emu.set_latency(0.0)
         report = apply(path, emu)
     final = statuses(path)
     assert "pending" not in final and final["unknown"] >= 1
