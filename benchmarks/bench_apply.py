@@ -17,8 +17,10 @@ The ceiling is ``calls / window`` per second.  A sliding window lets the first `
 go at once, so calls/elapsed overstates a short run; instead the achieved rate is the
 least time the ceiling allows from the first to the last counted call (call k + calls no
 sooner than one window after call k) over the time the emulator's journal shows, times
-the ceiling.  The line starting ``ratio`` gives it as a share of the ceiling (target
->= 0.95), the 606/615 refusals, and calls made against the plan's ``total_calls``.
+the ceiling.  The line starting ``ratio`` gives it as a share of the ceiling, the 606/615
+refusals, and calls made against the plan's ``total_calls``.  Exits 1 when the share
+misses ``--target`` (default 0.95, issue 6), when a call was refused, when the calls made
+differ from the plan's, or when apply did not exit 0.
 """
 
 from __future__ import annotations
@@ -197,6 +199,9 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=5.0, help="window seconds (both sides)")
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--baseline-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--target", type=float, default=0.95, help="least share of the ceiling (default 0.95)"
+    )
     args = parser.parse_args()
     options = EmulatorOptions(
         calls=args.calls,
@@ -233,6 +238,7 @@ def main() -> int:
     )
     refused = a["rejected"]["rate"] + a["rejected"]["concurrency"]
     equal = "=" if a["plan_calls"] == a["emulator_calls"] else "!="
+    share: float | None = None
     if a["span"] > 0 and a["ideal_span"] > 0:
         share = a["ideal_span"] / a["span"]
         rate = f"{share * ceiling:.2f} calls/s = {share:.3f} of ceiling {ceiling:g}/s"
@@ -250,8 +256,22 @@ def main() -> int:
         f"apply/baseline {speed}; 606+615 refusals {refused}; calls made "
         f"{a['emulator_calls']} {equal} plan total_calls {a['plan_calls']}"
     )
-    ok = a["exit_code"] == 0 and refused == 0 and equal == "="
-    return 0 if ok else 1
+    problems = []
+    if share is None:
+        problems.append("the run fits one window: no rate to compare (use more --leads)")
+    elif share < args.target:
+        problems.append(f"share of ceiling {share:.3f} < target {args.target:g}")
+    if refused:
+        problems.append(f"{refused} calls refused with 606/615")
+    if equal != "=":
+        problems.append("calls made differ from the plan's total_calls")
+    if a["exit_code"] != 0:
+        problems.append(f"apply exited {a['exit_code']}")
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    if not problems:
+        print(f"target met: share of ceiling {share:.3f} >= {args.target:g}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

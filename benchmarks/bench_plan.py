@@ -1,225 +1,317 @@
-"""Benchmark: ``mktsync plan --format json`` over a big CSV and a half-full ledger (issue 5).
+"""Benchmark: ``mktsync plan --format json`` against two baselines, first run and steady state.
 
-    python benchmarks/bench_plan.py [--rows 1000000] [--small N]
+    python benchmarks/bench_plan.py [--sizes 10000,100000,1000000] [--profile first|steady]
+                                    [--no-targets]
 
-For each size (``--small``, default rows // 4, then ``--rows``) writes bench_render's CSV
-(shaped like ``data/registrations.csv``) and a ``campaigns.yaml`` with one campaign (the example's
-``webinar-reminder``), fills a SQLite ledger with the first half of the rendered items as
-``sent`` (every 50th with an older join link, so it plans as ``~ retrigger``; fill time is
-not measured), then measures in a fresh subprocess each:
+For each size writes bench_render's CSV (shaped like ``data/registrations.csv``: 80 %
+registered, every join code distinct, 40 webinars) and a ``campaigns.yaml`` with the two
+campaigns of ``naive_plan.CAMPAIGNS``: ``webinar-reminder`` (a per-lead join link: one
+token set, so one call, per lead) and ``webinar-series`` (one token set per webinar:
+calls of 100).  Then, for two ledgers:
 
-- ``plan``: the whole path of ``plan --format json``: ``load_config``, ``open_ledger``
-  (read-only), ``make_plan``, ``planfile.write_plan`` streamed to /dev/null (as the CLI does);
-- ``baseline``: bench_render's own baseline (imported): ``csv.DictReader`` and
-  ``template.render(row=row)`` on a sandboxed Jinja template for each of the campaign's six
-  templates, for every row.
+- ``first``: no ledger file at all (a first run: every item is sent);
+- ``steady``: a ledger holding every item as ``sent`` with today's tokens (filled in a
+  child process, not measured): nothing to send, everything to compare;
 
-Peak RSS is the child's ``ru_maxrss``.  Prints seconds, RSS, the plan's counts, and the
-ratio ``plan seconds / baseline seconds`` per size (the line starting ``ratio``).
+it measures, each in a fresh child process:
+
+- ``plan``: the whole path of ``plan --format json``: ``plan_config`` (``load_config``,
+  read-only ``open_ledger``, ``make_plan``) and ``planfile.write_plan`` to /dev/null;
+- ``naive`` (a): ``naive_plan.py jinja``, the script a competent engineer would write:
+  templates compiled once, ``template.render`` per row, the ledger read into a dict,
+  items grouped by token set, calls written as JSON;
+- ``floor`` (b): ``naive_plan.py format``, the same script with the templates written by
+  hand in Python: the floor that rendering allows.
+
+Seconds exclude interpreter start and imports; peak memory is each child's own
+(``measure.peak_rss_mb``: VmHWM, not the ``ru_maxrss`` a child inherits from its parent).
+The three must agree on items to send, unchanged, filtered and trigger calls, or the
+benchmark fails.  Prints a Markdown table, then each target for the largest size as
+``target ...: met`` or ``MISSED``; exits 1 if one is missed (``--no-targets``: report only).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from mktsync.items import Item
-
-# The baseline is bench_render's own (issue 5 asks for "the baseline of Sources and
-# rendering"): the same six webinar-reminder templates, rendered with plain Jinja per row.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_render import TEMPLATES
 from bench_render import generate as write_csv
-from bench_render import measure_baseline as render_baseline
+from measure import peak_rss_mb
+from naive_plan import CAMPAIGNS
+from naive_plan import plan as naive_plan
 
-CONFIG = """\
-version: 1
-ledger: sqlite:///ledger.db
-sources:
-  registrations:
-    type: csv
-    path: {csv}
-campaigns:
-  webinar-reminder:
-    campaign_id: 1234
-    source: registrations
-    when: "{when}"
-    lead:
-      email: "{email}"
-    key: "{key}"
-    retrigger: on_change
-    tokens:
-      my.WebinarTitle: "{title}"
-      my.JoinLink: "{link}"
-      my.WebinarImage: "{image}"
-"""
-CHANGED_EVERY = 50  # every 50th ledger record holds an older join link: a retrigger
+MODES = ("plan", "naive", "floor")
+RUNS = ("first", "steady")
 FILL_BATCH = 50_000
+
+# Issue 16's targets, checked on the largest size.
+FIRST_RSS_MB = 300.0
+FIRST_RSS_GROWTH = 1.5  # peak at the largest size over the peak at the one before
+FIRST_VS_FLOOR = 1.2
+STEADY_VS_NAIVE = 5.0  # naive seconds / plan seconds, at least
+STEADY_VS_FLOOR = 1.2
 
 
 def write_config(folder: Path, csv_name: str) -> Path:
+    lines = [
+        "version: 1",
+        "ledger: sqlite:///ledger.db",
+        "sources:",
+        "  registrations:",
+        "    type: csv",
+        f"    path: {csv_name}",
+        "campaigns:",
+    ]
+    for spec in CAMPAIGNS:
+        lines += [
+            f"  {spec.name}:",
+            f"    campaign_id: {spec.campaign_id}",
+            "    source: registrations",
+            f"    when: {json.dumps(spec.when[0])}",
+            "    lead:",
+            f"      email: {json.dumps(spec.email[0])}",
+            f"    retrigger: {spec.retrigger}",
+        ]
+        if spec.key:
+            lines.append(f"    key: {json.dumps(spec.key[0])}")
+        lines.append("    tokens:")
+        lines += [f"      {name}: {json.dumps(t[0])}" for name, t in spec.tokens.items()]
     path = folder / "campaigns.yaml"
-    path.write_text(
-        CONFIG.format(
-            csv=csv_name,
-            when=TEMPLATES["when"],
-            email=TEMPLATES["email"],
-            key=TEMPLATES["key"],
-            title=TEMPLATES["my.WebinarTitle"],
-            link=TEMPLATES["my.JoinLink"],
-            image=TEMPLATES["my.WebinarImage"],
-        ),
-        encoding="utf-8",
-    )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-def fill_ledger(config_path: Path, records: int) -> int:
-    """Mark the first ``records`` rendered items sent, in big batches under one lock."""
+def fill_ledger(config_path: Path) -> dict[str, Any]:
+    """Record every rendered item of every campaign as sent, with today's tokens."""
     from mktsync.config import load_config
     from mktsync.items import Item
     from mktsync.ledger import open_ledger
     from mktsync.render import iter_items
 
     config = load_config(config_path)
-    campaign = config.campaigns["webinar-reminder"]
-    items = (x for x in iter_items(config, campaign) if isinstance(x, Item))
     filled = 0
     with (
         open_ledger(config.ledger.resolve(), config.base_dir) as ledger,
         ledger.lock(command="bench fill"),
     ):
         run = ledger.start_run(command="bench fill")
-        while batch := list(islice(items, min(FILL_BATCH, records - filled))):
-            batch = [
-                _older(item) if (filled + n) % CHANGED_EVERY == 0 else item
-                for n, item in enumerate(batch)
-            ]
-            ledger.mark_pending(run, batch)
-            ledger.mark_sent(run, campaign.campaign_id, [i.key for i in batch], request_id="b")
-            filled += len(batch)
+        for campaign in config.campaigns.values():
+            items = (x for x in iter_items(config, campaign) if isinstance(x, Item))
+            while batch := list(islice(items, FILL_BATCH)):
+                ledger.mark_pending(run, batch)
+                ledger.mark_sent(
+                    run, campaign.campaign_id, [i.key for i in batch], request_id="bench"
+                )
+                filled += len(batch)
         ledger.finish_run(run, counts={"sent": filled}, exit_status=0)
-    return filled
+    return {"records": filled}
 
 
-def _older(item: Item) -> Item:
-    """The item as it was sent last time: another join link."""
-    tokens = tuple(
-        (name, value + "-old" if name == "{{my.JoinLink}}" else value)
-        for name, value in item.tokens
-    )
-    return dataclasses.replace(item, tokens=tokens)
-
-
-def measure_plan(config_path: Path) -> dict[str, object]:
+def measure_plan(config_path: Path) -> dict[str, Any]:
+    import mktsync.config
+    import mktsync.ledger
+    import mktsync.plan
+    import mktsync.render  # noqa: F401 - imported before the clock starts, as the others do
     from mktsync import plan_config
     from mktsync.planfile import write_plan
 
     start = time.perf_counter()
     _config, plan = plan_config(config_path)
     planned = time.perf_counter()
-    plan_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    plan_peak, _ = peak_rss_mb()
     with open("/dev/null", "w", encoding="utf-8") as sink:
         write_plan(plan, sink)
     end = time.perf_counter()
     s = plan.summary
-    counts = {k: getattr(s, k) for k in ("trigger", "retrigger", "unchanged", "filtered")}
-    counts["calls"] = s.total_calls
     return {
         "seconds": end - start,
         "plan_seconds": planned - start,
-        "dump_seconds": end - planned,
-        "plan_rss_mb": plan_rss,
-        "counts": counts,
+        "plan_peak_mb": plan_peak,
+        "counts": {
+            "send": s.trigger + s.retrigger,
+            # 'changed' (sent before, retrigger: never) is not sent, like 'unchanged'.
+            "unchanged": s.unchanged + getattr(s, "changed", 0),
+            "filtered": s.filtered,
+            "calls": s.trigger_calls,
+        },
     }
 
 
-def measure_baseline(config_path: Path) -> dict[str, object]:
-    result = render_baseline(config_path.parent / "registrations.csv")
-    return {"seconds": result["seconds"], "counts": {"rows": result["rows"]}}
+def measure_naive(config_path: Path, mode: str) -> dict[str, Any]:
+    if mode == "jinja":
+        import jinja2.sandbox  # noqa: F401 - imported before the clock starts
+    start = time.perf_counter()
+    with open("/dev/null", "w", encoding="utf-8") as sink:
+        counts = naive_plan(
+            mode, config_path.parent / "registrations.csv", config_path.parent / "ledger.db", sink
+        )
+    return {"seconds": time.perf_counter() - start, "counts": counts}
 
 
 def child(mode: str, config_path: Path, profile: bool) -> None:
-    measure = measure_plan if mode == "plan" else measure_baseline
+    def measure() -> dict[str, Any]:
+        if mode == "fill":
+            return fill_ledger(config_path)
+        if mode == "plan":
+            return measure_plan(config_path)
+        return measure_naive(config_path, "jinja" if mode == "naive" else "format")
+
     if profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(measure, config_path)
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+        result = profiler.runcall(measure)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(35)
     else:
-        result = measure(config_path)
-    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result = measure()
+    result["peak_mb"], result["peak_source"] = peak_rss_mb()
     print(json.dumps(result))
 
 
-def run(mode: str, config_path: Path, profile: bool = False) -> dict[str, object]:
+def run(mode: str, config_path: Path, profile: bool = False) -> dict[str, Any]:
     argv = [sys.executable, __file__, "--child", mode, str(config_path)]
     proc = subprocess.run(
-        argv + (["--profile"] if profile else []), check=True, capture_output=True, text=True
+        argv + (["--profile", "first"] if profile else []), capture_output=True, text=True
     )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"{mode} failed (exit {proc.returncode})")
     if profile:
         sys.stderr.write(proc.stderr)
     return dict(json.loads(proc.stdout))
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--small", type=int, default=None, help="second size (default rows // 4)")
-    parser.add_argument("--ledger", type=int, default=None, help="records (default rows // 2)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the plan to stderr")
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="rows, comma-separated")
+    parser.add_argument(
+        "--profile", choices=RUNS, help="cProfile mktsync's plan of this run, largest size"
+    )
+    parser.add_argument("--no-targets", action="store_true", help="report targets, exit 0")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], Path(args.child[1]), args.profile)
-        return
-    small = args.small if args.small is not None else max(args.rows // 4, 1)
-    print(f"python {sys.version.split()[0]}; one campaign, {len(TEMPLATES)} templates per row")
+        child(args.child[0], Path(args.child[1]), args.profile is not None)
+        return 0
+    sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",")})
+    print(
+        f"python {sys.version.split()[0]}; campaigns "
+        + ", ".join(
+            f"{c.name} ({len(c.tokens)} tokens, retrigger {c.retrigger})" for c in CAMPAIGNS
+        )
+        + "; seconds exclude interpreter start and imports; peak = each child's own VmHWM"
+    )
+    results: dict[tuple[int, str], dict[str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for size in dict.fromkeys([small, args.rows]):
+        for size in sizes:
             folder = Path(tmp) / str(size)
             folder.mkdir()
             write_csv(folder / "registrations.csv", size)
             config_path = write_config(folder, "registrations.csv")
-            want = args.ledger if args.ledger is not None else size // 2
-            t0 = time.perf_counter()
-            filled = fill_ledger(config_path, want)
-            print(
-                f"rows={size:,}: ledger filled with {filled:,} sent records "
-                f"in {time.perf_counter() - t0:.1f} s (not measured)"
-            )
-            plan = run("plan", config_path, args.profile and size == args.rows)
-            base = run("baseline", config_path)
-            for name, r in (("plan", plan), ("baseline", base)):
+            for which in RUNS:
+                if which == "steady":
+                    t0 = time.perf_counter()
+                    filled = run("fill", config_path)["records"]
+                    print(
+                        f"rows={size:,}: ledger filled with {filled:,} sent records in "
+                        f"{time.perf_counter() - t0:.1f} s (not measured)",
+                        flush=True,
+                    )
+                profile = args.profile == which and size == sizes[-1]
+                r = {mode: run(mode, config_path, profile and mode == "plan") for mode in MODES}
+                results[size, which] = r
                 print(
-                    f"  {name:8} {float(r['seconds']):7.2f} s  "  # type: ignore[arg-type]
-                    f"peak RSS {float(r['max_rss_mb']):7.1f} MB  {r['counts']}"  # type: ignore[arg-type]
+                    f"rows={size:,} {which}: "
+                    + "; ".join(
+                        f"{m} {r[m]['seconds']:.2f} s {r[m]['peak_mb']:.0f} MB {r[m]['counts']}"
+                        for m in MODES
+                    ),
+                    flush=True,
                 )
+                if len({json.dumps(r[m]["counts"], sort_keys=True) for m in MODES}) != 1:
+                    print(f"MISMATCH rows={size:,} {which}: the three plans disagree")
+                    return 1
+    print_table(sizes, results)
+    missed = check_targets(sizes, results)
+    return 1 if missed and not args.no_targets else 0
+
+
+def print_table(
+    sizes: list[int], results: dict[tuple[int, str], dict[str, dict[str, Any]]]
+) -> None:
+    print()
+    print(
+        "| rows | run | to send | calls | plan s | naive s | floor s | naive/plan | plan/floor "
+        "| plan peak | naive peak | floor peak |"
+    )
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size in sizes:
+        for which in RUNS:
+            r = results[size, which]
+            p, n, f = (r[m] for m in MODES)
             print(
-                f"  (plan: {float(plan['plan_seconds']):.2f} s to plan, "  # type: ignore[arg-type]
-                f"{float(plan['dump_seconds']):.2f} s to write JSON; "  # type: ignore[arg-type]
-                f"peak RSS {float(plan['plan_rss_mb']):.0f} MB before the JSON)"  # type: ignore[arg-type]
+                f"| {size:,} | {which} | {p['counts']['send']:,} | {p['counts']['calls']:,} "
+                f"| {p['seconds']:.2f} | {n['seconds']:.2f} | {f['seconds']:.2f} "
+                f"| {n['seconds'] / p['seconds']:.2f} | {p['seconds'] / f['seconds']:.2f} "
+                f"| {p['peak_mb']:.0f} MB | {n['peak_mb']:.0f} MB | {f['peak_mb']:.0f} MB |"
             )
-            ratio = float(plan["seconds"]) / float(base["seconds"])  # type: ignore[arg-type]
-            print(
-                f"ratio rows={size:,} ledger={filled:,}: plan/baseline = {ratio:.2f} "
-                f"(plan {float(plan['seconds']):.2f} s, "  # type: ignore[arg-type]
-                f"baseline {float(base['seconds']):.2f} s, "  # type: ignore[arg-type]
-                f"plan peak RSS {float(plan['max_rss_mb']):.0f} MB)"  # type: ignore[arg-type]
+    print()
+
+
+def check_targets(
+    sizes: list[int], results: dict[tuple[int, str], dict[str, dict[str, Any]]]
+) -> bool:
+    """Print each of issue 16's targets for the largest size; True if any is missed."""
+    big = sizes[-1]
+    first, steady = results[big, "first"], results[big, "steady"]
+    checks = [
+        (
+            f"first run peak RSS <= {FIRST_RSS_MB:g} MB",
+            first["plan"]["peak_mb"],
+            first["plan"]["peak_mb"] <= FIRST_RSS_MB,
+        ),
+        (
+            f"first run time <= {FIRST_VS_FLOOR:g}x the floor",
+            first["plan"]["seconds"] / first["floor"]["seconds"],
+            first["plan"]["seconds"] <= FIRST_VS_FLOOR * first["floor"]["seconds"],
+        ),
+        (
+            f"steady state >= {STEADY_VS_NAIVE:g}x faster than the naive script",
+            steady["naive"]["seconds"] / steady["plan"]["seconds"],
+            steady["naive"]["seconds"] >= STEADY_VS_NAIVE * steady["plan"]["seconds"],
+        ),
+        (
+            f"steady state time <= {STEADY_VS_FLOOR:g}x the floor",
+            steady["plan"]["seconds"] / steady["floor"]["seconds"],
+            steady["plan"]["seconds"] <= STEADY_VS_FLOOR * steady["floor"]["seconds"],
+        ),
+    ]
+    if len(sizes) > 1:
+        before = results[sizes[-2], "first"]["plan"]["peak_mb"]
+        growth = first["plan"]["peak_mb"] / before
+        checks.append(
+            (
+                f"first run peak at {big:,} rows <= {FIRST_RSS_GROWTH:g}x the peak at "
+                f"{sizes[-2]:,}",
+                growth,
+                growth <= FIRST_RSS_GROWTH,
             )
+        )
+    missed = False
+    for what, value, ok in checks:
+        print(f"target rows={big:,} {what}: {value:.2f} {'met' if ok else 'MISSED'}")
+        missed |= not ok
+    return missed
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -3,7 +3,8 @@
     python benchmarks/bench_render.py [--rows N] [--small M]
 
 Writes N and M rows (default 1,000,000 and 100,000) to a temp dir, then measures, each
-in its own subprocess so peak RSS (ru_maxrss) is per measurement:
+in its own subprocess so peak RSS is per measurement (``measure.peak_rss_mb``: the
+child's own VmHWM, not the ``ru_maxrss`` it inherits from this process):
 
 - ``items``: ``mktsync.render.iter_items`` for a webinar-reminder campaign (when, lead
   email, key, three tokens): CSV parsing, rendering, validation, duplicate check, items;
@@ -21,13 +22,15 @@ import argparse
 import csv
 import json
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import peak_rss_mb
 
 HEADER = [
     "email",
@@ -180,7 +183,7 @@ def child(mode: str, path: Path) -> None:
         result = measure_rows(path)
     else:
         result = measure_items(path, fast=mode == "items")
-    result["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["max_rss_mb"] = peak_rss_mb()[0]
     print(json.dumps(result))
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +42,7 @@ from mktsync.errors import (
     QuotaExceeded,
     StalePlan,
 )
-from mktsync.items import Item
+from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, OutcomeUnknown, Qualification
 
@@ -50,7 +50,8 @@ from mktsync.marketo import MarketoClient, OutcomeUnknown, Qualification
 from mktsync.outcomes import ApplyReport as ApplyReport
 from mktsync.outcomes import CampaignReport as CampaignReport
 from mktsync.outcomes import MissingLead, StopRequest
-from mktsync.plan import Call, Plan, check_budget, make_plan
+from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
+from mktsync.planned import SpilledCalls
 from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
 from mktsync.scheduling import run_schedules
@@ -202,11 +203,12 @@ class _Runner:
         try:
             skipped = self._preflight()
             sendable = [cp for cp in self.plan.campaigns if cp.campaign_id not in skipped]
-            items = [p.item for cp in sendable for call in cp.calls for p in call.items]
+            # Streamed from the plan's spill (issue 16): apply does not list every item.
+            items = (p.item for cp in sendable for call in cp.calls for p in call.items)
             creators = frozenset(n for n, c in self.config.campaigns.items() if c.create_missing)
             resolution = (
                 resolve_leads(items, self.client, self.ledger, create_missing=creators)
-                if items
+                if any(cp.calls for cp in sendable)
                 else Resolution(ids_by_email={}, known_ids=frozenset())
             )
         except QuotaExceeded:
@@ -218,13 +220,20 @@ class _Runner:
             self.emit("quota", phase="preflight and lead lookups")
             return
         self.report.created_leads = resolution.created
-        jobs = [(cp.name, call) for cp in sendable for call in cp.calls]
+        jobs = ((cp.name, call) for cp in sendable for call in cp.calls)
         if self.stopping():  # asked to stop during preflight or lookups: send nothing
             for name, call in jobs:
                 self._not_attempted(name, call)
             self.report.seconds = time.monotonic() - self.started
             return
-        self.emit("start", calls=len(jobs), leads=len(items))
+        calls = sum(len(cp.calls) for cp in sendable)
+        # The leads the calls carry, from the counts (not by reading every call): new and
+        # changed items, and unknown ones when they are retried.
+        retried = ("unknown",) if self.plan.retry_unknown else ()
+        leads = sum(
+            cp.counts.get(k, 0) for cp in sendable for k in ("trigger", "retrigger", *retried)
+        )
+        self.emit("start", calls=calls, leads=leads)
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
         self.emit("finish", **self.report.counts())
@@ -234,7 +243,7 @@ class _Runner:
         for cp in self.plan.campaigns:
             if cp.calls:
                 names = tokens.setdefault(cp.campaign_id, set())
-                names.update(n for call in cp.calls for n, _ in call.tokens)
+                names.update(n for tokens in _token_sets(cp) for n, _ in tokens)
         skipped: set[int] = set()
         seen: list[CampaignSeen] = []
         try:
@@ -286,11 +295,12 @@ class _Runner:
                     refusals.append(risk.message())
         return refusals
 
-    def _send_all(self, jobs: list[tuple[str, Call]], resolution: Resolution) -> None:
+    def _send_all(self, jobs: Iterator[tuple[str, Call]], resolution: Resolution) -> None:
         workers = max(1, self.config.marketo.limits.concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trigger") as pool:
             pending: set[Future[None]] = set()
-            queue = list(reversed(jobs))
+            # Calls are taken from the plan as workers free up, never listed all at once.
+            queue = _Peekable(jobs)
             try:
                 while queue or pending:
                     while queue and len(pending) < workers and not self.stopping():
@@ -299,7 +309,6 @@ class _Runner:
                     if self.stopping():
                         for name, call in queue:
                             self._not_attempted(name, call)
-                        queue.clear()
                     if pending:
                         # A short timeout: a stop request is noticed within a fifth of a second.
                         done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -415,3 +424,31 @@ class _Runner:
                 )
                 if outcome == "quota":
                     self.report.quota_stopped = True
+
+
+def _token_sets(cp: CampaignPlan) -> Iterator[Tokens]:
+    """Each call's token set; a spilled plan's without decoding its leads."""
+    if isinstance(cp.calls, SpilledCalls):
+        return (tokens for tokens, _ in cp.calls.iter_lines())
+    return (call.tokens for call in cp.calls)
+
+
+class _Peekable:
+    """An iterator that can say whether anything is left (``while queue``) and be emptied."""
+
+    def __init__(self, items: Iterator[tuple[str, Call]]) -> None:
+        self._items = items
+        self._next: tuple[str, Call] | None = next(items, None)
+
+    def __bool__(self) -> bool:
+        return self._next is not None
+
+    def pop(self) -> tuple[str, Call]:
+        item = self._next
+        assert item is not None
+        self._next = next(self._items, None)
+        return item
+
+    def __iter__(self) -> Iterator[tuple[str, Call]]:
+        while self:
+            yield self.pop()

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from json.encoder import encode_basestring as _str
 from pathlib import Path
 from typing import Any, TextIO
 
 from mktsync.config.model import Limits
 from mktsync.errors import PlanError
-from mktsync.items import InvalidItem, Item
+from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
+from mktsync.planned import SpilledCalls, lead_line
 from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
 FORMAT_VERSION = 1
@@ -73,18 +75,46 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
         for key, value in _campaign_head(cp).items():
             yield f'      "{key}": {_compact(value)},\n'
         yield '      "calls": ['
-        for c, call in enumerate(cp.calls):
+        for c, (tokens, lines) in enumerate(_call_lines(cp)):
             yield (
-                "," if c else ""
-            ) + f'\n        {{"tokens": {_compact(dict(call.tokens))}, "leads": ['
-            yield ",".join(f"\n          {_compact(_planned(p))}" for p in call.items)
-            yield "\n        ]}"
+                f'{"," if c else ""}\n        {{"tokens": {_tokens_json(tokens)}, "leads": ['
+                + "\n          "
+                + ",\n          ".join(lines)
+                + "\n        ]}"
+            )
         yield ("\n      " if cp.calls else "") + "],\n"
         tail = _campaign_tail(cp)
         yield f'      "unknown": {_rows(tail["unknown"])},\n'
         yield f'      "changed": {_rows(tail["changed"])},\n'
         yield f'      "invalid": {_rows(tail["invalid"])}\n    }}'
     yield ("\n  " if plan.campaigns else "") + "]\n}\n"
+
+
+def _call_lines(cp: CampaignPlan) -> Iterator[tuple[Tokens, list[str]]]:
+    """Each call's tokens and its leads' lines: copied from the spill when the plan has one
+    (no object per lead), else encoded from the calls (a plan read back from a file)."""
+    if isinstance(cp.calls, SpilledCalls):
+        return cp.calls.iter_lines()
+    return (
+        (
+            call.tokens,
+            [
+                lead_line(p.item, p.action, p.old_tokens, p.retry_of, campaign=_other(p, cp))
+                for p in call.items
+            ],
+        )
+        for call in cp.calls
+    )
+
+
+def _tokens_json(tokens: Tokens) -> str:
+    """``_compact(dict(tokens))`` (names are unique), from the C string encoder: per call."""
+    return "{" + ", ".join([f"{_str(n)}: {_str(v)}" for n, v in tokens]) + "}"
+
+
+def _other(p: PlannedItem, cp: CampaignPlan) -> str | None:
+    """The item's campaign entry when its call is listed under another (same campaign id)."""
+    return p.item.campaign if p.item.campaign != cp.name else None
 
 
 def _rows(rows: list[dict[str, Any]]) -> str:
@@ -142,16 +172,17 @@ def _campaign(cp: CampaignPlan) -> dict[str, Any]:
     return {
         **_campaign_head(cp),
         "calls": [
-            {"tokens": dict(call.tokens), "leads": [_planned(p) for p in call.items]}
+            {"tokens": dict(call.tokens), "leads": [_planned(p, _other(p, cp)) for p in call.items]}
             for call in cp.calls
         ],
         **_campaign_tail(cp),
     }
 
 
-def _planned(p: PlannedItem) -> dict[str, Any]:
+def _planned(p: PlannedItem, campaign: str | None = None) -> dict[str, Any]:
     item = p.item
-    out: dict[str, Any] = {
+    out: dict[str, Any] = {} if campaign is None else {"campaign": campaign}
+    out |= {
         "action": p.action,
         "key": item.key,
         "lead": item.lead,
@@ -195,7 +226,7 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
             items = tuple(
                 PlannedItem(
                     item=Item(
-                        campaign=c["name"],
+                        campaign=str(lead.get("campaign", c["name"])),
                         campaign_id=int(c["campaign_id"]),
                         key=str(lead["key"]),
                         lead_id=lead["lead_id"],

@@ -30,6 +30,8 @@ LAYERS = {
     "contract": 25,  # config checked against what sources say of their columns
     "render": 30,
     "resolve": 30,
+    "spill": 35,
+    "planned": 38,
     "schedules": 35,  # batch campaigns planned; plan.py adds them to the Plan
     "plan": 40,
     "planfile": 45,

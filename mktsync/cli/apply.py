@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from mktsync import git_commit
-from mktsync.apply import ApplyOptions, ApplyReport, apply_config
 from mktsync.cli.options import (
     Output,
     Subparsers,
@@ -34,22 +32,15 @@ from mktsync.cli.options import (
     policy_from,
     selected_campaigns,
 )
-from mktsync.cli.record_only import bound
-from mktsync.cli.signals import orderly_stop
-from mktsync.config import display_name
-from mktsync.config.model import Config, EnvString, Policy
-from mktsync.contract import load_checked
 from mktsync.errors import EXIT_ERROR, MktsyncError
-from mktsync.ledger import open_ledger
-from mktsync.outcomes import StopRequest
-from mktsync.plan import Plan, make_plan
-from mktsync.planfile import load_plan
-from mktsync.progress import Progress
-from mktsync.report import render_text
-from mktsync.report.outcome import render_apply_json, render_apply_markdown, render_apply_text
 
 if TYPE_CHECKING:
+    # Types only: the machinery is imported when apply runs, so building the command
+    # line (``mktsync --help``, ``mktsync plan``) does not load it (issue 16).
+    from mktsync.apply import ApplyReport
+    from mktsync.config.model import Config, EnvString, Policy
     from mktsync.emulator import Emulator
+    from mktsync.plan import Plan
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -147,6 +138,10 @@ class Endpoint:
 
 
 def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
+    from mktsync.config import display_name
+    from mktsync.contract import load_checked
+    from mktsync.planfile import load_plan
+
     saved: Plan | None = None
     config_path = request.target
     if _is_plan(request.target):
@@ -208,7 +203,14 @@ def _run(
     request: ApplyRequest,
     err: TextIO,
 ) -> ApplyReport:
+    from mktsync import git_commit
+    from mktsync.apply import ApplyOptions, apply_config
+    from mktsync.cli.record_only import bound
+    from mktsync.cli.signals import orderly_stop
+    from mktsync.ledger import open_ledger
     from mktsync.marketo import MarketoClient
+    from mktsync.outcomes import StopRequest
+    from mktsync.progress import Progress
     from mktsync.qualify import campaign_info_path
 
     quiet, verbose = request.output.quiet, request.output.verbose
@@ -244,6 +246,8 @@ def _run(
 
 
 def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
+    from mktsync.report.outcome import render_apply_json, render_apply_markdown, render_apply_text
+
     quiet = request.output.quiet
     if request.report_format == "json":
         out.write(render_apply_json(report))
@@ -265,6 +269,8 @@ def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
 def _endpoint(
     config: Config, request: ApplyRequest, err: TextIO
 ) -> Iterator[tuple[Endpoint, str, Emulator | None]]:
+    from mktsync.config import display_name
+
     if request.emulator:
         from mktsync.demo import EMULATOR_LEDGER, emulator_for
 
@@ -354,6 +360,10 @@ def _confirm(
     config: Config, ledger_url: str, request: ApplyRequest, out: TextIO, err: TextIO
 ) -> Plan | None:
     """Show the plan and ask; the plan shown is the plan applied (refused if the ledger moves)."""
+    from mktsync.ledger import open_ledger
+    from mktsync.plan import make_plan
+    from mktsync.report import render_text
+
     with open_ledger(ledger_url, config.base_dir, create=False) as ledger:
         plan = make_plan(
             config,

@@ -8,17 +8,46 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, TextIO, TypeAlias
 
 
 class UsageError(Exception):
     """A command line argparse refused; ``main`` prints it and exits 1 (never argparse's 2)."""
 
 
+class Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized from ``os`` rather than ``shutil`` (which loads the
+    compression modules: a tenth of ``mktsync --help``'s time, issue 16)."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        if kwargs.get("width") is None:
+            kwargs["width"] = _columns() - 2  # argparse leaves 2 columns free too
+        super().__init__(prog, **kwargs)
+
+
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size`` finds it: $COLUMNS, else the
+    terminal on stdout, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
@@ -129,6 +158,59 @@ def policy_from(args: argparse.Namespace) -> Policy:
     )
 
 
+class Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose parsers are built only when needed.
+
+    ``add_lazy(name, help, add)`` lists a command for ``mktsync --help`` without building
+    it; the first time its parser is looked up (argparse does when the command line names
+    it), ``add(self)`` runs: it imports the command's module and calls its ``add_parser``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._adders: dict[str, Callable[[Commands], None]] = {}
+        self._name_parser_map = self.choices = _Parsers(self)
+
+    def add_lazy(self, name: str, help: str, add: Callable[[Commands], None]) -> None:
+        self._adders[name] = add
+        dict.__setitem__(self._name_parser_map, name, None)  # a valid choice already
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), help))
+
+    def load(self, name: str) -> argparse.ArgumentParser:
+        """The command's parser, built now if it was not yet (its module's ``add_parser``)."""
+        add = self._adders.pop(name, None)
+        if add is not None:
+            dict.__delitem__(self._name_parser_map, name)
+            listed = len(self._choices_actions)
+            add(self)
+            add_output_options_everywhere(self._name_parser_map[name])
+            # The module listed itself again: keep one line per command, in COMMANDS order.
+            if len(self._choices_actions) > listed:
+                real = self._choices_actions.pop()
+                place = next(i for i, a in enumerate(self._choices_actions) if a.dest == name)
+                self._choices_actions[place] = real
+        built: argparse.ArgumentParser = self._name_parser_map[name]
+        return built
+
+
+class _Parsers(dict[str, Any]):
+    """A command's name -> its parser, built on first look-up (see ``Commands``)."""
+
+    def __init__(self, commands: Commands) -> None:
+        super().__init__()
+        self._commands = commands
+
+    def __getitem__(self, name: str) -> Any:
+        parser = super().__getitem__(name)
+        return self._commands.load(name) if parser is None else parser
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[name] for name in list(self)]
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(name, self[name]) for name in list(self)]
+
+
 # -- conventions every command shares: output, colour, where the config is ----------------------
 # Added to every parser (the top level, each command, each ledger action) with SUPPRESS
 # defaults, so `mktsync -q plan` and `mktsync plan -q` both work and a nested parser never
@@ -167,9 +249,13 @@ def add_output_options_everywhere(parser: argparse.ArgumentParser) -> None:
                 add_output_options_everywhere(child)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Output:
-    """The shared conventions as given on the command line."""
+class Output(NamedTuple):
+    """The shared conventions as given on the command line.
+
+    A ``NamedTuple`` (immutable, like a frozen dataclass) because this module is imported
+    to build every command line, and ``dataclasses`` alone costs a quarter of a bare
+    start (issue 16: ``mktsync --help`` within 1.3x of ``import mktsync``).
+    """
 
     quiet: bool = False
     verbose: bool = False

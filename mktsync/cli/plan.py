@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import os
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from mktsync.cli.options import (
     Subparsers,
@@ -24,7 +24,9 @@ from mktsync.cli.options import (
     selected_campaigns,
 )
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
-from mktsync.report.markdown import Context
+
+if TYPE_CHECKING:  # the report is imported when plan runs (issue 16: fast start)
+    from mktsync.report.markdown import Context
 
 UNTRUSTED_SAMPLE_ROWS = 5  # rows per campaign a fork's pull-request plan shows
 
@@ -117,6 +119,7 @@ def comment_context(ref: str | None, ledger: str) -> Context:
     from datetime import UTC, datetime
 
     from mktsync.ledger.postgres import redact
+    from mktsync.report.markdown import Context
 
     commit = ref or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
     return Context(

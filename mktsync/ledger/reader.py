@@ -8,8 +8,10 @@ transaction, so threads never interleave statements on it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Self
 
@@ -20,6 +22,19 @@ from mktsync.ledger.rows import RECORD_COLUMNS, RUN_COLUMNS, TokenDecoder, recor
 from mktsync.ledger.store import Store, Tx
 
 _PAGE = 1000  # records per query when iterating
+_ITEM_COLUMNS = ", ".join(f"i.{c.strip()}" for c in RECORD_COLUMNS.split(","))
+
+
+@functools.cache
+def _changed_sql(pairs: int) -> str:
+    """``changed_records``' statement for ``pairs`` (key, hash) pairs (a few sizes recur)."""
+    values = ", ".join(["(?, ?)"] * pairs)
+    return (
+        f"WITH run (k, h) AS (VALUES {values})"
+        f" SELECT run.k, {_ITEM_COLUMNS} FROM run"
+        " LEFT JOIN items i ON i.campaign_id = ? AND i.key = run.k"
+        " WHERE i.key IS NULL OR i.status <> 'sent' OR i.token_hash <> run.h"
+    )
 
 
 class LedgerReader:
@@ -90,6 +105,38 @@ class LedgerReader:
             ):
                 for row in tx.execute(sql, (campaign_id, *chunk)):
                     found[row[1]] = record(row, decode)
+        return found
+
+    def has_records(self, campaign_id: int) -> bool:
+        """Whether the ledger holds any record of ``campaign_id`` (a first run holds none)."""
+        with self._tx() as tx:
+            rows = tx.execute("SELECT 1 FROM items WHERE campaign_id = ? LIMIT 1", (campaign_id,))
+        return bool(rows)
+
+    def changed_records(
+        self, campaign_id: int, pairs: Sequence[tuple[str, str]]
+    ) -> dict[str, LedgerRecord | None]:
+        """Of ``(key, token hash)`` pairs, those the ledger does not hold as ``sent`` with that
+        hash: each such key -> its record, or ``None`` when there is none.
+
+        The comparison is a join in the database (issue 16): the pairs go in as a ``VALUES``
+        list and only new, changed, failed, unknown and pending keys come back, so a key
+        sent before with the same tokens costs no row and no Python object.  A ``VALUES``
+        list rather than a temporary table: it needs no write, so it runs on a read-only
+        ledger in SQLite and PostgreSQL alike.
+        """
+        found: dict[str, LedgerRecord | None] = {}
+        if not pairs:
+            return found
+        decode = TokenDecoder(self.name)
+        per_query = (self._store.max_params - 1) // 2
+        with self._tx() as tx:
+            for start in range(0, len(pairs), per_query):
+                chunk = pairs[start : start + per_query]
+                params: list[object] = list(chain.from_iterable(chunk))
+                params.append(campaign_id)
+                for row in tx.execute(_changed_sql(len(chunk)), params):
+                    found[row[0]] = None if row[2] is None else record(row[1:], decode)
         return found
 
     def get(self, campaign_id: int | None, key: str) -> list[LedgerRecord]:
@@ -209,6 +256,8 @@ class LedgerReader:
         for email in emails:
             by_lower.setdefault(email.lower(), []).append(email)
         found: dict[str, int] = {}
+        if by_lower and self._empty("lead_cache"):
+            return found  # a first run: nothing to look up, however many emails
         with self._tx() as tx:
             for sql, chunk in self._chunked(
                 "SELECT email, lead_id, checksum FROM lead_cache WHERE email IN ({marks})",
@@ -227,6 +276,8 @@ class LedgerReader:
         for email in emails:
             by_lower.setdefault(email.lower(), []).append(email)
         missed: set[str] = set()
+        if by_lower and self._empty("lead_misses"):
+            return missed
         with self._tx() as tx:
             for sql, chunk in self._chunked(
                 "SELECT email FROM lead_misses WHERE email IN ({marks})", list(by_lower)
@@ -235,7 +286,15 @@ class LedgerReader:
                     missed.update(by_lower[email])
         return missed
 
+    def lead_cache_empty(self) -> bool:
+        """Whether no email was ever resolved or missed (a first run): nothing to look up."""
+        return self._empty("lead_cache") and self._empty("lead_misses")
+
     # -- helpers ----------------------------------------------------------------------------
+    def _empty(self, table: str) -> bool:
+        with self._tx() as tx:
+            return not tx.execute(f"SELECT 1 FROM {table} LIMIT 1")
+
     @contextlib.contextmanager
     def _tx(self) -> Iterator[Tx]:
         with self._mutex, self._store.transaction() as tx:

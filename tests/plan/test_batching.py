@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from plan_helpers import row, write_project
@@ -13,7 +14,7 @@ from plan_helpers import row, write_project
 from mktsync import plan_config
 from mktsync.config.model import Campaign, LeadSpec, Position, Template
 from mktsync.items import FilteredRow, InvalidItem, Item
-from mktsync.plan import MAX_LEADS_PER_CALL, plan_campaign
+from mktsync.plan import MAX_LEADS_PER_CALL, plan_campaign, plan_campaigns
 from mktsync.planfile import dumps
 
 POS = Position(file="campaigns.yaml", line=1, column=1)
@@ -30,6 +31,15 @@ CAMPAIGN = Campaign(
 class EmptyLedger:
     def lookup(self, campaign_id: int, keys: list[str]) -> dict[str, object]:
         return {}
+
+    def has_records(self, campaign_id: int) -> bool:
+        return False
+
+    def changed_records(self, campaign_id: int, pairs: list[tuple[str, str]]) -> dict[str, None]:
+        return dict.fromkeys(key for key, _ in pairs)
+
+    def lead_cache_empty(self) -> bool:
+        return True
 
     def cached_lead_ids(self, emails: object) -> dict[str, int]:
         return {}
@@ -73,6 +83,53 @@ def test_calls_are_minimal(pairs: list[tuple[int, int]]) -> None:
         assert all(p.item.tokens == call.tokens for p in call.items)
 
 
+SHARING = Campaign(
+    name="d",
+    campaign_id=7,  # the same Marketo campaign as CAMPAIGN
+    source="s",
+    lead=LeadSpec(id=Template(text="{{ row.id }}", field="lead.id", position=POS)),
+    position=POS,
+)
+OTHER = Campaign(
+    name="e",
+    campaign_id=8,
+    source="s",
+    lead=LeadSpec(id=Template(text="{{ row.id }}", field="lead.id", position=POS)),
+    position=POS,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 4)), max_size=600))
+def test_entries_sharing_a_campaign_id_share_calls(pairs: list[tuple[int, int]]) -> None:
+    """Calls are the fewest per Marketo campaign id and token set, whichever entries the
+    items come from; each item is sent once, under its own entry and key."""
+    token_sets = [(("{{my.T}}", f"v{i}"),) for i in range(5)]
+    entries = [CAMPAIGN, SHARING, OTHER]
+    items: list[list[Item]] = [[], [], []]
+    for n, (e, t) in enumerate(pairs):
+        c = entries[e]
+        items[e].append(
+            Item(campaign=c.name, campaign_id=c.campaign_id, key=f"k{n}", lead_id=n + 1,
+                 email=None, tokens=token_sets[t], source="s", row=n + 2)
+        )  # fmt: skip
+    plans = plan_campaigns(list(zip(entries, items, strict=True)), EmptyLedger())  # type: ignore[arg-type]
+    groups = Counter((i.campaign_id, i.tokens) for its in items for i in its)
+    assert sum(len(p.calls) for p in plans) == sum(
+        math.ceil(n / MAX_LEADS_PER_CALL) for n in groups.values()
+    )
+    sent = [p.item for plan in plans for call in plan.calls for p in call.items]
+    assert sorted(sent, key=lambda i: i.row) == sorted(
+        (i for its in items for i in its), key=lambda i: i.row
+    )  # each exactly once, with its own entry name and key
+    for plan in plans:
+        for call in plan.calls:
+            assert call.campaign_id == plan.campaign_id
+            assert all(p.item.campaign_id == call.campaign_id for p in call.items)
+            assert all(p.item.tokens == call.tokens for p in call.items)
+            assert 1 <= len(call.items) <= MAX_LEADS_PER_CALL
+
+
 def test_filtered_and_invalid_never_reach_a_call() -> None:
     stream = [
         FilteredRow(campaign="c", campaign_id=7, source="s", row=2),
@@ -101,3 +158,24 @@ def test_plan_json_is_byte_identical_across_runs(tmp_path: Path) -> None:
     assert first == second
     # and the shared token sets really were grouped: 3 webinars x 2 codes = 6 token sets
     assert plan_config(path)[1].summary.trigger_calls == 6
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=8), st.text(max_size=30)), max_size=4, unique_by=lambda t: t[0]
+    )
+)
+def test_the_fast_token_hash_is_the_ledgers(pairs: list[tuple[str, str]]) -> None:
+    """The plan compares with a hash it writes by hand; it must be the one the ledger stores."""
+    from mktsync.items import token_hash
+    from mktsync.plan import fast_token_hash
+
+    tokens = tuple(pairs)
+    try:
+        expected = token_hash(tokens)
+    except UnicodeEncodeError:  # a lone surrogate: neither can hash it
+        with pytest.raises(UnicodeEncodeError):
+            fast_token_hash(tokens)
+        return
+    assert fast_token_hash(tokens) == expected

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mktsync.cli.ledger.target import LedgerTarget, _reading
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
-from mktsync.settle import SettleReport, settle_unknown
+
+if TYPE_CHECKING:  # settling talks to Marketo: imported when it runs (issue 16)
+    from mktsync.settle import SettleReport
 
 _LISTED = 20  # unsettled items named per campaign before "... and N more"
 
@@ -48,6 +50,7 @@ def export_sqlite(target: LedgerTarget, out: Path) -> int:
 def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.config import display_name, load_config
     from mktsync.marketo import MarketoClient
+    from mktsync.settle import settle_unknown
 
     config = load_config(args.config)  # settle needs its credentials, so it is read anyway
     url = args.ledger or config.ledger.resolve()

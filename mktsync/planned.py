@@ -1,0 +1,290 @@
+"""A plan's records: the plan, its campaigns and calls, and calls read back from its spill.
+
+``plan`` builds these and re-exports them; ``planfile``, ``report`` and ``apply`` read them.
+
+A plan made by ``make_plan`` does not hold its calls: each item to send is written to a
+``Spill`` as the one line of JSON ``plan --format json`` prints for it, and
+``SpilledCalls`` reads the calls back in plan order, a page at a time.  ``planfile``
+copies the lines as they are (``SpilledCalls.iter_lines``); ``apply`` and the reports
+iterate ``Call`` objects decoded from them, as from any sequence of calls.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from json.encoder import encode_basestring
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from mktsync.config.model import Limits
+from mktsync.items import InvalidItem, Item, Tokens
+from mktsync.spill import OFFSET, Spill
+
+if TYPE_CHECKING:
+    from mktsync.schedules import SchedulePlan
+
+MAX_LEADS_PER_CALL = 100
+PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
+CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
+SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
+LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
+_LINE, _ENTRY = OFFSET + LINE, OFFSET + ENTRY  # where they are in a row the spill returns
+
+Action = Literal["trigger", "retrigger", "unknown"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedItem:
+    """An item the plan sends, and why: new, changed (with the tokens sent before), or retried."""
+
+    item: Item
+    action: Action
+    old_tokens: Tokens | None = None
+    retry_of: str | None = None  # the earlier status ('failed', 'unknown') when this is a retry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangedItem:
+    """An item sent before whose tokens differ now, not resent because ``retrigger: never``."""
+
+    item: Item
+    old_tokens: Tokens
+
+
+@dataclass(frozen=True, kw_only=True)
+class Call:
+    """One trigger call: one campaign, one token set, at most 100 leads."""
+
+    campaign_id: int
+    tokens: Tokens
+    items: tuple[PlannedItem, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignPlan:
+    name: str
+    campaign_id: int
+    source: str
+    counts: Mapping[str, int]
+    calls: Sequence[Call]  # SpilledCalls from make_plan: read from disk when iterated
+    invalid: tuple[InvalidItem, ...]
+    unknown: tuple[Item, ...]
+    lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
+    lookup_calls: int
+    one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
+    changed: tuple[ChangedItem, ...] = ()
+    missing_forecast: int = 0  # emails to look up that Marketo did not know at the last run
+
+    @property
+    def trigger_calls(self) -> int:
+        return len(self.calls)
+
+    @property
+    def api_calls(self) -> int:
+        preflight = PREFLIGHT_CALLS_PER_CAMPAIGN if self.calls else 0
+        return self.trigger_calls + self.lookup_calls + preflight
+
+
+@dataclass(frozen=True, kw_only=True)
+class Summary:
+    trigger: int = 0
+    retrigger: int = 0
+    unchanged: int = 0
+    filtered: int = 0
+    invalid: int = 0
+    unknown: int = 0
+    changed: int = 0
+    missing_forecast: int = 0
+    trigger_calls: int = 0
+    lookup_calls: int = 0
+    preflight_calls: int = 0
+    schedule_calls: int = 0  # batch runs to schedule (mktsync.schedules), one call each
+    schedule_changed: int = 0  # scheduled before, changed since, not sent again
+
+    @property
+    def total_calls(self) -> int:
+        return self.trigger_calls + self.lookup_calls + self.preflight_calls + self.schedule_calls
+
+    @property
+    def changes(self) -> bool:
+        return self.trigger_calls > 0 or self.schedule_calls > 0
+
+    @property
+    def needs_review(self) -> bool:
+        """Calls to send, or changed items or invalid rows (allowed by ``max_invalid``) a
+        reviewer must see: ``--detailed-exitcode`` answers 2, never "no changes"."""
+        return self.changes or self.changed > 0 or self.invalid > 0 or self.schedule_changed > 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """A whole plan: per campaign its classes, calls and problems, and what it costs."""
+
+    config_path: str
+    config_digest: str
+    ledger_fingerprint: str
+    limits: Limits
+    max_calls: int | None
+    retry_unknown: bool
+    campaigns: tuple[CampaignPlan, ...]
+    summary: Summary = field(default_factory=Summary)
+    schedules: tuple[SchedulePlan, ...] = ()  # batch campaigns (mktsync.schedules)
+    environment: str | None = None  # the --env the plan was made for
+
+    @property
+    def calls_per_window(self) -> int:
+        return max(1, math.floor(self.limits.calls * (1 - self.limits.safety_margin)))
+
+    @property
+    def quota_share(self) -> float:
+        return self.summary.total_calls / self.limits.daily_quota
+
+    @property
+    def estimated_seconds(self) -> float:
+        """Time the calls take at the configured rate (latency aside): whole windows past the first."""
+        windows = math.ceil(self.summary.total_calls / self.calls_per_window)
+        return max(0, windows - 1) * self.limits.window_seconds
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def lead_line(
+    item: Item,
+    action: str,
+    old_tokens: Tokens | None = None,
+    retry_of: str | None = None,
+    *,
+    campaign: str | None = None,
+) -> str:
+    """The item's line in the plan's JSON, exactly as ``json.dumps`` writes its dict
+    (``planfile._planned``; ``ensure_ascii=False``, separators ``", "`` and ``": "``),
+    built from the C string encoder without the dict: this runs once per item.
+
+    ``campaign`` names the item's campaign entry when the call is listed under another
+    entry with the same campaign id (calls are shared by campaign id, issue 16).
+    """
+    s = encode_basestring
+    if campaign is not None:
+        return with_campaign(lead_line(item, action, old_tokens, retry_of), campaign)
+    email = "null" if item.email is None else s(item.email)
+    if item.lead_id is None:
+        lead_id, lead = "null", (email if item.email is not None else s(item.lead))
+    else:
+        lead_id, lead = str(int(item.lead_id)), s(item.lead)
+    line = (
+        f'{{"action": {s(action)}, "key": {s(item.key)}, "lead": {lead},'
+        f' "lead_id": {lead_id}, "email": {email}, "source": {s(item.source)},'
+        f' "row": {int(item.row)}'
+    )
+    if item.fields:
+        line += f', "fields": {_compact(dict(item.fields))}'
+    if old_tokens is not None:
+        line += f', "old_tokens": {_compact(dict(old_tokens))}'
+    if retry_of is not None:
+        line += f', "retry_of": {s(retry_of)}'
+    return line + "}"
+
+
+def with_campaign(line: str, campaign: str) -> str:
+    """A lead line that also names its campaign entry (first key, as ``_planned`` puts it)."""
+    return f'{{"campaign": {encode_basestring(campaign)}, {line[1:]}'
+
+
+def planned_from_line(line: str, *, campaign: str, campaign_id: int, tokens: Tokens) -> PlannedItem:
+    """The ``PlannedItem`` a ``lead_line`` describes, in campaign ``campaign``."""
+    lead = json.loads(line)
+    return PlannedItem(
+        item=Item(
+            campaign=str(lead.get("campaign", campaign)),
+            campaign_id=campaign_id,
+            key=str(lead["key"]),
+            lead_id=lead["lead_id"],
+            email=lead["email"],
+            tokens=tokens,
+            source=lead["source"],
+            row=int(lead["row"]),
+            fields=tuple((lead.get("fields") or {}).items()),
+        ),
+        action=lead["action"],
+        old_tokens=tuple(lead["old_tokens"].items()) if "old_tokens" in lead else None,
+        retry_of=lead.get("retry_of"),
+    )
+
+
+class SpilledCalls(Sequence[Call]):
+    """One campaign entry's calls, read from the plan's spill when iterated (module doc).
+
+    The spill's part is the Marketo campaign id: entries that send to the same campaign
+    with the same token set share calls, listed under the entry that sent first, each
+    lead naming its own entry when it is another's.  Each spilled row is
+    ``(line, email, lead id, entry index)``.
+
+    >>> len(cp.calls), cp.calls[0].tokens                             # doctest: +SKIP
+    (3, (('{{my.Link}}', 'https://example.com/j/1'),))
+    """
+
+    def __init__(
+        self, spill: Spill, *, entry: int, names: Sequence[str], campaign_id: int, calls: int
+    ) -> None:
+        self._spill = spill
+        self._entry = entry
+        self._names = names
+        self._campaign = names[entry]
+        self._campaign_id = campaign_id
+        self._len = calls
+
+    def __len__(self) -> int:
+        return self._len
+
+    def iter_lines(self) -> Iterator[tuple[Tokens, list[str]]]:
+        """Each call's token set and its leads' JSON lines, in plan order."""
+        entry, names = self._entry, self._names
+        for tokens, rows in self._spill.chunks(
+            self._campaign_id, MAX_LEADS_PER_CALL, owner=(ENTRY, entry)
+        ):
+            yield (
+                tokens,
+                [row[_LINE] if row[_ENTRY] == entry else
+                 with_campaign(row[_LINE], names[row[_ENTRY]]) for row in rows],
+            )  # fmt: skip
+
+    def __iter__(self) -> Iterator[Call]:
+        for tokens, lines in self.iter_lines():
+            yield Call(
+                campaign_id=self._campaign_id,
+                tokens=tokens,
+                items=tuple(
+                    planned_from_line(
+                        line, campaign=self._campaign, campaign_id=self._campaign_id, tokens=tokens
+                    )
+                    for line in lines
+                ),
+            )
+
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Call]: ...
+    def __getitem__(self, index: int | slice) -> Call | Sequence[Call]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError("call index out of range")
+        return next(islice(iter(self), index, None))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._len} calls of campaign {self._campaign!r}, spilled>"

@@ -1,0 +1,147 @@
+"""Plans stream from a spill (issue 16) and still write exactly the JSON they wrote before.
+
+The digests below are of ``plan --format json`` for a 20,000-row project, computed with
+the planner that held every item in memory (commit 77dc6af), on an empty ledger and on a
+ledger holding every state a record can be in.  The header lines that name the temp
+folder and the ledger's random id are blanked first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import re
+from pathlib import Path
+
+from plan_helpers import items_of, record, write_project
+
+from mktsync import plan_config
+from mktsync.config import load_config
+from mktsync.ledger import open_ledger
+from mktsync.planfile import dumps, plan_to_json
+
+ROWS = 20_000
+SECOND = """  series:
+    campaign_id: 5678
+    source: regs
+    when: "{{ row.status != 'cancelled' }}"
+    lead: {email: "{{ row.email }}"}
+    tokens:
+      my.Webinar: "{{ row.webinar }}"
+"""
+EMPTY_DIGEST = "3223f7de9387d6854eb76eb1457918064c262eedfbabc399390a45e2d278919b"
+FULL_DIGEST = "95d52542aade74ba2476bd2e0d321418af3cb82d5888827a47a6bf328a8ec295"
+
+
+def project(tmp_path: Path) -> Path:
+    rng = random.Random(16)
+    rows = [
+        {
+            "email": f"User{n}@Example.com" if n % 7 else f"id{n}@example.com",
+            "webinar": f"w{rng.randrange(12)}",
+            "code": f"{rng.getrandbits(24):06x}" if n % 3 else "shared",
+            "status": rng.choice(["registered", "registered", "registered", "cancelled", "x"]),
+        }
+        for n in range(ROWS)
+    ]
+    return write_project(tmp_path, rows, extra=SECOND)
+
+
+def fill(config_path: Path) -> None:
+    """Every state a record can be in, and a lead cache and misses to count lookups by."""
+    config = load_config(config_path)
+    reminder = items_of(config, "reminder")
+    series = items_of(config, "series")
+    old = [
+        dataclasses.replace(i, tokens=tuple((n, v + "-old") for n, v in i.tokens))
+        for i in reminder[1000:3000]
+    ]
+    old_series = [
+        dataclasses.replace(i, tokens=tuple((n, v + "-old") for n, v in i.tokens))
+        for i in series[4100:4300]
+    ]
+    record(config_path, "sent", reminder[:1000] + old + series[:4000] + old_series)
+    record(config_path, "failed", reminder[3000:3500])
+    record(config_path, "unknown", reminder[3500:3700] + series[4000:4100])
+    record(config_path, "pending", reminder[3700:3800])
+    with open_ledger(config.ledger.resolve(), config.base_dir) as ledger:
+        emails = sorted({i.email for i in reminder if i.email})
+        ledger.cache_lead_ids({e: 1000 + n for n, e in enumerate(emails[:2500])})
+        ledger.cache_lead_misses([], emails[2500:2600])
+
+
+def normalised_json(config_path: Path) -> str:
+    text = dumps(plan_config(config_path)[1])
+    text = re.sub(r'^  "config": \{"path": "[^"]*"', '  "config": {"path": "-"', text, flags=re.M)
+    return re.sub(r'^  "ledger": \{.*\},$', '  "ledger": {},', text, flags=re.M)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_first_run_json_is_what_it_was(tmp_path: Path) -> None:
+    config_path = project(tmp_path)
+    text = normalised_json(config_path)
+    assert digest(text) == EMPTY_DIGEST, text[:2000]
+
+
+def test_steady_state_json_is_what_it_was(tmp_path: Path) -> None:
+    config_path = project(tmp_path)
+    fill(config_path)
+    text = normalised_json(config_path)
+    assert digest(text) == FULL_DIGEST, text[:2000]
+
+
+def test_streamed_json_equals_the_plan_as_one_dict(tmp_path: Path) -> None:
+    """The lines copied from the spill say what the Call objects decoded from it say."""
+    import json
+
+    config_path = project(tmp_path)
+    fill(config_path)
+    plan = plan_config(config_path)[1]
+    assert json.loads(dumps(plan)) == plan_to_json(plan)
+
+
+TWIN = """  reminder-again:
+    campaign_id: 1234
+    source: regs
+    when: "{{ row.status == 'cancelled' }}"
+    lead: {email: "{{ row.email }}"}
+    key: "again/{{ row.email }}"
+    tokens:
+      my.Link: "https://example.com/j/{{ row.code }}"
+      my.Webinar: "{{ row.webinar }}"
+"""
+
+
+def test_entries_with_one_campaign_id_share_calls(tmp_path: Path) -> None:
+    """Two entries sending to campaign 1234 with one token set: 150 + 150 leads make three
+    calls, not four (two per entry); they are listed under the entry that sent first and
+    name the other entry's leads; a saved plan reads back the same."""
+    import json
+
+    from mktsync.planfile import load_plan
+
+    rows = [
+        {"email": f"u{n}@example.com", "webinar": "w1", "code": "c",
+         "status": "registered" if n < 150 else "cancelled"}
+        for n in range(300)
+    ]  # fmt: skip
+    config_path = write_project(tmp_path, rows, extra=TWIN)
+    plan = plan_config(config_path)[1]
+    first, second = plan.campaigns
+    assert (len(first.calls), len(second.calls), plan.summary.trigger_calls) == (3, 0, 3)
+    assert plan.summary.preflight_calls == 2  # one Marketo campaign
+    shared = list(first.calls)[1]
+    assert [p.item.campaign for p in shared.items] == ["reminder"] * 50 + ["reminder-again"] * 50
+    assert shared.items[-1].item.key == "again/u199@example.com"
+    text = dumps(plan)
+    leads = json.loads(text)["campaigns"][0]["calls"][1]["leads"]
+    assert "campaign" not in leads[0] and leads[-1]["campaign"] == "reminder-again"
+    saved = tmp_path / "plan.json"
+    saved.write_text(text, encoding="utf-8")
+    again = load_plan(saved)
+    assert dumps(again) == text
+    assert [p.item.campaign for p in again.campaigns[0].calls[1].items][-1] == "reminder-again"
