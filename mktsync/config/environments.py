@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mktsync.config.model import Config, Environment, EnvString, Limits, MarketoSettings
+from mktsync.config.model import Config, EnvironmentSpec, EnvString, Limits, MarketoSettings
 from mktsync.config.schema import did_you_mean
 from mktsync.config.yamlfile import JsonPath
 from mktsync.errors import ConfigError, Problem
@@ -85,7 +85,7 @@ def build_environments(
     env: Callable[[JsonPath, str], EnvString],
     pos: Callable[[JsonPath], Any],
     top: MarketoSettings,
-) -> dict[str, Environment]:
+) -> dict[str, EnvironmentSpec]:
     found = {}
     for name, raw in (data.get("environments") or {}).items():
         path: JsonPath = ("environments", name)
@@ -95,7 +95,7 @@ def build_environments(
             for k in CREDENTIALS
         }
         limits = Limits(**own["limits"]) if "limits" in own else top.limits
-        found[name] = Environment(
+        found[name] = EnvironmentSpec(
             name=name,
             marketo=MarketoSettings(**values, limits=limits),
             ledger=env((*path, "ledger"), raw["ledger"]),

@@ -256,7 +256,7 @@ class Schedule:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Environment:
+class EnvironmentSpec:
     """One entry of ``environments:``: a Marketo instance with its own ledger.
 
     ``marketo`` is the top-level ``marketo:`` with this environment's keys written over it.
@@ -281,7 +281,7 @@ class Config:
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
     policy: Policy = field(default_factory=Policy)
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
-    environments: Mapping[str, Environment] = field(default_factory=dict)
+    environments: Mapping[str, EnvironmentSpec] = field(default_factory=dict)
     environment: str | None = None  # the one chosen (--env), whose marketo and ledger are above
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()
