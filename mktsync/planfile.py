@@ -17,7 +17,7 @@ from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
-from mktsync.planned import SpilledCalls, lead_line
+from mktsync.planned import SpilledCalls, lead_line, planned_from_lead
 from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
 FORMAT_VERSION = 1
@@ -224,21 +224,8 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
         for call in c["calls"]:
             tokens = tuple(call["tokens"].items())
             items = tuple(
-                PlannedItem(
-                    item=Item(
-                        campaign=str(lead.get("campaign", c["name"])),
-                        campaign_id=int(c["campaign_id"]),
-                        key=str(lead["key"]),
-                        lead_id=lead["lead_id"],
-                        email=lead["email"],
-                        tokens=tokens,
-                        source=lead["source"],
-                        row=int(lead["row"]),
-                        fields=tuple((lead.get("fields") or {}).items()),
-                    ),
-                    action=lead["action"],
-                    old_tokens=tuple(lead["old_tokens"].items()) if "old_tokens" in lead else None,
-                    retry_of=lead.get("retry_of"),
+                planned_from_lead(
+                    lead, campaign=c["name"], campaign_id=int(c["campaign_id"]), tokens=tokens
                 )
                 for lead in call["leads"]
             )

@@ -197,7 +197,15 @@ def with_campaign(line: str, campaign: str) -> str:
 
 def planned_from_line(line: str, *, campaign: str, campaign_id: int, tokens: Tokens) -> PlannedItem:
     """The ``PlannedItem`` a ``lead_line`` describes, in campaign ``campaign``."""
-    lead = json.loads(line)
+    return planned_from_lead(
+        json.loads(line), campaign=campaign, campaign_id=campaign_id, tokens=tokens
+    )
+
+
+def planned_from_lead(
+    lead: Mapping[str, Any], *, campaign: str, campaign_id: int, tokens: Tokens
+) -> PlannedItem:
+    """The ``PlannedItem`` of one decoded lead entry (a spill line, or a saved plan's lead)."""
     return PlannedItem(
         item=Item(
             campaign=str(lead.get("campaign", campaign)),
