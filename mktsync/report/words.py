@@ -88,7 +88,9 @@ def headline(plan: Plan) -> str:
     if s.schedule_calls:
         extra = f"; {plural(s.schedule_calls, 'batch run')} to schedule" + extra
     if not s.changes:
-        return f"No changes: nothing to trigger{extra}."
+        # "No changes" only when that is the whole truth: changed items, unknowns and
+        # forecast misses are things a reviewer must see.
+        return f"Nothing to trigger{extra}." if extra else "No changes: nothing to trigger."
     return (
         f"{plural(s.trigger, 'lead')} to trigger, {s.retrigger:,} to retrigger "
         f"in {plural(s.trigger_calls, 'call')}{extra}."

@@ -138,7 +138,7 @@ def test_detailed_exitcode_is_2_for_changed_items_not_resent(tmp_path: Path) -> 
     code, out, _ = run("plan", str(path), "--detailed-exitcode")
     assert code == 2  # nothing to send, but a reviewer must see the changed item
     assert "≠ changed           1" in out
-    assert "No changes: nothing to trigger; 1 changed item will NOT be resent" in out
+    assert "Nothing to trigger; 1 changed item will NOT be resent" in out
 
 
 def test_markdown_header_names_commit_and_redacted_ledger(
