@@ -3,12 +3,14 @@ emulator (which logs "Request Campaign" for the leads a trigger reached)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from apply_helpers import cli, emulator, fast_retry, rows, triggered, write_project
+from apply_helpers import cli, emulator, fast_retry, rows, statuses, triggered, write_project
 
 from mktsync.apply import ApplyOptions, ApplyReport, apply_config
 from mktsync.config import load_config
@@ -125,3 +127,30 @@ def test_the_settle_command_prints_per_campaign_counts(
         )
         assert code == 0
         assert "  note       settled: Marketo's activity log shows 'Request Campaign'" in out
+
+
+def test_settle_finds_the_config_and_refuses_another_instances_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_project(tmp_path, rows(2, shared_code=False), concurrency=1)
+    with emulator(path) as emu:
+        emu.script_fault("trigger", 1, "lost")
+        assert cli(["apply", str(path), "--yes"], emu, monkeypatch)[0] == 3
+        # No --config: found as every command finds it (here through -C).
+        code, out, err = cli(["-C", str(path.parent), "ledger", "settle"], emu, monkeypatch)
+        assert code == 3 and "internal error" not in err, err
+        assert out.startswith("campaign 1234: settled as sent 0, settled as not sent 0,")
+        # The ledger made for another instance: this instance's activity log would settle
+        # its items as "not sent", and the next apply would send them again.
+        config = load_config(path)
+        with open_ledger(config.ledger.resolve(), config.base_dir) as ledger:
+            db = ledger.name
+        before = statuses(path)
+        with closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("UPDATE ledger_meta SET instance = '123-abc-456.mktorest.com'")
+        code, out, err = cli(
+            ["-C", str(path.parent), "ledger", "settle", "--min-age", "0"], emu, monkeypatch
+        )
+        assert code == 1, (out, err)
+        assert "belongs to Marketo instance 123-abc-456.mktorest.com" in err
+    assert statuses(path) == before

@@ -48,11 +48,20 @@ def export_sqlite(target: LedgerTarget, out: Path) -> int:
 
 
 def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mktsync.cli.options import environment_of, find_config
+    from mktsync.cli.record_only import bound
     from mktsync.config import display_name, load_config
     from mktsync.marketo import MarketoClient
     from mktsync.settle import settle_unknown
 
-    config = load_config(args.config)  # settle needs its credentials, so it is read anyway
+    # settle needs the config's credentials, so the config is read even with --ledger;
+    # found as every command finds it, for the environment named (as apply does).
+    config = load_config(find_config(args.config, args), environment=environment_of(args))
+    if config.environments and config.environment is None:
+        raise MktsyncError(
+            f"{display_name(config.path)} declares environments: name one with --env "
+            "(settle reads that instance's activity log, and must never read another's)"
+        )
     url = args.ledger or config.ledger.resolve()
     m = config.marketo
     if m.base_url is None or m.client_id is None or m.client_secret is None:
@@ -60,10 +69,14 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"{display_name(config.path)}: settle reads Marketo's activity log, so it needs "
             "marketo.base_url, client_id and client_secret, as apply does"
         )
+    base_url = m.base_url.resolve()
     with (
         open_ledger(url, config.base_dir) as ledger,
+        # Another instance's activity log would settle every item as "not sent", and the
+        # next apply would send them again: the ledger must belong to this instance.
+        bound(ledger, base_url, config.environment),
         MarketoClient(
-            m.base_url.resolve(),
+            base_url,
             m.client_id.resolve(),
             m.client_secret.resolve(),
             limits=m.limits,
