@@ -120,6 +120,8 @@ class ApplyReport:
             return EXIT_INCOMPLETE
         if any(c.missing and not c.missing_skip for c in self.campaigns):
             return EXIT_INCOMPLETE
+        if self.plan.summary.unknown and not self.plan.retry_unknown:
+            return EXIT_INCOMPLETE  # an earlier run's unknowns are still not settled
         return EXIT_OK
 
     def counts(self) -> dict[str, int]:

@@ -37,7 +37,13 @@ def outcome_counts(report: ApplyReport) -> dict[str, int]:
         "runs_unknown": sum(len(x.unknown) for x in report.schedules),
         "runs_not_attempted": sum(x.not_attempted for x in report.schedules),
         "runs_changed": sum(x.changed for x in report.schedules),
+        "held_unknown": held_unknown(report),
     }
+
+
+def held_unknown(report: ApplyReport) -> int:
+    """Items whose outcome an *earlier* run left unknown, which this run did not resend."""
+    return 0 if report.plan.retry_unknown else report.plan.summary.unknown
 
 
 def _problems(n: dict[str, int]) -> list[str]:
@@ -49,6 +55,10 @@ def _problems(n: dict[str, int]) -> list[str]:
         (n["invalid"], plural(n["invalid"], "invalid row")),
         (n["not_attempted"], plural(n["not_attempted"], "lead") + " not attempted"),
         (n["changed"], plural(n["changed"], "changed item") + " not resent"),
+        (
+            n.get("held_unknown", 0),
+            plural(n.get("held_unknown", 0), "item") + " still unknown from an earlier run",
+        ),
         (n.get("runs_failed", 0), plural(n.get("runs_failed", 0), "batch run") + " failed"),
         (
             n.get("runs_unknown", 0),
@@ -73,6 +83,11 @@ def _advice(report: ApplyReport, n: dict[str, int]) -> str:
         return "fix the campaigns preflight refused in Marketo and run again"
     if n["failed"] or n["unknown"] or n["runs_failed"] or n["runs_unknown"]:
         return "see 'mktsync ledger status'"
+    if n.get("held_unknown"):
+        return (
+            "settle them with 'mktsync ledger settle' (or resend them with --retry-unknown "
+            "once you know Marketo did not carry the earlier calls out)"
+        )
     if n["missing"]:
         return (
             "create those leads in Marketo (or set 'create_missing: true', or "

@@ -8,6 +8,7 @@ import pytest
 from apply_helpers import apply, cli, emulator, rows, statuses, triggered, write_project
 
 from mktsync.emulator import EmulatorOptions
+from mktsync.report.outcome import last_line
 
 
 def test_token_expiring_mid_run(tmp_path: Path) -> None:
@@ -61,6 +62,13 @@ def test_lost_answer_is_unknown_and_never_resent_unless_asked(tmp_path: Path) ->
         again = apply(path, emu)
         assert again.counts()["calls_sent"] == 0
         assert again.plan.summary.unknown == 1
+        # Still not settled: the rerun may not claim the ledger holds everything.
+        assert again.exit_code == 3
+        assert last_line(again) == (
+            "Not everything was sent: 0 leads sent in 0 calls, 1 item still unknown from an "
+            "earlier run; settle them with 'mktsync ledger settle' (or resend them with "
+            "--retry-unknown once you know Marketo did not carry the earlier calls out)."
+        )
         assert sorted(triggered(emu).values()) == [1, 1, 1]  # not sent twice
         retried = apply(path, emu, retry_unknown=True)
         assert retried.counts()["leads_triggered"] == 1
