@@ -9,6 +9,7 @@ from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
     cost_line,
+    field_advice,
     headline,
     plural,
     shorten,
@@ -40,6 +41,8 @@ def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) 
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
+            if cp.per_lead_token:
+                lines.append(field_advice(cp))
     if plan.summary.changed:
         note = f"note: {CHANGED_FIX}"
         lines.append(f"\x1b[{_COLORS['≠']}m{note}\x1b[0m" if color else note)
@@ -59,6 +62,10 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     for cls in CLASSES:
         mark = MARKS[cls]
         lines.append("  " + paint(mark, f"{mark} {cls:<10} {cp.counts[cls]:>8,}"))
+    if cp.field_leads:  # issue 15: lead fields are written first, then the triggers
+        lines.append(
+            f"  sync fields: {plural(cp.field_leads, 'lead')} in {plural(cp.field_calls, 'call')}"
+        )
     calls = f"  {plural(cp.trigger_calls, 'trigger call')}"
     if cp.lookup_emails:
         calls += f", {plural(cp.lookup_emails, 'email')} to look up"

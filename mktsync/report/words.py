@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from mktsync.items import Tokens
-from mktsync.plan import Plan
+from mktsync.plan import CampaignPlan, Plan
+from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
@@ -50,11 +52,25 @@ def shorten(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def field_advice(cp: CampaignPlan) -> str:
+    """Issue 15: the per-lead token, and what it would cost as a lead field."""
+    token = (cp.per_lead_token or "").strip("{} ")
+    n = cp.trigger_calls
+    fields, triggers = math.ceil(n / MAX_FIELD_RECORDS), math.ceil(n / MAX_LEADS_PER_CALL)
+    return (
+        f"advice: {token} differs for every lead of '{cp.name}': as a lead field (fields:),"
+        f" {n:,} leads would cost {fields:,} + {triggers:,} calls instead of {n:,}"
+        " (docs/fields.md)"
+    )
+
+
 def cost_line(plan: Plan) -> str:
     s = plan.summary
     parts = [plural(s.trigger_calls, "trigger call")]
     if s.schedule_calls:
         parts.append(plural(s.schedule_calls, "schedule call"))
+    if s.field_calls:
+        parts.append(plural(s.field_calls, "field sync call"))
     if s.lookup_calls:
         parts.append(plural(s.lookup_calls, "lead lookup"))
     if s.preflight_calls:

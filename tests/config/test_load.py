@@ -35,11 +35,8 @@ def test_example_config_is_valid_without_warnings() -> None:
     assert config is not None
     reminder = config.campaigns["webinar-reminder"]
     assert reminder.campaign_id == 1234
-    assert [t.name for t in reminder.tokens] == [
-        "{{my.JoinLink}}",
-        "{{my.WebinarImage}}",
-        "{{my.WebinarTitle}}",
-    ]
+    assert [t.name for t in reminder.tokens] == ["{{my.WebinarImage}}", "{{my.WebinarTitle}}"]
+    assert [name for name, _ in reminder.fields] == ["webinarJoinLink"]
     # The YAML alias gives the second campaign the same token templates.
     known = config.campaigns["webinar-reminder-known-leads"]
     assert [t.template.text for t in known.tokens] == [t.template.text for t in reminder.tokens]

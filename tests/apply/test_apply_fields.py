@@ -1,0 +1,108 @@
+"""Lead fields (issue 15) against the emulator over a socket: written 300 leads a call
+before the triggers, not re-sent when unchanged, refused at preflight when unknown."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from apply_helpers import cli, emulator, rows, statuses, triggered, write_project
+
+from mktsync.emulator import Emulator
+
+LINK_TOKEN = '      my.Link: "https://example.com/{{ row.code }}"\n'
+FIELDS = '    fields:\n      webinarJoinLink: "https://j.example.com/{{ row.code }}"\n'
+
+
+def project(tmp_path: Path, data: list[dict[str, str]]) -> Path:
+    """The helpers' project with the per-lead link as a lead field instead of a My Token."""
+    path = write_project(tmp_path, data, extra=FIELDS)
+    path.write_text(path.read_text(encoding="utf-8").replace(LINK_TOKEN, ""), encoding="utf-8")
+    return path
+
+
+def endpoints(emu: Emulator) -> Counter[str]:
+    return Counter(str(e.get("endpoint")) for e in emu.journal())
+
+
+def links(emu: Emulator) -> dict[str, str | None]:
+    return {lead["email"]: lead.get("webinarJoinLink") for lead in emu.leads()}
+
+
+def test_fields_go_first_then_shared_triggers_and_unchanged_are_not_resent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = rows(250, shared_code=False)
+    path = project(tmp_path, data)
+    code, out, _ = cli(["plan", str(path)], None, monkeypatch)
+    assert "sync fields: 250 leads in 1 call" in out
+    assert "3 trigger calls" in out
+    assert "1 field sync call" in out  # the 250 leads' fields: 1 call; describe: counted too
+    with emulator(path) as emu:
+        code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code == 0, out
+        calls = endpoints(emu)
+        assert calls["leads_sync"] == 1 and calls["trigger"] == 3
+        assert calls["leads_describe2"] == 1
+        assert links(emu)["user7@example.com"] == "https://j.example.com/c7"
+        assert sorted(set(triggered(emu).values())) == [1]
+        assert all(not dict(t["tokens"]).get("{{my.Link}}") for t in emu.triggers())
+
+        # A rerun: every field is what the ledger last wrote -> nothing sent at all.
+        before = endpoints(emu)
+        code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code == 0, out
+        assert endpoints(emu)["leads_sync"] == before["leads_sync"]
+        assert endpoints(emu)["trigger"] == before["trigger"]
+
+        # One link changes (tokens do not): the field is written again and, under
+        # retrigger: on_change, that one lead is triggered again.
+        data[7]["code"] = "new7"
+        project(tmp_path, data)
+        code, out, _ = cli(["plan", str(path)], None, monkeypatch)
+        assert "~ retrigger         1" in out and "sync fields: 1 lead in 1 call" in out
+        code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code == 0, out
+        assert links(emu)["user7@example.com"] == "https://j.example.com/new7"
+        assert endpoints(emu)["leads_sync"] == before["leads_sync"] + 1
+        counts = triggered(emu)
+        assert sum(counts.values()) == 251 and max(counts.values()) == 2
+
+
+def test_unknown_field_is_refused_at_preflight_with_the_closest_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project(tmp_path, rows(3, shared_code=False))
+    seeded = [{"name": "webinarJoinLinks", "dataType": "url"}]
+    with emulator(path, lead_fields=seeded) as emu:
+        code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code != 0
+        text = out + err
+        assert "Marketo has no lead field with API name 'webinarJoinLink'" in text
+        assert "closest: webinarJoinLinks" in text
+        assert "campaigns.yaml:" in text
+        assert emu.triggers() == [] and endpoints(emu)["leads_sync"] == 0
+
+
+def test_a_skipped_record_fails_its_item_and_is_not_triggered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = rows(3, shared_code=False)
+    data[1]["code"] = "x" * 40  # longer than the field's 30 characters
+    path = project(tmp_path, data)
+    seeded = [{"name": "webinarJoinLink", "dataType": "string", "length": 30}]
+    with emulator(path, lead_fields=seeded) as emu:
+        code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code != 0
+        assert "1003: lead field not written: Invalid value for field 'webinarJoinLink'" in out
+        ids = {lead["email"]: lead["id"] for lead in emu.leads()}
+        assert (1234, ids["user1@example.com"]) not in triggered(emu)
+        assert len(triggered(emu)) == 2
+        assert statuses(path) == {"sent": 2, "failed": 1}
+        # Fixed in the data, the next run writes and triggers it; the others are not resent.
+        data[1]["code"] = "c1"
+        project(tmp_path, data)
+        code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code == 0, out
+        assert sorted(triggered(emu).values()) == [1, 1, 1]
