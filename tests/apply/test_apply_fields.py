@@ -106,3 +106,49 @@ def test_a_skipped_record_fails_its_item_and_is_not_triggered(
         code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 0, out
         assert sorted(triggered(emu).values()) == [1, 1, 1]
+
+
+def test_kill_9_between_the_field_step_and_the_triggers_then_rerun(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from apply_helpers import apply
+    from test_apply_kill import start_apply
+
+    from mktsync.emulator import EmulatorOptions
+
+    path = project(tmp_path, rows(30, shared_code=False))
+    with emulator(path, EmulatorOptions(latency=(0.3, 0.3))) as emu:
+        proc = start_apply(path, emu.base_url, emu.client_id, emu.client_secret)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            if endpoints(emu)["leads_sync"]:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert emu.triggers() == []  # killed after the fields step began, before any trigger
+        assert statuses(path) == Counter()  # nothing recorded: the items are still new
+
+        report = apply(path, emu)
+        assert report.exit_code == 0
+        counts = triggered(emu)
+        assert len(counts) == 30 and set(counts.values()) == {1}  # nothing lost, none twice
+        assert links(emu)["user3@example.com"] == "https://j.example.com/c3"
+        assert statuses(path) == {"sent": 30}
+
+
+def test_the_plan_advises_a_lead_field_for_a_token_that_differs_for_every_lead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_project(tmp_path, rows(1110, shared_code=False))
+    code, out, _ = cli(["plan", str(path)], None, monkeypatch)
+    assert (
+        "advice: my.Link differs for every lead of 'reminder': as a lead field (fields:),"
+        " 1,110 leads would cost 4 + 12 calls instead of 1,110" in out
+    )
+    shared = write_project(tmp_path, rows(150))  # one token set: no advice
+    code, out, _ = cli(["plan", str(shared)], None, monkeypatch)
+    assert "advice:" not in out
