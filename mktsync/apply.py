@@ -446,11 +446,12 @@ class _Runner:
             code, message = self.field_skips[(item.campaign_id, item.key)]
             text = f"lead field not written: {message}"
             self.ledger.mark_failed(
-                self.run_id, call.campaign_id, [item.key], code=code, message=text
+                self.run_id, call.campaign_id, [item.key], code=code or None, message=text
             )
             with self.lock:
                 rep.leads_failed += 1
-                rep.failures.append(f"{code}: {text} (row {item.row} of {item.source})")
+                shown = f"{code}: {text}" if code else text
+                rep.failures.append(f"{shown} (row {item.row} of {item.source})")
         return [i for i in items if (i.campaign_id, i.key) not in self.field_skips]
 
     def _record(

@@ -5,7 +5,8 @@
 
 Fields are written before any trigger, 300 leads a ``leads.json`` call (``updateOnly`` by
 lead id).  A lead whose record Marketo skipped is not triggered: its item fails with
-Marketo's reason.  The write is idempotent and nothing is recorded for it: a run that dies
+Marketo's reason, as are all leads of a ``leads.json`` call Marketo refused or whose
+answer was lost (they are tried again next run).  The write is idempotent and nothing is recorded for it: a run that dies
 after it and before the trigger leaves the item new, and the next run writes the same
 values again, then triggers (never twice, never lost).
 """
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from mktsync.config.model import Config
+from mktsync.errors import MarketoError
 from mktsync.items import Item, recorded_tokens
 from mktsync.plan import Plan
 from mktsync.resolve import Resolution
@@ -76,13 +78,21 @@ def write_fields(
     ``(campaign id, key) -> (code, message)``, and the leads written."""
     skipped: dict[tuple[int, str], tuple[str, str]] = {}
     batch: list[tuple[Item, dict[str, Any]]] = []
+    # lead id -> field -> (value, row) written this run: a lead field holds one value
+    written_to: dict[int, dict[str, tuple[str, int]]] = {}
     written = 0
 
     def flush() -> None:
         nonlocal written
         if not batch:
             return
-        answers = client.update_lead_fields([record for _, record in batch])
+        try:
+            answers: list[tuple[str, str] | None] = client.update_lead_fields(
+                [record for _, record in batch]
+            )
+        except MarketoError as exc:  # a refused call, or its answer lost: no trigger for these
+            reason = (str(getattr(exc, "code", "") or ""), getattr(exc, "message", str(exc)))
+            answers = [reason] * len(batch)
         for (item, _), answer in zip(batch, answers, strict=True):
             if answer is None:
                 written += 1
@@ -96,11 +106,34 @@ def write_fields(
         lead_id = resolution.lead_id(item) if names else None
         if lead_id is None:
             continue  # no fields, or a missing lead (reported by the trigger step)
-        batch.append((item, {"id": lead_id, **{n: v for n, v in item.fields if n in names}}))
+        values = {n: v for n, v in item.fields if n in names}
+        clash = _clash(written_to.setdefault(lead_id, {}), values, item)
+        if clash is not None:
+            skipped[(item.campaign_id, item.key)] = clash
+            continue
+        batch.append((item, {"id": lead_id, **values}))
         if len(batch) >= BATCH:
             flush()
     flush()
     return skipped, written
+
+
+def _clash(
+    seen: dict[str, tuple[str, int]], values: Mapping[str, str], item: Item
+) -> tuple[str, str] | None:
+    """Two items of one run writing different values to one lead's field: the second
+    waits for the next run (after the first was triggered), so each email shows its own."""
+    for name, value in values.items():
+        if name in seen and seen[name][0] != value:
+            return (
+                "",
+                f"lead field '{name}' of this lead is written with another value for row"
+                f" {seen[name][1]} in this run; a lead field holds one value, so this row is"
+                " sent by the next run",
+            )
+    for name, value in values.items():
+        seen.setdefault(name, (value, item.row))
+    return None
 
 
 def as_recorded(config: Config, item: Item) -> Item:

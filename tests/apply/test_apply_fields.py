@@ -108,35 +108,47 @@ def test_a_skipped_record_fails_its_item_and_is_not_triggered(
         assert sorted(triggered(emu).values()) == [1, 1, 1]
 
 
+KILL_AFTER_FIELDS = """
+import os, signal, sys
+from mktsync.apply import ApplyOptions, apply_config
+from mktsync.config import load_config
+from mktsync.ledger import open_ledger
+from mktsync.marketo import MarketoClient
+
+def on_event(event):
+    if event["event"] == "fields":  # the fields are written, no trigger has started
+        os.kill(os.getpid(), signal.SIGKILL)
+
+config = load_config(sys.argv[1])
+with open_ledger(config.ledger.resolve(), config.base_dir) as ledger, MarketoClient(
+    sys.argv[2], sys.argv[3], sys.argv[4], limits=config.marketo.limits
+) as client:
+    apply_config(config, ledger, client, ApplyOptions(on_event=on_event))
+"""
+
+
 def test_kill_9_between_the_field_step_and_the_triggers_then_rerun(tmp_path: Path) -> None:
-    import os
-    import signal
-    import time
+    import subprocess
+    import sys
 
     from apply_helpers import apply
-    from test_apply_kill import start_apply
-
-    from mktsync.emulator import EmulatorOptions
 
     path = project(tmp_path, rows(30, shared_code=False))
-    with emulator(path, EmulatorOptions(latency=(0.3, 0.3))) as emu:
-        proc = start_apply(path, emu.base_url, emu.client_id, emu.client_secret)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            if endpoints(emu)["leads_sync"]:
-                break
-            time.sleep(0.005)
-        assert proc.poll() is None, "the run ended before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        assert emu.triggers() == []  # killed after the fields step began, before any trigger
+    with emulator(path) as emu:
+        args = [str(path), emu.base_url, emu.client_id, emu.client_secret]
+        proc = subprocess.run(
+            [sys.executable, "-c", KILL_AFTER_FIELDS, *args], capture_output=True, timeout=60
+        )
+        assert proc.returncode == -9, proc.stderr.decode()
+        assert endpoints(emu)["leads_sync"] == 1 and emu.triggers() == []
+        assert links(emu)["user3@example.com"] == "https://j.example.com/c3"
         assert statuses(path) == Counter()  # nothing recorded: the items are still new
 
         report = apply(path, emu)
         assert report.exit_code == 0
+        assert endpoints(emu)["leads_sync"] == 2  # written again (idempotent), then triggered
         counts = triggered(emu)
         assert len(counts) == 30 and set(counts.values()) == {1}  # nothing lost, none twice
-        assert links(emu)["user3@example.com"] == "https://j.example.com/c3"
         assert statuses(path) == {"sent": 30}
 
 
@@ -152,3 +164,23 @@ def test_the_plan_advises_a_lead_field_for_a_token_that_differs_for_every_lead(
     shared = write_project(tmp_path, rows(150))  # one token set: no advice
     code, out, _ = cli(["plan", str(shared)], None, monkeypatch)
     assert "advice:" not in out
+
+
+def test_two_rows_of_one_lead_with_different_values_go_in_two_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = [
+        *rows(2, shared_code=False),
+        {"email": "user0@example.com", "webinar": "w2", "code": "z"},
+    ]
+    path = project(tmp_path, data)
+    with emulator(path) as emu:
+        code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code != 0
+        assert "of this lead is written with another value for row 2 in this run" in out
+        assert links(emu)["user0@example.com"] == "https://j.example.com/c0"
+        assert statuses(path) == {"sent": 2, "failed": 1}
+        code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
+        assert code == 0, out
+        assert links(emu)["user0@example.com"] == "https://j.example.com/z"
+        assert sorted(triggered(emu).values()) == [1, 2]  # user0: once per webinar
