@@ -92,7 +92,8 @@ def test_many_missing_keys_are_listed_up_to_twenty(project: Path) -> None:
         repair(ledger_target(project / "campaigns.yaml"), 1234, [f"k{n}" for n in range(25)],
                action="forget", who="ann", why=WHY)  # fmt: skip
     lines = caught.value.lines()
-    assert lines[0].startswith("25 key(s) not in the ledger") and lines[-1] == "  ... and 5 more"
+    assert lines[0].startswith("error: 25 key(s) not in the ledger")
+    assert lines[-1] == "error:   ... and 5 more"
     assert len(lines) == 22
 
 

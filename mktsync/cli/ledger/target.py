@@ -32,7 +32,7 @@ class KeysNotFound(MktsyncError):
         super().__init__("\n".join(self._lines))
 
     def lines(self) -> list[str]:
-        return list(self._lines)
+        return [f"error: {line}" for line in self._lines]
 
 
 @dataclass(frozen=True, kw_only=True)
