@@ -82,8 +82,8 @@ class MktsyncError(Exception):
     exit_code: int = EXIT_ERROR
 
     def lines(self) -> list[str]:
-        """What the CLI prints, one line per problem."""
-        return [str(self)]
+        """What the CLI prints, one line per problem, each with its ``error:`` prefix."""
+        return [f"error: {self}"]
 
 
 class ConfigError(MktsyncError):
@@ -94,7 +94,9 @@ class ConfigError(MktsyncError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        # Warnings travel with the errors (so one run shows every problem) but are not
+        # errors: they keep their own "warning:" and get no "error:" in front.
+        return [str(p) if p.severity == "warning" else f"error: {p}" for p in self.problems]
 
 
 class SourceError(MktsyncError):

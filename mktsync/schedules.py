@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from mktsync.config.batch import parse_run_at
@@ -45,6 +45,8 @@ UNSCHEDULE_NOTE = (
     "scheduled unless you cancel it in Marketo"
 )
 ScheduleAction = Literal["schedule", "reschedule", "unknown"]
+# Adobe: runAt "cannot be more than 2 years in the future" (1042); the emulator uses 730 days.
+MAX_AHEAD = timedelta(days=730)
 
 
 class _Record(Protocol):
@@ -132,20 +134,27 @@ def plan_schedules(
     plans = tuple(
         _plan_one(config, config.schedules[n], ledger, retry_unknown, now) for n in chosen
     )
-    past = [
-        (sp.name, p.item)
-        for sp in plans
-        for p in sp.send
-        if parse_run_at(p.item.run_at) is not None and parse_run_at(p.item.run_at) <= now  # type: ignore[operator]
-    ]
-    if past:
-        lines = [
-            f"schedules.{name}: {_where(item)}run_at {item.run_at} is in the past (now "
-            f"{now:%Y-%m-%d %H:%M} UTC); Marketo cannot run a batch campaign in the past: "
-            "fix the time, or leave the row out with 'when:'"
-            for name, item in past[:20]
-        ]
-        raise PlanError("\n".join(lines))
+    lines = []
+    for sp in plans:
+        for p in sp.send:
+            run_at = parse_run_at(p.item.run_at)
+            if run_at is None:
+                continue
+            where = f"schedules.{sp.name}: {_where(p.item)}run_at {p.item.run_at}"
+            if run_at <= now:
+                lines.append(
+                    f"{where} is in the past (now {now:%Y-%m-%d %H:%M} UTC); Marketo cannot "
+                    "run a batch campaign in the past: fix the time, or leave the row out "
+                    "with 'when:'"
+                )
+            elif run_at > now + MAX_AHEAD:
+                lines.append(
+                    f"{where} is more than 2 years ahead; Marketo refuses such a run "
+                    "(1042 Invalid runAt date): fix the time, or leave the row out with 'when:'"
+                )
+    if lines:
+        shown = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
+        raise PlanError("\n".join(shown))
     return plans
 
 

@@ -103,8 +103,7 @@ LEDGER = {
     "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
     "default": "sqlite:///.mktsync/ledger.db",
     "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
-    "the config file; a PostgreSQL URL shares one ledger between CI runners."
-    + ENV_STRING_DESC,
+    "the config file; a PostgreSQL URL shares one ledger between CI runners." + ENV_STRING_DESC,
     "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
 }
 
@@ -517,7 +516,12 @@ SCHEMA = {
                 "max_invalid": {
                     "oneOf": [
                         {"type": "integer", "minimum": 0},
-                        {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+                        # 0% to 100%: a share over the whole is a typo, not a limit.
+                        {
+                            "type": "string",
+                            "pattern": r"^(100(\.0+)?|\d{1,2}(\.\d+)?)%$",
+                            "x-expected": "a count, or a share from 0% to 100% such as '2%'",
+                        },
                     ],
                     "default": 0,
                     "description": "How many rows may be invalid (cannot be rendered) before `plan` and "

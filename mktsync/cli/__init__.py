@@ -97,7 +97,7 @@ def main(
 
         if isinstance(exc, MktsyncError):
             for line in exc.lines():
-                err.write(f"error: {line}\n")
+                err.write(f"{line}\n")
             return exc.exit_code
         # Never a traceback on the terminal: write it where it can be found.
         import tempfile

@@ -107,11 +107,39 @@ def constant_when(tree: nodes.Template, text: str) -> str | None:
                 f"'{expr.name}' is a plain word, not a condition on the row, so it is the same "
                 f"for every row; compare a column, e.g. row.status == '{expr.name}'"
             )
+    if len(outputs) == len(body) == 1 and len(outputs[0].nodes) == 1:
+        why = _constant_operand(outputs[0].nodes[0])
+        if why:
+            return why
     if not fields_read(tree) and not reads_row_dynamically(tree):
         return (
             "it reads no field of 'row', so it is the same for every row; compare a column, "
             "e.g. row.status == 'registered'"
         )
+    return None
+
+
+def _constant_operand(expr: nodes.Node) -> str | None:
+    """``row.status == 'a' or 'b'``: an ``or`` with a true literal (or an ``and`` with a
+    false one) at the top is the same for every row, whatever the rest reads."""
+    if isinstance(expr, nodes.Or | nodes.And):
+        truthy = isinstance(expr, nodes.Or)
+        for side in (expr.left, expr.right):
+            if isinstance(side, nodes.Const) and bool(side.value) is truthy:
+                word, value = ("or", "true") if truthy else ("and", "false")
+                why = (
+                    f"'{word} {side.value!r}' makes it {value} for every row: a literal on its "
+                    f"own is always {value}"
+                )
+                if truthy:
+                    why += (
+                        "; compare the column again (row.status == 'a' or row.status == 'b'), "
+                        "or write row.status in ['a', 'b']"
+                    )
+                return why
+            found = _constant_operand(side)
+            if found:
+                return found
     return None
 
 

@@ -87,6 +87,10 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
                 both = " and ".join(f"'{n}'" for n in present)
                 yield _at(doc, path, f"give only one of {both}")
             return
+        if error.context:  # a scalar: explain the branch of its own type
+            same_type = [e for e in error.context if e.validator != "type"]
+            yield from _explain(doc, best_match(same_type or error.context))
+            return
     yield _at(doc, path, _message(error))
 
 
@@ -124,6 +128,10 @@ def _message(error: ValidationError) -> str:
     if v == "maxProperties":
         return f"at most {expected} entries (Marketo's limit), got {len(got)}"
     if v == "pattern":
+        # "x-expected" in the schema says in words what the pattern wants.
+        wanted = error.schema.get("x-expected")
+        if wanted:
+            return f"expected {wanted}, got {_show(got)}"
         return f"{_show(got)} does not match the expected form {expected}"
     return str(error.message)
 

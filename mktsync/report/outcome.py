@@ -95,7 +95,7 @@ def _advice(report: ApplyReport, n: dict[str, int]) -> str:
         )
     if n["invalid"]:
         return "fix the invalid rows and run again"
-    if n["changed"]:
+    if n["changed"] or n.get("runs_changed"):
         return CHANGED_FIX
     return "they are tried again next run"  # only skipped missing leads are left
 

@@ -87,6 +87,8 @@ def cost_line(plan: Plan) -> str:
 def headline(plan: Plan) -> str:
     s = plan.summary
     extra = ""
+    if s.invalid:
+        extra += f"; {plural(s.invalid, 'invalid row')} (allowed by max_invalid) not sent"
     if s.unknown:
         extra += f"; {plural(s.unknown, 'item')} with an unknown outcome"
     if s.changed:

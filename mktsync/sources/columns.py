@@ -34,7 +34,12 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _INTEGER = re.compile(r"[+-]?\d+")
 _TRUE = frozenset({"true", "yes", "1", "y", "t"})
 _FALSE = frozenset({"false", "no", "0", "n", "f"})
-_ARTICLE = {"integer": "an integer", "email": "an email address", "datetime": "a date and time"}
+_ARTICLE = {
+    "integer": "an integer",
+    "email": "an email address",
+    "datetime": "a date and time",
+    "string": "text",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +93,8 @@ def convert(row: Row, columns: Mapping[str, Column]) -> Row | str:
             row[name] = _CONVERTERS[column.type](value, column)
         except (ValueError, TypeError, OverflowError):
             shown = repr(mask(value) if isinstance(value, str) else value)
+            if len(shown) > 60:
+                shown = shown[:57] + "..."
             expected = _ARTICLE.get(column.type, f"a {column.type}")
             hint = f" ({column.format})" if column.format else _HINTS.get(column.type, "")
             problems.append(f"column '{name}': {shown} is not {expected}{hint}")
@@ -95,7 +102,11 @@ def convert(row: Row, columns: Mapping[str, Column]) -> Row | str:
 
 
 def _string(value: Any, column: Column) -> str:
-    return value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):  # JSON: str() would send Python's text for it
+        raise TypeError(value)
+    return str(value)
 
 
 def _integer(value: Any, column: Column) -> int:

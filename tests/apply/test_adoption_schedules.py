@@ -105,6 +105,18 @@ def test_a_run_at_in_the_past_is_refused_at_plan_time(
     assert "Traceback" not in err
 
 
+def test_a_run_at_more_than_two_years_ahead_is_refused_at_plan_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    far = at(24 * 731)
+    path = project(tmp_path, [("wb-1", "Git for Ops", far)])
+    code, out, err = cli(["plan", str(path)], None, monkeypatch)
+    assert code == 1
+    assert (
+        f"schedules.starts-soon: row 2 of webinars: run_at {far} is more than 2 years ahead" in err
+    )
+
+
 def test_preflight_refuses_a_trigger_campaign_and_schedules_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -264,3 +264,23 @@ def test_campaign_field_names_must_be_api_names(tmp_path: Path, name: str) -> No
     message = " ".join(str(p) for p in result.problems)
     assert "is not a Marketo lead field API name" in message
     assert "campaigns.yaml:11:" in message
+
+
+def test_warnings_beside_errors_are_not_printed_as_errors(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.yaml"
+    path.write_text(
+        "version: 1\n"
+        "sources:\n"
+        "  unused: {type: inline, rows: [{email: a@example.com}]}\n"
+        "campaigns:\n"
+        "  c: {campaign_id: 0, source: unused, lead: {email: '{{ row.email }}'}}\n"
+        "  d: {campaign_id: 2, source: nowhere, lead: {email: '{{ row.email }}'}}\n",
+        encoding="utf-8",
+    )
+    path.write_text(path.read_text().replace("source: unused", "source: nowhere"))
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["plan", str(path)], stdout=out, stderr=err) == 1
+    lines = err.getvalue().splitlines()
+    assert any(line.startswith("error: ") for line in lines)
+    warnings = [line for line in lines if "warning: " in line]
+    assert warnings and not any(line.startswith("error: ") for line in warnings)

@@ -147,6 +147,12 @@ case(
 # --- constant when
 case("when-literal-true", "validate", HEAD + csv_source() + camp('"true"'), {"regs.csv": REG})
 case(
+    "when-or-a-literal",
+    "validate",
+    HEAD + csv_source() + camp("\"row.status == 'registered' or 'attended'\""),
+    {"regs.csv": REG},
+)
+case(
     "when-quoted-string",
     "validate",
     HEAD + csv_source() + camp("\"'registered'\""),

@@ -70,6 +70,24 @@ def test_forget_makes_items_new_again(project: Path, run: Run) -> None:
     assert latest.counts == {"records": 1}
 
 
+def test_the_campaign_is_named_as_on_plan_and_apply(project: Path, run: Run) -> None:
+    # The conftest's config has one entry, 'reminder', sending to campaign 1234.
+    seed(project, unknown=["a@x.com/w1"])
+    seed(project, unknown=["a@x.com/w1"], campaign_id=77)
+    code, out, err = run("forget", "a@x.com/w1", "--campaign", "reminder", "--why", "resend")
+    assert code == 0, err
+    assert _status(project, 1234, "a@x.com/w1") is None
+    assert _status(project, 77, "a@x.com/w1") == "unknown"
+    code, _, err = run("forget", "a@x.com/w1", "--why", "resend")
+    assert code == 1 and "forget needs the campaign: --campaign NAME or --campaign-id N" in err
+    code, _, err = run("show", "a@x.com/w1", "--campaign", "remindr")
+    assert (
+        code == 1 and "no campaign named 'remindr' in the config; did you mean 'reminder'?" in err
+    )
+    code, _, err = run("show", "a@x.com/w1", "--campaign", "reminder", "--campaign-id", "77")
+    assert code == 1 and "--campaign reminder sends to campaign 1234" in err
+
+
 def test_unknown_keys_are_refused_and_nothing_changes(project: Path, run: Run) -> None:
     seed(project, unknown=["a@x.com/w1"])
     seed(project, unknown=["b@x.com/w1"], campaign_id=77)
@@ -92,7 +110,8 @@ def test_many_missing_keys_are_listed_up_to_twenty(project: Path) -> None:
         repair(ledger_target(project / "campaigns.yaml"), 1234, [f"k{n}" for n in range(25)],
                action="forget", who="ann", why=WHY)  # fmt: skip
     lines = caught.value.lines()
-    assert lines[0].startswith("25 key(s) not in the ledger") and lines[-1] == "  ... and 5 more"
+    assert lines[0].startswith("error: 25 key(s) not in the ledger")
+    assert lines[-1] == "error:   ... and 5 more"
     assert len(lines) == 22
 
 

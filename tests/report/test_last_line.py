@@ -197,3 +197,18 @@ def test_every_combination_is_named_in_the_last_line(present: tuple[int, ...]) -
     assert line.startswith("Everything planned was sent") == (not any(present))
     incomplete = outcomes["failed"] or outcomes["unknown"] or outcomes["missing_fail"]
     assert r.exit_code == (3 if incomplete else 0)
+
+
+def test_changed_batch_runs_get_the_fix_not_a_promise_of_a_retry() -> None:
+    from mktsync.outcomes import ScheduleReport
+
+    r = ApplyReport(
+        run_id=1,
+        plan=PLAN,
+        campaigns=[],
+        schedules=[ScheduleReport(name="blast", campaign_id=3001, changed=2)],
+    )
+    line = last_line(r)
+    assert "2 changed batch runs not scheduled again" in line
+    assert "tried again next run" not in line
+    assert "set 'retrigger: on_change'" in line

@@ -72,6 +72,8 @@ def test_a_date_in_a_given_format() -> None:
         ("integer", "ada@example.com", "column 'c': 'a***@example.com' is not an integer"),
         ("integer", "", "column 'c': empty, but required (integer)"),
         ("email", "  ", "column 'c': empty, but required (email)"),
+        ("string", {"a": 1}, "column 'c': {'a': 1} is not text"),
+        ("string", ["x" * 80], "column 'c': ['" + "x" * 55 + "... is not text"),
     ],
 )
 def test_values_that_do_not_convert_name_column_value_and_type(

@@ -27,6 +27,8 @@ from mktsync.cli.ledger.repair import (
 from mktsync.cli.ledger.settlecmd import add_settle_parser, export_sqlite
 from mktsync.cli.ledger.target import (
     LedgerTarget,
+    add_campaign_choice,
+    campaign_id_of,
     ledger_target,
 )
 from mktsync.cli.options import add_environment
@@ -49,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
     s = actions.add_parser("show", parents=[common], help="every record with a key")
     s.add_argument("key", metavar="KEY")
-    s.add_argument("--campaign-id", type=int, metavar="N", help="only this campaign id")
+    add_campaign_choice(s)
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.set_defaults(handler=_show)
 
@@ -57,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "export", parents=[common], help="every record as CSV or JSON lines, or an SQLite copy"
     )
     s.add_argument("--format", choices=("csv", "jsonl", "sqlite"), default="csv")
-    s.add_argument("--campaign-id", type=int, metavar="N", help="only this campaign id")
+    add_campaign_choice(s)
     s.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
     s.set_defaults(handler=_export)
 
@@ -68,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         s = actions.add_parser(action, parents=[common], help=help_)
         s.add_argument("keys", nargs="*", metavar="KEY")
         s.add_argument("--keys-from", type=Path, metavar="FILE", help="more keys, one a line")
-        s.add_argument("--campaign-id", type=int, metavar="N", required=True)
+        add_campaign_choice(s, verb="in")  # one of the two is required
         s.add_argument("--why", required=True, help='e.g. "checked in Marketo: ..."')
         s.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
         s.set_defaults(handler=_repair, repair_action=action)
@@ -104,7 +106,7 @@ def _status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    records = show(_target(args), args.key, args.campaign_id)
+    records = show(_target(args), args.key, campaign_id_of(args))
     if args.format == "json":
         json.dump([record_dict(r) for r in records], out, indent=2, ensure_ascii=False)
         out.write("\n")
@@ -122,18 +124,23 @@ def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"copied the ledger ({written} record(s)) to {args.out}\n")
         return EXIT_OK
     if args.out is None:
-        export(target, out, fmt=args.format, campaign_id=args.campaign_id)
+        export(target, out, fmt=args.format, campaign_id=campaign_id_of(args))
         return EXIT_OK
-    written = export_to_file(target, args.out, fmt=args.format, campaign_id=args.campaign_id)
+    written = export_to_file(target, args.out, fmt=args.format, campaign_id=campaign_id_of(args))
     err.write(f"exported {written} record(s) to {args.out}\n")
     return EXIT_OK
 
 
 def _repair(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     keys = read_keys(args.keys, args.keys_from)
+    campaign_id = campaign_id_of(args)
+    if campaign_id is None:
+        raise MktsyncError(
+            f"{args.repair_action} needs the campaign: --campaign NAME or --campaign-id N"
+        )
     result = repair(
         _target(args),
-        args.campaign_id,
+        campaign_id,
         keys,
         action=args.repair_action,
         who=default_who(),

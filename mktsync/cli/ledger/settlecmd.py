@@ -11,7 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mktsync.cli.ledger.target import LedgerTarget, _reading
+from mktsync.cli.ledger.target import (
+    LedgerTarget,
+    _reading,
+    add_campaign_choice,
+    campaign_id_of,
+)
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
 
@@ -29,7 +34,7 @@ def add_settle_parser(
         parents=[common],
         help="settle unknown items from Marketo's activity log (needs credentials, like apply)",
     )
-    s.add_argument("--campaign-id", type=int, metavar="N", help="only this campaign id")
+    add_campaign_choice(s)
     s.add_argument(
         "--min-age",
         type=float,
@@ -85,7 +90,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report = settle_unknown(
             ledger,
             client,
-            campaign_id=args.campaign_id,
+            campaign_id=campaign_id_of(args),
             min_age=timedelta(minutes=args.min_age),
             lock_timeout=args.lock_timeout,
         )
