@@ -13,6 +13,7 @@ from mktsync.report.words import (
     headline,
     plural,
     shorten,
+    shown_new,
     token_diff,
 )
 
@@ -73,13 +74,13 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     changed = [p for call in cp.calls for p in call.items if p.action == "retrigger"]
     for p in changed[:limit]:
         lines.append("  " + paint("~", f"~ {p.item.key}"))
-        for name, old, new in token_diff(p.old_tokens or (), p.item.tokens):
+        for name, old, new in token_diff(p.old_tokens or (), shown_new(p.old_tokens or (), p.item)):
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(changed) > limit:
         lines.append(f"  … and {len(changed) - limit:,} more changed")
     for ch in cp.changed[:limit]:
         lines.append("  " + paint("≠", f"≠ {ch.item.key}: changed since sent, not resent"))
-        for name, old, new in token_diff(ch.old_tokens, ch.item.tokens):
+        for name, old, new in token_diff(ch.old_tokens, shown_new(ch.old_tokens, ch.item)):
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(cp.changed) > limit:
         lines.append(f"  … and {len(cp.changed) - limit:,} more changed, not resent")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from mktsync.items import Tokens
+from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
 from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL
 
@@ -45,6 +45,13 @@ def token_diff(old: Tokens, new: Tokens) -> list[tuple[str, str | None, str | No
         for name in sorted(set(before) | set(after))
         if before.get(name) != after.get(name)
     ]
+
+
+def shown_new(old: Tokens, item: Item) -> Tokens:
+    """An item's tokens as compared with a record's: with the lead fields the record holds
+    (``lead.<name>``, issue 15), so a changed field shows its new value."""
+    names = {n for n, _ in old if n.startswith("lead.")}
+    return item.tokens + tuple((f"lead.{n}", v) for n, v in item.fields if f"lead.{n}" in names)
 
 
 def shorten(text: str, width: int = 80) -> str:

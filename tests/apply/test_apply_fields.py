@@ -62,6 +62,7 @@ def test_fields_go_first_then_shared_triggers_and_unchanged_are_not_resent(
         project(tmp_path, data)
         code, out, _ = cli(["plan", str(path)], None, monkeypatch)
         assert "~ retrigger         1" in out and "sync fields: 1 lead in 1 call" in out
+        assert "lead.webinarJoinLink: https://j.example.com/c7 → https://j.example.com/new7" in out
         code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 0, out
         assert links(emu)["user7@example.com"] == "https://j.example.com/new7"
