@@ -42,6 +42,7 @@ from mktsync.errors import (
     QuotaExceeded,
     StalePlan,
 )
+from mktsync.fieldsync import as_recorded, field_refusals, needs_fields, write_fields
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, OutcomeUnknown, Qualification
@@ -176,6 +177,8 @@ class _Runner:
         report.campaigns = list(self.by_name.values())
         self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
         self.done_calls = 0
+        # (campaign id, key) -> Marketo's (code, message): lead fields not written, no trigger
+        self.field_skips: dict[tuple[int, str], tuple[str, str]] = {}
         self.started = time.monotonic()
 
     def stopping(self) -> bool:
@@ -226,6 +229,20 @@ class _Runner:
                 self._not_attempted(name, call)
             self.report.seconds = time.monotonic() - self.started
             return
+        if any(self.config.campaigns[cp.name].fields for cp in sendable if cp.calls):
+            # Lead fields first (issue 15), 300 leads a call; see mktsync.fieldsync.
+            field_items = (
+                p.item
+                for cp in sendable
+                if self.config.campaigns[cp.name].fields
+                for call in cp.calls
+                for p in call.items
+            )
+            self.field_skips, written = write_fields(
+                self.config, field_items, resolution, self.client
+            )
+            self.emit("fields", written=written, skipped=len(self.field_skips))
+            jobs = ((cp.name, call) for cp in sendable for call in cp.calls)
         calls = sum(len(cp.calls) for cp in sendable)
         # The leads the calls carry, from the counts (not by reading every call): new and
         # changed items, and unknown ones when they are retried.
@@ -250,6 +267,11 @@ class _Runner:
             self._check_campaigns(tokens, skipped, seen)
         finally:
             save_seen(self.options.campaign_info, seen)
+        if needs_fields(self.config, self.plan):  # one describe call per run (issue 15)
+            refusals = field_refusals(self.config, self.plan, self.client.describe_lead_fields())
+            for campaign_id, reason in refusals.items():
+                if campaign_id not in skipped:
+                    self._refuse(campaign_id, reason, skipped)
         return skipped
 
     def _check_campaigns(
@@ -270,17 +292,19 @@ class _Runner:
             reasons = list(result.reasons) + self._qualification_refusals(campaign_id, q)
             if not reasons:
                 continue
-            reason = "; ".join(reasons)
-            if self.options.fail_fast:
-                raise PreflightError(f"preflight refused campaign {campaign_id}: {reason}")
-            skipped.add(campaign_id)
-            for cp in self.plan.campaigns:
-                if cp.campaign_id == campaign_id:
-                    rep = self.by_name[cp.name]
-                    rep.skipped = reason
-                    rep.calls_not_attempted += cp.trigger_calls
-                    rep.leads_not_attempted += sum(len(c.items) for c in cp.calls)
-            self.emit("preflight_failed", campaign_id=campaign_id, reason=reason)
+            self._refuse(campaign_id, "; ".join(reasons), skipped)
+
+    def _refuse(self, campaign_id: int, reason: str, skipped: set[int]) -> None:
+        if self.options.fail_fast:
+            raise PreflightError(f"preflight refused campaign {campaign_id}: {reason}")
+        skipped.add(campaign_id)
+        for cp in self.plan.campaigns:
+            if cp.campaign_id == campaign_id:
+                rep = self.by_name[cp.name]
+                rep.skipped = reason
+                rep.calls_not_attempted += cp.trigger_calls
+                rep.leads_not_attempted += sum(len(c.items) for c in cp.calls)
+        self.emit("preflight_failed", campaign_id=campaign_id, reason=reason)
 
     def _qualification_refusals(self, campaign_id: int, q: Qualification | None) -> list[str]:
         """A ``once`` campaign would skip re-sent leads while answering success: refuse,
@@ -349,7 +373,7 @@ class _Runner:
                 with self.lock:
                     rep.missing.append(missing)
                 continue
-            items.append(planned.item)
+            items.append(as_recorded(self.config, planned.item))
             lead_ids[planned.item.key] = lead_id
         if not items:  # every lead of the call is missing: no call, but count it as done
             with self.lock:
@@ -358,6 +382,12 @@ class _Runner:
                       outcome="no_leads", done=self.done_calls, total=self.total_calls,
                       elapsed=time.monotonic() - self.started)  # fmt: skip
             return
+        if self.field_skips:
+            items = self._fields_failed(rep, call, items, lead_ids)
+            if not items:  # no lead of the call had its fields written: no trigger
+                with self.lock:
+                    self.done_calls += 1
+                return
         # Two keys may name one lead (say two rows of one person): trigger it once.
         unique_ids = list(dict.fromkeys(lead_ids[i.key] for i in items))
         keys = [i.key for i in items]
@@ -403,6 +433,26 @@ class _Runner:
             elapsed=time.monotonic() - self.started,
             **detail,
         )
+
+    def _fields_failed(
+        self, rep: CampaignReport, call: Call, items: list[Item], lead_ids: dict[str, int]
+    ) -> list[Item]:
+        """Items whose lead fields Marketo skipped fail with its reason, untriggered."""
+        bad = [i for i in items if (i.campaign_id, i.key) in self.field_skips]
+        if not bad:
+            return items
+        self.ledger.mark_pending(self.run_id, bad, lead_ids=lead_ids)
+        for item in bad:
+            code, message = self.field_skips[(item.campaign_id, item.key)]
+            text = f"lead field not written: {message}"
+            self.ledger.mark_failed(
+                self.run_id, call.campaign_id, [item.key], code=code or None, message=text
+            )
+            with self.lock:
+                rep.leads_failed += 1
+                shown = f"{code}: {text}" if code else text
+                rep.failures.append(f"{shown} (row {item.row} of {item.source})")
+        return [i for i in items if (i.campaign_id, i.key) not in self.field_skips]
 
     def _record(
         self, rep: CampaignReport, outcome: Outcome, leads: int, detail: Mapping[str, Any]

@@ -22,6 +22,7 @@ Two ways to take a baseline (docs/ledger.md, "Adopting mktsync"):
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pathlib import Path
 from mktsync.config.model import Config
 from mktsync.config.validate import normalise_token_name
 from mktsync.errors import MktsyncError, PlanError, one_line
+from mktsync.fieldsync import as_recorded
 from mktsync.items import Item
 from mktsync.ledger import Ledger
 from mktsync.ledger.baseline import SentRecord, record_sent
@@ -72,7 +74,7 @@ def record_only(
             raise PlanError("the ledger changed since the plan was shown; run it again")
         plan = saved or make_plan(config, ledger, campaigns=campaigns, retry_unknown=retry_unknown)
         records = [
-            _record(p.item, p.item.tokens, None)
+            _record(p.item, as_recorded(config, p.item).tokens, None)  # fields too (issue 15)
             for cp in plan.campaigns
             for call in cp.calls
             for p in call.items
@@ -132,7 +134,10 @@ def import_sent(
         item = produced[key]
         merged = dict(item.tokens)
         merged.update(tokens)
-        records.append(_record(item, tuple(sorted(merged.items())), sent_at))
+        recorded = as_recorded(
+            config, dataclasses.replace(item, tokens=tuple(sorted(merged.items())))
+        )
+        records.append(_record(item, recorded.tokens, sent_at))
     with ledger.lock(command="ledger import", timeout=lock_timeout):
         run_id = ledger.start_run(
             command=f"ledger import {campaign}", config_digest=config.digest, who=who

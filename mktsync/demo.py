@@ -73,6 +73,11 @@ def seed_for(config: Config) -> dict[str, Any]:
             for cid in sorted(tokens)
         ],
         "leads": leads,
+        # Each lead field the config writes (issue 15), as a real instance would have it.
+        "lead_fields": [
+            {"name": name, "displayName": name, "dataType": "string", "length": 255}
+            for name in sorted({n for c in config.campaigns.values() for n, _ in c.fields})
+        ],
     }
 
 

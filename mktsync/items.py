@@ -19,6 +19,14 @@ def token_hash(tokens: Tokens) -> str:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 
+def recorded_tokens(tokens: Tokens, fields: Tokens, names: frozenset[str]) -> Tokens:
+    """What the ledger records for an item: its tokens, plus the lead fields written for
+    it (``fields:``, named ``lead.<name>``), so a changed field value is a change."""
+    if not names:
+        return tokens
+    return tokens + tuple((f"lead.{n}", v) for n, v in fields if n in names)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Item:
     """One row rendered for one campaign: who to trigger, under which key, with which tokens.

@@ -36,12 +36,14 @@ from typing import Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config
 from mktsync.errors import BudgetExceeded, PlanError
-from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
+from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
 from mktsync.planned import (
     CLASSES,
+    DESCRIBE_CALLS,
     EMAIL,
     ENTRY,
     LEAD_ID,
+    MAX_FIELD_RECORDS,
     MAX_LEADS_PER_CALL,
     PREFLIGHT_CALLS_PER_CAMPAIGN,
     SPILL_COLUMNS,
@@ -211,6 +213,7 @@ class _Part:
     invalid: tuple[InvalidItem, ...]
     unknown: tuple[Item, ...]
     changed: tuple[ChangedItem, ...]
+    per_lead_token: str | None = None
 
 
 def _plan_entries(
@@ -276,6 +279,8 @@ def _classify_all(
     # no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
     hash_of = _HashCache()
+    names = frozenset(n for n, _ in campaign.fields)
+    per_lead = _PerLeadToken()
     for batch in _batches(items, LOOKUP_BATCH):
         rendered = [x for x in batch if type(x) is Item]
         if len(rendered) != len(batch):
@@ -287,6 +292,7 @@ def _classify_all(
                     invalid.append(x)
         if not rendered:
             continue
+        per_lead.see(rendered)
         if not known:
             counts["trigger"] += len(rendered)
             sending += len(rendered)
@@ -295,9 +301,14 @@ def _classify_all(
             )
             continue
         hash_fn = hash_of.function()
-        records = ledger.changed_records(
-            campaign.campaign_id, [(i.key, hash_fn(i.tokens)) for i in rendered]
-        )
+        if names:  # the ledger records the fields written with the tokens (items.recorded_tokens)
+            pairs = [
+                (i.key, fast_token_hash(recorded_tokens(i.tokens, i.fields, names)))
+                for i in rendered
+            ]
+        else:
+            pairs = [(i.key, hash_fn(i.tokens)) for i in rendered]
+        records = ledger.changed_records(campaign.campaign_id, pairs)
         if not records:  # the steady state: every key sent before with these tokens
             counts["unchanged"] += len(rendered)
             continue
@@ -305,7 +316,7 @@ def _classify_all(
             if item.key not in records:  # sent before with these very tokens
                 counts["unchanged"] += 1
                 continue
-            planned = _classify(campaign, item, records[item.key], retry_unknown)
+            planned = _classify(campaign, item, records[item.key], retry_unknown, names)
             if isinstance(planned, ChangedItem):
                 counts["changed"] += 1
                 changed.append(planned)
@@ -330,7 +341,41 @@ def _classify_all(
         invalid=tuple(invalid),
         unknown=tuple(unknown),
         changed=tuple(changed),
+        per_lead_token=per_lead.token(sending),
     )
+
+
+class _PerLeadToken:
+    """Which token (if any) takes a different value for every lead seen: the plan's advice
+    to make it a lead field.  Stops looking (and holding values) once every token repeats."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._values: dict[str, set[str]] | None = None
+        self._seen = 0
+        self._limit = limit
+
+    def see(self, items: list[Item]) -> None:
+        if self._values is None:
+            self._values = {n: set() for n, _ in items[0].tokens} if items else None
+        values = self._values
+        if values is None or self._seen > self._limit:
+            return
+        for item in items:
+            for name, value in item.tokens:
+                if name in values:
+                    seen = values[name]
+                    if value in seen:
+                        del values[name]
+                    else:
+                        seen.add(value)
+            self._seen += 1
+            if not values:
+                break
+
+    def token(self, sending: int) -> str | None:
+        if not self._values or sending < 2 or self._seen > self._limit:
+            return None
+        return min(self._values)
 
 
 def _with_lookups(
@@ -378,6 +423,8 @@ def _with_lookups(
             one_lead_per_call=p.sending > 1 and len(calls[n]) == p.sending,
             changed=p.changed,
             missing_forecast=missed_by_part[n],
+            field_leads=p.sending if p.campaign.fields else 0,
+            per_lead_token=p.per_lead_token,
         )
         for n, p in enumerate(parts)
     )
@@ -386,7 +433,11 @@ def _with_lookups(
 
 
 def _classify(
-    campaign: Campaign, item: Item, record: _Record | None, retry_unknown: bool
+    campaign: Campaign,
+    item: Item,
+    record: _Record | None,
+    retry_unknown: bool,
+    names: frozenset[str] = frozenset(),
 ) -> PlannedItem | ChangedItem | str:
     if record is None:
         return PlannedItem(item=item, action="trigger")
@@ -398,7 +449,7 @@ def _classify(
         if retry_unknown:
             return PlannedItem(item=item, action="unknown", retry_of="unknown")
         return "unknown"
-    if record.token_hash != token_hash(item.tokens):
+    if record.token_hash != token_hash(recorded_tokens(item.tokens, item.fields, names)):
         if campaign.retrigger == "on_change":
             return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
         return ChangedItem(item=item, old_tokens=record.tokens)
@@ -456,7 +507,11 @@ def _summarise(
         preflight_calls=sum(
             preflight.get(cid, PREFLIGHT_CALLS_PER_CAMPAIGN)
             for cid in {cp.campaign_id for cp in plans if cp.calls}
-        ),
+        )
+        # and one describe of the lead fields when any entry writes them (issue 15).
+        + (DESCRIBE_CALLS if any(cp.field_leads for cp in plans) else 0),
+        # Apply writes every entry's fields in one stream, 300 leads a call.
+        field_calls=math.ceil(sum(cp.field_leads for cp in plans) / MAX_FIELD_RECORDS),
     )
 
 

@@ -35,6 +35,7 @@ def _header(plan: Plan) -> dict[str, Any]:
             "trigger_calls": s.trigger_calls,
             "lookup_calls": s.lookup_calls,
             "preflight_calls": s.preflight_calls,
+            **({"field_calls": s.field_calls} if s.field_calls else {}),
             "total_calls": s.total_calls,
             "missing_forecast": s.missing_forecast,
             "daily_quota": plan.limits.daily_quota,
@@ -143,6 +144,10 @@ def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
         "lookup_calls": cp.lookup_calls,
         "one_lead_per_call": cp.one_lead_per_call,
         "missing_forecast": cp.missing_forecast,
+        **(
+            {"field_leads": cp.field_leads, "field_calls": cp.field_calls} if cp.field_leads else {}
+        ),
+        **({"per_lead_token": cp.per_lead_token} if cp.per_lead_token else {}),
     }
 
 
@@ -255,6 +260,8 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
                 one_lead_per_call=bool(c["one_lead_per_call"]),
                 changed=tuple(_changed(c, x) for x in c.get("changed", [])),
                 missing_forecast=int(c.get("missing_forecast", 0)),
+                field_leads=int(c.get("field_leads", 0)),
+                per_lead_token=c.get("per_lead_token"),
             )
         )
     return Plan(
@@ -276,6 +283,7 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
             lookup_calls=int(s["lookup_calls"]),
             preflight_calls=int(s["preflight_calls"]),
             schedule_calls=int(s.get("schedule_calls", 0)),
+            field_calls=int(s.get("field_calls", 0)),
             schedule_changed=sum(len(x.get("changed", [])) for x in data.get("schedules", [])),
         ),
         schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),

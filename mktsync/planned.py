@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from mktsync.schedules import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
+MAX_FIELD_RECORDS = 300  # leads.json sync: records a call (issue 15)
+DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes fields
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
 CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
@@ -77,15 +79,23 @@ class CampaignPlan:
     one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
     changed: tuple[ChangedItem, ...] = ()
     missing_forecast: int = 0  # emails to look up that Marketo did not know at the last run
+    field_leads: int = 0  # leads whose lead fields (``fields:``) are written before the trigger
+    # One token differs for every lead (the plan's advice): its name, else None.
+    per_lead_token: str | None = None
 
     @property
     def trigger_calls(self) -> int:
         return len(self.calls)
 
     @property
+    def field_calls(self) -> int:
+        """``leads.json`` calls writing the lead fields: 300 leads a call."""
+        return math.ceil(self.field_leads / MAX_FIELD_RECORDS)
+
+    @property
     def api_calls(self) -> int:
         preflight = PREFLIGHT_CALLS_PER_CAMPAIGN if self.calls else 0
-        return self.trigger_calls + self.lookup_calls + preflight
+        return self.trigger_calls + self.field_calls + self.lookup_calls + preflight
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,10 +113,17 @@ class Summary:
     preflight_calls: int = 0
     schedule_calls: int = 0  # batch runs to schedule (mktsync.schedules), one call each
     schedule_changed: int = 0  # scheduled before, changed since, not sent again
+    field_calls: int = 0  # leads.json calls writing lead fields, and one describe call
 
     @property
     def total_calls(self) -> int:
-        return self.trigger_calls + self.lookup_calls + self.preflight_calls + self.schedule_calls
+        return (
+            self.trigger_calls
+            + self.lookup_calls
+            + self.preflight_calls
+            + self.schedule_calls
+            + self.field_calls
+        )
 
     @property
     def changes(self) -> bool:

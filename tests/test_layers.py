@@ -38,6 +38,7 @@ LAYERS = {
     "qualify": 45,  # qualification rules against a plan; the campaign info apply saw
     "outcomes": 45,
     "scheduling": 48,  # batch campaigns applied (apply.py calls it once)
+    "fieldsync": 47,  # lead fields in apply: preflight against describe2, the writes (issue 15)
     "apply": 50,
     "baseline": 55,  # what was sent before mktsync: recorded without calls
     "settle": 50,

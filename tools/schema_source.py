@@ -480,6 +480,15 @@ SCHEMA = {
                     "oneOf": [{"required": ["id"]}, {"required": ["email"]}],
                     "additionalProperties": False,
                 },
+                "fields": {
+                    "type": "object",
+                    "description": "Marketo lead fields (REST API names, e.g. `webinarJoinLink`) mapped to templates "
+                    "rendered per row. `apply` writes them to each lead (up to 300 leads a call) before "
+                    "triggering, so a per-person value need not be a My Token (docs/fields.md).",
+                    "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+                    "additionalProperties": {"type": "string"},
+                    "examples": [{"webinarJoinLink": "{{ row.join_url }}"}],
+                },
                 "key": {
                     **TEMPLATE,
                     "description": "What counts as 'the same trigger' in the ledger. Default: the lead "

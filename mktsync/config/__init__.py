@@ -135,7 +135,12 @@ def validate(path: Path | str, *, policy: Policy | None = None) -> ValidationRes
         return ValidationResult(ok=False, problems=tuple(exc.problems), summary="")
     n_sources, n_campaigns = len(config.sources), len(config.campaigns)
     templates = sum(
-        len(c.tokens) + 1 + (c.when is not None) + (c.key is not None) + len(c.lead.fields)
+        len(c.tokens)
+        + 1
+        + (c.when is not None)
+        + (c.key is not None)
+        + len(c.lead.fields)
+        + len(c.fields)
         for c in config.campaigns.values()
     ) + sum(
         1 + len(s.tokens) + sum(x is not None for x in (s.when, s.key, s.clone_to_program))

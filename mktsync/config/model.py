@@ -231,6 +231,9 @@ class Campaign:
     create_missing: bool = False
     expect_skips: bool = False  # Marketo's qualification rule may skip re-triggered leads
     missing_leads: MissingLeads = "fail"
+    # Marketo lead field API name -> template: written to each lead before the trigger
+    # (issue 15: a per-person value as a lead field, not a My Token).
+    fields: tuple[tuple[str, Template], ...] = ()
     position: Position
 
 

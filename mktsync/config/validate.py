@@ -45,6 +45,7 @@ from mktsync.sandbox import CONTEXT_NAMES, make_environment
 DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"
 FILE_SOURCES = ("csv", "json", "jsonl")
 _TOKEN = re.compile(r"^(?:\{\{\s*(my\.[^{}]+?)\s*\}\}|(my\.[^{}]+))$")
+FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
 def normalise_token_name(name: str) -> str:
@@ -211,6 +212,25 @@ class Checker:
             self.warn(
                 (*path, "lead", "fields"), "lead.fields is used only with create_missing: true"
             )
+        self._check_fields(campaign, path)
+
+    def _check_fields(self, campaign: dict[str, Any], path: JsonPath) -> None:
+        """Campaign ``fields:`` names are Marketo REST API names (letters, digits, ``_``)."""
+        lead_fields = _mapping(_mapping(campaign.get("lead")).get("fields"))
+        for name in _mapping(campaign.get("fields")):
+            if not FIELD_NAME.fullmatch(str(name)):
+                self.error(
+                    (*path, "fields", name),
+                    f"'{name}' is not a Marketo lead field API name (letters, digits and _,"
+                    " starting with a letter, e.g. webinarJoinLink)",
+                    key=True,
+                )
+            elif name in lead_fields:
+                self.error(
+                    (*path, "fields", name),
+                    f"field '{name}' is also in lead.fields: declare it once, under fields",
+                    key=True,
+                )
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -235,6 +255,9 @@ def _templates(campaign: dict[str, Any], path: JsonPath) -> Iterator[tuple[JsonP
     for name, text in _mapping(lead.get("fields")).items():
         if isinstance(text, str):
             yield (*path, "lead", "fields", name), text
+    for name, text in _mapping(campaign.get("fields")).items():
+        if isinstance(text, str):
+            yield (*path, "fields", name), text
     for name, text in _mapping(campaign.get("tokens")).items():
         if isinstance(text, (str, int, float, bool)):
             yield (*path, "tokens", name), _scalar_text(text)
@@ -336,6 +359,12 @@ def build_config(
             create_missing=bool(raw.get("create_missing", False)),
             expect_skips=bool(raw.get("expect_skips", False)),
             missing_leads=raw.get("missing_leads", "fail"),
+            fields=tuple(
+                sorted(
+                    (k, template((*cp, "fields", k), v))
+                    for k, v in (raw.get("fields") or {}).items()
+                )
+            ),
             position=pos(cp),
         )
     return Config(

@@ -6,6 +6,7 @@ from typing import Any
 
 from mktsync.emulator.call import Call, page
 from mktsync.emulator.envelope import ApiError, Outcome
+from mktsync.emulator.lead_fields import field_problem
 from mktsync.emulator.world import World, lead_db_time
 
 MAX_FILTER_VALUES = 300
@@ -45,7 +46,7 @@ ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
 
 
 def known_fields(world: World) -> set[str]:
-    return set(STANDARD_FIELDS) | world.lead_fields
+    return set(STANDARD_FIELDS) | world.lead_fields | set(world.field_schema)
 
 
 def get_leads(call: Call, world: World) -> Outcome:
@@ -123,6 +124,9 @@ def _sync_one(world: World, record: Any, action: str, lookup: str) -> dict[str, 
         return _skipped("1003", f"Invalid value for field 'email' and value '{record['email']}'")
     stamp = lead_db_time()
     fields = {k: v for k, v in record.items() if k != "id"}
+    problem = field_problem(world, {k: v for k, v in fields.items() if k != lookup})
+    if problem is not None:  # the whole record is skipped; the others in the call go on
+        return _skipped(*problem)
     if action == "createDuplicate":
         matches: list[dict[str, Any]] = []
     else:

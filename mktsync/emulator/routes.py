@@ -11,6 +11,7 @@ from mktsync.emulator import (
     activity_routes,
     campaign_routes,
     folder_routes,
+    lead_fields,
     lead_routes,
     token_routes,
 )
@@ -53,6 +54,10 @@ ROUTES = (
           handler=campaign_routes.schedule, body="optional_json"),
     Route(name="leads_get", method="GET", pattern=_p("/rest/v1/leads.json"),
           handler=lead_routes.get_leads, method_override=True),
+    Route(name="leads_describe2", method="GET", pattern=_p("/rest/v1/leads/describe2.json"),
+          handler=lead_fields.describe2),
+    Route(name="leads_describe", method="GET", pattern=_p("/rest/v1/leads/describe.json"),
+          handler=lead_fields.describe),
     Route(name="leads_sync", method="POST", pattern=_p("/rest/v1/leads.json"),
           handler=lead_routes.sync_leads, body="json"),
     Route(name="tokens_get", method="GET", pattern=_p("/rest/asset/v1/folder/{id}/tokens.json"),

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from mktsync.emulator.lead_fields import schema_entry
 from mktsync.emulator.world import (
     RULES,
     UNITS,
@@ -73,7 +74,15 @@ def build_world(seed: Mapping[str, Any] | None) -> World:
 
 
 def _build_world(seed: Mapping[str, Any]) -> World:
-    unknown = set(seed) - {"clients", "folders", "programs", "campaigns", "leads", "faults"}
+    unknown = set(seed) - {
+        "clients",
+        "folders",
+        "programs",
+        "campaigns",
+        "leads",
+        "lead_fields",
+        "faults",
+    }
     if unknown:
         raise ValueError(f"seed: unknown keys {sorted(unknown)}")
     world = World()
@@ -108,6 +117,9 @@ def _build_world(seed: Mapping[str, Any]) -> World:
                 f"seed: campaigns[{i}].program_id {campaign.program_id} is not a program"
             )
         world.campaigns[campaign.id] = campaign
+    for i, raw in enumerate(_items(seed.get("lead_fields") or [], "lead_fields")):
+        entry = schema_entry(dict(raw), f"lead_fields[{i}]")
+        world.field_schema[entry["name"]] = entry
     stamp = lead_db_time()
     for raw in _items(seed.get("leads") or [], "leads"):
         lead = {"createdAt": stamp, "updatedAt": stamp, **raw}

@@ -98,6 +98,8 @@ class World:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     index: LeadIndex = field(default_factory=LeadIndex, repr=False)
     lead_fields: set[str] = field(default_factory=set, repr=False)  # every field any lead has
+    # Custom lead fields the seed describes (lead_fields.schema_entry), by API name.
+    field_schema: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _max_lead_id: int | None = field(default=None, repr=False)
 
     def next_lead_id(self) -> int:

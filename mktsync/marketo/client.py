@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from mktsync.config.model import Limits
-from mktsync.marketo import activities, leads
+from mktsync.marketo import activities, fields, leads
 from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import NotFound
 from mktsync.marketo.folders import TokenCheck, TokenWalks
@@ -389,6 +389,16 @@ class MarketoClient:
         Not retried once sent: a lost answer raises ``OutcomeUnknown``.
         """
         return leads.create_leads(self._caller, records)
+
+    def describe_lead_fields(self) -> dict[str, fields.LeadField]:
+        """Every lead field of the instance by REST API name (``describe2.json``, one call)."""
+        return fields.describe_lead_fields(self._caller)
+
+    def update_lead_fields(
+        self, records: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, str] | None]:
+        """Write fields by lead id (300 a call): per record ``None`` or ``(code, message)``."""
+        return fields.update_lead_fields(self._caller, records)
 
 
 def _first(body: Mapping[str, Any]) -> Mapping[str, Any] | None:

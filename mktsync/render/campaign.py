@@ -55,7 +55,7 @@ class CompiledCampaign:
     email: fast.Render | None
     key: fast.Render | None
     tokens: tuple[tuple[str, fast.Render], ...]  # sorted by name
-    fields: tuple[tuple[str, fast.Render], ...]  # sorted by name; only with create_missing
+    fields: tuple[tuple[str, fast.Render], ...]  # sorted by name: fields + create_missing's
     happy: Happy
     for_header: Callable[[Sequence[str]], RecordHappy | None]
 
@@ -67,7 +67,11 @@ class CompiledCampaign:
             campaign = dataclasses.replace(campaign, when=when)
         lead = campaign.lead
         tokens = sorted(((t.name, t.template) for t in campaign.tokens), key=_name)
-        fields = sorted(lead.fields, key=_name) if campaign.create_missing else []
+        # One tuple for both: `lead.fields` (create_missing) and campaign `fields:` (synced
+        # to every lead before its trigger); validate refuses a name in both.
+        fields = sorted(
+            (*(lead.fields if campaign.create_missing else ()), *campaign.fields), key=_name
+        )
         return cls(
             campaign=campaign,
             when=_compile(campaign.when),

@@ -159,7 +159,7 @@ def _render_carefully(
             errors.append(_reason("key", exc))
             key = None
     values = _render_all(row, now, compiled.tokens, "tokens.", errors)
-    field_values = _render_all(row, now, compiled.fields, "lead.fields.", errors)
+    field_values = _render_all(row, now, compiled.fields, _field_prefix(campaign), errors)
     if errors or not key:
         return InvalidItem(
             campaign=campaign.name,
@@ -260,6 +260,11 @@ def _lead(
     else:
         return address, None, address
     return None, None, None
+
+
+def _field_prefix(campaign: Campaign) -> str:
+    """How a field's failure is named: ``fields.X`` when declared there, else ``lead.fields.X``."""
+    return "fields." if campaign.fields else "lead.fields."
 
 
 def _render_all(

@@ -26,6 +26,7 @@ from mktsync.report.words import (
     headline,
     mask_emails,
     plural,
+    shown_new,
     token_diff,
 )
 
@@ -179,7 +180,7 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
         lines += ["| | lead | key | tokens |", "|---|---|---|---|"]
         for p in shown_sending:
             tokens = (
-                _diff(clean, p.old_tokens, p.item.tokens)
+                _diff(clean, p.old_tokens, shown_new(p.old_tokens or (), p.item))
                 if p.old_tokens is not None
                 else _tokens(clean, p.item.tokens)
             )
@@ -191,7 +192,7 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
         for ch in shown_changed:
             lines.append(
                 f"| ≠ | {clean(ch.item.lead, cell=True)} | {clean(ch.item.key, cell=True)} "
-                f"| {_diff(clean, ch.old_tokens, ch.item.tokens)} |"
+                f"| {_diff(clean, ch.old_tokens, shown_new(ch.old_tokens, ch.item))} |"
             )
         hidden = rows - len(shown_sending) - len(shown_changed)
         if hidden:

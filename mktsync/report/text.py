@@ -9,9 +9,11 @@ from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
     cost_line,
+    field_advice,
     headline,
     plural,
     shorten,
+    shown_new,
     token_diff,
 )
 
@@ -40,6 +42,8 @@ def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) 
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
+            if cp.per_lead_token:
+                lines.append(field_advice(cp))
     if plan.summary.changed:
         note = f"note: {CHANGED_FIX}"
         lines.append(f"\x1b[{_COLORS['≠']}m{note}\x1b[0m" if color else note)
@@ -59,6 +63,10 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     for cls in CLASSES:
         mark = MARKS[cls]
         lines.append("  " + paint(mark, f"{mark} {cls:<10} {cp.counts[cls]:>8,}"))
+    if cp.field_leads:  # issue 15: lead fields are written first, then the triggers
+        lines.append(
+            f"  sync fields: {plural(cp.field_leads, 'lead')} in {plural(cp.field_calls, 'call')}"
+        )
     calls = f"  {plural(cp.trigger_calls, 'trigger call')}"
     if cp.lookup_emails:
         calls += f", {plural(cp.lookup_emails, 'email')} to look up"
@@ -66,13 +74,13 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     changed = [p for call in cp.calls for p in call.items if p.action == "retrigger"]
     for p in changed[:limit]:
         lines.append("  " + paint("~", f"~ {p.item.key}"))
-        for name, old, new in token_diff(p.old_tokens or (), p.item.tokens):
+        for name, old, new in token_diff(p.old_tokens or (), shown_new(p.old_tokens or (), p.item)):
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(changed) > limit:
         lines.append(f"  … and {len(changed) - limit:,} more changed")
     for ch in cp.changed[:limit]:
         lines.append("  " + paint("≠", f"≠ {ch.item.key}: changed since sent, not resent"))
-        for name, old, new in token_diff(ch.old_tokens, ch.item.tokens):
+        for name, old, new in token_diff(ch.old_tokens, shown_new(ch.old_tokens, ch.item)):
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(cp.changed) > limit:
         lines.append(f"  … and {len(cp.changed) - limit:,} more changed, not resent")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 
-from mktsync.items import Tokens
-from mktsync.plan import Plan
+from mktsync.items import Item, Tokens
+from mktsync.plan import CampaignPlan, Plan
+from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
@@ -45,9 +47,28 @@ def token_diff(old: Tokens, new: Tokens) -> list[tuple[str, str | None, str | No
     ]
 
 
+def shown_new(old: Tokens, item: Item) -> Tokens:
+    """An item's tokens as compared with a record's: with the lead fields the record holds
+    (``lead.<name>``, issue 15), so a changed field shows its new value."""
+    names = {n for n, _ in old if n.startswith("lead.")}
+    return item.tokens + tuple((f"lead.{n}", v) for n, v in item.fields if f"lead.{n}" in names)
+
+
 def shorten(text: str, width: int = 80) -> str:
     text = text.replace("\n", "\\n")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def field_advice(cp: CampaignPlan) -> str:
+    """Issue 15: the per-lead token, and what it would cost as a lead field."""
+    token = (cp.per_lead_token or "").strip("{} ")
+    n = cp.trigger_calls
+    fields, triggers = math.ceil(n / MAX_FIELD_RECORDS), math.ceil(n / MAX_LEADS_PER_CALL)
+    return (
+        f"advice: {token} differs for every lead of '{cp.name}': as a lead field (fields:),"
+        f" {n:,} leads would cost {fields:,} + {triggers:,} calls instead of {n:,}"
+        " (docs/fields.md)"
+    )
 
 
 def cost_line(plan: Plan) -> str:
@@ -55,6 +76,8 @@ def cost_line(plan: Plan) -> str:
     parts = [plural(s.trigger_calls, "trigger call")]
     if s.schedule_calls:
         parts.append(plural(s.schedule_calls, "schedule call"))
+    if s.field_calls:
+        parts.append(plural(s.field_calls, "field sync call"))
     if s.lookup_calls:
         parts.append(plural(s.lookup_calls, "lead lookup"))
     if s.preflight_calls:

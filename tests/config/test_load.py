@@ -35,11 +35,8 @@ def test_example_config_is_valid_without_warnings() -> None:
     assert config is not None
     reminder = config.campaigns["webinar-reminder"]
     assert reminder.campaign_id == 1234
-    assert [t.name for t in reminder.tokens] == [
-        "{{my.JoinLink}}",
-        "{{my.WebinarImage}}",
-        "{{my.WebinarTitle}}",
-    ]
+    assert [t.name for t in reminder.tokens] == ["{{my.WebinarImage}}", "{{my.WebinarTitle}}"]
+    assert [name for name, _ in reminder.fields] == ["webinarJoinLink"]
     # The YAML alias gives the second campaign the same token templates.
     known = config.campaigns["webinar-reminder-known-leads"]
     assert [t.template.text for t in known.tokens] == [t.template.text for t in reminder.tokens]
@@ -232,6 +229,41 @@ def test_schema_source_types_are_the_registry() -> None:
 
     kinds = json.loads(schema_text())["$defs"]["source"]["properties"]["type"]["enum"]
     assert set(kinds) == set(SOURCES)
+
+
+FIELDS_CONFIG = """\
+version: 1
+marketo: {{base_url: "${{MARKETO_BASE_URL}}", client_id: "${{MARKETO_CLIENT_ID}}", client_secret: "${{MARKETO_CLIENT_SECRET}}"}}
+sources:
+  people: {{type: inline, rows: [{{email: a@example.com, link: "https://j/1"}}]}}
+campaigns:
+  reminder:
+    campaign_id: 1
+    source: people
+    lead: {{email: "{{{{ row.email }}}}"}}
+    fields:
+{fields}
+"""
+
+
+def test_campaign_fields_load_sorted_and_render_into_items(tmp_path: Path) -> None:
+    from mktsync.render import iter_items
+
+    fields = '      webinarJoinLink: "{{ row.link }}"\n      aNote: "x"'
+    config = load_config(write(tmp_path, FIELDS_CONFIG.format(fields=fields)))
+    campaign = config.campaigns["reminder"]
+    assert [name for name, _ in campaign.fields] == ["aNote", "webinarJoinLink"]
+    (item,) = list(iter_items(config, campaign))
+    assert dict(item.fields) == {"aNote": "x", "webinarJoinLink": "https://j/1"}
+
+
+@pytest.mark.parametrize("name", ["my.JoinLink", "join link", "1stField"])
+def test_campaign_field_names_must_be_api_names(tmp_path: Path, name: str) -> None:
+    result = validate(write(tmp_path, FIELDS_CONFIG.format(fields=f'      "{name}": "x"')))
+    assert not result.ok
+    message = " ".join(str(p) for p in result.problems)
+    assert "is not a Marketo lead field API name" in message
+    assert "campaigns.yaml:11:" in message
 
 
 def test_warnings_beside_errors_are_not_printed_as_errors(tmp_path: Path) -> None:

@@ -179,3 +179,85 @@ def test_the_fast_token_hash_is_the_ledgers(pairs: list[tuple[str, str]]) -> Non
             fast_token_hash(tokens)
         return
     assert fast_token_hash(tokens) == expected
+
+
+WITH_FIELDS = Campaign(
+    name="c",
+    campaign_id=7,
+    source="s",
+    lead=LeadSpec(id=Template(text="{{ row.id }}", field="lead.id", position=POS)),
+    fields=(("joinLink", Template(text="{{ row.link }}", field="fields.joinLink", position=POS)),),
+    retrigger="on_change",
+    max_invalid=None,
+    position=POS,
+)
+
+
+class _Sent:
+    status = "sent"
+    lead_id = None
+
+    def __init__(self, tokens: tuple[tuple[str, str], ...]) -> None:
+        from mktsync.items import token_hash
+
+        self.tokens = tokens
+        self.token_hash = token_hash(tokens)
+
+
+class FieldLedger(EmptyLedger):
+    """Keys sent before, each with the tokens and fields (``lead.<name>``) it recorded."""
+
+    def __init__(self, recorded: dict[str, tuple[tuple[str, str], ...]]) -> None:
+        self.recorded = recorded
+
+    def has_records(self, campaign_id: int) -> bool:
+        return bool(self.recorded)
+
+    def changed_records(self, campaign_id: int, pairs: list[tuple[str, str]]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key, thash in pairs:
+            record = _Sent(self.recorded[key]) if key in self.recorded else None
+            if record is None or record.token_hash != thash:
+                out[key] = record
+        return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        # (token-set index, this lead's field value, sent before: 0 no, 1 same field, 2 other)
+        st.tuples(st.integers(0, 3), st.integers(0, 10**6), st.integers(0, 2)),
+        max_size=500,
+    )
+)
+def test_calls_are_minimal_with_lead_fields(rows: list[tuple[int, int, int]]) -> None:
+    """Field values never split calls; only leads whose fields or tokens changed are sent;
+    their fields take ceil(n / 300) calls and their triggers the fewest the tokens allow."""
+    token_sets = [(("{{my.T}}", f"v{i}"),) for i in range(4)]
+    items, recorded = [], {}
+    for n, (t, value, before) in enumerate(rows):
+        link = f"https://j/{value}"
+        items.append(
+            Item(
+                campaign="c",
+                campaign_id=7,
+                key=f"k{n}",
+                lead_id=n + 1,
+                email=None,
+                tokens=token_sets[t],
+                source="s",
+                row=n + 2,
+                fields=(("joinLink", link),),
+            )
+        )
+        if before:
+            old = link if before == 1 else link + "-old"
+            recorded[f"k{n}"] = (*token_sets[t], ("lead.joinLink", old))
+    plan = plan_campaign(WITH_FIELDS, items, FieldLedger(recorded))  # type: ignore[arg-type]
+    to_send = [i for i, (_, _, before) in zip(items, rows, strict=True) if before != 1]
+    sizes = Counter(i.tokens for i in to_send)
+    assert len(plan.calls) == sum(math.ceil(n / MAX_LEADS_PER_CALL) for n in sizes.values())
+    assert sorted(p.item.key for c in plan.calls for p in c.items) == sorted(i.key for i in to_send)
+    assert plan.field_leads == len(to_send)
+    assert plan.field_calls == math.ceil(len(to_send) / 300)
+    assert plan.counts["unchanged"] == len(items) - len(to_send)

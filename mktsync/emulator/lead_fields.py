@@ -1,0 +1,134 @@
+"""Lead field schema: ``describe2.json``, and the per-field checks of a ``leads.json`` sync.
+
+Standard fields are described with Marketo's types; custom fields come from the seed's
+``lead_fields`` (``name``, ``displayName``, ``dataType``, ``length``, ``readOnly``).  A field
+any seeded lead carries is described as a ``string`` of length 255 (docs/emulator.md).
+
+>>> check_value({"name": "x", "dataType": "string", "length": 3}, "abcd")
+'1003'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mktsync.emulator.call import Call
+from mktsync.emulator.envelope import Outcome
+from mktsync.emulator.world import World
+
+READ_ONLY = frozenset({"id", "createdAt", "updatedAt", "cookies", "leadPartitionId"})
+TYPES = {
+    "id": "integer",
+    "createdAt": "datetime",
+    "updatedAt": "datetime",
+    "unsubscribed": "boolean",
+    "leadPartitionId": "integer",
+    "email": "email",
+    "phone": "phone",
+}
+LENGTHS = {"string": 255, "email": 255, "phone": 255, "url": 255, "text": 65535}
+DATA_TYPES = frozenset({*LENGTHS, "integer", "float", "boolean", "date", "datetime"})
+
+
+def schema_entry(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """One seeded ``lead_fields`` entry, checked and completed."""
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"seed: {where}.name is required")
+    data_type = str(raw.get("dataType", "string"))
+    if data_type not in DATA_TYPES:
+        raise ValueError(f"seed: {where}.dataType must be one of {sorted(DATA_TYPES)}")
+    return {
+        "name": name,
+        "displayName": str(raw.get("displayName", name)),
+        "dataType": data_type,
+        "length": int(raw.get("length", LENGTHS.get(data_type, 0))) or None,
+        "readOnly": bool(raw.get("readOnly", False)),
+    }
+
+
+def schema(world: World) -> dict[str, dict[str, Any]]:
+    """Every field the instance has, by API name: standard, seeded and carried by leads."""
+    from mktsync.emulator.lead_routes import STANDARD_FIELDS
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(STANDARD_FIELDS | world.lead_fields):
+        data_type = TYPES.get(name, "string")
+        out[name] = {
+            "name": name,
+            "displayName": name[:1].upper() + name[1:],
+            "dataType": data_type,
+            "length": LENGTHS.get(data_type),
+            "readOnly": name in READ_ONLY,
+        }
+    out.update(world.field_schema)
+    return out
+
+
+def describe2(call: Call, world: World) -> Outcome:
+    """``GET /rest/v1/leads/describe2.json``: one result with every field."""
+    fields = [
+        {
+            "name": f["name"],
+            "displayName": f["displayName"],
+            "dataType": f["dataType"],
+            **({"length": f["length"]} if f["length"] else {}),
+            "updateable": not f["readOnly"],
+            "crmManaged": False,
+        }
+        for f in schema(world).values()
+    ]
+    searchable = [["email"], ["id"]]
+    return Outcome(result=[{"name": "API Lead", "searchableFields": searchable, "fields": fields}])
+
+
+def describe(call: Call, world: World) -> Outcome:
+    """``GET /rest/v1/leads/describe.json``: one result per field, REST names under ``rest``."""
+    return Outcome(
+        result=[
+            {
+                "id": n,
+                "displayName": f["displayName"],
+                "dataType": f["dataType"],
+                **({"length": f["length"]} if f["length"] else {}),
+                "rest": {"name": f["name"], "readOnly": f["readOnly"]},
+            }
+            for n, f in enumerate(schema(world).values(), start=1)
+        ]
+    )
+
+
+def check_value(entry: dict[str, Any], value: Any) -> str | None:
+    """``None`` if ``value`` fits the field, else Marketo's reason code (``1003``)."""
+    if value is None:
+        return None
+    data_type, length = entry["dataType"], entry.get("length")
+    if data_type == "integer":
+        ok = isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
+        return None if ok else "1003"
+    if data_type == "float":
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            return "1003"
+        return None
+    if data_type == "boolean":
+        ok = isinstance(value, bool) or str(value).lower() in ("true", "false", "1", "0")
+        return None if ok else "1003"
+    if length is not None and len(str(value)) > length:
+        return "1003"
+    return None
+
+
+def field_problem(world: World, fields: dict[str, Any]) -> tuple[str, str] | None:
+    """The first reason a record's fields are refused: 1006 unknown, 1003 bad value."""
+    known = schema(world)
+    for name, value in fields.items():
+        entry = known.get(name)
+        if entry is None:
+            return "1006", f"Field '{name}' not found"
+        if check_value(entry, value) is not None:
+            text = str(value)
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            return "1003", f"Invalid value for field '{name}' and value '{shown}'"
+    return None
