@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from apply_helpers import cli, emulator, rows, statuses, triggered, write_project
+from apply_helpers import apply, cli, emulator, rows, statuses, triggered, write_project
 
 from mktsync.emulator import Emulator
 
@@ -107,6 +107,24 @@ def test_a_skipped_record_fails_its_item_and_is_not_triggered(
         code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 0, out
         assert sorted(triggered(emu).values()) == [1, 1, 1]
+
+
+def test_a_field_call_that_keeps_failing_triggers_none_of_its_leads(tmp_path: Path) -> None:
+    # updateOnly by id is safe to resend, so a passing 611 or a lost answer is retried;
+    # when every attempt fails, none of the call's leads may be triggered with a link that
+    # is not there, and the next run writes and triggers them.
+    path = project(tmp_path, rows(3, shared_code=False))
+    with emulator(path) as emu:
+        for nth in range(1, 7):  # every attempt fast_retry makes
+            emu.script_fault("leads_sync", nth, "611")
+        report = apply(path, emu)
+        assert report.exit_code == 3
+        assert emu.triggers() == []
+        assert statuses(path) == {"failed": 3}
+        again = apply(path, emu)
+        assert again.exit_code == 0
+        assert sorted(triggered(emu).values()) == [1, 1, 1]
+        assert links(emu)["user0@example.com"] == "https://j.example.com/c0"
 
 
 KILL_AFTER_FIELDS = """
