@@ -8,11 +8,10 @@ parts a source backs).
 from __future__ import annotations
 
 import base64
-import re
 from datetime import UTC, datetime
 from typing import Any
 
-from mktsync.emulator.call import Call, batch_size
+from mktsync.emulator.call import Call, batch_size, iso_datetime
 from mktsync.emulator.envelope import ApiError, Outcome
 from mktsync.emulator.world import CampaignRecord, World, lead_db_time
 
@@ -44,15 +43,9 @@ def record_requests(world: World, c: CampaignRecord, lead_ids: list[int], moment
 def _since(text: str | None) -> datetime:
     if text is None:
         raise ApiError("701", "sinceDatetime cannot be blank")
-    value = text.strip().replace("Z", "+00:00")
-    if re.search(r"[+-]\d{4}$", value):
-        value = value[:-2] + ":" + value[-2:]
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ApiError(
-            "1001", f"Invalid value type for parameter 'sinceDatetime': {text}"
-        ) from None
+    moment = iso_datetime(text)
+    if moment is None:
+        raise ApiError("1001", f"Invalid value type for parameter 'sinceDatetime': {text}")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mktsync.emulator.envelope import ApiError
@@ -70,3 +72,18 @@ def page(call: Call, rows: list[Any], kind: str) -> tuple[list[Any], dict[str, A
         nxt = base64.urlsafe_b64encode(f"{kind}:{start + size}".encode()).decode()
         return chunk, {"moreResult": True, "nextPageToken": nxt}
     return chunk, {"moreResult": False} if token is not None else {}
+
+
+def iso_datetime(text: str) -> datetime | None:
+    """An ISO 8601 time as Marketo accepts it (``Z``, ``+0000`` or ``+00:00``), or None.
+
+    The offset is kept as written (naive when there is none): each caller decides what a
+    missing offset means.
+    """
+    value = text.strip().replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", value):
+        value = value[:-2] + ":" + value[-2:]
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

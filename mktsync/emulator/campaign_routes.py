@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mktsync.emulator.activity_routes import record_requests
-from mktsync.emulator.call import Call, page
+from mktsync.emulator.call import Call, iso_datetime, page
 from mktsync.emulator.envelope import ApiError, Outcome
 from mktsync.emulator.qualification import qualify, rule_json
 from mktsync.emulator.world import CampaignRecord, World, asset_time, lead_db_time
@@ -171,15 +171,9 @@ def trigger(call: Call, world: World) -> Outcome:
 
 
 def parse_run_at(text: Any) -> datetime:
-    if not isinstance(text, str):
+    moment = iso_datetime(text) if isinstance(text, str) else None
+    if moment is None:
         raise ApiError("1042", "Invalid runAt date")
-    value = text.strip().replace("Z", "+00:00")
-    if re.search(r"[+-]\d{4}$", value):
-        value = value[:-2] + ":" + value[-2:]
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ApiError("1042", "Invalid runAt date") from None
     if moment.tzinfo is None:
         raise ApiError("1042", "Invalid runAt date: a UTC offset is required")
     return moment
