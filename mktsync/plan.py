@@ -57,8 +57,8 @@ from mktsync.planned import (
     Summary,
     lead_line,
 )
-from mktsync.render import check_invalid_limit
-from mktsync.spill import Collision, GroupWriter, Spill
+from mktsync.render import KeyCheck, SuspectKeys, check_invalid_limit
+from mktsync.spill import GroupWriter, Spill
 
 __all__ = [
     "CLASSES",
@@ -78,6 +78,7 @@ __all__ = [
 ]
 
 Items = Iterable[Item | InvalidItem | FilteredRow]
+ItemSource = Callable[[KeyCheck | None], Items]  # a fresh stream, with this duplicate-key check
 
 MAX_LOOKUP_VALUES = 300
 LOOKUP_BATCH = 2000  # items classified per ledger query (chunked to the store's limits)
@@ -136,8 +137,8 @@ def make_plan(
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
     fingerprint = ledger.fingerprint()
 
-    def items_of(name: str) -> Callable[[], Items]:
-        return lambda: iter_items(config, config.campaigns[name], now=now)
+    def items_of(name: str) -> ItemSource:
+        return lambda keys: iter_items(config, config.campaigns[name], now=now, keys=keys)
 
     entries = [(config.campaigns[n], items_of(n)) for n in names]
     plans, lookup_calls = _plan_entries(entries, ledger, retry_unknown=retry_unknown)
@@ -197,7 +198,7 @@ def plan_campaigns(
     """Campaign entries planned together, as ``make_plan`` does (calls shared by campaign id)."""
     listed = [(c, items if isinstance(items, Sequence) else list(items)) for c, items in entries]
     return _plan_entries(
-        [(c, lambda items=items: iter(items)) for c, items in listed],  # type: ignore[misc]
+        [(c, lambda _keys, items=items: iter(items)) for c, items in listed],  # type: ignore[misc]
         ledger,
         retry_unknown=retry_unknown,
     )[0]
@@ -217,7 +218,7 @@ class _Part:
 
 
 def _plan_entries(
-    entries: Sequence[tuple[Campaign, Callable[[], Items]]],
+    entries: Sequence[tuple[Campaign, ItemSource]],
     ledger: LedgerView,
     *,
     retry_unknown: bool,
@@ -225,9 +226,11 @@ def _plan_entries(
     """Classify every entry's items; spill those to send, one part per Marketo campaign id.
 
     Entries that send to the same campaign id share a part, so equal token sets share
-    calls (issue 16: fewer calls; each item keeps its own ledger key).  ``items`` gives a
-    fresh stream each call: a token-set hash collision in the spill (about one plan in ten
-    million) has the entries of that campaign id planned again with exact keys.
+    calls (issue 16: fewer calls; each item keeps its own ledger key).  Duplicate keys
+    are found with the spill's ``KeyLog``: exact while an entry is small; on a big entry
+    whose log finds repeated key hashes, the entry's rows are dropped from the spill and
+    it is classified again with an exact check of those keys (``items`` gives a fresh
+    stream each call).
     """
     spill = Spill(columns=len(SPILL_COLUMNS))
     by_id: dict[int, list[int]] = {}
@@ -239,16 +242,19 @@ def _plan_entries(
         cid = campaign.campaign_id
         if cid not in writers:
             writers[cid] = spill.writer(cid)
-        parts.append(_classify_all(campaign, items(), ledger, writers[cid], n, retry_unknown))
+        writer = writers[cid]
+        mark = writer.mark()
+        keys = spill.key_log()
+        part = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown)
+        suspects = keys.repeats()
+        if suspects:
+            writer.rewind(mark)
+            again = SuspectKeys(suspects)
+            part = _classify_all(campaign, items(again), ledger, writer, n, retry_unknown)
+        check_invalid_limit(campaign, part.invalid, sum(part.counts.values()))
+        parts.append(part)
         if n == by_id[cid][-1]:  # the last entry of this campaign id: its groups are final
-            try:
-                writers.pop(cid).finish()
-            except Collision:
-                writer = spill.writer(cid, exact=True)
-                for m in by_id[cid]:
-                    again, items_again = entries[m]
-                    parts[m] = _classify_all(again, items_again(), ledger, writer, m, retry_unknown)
-                writer.finish()
+            writers.pop(cid).finish()
     names = [campaign.name for campaign, _ in entries]
     calls: dict[int, int] = {}
     for cid in by_id:
@@ -333,7 +339,6 @@ def _classify_all(
             writer.add(item.tokens, (line, item.email, item.lead_id, entry))
             sending += 1
     writer.flush()
-    check_invalid_limit(campaign, invalid, sum(counts.values()))
     return _Part(
         campaign=campaign,
         counts=counts,

@@ -241,6 +241,39 @@ def planned_from_lead(
     )
 
 
+def sample_leads(
+    calls: Sequence[Call], limit: int, *, action: str | None = None
+) -> tuple[int, list[PlannedItem]]:
+    """How many leads ``calls`` carry (those of ``action`` only, if given), and the first
+    ``limit`` of them: what a report shows.  Spilled calls are read a page at a time and
+    only the leads shown are decoded, so a million-lead plan costs no memory here."""
+    if not isinstance(calls, SpilledCalls):
+        leads = [p for call in calls for p in call.items if action is None or p.action == action]
+        return len(leads), leads[:limit]
+    count = 0
+    shown: list[PlannedItem] = []
+    for tokens, lines in calls.iter_lines():
+        if action is None and len(shown) == limit:
+            count += len(lines)
+            continue
+        for line in lines:
+            if action is not None and _action_of(line) != action:
+                continue
+            count += 1
+            if len(shown) < limit:
+                shown.append(calls.decode(line, tokens))
+    return count, shown
+
+
+def _action_of(line: str) -> str:
+    """A lead line's action, read from its first key without decoding the line (see
+    ``lead_line``; lines that name their campaign first are decoded)."""
+    head = '{"action": "'
+    if line.startswith(head):
+        return line[len(head) : line.index('"', len(head))]
+    return str(json.loads(line)["action"])
+
+
 class SpilledCalls(Sequence[Call]):
     """One campaign entry's calls, read from the plan's spill when iterated (module doc).
 
@@ -278,17 +311,18 @@ class SpilledCalls(Sequence[Call]):
                  with_campaign(row[_LINE], names[row[_ENTRY]]) for row in rows],
             )  # fmt: skip
 
+    def decode(self, line: str, tokens: Tokens) -> PlannedItem:
+        """The ``PlannedItem`` of one of this entry's lines, sent with ``tokens``."""
+        return planned_from_line(
+            line, campaign=self._campaign, campaign_id=self._campaign_id, tokens=tokens
+        )
+
     def __iter__(self) -> Iterator[Call]:
         for tokens, lines in self.iter_lines():
             yield Call(
                 campaign_id=self._campaign_id,
                 tokens=tokens,
-                items=tuple(
-                    planned_from_line(
-                        line, campaign=self._campaign, campaign_id=self._campaign_id, tokens=tokens
-                    )
-                    for line in lines
-                ),
+                items=tuple(self.decode(line, tokens) for line in lines),
             )
 
     @overload

@@ -15,33 +15,39 @@ temporary SQLite database instead (``sqlite3.connect("")``: on disk, in the temp
 deleted when closed), in a table whose primary key is (part, group, sequence).  A new
 token set takes the next group number, so reading the table in key order gives the
 groups in order of first appearance and each group's members in input order: no sort.
-Inserts are appends, except into the few groups that keep growing (shared token sets),
-whose last page stays in SQLite's cache.
 
-What stays in memory per part is a dict from a token set's ``hash()`` to its group
-number: about 100 bytes per distinct token set, freed by ``finish``.  ``hash`` is 64
-bits, so two token sets could share a group by chance (about 1 in 10^7 at a million
-distinct sets); every row keeps its exact token set, ``finish`` checks that each group
-holds one, and on a collision the part is written again keyed by the exact token text
-(:class:`Collision` tells the caller to do so).  Nothing here knows what an item is:
-``plan`` decides the columns.
+What stays in memory is bounded, whatever the number of rows (issue 16: flat in N):
+
+- ``GroupWriter`` numbers token sets with an exact dict keyed by the token set itself,
+  of at most ``GROUPS_HELD`` sets.  When it fills, the sets seen only once are dropped
+  (per-lead token sets never come back; shared ones are kept).  A dropped set that does
+  come back gets a new number; ``finish`` finds such split groups in the database (each
+  row keeps its set's ``hash()`` and exact text) and joins each to its first number, so
+  the result is exactly that of an unbounded dict.  A plan whose parts hold fewer sets
+  than that never drops one and never runs the check.
+- ``KeyLog`` (duplicate keys, for ``render.iter_items``) is exact in memory for the first
+  ``KEYS_HELD`` keys; past that it writes each key's ``hash()`` to disk and answers "not
+  seen", and ``repeats`` then names the hashes that occur twice: the caller renders those
+  rows again with an exact check of only those keys (``render.SuspectKeys``).
+
+Nothing here knows what an item is: ``plan`` decides the columns.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Self
 
 Tokens = tuple[tuple[str, str], ...]
 _BATCH = 2000  # rows per executemany
-OFFSET = 3  # rows come back as stored, (group, token set, sequence, c0, c1, ...): c0 is row[3]
-
-
-class Collision(Exception):
-    """Two different token sets got one group: write the part again with ``exact=True``."""
+OFFSET = 3  # rows come back as (group, token set, sequence, c0, c1, ...): c0 is row[3]
+GROUPS_HELD = 1 << 15  # token sets a GroupWriter numbers in memory (module doc)
+KEYS_HELD = 1 << 16  # keys a KeyLog checks in memory before it logs them to disk
+_KEY_TEXT_HELD = 8 << 20  # ... or characters of key text, whichever comes first
 
 
 def encode_tokens(tokens: Tokens) -> str:
@@ -88,9 +94,10 @@ class Spill:
         marks = ", ".join(f"c{i}" for i in range(columns))
         self._conn.execute(
             f"CREATE TABLE spill (part INTEGER NOT NULL, grp INTEGER NOT NULL,"
-            f" seq INTEGER NOT NULL, tokens TEXT NOT NULL, {marks},"
+            f" seq INTEGER NOT NULL, th INTEGER NOT NULL, tokens TEXT NOT NULL, {marks},"
             f" PRIMARY KEY (part, grp, seq)) WITHOUT ROWID"
         )
+        self._conn.execute("CREATE TABLE keys (h INTEGER NOT NULL)")
         self._mutex = threading.Lock()  # apply's worker threads may read while one writes
         self._seq = 0
 
@@ -104,11 +111,17 @@ class Spill:
         with self._mutex:
             self._conn.close()
 
-    def writer(self, part: int, *, exact: bool = False) -> GroupWriter:
+    def writer(self, part: int) -> GroupWriter:
         """A writer for one part (rows of an earlier writer of the same part are dropped)."""
         with self._mutex:
             self._conn.execute("DELETE FROM spill WHERE part = ?", (part,))
-        return GroupWriter(self, part, exact=exact)
+        return GroupWriter(self, part)
+
+    def key_log(self) -> KeyLog:
+        """A new duplicate-key check (the previous one's keys are forgotten)."""
+        with self._mutex:
+            self._conn.execute("DELETE FROM keys")
+        return KeyLog(self)
 
     def chunks(
         self, part: int, size: int, *, owner: tuple[int, Any] | None = None
@@ -213,7 +226,7 @@ class Spill:
             after = (rows[-1][0], rows[-1][2])
 
     def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        marks = ", ".join("?" * (self.columns + 4))
+        marks = ", ".join("?" * (self.columns + 5))
         with self._mutex:
             self._conn.execute("BEGIN")
             try:
@@ -225,60 +238,183 @@ class Spill:
         start, self._seq = self._seq, self._seq + n
         return start
 
-    def _mixed_groups(self, part: int) -> bool:
+    def _join_split_groups(self, part: int) -> int:
+        """Give each token set of ``part`` split over several groups (a dropped set that
+        came back) its first group number; how many groups were joined."""
         with self._mutex:
-            found = self._conn.execute(
-                "SELECT 1 FROM spill WHERE part = ? GROUP BY grp"
-                " HAVING MIN(tokens) != MAX(tokens) LIMIT 1",
-                (part,),
-            ).fetchone()
-        return found is not None
+            hashes = [
+                h
+                for (h,) in self._conn.execute(
+                    "SELECT th FROM spill WHERE part = ? GROUP BY th HAVING MIN(grp) != MAX(grp)",
+                    (part,),
+                )
+            ]
+            joined = 0
+            for start in range(0, len(hashes), 500):
+                some = hashes[start : start + 500]
+                groups: dict[str, list[int]] = {}
+                for grp, tokens in self._conn.execute(
+                    f"SELECT DISTINCT grp, tokens FROM spill WHERE part = ?"
+                    f" AND th IN ({', '.join('?' * len(some))}) ORDER BY grp",
+                    (part, *some),
+                ):
+                    groups.setdefault(tokens, []).append(grp)  # the same hash: compare text
+                for first, *later in groups.values():
+                    if later:
+                        self._conn.execute(
+                            f"UPDATE spill SET grp = ? WHERE part = ?"
+                            f" AND grp IN ({', '.join('?' * len(later))})",
+                            (first, part, *later),
+                        )
+                        joined += len(later)
+            return joined
+
+    def _drop_since(self, part: int, seq: int) -> None:
+        with self._mutex:
+            self._conn.execute("DELETE FROM spill WHERE part = ? AND seq >= ?", (part, seq))
+
+    def _log_keys(self, hashes: Iterable[int]) -> None:
+        with self._mutex:
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany("INSERT INTO keys VALUES (?)", ((h,) for h in hashes))
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _repeated_keys(self) -> frozenset[int]:
+        with self._mutex:
+            rows = self._conn.execute(
+                "SELECT h FROM keys GROUP BY h HAVING COUNT(*) > 1"
+            ).fetchall()
+        return frozenset(h for (h,) in rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where a ``GroupWriter`` stood (``mark``), to go back to (``rewind``)."""
+
+    seq: int
+    next_group: int
+    groups: dict[Tokens, int]
+    dropped: bool
 
 
 class GroupWriter:
     """Adds rows to one part of a ``Spill``, numbering token sets as they first appear."""
 
-    def __init__(self, spill: Spill, part: int, *, exact: bool) -> None:
+    def __init__(self, spill: Spill, part: int) -> None:
         self._spill = spill
         self._part = part
-        self._exact = exact
-        self._groups: dict[Any, int] = {}
+        self._groups: dict[Tokens, int] = {}
+        self._hit: set[int] = set()  # groups met again since the last drop: kept by _drop
+        self._next = 0
+        self._dropped = False  # a set was dropped: finish looks for split groups
         self._rows: list[tuple[Any, ...]] = []
-        self.count = 0
 
     def add(self, tokens: Tokens, row: tuple[Any, ...]) -> None:
         self.add_many([(tokens, row)])
 
     def add_many(self, rows: Sequence[tuple[Tokens, tuple[Any, ...]]]) -> None:
         """Add ``(token set, row)`` pairs, in order (the loop ``plan`` runs per item)."""
-        groups, out, part, exact = self._groups, self._rows, self._part, self._exact
-        new_group, join, flat = groups.setdefault, "\0".join, chain.from_iterable
+        groups, out, part = self._groups, self._rows, self._part
+        get, hit, join, flat = groups.get, self._hit.add, "\0".join, chain.from_iterable
         seq = self._spill._next_seq(len(rows))
         for tokens, row in rows:
+            group = get(tokens)
+            if group is None:
+                group = groups[tokens] = self._next
+                self._next += 1
+            else:
+                hit(group)
             text = join(flat(tokens))  # encode_tokens, inlined: this runs once per item
             if text.count("\0") != 2 * len(tokens) - 1:
                 text = repr(tokens)
-            out.append(
-                (part, new_group(text if exact else hash(tokens), len(groups)), seq, text, *row)
-            )
+            out.append((part, group, seq, hash(tokens), text, *row))
             seq += 1
-        self.count += len(rows)
+        if len(groups) > GROUPS_HELD:
+            self._drop()
         if len(out) >= _BATCH:
             self.flush()
+
+    def _drop(self) -> None:
+        """Forget the token sets met once (module doc); all of them if too many repeat."""
+        hit = self._hit
+        kept = {t: g for t, g in self._groups.items() if g in hit}
+        self._groups = kept if len(kept) <= GROUPS_HELD // 2 else {}
+        self._hit = set()
+        self._dropped = True
 
     def flush(self) -> None:
         if self._rows:
             self._spill._insert(self._rows)
             self._rows = []
 
-    @property
-    def groups(self) -> int:
-        return len(self._groups)
+    def mark(self) -> Mark:
+        """Where this writer stands, to ``rewind`` to (the rows added since are dropped)."""
+        self.flush()
+        return Mark(self._spill._next_seq(0), self._next, dict(self._groups), self._dropped)
+
+    def rewind(self, mark: Mark) -> None:
+        """Drop every row added since ``mark`` and number token sets as from there."""
+        self._rows = []
+        self._spill._drop_since(self._part, mark.seq)
+        self._next, self._groups, self._dropped = mark.next_group, dict(mark.groups), mark.dropped
+        self._hit = set()
 
     def finish(self) -> None:
-        """Write what is buffered, free the group map, and check every group holds one
-        token set (``Collision`` if not: write the part again with ``exact=True``)."""
+        """Write what is buffered, free the group map, and join the groups a dropped token
+        set was split into (module doc)."""
         self.flush()
-        self._groups = {}
-        if not self._exact and self._spill._mixed_groups(self._part):
-            raise Collision(self._part)
+        self._groups, self._hit = {}, set()
+        if self._dropped:
+            self._spill._join_split_groups(self._part)
+
+
+class KeyLog:
+    """Which keys came before: exact in memory while small, then logged (module doc).
+
+    Called as ``log(key, row)``: the first row of ``key`` when it was seen before (only
+    while exact), else None.  ``repeats()`` after the pass: the ``hash()`` of every key
+    that may have come twice and was not already answered, empty while exact.
+    """
+
+    def __init__(self, spill: Spill) -> None:
+        self._spill = spill
+        self._seen: dict[str, int] | None = {}
+        self._text = 0
+        self._answered: set[int] = set()  # duplicates found while exact
+        self._buffer: list[int] = []
+
+    def __call__(self, key: str, row: int) -> int | None:
+        seen = self._seen
+        if seen is None:
+            buffer = self._buffer
+            buffer.append(hash(key))
+            if len(buffer) >= _BATCH:
+                self._spill._log_keys(buffer)
+                self._buffer = []
+            return None
+        first = seen.setdefault(key, row)
+        if first != row:
+            self._answered.add(hash(key))
+            return first
+        self._text += len(key)
+        if len(seen) > KEYS_HELD or self._text > _KEY_TEXT_HELD:
+            self._spill._log_keys(hash(k) for k in seen)
+            self._seen = None
+        return None
+
+    @property
+    def exact(self) -> bool:
+        """Every answer so far was exact (no key was logged to disk)."""
+        return self._seen is not None
+
+    def repeats(self) -> frozenset[int]:
+        """The hashes to check again exactly: empty when every answer was exact."""
+        if self._seen is not None:
+            return frozenset()
+        if self._buffer:
+            self._spill._log_keys(self._buffer)
+            self._buffer = []
+        found = self._spill._repeated_keys()
+        return found | self._answered if found else frozenset()

@@ -145,3 +145,47 @@ def test_entries_with_one_campaign_id_share_calls(tmp_path: Path) -> None:
     again = load_plan(saved)
     assert dumps(again) == text
     assert [p.item.campaign for p in again.campaigns[0].calls[1].items][-1] == "reminder-again"
+
+
+def test_bounded_memory_plans_exactly_what_unbounded_maps_plan(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With room for 40 token sets and 100 keys, the 20,000-row plans are the same bytes:
+    dropped token sets are joined back, and keys past the first 100 are checked on disk."""
+    import mktsync.spill
+
+    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 40)
+    monkeypatch.setattr(mktsync.spill, "KEYS_HELD", 100)
+    config_path = project(tmp_path)
+    assert digest(normalised_json(config_path)) == EMPTY_DIGEST
+    fill(config_path)
+    assert digest(normalised_json(config_path)) == FULL_DIGEST
+
+
+def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Duplicates early, late and across the bound: the same invalid rows, counts and calls
+    as the exact in-memory check, and the first row still wins."""
+    import json
+
+    import mktsync.spill
+
+    rows = [
+        {"email": f"u{n % 900 if n % 10 == 0 else n}@example.com", "webinar": "w1",
+         "code": f"c{n % 50}", "status": "registered"}
+        for n in range(3000)
+    ]  # fmt: skip
+    config_path = write_project(tmp_path, rows)
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace("    tokens:", "    max_invalid: 10%\n    tokens:", 1))
+    exact = json.loads(dumps(plan_config(config_path)[1]))
+    monkeypatch.setattr(mktsync.spill, "KEYS_HELD", 150)
+    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 8)
+    bounded = json.loads(dumps(plan_config(config_path)[1]))
+    for plan in (exact, bounded):
+        plan.pop("ledger"), plan.pop("config")
+    assert bounded == exact
+    (campaign,) = exact["campaigns"]
+    invalid = campaign["invalid"]
+    assert len(invalid) == sum(1 for n in range(3000) if n % 10 == 0 and n % 900 != n)
+    assert invalid[0]["reason"].startswith("duplicate key, first seen at row")
