@@ -57,7 +57,7 @@ from mktsync.planned import (
     Summary,
     lead_line,
 )
-from mktsync.render import KeyCheck, SuspectKeys, check_invalid_limit
+from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
 from mktsync.spill import GroupWriter, Spill
 
 __all__ = [
@@ -227,7 +227,7 @@ def _plan_entries(
 
     Entries that send to the same campaign id share a part, so equal token sets share
     calls (issue 16: fewer calls; each item keeps its own ledger key).  Duplicate keys
-    are found with the spill's ``KeyLog``: exact while an entry is small; on a big entry
+    are found with a ``render.KeyLog``: exact while an entry is small; on a big entry
     whose log finds repeated key hashes, the entry's rows are dropped from the spill and
     it is classified again with an exact check of those keys (``items`` gives a fresh
     stream each call).
@@ -244,9 +244,12 @@ def _plan_entries(
             writers[cid] = spill.writer(cid)
         writer = writers[cid]
         mark = writer.mark()
-        keys = spill.key_log()
-        part = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown)
-        suspects = keys.repeats()
+        keys = KeyLog()
+        try:
+            part = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown)
+            suspects = keys.repeats()
+        finally:
+            keys.close()
         if suspects:
             writer.rewind(mark)
             again = SuspectKeys(suspects)

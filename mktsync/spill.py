@@ -12,9 +12,10 @@
 cuts each group into calls of at most 100 leads.  Holding every item to do that cost
 about 840 bytes per item (1.6 GB at a million rows), so the items go to a private
 temporary SQLite database instead (``sqlite3.connect("")``: on disk, in the temp folder,
-deleted when closed), in a table whose primary key is (part, group, sequence).  A new
-token set takes the next group number, so reading the table in key order gives the
-groups in order of first appearance and each group's members in input order: no sort.
+deleted when closed), in a table whose primary key is (part, group, sequence); each
+group's token set is stored once, in ``groups``.  A new token set takes the next group
+number, so reading the table in key order gives the groups in order of first appearance
+and each group's members in input order: no sort.
 
 What stays in memory is bounded, whatever the number of rows (issue 16: flat in N):
 
@@ -22,14 +23,9 @@ What stays in memory is bounded, whatever the number of rows (issue 16: flat in 
   of at most ``GROUPS_HELD`` sets.  When it fills, the sets seen only once are dropped
   (per-lead token sets never come back; shared ones are kept).  A dropped set that does
   come back gets a new number; ``finish`` finds such split groups in the database (each
-  row keeps its set's ``hash()`` and exact text) and joins each to its first number, so
-  the result is exactly that of an unbounded dict.  A plan whose parts hold fewer sets
+  group keeps its set's ``hash()`` and exact text) and joins each to its first number,
+  so the result is exactly that of an unbounded dict.  A plan whose parts hold fewer sets
   than that never drops one and never runs the check.
-- ``KeyLog`` (duplicate keys, for ``render.iter_items``) is exact in memory for the first
-  ``KEYS_HELD`` keys; past that it writes each key's ``hash()`` to disk and answers "not
-  seen", and ``repeats`` then names the hashes that occur twice: the caller renders those
-  rows again with an exact check of only those keys (``render.SuspectKeys``).
-
 Nothing here knows what an item is: ``plan`` decides the columns.
 """
 
@@ -37,7 +33,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Self
@@ -46,8 +42,6 @@ Tokens = tuple[tuple[str, str], ...]
 _BATCH = 2000  # rows per executemany
 OFFSET = 3  # rows come back as (group, token set, sequence, c0, c1, ...): c0 is row[3]
 GROUPS_HELD = 1 << 15  # token sets a GroupWriter numbers in memory (module doc)
-KEYS_HELD = 1 << 16  # keys a KeyLog checks in memory before it logs them to disk
-_KEY_TEXT_HELD = 8 << 20  # ... or characters of key text, whichever comes first
 
 
 def encode_tokens(tokens: Tokens) -> str:
@@ -85,6 +79,7 @@ class Spill:
         # when the connection closes (or the process dies: it is unlinked at once).
         self._conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         for pragma in (
+            "page_size = 16384",  # rows of a few hundred bytes: fewer, larger pages
             "journal_mode = OFF",  # a spill outlives nothing: no rollback journal
             "synchronous = OFF",
             "cache_size = -16384",  # 16 MB of page cache, whatever the size of the plan
@@ -94,10 +89,12 @@ class Spill:
         marks = ", ".join(f"c{i}" for i in range(columns))
         self._conn.execute(
             f"CREATE TABLE spill (part INTEGER NOT NULL, grp INTEGER NOT NULL,"
-            f" seq INTEGER NOT NULL, th INTEGER NOT NULL, tokens TEXT NOT NULL, {marks},"
-            f" PRIMARY KEY (part, grp, seq)) WITHOUT ROWID"
+            f" seq INTEGER NOT NULL, {marks}, PRIMARY KEY (part, grp, seq)) WITHOUT ROWID"
         )
-        self._conn.execute("CREATE TABLE keys (h INTEGER NOT NULL)")
+        self._conn.execute(
+            "CREATE TABLE groups (part INTEGER NOT NULL, grp INTEGER NOT NULL,"
+            " th INTEGER NOT NULL, tokens TEXT NOT NULL, PRIMARY KEY (part, grp)) WITHOUT ROWID"
+        )
         self._mutex = threading.Lock()  # apply's worker threads may read while one writes
         self._seq = 0
 
@@ -115,13 +112,8 @@ class Spill:
         """A writer for one part (rows of an earlier writer of the same part are dropped)."""
         with self._mutex:
             self._conn.execute("DELETE FROM spill WHERE part = ?", (part,))
+            self._conn.execute("DELETE FROM groups WHERE part = ?", (part,))
         return GroupWriter(self, part)
-
-    def key_log(self) -> KeyLog:
-        """A new duplicate-key check (the previous one's keys are forgotten)."""
-        with self._mutex:
-            self._conn.execute("DELETE FROM keys")
-        return KeyLog(self)
 
     def chunks(
         self, part: int, size: int, *, owner: tuple[int, Any] | None = None
@@ -216,8 +208,9 @@ class Spill:
         while True:
             with self._mutex:
                 rows = self._conn.execute(
-                    f"SELECT grp, tokens, seq, {cols} FROM spill WHERE part = ?"
-                    " AND (grp, seq) > (?, ?) ORDER BY grp, seq LIMIT ?",
+                    f"SELECT s.grp, g.tokens, s.seq, {cols} FROM spill s JOIN groups g"
+                    " ON g.part = s.part AND g.grp = s.grp WHERE s.part = ?"
+                    " AND (s.grp, s.seq) > (?, ?) ORDER BY s.grp, s.seq LIMIT ?",
                     (part, *after, page),
                 ).fetchall()
             yield from rows
@@ -225,11 +218,14 @@ class Spill:
                 return
             after = (rows[-1][0], rows[-1][2])
 
-    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        marks = ", ".join("?" * (self.columns + 5))
+    def _insert(
+        self, rows: Sequence[tuple[Any, ...]], groups: Sequence[tuple[int, int, int, str]]
+    ) -> None:
+        marks = ", ".join("?" * (self.columns + 3))
         with self._mutex:
             self._conn.execute("BEGIN")
             try:
+                self._conn.executemany("INSERT INTO groups VALUES (?, ?, ?, ?)", groups)
                 self._conn.executemany(f"INSERT INTO spill VALUES ({marks})", rows)
             finally:
                 self._conn.execute("COMMIT")
@@ -245,7 +241,7 @@ class Spill:
             hashes = [
                 h
                 for (h,) in self._conn.execute(
-                    "SELECT th FROM spill WHERE part = ? GROUP BY th HAVING MIN(grp) != MAX(grp)",
+                    "SELECT th FROM groups WHERE part = ? GROUP BY th HAVING COUNT(*) > 1",
                     (part,),
                 )
             ]
@@ -254,39 +250,29 @@ class Spill:
                 some = hashes[start : start + 500]
                 groups: dict[str, list[int]] = {}
                 for grp, tokens in self._conn.execute(
-                    f"SELECT DISTINCT grp, tokens FROM spill WHERE part = ?"
+                    f"SELECT grp, tokens FROM groups WHERE part = ?"
                     f" AND th IN ({', '.join('?' * len(some))}) ORDER BY grp",
                     (part, *some),
                 ):
                     groups.setdefault(tokens, []).append(grp)  # the same hash: compare text
                 for first, *later in groups.values():
                     if later:
+                        marks = ", ".join("?" * len(later))
                         self._conn.execute(
-                            f"UPDATE spill SET grp = ? WHERE part = ?"
-                            f" AND grp IN ({', '.join('?' * len(later))})",
+                            f"UPDATE spill SET grp = ? WHERE part = ? AND grp IN ({marks})",
                             (first, part, *later),
+                        )
+                        self._conn.execute(
+                            f"DELETE FROM groups WHERE part = ? AND grp IN ({marks})",
+                            (part, *later),
                         )
                         joined += len(later)
             return joined
 
-    def _drop_since(self, part: int, seq: int) -> None:
+    def _drop_since(self, part: int, seq: int, group: int) -> None:
         with self._mutex:
             self._conn.execute("DELETE FROM spill WHERE part = ? AND seq >= ?", (part, seq))
-
-    def _log_keys(self, hashes: Iterable[int]) -> None:
-        with self._mutex:
-            self._conn.execute("BEGIN")
-            try:
-                self._conn.executemany("INSERT INTO keys VALUES (?)", ((h,) for h in hashes))
-            finally:
-                self._conn.execute("COMMIT")
-
-    def _repeated_keys(self) -> frozenset[int]:
-        with self._mutex:
-            rows = self._conn.execute(
-                "SELECT h FROM keys GROUP BY h HAVING COUNT(*) > 1"
-            ).fetchall()
-        return frozenset(h for (h,) in rows)
+            self._conn.execute("DELETE FROM groups WHERE part = ? AND grp >= ?", (part, group))
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,26 +296,25 @@ class GroupWriter:
         self._next = 0
         self._dropped = False  # a set was dropped: finish looks for split groups
         self._rows: list[tuple[Any, ...]] = []
+        self._new: list[tuple[int, int, int, str]] = []  # groups to write: part, grp, th, text
 
     def add(self, tokens: Tokens, row: tuple[Any, ...]) -> None:
         self.add_many([(tokens, row)])
 
     def add_many(self, rows: Sequence[tuple[Tokens, tuple[Any, ...]]]) -> None:
         """Add ``(token set, row)`` pairs, in order (the loop ``plan`` runs per item)."""
-        groups, out, part = self._groups, self._rows, self._part
-        get, hit, join, flat = groups.get, self._hit.add, "\0".join, chain.from_iterable
+        groups, out, new, part = self._groups, self._rows, self._new, self._part
+        get, hit = groups.get, self._hit.add
         seq = self._spill._next_seq(len(rows))
         for tokens, row in rows:
             group = get(tokens)
             if group is None:
                 group = groups[tokens] = self._next
                 self._next += 1
+                new.append((part, group, hash(tokens), encode_tokens(tokens)))
             else:
                 hit(group)
-            text = join(flat(tokens))  # encode_tokens, inlined: this runs once per item
-            if text.count("\0") != 2 * len(tokens) - 1:
-                text = repr(tokens)
-            out.append((part, group, seq, hash(tokens), text, *row))
+            out.append((part, group, seq, *row))
             seq += 1
         if len(groups) > GROUPS_HELD:
             self._drop()
@@ -345,9 +330,9 @@ class GroupWriter:
         self._dropped = True
 
     def flush(self) -> None:
-        if self._rows:
-            self._spill._insert(self._rows)
-            self._rows = []
+        if self._rows or self._new:
+            self._spill._insert(self._rows, self._new)
+            self._rows, self._new = [], []
 
     def mark(self) -> Mark:
         """Where this writer stands, to ``rewind`` to (the rows added since are dropped)."""
@@ -356,8 +341,8 @@ class GroupWriter:
 
     def rewind(self, mark: Mark) -> None:
         """Drop every row added since ``mark`` and number token sets as from there."""
-        self._rows = []
-        self._spill._drop_since(self._part, mark.seq)
+        self._rows, self._new = [], []
+        self._spill._drop_since(self._part, mark.seq, mark.next_group)
         self._next, self._groups, self._dropped = mark.next_group, dict(mark.groups), mark.dropped
         self._hit = set()
 
@@ -368,53 +353,3 @@ class GroupWriter:
         self._groups, self._hit = {}, set()
         if self._dropped:
             self._spill._join_split_groups(self._part)
-
-
-class KeyLog:
-    """Which keys came before: exact in memory while small, then logged (module doc).
-
-    Called as ``log(key, row)``: the first row of ``key`` when it was seen before (only
-    while exact), else None.  ``repeats()`` after the pass: the ``hash()`` of every key
-    that may have come twice and was not already answered, empty while exact.
-    """
-
-    def __init__(self, spill: Spill) -> None:
-        self._spill = spill
-        self._seen: dict[str, int] | None = {}
-        self._text = 0
-        self._answered: set[int] = set()  # duplicates found while exact
-        self._buffer: list[int] = []
-
-    def __call__(self, key: str, row: int) -> int | None:
-        seen = self._seen
-        if seen is None:
-            buffer = self._buffer
-            buffer.append(hash(key))
-            if len(buffer) >= _BATCH:
-                self._spill._log_keys(buffer)
-                self._buffer = []
-            return None
-        first = seen.setdefault(key, row)
-        if first != row:
-            self._answered.add(hash(key))
-            return first
-        self._text += len(key)
-        if len(seen) > KEYS_HELD or self._text > _KEY_TEXT_HELD:
-            self._spill._log_keys(hash(k) for k in seen)
-            self._seen = None
-        return None
-
-    @property
-    def exact(self) -> bool:
-        """Every answer so far was exact (no key was logged to disk)."""
-        return self._seen is not None
-
-    def repeats(self) -> frozenset[int]:
-        """The hashes to check again exactly: empty when every answer was exact."""
-        if self._seen is not None:
-            return frozenset()
-        if self._buffer:
-            self._spill._log_keys(self._buffer)
-            self._buffer = []
-        found = self._spill._repeated_keys()
-        return found | self._answered if found else frozenset()

@@ -9,7 +9,7 @@
 - ``iter_items(config, campaign, *, now=None, keys=None)``: one ``Item``,
   ``InvalidItem`` or ``FilteredRow`` per row of ``config.sources[campaign.source]``,
   streaming (``now`` defaults to the current UTC time; templates see it as ``now``;
-  ``keys`` is the duplicate-key check, ``FirstRows`` or ``SuspectKeys``, see ``render.keys``).
+  ``keys`` is the duplicate-key check, ``FirstRows``, ``KeyLog`` or ``SuspectKeys``, see ``render.keys``).
 - ``check_invalid_limit(campaign, invalid_count)``: ``PlanError`` past ``max_invalid``.
 - ``make_environment()``: the cached sandbox, for ``validate``; ``CONTEXT_NAMES``:
   the only variables a template may use (``row``, ``now``).
@@ -21,7 +21,7 @@ from __future__ import annotations
 from mktsync.render.campaign import FALSE_RENDERINGS, CompiledCampaign
 from mktsync.render.fast import Render, compile_template, fast_path
 from mktsync.render.items import check_invalid_limit, iter_items
-from mktsync.render.keys import FirstRows, KeyCheck, SuspectKeys
+from mktsync.render.keys import FirstRows, KeyCheck, KeyLog, SuspectKeys
 from mktsync.row import Row
 from mktsync.sandbox import (
     CONTEXT_NAMES,
@@ -40,6 +40,7 @@ __all__ = [
     "CompiledCampaign",
     "FirstRows",
     "KeyCheck",
+    "KeyLog",
     "Render",
     "Row",
     "SuspectKeys",

@@ -150,10 +150,12 @@ def test_entries_with_one_campaign_id_share_calls(tmp_path: Path) -> None:
 def test_bounded_memory_plans_exactly_what_unbounded_maps_plan(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """With room for 40 token sets and 100 keys, the 20,000-row plans are the same bytes:
     dropped token sets are joined back, and keys past the first 100 are checked on disk."""
+    import mktsync.render.keys
     import mktsync.spill
 
     monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 40)
-    monkeypatch.setattr(mktsync.spill, "KEYS_HELD", 100)
+    monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 100)
+    monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 1000)
     config_path = project(tmp_path)
     assert digest(normalised_json(config_path)) == EMPTY_DIGEST
     fill(config_path)
@@ -168,6 +170,7 @@ def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
     as the exact in-memory check, and the first row still wins."""
     import json
 
+    import mktsync.render.keys
     import mktsync.spill
 
     rows = [
@@ -179,7 +182,8 @@ def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
     text = config_path.read_text(encoding="utf-8")
     config_path.write_text(text.replace("    tokens:", "    max_invalid: 10%\n    tokens:", 1))
     exact = json.loads(dumps(plan_config(config_path)[1]))
-    monkeypatch.setattr(mktsync.spill, "KEYS_HELD", 150)
+    monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 150)
+    monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 500)
     monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 8)
     bounded = json.loads(dumps(plan_config(config_path)[1]))
     for plan in (exact, bounded):

@@ -77,9 +77,9 @@ def test_split_groups_are_joined_only_when_their_token_sets_are_equal() -> None:
         writer.add(a, ("x",))
         writer.add(b, ("y",))
         writer.flush()
-        # Rows as a dropped map writes them: a again under group 2, and b's hash made a's.
-        spill._insert([(1, 2, 10, hash(a), "{{my.T}}\0a", "z")])
-        spill._conn.execute("UPDATE spill SET th = ? WHERE tokens = ?", (hash(a), "{{my.T}}\0b"))
+        # As a dropped map writes them: a again, as group 2; and b given a's hash.
+        spill._insert([(1, 2, 10, "z")], [(1, 2, hash(a), encode_tokens(a))])
+        spill._conn.execute("UPDATE groups SET th = ? WHERE grp = 1", (hash(a),))
         writer._dropped = True
         writer.finish()
         got = [(t, [r[OFFSET] for r in rows]) for t, rows in spill.chunks(1, 100)]
@@ -98,23 +98,6 @@ def test_rewind_drops_the_rows_since_the_mark_and_numbers_as_from_there() -> Non
         writer.finish()
         got = [(t, [r[OFFSET] for r in rows]) for t, rows in spill.chunks(1, 100)]
     assert got == [(a, ["1", "6"]), (c, ["4"]), (b, ["5"])]
-
-
-def test_a_key_log_is_exact_while_small_then_names_the_repeated_keys(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import mktsync.spill
-
-    monkeypatch.setattr(mktsync.spill, "KEYS_HELD", 3)
-    with Spill() as spill:
-        log = spill.key_log()
-        assert [log(k, n) for n, k in enumerate(["a", "b", "a"])] == [None, None, 0]
-        assert log.exact and log.repeats() == frozenset()
-        # Past three keys it logs and answers None, repeats named afterwards.
-        assert [log(k, n) for n, k in enumerate(["c", "d", "e", "b", "f", "e"], 3)] == [None] * 6
-        assert not log.exact
-        assert log.repeats() == {hash("b"), hash("e"), hash("a")}  # 'a' was answered: checked again
-        fresh = spill.key_log()
-        assert [fresh(k, n) for n, k in enumerate("xyzw")] == [None] * 4
-        assert fresh.repeats() == frozenset()
 
 
 texts = st.text(max_size=12)
