@@ -18,9 +18,10 @@ the same plan.
 What is held (issue 16): nothing per item.  Items to send go to a ``Spill`` on disk as
 their plan-JSON lines and come back as ``SpilledCalls``; the ledger answers one join per
 batch (``changed_records``) with only the keys that are not unchanged; unchanged and
-filtered rows are counted, not kept.  What grows with the data is a map per campaign id
-from a token set's hash to its number (about 100 bytes per distinct token set, freed when
-the campaign id is done), and the lists shown in full: invalid, unknown and changed items.
+filtered rows are counted, not kept.  What is held is bounded whatever the number of
+rows: the spill's map of token sets to groups (``spill.GROUPS_HELD``), the duplicate-key
+check (``render.KeyLog``), and the lists shown in full (invalid, unknown and changed
+items) up to ``itemlists.HELD`` each, on the spill past that.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config
 from mktsync.errors import BudgetExceeded, PlanError
+from mktsync.itemlists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
 from mktsync.planned import (
     CLASSES,
@@ -55,6 +57,8 @@ from mktsync.planned import (
     PlannedItem,
     SpilledCalls,
     Summary,
+    decode_changed,
+    encode_changed,
     lead_line,
 )
 from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
@@ -211,9 +215,9 @@ class _Part:
     campaign: Campaign
     counts: Mapping[str, int]
     sending: int
-    invalid: tuple[InvalidItem, ...]
-    unknown: tuple[Item, ...]
-    changed: tuple[ChangedItem, ...]
+    invalid: Sequence[InvalidItem]
+    unknown: Sequence[Item]
+    changed: Sequence[ChangedItem]
     per_lead_token: str | None = None
 
 
@@ -246,14 +250,14 @@ def _plan_entries(
         mark = writer.mark()
         keys = KeyLog()
         try:
-            part = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown)
+            part = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown, spill)
             suspects = keys.repeats()
         finally:
             keys.close()
         if suspects:
             writer.rewind(mark)
             again = SuspectKeys(suspects)
-            part = _classify_all(campaign, items(again), ledger, writer, n, retry_unknown)
+            part = _classify_all(campaign, items(again), ledger, writer, n, retry_unknown, spill)
         check_invalid_limit(campaign, part.invalid, sum(part.counts.values()))
         parts.append(part)
         if n == by_id[cid][-1]:  # the last entry of this campaign id: its groups are final
@@ -278,11 +282,13 @@ def _classify_all(
     writer: GroupWriter,
     entry: int,
     retry_unknown: bool,
+    spill: Spill,
 ) -> _Part:
     counts = dict.fromkeys(CLASSES, 0)
-    invalid: list[InvalidItem] = []
-    unknown: list[Item] = []
-    changed: list[ChangedItem] = []
+    # Listed in full in the plan: held while short, on the spill past that (itemlists).
+    invalid = Collector(spill, encode_invalid, decode_invalid)
+    unknown = Collector(spill, encode_item, decode_item)
+    changed = Collector(spill, encode_changed, decode_changed)
     sending = 0
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
     # no token hash, no query (issue 16).
@@ -346,9 +352,9 @@ def _classify_all(
         campaign=campaign,
         counts=counts,
         sending=sending,
-        invalid=tuple(invalid),
-        unknown=tuple(unknown),
-        changed=tuple(changed),
+        invalid=invalid.done(),
+        unknown=unknown.done(),
+        changed=changed.done(),
         per_lead_token=per_lead.token(sending),
     )
 

@@ -20,6 +20,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mktsync.config.model import Limits
+from mktsync.itemlists import item_from, item_record
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import OFFSET, Spill
 
@@ -56,6 +57,16 @@ class ChangedItem:
     old_tokens: Tokens
 
 
+def encode_changed(changed: ChangedItem) -> str:
+    """A ``ChangedItem`` as a spill record (``itemlists``)."""
+    return json.dumps([item_record(changed.item), changed.old_tokens])
+
+
+def decode_changed(data: str) -> ChangedItem:
+    item, old = json.loads(data)
+    return ChangedItem(item=item_from(item), old_tokens=tuple((n, v) for n, v in old))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Call:
     """One trigger call: one campaign, one token set, at most 100 leads."""
@@ -72,12 +83,13 @@ class CampaignPlan:
     source: str
     counts: Mapping[str, int]
     calls: Sequence[Call]  # SpilledCalls from make_plan: read from disk when iterated
-    invalid: tuple[InvalidItem, ...]
-    unknown: tuple[Item, ...]
+    # Held while short, else read from the spill (itemlists.SpilledList): see itemlists.
+    invalid: Sequence[InvalidItem]
+    unknown: Sequence[Item]
     lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
     lookup_calls: int
     one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
-    changed: tuple[ChangedItem, ...] = ()
+    changed: Sequence[ChangedItem] = ()
     missing_forecast: int = 0  # emails to look up that Marketo did not know at the last run
     field_leads: int = 0  # leads whose lead fields (``fields:``) are written before the trigger
     # One token differs for every lead (the plan's advice): its name, else None.

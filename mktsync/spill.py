@@ -95,6 +95,11 @@ class Spill:
             "CREATE TABLE groups (part INTEGER NOT NULL, grp INTEGER NOT NULL,"
             " th INTEGER NOT NULL, tokens TEXT NOT NULL, PRIMARY KEY (part, grp)) WITHOUT ROWID"
         )
+        self._conn.execute(
+            "CREATE TABLE records (list INTEGER NOT NULL, seq INTEGER NOT NULL,"
+            " data TEXT NOT NULL, PRIMARY KEY (list, seq)) WITHOUT ROWID"
+        )
+        self._lists = 0
         self._mutex = threading.Lock()  # apply's worker threads may read while one writes
         self._seq = 0
 
@@ -114,6 +119,20 @@ class Spill:
             self._conn.execute("DELETE FROM spill WHERE part = ?", (part,))
             self._conn.execute("DELETE FROM groups WHERE part = ?", (part,))
         return GroupWriter(self, part)
+
+    def appender(self) -> Appender:
+        """A new list of text records, appended in order and read back by position."""
+        self._lists += 1
+        return Appender(self, self._lists)
+
+    def records(self, list_id: int, start: int, stop: int) -> list[str]:
+        """Records ``start`` to ``stop - 1`` of an ``Appender``'s list."""
+        with self._mutex:
+            rows = self._conn.execute(
+                "SELECT data FROM records WHERE list = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                (list_id, start, stop),
+            ).fetchall()
+        return [data for (data,) in rows]
 
     def chunks(
         self, part: int, size: int, *, owner: tuple[int, Any] | None = None
@@ -269,6 +288,14 @@ class Spill:
                         joined += len(later)
             return joined
 
+    def _append(self, rows: Sequence[tuple[int, int, str]]) -> None:
+        with self._mutex:
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
+            finally:
+                self._conn.execute("COMMIT")
+
     def _drop_since(self, part: int, seq: int, group: int) -> None:
         with self._mutex:
             self._conn.execute("DELETE FROM spill WHERE part = ? AND seq >= ?", (part, seq))
@@ -353,3 +380,24 @@ class GroupWriter:
         self._groups, self._hit = {}, set()
         if self._dropped:
             self._spill._join_split_groups(self._part)
+
+
+class Appender:
+    """Appends text records to one list of a ``Spill`` (``Spill.records`` reads them)."""
+
+    def __init__(self, spill: Spill, list_id: int) -> None:
+        self._spill = spill
+        self.list_id = list_id
+        self._rows: list[tuple[int, int, str]] = []
+        self.count = 0
+
+    def append(self, data: str) -> None:
+        self._rows.append((self.list_id, self.count, data))
+        self.count += 1
+        if len(self._rows) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows:
+            self._spill._append(self._rows)
+            self._rows = []

@@ -193,3 +193,33 @@ def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
     invalid = campaign["invalid"]
     assert len(invalid) == sum(1 for n in range(3000) if n % 10 == 0 and n % 900 != n)
     assert invalid[0]["reason"].startswith("duplicate key, first seen at row")
+
+
+def test_a_long_list_of_changed_items_is_read_from_the_spill(tmp_path: Path) -> None:
+    """5,000 items changed since sent (``retrigger: never``): the plan lists every one, in
+    order, with old and new tokens, without holding them (past itemlists.HELD)."""
+    import json
+
+    from mktsync.itemlists import SpilledList
+
+    rows = [
+        {"email": f"u{n}@example.com", "webinar": "w1", "code": f"c{n}", "status": "registered"}
+        for n in range(5000)
+    ]
+    config_path = write_project(tmp_path, rows, retrigger="never")
+    config = load_config(config_path)
+    sent = [
+        dataclasses.replace(i, tokens=tuple((n, v + "-old") for n, v in i.tokens))
+        for i in items_of(config, "reminder")
+    ]
+    record(config_path, "sent", sent)
+    plan = plan_config(config_path)[1]
+    (cp,) = plan.campaigns
+    assert isinstance(cp.changed, SpilledList)
+    assert len(cp.changed) == plan.summary.changed == 5000
+    assert [c.item.row for c in cp.changed] == list(range(2, 5002))
+    assert cp.changed[-1].old_tokens == sent[-1].tokens
+    assert cp.changed[:2] == tuple(cp.changed)[:2]
+    listed = json.loads(dumps(plan))["campaigns"][0]["changed"]
+    assert listed[4999]["old_tokens"]["{{my.Link}}"] == "https://example.com/j/c4999-old"
+    assert listed[4999]["tokens"]["{{my.Link}}"] == "https://example.com/j/c4999"
