@@ -60,8 +60,12 @@ class CompiledCampaign:
     for_header: Callable[[Sequence[str]], RecordHappy | None]
 
     @classmethod
-    def build(cls, campaign: Campaign, source: str | None = None) -> CompiledCampaign:
-        """Compile every template; ``source`` names the rows' source in items (default ``campaign.source``)."""
+    def build(
+        cls, campaign: Campaign, source: str | None = None, *, max_chars: int | None = None
+    ) -> CompiledCampaign:
+        """Compile every template; ``source`` names the rows' source in items (default
+        ``campaign.source``).  With ``max_chars``, ``happy`` hands any item with a longer
+        value (key, email, token, field) to the careful path, which ``oversized`` checks."""
         if campaign.when is not None:  # a bare `when` expression is `{{ (expression) }}`
             when = dataclasses.replace(campaign.when, text=as_condition(campaign.when.text))
             campaign = dataclasses.replace(campaign, when=when)
@@ -80,7 +84,7 @@ class CompiledCampaign:
             key=_compile(campaign.key),
             tokens=tuple((name, _compile_required(t)) for name, t in tokens),
             fields=tuple((name, _compile_required(t)) for name, t in fields),
-            **_happy_paths(campaign, source or campaign.source, tokens, fields),
+            **_happy_paths(campaign, source or campaign.source, tokens, fields, max_chars),
         )
 
 
@@ -93,6 +97,7 @@ def _happy_paths(
     source: str,
     tokens: list[tuple[str, Template]],
     fields: list[tuple[str, Template]],
+    max_chars: int | None = None,
 ) -> dict[str, Any]:
     """``happy`` over a Row, and ``for_header``: the same over a list of cells, when possible."""
     names: dict[str, Any] = {"_FALSE": FALSE_RENDERINGS, "_plausible": EMAIL.fullmatch}
@@ -139,8 +144,21 @@ def _happy_paths(
             "    if not key:",
             "        raise _Unusual",
         ]
-    token_values = "".join(f"({name!r}, {inline(t)}), " for name, t in tokens)
-    field_values = "".join(f"({name!r}, {inline(t)}), " for name, t in fields)
+    values = [inline(t) for _, t in (*tokens, *fields)]
+    if max_chars is not None:  # long values take the careful path (render.limits)
+        names["_max_chars"] = max_chars
+        lines += [f"    _v{n} = {value}" for n, value in enumerate(values)]
+        values = [f"_v{n}" for n in range(len(values))]
+        long = [f"len({v}) > _max_chars" for v in ("key", *values)]
+        if campaign.lead.id is None and campaign.key is not None:
+            long.append("len(the_email) > _max_chars")
+        lines += [f"    if {' or '.join(long)}:", "        raise _Unusual"]
+    token_values = "".join(
+        f"({name!r}, {v}), " for (name, _), v in zip(tokens, values[: len(tokens)], strict=True)
+    )
+    field_values = "".join(
+        f"({name!r}, {v}), " for (name, _), v in zip(fields, values[len(tokens) :], strict=True)
+    )
     lines += [
         "    return _item(_campaign, _campaign_id, key, the_id, the_email,"
         f" ({token_values}), _source, number, ({field_values}))"

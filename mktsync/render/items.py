@@ -59,10 +59,12 @@ def iter_items(
     ``plan`` passes one that stays flat in memory, see ``render.keys``)."""
     now = datetime.now(UTC) if now is None else now.astimezone(UTC)
     spec = config.sources[campaign.source]
-    compiled = CompiledCampaign.build(campaign, spec.name)
+    limit = config.max_value_bytes
+    # A character is at most 4 bytes: the happy path checks lengths, and hands the rare
+    # longer value to the careful path, checked by `oversized`.
+    compiled = CompiledCampaign.build(campaign, spec.name, max_chars=limit // 4)
     name, campaign_id, source = campaign.name, campaign.campaign_id, spec.name
     first_row = FirstRows() if keys is None else keys
-    limit = config.max_value_bytes
     make_filtered = record_factory(FilteredRow)
     records, happy, to_row = _stream(spec, compiled)
     for number, data in records:
@@ -79,14 +81,18 @@ def iter_items(
                 yield result
                 continue
             item = result
+            too_big = oversized(item, limit)
+            if too_big is not None:
+                yield InvalidItem(
+                    campaign=name,
+                    campaign_id=campaign_id,
+                    source=source,
+                    row=number,
+                    reason=too_big,
+                )
+                continue
         if item is None:
             yield make_filtered(name, campaign_id, source, number)
-            continue
-        too_big = oversized(item, limit)
-        if too_big is not None:
-            yield InvalidItem(
-                campaign=name, campaign_id=campaign_id, source=source, row=number, reason=too_big
-            )
             continue
         first = first_row(item.key, number)
         if first is not None:
