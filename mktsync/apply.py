@@ -53,6 +53,7 @@ from mktsync.outcomes import CampaignReport as CampaignReport
 from mktsync.outcomes import MissingLead, StopRequest
 from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.planned import SpilledCalls
+from mktsync.planread import FileCalls
 from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
 from mktsync.scheduling import run_schedules
@@ -482,9 +483,11 @@ class _Runner:
 
 
 def _token_sets(cp: CampaignPlan) -> Iterator[Tokens]:
-    """Each call's token set; a spilled plan's without decoding its leads."""
+    """Each call's token set; a spilled or saved plan's without decoding its leads."""
     if isinstance(cp.calls, SpilledCalls):
         return (tokens for tokens, _ in cp.calls.iter_lines())
+    if isinstance(cp.calls, FileCalls):  # a saved plan's, read from its file
+        return cp.calls.iter_tokens()
     return (call.tokens for call in cp.calls)
 
 

@@ -64,9 +64,11 @@ class _Lines:
             yield self.last
 
 
-def _calls(lines: Iterator[str]) -> Iterator[tuple[Tokens, list[dict[str, Any]]]]:
+def _calls(
+    lines: Iterator[str], *, decode: bool = True
+) -> Iterator[tuple[Tokens, list[dict[str, Any]]]]:
     """The calls from the line after ``"calls": [`` to the line closing them: each call's
-    token set and its leads, decoded one call at a time."""
+    token set and its leads, decoded one call at a time (``decode=False``: no leads)."""
     for line in lines:
         text = line.strip()
         if text in _CALLS_END:
@@ -82,6 +84,9 @@ def _calls(lines: Iterator[str]) -> Iterator[tuple[Tokens, list[dict[str, Any]]]
             text = line.strip()
             if text in _CALL_END:
                 break
+            if not decode:
+                leads.append({})
+                continue
             lead = json.loads(text[:-1] if text.endswith(",") else text)
             if not isinstance(lead, dict):
                 raise _Unstreamable("a lead is not an object")
@@ -90,7 +95,7 @@ def _calls(lines: Iterator[str]) -> Iterator[tuple[Tokens, list[dict[str, Any]]]
             raise _Unstreamable("the file ends inside a call")
         if not leads:
             raise _Unstreamable("a call without leads")
-        yield tokens, leads
+        yield tokens, leads if decode else []
     raise _Unstreamable("the file ends inside a campaign's calls")
 
 
@@ -149,26 +154,35 @@ class FileCalls(Sequence[Call]):
 
     def __iter__(self) -> Iterator[Call]:
         campaign, campaign_id = self._campaign, self._campaign_id
+        for tokens, leads in self._read(decode=True):
+            try:
+                items = tuple(
+                    planned_from_lead(
+                        lead, campaign=campaign, campaign_id=campaign_id, tokens=tokens
+                    )
+                    for lead in leads
+                )
+            except (ValueError, KeyError, TypeError):
+                raise self._unreadable() from None
+            yield Call(campaign_id=campaign_id, tokens=tokens, items=items)
+
+    def _read(self, *, decode: bool = False) -> Iterator[tuple[Tokens, list[dict[str, Any]]]]:
         try:
             with open(self._path, "rb") as f:
                 if _stamp(f) != self._where.stamp:
                     raise PlanError(f"{self._path}: the saved plan changed while it was applied")
                 f.seek(self._where.offset)
-                for tokens, leads in _calls(iter(_Lines(f))):
-                    yield Call(
-                        campaign_id=campaign_id,
-                        tokens=tokens,
-                        items=tuple(
-                            planned_from_lead(
-                                lead, campaign=campaign, campaign_id=campaign_id, tokens=tokens
-                            )
-                            for lead in leads
-                        ),
-                    )
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, _Unstreamable):
-            raise PlanError(
-                f"{self._path}: the saved plan can no longer be read as it was"
-            ) from None
+                yield from _calls(iter(_Lines(f)), decode=decode)
+        except (OSError, ValueError, KeyError, TypeError, _Unstreamable):
+            raise self._unreadable() from None
+
+    def _unreadable(self) -> PlanError:
+        return PlanError(f"{self._path}: the saved plan can no longer be read as it was")
+
+    def iter_tokens(self) -> Iterator[Tokens]:
+        """Each call's token set, without decoding its leads (apply's preflight)."""
+        for tokens, _ in self._read():
+            yield tokens
 
     @overload
     def __getitem__(self, index: int) -> Call: ...
