@@ -120,7 +120,6 @@ class _Resolver:
         self.created = 0
         self.lookup: dict[str, Item] = {}  # emails to look up next: the item to create from
         self.create: dict[str, Item] = {}  # emails Marketo lacks, to create from this item
-        self.not_found: set[str] = set()  # in problems, no creating campaign's item seen yet
         self.uncached: set[str] = set()  # the current chunk's emails the cache lacks
         self.ids: list[int] = []
         self.checked = _CheckedIds()
@@ -152,8 +151,8 @@ class _Resolver:
         elif email in self.create:
             pass
         elif email in self.problems:
-            if creator and email in self.not_found:  # now a campaign may create it
-                self.not_found.discard(email)
+            # Not found, and no creating campaign's item seen yet: now one may create it.
+            if creator and self.problems[email] == NOT_FOUND:
                 del self.problems[email]
                 self._to_create(email, item)
         elif email in self.uncached:
@@ -175,7 +174,6 @@ class _Resolver:
                 self._to_create(email, item)
             else:
                 self.problems[email] = NOT_FOUND
-                self.not_found.add(email)
                 missed.append(email)
         # Remembered so that the next plan can say how many emails were not found this time.
         self.cache.cache_lead_misses(found=mapping, missed=missed)
