@@ -18,9 +18,10 @@ the same plan.
 What is held (issue 16): nothing per item.  Items to send go to a ``Spill`` on disk as
 their plan-JSON lines and come back as ``SpilledCalls``; the ledger answers one join per
 batch (``changed_records``) with only the keys that are not unchanged; unchanged and
-filtered rows are counted, not kept.  What grows with the data is a map per campaign id
-from a token set's hash to its number (about 100 bytes per distinct token set, freed when
-the campaign id is done), and the lists shown in full: invalid, unknown and changed items.
+filtered rows are counted, not kept.  What is held is bounded whatever the number of
+rows: the spill's map of token sets to groups (``spill.GROUPS_HELD``), the duplicate-key
+check (``render.KeyLog``), and the lists shown in full (invalid, unknown and changed
+items) up to ``itemlists.HELD`` each, on the spill past that.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config
 from mktsync.errors import BudgetExceeded, PlanError
+from mktsync.itemlists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
 from mktsync.planned import (
     CLASSES,
@@ -55,10 +57,12 @@ from mktsync.planned import (
     PlannedItem,
     SpilledCalls,
     Summary,
+    decode_changed,
+    encode_changed,
     lead_line,
 )
-from mktsync.render import check_invalid_limit
-from mktsync.spill import Collision, GroupWriter, Spill
+from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
+from mktsync.spill import GroupWriter, Spill
 
 __all__ = [
     "CLASSES",
@@ -78,6 +82,7 @@ __all__ = [
 ]
 
 Items = Iterable[Item | InvalidItem | FilteredRow]
+ItemSource = Callable[[KeyCheck | None], Items]  # a fresh stream, with this duplicate-key check
 
 MAX_LOOKUP_VALUES = 300
 LOOKUP_BATCH = 2000  # items classified per ledger query (chunked to the store's limits)
@@ -136,8 +141,8 @@ def make_plan(
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
     fingerprint = ledger.fingerprint()
 
-    def items_of(name: str) -> Callable[[], Items]:
-        return lambda: iter_items(config, config.campaigns[name], now=now)
+    def items_of(name: str) -> ItemSource:
+        return lambda keys: iter_items(config, config.campaigns[name], now=now, keys=keys)
 
     entries = [(config.campaigns[n], items_of(n)) for n in names]
     plans, lookup_calls = _plan_entries(entries, ledger, retry_unknown=retry_unknown)
@@ -197,7 +202,7 @@ def plan_campaigns(
     """Campaign entries planned together, as ``make_plan`` does (calls shared by campaign id)."""
     listed = [(c, items if isinstance(items, Sequence) else list(items)) for c, items in entries]
     return _plan_entries(
-        [(c, lambda items=items: iter(items)) for c, items in listed],  # type: ignore[misc]
+        [(c, lambda _keys, items=items: iter(items)) for c, items in listed],  # type: ignore[misc]
         ledger,
         retry_unknown=retry_unknown,
     )[0]
@@ -210,14 +215,14 @@ class _Part:
     campaign: Campaign
     counts: Mapping[str, int]
     sending: int
-    invalid: tuple[InvalidItem, ...]
-    unknown: tuple[Item, ...]
-    changed: tuple[ChangedItem, ...]
+    invalid: Sequence[InvalidItem]
+    unknown: Sequence[Item]
+    changed: Sequence[ChangedItem]
     per_lead_token: str | None = None
 
 
 def _plan_entries(
-    entries: Sequence[tuple[Campaign, Callable[[], Items]]],
+    entries: Sequence[tuple[Campaign, ItemSource]],
     ledger: LedgerView,
     *,
     retry_unknown: bool,
@@ -225,9 +230,11 @@ def _plan_entries(
     """Classify every entry's items; spill those to send, one part per Marketo campaign id.
 
     Entries that send to the same campaign id share a part, so equal token sets share
-    calls (issue 16: fewer calls; each item keeps its own ledger key).  ``items`` gives a
-    fresh stream each call: a token-set hash collision in the spill (about one plan in ten
-    million) has the entries of that campaign id planned again with exact keys.
+    calls (issue 16: fewer calls; each item keeps its own ledger key).  Duplicate keys
+    are found with a ``render.KeyLog``: exact while an entry is small; on a big entry
+    whose log finds repeated key hashes, the entry's rows are dropped from the spill and
+    it is classified again with an exact check of those keys (``items`` gives a fresh
+    stream each call).
     """
     spill = Spill(columns=len(SPILL_COLUMNS))
     by_id: dict[int, list[int]] = {}
@@ -239,16 +246,22 @@ def _plan_entries(
         cid = campaign.campaign_id
         if cid not in writers:
             writers[cid] = spill.writer(cid)
-        parts.append(_classify_all(campaign, items(), ledger, writers[cid], n, retry_unknown))
+        writer = writers[cid]
+        mark = writer.mark()
+        keys = KeyLog()
+        try:
+            part = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown, spill)
+            suspects = keys.repeats()
+        finally:
+            keys.close()
+        if suspects:
+            writer.rewind(mark)
+            again = SuspectKeys(suspects)
+            part = _classify_all(campaign, items(again), ledger, writer, n, retry_unknown, spill)
+        check_invalid_limit(campaign, part.invalid, sum(part.counts.values()))
+        parts.append(part)
         if n == by_id[cid][-1]:  # the last entry of this campaign id: its groups are final
-            try:
-                writers.pop(cid).finish()
-            except Collision:
-                writer = spill.writer(cid, exact=True)
-                for m in by_id[cid]:
-                    again, items_again = entries[m]
-                    parts[m] = _classify_all(again, items_again(), ledger, writer, m, retry_unknown)
-                writer.finish()
+            writers.pop(cid).finish()
     names = [campaign.name for campaign, _ in entries]
     calls: dict[int, int] = {}
     for cid in by_id:
@@ -269,11 +282,13 @@ def _classify_all(
     writer: GroupWriter,
     entry: int,
     retry_unknown: bool,
+    spill: Spill,
 ) -> _Part:
     counts = dict.fromkeys(CLASSES, 0)
-    invalid: list[InvalidItem] = []
-    unknown: list[Item] = []
-    changed: list[ChangedItem] = []
+    # Listed in full in the plan: held while short, on the spill past that (itemlists).
+    invalid = Collector(spill, encode_invalid, decode_invalid)
+    unknown = Collector(spill, encode_item, decode_item)
+    changed = Collector(spill, encode_changed, decode_changed)
     sending = 0
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
     # no token hash, no query (issue 16).
@@ -333,14 +348,13 @@ def _classify_all(
             writer.add(item.tokens, (line, item.email, item.lead_id, entry))
             sending += 1
     writer.flush()
-    check_invalid_limit(campaign, invalid, sum(counts.values()))
     return _Part(
         campaign=campaign,
         counts=counts,
         sending=sending,
-        invalid=tuple(invalid),
-        unknown=tuple(unknown),
-        changed=tuple(changed),
+        invalid=invalid.done(),
+        unknown=unknown.done(),
+        changed=changed.done(),
         per_lead_token=per_lead.token(sending),
     )
 
@@ -484,11 +498,24 @@ class _HashCache:
         return found
 
 
+_BLAKE2B_16 = blake2b(digest_size=16)  # copied per hash: cheaper than a new one with kwargs
+_NAME_JSON: dict[str, str] = {}  # token names as JSON strings: a campaign has a few
+
+
 def fast_token_hash(tokens: Tokens) -> str:
     """``items.token_hash`` (the ledger's), with the JSON written by hand from the C string
-    encoder instead of ``json.dumps``: a third of a steady-state plan's comparison."""
-    text = ",".join(f"[{_json_str(n)},{_json_str(v)}]" for n, v in sorted(tokens))
-    return blake2b(f"[{text}]".encode(), digest_size=16).hexdigest()
+    encoder instead of ``json.dumps``: the steady state hashes every item it compares."""
+    names, parts = _NAME_JSON, []
+    for name, value in sorted(tokens):
+        text = names.get(name)
+        if text is None:
+            text = _json_str(name)
+            if len(names) < 4096:
+                names[name] = text
+        parts.append(f"[{text},{_json_str(value)}]")
+    digest = _BLAKE2B_16.copy()
+    digest.update(f"[{','.join(parts)}]".encode())
+    return digest.hexdigest()
 
 
 def _summarise(

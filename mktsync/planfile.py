@@ -85,10 +85,10 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
                 + "\n        ]}"
             )
         yield ("\n      " if cp.calls else "") + "],\n"
-        tail = _campaign_tail(cp)
-        yield f'      "unknown": {_rows(tail["unknown"])},\n'
-        yield f'      "changed": {_rows(tail["changed"])},\n'
-        yield f'      "invalid": {_rows(tail["invalid"])}\n    }}'
+        for name, rows in _tail_rows(cp).items():
+            yield f'      "{name}": '
+            yield from _rows(rows)
+            yield ",\n" if name != "invalid" else "\n    }"
     yield ("\n  " if plan.campaigns else "") + "]\n}\n"
 
 
@@ -119,10 +119,13 @@ def _other(p: PlannedItem, cp: CampaignPlan) -> str | None:
     return p.item.campaign if p.item.campaign != cp.name else None
 
 
-def _rows(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "[]"
-    return "[" + ",".join(f"\n        {_compact(r)}" for r in rows) + "\n      ]"
+def _rows(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """A list of rows as JSON, a row at a time."""
+    empty = True
+    for row in rows:
+        yield ("," if not empty else "[") + f"\n        {_compact(row)}"
+        empty = False
+    yield "[]" if empty else "\n      ]"
 
 
 def write_plan(plan: Plan, out: TextIO) -> None:
@@ -153,11 +156,16 @@ def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
 
 
 def _campaign_tail(cp: CampaignPlan) -> dict[str, list[dict[str, Any]]]:
+    return {name: list(rows) for name, rows in _tail_rows(cp).items()}
+
+
+def _tail_rows(cp: CampaignPlan) -> dict[str, Iterator[dict[str, Any]]]:
+    """The unknown, changed and invalid lists, as iterators (they may be read from the spill)."""
     return {
-        "unknown": [
+        "unknown": (
             {"key": i.key, "lead": i.lead, "source": i.source, "row": i.row} for i in cp.unknown
-        ],
-        "changed": [
+        ),
+        "changed": (
             {
                 "key": c.item.key,
                 "lead": c.item.lead,
@@ -167,10 +175,10 @@ def _campaign_tail(cp: CampaignPlan) -> dict[str, list[dict[str, Any]]]:
                 "tokens": dict(c.item.tokens),
             }
             for c in cp.changed
-        ],
-        "invalid": [
+        ),
+        "invalid": (
             {"source": i.source, "row": i.row, "key": i.key, "reason": i.reason} for i in cp.invalid
-        ],
+        ),
     }
 
 

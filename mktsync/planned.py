@@ -20,6 +20,7 @@ from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mktsync.config.model import Limits
+from mktsync.itemlists import item_from, item_record
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import OFFSET, Spill
 
@@ -56,6 +57,16 @@ class ChangedItem:
     old_tokens: Tokens
 
 
+def encode_changed(changed: ChangedItem) -> str:
+    """A ``ChangedItem`` as a spill record (``itemlists``)."""
+    return json.dumps([item_record(changed.item), changed.old_tokens])
+
+
+def decode_changed(data: str) -> ChangedItem:
+    item, old = json.loads(data)
+    return ChangedItem(item=item_from(item), old_tokens=tuple((n, v) for n, v in old))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Call:
     """One trigger call: one campaign, one token set, at most 100 leads."""
@@ -72,12 +83,13 @@ class CampaignPlan:
     source: str
     counts: Mapping[str, int]
     calls: Sequence[Call]  # SpilledCalls from make_plan: read from disk when iterated
-    invalid: tuple[InvalidItem, ...]
-    unknown: tuple[Item, ...]
+    # Held while short, else read from the spill (itemlists.SpilledList): see itemlists.
+    invalid: Sequence[InvalidItem]
+    unknown: Sequence[Item]
     lookup_emails: int  # distinct emails apply must resolve (not in the ledger's cache)
     lookup_calls: int
     one_lead_per_call: bool  # every lead has its own token set: each lead costs one call
-    changed: tuple[ChangedItem, ...] = ()
+    changed: Sequence[ChangedItem] = ()
     missing_forecast: int = 0  # emails to look up that Marketo did not know at the last run
     field_leads: int = 0  # leads whose lead fields (``fields:``) are written before the trigger
     # One token differs for every lead (the plan's advice): its name, else None.
@@ -241,6 +253,39 @@ def planned_from_lead(
     )
 
 
+def sample_leads(
+    calls: Sequence[Call], limit: int, *, action: str | None = None
+) -> tuple[int, list[PlannedItem]]:
+    """How many leads ``calls`` carry (those of ``action`` only, if given), and the first
+    ``limit`` of them: what a report shows.  Spilled calls are read a page at a time and
+    only the leads shown are decoded, so a million-lead plan costs no memory here."""
+    if not isinstance(calls, SpilledCalls):
+        leads = [p for call in calls for p in call.items if action is None or p.action == action]
+        return len(leads), leads[:limit]
+    count = 0
+    shown: list[PlannedItem] = []
+    for tokens, lines in calls.iter_lines():
+        if action is None and len(shown) == limit:
+            count += len(lines)
+            continue
+        for line in lines:
+            if action is not None and _action_of(line) != action:
+                continue
+            count += 1
+            if len(shown) < limit:
+                shown.append(calls.decode(line, tokens))
+    return count, shown
+
+
+def _action_of(line: str) -> str:
+    """A lead line's action, read from its first key without decoding the line (see
+    ``lead_line``; lines that name their campaign first are decoded)."""
+    head = '{"action": "'
+    if line.startswith(head):
+        return line[len(head) : line.index('"', len(head))]
+    return str(json.loads(line)["action"])
+
+
 class SpilledCalls(Sequence[Call]):
     """One campaign entry's calls, read from the plan's spill when iterated (module doc).
 
@@ -278,17 +323,18 @@ class SpilledCalls(Sequence[Call]):
                  with_campaign(row[_LINE], names[row[_ENTRY]]) for row in rows],
             )  # fmt: skip
 
+    def decode(self, line: str, tokens: Tokens) -> PlannedItem:
+        """The ``PlannedItem`` of one of this entry's lines, sent with ``tokens``."""
+        return planned_from_line(
+            line, campaign=self._campaign, campaign_id=self._campaign_id, tokens=tokens
+        )
+
     def __iter__(self) -> Iterator[Call]:
         for tokens, lines in self.iter_lines():
             yield Call(
                 campaign_id=self._campaign_id,
                 tokens=tokens,
-                items=tuple(
-                    planned_from_line(
-                        line, campaign=self._campaign, campaign_id=self._campaign_id, tokens=tokens
-                    )
-                    for line in lines
-                ),
+                items=tuple(self.decode(line, tokens) for line in lines),
             )
 
     @overload

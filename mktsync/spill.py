@@ -12,19 +12,21 @@
 cuts each group into calls of at most 100 leads.  Holding every item to do that cost
 about 840 bytes per item (1.6 GB at a million rows), so the items go to a private
 temporary SQLite database instead (``sqlite3.connect("")``: on disk, in the temp folder,
-deleted when closed), in a table whose primary key is (part, group, sequence).  A new
-token set takes the next group number, so reading the table in key order gives the
-groups in order of first appearance and each group's members in input order: no sort.
-Inserts are appends, except into the few groups that keep growing (shared token sets),
-whose last page stays in SQLite's cache.
+deleted when closed), in a table whose primary key is (part, group, sequence); each
+group's token set is stored once, in ``groups``.  A new token set takes the next group
+number, so reading the table in key order gives the groups in order of first appearance
+and each group's members in input order: no sort.
 
-What stays in memory per part is a dict from a token set's ``hash()`` to its group
-number: about 100 bytes per distinct token set, freed by ``finish``.  ``hash`` is 64
-bits, so two token sets could share a group by chance (about 1 in 10^7 at a million
-distinct sets); every row keeps its exact token set, ``finish`` checks that each group
-holds one, and on a collision the part is written again keyed by the exact token text
-(:class:`Collision` tells the caller to do so).  Nothing here knows what an item is:
-``plan`` decides the columns.
+What stays in memory is bounded, whatever the number of rows (issue 16: flat in N):
+
+- ``GroupWriter`` numbers token sets with an exact dict keyed by the token set itself,
+  of at most ``GROUPS_HELD`` sets.  When it fills, the sets seen only once are dropped
+  (per-lead token sets never come back; shared ones are kept).  A dropped set that does
+  come back gets a new number; ``finish`` finds such split groups in the database (each
+  group keeps its set's ``hash()`` and exact text) and joins each to its first number,
+  so the result is exactly that of an unbounded dict.  A plan whose parts hold fewer sets
+  than that never drops one and never runs the check.
+Nothing here knows what an item is: ``plan`` decides the columns.
 """
 
 from __future__ import annotations
@@ -32,16 +34,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Self
 
 Tokens = tuple[tuple[str, str], ...]
 _BATCH = 2000  # rows per executemany
-OFFSET = 3  # rows come back as stored, (group, token set, sequence, c0, c1, ...): c0 is row[3]
-
-
-class Collision(Exception):
-    """Two different token sets got one group: write the part again with ``exact=True``."""
+OFFSET = 3  # rows come back as (group, token set, sequence, c0, c1, ...): c0 is row[3]
+GROUPS_HELD = 1 << 15  # token sets a GroupWriter numbers in memory (module doc)
 
 
 def encode_tokens(tokens: Tokens) -> str:
@@ -79,6 +79,7 @@ class Spill:
         # when the connection closes (or the process dies: it is unlinked at once).
         self._conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
         for pragma in (
+            "page_size = 16384",  # rows of a few hundred bytes: fewer, larger pages
             "journal_mode = OFF",  # a spill outlives nothing: no rollback journal
             "synchronous = OFF",
             "cache_size = -16384",  # 16 MB of page cache, whatever the size of the plan
@@ -88,9 +89,17 @@ class Spill:
         marks = ", ".join(f"c{i}" for i in range(columns))
         self._conn.execute(
             f"CREATE TABLE spill (part INTEGER NOT NULL, grp INTEGER NOT NULL,"
-            f" seq INTEGER NOT NULL, tokens TEXT NOT NULL, {marks},"
-            f" PRIMARY KEY (part, grp, seq)) WITHOUT ROWID"
+            f" seq INTEGER NOT NULL, {marks}, PRIMARY KEY (part, grp, seq)) WITHOUT ROWID"
         )
+        self._conn.execute(
+            "CREATE TABLE groups (part INTEGER NOT NULL, grp INTEGER NOT NULL,"
+            " th INTEGER NOT NULL, tokens TEXT NOT NULL, PRIMARY KEY (part, grp)) WITHOUT ROWID"
+        )
+        self._conn.execute(
+            "CREATE TABLE records (list INTEGER NOT NULL, seq INTEGER NOT NULL,"
+            " data TEXT NOT NULL, PRIMARY KEY (list, seq)) WITHOUT ROWID"
+        )
+        self._lists = 0
         self._mutex = threading.Lock()  # apply's worker threads may read while one writes
         self._seq = 0
 
@@ -104,11 +113,26 @@ class Spill:
         with self._mutex:
             self._conn.close()
 
-    def writer(self, part: int, *, exact: bool = False) -> GroupWriter:
+    def writer(self, part: int) -> GroupWriter:
         """A writer for one part (rows of an earlier writer of the same part are dropped)."""
         with self._mutex:
             self._conn.execute("DELETE FROM spill WHERE part = ?", (part,))
-        return GroupWriter(self, part, exact=exact)
+            self._conn.execute("DELETE FROM groups WHERE part = ?", (part,))
+        return GroupWriter(self, part)
+
+    def appender(self) -> Appender:
+        """A new list of text records, appended in order and read back by position."""
+        self._lists += 1
+        return Appender(self, self._lists)
+
+    def records(self, list_id: int, start: int, stop: int) -> list[str]:
+        """Records ``start`` to ``stop - 1`` of an ``Appender``'s list."""
+        with self._mutex:
+            rows = self._conn.execute(
+                "SELECT data FROM records WHERE list = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                (list_id, start, stop),
+            ).fetchall()
+        return [data for (data,) in rows]
 
     def chunks(
         self, part: int, size: int, *, owner: tuple[int, Any] | None = None
@@ -203,8 +227,9 @@ class Spill:
         while True:
             with self._mutex:
                 rows = self._conn.execute(
-                    f"SELECT grp, tokens, seq, {cols} FROM spill WHERE part = ?"
-                    " AND (grp, seq) > (?, ?) ORDER BY grp, seq LIMIT ?",
+                    f"SELECT s.grp, g.tokens, s.seq, {cols} FROM spill s JOIN groups g"
+                    " ON g.part = s.part AND g.grp = s.grp WHERE s.part = ?"
+                    " AND (s.grp, s.seq) > (?, ?) ORDER BY s.grp, s.seq LIMIT ?",
                     (part, *after, page),
                 ).fetchall()
             yield from rows
@@ -212,11 +237,14 @@ class Spill:
                 return
             after = (rows[-1][0], rows[-1][2])
 
-    def _insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        marks = ", ".join("?" * (self.columns + 4))
+    def _insert(
+        self, rows: Sequence[tuple[Any, ...]], groups: Sequence[tuple[int, int, int, str]]
+    ) -> None:
+        marks = ", ".join("?" * (self.columns + 3))
         with self._mutex:
             self._conn.execute("BEGIN")
             try:
+                self._conn.executemany("INSERT INTO groups VALUES (?, ?, ?, ?)", groups)
                 self._conn.executemany(f"INSERT INTO spill VALUES ({marks})", rows)
             finally:
                 self._conn.execute("COMMIT")
@@ -225,60 +253,151 @@ class Spill:
         start, self._seq = self._seq, self._seq + n
         return start
 
-    def _mixed_groups(self, part: int) -> bool:
+    def _join_split_groups(self, part: int) -> int:
+        """Give each token set of ``part`` split over several groups (a dropped set that
+        came back) its first group number; how many groups were joined."""
         with self._mutex:
-            found = self._conn.execute(
-                "SELECT 1 FROM spill WHERE part = ? GROUP BY grp"
-                " HAVING MIN(tokens) != MAX(tokens) LIMIT 1",
-                (part,),
-            ).fetchone()
-        return found is not None
+            hashes = [
+                h
+                for (h,) in self._conn.execute(
+                    "SELECT th FROM groups WHERE part = ? GROUP BY th HAVING COUNT(*) > 1",
+                    (part,),
+                )
+            ]
+            joined = 0
+            for start in range(0, len(hashes), 500):
+                some = hashes[start : start + 500]
+                groups: dict[str, list[int]] = {}
+                for grp, tokens in self._conn.execute(
+                    f"SELECT grp, tokens FROM groups WHERE part = ?"
+                    f" AND th IN ({', '.join('?' * len(some))}) ORDER BY grp",
+                    (part, *some),
+                ):
+                    groups.setdefault(tokens, []).append(grp)  # the same hash: compare text
+                for first, *later in groups.values():
+                    if later:
+                        marks = ", ".join("?" * len(later))
+                        self._conn.execute(
+                            f"UPDATE spill SET grp = ? WHERE part = ? AND grp IN ({marks})",
+                            (first, part, *later),
+                        )
+                        self._conn.execute(
+                            f"DELETE FROM groups WHERE part = ? AND grp IN ({marks})",
+                            (part, *later),
+                        )
+                        joined += len(later)
+            return joined
+
+    def _append(self, rows: Sequence[tuple[int, int, str]]) -> None:
+        with self._mutex:
+            self._conn.execute("BEGIN")
+            try:
+                self._conn.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _drop_since(self, part: int, seq: int, group: int) -> None:
+        with self._mutex:
+            self._conn.execute("DELETE FROM spill WHERE part = ? AND seq >= ?", (part, seq))
+            self._conn.execute("DELETE FROM groups WHERE part = ? AND grp >= ?", (part, group))
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where a ``GroupWriter`` stood (``mark``), to go back to (``rewind``)."""
+
+    seq: int
+    next_group: int
+    groups: dict[Tokens, int]
+    dropped: bool
 
 
 class GroupWriter:
     """Adds rows to one part of a ``Spill``, numbering token sets as they first appear."""
 
-    def __init__(self, spill: Spill, part: int, *, exact: bool) -> None:
+    def __init__(self, spill: Spill, part: int) -> None:
         self._spill = spill
         self._part = part
-        self._exact = exact
-        self._groups: dict[Any, int] = {}
+        self._groups: dict[Tokens, int] = {}
+        self._hit: set[int] = set()  # groups met again since the last drop: kept by _drop
+        self._next = 0
+        self._dropped = False  # a set was dropped: finish looks for split groups
         self._rows: list[tuple[Any, ...]] = []
-        self.count = 0
+        self._new: list[tuple[int, int, int, str]] = []  # groups to write: part, grp, th, text
 
     def add(self, tokens: Tokens, row: tuple[Any, ...]) -> None:
         self.add_many([(tokens, row)])
 
     def add_many(self, rows: Sequence[tuple[Tokens, tuple[Any, ...]]]) -> None:
         """Add ``(token set, row)`` pairs, in order (the loop ``plan`` runs per item)."""
-        groups, out, part, exact = self._groups, self._rows, self._part, self._exact
-        new_group, join, flat = groups.setdefault, "\0".join, chain.from_iterable
+        groups, out, new, part = self._groups, self._rows, self._new, self._part
+        get, hit = groups.get, self._hit.add
         seq = self._spill._next_seq(len(rows))
         for tokens, row in rows:
-            text = join(flat(tokens))  # encode_tokens, inlined: this runs once per item
-            if text.count("\0") != 2 * len(tokens) - 1:
-                text = repr(tokens)
-            out.append(
-                (part, new_group(text if exact else hash(tokens), len(groups)), seq, text, *row)
-            )
+            group = get(tokens)
+            if group is None:
+                group = groups[tokens] = self._next
+                self._next += 1
+                new.append((part, group, hash(tokens), encode_tokens(tokens)))
+            else:
+                hit(group)
+            out.append((part, group, seq, *row))
             seq += 1
-        self.count += len(rows)
+        if len(groups) > GROUPS_HELD:
+            self._drop()
         if len(out) >= _BATCH:
+            self.flush()
+
+    def _drop(self) -> None:
+        """Forget the token sets met once (module doc); all of them if too many repeat."""
+        hit = self._hit
+        kept = {t: g for t, g in self._groups.items() if g in hit}
+        self._groups = kept if len(kept) <= GROUPS_HELD // 2 else {}
+        self._hit = set()
+        self._dropped = True
+
+    def flush(self) -> None:
+        if self._rows or self._new:
+            self._spill._insert(self._rows, self._new)
+            self._rows, self._new = [], []
+
+    def mark(self) -> Mark:
+        """Where this writer stands, to ``rewind`` to (the rows added since are dropped)."""
+        self.flush()
+        return Mark(self._spill._next_seq(0), self._next, dict(self._groups), self._dropped)
+
+    def rewind(self, mark: Mark) -> None:
+        """Drop every row added since ``mark`` and number token sets as from there."""
+        self._rows, self._new = [], []
+        self._spill._drop_since(self._part, mark.seq, mark.next_group)
+        self._next, self._groups, self._dropped = mark.next_group, dict(mark.groups), mark.dropped
+        self._hit = set()
+
+    def finish(self) -> None:
+        """Write what is buffered, free the group map, and join the groups a dropped token
+        set was split into (module doc)."""
+        self.flush()
+        self._groups, self._hit = {}, set()
+        if self._dropped:
+            self._spill._join_split_groups(self._part)
+
+
+class Appender:
+    """Appends text records to one list of a ``Spill`` (``Spill.records`` reads them)."""
+
+    def __init__(self, spill: Spill, list_id: int) -> None:
+        self._spill = spill
+        self.list_id = list_id
+        self._rows: list[tuple[int, int, str]] = []
+        self.count = 0
+
+    def append(self, data: str) -> None:
+        self._rows.append((self.list_id, self.count, data))
+        self.count += 1
+        if len(self._rows) >= _BATCH:
             self.flush()
 
     def flush(self) -> None:
         if self._rows:
-            self._spill._insert(self._rows)
+            self._spill._append(self._rows)
             self._rows = []
-
-    @property
-    def groups(self) -> int:
-        return len(self._groups)
-
-    def finish(self) -> None:
-        """Write what is buffered, free the group map, and check every group holds one
-        token set (``Collision`` if not: write the part again with ``exact=True``)."""
-        self.flush()
-        self._groups = {}
-        if not self._exact and self._spill._mixed_groups(self._part):
-            raise Collision(self._part)

@@ -31,6 +31,7 @@ LAYERS = {
     "render": 30,
     "resolve": 30,
     "spill": 35,
+    "itemlists": 36,  # invalid, unknown and changed items: held while short, else spilled
     "planned": 38,
     "schedules": 35,  # batch campaigns planned; plan.py adds them to the Plan
     "plan": 40,

@@ -6,9 +6,10 @@
 ...     invalid += isinstance(result, InvalidItem)
 >>> check_invalid_limit(campaign, invalid)                    # doctest: +SKIP
 
-- ``iter_items(config, campaign, *, now=None)``: one ``Item``, ``InvalidItem`` or
-  ``FilteredRow`` per row of ``config.sources[campaign.source]``, streaming
-  (``now`` defaults to the current UTC time; templates see it as ``now``).
+- ``iter_items(config, campaign, *, now=None, keys=None)``: one ``Item``,
+  ``InvalidItem`` or ``FilteredRow`` per row of ``config.sources[campaign.source]``,
+  streaming (``now`` defaults to the current UTC time; templates see it as ``now``;
+  ``keys`` is the duplicate-key check, ``FirstRows``, ``KeyLog`` or ``SuspectKeys``, see ``render.keys``).
 - ``check_invalid_limit(campaign, invalid_count)``: ``PlanError`` past ``max_invalid``.
 - ``make_environment()``: the cached sandbox, for ``validate``; ``CONTEXT_NAMES``:
   the only variables a template may use (``row``, ``now``).
@@ -20,6 +21,7 @@ from __future__ import annotations
 from mktsync.render.campaign import FALSE_RENDERINGS, CompiledCampaign
 from mktsync.render.fast import Render, compile_template, fast_path
 from mktsync.render.items import check_invalid_limit, iter_items
+from mktsync.render.keys import FirstRows, KeyCheck, KeyLog, SuspectKeys
 from mktsync.row import Row
 from mktsync.sandbox import (
     CONTEXT_NAMES,
@@ -36,8 +38,12 @@ __all__ = [
     "FILTERS",
     "SAFE_GLOBALS",
     "CompiledCampaign",
+    "FirstRows",
+    "KeyCheck",
+    "KeyLog",
     "Render",
     "Row",
+    "SuspectKeys",
     "check_invalid_limit",
     "compile_template",
     "fast_path",

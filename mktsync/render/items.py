@@ -20,13 +20,13 @@ Each row gives exactly one result:
 An invalid row never stops the rendering; :func:`check_invalid_limit` is what enforces
 ``max_invalid`` (default 0: any invalid row fails the plan) and refuses a source whose
 every row is invalid.  Duplicate detection keeps a 16-byte digest and the first row number
-per distinct key: about 160 bytes of peak memory per distinct key (115 MB for 800,000,
-measured in ``benchmarks/bench_render.py``); the rest of the path streams.
+per distinct key by default (about 160 bytes of peak memory per distinct key, 115 MB for
+800,000, measured in ``benchmarks/bench_render.py``); ``plan`` passes a check that stays
+flat (``render.keys``).  The rest of the path streams.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -37,6 +37,7 @@ from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
 from mktsync.render.fast import Render
+from mktsync.render.keys import FirstRows, KeyCheck
 from mktsync.render.limits import oversized
 from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
@@ -46,16 +47,23 @@ SHOWN_INVALID = 20  # invalid rows listed in the error; the rest are counted
 
 
 def iter_items(
-    config: Config, campaign: Campaign, *, now: datetime | None = None
+    config: Config,
+    campaign: Campaign,
+    *,
+    now: datetime | None = None,
+    keys: KeyCheck | None = None,
 ) -> Iterator[Item | InvalidItem | FilteredRow]:
-    """One result per row of the campaign's source, in source order (see the module doc)."""
+    """One result per row of the campaign's source, in source order (see the module doc).
+
+    ``keys`` decides which rows repeat an earlier key (default: ``FirstRows``, exact;
+    ``plan`` passes one that stays flat in memory, see ``render.keys``)."""
     now = datetime.now(UTC) if now is None else now.astimezone(UTC)
     spec = config.sources[campaign.source]
     compiled = CompiledCampaign.build(campaign, spec.name)
     name, campaign_id, source = campaign.name, campaign.campaign_id, spec.name
-    seen: dict[bytes, int] = {}
+    first_row = FirstRows() if keys is None else keys
     limit = config.max_value_bytes
-    blake2b, make_filtered = hashlib.blake2b, record_factory(FilteredRow)
+    make_filtered = record_factory(FilteredRow)
     records, happy, to_row = _stream(spec, compiled)
     for number, data in records:
         if data.__class__ is str:  # a typed column did not convert: the reason
@@ -80,21 +88,15 @@ def iter_items(
                 campaign=name, campaign_id=campaign_id, source=source, row=number, reason=too_big
             )
             continue
-        key = item.key
-        try:
-            data = key.encode()
-        except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" escape
-            data = key.encode("utf-8", "surrogatepass")
-        digest = blake2b(data, digest_size=16).digest()
-        first = seen.setdefault(digest, number)
-        if first != number:
+        first = first_row(item.key, number)
+        if first is not None:
             yield InvalidItem(
                 campaign=name,
                 campaign_id=campaign_id,
                 source=source,
                 row=number,
                 reason=f"duplicate key, first seen at row {first}",
-                key=key,
+                key=item.key,
             )
             continue
         yield item

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.planned import sample_leads
 from mktsync.report.escape import html_text, literal
 from mktsync.report.schedules import schedule_markdown
 from mktsync.report.words import (
@@ -156,10 +157,10 @@ def _more(n: int, what: str) -> str:
 
 
 def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
-    sending = [p for call in cp.calls for p in call.items]
+    sending, shown_sending = sample_leads(cp.calls, limit)
     summary = (
         f"<b>{html_text(cp.name)}</b> (campaign {cp.campaign_id}): "
-        f"{plural(len(sending), 'lead')} in {plural(cp.trigger_calls, 'call')}"
+        f"{plural(sending, 'lead')} in {plural(cp.trigger_calls, 'call')}"
     )
     for cls, word in (("changed", "changed, not resent"), ("invalid", "invalid")):
         if cp.counts.get(cls):
@@ -173,9 +174,8 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
         ]
     # Changed items have a share of the rows of their own: a reviewer must see them even
     # when many leads are sent.
-    shown_sending = sending[:limit]
     shown_changed = cp.changed[:limit]
-    rows = len(sending) + len(cp.changed)
+    rows = sending + len(cp.changed)
     if shown_sending or shown_changed:
         lines += ["| | lead | key | tokens |", "|---|---|---|---|"]
         for p in shown_sending:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.planned import sample_leads
 from mktsync.report.schedules import environment_line, schedule_text
 from mktsync.report.words import (
     CHANGED_FIX,
@@ -71,13 +72,13 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
     if cp.lookup_emails:
         calls += f", {plural(cp.lookup_emails, 'email')} to look up"
     lines.append(calls)
-    changed = [p for call in cp.calls for p in call.items if p.action == "retrigger"]
-    for p in changed[:limit]:
+    changed, shown = sample_leads(cp.calls, limit, action="retrigger")
+    for p in shown:
         lines.append("  " + paint("~", f"~ {p.item.key}"))
         for name, old, new in token_diff(p.old_tokens or (), shown_new(p.old_tokens or (), p.item)):
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
-    if len(changed) > limit:
-        lines.append(f"  … and {len(changed) - limit:,} more changed")
+    if changed > limit:
+        lines.append(f"  … and {changed - limit:,} more changed")
     for ch in cp.changed[:limit]:
         lines.append("  " + paint("≠", f"≠ {ch.item.key}: changed since sent, not resent"))
         for name, old, new in token_diff(ch.old_tokens, shown_new(ch.old_tokens, ch.item)):

@@ -145,3 +145,81 @@ def test_entries_with_one_campaign_id_share_calls(tmp_path: Path) -> None:
     again = load_plan(saved)
     assert dumps(again) == text
     assert [p.item.campaign for p in again.campaigns[0].calls[1].items][-1] == "reminder-again"
+
+
+def test_bounded_memory_plans_exactly_what_unbounded_maps_plan(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With room for 40 token sets and 100 keys, the 20,000-row plans are the same bytes:
+    dropped token sets are joined back, and keys past the first 100 are checked on disk."""
+    import mktsync.render.keys
+    import mktsync.spill
+
+    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 40)
+    monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 100)
+    monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 1000)
+    config_path = project(tmp_path)
+    assert digest(normalised_json(config_path)) == EMPTY_DIGEST
+    fill(config_path)
+    assert digest(normalised_json(config_path)) == FULL_DIGEST
+
+
+def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Duplicates early, late and across the bound: the same invalid rows, counts and calls
+    as the exact in-memory check, and the first row still wins."""
+    import json
+
+    import mktsync.render.keys
+    import mktsync.spill
+
+    rows = [
+        {"email": f"u{n % 900 if n % 10 == 0 else n}@example.com", "webinar": "w1",
+         "code": f"c{n % 50}", "status": "registered"}
+        for n in range(3000)
+    ]  # fmt: skip
+    config_path = write_project(tmp_path, rows)
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace("    tokens:", "    max_invalid: 10%\n    tokens:", 1))
+    exact = json.loads(dumps(plan_config(config_path)[1]))
+    monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 150)
+    monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 500)
+    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 8)
+    bounded = json.loads(dumps(plan_config(config_path)[1]))
+    for plan in (exact, bounded):
+        plan.pop("ledger"), plan.pop("config")
+    assert bounded == exact
+    (campaign,) = exact["campaigns"]
+    invalid = campaign["invalid"]
+    assert len(invalid) == sum(1 for n in range(3000) if n % 10 == 0 and n % 900 != n)
+    assert invalid[0]["reason"].startswith("duplicate key, first seen at row")
+
+
+def test_a_long_list_of_changed_items_is_read_from_the_spill(tmp_path: Path) -> None:
+    """5,000 items changed since sent (``retrigger: never``): the plan lists every one, in
+    order, with old and new tokens, without holding them (past itemlists.HELD)."""
+    import json
+
+    from mktsync.itemlists import SpilledList
+
+    rows = [
+        {"email": f"u{n}@example.com", "webinar": "w1", "code": f"c{n}", "status": "registered"}
+        for n in range(5000)
+    ]
+    config_path = write_project(tmp_path, rows, retrigger="never")
+    config = load_config(config_path)
+    sent = [
+        dataclasses.replace(i, tokens=tuple((n, v + "-old") for n, v in i.tokens))
+        for i in items_of(config, "reminder")
+    ]
+    record(config_path, "sent", sent)
+    plan = plan_config(config_path)[1]
+    (cp,) = plan.campaigns
+    assert isinstance(cp.changed, SpilledList)
+    assert len(cp.changed) == plan.summary.changed == 5000
+    assert [c.item.row for c in cp.changed] == list(range(2, 5002))
+    assert cp.changed[-1].old_tokens == sent[-1].tokens
+    assert cp.changed[:2] == tuple(cp.changed)[:2]
+    listed = json.loads(dumps(plan))["campaigns"][0]["changed"]
+    assert listed[4999]["old_tokens"]["{{my.Link}}"] == "https://example.com/j/c4999-old"
+    assert listed[4999]["tokens"]["{{my.Link}}"] == "https://example.com/j/c4999"

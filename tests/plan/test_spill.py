@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mktsync.items import Item
-from mktsync.spill import OFFSET, Collision, Spill, decode_tokens, encode_tokens
+from mktsync.spill import OFFSET, Spill, decode_tokens, encode_tokens
 
 names = st.text(max_size=6)
 token_sets = st.lists(st.tuples(names, st.text(max_size=12)), max_size=3).map(tuple)
@@ -38,27 +38,66 @@ def test_chunks_keep_first_appearance_order(
     ]
 
 
-def test_a_hash_collision_is_caught_and_an_exact_rewrite_groups_right() -> None:
-    """Two token sets given one group (as a 64-bit hash collision would) are refused."""
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 12), max_size=80), st.integers(1, 4), st.integers(0, 3))
+def test_a_bounded_group_map_groups_exactly_as_an_unbounded_one(
+    picks: list[int], size: int, held: int
+) -> None:
+    """With room for a few token sets only, sets are dropped and come back under a new
+    number; finish joins them to their first, so the calls are those of an exact map."""
+    import mktsync.spill
+
+    sets = [(("{{my.T}}", f"v{p}"),) for p in picks]
+    expected: dict[tuple[tuple[str, str], ...], list[int]] = {}
+    for n, tokens in enumerate(sets):
+        expected.setdefault(tokens, []).append(n)
+    old = mktsync.spill.GROUPS_HELD
+    mktsync.spill.GROUPS_HELD = held
+    try:
+        with Spill() as spill:
+            writer = spill.writer(7)
+            for start in range(0, len(sets), 5):  # the size of plan's batches does not matter
+                writer.add_many([(t, (start + n,)) for n, t in enumerate(sets[start : start + 5])])
+            writer.finish()
+            got = [(t, [row[OFFSET] for row in rows]) for t, rows in spill.chunks(7, size)]
+    finally:
+        mktsync.spill.GROUPS_HELD = old
+    assert got == [
+        (tokens, members[i : i + size])
+        for tokens, members in expected.items()
+        for i in range(0, len(members), size)
+    ]
+
+
+def test_split_groups_are_joined_only_when_their_token_sets_are_equal() -> None:
+    """Two token sets that share a hash (a 64-bit collision) stay two groups."""
     a, b = (("{{my.T}}", "a"),), (("{{my.T}}", "b"),)
     with Spill() as spill:
         writer = spill.writer(1)
         writer.add(a, ("x",))
-        writer._groups[hash(b)] = writer._groups[hash(a)]  # force the collision
         writer.add(b, ("y",))
-        try:
-            writer.finish()
-        except Collision:
-            pass
-        else:
-            raise AssertionError("a mixed group must raise Collision")
-        exact = spill.writer(1, exact=True)
-        exact.add_many([(a, ("x",)), (b, ("y",))])
-        exact.finish()
-        assert [(t, [r[OFFSET] for r in rows]) for t, rows in spill.chunks(1, 100)] == [
-            (a, ["x"]),
-            (b, ["y"]),
-        ]
+        writer.flush()
+        # As a dropped map writes them: a again, as group 2; and b given a's hash.
+        spill._insert([(1, 2, 10, "z")], [(1, 2, hash(a), encode_tokens(a))])
+        spill._conn.execute("UPDATE groups SET th = ? WHERE grp = 1", (hash(a),))
+        writer._dropped = True
+        writer.finish()
+        got = [(t, [r[OFFSET] for r in rows]) for t, rows in spill.chunks(1, 100)]
+    assert got == [(a, ["x", "z"]), (b, ["y"])]
+
+
+def test_rewind_drops_the_rows_since_the_mark_and_numbers_as_from_there() -> None:
+    a, b, c = ((("{{my.T}}", v),) for v in "abc")
+    with Spill() as spill:
+        writer = spill.writer(1)
+        writer.add(a, ("1",))
+        mark = writer.mark()
+        writer.add_many([(b, ("2",)), (a, ("3",))])
+        writer.rewind(mark)
+        writer.add_many([(c, ("4",)), (b, ("5",)), (a, ("6",))])
+        writer.finish()
+        got = [(t, [r[OFFSET] for r in rows]) for t, rows in spill.chunks(1, 100)]
+    assert got == [(a, ["1", "6"]), (c, ["4"]), (b, ["5"])]
 
 
 texts = st.text(max_size=12)
