@@ -80,22 +80,22 @@ def _calls(
             raise _Unstreamable("tokens are not names and text")
         tokens: Tokens = tuple(names.items())
         leads: list[dict[str, Any]] = []
+        count = 0
         for line in lines:
             text = line.strip()
             if text in _CALL_END:
                 break
-            if not decode:
-                leads.append({})
-                continue
-            lead = json.loads(text[:-1] if text.endswith(",") else text)
-            if not isinstance(lead, dict):
-                raise _Unstreamable("a lead is not an object")
-            leads.append(lead)
+            count += 1
+            if decode:
+                lead = json.loads(text[:-1] if text.endswith(",") else text)
+                if not isinstance(lead, dict):
+                    raise _Unstreamable("a lead is not an object")
+                leads.append(lead)
         else:
             raise _Unstreamable("the file ends inside a call")
-        if not leads:
+        if not count:
             raise _Unstreamable("a call without leads")
-        yield tokens, leads if decode else []
+        yield tokens, leads
     raise _Unstreamable("the file ends inside a campaign's calls")
 
 

@@ -65,7 +65,12 @@ class CacheReader(Protocol):
 class Resolution:
     """Where each item's lead id is found after ``resolve_leads``, and why the others
     cannot be triggered.  Emails: the ledger's cache (``cache``); ids written in the data:
-    known unless ``problems`` says otherwise."""
+    known unless ``problems`` says otherwise.
+
+    >>> ids = resolution.lead_ids([p.item for p in call.items])   # doctest: +SKIP
+    >>> [resolution.reason(p.item) for p, i in zip(call.items, ids) if i is None]  # doctest: +SKIP
+    ['no Marketo lead with this email']
+    """
 
     cache: CacheReader = field(default_factory=_NoCache)
     problems: Mapping[str, str] = field(default_factory=dict)  # lead reference -> reason
