@@ -53,6 +53,7 @@ from mktsync.outcomes import CampaignReport as CampaignReport
 from mktsync.outcomes import MissingLead, StopRequest
 from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.planned import SpilledCalls
+from mktsync.planread import FileCalls
 from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
 from mktsync.scheduling import run_schedules
@@ -212,7 +213,7 @@ class _Runner:
             resolution = (
                 resolve_leads(items, self.client, self.ledger, create_missing=creators)
                 if any(cp.calls for cp in sendable)
-                else Resolution(ids_by_email={}, known_ids=frozenset())
+                else Resolution()
             )
         except QuotaExceeded:
             # The quota ran out before any trigger: nothing was sent, all stays for next run.
@@ -359,8 +360,9 @@ class _Runner:
         rep = self.by_name[name]
         items: list[Item] = []
         lead_ids: dict[str, int] = {}
-        for planned in call.items:
-            lead_id = resolution.lead_id(planned.item)
+        # One query of the ledger's lead cache for the call's leads (mktsync.resolve).
+        found = resolution.lead_ids([p.item for p in call.items])
+        for planned, lead_id in zip(call.items, found, strict=True):
             if lead_id is None:
                 item = planned.item
                 missing = MissingLead(
@@ -442,16 +444,20 @@ class _Runner:
         if not bad:
             return items
         self.ledger.mark_pending(self.run_id, bad, lead_ids=lead_ids)
+        # One write per distinct reason (a refused leads.json call gives all one), not per lead.
+        by_reason: dict[tuple[str, str], list[str]] = {}
         for item in bad:
             code, message = self.field_skips[(item.campaign_id, item.key)]
             text = f"lead field not written: {message}"
-            self.ledger.mark_failed(
-                self.run_id, call.campaign_id, [item.key], code=code or None, message=text
-            )
+            by_reason.setdefault((code, text), []).append(item.key)
             with self.lock:
                 rep.leads_failed += 1
                 shown = f"{code}: {text}" if code else text
                 rep.failures.append(f"{shown} (row {item.row} of {item.source})")
+        for (code, text), keys in by_reason.items():
+            self.ledger.mark_failed(
+                self.run_id, call.campaign_id, keys, code=code or None, message=text
+            )
         return [i for i in items if (i.campaign_id, i.key) not in self.field_skips]
 
     def _record(
@@ -477,9 +483,11 @@ class _Runner:
 
 
 def _token_sets(cp: CampaignPlan) -> Iterator[Tokens]:
-    """Each call's token set; a spilled plan's without decoding its leads."""
+    """Each call's token set; a spilled or saved plan's without decoding its leads."""
     if isinstance(cp.calls, SpilledCalls):
         return (tokens for tokens, _ in cp.calls.iter_lines())
+    if isinstance(cp.calls, FileCalls):  # a saved plan's, read from its file
+        return cp.calls.iter_tokens()
     return (call.tokens for call in cp.calls)
 
 

@@ -14,7 +14,9 @@ values again, then triggers (never twice, never lost).
 from __future__ import annotations
 
 import difflib
+import sqlite3
 from collections.abc import Iterable, Mapping
+from itertools import islice
 from typing import Any, Protocol
 
 from mktsync.config.model import Config
@@ -75,11 +77,14 @@ def write_fields(
     config: Config, items: Iterable[Item], resolution: Resolution, client: Writer
 ) -> tuple[dict[tuple[int, str], tuple[str, str]], int]:
     """Write each item's declared fields; returns the items Marketo skipped,
-    ``(campaign id, key) -> (code, message)``, and the leads written."""
+    ``(campaign id, key) -> (code, message)``, and the leads written.
+
+    ``items`` is streamed 300 at a time (their lead ids from one cache query); the values
+    written to each lead this run are kept in a private temporary table, not in memory
+    (issue 16), so a million leads cost what 300 do.
+    """
     skipped: dict[tuple[int, str], tuple[str, str]] = {}
     batch: list[tuple[Item, dict[str, Any]]] = []
-    # lead id -> field -> (value, row) written this run: a lead field holds one value
-    written_to: dict[int, dict[str, tuple[str, int]]] = {}
     written = 0
 
     def flush() -> None:
@@ -100,22 +105,83 @@ def write_fields(
                 skipped[(item.campaign_id, item.key)] = answer
         batch.clear()
 
-    for item in items:
-        campaign = config.campaigns.get(item.campaign)
-        names = {n for n, _ in campaign.fields} if campaign else set()
-        lead_id = resolution.lead_id(item) if names else None
-        if lead_id is None:
-            continue  # no fields, or a missing lead (reported by the trigger step)
-        values = {n: v for n, v in item.fields if n in names}
-        clash = _clash(written_to.setdefault(lead_id, {}), values, item)
-        if clash is not None:
-            skipped[(item.campaign_id, item.key)] = clash
-            continue
-        batch.append((item, {"id": lead_id, **values}))
-        if len(batch) >= BATCH:
-            flush()
-    flush()
+    names_of: dict[str, set[str]] = {}
+    it = iter(items)
+    with _Written() as seen:
+        while read := list(islice(it, BATCH)):
+            chunk = [i for i in read if _names(config, i, names_of)]  # items with fields
+            ids = resolution.lead_ids(chunk) if chunk else []
+            # lead id -> field -> (value, row) written this run: a lead field holds one value
+            written_to = seen.values({i for i in ids if i is not None})
+            for item, lead_id in zip(chunk, ids, strict=True):
+                if lead_id is None:
+                    continue  # a missing lead (reported by the trigger step)
+                names = names_of[item.campaign]
+                values = {n: v for n, v in item.fields if n in names}
+                clash = _clash(written_to.setdefault(lead_id, {}), values, item)
+                if clash is not None:
+                    skipped[(item.campaign_id, item.key)] = clash
+                    continue
+                batch.append((item, {"id": lead_id, **values}))
+                if len(batch) >= BATCH:
+                    flush()
+            seen.remember(written_to)
+        flush()
     return skipped, written
+
+
+def _names(config: Config, item: Item, known: dict[str, set[str]]) -> set[str]:
+    """The lead fields ``item``'s campaign writes (remembered per campaign in ``known``)."""
+    if item.campaign not in known:
+        campaign = config.campaigns.get(item.campaign)
+        known[item.campaign] = {n for n, _ in campaign.fields} if campaign else set()
+    return known[item.campaign]
+
+
+class _Written:
+    """The values written to each lead's fields this run, in a private temporary SQLite
+    table (``sqlite3.connect("")``: on disk, removed when closed): the first value of
+    each (lead, field), with its row, as ``_clash`` needs them."""
+
+    def __init__(self) -> None:
+        self._conn = sqlite3.connect("", isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode = OFF")
+        self._conn.execute(
+            "CREATE TABLE written (lead_id INTEGER NOT NULL, name TEXT NOT NULL,"
+            " value TEXT NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (lead_id, name))"
+        )
+
+    def __enter__(self) -> _Written:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._conn.close()
+
+    def values(self, lead_ids: set[int]) -> dict[int, dict[str, tuple[str, int]]]:
+        """lead id -> field -> (value, row) for those of ``lead_ids`` written to before."""
+        out: dict[int, dict[str, tuple[str, int]]] = {}
+        wanted = sorted(lead_ids)
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            for lead_id, name, value, row in self._conn.execute(
+                "SELECT lead_id, name, value, row FROM written"
+                f" WHERE lead_id IN ({', '.join('?' * len(part))})",
+                part,
+            ):
+                out.setdefault(lead_id, {})[name] = (value, row)
+        return out
+
+    def remember(self, written_to: Mapping[int, Mapping[str, tuple[str, int]]]) -> None:
+        self._conn.execute("BEGIN")
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO written VALUES (?, ?, ?, ?)",
+            (
+                (lead_id, name, value, row)
+                for lead_id, fields in written_to.items()
+                for name, (value, row) in fields.items()
+            ),
+        )
+        self._conn.execute("COMMIT")
 
 
 def _clash(

@@ -8,7 +8,7 @@ order, and calls come in plan order.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from json.encoder import encode_basestring as _str
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,6 +18,7 @@ from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
 from mktsync.planned import SpilledCalls, lead_line, planned_from_lead
+from mktsync.planread import FileCalls, Where, read_streamed
 from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
 FORMAT_VERSION = 1
@@ -214,9 +215,19 @@ def _planned(p: PlannedItem, campaign: str | None = None) -> dict[str, Any]:
 
 
 def load_plan(path: Path) -> Plan:
-    """Read a saved plan; the caller checks it against the config and the ledger."""
+    """Read a saved plan; the caller checks it against the config and the ledger.
+
+    The calls stay in the file and are read when iterated (``planread``: a million-lead
+    plan is applied with flat memory); a file not laid out as ``plan`` writes it is read
+    whole.
+    """
+    where: list[Where | None] | None = None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        streamed = read_streamed(path)
+        if streamed is not None and len(streamed[1]) == _campaign_count(streamed[0]):
+            data, where = streamed
+        else:
+            data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PlanError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -224,25 +235,28 @@ def load_plan(path: Path) -> Plan:
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise PlanError(f"{path}: not a saved mktsync plan (format_version {FORMAT_VERSION})")
     try:
-        return _plan_from_json(data)
+        return _plan_from_json(data, path, where)
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"{path}: damaged plan file (missing or wrong {exc})") from None
 
 
-def _plan_from_json(data: dict[str, Any]) -> Plan:
+def _campaign_count(data: dict[str, Any]) -> int:
+    campaigns = data.get("campaigns")
+    return len(campaigns) if isinstance(campaigns, list) else -1
+
+
+def _plan_from_json(
+    data: dict[str, Any], path: Path, where: list[Where | None] | None = None
+) -> Plan:
     s = data["summary"]
     campaigns = []
-    for c in data["campaigns"]:
-        calls = []
-        for call in c["calls"]:
-            tokens = tuple(call["tokens"].items())
-            items = tuple(
-                planned_from_lead(
-                    lead, campaign=c["name"], campaign_id=int(c["campaign_id"]), tokens=tokens
-                )
-                for lead in call["leads"]
-            )
-            calls.append(Call(campaign_id=int(c["campaign_id"]), tokens=tokens, items=items))
+    for n, c in enumerate(data["campaigns"]):
+        at = where[n] if where is not None else None
+        calls: Sequence[Call]
+        if at is not None:  # left in the file: read a call at a time when iterated
+            calls = FileCalls(path, at, campaign=c["name"], campaign_id=int(c["campaign_id"]))
+        else:
+            calls = tuple(_call(c, call) for call in c["calls"])
         campaigns.append(
             CampaignPlan(
                 name=c["name"],
@@ -250,7 +264,7 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
                 source=c["source"],
                 # .get: classes added after format_version 1 (``changed``) are additive.
                 counts={k: int(c["counts"].get(k, 0)) for k in CLASSES},
-                calls=tuple(calls),
+                calls=calls,
                 invalid=tuple(
                     InvalidItem(
                         campaign=c["name"],
@@ -297,6 +311,17 @@ def _plan_from_json(data: dict[str, Any]) -> Plan:
         schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),
         environment=data.get("environment"),
     )
+
+
+def _call(c: dict[str, Any], call: dict[str, Any]) -> Call:
+    tokens = tuple(call["tokens"].items())
+    items = tuple(
+        planned_from_lead(
+            lead, campaign=c["name"], campaign_id=int(c["campaign_id"]), tokens=tokens
+        )
+        for lead in call["leads"]
+    )
+    return Call(campaign_id=int(c["campaign_id"]), tokens=tokens, items=items)
 
 
 def _changed(c: dict[str, Any], x: dict[str, Any]) -> ChangedItem:

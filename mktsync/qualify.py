@@ -167,8 +167,8 @@ def campaign_risk(
     """The risk one campaign entry's part of the plan runs under ``rule`` (None if none)."""
     if rule not in ("once", "interval") or config.campaigns[cp.name].expect_skips:
         return None
-    items = [p for call in cp.calls for p in call.items]
-    retriggers = sum(1 for p in items if p.action == "retrigger")
+    # Counted from the calls as they stream (issue 16), never listing every item.
+    retriggers = sum(1 for call in cp.calls for p in call.items if p.action == "retrigger")
     if not retriggers:
         return None
     return Risk(

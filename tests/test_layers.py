@@ -35,6 +35,7 @@ LAYERS = {
     "planned": 38,
     "schedules": 35,  # batch campaigns planned; plan.py adds them to the Plan
     "plan": 40,
+    "planread": 44,  # a saved plan's calls read from its file when iterated (issue 16)
     "planfile": 45,
     "qualify": 45,  # qualification rules against a plan; the campaign info apply saw
     "outcomes": 45,

@@ -1,0 +1,208 @@
+"""Reading a saved plan's calls from its file as they are needed, not all at once.
+
+>>> skeleton, where = read_streamed(Path("plan.json"))                 # doctest: +SKIP
+>>> calls = FileCalls(Path("plan.json"), where[0], campaign="reminder", campaign_id=1234)  # doctest: +SKIP
+
+``plan --out`` writes one lead per line (``planfile.iter_plan_json``), so a saved plan of a
+million leads is a million lines.  ``apply plan.json`` used to parse the whole file into
+one object per lead; instead one pass reads it line by line, checks every lead line, and
+keeps only the *skeleton*: the file with each campaign's calls left out (the header, the
+counts, the unknown, changed and invalid lists).  Each campaign's calls become a
+``FileCalls``: where they start in the file and how many there are; iterating it reads them
+again from there, a line at a time, so memory stays flat whatever the size of the plan.
+
+Only the layout ``plan`` writes is read this way; a file laid out otherwise (edited,
+re-indented) or damaged is not judged here: ``read_streamed`` returns None and
+``planfile`` parses it whole, as before (and says what is wrong with it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, overload
+
+from mktsync.errors import PlanError
+from mktsync.items import Tokens
+from mktsync.plan import Call
+from mktsync.planned import planned_from_lead
+
+_CALLS = '"calls": ['
+_CALL_HEAD, _CALL_TAIL = '{"tokens": ', ', "leads": ['
+_CALL_END = ("]},", "]}")
+_CALLS_END = ("],", "]")
+
+
+class _Unstreamable(Exception):
+    """The file is not laid out as ``plan`` writes it (or is damaged): parse it whole."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Where:
+    """Where one campaign's calls are in a saved plan: the byte after its ``"calls": [``
+    line, how many calls follow, and the file's size and time when it was read."""
+
+    offset: int
+    calls: int
+    stamp: tuple[int, int]
+
+
+class _Lines:
+    """A binary file's lines as text, counting the bytes read (``offset``)."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self._f, self.offset, self.last = f, f.tell(), ""
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self._f:
+            self.offset += len(raw)
+            self.last = raw.decode("utf-8")
+            yield self.last
+
+
+def _calls(
+    lines: Iterator[str], *, decode: bool = True
+) -> Iterator[tuple[Tokens, list[dict[str, Any]]]]:
+    """The calls from the line after ``"calls": [`` to the line closing them: each call's
+    token set and its leads, decoded one call at a time (``decode=False``: no leads)."""
+    for line in lines:
+        text = line.strip()
+        if text in _CALLS_END:
+            return
+        if not (text.startswith(_CALL_HEAD) and text.endswith(_CALL_TAIL)):
+            raise _Unstreamable("not a call's first line")
+        names = json.loads(text[len(_CALL_HEAD) : -len(_CALL_TAIL)])
+        if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+            raise _Unstreamable("tokens are not names and text")
+        tokens: Tokens = tuple(names.items())
+        leads: list[dict[str, Any]] = []
+        count = 0
+        for line in lines:
+            text = line.strip()
+            if text in _CALL_END:
+                break
+            count += 1
+            if decode:
+                lead = json.loads(text[:-1] if text.endswith(",") else text)
+                if not isinstance(lead, dict):
+                    raise _Unstreamable("a lead is not an object")
+                leads.append(lead)
+        else:
+            raise _Unstreamable("the file ends inside a call")
+        if not count:
+            raise _Unstreamable("a call without leads")
+        yield tokens, leads
+    raise _Unstreamable("the file ends inside a campaign's calls")
+
+
+def read_streamed(path: Path) -> tuple[dict[str, Any], list[Where | None]] | None:
+    """The plan's JSON without its calls, and per campaign where its calls are in the
+    file (None: they are in the skeleton, written inline); None if the layout is not
+    ``plan``'s or anything in the calls is damaged."""
+    skeleton: list[str] = []
+    where: list[Where | None] = []
+    try:
+        with open(path, "rb") as f:
+            stamp = _stamp(f)
+            lines = _Lines(f)
+            it = iter(lines)
+            for line in it:
+                skeleton.append(line)
+                text = line.strip()
+                if not text.startswith(_CALLS):
+                    continue
+                if text != _CALLS:  # calls written inline ("calls": [] when there are none)
+                    where.append(None)
+                    continue
+                start, count = lines.offset, 0
+                for tokens, leads in _calls(it):
+                    count += 1
+                    for lead in leads:  # each lead checked now, not halfway through apply
+                        planned_from_lead(lead, campaign="", campaign_id=0, tokens=tokens)
+                skeleton.append(lines.last)  # the line closing the calls
+                where.append(Where(offset=start, calls=count, stamp=stamp))
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, _Unstreamable):
+        return None
+    try:
+        data = json.loads("".join(skeleton))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return data, where
+
+
+def _stamp(f: IO[bytes]) -> tuple[int, int]:
+    st = os.fstat(f.fileno())
+    return st.st_size, st.st_mtime_ns
+
+
+class FileCalls(Sequence[Call]):
+    """One campaign's calls in a saved plan, read from the file each time they are
+    iterated (a call at a time): a ``Sequence[Call]`` as ``CampaignPlan.calls`` wants."""
+
+    def __init__(self, path: Path, where: Where, *, campaign: str, campaign_id: int) -> None:
+        self._path, self._where = path, where
+        self._campaign, self._campaign_id = campaign, campaign_id
+
+    def __len__(self) -> int:
+        return self._where.calls
+
+    def __iter__(self) -> Iterator[Call]:
+        campaign, campaign_id = self._campaign, self._campaign_id
+        for tokens, leads in self._read(decode=True):
+            try:
+                items = tuple(
+                    planned_from_lead(
+                        lead, campaign=campaign, campaign_id=campaign_id, tokens=tokens
+                    )
+                    for lead in leads
+                )
+            except (ValueError, KeyError, TypeError):
+                raise self._unreadable() from None
+            yield Call(campaign_id=campaign_id, tokens=tokens, items=items)
+
+    def _read(self, *, decode: bool = False) -> Iterator[tuple[Tokens, list[dict[str, Any]]]]:
+        try:
+            with open(self._path, "rb") as f:
+                if _stamp(f) != self._where.stamp:
+                    raise PlanError(f"{self._path}: the saved plan changed while it was applied")
+                f.seek(self._where.offset)
+                yield from _calls(iter(_Lines(f)), decode=decode)
+        except (OSError, ValueError, KeyError, TypeError, _Unstreamable):
+            raise self._unreadable() from None
+
+    def _unreadable(self) -> PlanError:
+        return PlanError(f"{self._path}: the saved plan can no longer be read as it was")
+
+    def iter_tokens(self) -> Iterator[Tokens]:
+        """Each call's token set, without decoding its leads (apply's preflight)."""
+        for tokens, _ in self._read():
+            yield tokens
+
+    @overload
+    def __getitem__(self, index: int) -> Call: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Call]: ...
+    def __getitem__(self, index: int | slice) -> Call | Sequence[Call]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("call index out of range")
+        return next(islice(iter(self), index, None))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} calls of campaign {self._campaign!r}, read from {self._path}>"
