@@ -88,6 +88,12 @@ def test_second_signal_aborts_at_once(tmp_path: Path) -> None:
         # The journal records a call when it ends: after the first three, the next three
         # start at once and stay in flight for 1.2 s.
         wait_for(proc, emu, 3)
+        # On a loaded machine the next calls may not have started yet: a first signal with
+        # nothing in flight ends the run before the second can land.
+        deadline = time.monotonic() + 10
+        while emu.stats()["in_flight"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert emu.stats()["in_flight"] > 0
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
