@@ -146,12 +146,12 @@ def _happy_paths(
         ]
     values = [inline(t) for _, t in (*tokens, *fields)]
     if max_chars is not None:  # long values take the careful path (render.limits)
-        names["_max_chars"] = max_chars
+        names |= {"_max_chars": max_chars, "_len": len}  # generated code sees no builtins
         lines += [f"    _v{n} = {value}" for n, value in enumerate(values)]
         values = [f"_v{n}" for n in range(len(values))]
-        long = [f"len({v}) > _max_chars" for v in ("key", *values)]
+        long = [f"_len({v}) > _max_chars" for v in ("key", *values)]
         if campaign.lead.id is None and campaign.key is not None:
-            long.append("len(the_email) > _max_chars")
+            long.append("_len(the_email) > _max_chars")
         lines += [f"    if {' or '.join(long)}:", "        raise _Unusual"]
     token_values = "".join(
         f"({name!r}, {v}), " for (name, _), v in zip(tokens, values[: len(tokens)], strict=True)
