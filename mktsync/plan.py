@@ -47,6 +47,7 @@ from mktsync.planned import (
     LEAD_ID,
     MAX_FIELD_RECORDS,
     MAX_LEADS_PER_CALL,
+    PER_LEAD_SAMPLE,
     PREFLIGHT_CALLS_PER_CAMPAIGN,
     SPILL_COLUMNS,
     Action,
@@ -361,9 +362,10 @@ def _classify_all(
 
 class _PerLeadToken:
     """Which token (if any) takes a different value for every lead seen: the plan's advice
-    to make it a lead field.  Stops looking (and holding values) once every token repeats."""
+    to make it a lead field.  Looks at the first ``PER_LEAD_SAMPLE`` items only (their
+    values are held), and stops sooner once every token repeats."""
 
-    def __init__(self, limit: int = 100_000) -> None:
+    def __init__(self, limit: int = PER_LEAD_SAMPLE) -> None:
         self._values: dict[str, set[str]] | None = None
         self._seen = 0
         self._limit = limit
@@ -372,9 +374,9 @@ class _PerLeadToken:
         if self._values is None:
             self._values = {n: set() for n, _ in items[0].tokens} if items else None
         values = self._values
-        if values is None or self._seen > self._limit:
+        if values is None or self._seen >= self._limit:
             return
-        for item in items:
+        for item in items[: self._limit - self._seen]:
             for name, value in item.tokens:
                 if name in values:
                     seen = values[name]
@@ -387,7 +389,7 @@ class _PerLeadToken:
                 break
 
     def token(self, sending: int) -> str | None:
-        if not self._values or sending < 2 or self._seen > self._limit:
+        if not self._values or sending < 2:
             return None
         return min(self._values)
 

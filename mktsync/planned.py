@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 MAX_LEADS_PER_CALL = 100
 MAX_FIELD_RECORDS = 300  # leads.json sync: records a call (issue 15)
 DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes fields
+PER_LEAD_SAMPLE = 10_000  # items the per-lead-token advice looks at (their values are held)
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
 CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item

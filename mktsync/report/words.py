@@ -7,7 +7,7 @@ import re
 
 from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
-from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL
+from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD_SAMPLE
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
@@ -64,9 +64,10 @@ def field_advice(cp: CampaignPlan) -> str:
     token = (cp.per_lead_token or "").strip("{} ")
     n = cp.trigger_calls
     fields, triggers = math.ceil(n / MAX_FIELD_RECORDS), math.ceil(n / MAX_LEADS_PER_CALL)
+    checked = f" (checked on the first {PER_LEAD_SAMPLE:,})" if n > PER_LEAD_SAMPLE else ""
     return (
-        f"advice: {token} differs for every lead of '{cp.name}': as a lead field (fields:),"
-        f" {n:,} leads would cost {fields:,} + {triggers:,} calls instead of {n:,}"
+        f"advice: {token} differs for every lead of '{cp.name}'{checked}: as a lead field"
+        f" (fields:), {n:,} leads would cost {fields:,} + {triggers:,} calls instead of {n:,}"
         " (docs/fields.md)"
     )
 

@@ -223,3 +223,20 @@ def test_a_long_list_of_changed_items_is_read_from_the_spill(tmp_path: Path) -> 
     listed = json.loads(dumps(plan))["campaigns"][0]["changed"]
     assert listed[4999]["old_tokens"]["{{my.Link}}"] == "https://example.com/j/c4999-old"
     assert listed[4999]["tokens"]["{{my.Link}}"] == "https://example.com/j/c4999"
+
+
+def test_a_big_campaign_with_a_per_lead_token_still_gets_the_advice(tmp_path: Path) -> None:
+    """The per-lead-token advice (issue 15) looks at the first 10,000 items and says so;
+    it used to give up, silently, on any campaign past 100,000 items."""
+    from mktsync.report.text import render_text
+
+    rows = [
+        {"email": f"u{n}@example.com", "webinar": "w1", "code": f"c{n}", "status": "registered"}
+        for n in range(12_000)
+    ]
+    plan = plan_config(write_project(tmp_path, rows))[1]
+    assert plan.campaigns[0].per_lead_token == "{{my.Link}}"
+    assert (
+        "advice: my.Link differs for every lead of 'reminder' (checked on the first 10,000):"
+        in render_text(plan)
+    )
