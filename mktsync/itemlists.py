@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any, Generic, TypeVar, overload
 
 from mktsync.items import InvalidItem, Item
@@ -24,7 +25,36 @@ HELD = 2000  # items a list holds in memory before it moves to the spill
 _PAGE = 1000
 
 
-class SpilledList(Sequence[T], Generic[T]):
+class StreamedSequence(Sequence[T], Generic[T]):
+    """A ``Sequence`` whose items are read as it is iterated (from a spill, from a file):
+    subclasses give ``__len__`` and ``__iter__``; indexing and slicing read up to the item
+    wanted, equality compares item by item, and it is unhashable, as a list is."""
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return tuple(self)[index]
+            return tuple(islice(self, start, max(start, stop)))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range")
+        return next(islice(iter(self), index, None))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class SpilledList(StreamedSequence[T]):
     """A list of records on a spill, decoded as they are read."""
 
     def __init__(self, spill: Spill, list_id: int, length: int, decode: Callable[[str], T]):
@@ -53,13 +83,6 @@ class SpilledList(Sequence[T], Generic[T]):
             raise IndexError("list index out of range")
         (record,) = self._spill.records(self._id, index, index + 1)
         return self._decode(record)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<{self._len} records, spilled>"

@@ -15,12 +15,11 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal
 
 from mktsync.config.model import Limits
-from mktsync.itemlists import item_from, item_record
+from mktsync.itemlists import StreamedSequence, item_from, item_record
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import OFFSET, Spill
 
@@ -287,7 +286,7 @@ def _action_of(line: str) -> str:
     return str(json.loads(line)["action"])
 
 
-class SpilledCalls(Sequence[Call]):
+class SpilledCalls(StreamedSequence[Call]):
     """One campaign entry's calls, read from the plan's spill when iterated (module doc).
 
     The spill's part is the Marketo campaign id: entries that send to the same campaign
@@ -337,26 +336,6 @@ class SpilledCalls(Sequence[Call]):
                 tokens=tokens,
                 items=tuple(self.decode(line, tokens) for line in lines),
             )
-
-    @overload
-    def __getitem__(self, index: int) -> Call: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Call]: ...
-    def __getitem__(self, index: int | slice) -> Call | Sequence[Call]:
-        if isinstance(index, slice):
-            return tuple(self)[index]
-        if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
-            raise IndexError("call index out of range")
-        return next(islice(iter(self), index, None))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<{self._len} calls of campaign {self._campaign!r}, spilled>"

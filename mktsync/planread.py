@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-from typing import IO, Any, overload
+from typing import IO, Any
 
 from mktsync.errors import PlanError
+from mktsync.itemlists import StreamedSequence
 from mktsync.items import Tokens
 from mktsync.plan import Call
 from mktsync.planned import planned_from_lead
@@ -141,7 +141,7 @@ def _stamp(f: IO[bytes]) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-class FileCalls(Sequence[Call]):
+class FileCalls(StreamedSequence[Call]):
     """One campaign's calls in a saved plan, read from the file each time they are
     iterated (a call at a time): a ``Sequence[Call]`` as ``CampaignPlan.calls`` wants."""
 
@@ -183,26 +183,6 @@ class FileCalls(Sequence[Call]):
         """Each call's token set, without decoding its leads (apply's preflight)."""
         for tokens, _ in self._read():
             yield tokens
-
-    @overload
-    def __getitem__(self, index: int) -> Call: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Call]: ...
-    def __getitem__(self, index: int | slice) -> Call | Sequence[Call]:
-        if isinstance(index, slice):
-            return tuple(self)[index]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("call index out of range")
-        return next(islice(iter(self), index, None))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<{len(self)} calls of campaign {self._campaign!r}, read from {self._path}>"
