@@ -63,7 +63,8 @@ from mktsync.planned import (
     lead_line,
 )
 from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
-from mktsync.spill import GroupWriter, Spill
+from mktsync.render.keys import KEYS_HELD
+from mktsync.spill import GroupWriter, Mark, Spill
 
 __all__ = [
     "CLASSES",
@@ -231,39 +232,63 @@ def _plan_entries(
     """Classify every entry's items; spill those to send, one part per Marketo campaign id.
 
     Entries that send to the same campaign id share a part, so equal token sets share
-    calls (issue 16: fewer calls; each item keeps its own ledger key).  Duplicate keys
-    are found with a ``render.KeyLog``: exact while an entry is small; on a big entry
-    whose log finds repeated key hashes, the entry's rows are dropped from the spill and
-    it is classified again with an exact check of those keys (``items`` gives a fresh
-    stream each call).
+    calls (issue 16: fewer calls), and share their keys: the ledger keys an item by
+    campaign id and key, so a key an earlier entry used is a duplicate in a later one.
+    Duplicates are found with a ``render.KeyLog`` per campaign id: exact while small; when
+    a big one finds repeated key hashes, the campaign id's rows are dropped from the
+    spill and its entries classified again with an exact check of those keys (``items``
+    gives a fresh stream each call); a source that changed in between is refused.
     """
     spill = Spill(columns=len(SPILL_COLUMNS))
     by_id: dict[int, list[int]] = {}
     for n, (campaign, _) in enumerate(entries):
         by_id.setdefault(campaign.campaign_id, []).append(n)
-    parts: list[_Part] = []
-    writers: dict[int, GroupWriter] = {}
+    parts: dict[int, _Part] = {}
+    open_ids: dict[int, tuple[GroupWriter, Mark, KeyLog]] = {}
     for n, (campaign, items) in enumerate(entries):
         cid = campaign.campaign_id
-        if cid not in writers:
-            writers[cid] = spill.writer(cid)
-        writer = writers[cid]
-        mark = writer.mark()
-        keys = KeyLog()
+        members = by_id[cid]
+        if cid not in open_ids:
+            writer = spill.writer(cid)
+            names = [entries[m][0].name for m in members]
+            open_ids[cid] = writer, writer.mark(), KeyLog(names)
+        writer, mark, keys = open_ids[cid]
+        keys.start(members.index(n))
         try:
-            part = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown, spill)
+            parts[n] = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown, spill)
+        except BaseException:
+            keys.close()
+            raise
+        if n != members[-1]:
+            continue
+        del open_ids[cid]  # the last entry of this campaign id: check keys, then finish
+        try:
             suspects = keys.repeats()
         finally:
             keys.close()
         if suspects:
             writer.rewind(mark)
-            again = SuspectKeys(suspects)
-            part = _classify_all(campaign, items(again), ledger, writer, n, retry_unknown, spill)
-        check_invalid_limit(campaign, part.invalid, sum(part.counts.values()))
-        parts.append(part)
-        if n == by_id[cid][-1]:  # the last entry of this campaign id: its groups are final
-            writers.pop(cid).finish()
+            again = SuspectKeys(suspects, keys.names)
+            for i, m in enumerate(members):
+                again.start(i)
+                entry, items_again = entries[m]
+                parts[m] = _classify_all(
+                    entry, items_again(again), ledger, writer, m, retry_unknown, spill
+                )
+            if not keys.same_keys(again):
+                raise PlanError(
+                    f"{entries[members[0]][0].position}: campaigns "
+                    + ", ".join(repr(entries[m][0].name) for m in members)
+                    + ": a source changed while it was read (past "
+                    f"{KEYS_HELD:,} keys, a source whose keys repeat is read twice to find "
+                    "the duplicates); plan again when it is not being written"
+                )
+        for m in members:
+            part = parts[m]
+            check_invalid_limit(part.campaign, part.invalid, sum(part.counts.values()))
+        writer.finish()
     names = [campaign.name for campaign, _ in entries]
+    ordered = [parts[n] for n in range(len(entries))]
     calls: dict[int, int] = {}
     for cid in by_id:
         calls.update(spill.chunk_counts(cid, MAX_LEADS_PER_CALL, owner=ENTRY))
@@ -271,9 +296,9 @@ def _plan_entries(
         SpilledCalls(
             spill, entry=n, names=names, campaign_id=p.campaign.campaign_id, calls=calls.get(n, 0)
         )
-        for n, p in enumerate(parts)
+        for n, p in enumerate(ordered)
     ]
-    return _with_lookups(parts, spilled, spill, ledger)
+    return _with_lookups(ordered, spilled, spill, ledger)
 
 
 def _classify_all(

@@ -101,7 +101,7 @@ def iter_items(
                 campaign_id=campaign_id,
                 source=source,
                 row=number,
-                reason=f"duplicate key, first seen at row {first}",
+                reason=f"duplicate key, first seen at {first}",
                 key=item.key,
             )
             continue
