@@ -25,7 +25,7 @@ from mktsync.errors import SourceError
 from mktsync.row import Row
 from mktsync.sources._files import decode_error, open_text, written_path
 from mktsync.sources.columns import declared
-from mktsync.sources.jsonl import json_limit_message, json_type
+from mktsync.sources.jsonl import json_limit_message, json_type, lone_surrogate
 
 CHUNK = 64 * 1024
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -179,6 +179,9 @@ def _records(stream: _Stream, records_path: str) -> Iterator[tuple[int, dict[str
                 raise stream.error(
                     stream.value_start, f"record {index} is {json_type(record)}, expected an object"
                 )
+            bad = lone_surrogate(stream.buf[stream.value_start : stream.pos], record)
+            if bad is not None:
+                raise stream.error(stream.value_start, bad)
             yield index, Row(record)
             if stream.expect(",]", "',' or ']'") == "]":
                 break

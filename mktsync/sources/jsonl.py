@@ -11,6 +11,7 @@ number; blank lines are skipped.  Values keep their JSON types (numbers, boolean
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,6 +57,9 @@ def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
                         f"{path}:{number}",
                         f"expected a JSON object, got {json_type(row)}",
                     )
+                bad = lone_surrogate(line, row)
+                if bad is not None:
+                    raise SourceError(spec.name, f"{path}:{number}", bad)
                 yield number, Row(row)
         except UnicodeDecodeError as exc:
             raise decode_error(spec, exc) from None
@@ -74,6 +78,39 @@ def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     return "an object"
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str, value: Any) -> str | None:
+    """Why a decoded record is not valid Unicode, or None.  JSON may escape half of a
+    UTF-16 surrogate pair alone (``"\\ud800"``); Python decodes it to a string no UTF-8
+    can hold, which would fail far away (in the plan's spill, in a hash).  Checked only
+    when the record's text has such an escape: a substring test per record."""
+    if "\\u" not in text or not _SURROGATE_ESCAPE.search(text):
+        return None
+    for name, found in _strings(value, ""):
+        if _SURROGATE.search(found):
+            where = f" in {name!r}" if name else ""
+            return (
+                f"a \\u escape{where} is half of a UTF-16 surrogate pair, not a character:"
+                " not valid Unicode (fix the data where it is written)"
+            )
+    return None
+
+
+def _strings(value: Any, name: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, name)
+            yield from _strings(item, key if not name else f"{name}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, name)
 
 
 def json_limit_message(exc: BaseException) -> str:

@@ -132,3 +132,12 @@ def test_latin1(tmp_path: Path, make_spec: MakeSpec) -> None:
         SourceError, match=r"cannot decode byte 0xe9 at byte 14 as utf-8; .* cp1252"
     ):
         rows(make_spec, path)
+
+
+def test_a_lone_surrogate_escape_is_a_located_error(tmp_path: Path, make_spec: MakeSpec) -> None:
+    (tmp_path / "s.json").write_text('[{"n": "ok"},\n {"n": "x\\ud800"}]', encoding="utf-8")
+    with pytest.raises(SourceError) as info:
+        rows(make_spec, "s.json")
+    assert str(info.value).startswith(
+        "registrations: s.json:2: a \\u escape in 'n' is half of a UTF-16 surrogate pair"
+    )

@@ -49,3 +49,18 @@ def test_bad_byte(tmp_path: Path, make_spec: MakeSpec) -> None:
     with pytest.raises(SourceError) as info:
         rows(make_spec, tmp_path, b'{"a": 1}\n{"a": "\xc3("}\n')
     assert info.value.location == "s.jsonl:2"
+
+
+def test_a_lone_surrogate_escape_is_a_located_error_and_a_pair_is_a_character(
+    tmp_path: Path, make_spec: MakeSpec
+) -> None:
+    """JSON may escape half a surrogate pair alone; no UTF-8 holds it, so it would fail far
+    away (QA of issue 16: an internal error in the plan's spill)."""
+    pair = b'{"n": "\\ud83d\\ude00"}\n'
+    assert rows(make_spec, tmp_path, pair) == [(1, {"n": "\U0001f600"})]
+    with pytest.raises(SourceError) as info:
+        rows(make_spec, tmp_path, pair + b'{"a": {"b": ["x", "\\uDC00"]}}\n')
+    assert str(info.value) == (
+        "registrations: s.jsonl:2: a \\u escape in 'a.b' is half of a UTF-16 surrogate pair,"
+        " not a character: not valid Unicode (fix the data where it is written)"
+    )
