@@ -125,6 +125,24 @@ class PlanError(MktsyncError):
     """A plan cannot be made, saved or applied."""
 
 
+class TempSpaceError(MktsyncError):
+    """The temp folder has no room for what plan and apply keep on disk (issue 16)."""
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says a disk is full: SQLite's SQLITE_FULL, or ENOSPC / EDQUOT."""
+    if isinstance(exc, OSError) and exc.errno in (28, 122):  # ENOSPC, EDQUOT (Linux)
+        return True
+    return "database or disk is full" in str(exc)
+
+
+def no_temp_space(what: str) -> TempSpaceError:
+    return TempSpaceError(
+        f"the temp folder is full: {what}; free space there, or point TMPDIR (for SQLite"
+        " also SQLITE_TMPDIR) at a folder with room"
+    )
+
+
 class BudgetExceeded(PlanError):
     """The plan needs more API calls than ``max_calls`` allows."""
 

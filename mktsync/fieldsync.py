@@ -16,11 +16,12 @@ from __future__ import annotations
 import difflib
 import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from itertools import islice
 from typing import Any, Protocol
 
 from mktsync.config.model import Config
-from mktsync.errors import MarketoError
+from mktsync.errors import MarketoError, disk_full, no_temp_space
 from mktsync.items import Item, recorded_tokens
 from mktsync.plan import Plan
 from mktsync.resolve import Resolution
@@ -173,14 +174,21 @@ class _Written:
 
     def remember(self, written_to: Mapping[int, Mapping[str, tuple[str, int]]]) -> None:
         self._conn.execute("BEGIN")
-        self._conn.executemany(
-            "INSERT OR IGNORE INTO written VALUES (?, ?, ?, ?)",
-            (
-                (lead_id, name, value, row)
-                for lead_id, fields in written_to.items()
-                for name, (value, row) in fields.items()
-            ),
-        )
+        try:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO written VALUES (?, ?, ?, ?)",
+                (
+                    (lead_id, name, value, row)
+                    for lead_id, fields in written_to.items()
+                    for name, (value, row) in fields.items()
+                ),
+            )
+        except sqlite3.OperationalError as exc:
+            with suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+            if disk_full(exc):
+                raise no_temp_space("apply keeps the lead field values it wrote there") from None
+            raise
         self._conn.execute("COMMIT")
 
 

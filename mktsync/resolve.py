@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Protocol
 
+from mktsync.errors import disk_full, no_temp_space
 from mktsync.items import Item
 from mktsync.marketo.codes import OutcomeUnknown
 from mktsync.marketo.records import CreateResult
@@ -261,7 +262,12 @@ class _CheckedIds:
             self._conn = sqlite3.connect("", isolation_level=None)
             self._conn.execute("PRAGMA journal_mode = OFF")
             self._conn.execute("CREATE TABLE checked (id INTEGER PRIMARY KEY)")
-        self._conn.executemany("INSERT OR IGNORE INTO checked VALUES (?)", ((i,) for i in ids))
+        try:
+            self._conn.executemany("INSERT OR IGNORE INTO checked VALUES (?)", ((i,) for i in ids))
+        except sqlite3.OperationalError as exc:
+            if disk_full(exc):
+                raise no_temp_space("apply keeps the lead ids it checked there") from None
+            raise
 
     def close(self) -> None:
         if self._conn is not None:

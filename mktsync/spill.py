@@ -34,9 +34,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Self
+
+from mktsync.errors import disk_full, no_temp_space
 
 Tokens = tuple[tuple[str, str], ...]
 _BATCH = 2000  # rows per executemany
@@ -113,9 +116,23 @@ class Spill:
         with self._mutex:
             self._conn.close()
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The spill's lock, held for one use of the database; a full temp folder is the
+        user's problem to solve, said in plain words (not an internal error)."""
+        with self._mutex:
+            try:
+                yield
+            except sqlite3.OperationalError as exc:
+                if disk_full(exc):
+                    raise no_temp_space(
+                        "the plan keeps its items to send there, about 370 bytes each"
+                    ) from None
+                raise
+
     def writer(self, part: int) -> GroupWriter:
         """A writer for one part (rows of an earlier writer of the same part are dropped)."""
-        with self._mutex:
+        with self._locked():
             self._conn.execute("DELETE FROM spill WHERE part = ?", (part,))
             self._conn.execute("DELETE FROM groups WHERE part = ?", (part,))
         return GroupWriter(self, part)
@@ -127,7 +144,7 @@ class Spill:
 
     def records(self, list_id: int, start: int, stop: int) -> list[str]:
         """Records ``start`` to ``stop - 1`` of an ``Appender``'s list."""
-        with self._mutex:
+        with self._locked():
             rows = self._conn.execute(
                 "SELECT data FROM records WHERE list = ? AND seq >= ? AND seq < ? ORDER BY seq",
                 (list_id, start, stop),
@@ -169,7 +186,7 @@ class Spill:
     def chunk_counts(self, part: int, size: int, *, owner: int) -> dict[Any, int]:
         """How many chunks ``chunks(part, size, owner=(owner, value))`` gives, per value:
         counted in the database, so a million groups cost no memory here."""
-        with self._mutex:
+        with self._locked():
             rows = self._conn.execute(
                 f"SELECT first, SUM((n + ?) / ?) FROM (SELECT COUNT(*) AS n, MIN(c{owner})"
                 " AS first FROM spill WHERE part = ? GROUP BY grp) GROUP BY first",
@@ -186,7 +203,7 @@ class Spill:
         after: Any = None
         while True:
             where = "" if after is None else f" AND c{index} > ?"
-            with self._mutex:
+            with self._locked():
                 rows = self._conn.execute(
                     f"SELECT c{index}, GROUP_CONCAT(DISTINCT c{by}) FROM spill"
                     f" WHERE c{index} IS NOT NULL{where} GROUP BY c{index}"
@@ -203,7 +220,7 @@ class Spill:
         """For the distinct non-null values of column ``index``: how many occur with each
         set of values of integer column ``by`` (e.g. emails per set of campaign entries).
         One sort in the database, however many values (two ``COUNT(DISTINCT)`` cost two)."""
-        with self._mutex:
+        with self._locked():
             rows = self._conn.execute(
                 f"SELECT seen, COUNT(*) FROM (SELECT GROUP_CONCAT(DISTINCT c{by}) AS seen"
                 f" FROM spill WHERE c{index} IS NOT NULL GROUP BY c{index}) GROUP BY seen"
@@ -212,20 +229,20 @@ class Spill:
 
     def count_distinct(self, index: int) -> int:
         """How many distinct non-null values column ``index`` holds over every part."""
-        with self._mutex:
+        with self._locked():
             (n,) = self._conn.execute(f"SELECT COUNT(DISTINCT c{index}) FROM spill").fetchone()
         return int(n)
 
     def index(self, index: int) -> None:
         """Index column ``index`` (before ``distinct``, so each page is a range scan)."""
-        with self._mutex:
+        with self._locked():
             self._conn.execute(f"CREATE INDEX IF NOT EXISTS spill_c{index} ON spill (c{index})")
 
     def _scan(self, part: int, page: int = 5000) -> Iterator[tuple[Any, ...]]:
         cols = ", ".join(f"c{i}" for i in range(self.columns))
         after = (-1, -1)
         while True:
-            with self._mutex:
+            with self._locked():
                 rows = self._conn.execute(
                     f"SELECT s.grp, g.tokens, s.seq, {cols} FROM spill s JOIN groups g"
                     " ON g.part = s.part AND g.grp = s.grp WHERE s.part = ?"
@@ -241,13 +258,21 @@ class Spill:
         self, rows: Sequence[tuple[Any, ...]], groups: Sequence[tuple[int, int, int, str]]
     ) -> None:
         marks = ", ".join("?" * (self.columns + 3))
-        with self._mutex:
-            self._conn.execute("BEGIN")
-            try:
-                self._conn.executemany("INSERT INTO groups VALUES (?, ?, ?, ?)", groups)
-                self._conn.executemany(f"INSERT INTO spill VALUES ({marks})", rows)
-            finally:
-                self._conn.execute("COMMIT")
+        with self._locked(), self._transaction():
+            self._conn.executemany("INSERT INTO groups VALUES (?, ?, ?, ?)", groups)
+            self._conn.executemany(f"INSERT INTO spill VALUES ({marks})", rows)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """All or nothing: a failed batch (a full disk) is rolled back, not half kept."""
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with suppress(sqlite3.Error):  # the error that stopped the batch is the one to tell
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def _next_seq(self, n: int) -> int:
         start, self._seq = self._seq, self._seq + n
@@ -256,7 +281,7 @@ class Spill:
     def _join_split_groups(self, part: int) -> int:
         """Give each token set of ``part`` split over several groups (a dropped set that
         came back) its first group number; how many groups were joined."""
-        with self._mutex:
+        with self._locked():
             hashes = [
                 h
                 for (h,) in self._conn.execute(
@@ -289,15 +314,11 @@ class Spill:
             return joined
 
     def _append(self, rows: Sequence[tuple[int, int, str]]) -> None:
-        with self._mutex:
-            self._conn.execute("BEGIN")
-            try:
-                self._conn.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
-            finally:
-                self._conn.execute("COMMIT")
+        with self._locked(), self._transaction():
+            self._conn.executemany("INSERT INTO records VALUES (?, ?, ?)", rows)
 
     def _drop_since(self, part: int, seq: int, group: int) -> None:
-        with self._mutex:
+        with self._locked():
             self._conn.execute("DELETE FROM spill WHERE part = ? AND seq >= ?", (part, seq))
             self._conn.execute("DELETE FROM groups WHERE part = ? AND grp >= ?", (part, group))
 

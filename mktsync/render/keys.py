@@ -32,6 +32,8 @@ from collections.abc import Sequence, Set
 from hashlib import blake2b
 from typing import IO, Protocol
 
+from mktsync.errors import disk_full, no_temp_space
+
 KEYS_HELD = 1 << 16  # keys a KeyLog checks exactly in memory before it logs them
 KEY_TEXT_HELD = 8 << 20  # ... or characters of key text, whichever comes first
 PARTITIONS = 64
@@ -180,6 +182,14 @@ class KeyLog(_Entries):
             self._file = None
 
     def _write(self) -> None:
+        try:
+            self._write_parts()
+        except OSError as exc:
+            if disk_full(exc):
+                raise no_temp_space("the plan keeps the hashes of its keys there") from None
+            raise
+
+    def _write_parts(self) -> None:
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="mktsync-keys-")  # noqa: SIM115 - closed by repeats()
         file = self._file
