@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -81,6 +82,9 @@ class Spill:
         # "" is SQLite's private temporary database: a file in the temp folder, removed
         # when the connection closes (or the process dies: it is unlinked at once).
         self._conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        # A plan's spill lives as long as its calls are read (the plan, a report): closed
+        # when it is collected, explicitly (Python 3.13 warns of a connection left open).
+        weakref.finalize(self, self._conn.close)
         for pragma in (
             "page_size = 16384",  # rows of a few hundred bytes: fewer, larger pages
             "journal_mode = OFF",  # a spill outlives nothing: no rollback journal
