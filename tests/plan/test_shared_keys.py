@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -57,33 +58,39 @@ def test_a_key_an_earlier_entry_of_the_campaign_id_used_is_a_duplicate(tmp_path:
     )
 
 
-def test_a_source_changed_between_its_two_reads_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    db = tmp_path / "src.db"
-    conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE t (n INTEGER, email TEXT, k TEXT)")
-    rows = [(n, f"u{n}@ex.com", "k5" if n == 30 else f"k{n}") for n in range(40)]
-    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
-    conn.commit()
-    (tmp_path / "campaigns.yaml").write_text(
+def sql_project(tmp_path: Path) -> Path:
+    """40 rows from SQLite, row 30 repeating row 5's key; the key log exact for 3 keys."""
+    with closing(sqlite3.connect(tmp_path / "src.db")) as conn:
+        conn.execute("CREATE TABLE t (n INTEGER, email TEXT, k TEXT)")
+        rows = [(n, f"u{n}@ex.com", "k5" if n == 30 else f"k{n}") for n in range(40)]
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
+        conn.commit()
+    config = tmp_path / "campaigns.yaml"
+    config.write_text(
         "version: 1\nledger: sqlite:///ledger.db\nsources:\n"
         '  s: {type: sql, url: "sqlite:///src.db", query: "SELECT email, k FROM t ORDER BY n"}\n'
         "campaigns:\n  c:\n    campaign_id: 100\n    source: s\n    max_invalid: 100\n"
         '    lead: {email: "{{ row.email }}"}\n    key: "{{ row.k }}"\n    tokens: {my.T: "t"}\n'
     )
+    return config
+
+
+def test_a_source_changed_between_its_two_reads_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = sql_project(tmp_path)
     monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 3)
     original = mktsync.render.keys.KeyLog.repeats
 
     def repeats(self: mktsync.render.keys.KeyLog) -> frozenset[int]:
         found = original(self)
-        conn.execute("UPDATE t SET k = 'k20' WHERE n = 35")  # a writer, between the reads
-        conn.commit()
+        with closing(sqlite3.connect(tmp_path / "src.db")) as writer:  # between the reads
+            writer.execute("UPDATE t SET k = 'k20' WHERE n = 35")
+            writer.commit()
         return found
 
     monkeypatch.setattr(mktsync.render.keys.KeyLog, "repeats", repeats)
-    code, out, err = run(["plan", "--format", "json", str(tmp_path / "campaigns.yaml")])
-    conn.close()
+    code, out, err = run(["plan", "--format", "json", str(config)])
     assert code == 1 and not out
     assert "a source changed while it was read" in err and "plan again" in err
 
@@ -91,20 +98,9 @@ def test_a_source_changed_between_its_two_reads_is_refused(
 def test_the_same_source_read_twice_plans_its_duplicates_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "src.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE t (n INTEGER, email TEXT, k TEXT)")
-        rows = [(n, f"u{n}@ex.com", "k5" if n == 30 else f"k{n}") for n in range(40)]
-        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
-    conn.close()
-    (tmp_path / "campaigns.yaml").write_text(
-        "version: 1\nledger: sqlite:///ledger.db\nsources:\n"
-        '  s: {type: sql, url: "sqlite:///src.db", query: "SELECT email, k FROM t ORDER BY n"}\n'
-        "campaigns:\n  c:\n    campaign_id: 100\n    source: s\n    max_invalid: 100\n"
-        '    lead: {email: "{{ row.email }}"}\n    key: "{{ row.k }}"\n    tokens: {my.T: "t"}\n'
-    )
+    config = sql_project(tmp_path)
     monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 3)
-    code, out, err = run(["plan", "--format", "json", str(tmp_path / "campaigns.yaml")])
+    code, out, err = run(["plan", "--format", "json", str(config)])
     assert code == 0, err
     (campaign,) = json.loads(out)["campaigns"]
     assert [(i["row"], i["reason"]) for i in campaign["invalid"]] == [
