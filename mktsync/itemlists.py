@@ -13,7 +13,7 @@ Records are JSON (ASCII, so any string survives SQLite's UTF-8).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any, Generic, TypeVar, overload
 
@@ -28,7 +28,8 @@ _PAGE = 1000
 class StreamedSequence(Sequence[T], Generic[T]):
     """A ``Sequence`` whose items are read as it is iterated (from a spill, from a file):
     subclasses give ``__len__`` and ``__iter__``; indexing and slicing read up to the item
-    wanted, equality compares item by item, and it is unhashable, as a list is."""
+    wanted (``_range``, which a subclass that can seek overrides), equality compares item
+    by item, and it is unhashable, as a list is."""
 
     @overload
     def __getitem__(self, index: int) -> T: ...
@@ -39,12 +40,16 @@ class StreamedSequence(Sequence[T], Generic[T]):
             start, stop, step = index.indices(len(self))
             if step != 1:
                 return tuple(self)[index]
-            return tuple(islice(self, start, max(start, stop)))
+            return tuple(self._range(start, max(start, stop)))
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range")
-        return next(islice(iter(self), index, None))
+        return next(iter(self._range(index, index + 1)))
+
+    def _range(self, start: int, stop: int) -> Iterable[T]:
+        """Items ``start`` to ``stop - 1`` (0 <= start <= stop <= len)."""
+        return islice(self, start, stop)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
@@ -67,22 +72,8 @@ class SpilledList(StreamedSequence[T]):
         for start in range(0, self._len, _PAGE):
             yield from map(self._decode, self._spill.records(self._id, start, start + _PAGE))
 
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[T]: ...
-    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
-        if isinstance(index, slice):
-            start, stop, step = index.indices(self._len)
-            if step != 1:
-                return tuple(self)[index]
-            return tuple(map(self._decode, self._spill.records(self._id, start, stop)))
-        if index < 0:
-            index += self._len
-        if not 0 <= index < self._len:
-            raise IndexError("list index out of range")
-        (record,) = self._spill.records(self._id, index, index + 1)
-        return self._decode(record)
+    def _range(self, start: int, stop: int) -> Iterable[T]:
+        return map(self._decode, self._spill.records(self._id, start, stop))
 
     def __repr__(self) -> str:
         return f"<{self._len} records, spilled>"
