@@ -71,11 +71,19 @@ def write_inputs(folder: Path, leads: int) -> Path:
     return path
 
 
+def print_result(start: float, exit_code: int, counts: dict[str, int], lookups: int) -> None:
+    """The child's JSON line: seconds since ``start``, its own peak RSS, what apply did."""
+    from measure import peak_rss_mb
+
+    peak, source = peak_rss_mb()
+    result = {"seconds": time.perf_counter() - start, "peak_mb": peak, "peak_source": source}
+    result |= {"exit_code": exit_code, "counts": counts, "lookup_calls": lookups}
+    print(json.dumps(result))
+
+
 def child(mode: str, folder: Path, base_url: str, client_id: str, secret: str) -> None:
     """Run in a fresh interpreter: plan (``plan``) or apply, then print a JSON line."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from measure import peak_rss_mb
-
     from mktsync.apply import ApplyOptions, apply_config
     from mktsync.config import load_config
     from mktsync.ledger import open_ledger
@@ -91,19 +99,7 @@ def child(mode: str, folder: Path, base_url: str, client_id: str, secret: str) -
             plan = make_plan(config, ledger, config_path=config.path.name)
             with (folder / "plan.json").open("w", encoding="utf-8") as out:
                 write_plan(plan, out)
-        peak, source = peak_rss_mb()
-        print(
-            json.dumps(
-                {
-                    "seconds": time.perf_counter() - start,
-                    "peak_mb": peak,
-                    "peak_source": source,
-                    "exit_code": 0,
-                    "counts": {},
-                    "lookup_calls": plan.summary.lookup_calls,
-                }
-            )
-        )
+        print_result(start, 0, {}, plan.summary.lookup_calls)
         return
     saved = load_plan(folder / "plan.json") if mode == "saved" else None
     with (
@@ -111,19 +107,7 @@ def child(mode: str, folder: Path, base_url: str, client_id: str, secret: str) -
         MarketoClient(base_url, client_id, secret, limits=config.marketo.limits) as client,
     ):
         report = apply_config(config, ledger, client, ApplyOptions(lock_timeout=5.0), saved=saved)
-    peak, source = peak_rss_mb()
-    print(
-        json.dumps(
-            {
-                "seconds": time.perf_counter() - start,
-                "peak_mb": peak,
-                "peak_source": source,
-                "exit_code": report.exit_code,
-                "counts": report.counts(),
-                "lookup_calls": report.plan.summary.lookup_calls,
-            }
-        )
-    )
+    print_result(start, report.exit_code, report.counts(), report.plan.summary.lookup_calls)
 
 
 def run_child(mode: str, folder: Path, emu: Any) -> dict[str, Any]:
