@@ -110,9 +110,13 @@ def test_a_removed_row_whose_run_is_scheduled_is_orphaned_everywhere(
         assert f"⊘ wb-2: still scheduled in Marketo to run at {second}" in out
         assert "open smart campaign 3001, its Schedule tab, click the x next to the run" in out
         assert "mktsync ledger forget wb-2 --campaign-id 3001" in out
-        assert out.rstrip().splitlines()[-1] == orphan_line(1) == (
-            "1 batch run is still scheduled in Marketo for a row that is gone: cancel it there "
-            "(the smart campaign's Schedule tab), then 'mktsync ledger forget' its key."
+        assert (
+            out.rstrip().splitlines()[-1]
+            == orphan_line(1)
+            == (
+                "1 batch run is still scheduled in Marketo for a row that is gone: cancel it there "
+                "(the smart campaign's Schedule tab), then 'mktsync ledger forget' its key."
+            )
         )
         assert "1 batch run still scheduled in Marketo for a row that is gone" in out  # headline
 
@@ -156,7 +160,9 @@ def test_a_row_left_out_by_when_is_orphaned_too_and_a_run_in_the_past_is_history
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     when = "    when: \"{{ row.status == 'on' }}\"\n"
-    path = project(tmp_path, [("wb-1", "Git for Ops", at(2)), ("wb-2", "Contracts", at(30))], when=when)
+    path = project(
+        tmp_path, [("wb-1", "Git for Ops", at(2)), ("wb-2", "Contracts", at(30))], when=when
+    )
     with emulator(path) as emu:
         code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 0, out + err

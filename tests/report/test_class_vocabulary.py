@@ -17,9 +17,8 @@ import pytest
 
 from mktsync import plan_config, planned, schedules
 from mktsync.planfile import dumps
-from mktsync.report import render_markdown, render_text
+from mktsync.report import render_markdown, render_text, text, words
 from mktsync.report import schedules as schedule_report
-from mktsync.report import text, words
 from mktsync.schedules import SchedulePlan, schedule_plan_from_json, schedule_plan_json
 
 VOCABULARIES = [
@@ -76,7 +75,9 @@ def test_every_batch_run_class_shows_in_text_markdown_and_json(tmp_path: Path) -
         assert f"  {schedule_report.MARKS[c]} {c:<10} {counts[c]:>8,}" in shown
     markdown = render_markdown(plan)
     header = next(line for line in markdown.splitlines() if line.startswith("| batch campaign"))
-    assert header.split(" | ")[2:-1] == [f"{schedule_report.MARKS[c]} {c}" for c in schedules.CLASSES]
+    assert header.split(" | ")[2:-1] == [
+        f"{schedule_report.MARKS[c]} {c}" for c in schedules.CLASSES
+    ]
     row = next(line for line in markdown.splitlines() if line.startswith("| `blast`"))
     assert row.split(" | ")[2:-1] == [str(counts[c]) for c in schedules.CLASSES]
     written = json.loads(dumps(plan))["schedules"][0]["counts"]
