@@ -89,6 +89,10 @@ class ScheduleReport:
     not_attempted: int = 0
     changed: int = 0  # changed since scheduled, not sent again (retrigger: never)
     skipped: str | None = None  # preflight's reasons
+    # Runs scheduled before for rows that are gone, still ahead: "key at run_at".  Apply
+    # cannot cancel them (Marketo's REST API cannot); the run exits 3 until they are
+    # cancelled in Marketo and forgotten in the ledger, or their time has passed.
+    orphaned: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -118,6 +122,8 @@ class ApplyReport:
             return EXIT_INCOMPLETE
         if any(s.failed or s.unknown or s.not_attempted for s in self.schedules):
             return EXIT_INCOMPLETE
+        if any(s.orphaned for s in self.schedules):
+            return EXIT_INCOMPLETE  # an email nobody wants still goes out: never green
         if any(c.missing and not c.missing_skip for c in self.campaigns):
             return EXIT_INCOMPLETE
         if self.plan.summary.unknown and not self.plan.retry_unknown:

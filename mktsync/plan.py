@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import blake2b
 from json.encoder import encode_basestring as _json_str
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config
 from mktsync.errors import BudgetExceeded, PlanError
@@ -65,6 +65,9 @@ from mktsync.planned import (
 from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
 from mktsync.render.keys import KEYS_HELD
 from mktsync.spill import GroupWriter, Mark, Spill
+
+if TYPE_CHECKING:
+    from mktsync.schedules import StoredRun
 
 __all__ = [
     "CLASSES",
@@ -104,6 +107,7 @@ class LedgerView(Protocol):
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]: ...
     def missed_emails(self, emails: Iterable[str]) -> set[str]: ...
     def fingerprint(self) -> str: ...
+    def iter_records(self, campaign_id: int | None = None) -> Iterator[StoredRun]: ...
 
 
 class _Record(Protocol):
@@ -167,6 +171,7 @@ def make_plan(
             plan.summary,
             schedule_calls=sum(sp.calls for sp in schedules),
             schedule_changed=sum(len(sp.changed) for sp in schedules),
+            schedule_orphaned=sum(len(sp.orphaned) for sp in schedules),
             preflight_calls=plan.summary.preflight_calls
             + PREFLIGHT_CALLS_PER_CAMPAIGN * len({sp.campaign_id for sp in schedules if sp.calls}),
         )

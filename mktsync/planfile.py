@@ -307,6 +307,7 @@ def _plan_from_json(
             schedule_calls=int(s.get("schedule_calls", 0)),
             field_calls=int(s.get("field_calls", 0)),
             schedule_changed=sum(len(x.get("changed", [])) for x in data.get("schedules", [])),
+            schedule_orphaned=sum(len(x.get("orphaned", [])) for x in data.get("schedules", [])),
         ),
         schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),
         environment=data.get("environment"),

@@ -125,6 +125,7 @@ class Summary:
     preflight_calls: int = 0
     schedule_calls: int = 0  # batch runs to schedule (mktsync.schedules), one call each
     schedule_changed: int = 0  # scheduled before, changed since, not sent again
+    schedule_orphaned: int = 0  # still scheduled in Marketo, ahead, for rows that are gone
     field_calls: int = 0  # leads.json calls writing lead fields, and one describe call
 
     @property
@@ -143,9 +144,16 @@ class Summary:
 
     @property
     def needs_review(self) -> bool:
-        """Calls to send, or changed items or invalid rows (allowed by ``max_invalid``) a
-        reviewer must see: ``--detailed-exitcode`` answers 2, never "no changes"."""
-        return self.changes or self.changed > 0 or self.invalid > 0 or self.schedule_changed > 0
+        """Calls to send, or changed items, invalid rows (allowed by ``max_invalid``) or batch
+        runs still scheduled for rows that are gone, a reviewer must see:
+        ``--detailed-exitcode`` answers 2, never "no changes"."""
+        return (
+            self.changes
+            or self.changed > 0
+            or self.invalid > 0
+            or self.schedule_changed > 0
+            or self.schedule_orphaned > 0
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

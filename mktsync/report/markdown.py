@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
 from mktsync.planned import sample_leads
-from mktsync.report.escape import html_text, literal
+from mktsync.report.escape import html_text, literal, visible
 from mktsync.report.schedules import schedule_markdown
 from mktsync.report.words import (
     CHANGED_FIX,
@@ -62,7 +62,7 @@ def render_markdown(
     head += _context_lines(context or Context())
     head += [f"**{headline(plan)}**", ""]
     head += _table(plan)
-    head += schedule_markdown(plan)
+    head += schedule_markdown(plan, limit)
     head += ["", cost_line(plan) + ".", ""]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
@@ -80,13 +80,15 @@ def render_markdown(
             "<sub>Email addresses are masked; run `mktsync plan --show-pii` to see them.</sub>"
         )
     head.append("")
-    text = "\n".join(head) + "\n"
+    # Everything written goes through ``visible``: nothing hidden reaches the comment, and
+    # the size checks below count what is written.
+    text = visible("\n".join(head) + "\n")
     for size in dict.fromkeys((limit, 5, 0)):
-        sections = [_section(cp, clean, size) for cp in plan.campaigns]
+        sections = [visible(_section(cp, clean, size)) for cp in plan.campaigns]
         full = text + "".join(sections)
         if len(full) <= COMMENT_LIMIT:
             return full
-    return _truncate(text, [_section(cp, clean, 0) for cp in plan.campaigns], plan)
+    return _truncate(text, [visible(_section(cp, clean, 0)) for cp in plan.campaigns], plan)
 
 
 def _context_lines(context: Context) -> list[str]:

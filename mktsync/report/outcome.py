@@ -14,7 +14,8 @@ from typing import Any
 
 from mktsync.errors import one_line
 from mktsync.outcomes import ApplyReport, CampaignReport, ScheduleReport
-from mktsync.report.escape import literal
+from mktsync.report.escape import literal, terminal, visible
+from mktsync.report.schedules import cancel_how, forget_command, orphan_line
 from mktsync.report.words import CHANGED_FIX, plural
 
 
@@ -37,6 +38,7 @@ def outcome_counts(report: ApplyReport) -> dict[str, int]:
         "runs_unknown": sum(len(x.unknown) for x in report.schedules),
         "runs_not_attempted": sum(x.not_attempted for x in report.schedules),
         "runs_changed": sum(x.changed for x in report.schedules),
+        "runs_orphaned": sum(len(x.orphaned) for x in report.schedules),
         "held_unknown": held_unknown(report),
     }
 
@@ -72,8 +74,17 @@ def _problems(n: dict[str, int]) -> list[str]:
             n.get("runs_changed", 0),
             plural(n.get("runs_changed", 0), "changed batch run") + " not scheduled again",
         ),
+        (n.get("runs_orphaned", 0), _orphaned_words(n.get("runs_orphaned", 0))),
     ]
     return [text for count, text in words if count]
+
+
+def _orphaned_words(n: int) -> str:
+    return (
+        f"{plural(n, 'batch run')} still scheduled in Marketo for "
+        f"{'a row that is' if n == 1 else 'rows that are'} gone (mktsync cannot cancel "
+        f"{'it' if n == 1 else 'them'})"
+    )
 
 
 def _advice(report: ApplyReport, n: dict[str, int]) -> str:
@@ -81,6 +92,12 @@ def _advice(report: ApplyReport, n: dict[str, int]) -> str:
         return "the next run sends the rest"
     if n["refused"]:
         return "fix the campaigns preflight refused in Marketo and run again"
+    if n.get("runs_orphaned"):  # the most pressing: an email nobody wants goes out
+        it = "it" if n["runs_orphaned"] == 1 else "them"
+        return (
+            f"cancel {it} in Marketo (the smart campaign's Schedule tab), then "
+            f"'mktsync ledger forget' {'its key' if it == 'it' else 'their keys'}"
+        )
     if n["failed"] or n["unknown"] or n["runs_failed"] or n["runs_unknown"]:
         return "see 'mktsync ledger status'"
     if n.get("held_unknown"):
@@ -113,6 +130,10 @@ def last_line(report: ApplyReport) -> str:
         cause = "Stopped by Marketo's daily quota"
     elif n["refused"]:
         cause = f"{plural(n['refused'], 'campaign')} refused by preflight"
+    elif problems == [_orphaned_words(n["runs_orphaned"])]:
+        # Everything was sent, yet the run is not done: never "Everything planned was sent".
+        done = sent if n["sent"] or n["runs"] else "Nothing to send"
+        return f"{done[0].upper()}{done[1:]}, but {orphan_line(n['runs_orphaned'])}"
     elif not problems:
         if not n["sent"] and not n["runs"]:
             return "Nothing to trigger: the ledger already holds everything the data asks for."
@@ -149,7 +170,7 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
             "Marketo does not know them; nothing was sent to them and they are tried again next run"
         )
     lines.append(last_line(report))
-    return "\n".join(lines) + "\n"
+    return terminal(lines) + "\n"  # nothing hidden or controlling reaches the terminal
 
 
 def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
@@ -187,10 +208,23 @@ def _schedule_text(s: ScheduleReport, limit: int) -> list[str]:
     lines.append(
         f"  runs: {len(s.scheduled)} scheduled, {len(s.failed)} failed, {len(s.unknown)} unknown, "
         f"{s.not_attempted} not attempted, {s.changed} changed not scheduled again"
+        + (f", {len(s.orphaned)} still scheduled for rows that are gone" if s.orphaned else "")
     )
     for mark, texts in (("+", s.scheduled), ("!", s.failed), ("?", s.unknown)):
         for text in texts[:limit]:
             lines.append(one_line(f"  {mark} {text}"))
+    for text in s.orphaned[:limit]:
+        lines.append(
+            one_line(f"  ⊘ {text}: still scheduled in Marketo, and no row gives it any more")
+        )
+    if s.orphaned:
+        lines.append(
+            f"    mktsync cannot cancel {'it' if len(s.orphaned) == 1 else 'them'} (Marketo's "
+            f"REST API cannot): in Marketo, {cancel_how(s.campaign_id)};"
+        )
+        lines.append(f"    then: {forget_command(s.campaign_id, 'KEY')}")
+    if len(s.orphaned) > limit:
+        lines.append(f"  … and {len(s.orphaned) - limit:,} more still scheduled")
     return lines
 
 
@@ -224,7 +258,28 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
             ]
             if len(c.missing) > limit:
                 lines.append(f"- {plural(len(c.missing) - limit, 'more')} not shown")
-    return "\n".join(lines) + "\n\n"
+    lines += _orphans_markdown(report, limit)
+    return visible("\n".join(lines)) + "\n\n"
+
+
+def _orphans_markdown(report: ApplyReport, limit: int) -> list[str]:
+    n = sum(len(s.orphaned) for s in report.schedules)
+    if not n:
+        return []
+    lines = [
+        "",
+        f"**⊘ {orphan_line(n)}** mktsync cannot cancel a run: Marketo's REST API cannot. "
+        f"In Marketo, {cancel_how('ID')}; then record it: `{forget_command('ID', 'KEY')}`.",
+        "",
+    ]
+    for s in report.schedules:
+        lines += [
+            f"- {literal(s.name)} (campaign {s.campaign_id}): {literal(o)}"
+            for o in s.orphaned[:limit]
+        ]
+        if len(s.orphaned) > limit:
+            lines.append(f"- {plural(len(s.orphaned) - limit, 'more')} not shown")
+    return lines
 
 
 def apply_to_json(report: ApplyReport) -> dict[str, Any]:

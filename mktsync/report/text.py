@@ -1,11 +1,17 @@
-"""The plan as plain text for a terminal or a CI log (colour only when asked: on a TTY)."""
+"""The plan as plain text for a terminal or a CI log (colour only when asked: on a TTY).
+
+Every line goes out through ``report.escape.terminal``: data cannot send a control
+character, a bidi control or an invisible character to a terminal (``errors.one_line``
+shows them escaped), and colour is added after that, by the reporter only.
+"""
 
 from __future__ import annotations
 
 from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
 from mktsync.planned import sample_leads
-from mktsync.report.schedules import environment_line, schedule_text
+from mktsync.report.escape import terminal
+from mktsync.report.schedules import environment_line, orphan_count, orphan_line, schedule_text
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
@@ -18,27 +24,52 @@ from mktsync.report.words import (
     token_diff,
 )
 
-_COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2", "≠": "33;1"}
+_COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2", "≠": "33;1", "⊘": "31;1"}
+
+
+class _Painter:
+    """Remembers which lines to colour; ``terminal`` colours them once they are escaped."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self._marks: dict[str, str] = {}
+
+    def paint(self, mark: str, text: str) -> str:
+        # Data (keys, reasons) may hold control characters: never let them reach a terminal.
+        text = one_line(text)
+        if self.color and mark in _COLORS:
+            self._marks[text] = mark
+        return text
+
+    def finish(self, lines: list[str]) -> str:
+        return terminal(lines, self._code if self._marks else None)
+
+    def _code(self, line: str) -> str | None:
+        mark = self._marks.get(line.lstrip(" "))
+        return _COLORS[mark] if mark else None
 
 
 def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
-    def paint(mark: str, text: str) -> str:
-        # Data (keys, reasons) may hold control characters: never let them reach a terminal.
-        text = one_line(text)
-        return f"\x1b[{_COLORS[mark]}m{text}\x1b[0m" if color and mark in _COLORS else text
-
+    painter = _Painter(color)
+    paint = painter.paint
     lines: list[str] = environment_line(plan)
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit)
         lines.append("")
-    lines += schedule_text(plan, limit)
-    return "\n".join([*lines, render_text_summary(plan, color=color, first=False)])
+    lines += schedule_text(plan, limit, paint=paint)
+    lines += _summary(plan, painter, first=False)
+    return painter.finish(lines) + "\n"
 
 
 def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) -> str:
     """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out.
 
     ``first``: these are the output's first lines, so they name the environment."""
+    painter = _Painter(color)
+    return painter.finish(_summary(plan, painter, first=first)) + "\n"
+
+
+def _summary(plan: Plan, painter: _Painter, *, first: bool) -> list[str]:
     lines = [*(environment_line(plan) if first else []), headline(plan), cost_line(plan)]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
@@ -46,9 +77,11 @@ def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) 
             if cp.per_lead_token:
                 lines.append(field_advice(cp))
     if plan.summary.changed:
-        note = f"note: {CHANGED_FIX}"
-        lines.append(f"\x1b[{_COLORS['≠']}m{note}\x1b[0m" if color else note)
-    return "\n".join(lines) + "\n"
+        lines.append(painter.paint("≠", f"note: {CHANGED_FIX}"))
+    orphans = orphan_count(plan)
+    if orphans:  # last: an email nobody wants still goes out unless someone acts
+        lines.append(painter.paint("⊘", orphan_line(orphans)))
+    return lines
 
 
 def _one_per_call(cp: CampaignPlan) -> str:

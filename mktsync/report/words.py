@@ -111,6 +111,11 @@ def headline(plan: Plan) -> str:
             f"; {plural(s.schedule_changed, 'changed batch run')} will NOT be scheduled again "
             "(retrigger: never)"
         )
+    if s.schedule_orphaned:
+        extra += (
+            f"; {plural(s.schedule_orphaned, 'batch run')} still scheduled in Marketo for "
+            f"{'a row that is' if s.schedule_orphaned == 1 else 'rows that are'} gone"
+        )
     if s.schedule_calls:
         extra = f"; {plural(s.schedule_calls, 'batch run')} to schedule" + extra
     if not s.changes:
