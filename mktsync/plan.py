@@ -60,6 +60,7 @@ from mktsync.planned import (
     Summary,
     decode_changed,
     encode_changed,
+    field_writes,
     lead_line,
 )
 from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
@@ -471,6 +472,7 @@ def _with_lookups(
             missing_forecast=missed_by_part[n],
             field_leads=p.sending if p.campaign.fields else 0,
             per_lead_token=p.per_lead_token,
+            field_writes=field_writes(p.campaign, p.sending, uncached_by_part[n]),
         )
         for n, p in enumerate(parts)
     )

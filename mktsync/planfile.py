@@ -17,7 +17,14 @@ from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
-from mktsync.planned import SpilledCalls, lead_line, planned_from_lead
+from mktsync.planned import (
+    SAMPLES_PER_FIELD,
+    FieldWrite,
+    SpilledCalls,
+    field_samples,
+    lead_line,
+    planned_from_lead,
+)
 from mktsync.planread import FileCalls, Where, read_streamed
 from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
@@ -58,7 +65,7 @@ def _header(plan: Plan) -> dict[str, Any]:
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The whole plan as one dict (small plans, tests); ``write_plan`` streams big ones."""
-    return {**_header(plan), "campaigns": [_campaign(cp) for cp in plan.campaigns]}
+    return {**_header(plan), "campaigns": [_campaign(cp, plan.campaigns) for cp in plan.campaigns]}
 
 
 def _compact(value: Any) -> str:
@@ -74,7 +81,7 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
     yield '  "campaigns": ['
     for n, cp in enumerate(plan.campaigns):
         yield ("," if n else "") + "\n    {\n"
-        for key, value in _campaign_head(cp).items():
+        for key, value in _campaign_head(cp, plan.campaigns).items():
             yield f'      "{key}": {_compact(value)},\n'
         yield '      "calls": ['
         for c, (tokens, lines) in enumerate(_call_lines(cp)):
@@ -137,7 +144,9 @@ def dumps(plan: Plan) -> str:
     return "".join(iter_plan_json(plan))
 
 
-def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
+def _campaign_head(cp: CampaignPlan, entries: Sequence[CampaignPlan] = ()) -> dict[str, Any]:
+    """The campaign's fields before its calls; ``entries`` (the plan's campaigns) are where
+    its field samples may be, as calls are shared by campaign id."""
     return {
         "name": cp.name,
         "campaign_id": cp.campaign_id,
@@ -152,7 +161,47 @@ def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
             {"field_leads": cp.field_leads, "field_calls": cp.field_calls} if cp.field_leads else {}
         ),
         **({"per_lead_token": cp.per_lead_token} if cp.per_lead_token else {}),
+        **({"fields_written": _fields_written(cp, entries)} if cp.field_writes else {}),
     }
+
+
+def _fields_written(cp: CampaignPlan, entries: Sequence[CampaignPlan]) -> list[dict[str, Any]]:
+    """Issue 25: every lead field the entry writes, with its lead count, protection and a
+    few sample values (additive to format_version 1; docs/plan-json.md)."""
+    samples = field_samples(cp, SAMPLES_PER_FIELD, entries)
+    out = []
+    for w in cp.field_writes:
+        entry: dict[str, Any] = {"field": w.name, "leads": w.leads}
+        if w.created_only:
+            entry["created_only"] = True
+        if w.protected is not None:
+            entry["protected"] = {
+                "category": w.protected,
+                "reason": w.reason,
+                "grant_consent": w.grant_consent,
+            }
+        entry["samples"] = [
+            {"lead": x.lead, "old": x.old, "new": x.new} for x in samples.get(w.name, [])
+        ]
+        out.append(entry)
+    return out
+
+
+def _field_writes_from(c: dict[str, Any]) -> tuple[FieldWrite, ...]:
+    out = []
+    for w in c.get("fields_written", []):
+        guard = w.get("protected") or {}
+        out.append(
+            FieldWrite(
+                name=str(w["field"]),
+                leads=int(w["leads"]),
+                created_only=bool(w.get("created_only", False)),
+                protected=guard.get("category"),
+                reason=guard.get("reason"),
+                grant_consent=bool(guard.get("grant_consent", False)),
+            )
+        )
+    return tuple(out)
 
 
 def _campaign_tail(cp: CampaignPlan) -> dict[str, list[dict[str, Any]]]:
@@ -182,9 +231,9 @@ def _tail_rows(cp: CampaignPlan) -> dict[str, Iterator[dict[str, Any]]]:
     }
 
 
-def _campaign(cp: CampaignPlan) -> dict[str, Any]:
+def _campaign(cp: CampaignPlan, entries: Sequence[CampaignPlan] = ()) -> dict[str, Any]:
     return {
-        **_campaign_head(cp),
+        **_campaign_head(cp, entries),
         "calls": [
             {"tokens": dict(call.tokens), "leads": [_planned(p, _other(p, cp)) for p in call.items]}
             for call in cp.calls
@@ -284,6 +333,7 @@ def _plan_from_json(
                 missing_forecast=int(c.get("missing_forecast", 0)),
                 field_leads=int(c.get("field_leads", 0)),
                 per_lead_token=c.get("per_lead_token"),
+                field_writes=_field_writes_from(c),
             )
         )
     return Plan(

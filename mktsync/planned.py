@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal
 
-from mktsync.config.model import Limits
+from mktsync.config.model import Campaign, Limits
+from mktsync.config.protected import allowance, protected_field
 from mktsync.itemlists import StreamedSequence, item_from, item_record
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import OFFSET, Spill
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 MAX_LEADS_PER_CALL = 100
 MAX_FIELD_RECORDS = 300  # leads.json sync: records a call (issue 15)
 DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes fields
+SAMPLES_PER_FIELD = 3  # old -> new values a plan shows per lead field (issue 25)
 PER_LEAD_SAMPLE = 10_000  # items the per-lead-token advice looks at (their values are held)
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
 CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
@@ -77,6 +79,116 @@ class Call:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FieldWrite:
+    """A lead field apply writes for a campaign entry, shown in every plan (issue 25).
+
+    ``leads``: the entry's leads to send, each written before its trigger (``fields:``);
+    with ``created_only`` (``lead.fields`` under ``create_missing``) at most this many, as
+    only leads Marketo lacks are created with it.  ``protected`` is the field's category
+    when it is a protected lead field (``config.protected``), allowed with ``reason``.
+    """
+
+    name: str
+    leads: int
+    created_only: bool = False
+    protected: str | None = None
+    reason: str | None = None
+    grant_consent: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldSample:
+    """One lead's value of a field written: ``old`` is what the ledger recorded as last
+    written for the item's key (None when nothing was), ``new`` what apply writes."""
+
+    lead: str
+    old: str | None
+    new: str
+
+
+def field_writes(campaign: Campaign, sending: int, uncached: int) -> tuple[FieldWrite, ...]:
+    """Every lead field ``campaign`` writes, with the leads it goes to: ``sending`` leads to
+    send, of which ``uncached`` emails are not known to exist (only those may be created)."""
+    declared = [(name, False) for name, _ in campaign.fields]
+    if campaign.create_missing:
+        declared += [(name, True) for name, _ in campaign.lead.fields]
+    out = []
+    for name, created_only in declared:
+        found, allowed = protected_field(name), allowance(campaign, name)
+        out.append(
+            FieldWrite(
+                name=name,
+                leads=min(sending, uncached) if created_only else sending,
+                created_only=created_only,
+                protected=found.category if found else None,
+                reason=allowed.reason if allowed else None,
+                grant_consent=bool(allowed and allowed.grant_consent),
+            )
+        )
+    return tuple(out)
+
+
+def field_samples(
+    cp: CampaignPlan,
+    per_field: int,
+    entries: Sequence[CampaignPlan] = (),
+    *,
+    look: int = 50,
+    scan: int = 5_000,
+) -> dict[str, list[FieldSample]]:
+    """Up to ``per_field`` distinct (old, new) values of each field the entry writes, from
+    its first ``look`` leads to send.  Calls are shared by campaign id, so an entry's
+    leads may be listed under another of ``entries`` (the plan's): its own calls are read
+    first, then theirs, at most ``scan`` leads in all, from the start of the spill."""
+    out: dict[str, list[FieldSample]] = {w.name: [] for w in cp.field_writes if w.leads}
+    if not out or per_field <= 0:
+        return out
+    shared = [e for e in entries if e.campaign_id == cp.campaign_id and e is not cp]
+    seen: set[tuple[str, str | None, str]] = set()
+    found = scanned = 0
+    for entry in (cp, *shared):
+        for p in first_leads(entry.calls, scan - scanned):
+            scanned += 1
+            if p.item.campaign != cp.name:  # another entry's lead in a shared call
+                continue
+            old = dict(p.old_tokens or ())
+            for name, value in p.item.fields:
+                samples = out.get(name)
+                before = old.get(f"lead.{name}")
+                if samples is None or len(samples) >= per_field or (name, before, value) in seen:
+                    continue
+                seen.add((name, before, value))
+                samples.append(FieldSample(lead=p.item.lead, old=before, new=value))
+            found += 1
+            if found >= look:
+                return out
+        if scanned >= scan:
+            break
+    return out
+
+
+def first_leads(calls: Sequence[Call], n: int) -> Iterator[PlannedItem]:
+    """The first ``n`` leads ``calls`` carry, reading no further than needed."""
+    if n <= 0:
+        return
+    count = 0
+    if isinstance(calls, SpilledCalls):
+        for tokens, lines in calls.iter_lines():
+            for line in lines:
+                yield calls.decode(line, tokens)
+                count += 1
+                if count >= n:
+                    return
+        return
+    for call in calls:
+        for p in call.items:
+            yield p
+            count += 1
+            if count >= n:
+                return
+
+
+@dataclass(frozen=True, kw_only=True)
 class CampaignPlan:
     name: str
     campaign_id: int
@@ -94,6 +206,8 @@ class CampaignPlan:
     field_leads: int = 0  # leads whose lead fields (``fields:``) are written before the trigger
     # One token differs for every lead (the plan's advice): its name, else None.
     per_lead_token: str | None = None
+    # Every lead field the entry writes, protected ones with their reasons (issue 25).
+    field_writes: tuple[FieldWrite, ...] = ()
 
     @property
     def trigger_calls(self) -> int:

@@ -489,6 +489,45 @@ SCHEMA = {
                     "additionalProperties": {"type": "string"},
                     "examples": [{"webinarJoinLink": "{{ row.join_url }}"}],
                 },
+                "allow_protected_fields": {
+                    "type": "array",
+                    "description": "Protected lead fields (Marketo's identity, consent, ownership and "
+                    "system fields such as `email`, `unsubscribed`, `leadPartitionId`: the list is in "
+                    "docs/fields.md) this campaign may write under `fields` or `lead.fields`, each with "
+                    "the reason, which every plan shows. Naming a consent flag (`unsubscribed`, "
+                    "`marketingSuspended`, `doNotCall`, ...) allows withdrawing consent (`true`); a value "
+                    "that would grant it (`false`, `0`, empty) also needs `grant_consent: true`, else the "
+                    "row is invalid.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {
+                                "type": "string",
+                                "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+                                "description": "The field's REST API name, spelled as under `fields`.",
+                            },
+                            "reason": {
+                                "type": "string",
+                                "pattern": r"\S",
+                                "x-expected": "the reason in words: why this campaign writes the field",
+                                "description": "Why this campaign writes the field: shown in every plan "
+                                "and pull-request comment.",
+                            },
+                            "grant_consent": {
+                                "type": "boolean",
+                                "default": False,
+                                "description": "A consent flag only: values may also grant consent "
+                                "(`false`, `0`, empty: re-subscribe, lift a suspension). Without it "
+                                "such a row is invalid, never sent.",
+                            },
+                        },
+                        "required": ["field", "reason"],
+                        "additionalProperties": False,
+                    },
+                    "examples": [
+                        [{"field": "unsubscribed", "reason": "opt-outs collected at events (MKT-12)"}]
+                    ],
+                },
                 "key": {
                     **TEMPLATE,
                     "description": "What counts as 'the same trigger' in the ledger. Default: the lead "

@@ -210,6 +210,17 @@ class LeadSpec:
     fields: tuple[tuple[str, Template], ...] = ()  # for create_missing
 
 
+@dataclass(frozen=True, kw_only=True)
+class AllowedField:
+    """One entry of a campaign's ``allow_protected_fields`` (issue 25): a protected lead field
+    the campaign may write, why, and whether its values may grant consent."""
+
+    field: str
+    reason: str
+    grant_consent: bool = False
+    position: Position
+
+
 Retrigger = Literal["never", "on_change"]
 MissingLeads = Literal["fail", "skip"]
 
@@ -234,6 +245,8 @@ class Campaign:
     # Marketo lead field API name -> template: written to each lead before the trigger
     # (issue 15: a per-person value as a lead field, not a My Token).
     fields: tuple[tuple[str, Template], ...] = ()
+    # Protected lead fields this campaign may write, each with its reason (issue 25).
+    allow_protected_fields: tuple[AllowedField, ...] = ()
     position: Position
 
 

@@ -12,7 +12,7 @@ Every problem is collected (never only the first) with its file, line and field.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from mktsync.config.batch import build_schedules, check_schedules
 from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
     DEFAULT_MAX_VALUE_BYTES,
+    AllowedField,
     Campaign,
     Config,
     EnvString,
@@ -35,6 +36,7 @@ from mktsync.config.model import (
     Template,
     TokenSpec,
 )
+from mktsync.config.protected import check_protected
 from mktsync.config.reads import as_condition, constant_when, is_braced
 from mktsync.config.schema import did_you_mean, located
 from mktsync.config.security import security_problems, template_problem
@@ -104,6 +106,7 @@ class Checker:
                 self._check_template(field_path, text)
             self._check_tokens(campaign, path)
             self._check_lead(campaign, path)
+            check_protected(campaign, path, self.error, self.warn)  # issue 25
             if campaign.get("retrigger") == "on_change" and not campaign.get("tokens"):
                 self.warn(
                     (*path, "retrigger"),
@@ -263,6 +266,21 @@ def _templates(campaign: dict[str, Any], path: JsonPath) -> Iterator[tuple[JsonP
             yield (*path, "tokens", name), _scalar_text(text)
 
 
+def _allowed_fields(
+    raw: dict[str, Any], path: JsonPath, pos: Callable[[JsonPath], Position]
+) -> tuple[AllowedField, ...]:
+    """A campaign's ``allow_protected_fields`` entries (issue 25), as written."""
+    return tuple(
+        AllowedField(
+            field=entry["field"],
+            reason=entry["reason"].strip(),
+            grant_consent=bool(entry.get("grant_consent", False)),
+            position=pos((*path, "allow_protected_fields", i)),
+        )
+        for i, entry in enumerate(raw.get("allow_protected_fields") or [])
+    )
+
+
 def _scalar_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -365,6 +383,7 @@ def build_config(
                     for k, v in (raw.get("fields") or {}).items()
                 )
             ),
+            allow_protected_fields=_allowed_fields(raw, cp, pos),
             position=pos(cp),
         )
     return Config(

@@ -7,9 +7,11 @@ shows them escaped), and colour is added after that, by the reporter only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
-from mktsync.planned import sample_leads
+from mktsync.planned import SAMPLES_PER_FIELD, field_samples, sample_leads
 from mktsync.report.escape import terminal
 from mktsync.report.schedules import environment_line, orphan_count, orphan_line, schedule_text
 from mktsync.report.words import (
@@ -17,8 +19,10 @@ from mktsync.report.words import (
     MARKS,
     cost_line,
     field_advice,
+    field_leads,
     headline,
     plural,
+    protected_note,
     shorten,
     shown_new,
     token_diff,
@@ -54,7 +58,7 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
     paint = painter.paint
     lines: list[str] = environment_line(plan)
     for cp in plan.campaigns:
-        lines += _campaign(cp, paint, limit)
+        lines += _campaign(cp, paint, limit, plan.campaigns)
         lines.append("")
     lines += schedule_text(plan, limit, paint=paint)
     lines += _summary(plan, painter, first=False)
@@ -71,6 +75,10 @@ def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) 
 
 def _summary(plan: Plan, painter: _Painter, *, first: bool) -> list[str]:
     lines = [*(environment_line(plan) if first else []), headline(plan), cost_line(plan)]
+    for cp in plan.campaigns:  # issue 25: an allowed protected field is never quiet
+        for w in cp.field_writes:
+            if w.protected is not None:
+                lines.append(painter.paint("!", protected_note(cp, w)))
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
@@ -84,6 +92,22 @@ def _summary(plan: Plan, painter: _Painter, *, first: bool) -> list[str]:
     return lines
 
 
+def _fields_written(cp: CampaignPlan, limit: int, entries: Sequence[CampaignPlan]) -> list[str]:
+    """Issue 25: every lead field apply writes for the campaign, its leads, and a few
+    values as old (what mktsync last wrote for the key; — when nothing) → new."""
+    written = [w for w in cp.field_writes if w.leads]
+    if not written:
+        return []
+    samples = field_samples(cp, min(SAMPLES_PER_FIELD, limit), entries)
+    lines = ["  lead fields written:"]
+    for w in written:
+        lines.append(one_line(f"    {w.name}: {field_leads(w)}"))
+        for x in samples.get(w.name, []):
+            old = "—" if x.old is None else shorten(x.old)
+            lines.append(one_line(f"      {x.lead}: {old} → {shorten(x.new)}"))
+    return lines
+
+
 def _one_per_call(cp: CampaignPlan) -> str:
     return (
         f"note: every lead of '{cp.name}' has its own token values, so each costs one call "
@@ -91,9 +115,14 @@ def _one_per_call(cp: CampaignPlan) -> str:
     )
 
 
-def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
+def _campaign(
+    cp: CampaignPlan, paint: object, limit: int, entries: Sequence[CampaignPlan] = ()
+) -> list[str]:
     assert callable(paint)
     lines = [f"{cp.name} (campaign {cp.campaign_id}, source {cp.source})"]
+    for w in cp.field_writes:  # issue 25: at the top of the campaign, never in a list
+        if w.protected is not None:
+            lines.append("  " + paint("!", protected_note(cp, w)))
     for cls in CLASSES:
         mark = MARKS[cls]
         lines.append("  " + paint(mark, f"{mark} {cls:<10} {cp.counts[cls]:>8,}"))
@@ -101,6 +130,7 @@ def _campaign(cp: CampaignPlan, paint: object, limit: int) -> list[str]:
         lines.append(
             f"  sync fields: {plural(cp.field_leads, 'lead')} in {plural(cp.field_calls, 'call')}"
         )
+    lines += _fields_written(cp, limit, entries)
     calls = f"  {plural(cp.trigger_calls, 'trigger call')}"
     if cp.lookup_emails:
         calls += f", {plural(cp.lookup_emails, 'email')} to look up"
