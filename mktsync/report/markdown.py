@@ -26,6 +26,7 @@ from mktsync.report.words import (
     cost_line,
     headline,
     mask_emails,
+    new_ledger_note,
     plural,
     shown_new,
     token_diff,
@@ -60,6 +61,10 @@ def render_markdown(
     title = f"### mktsync plan: environment `{plan.environment}`" if plan.environment else ""
     head = [MARKER, title or "### mktsync plan", ""]
     head += _context_lines(context or Context())
+    note = new_ledger_note(plan, literal)
+    if note is not None:  # issue 25: at the top, before the counts it explains
+        kind, _, words = note.partition(": ")
+        head += [f"> **{kind.capitalize()}:** {words}", ""]
     head += [f"**{headline(plan)}**", ""]
     head += _table(plan)
     head += schedule_markdown(plan)

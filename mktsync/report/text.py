@@ -12,6 +12,7 @@ from mktsync.report.words import (
     cost_line,
     field_advice,
     headline,
+    new_ledger_note,
     plural,
     shorten,
     shown_new,
@@ -39,7 +40,12 @@ def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) 
     """The plan's closing lines alone (``plan -q``): what it sends, costs, and leaves out.
 
     ``first``: these are the output's first lines, so they name the environment."""
-    lines = [*(environment_line(plan) if first else []), headline(plan), cost_line(plan)]
+    lines = [*(environment_line(plan) if first else [])]
+    note = new_ledger_note(plan)
+    if note is not None:  # above the headline: every count below it rests on this
+        warns = plan.new_ledger is not None and plan.new_ledger.warns
+        lines.append(f"\x1b[33;1m{one_line(note)}\x1b[0m" if color and warns else one_line(note))
+    lines += [headline(plan), cost_line(plan)]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
