@@ -301,11 +301,13 @@ def new_ledger(
 def apply_refusal(found: NewLedger) -> str | None:
     """Why ``apply`` must not start this new ledger without ``--new-ledger``, or None.
 
-    Only a ledger the config named before, read here and found in use, proves that this
-    config's sends were recorded elsewhere at an earlier apply.  Another environment's
-    ledger does not: a new environment starts empty, rightly.
+    Only a ledger the config named before, read here and holding sends of these
+    campaigns, proves that an earlier apply recorded them elsewhere.  A changed line whose
+    old ledger cannot be read here, or never sent these campaigns, is said by the plan but
+    does not stop apply ("no evidence, no verdict").  Nor does another environment's
+    ledger: a new environment starts empty, rightly.
     """
-    proof = [e for e in found.evidence if e.kind != "environment" and e.in_use]
+    proof = [e for e in found.evidence if e.kind != "environment" and e.sends]
     if not proof:
         return None
     exists = "does not exist" if found.state == "absent" else "is empty"
@@ -428,7 +430,17 @@ def _git(folder: Path, *args: str) -> str | None:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
     try:
         proc = subprocess.run(
-            ["git", "-c", "core.fsmonitor=false", "--no-pager", *args],
+            # Local questions only; nothing the repository's config could turn into a
+            # command (a file-system monitor, signature checks) runs for them.
+            [
+                "git",
+                "-c",
+                "core.fsmonitor=false",
+                "-c",
+                "log.showSignature=false",
+                "--no-pager",
+                *args,
+            ],
             cwd=folder,
             capture_output=True,
             timeout=_GIT_TIMEOUT,

@@ -11,7 +11,8 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -86,23 +87,18 @@ def commit_ledger_line(repo: Path, ledger: str, message: str = "move the ledger"
     git(repo, "commit", "-q", "-am", message)
 
 
+Start = Callable[[Path], Emulator]
+
+
 @pytest.fixture
-def emulators() -> Iterator[list[Emulator]]:
-    """Start emulators seeded for a config; each is stopped at the end."""
-    started: list[Emulator] = []
-    servers = []
+def emulators() -> Iterator[Start]:
+    """Start emulators seeded for a config (each counts the calls it receives)."""
+    with ExitStack() as stack:
 
-    def start(config: Path) -> Emulator:
-        server = serve(seed=seed_for(load_config(config)))
-        emu = server.__enter__()
-        servers.append(server)
-        started.append(emu)
-        return emu
+        def start(config: Path) -> Emulator:
+            return stack.enter_context(serve(seed=seed_for(load_config(config))))
 
-    started_fn = start
-    yield started_fn  # type: ignore[misc]
-    for server in servers:
-        server.__exit__(None, None, None)
+        yield start
 
 
 def mktsync(
@@ -133,10 +129,10 @@ def leads_triggered(emu: Emulator) -> int:
     return sum(len(t["lead_ids"]) for t in emu.triggers())
 
 
-def sent_before_the_move(tmp_path: Path, emulators: object) -> Path:
+def sent_before_the_move(tmp_path: Path, emulators: Start) -> Path:
     """A project whose first apply sent everything, then a branch moving ``ledger:``."""
     repo = project(tmp_path)
-    emu = emulators(repo / "campaigns.yaml")  # type: ignore[operator]
+    emu = emulators(repo / "campaigns.yaml")
     first = mktsync(repo, "apply", "--yes", emu=emu)
     assert first.returncode == 0, first.stderr
     assert leads_triggered(emu) == LEADS
@@ -152,7 +148,7 @@ HEADLINE = (
 
 
 def test_a_pull_request_moving_the_ledger_says_so_in_text_markdown_and_json(
-    tmp_path: Path, emulators: object
+    tmp_path: Path, emulators: Start
 ) -> None:
     repo = sent_before_the_move(tmp_path, emulators)
 
@@ -193,13 +189,13 @@ def test_a_pull_request_moving_the_ledger_says_so_in_text_markdown_and_json(
 
 
 def test_apply_after_the_merge_refuses_without_new_ledger_and_sends_with_it(
-    tmp_path: Path, emulators: object
+    tmp_path: Path, emulators: Start
 ) -> None:
     repo = sent_before_the_move(tmp_path, emulators)
     git(repo, "checkout", "-q", "main")
     git(repo, "merge", "-q", "--no-ff", "move", "-m", "Merge the move")
     old_commit = git(repo, "rev-parse", "HEAD^1")[:12]
-    emu = emulators(repo / "campaigns.yaml")  # type: ignore[operator]
+    emu = emulators(repo / "campaigns.yaml")
 
     refused = mktsync(repo, "apply", "--yes", emu=emu)
     assert refused.returncode == 1
@@ -248,7 +244,7 @@ def test_apply_after_the_merge_refuses_without_new_ledger_and_sends_with_it(
 
 
 def test_another_environments_ledger_knowing_the_campaigns_is_in_the_headline(
-    tmp_path: Path, emulators: object
+    tmp_path: Path, emulators: Start
 ) -> None:
     repo = project(tmp_path, repo=False)
     environments = (
@@ -257,7 +253,7 @@ def test_another_environments_ledger_knowing_the_campaigns_is_in_the_headline(
         "  production: {ledger: 'sqlite:///.mktsync/production.db'}\n"
     )
     write_config(repo, OLD, environments)
-    emu = emulators(repo / "campaigns.yaml")  # type: ignore[operator]
+    emu = emulators(repo / "campaigns.yaml")
     assert mktsync(repo, "apply", "--yes", "--env", "sandbox", emu=emu).returncode == 0
 
     plan = mktsync(repo, "plan", "--env", "production", "--detailed-exitcode")
@@ -277,10 +273,10 @@ def test_another_environments_ledger_knowing_the_campaigns_is_in_the_headline(
 
 
 def test_a_ledger_moved_by_export_shows_no_headline_and_sends_nothing(
-    tmp_path: Path, emulators: object
+    tmp_path: Path, emulators: Start
 ) -> None:
     repo = project(tmp_path)
-    emu = emulators(repo / "campaigns.yaml")  # type: ignore[operator]
+    emu = emulators(repo / "campaigns.yaml")
     assert mktsync(repo, "apply", "--yes", emu=emu).returncode == 0
     git(repo, "checkout", "-q", "-b", "move")
     copied = mktsync(repo, "ledger", "export", "--format", "sqlite", "--out", "data/new.db")
@@ -300,7 +296,7 @@ def test_a_ledger_moved_by_export_shows_no_headline_and_sends_nothing(
 
 
 def test_a_fresh_project_plans_calmly_and_its_first_apply_needs_no_flag(
-    tmp_path: Path, emulators: object
+    tmp_path: Path, emulators: Start
 ) -> None:
     repo = project(tmp_path)
     plan = mktsync(repo, "plan", "--detailed-exitcode")
@@ -312,7 +308,7 @@ def test_a_fresh_project_plans_calmly_and_its_first_apply_needs_no_flag(
     md = mktsync(repo, "plan", "--format", "markdown").stdout
     assert f"> **Note:** the ledger `{OLD}` does not exist yet: every item is planned as new" in md
 
-    emu = emulators(repo / "campaigns.yaml")  # type: ignore[operator]
+    emu = emulators(repo / "campaigns.yaml")
     applied = mktsync(repo, "apply", "--yes", emu=emu)
     assert applied.returncode == 0, applied.stderr
     assert leads_triggered(emu) == LEADS
@@ -321,7 +317,7 @@ def test_a_fresh_project_plans_calmly_and_its_first_apply_needs_no_flag(
 
 
 def test_a_ledger_line_changed_before_any_apply_is_no_reason_to_refuse(
-    tmp_path: Path, emulators: object
+    tmp_path: Path, emulators: Start
 ) -> None:
     repo = project(tmp_path)
     commit_ledger_line(repo, NEW, "keep the ledger under data/")
@@ -330,7 +326,7 @@ def test_a_ledger_line_changed_before_any_apply_is_no_reason_to_refuse(
         f"campaigns.yaml named the ledger {OLD} at commit" in plan.stdout
         and "(not read: no such file in this checkout)" in plan.stdout
     )
-    emu = emulators(repo / "campaigns.yaml")  # type: ignore[operator]
+    emu = emulators(repo / "campaigns.yaml")
     applied = mktsync(repo, "apply", "--yes", emu=emu)  # the old one never existed
     assert applied.returncode == 0, applied.stderr
     assert leads_triggered(emu) == LEADS
@@ -343,7 +339,7 @@ def test_the_readme_demo_works_on_a_fresh_clone(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
 
 
-def test_the_ledger_is_shown_as_written_never_resolved(tmp_path: Path, emulators: object) -> None:
+def test_the_ledger_is_shown_as_written_never_resolved(tmp_path: Path, emulators: Start) -> None:
     repo = sent_before_the_move(tmp_path, emulators)
     commit_ledger_line(repo, "${MKTSYNC_NEW_LEDGER}")
     env = {"MKTSYNC_NEW_LEDGER": "sqlite:///data/hidden-name.db"}
@@ -364,15 +360,15 @@ def test_a_base_branch_not_in_the_checkout_is_said_not_an_error(tmp_path: Path) 
         "was not compared)"
     ) in plan.stdout
     # No git at all: no evidence, and no error.
-    bare = project(tmp_path / "plain", repo=False) if (tmp_path / "plain").mkdir() is None else None
-    assert bare is not None
+    (tmp_path / "plain").mkdir()
+    bare = project(tmp_path / "plain", repo=False)
     plan = mktsync(bare, "plan", GITHUB_BASE_REF="main", PATH="/nonexistent")
     assert plan.returncode == 0, plan.stderr
     assert "from $GITHUB_BASE_REF, is not in this checkout" in plan.stdout
 
 
 def test_a_github_pull_request_checkout_compares_with_the_merge_commits_first_parent(
-    tmp_path: Path, emulators: object
+    tmp_path: Path, emulators: Start
 ) -> None:
     """actions/checkout of a PR holds the merge commit (and with fetch-depth 2 its parents),
     not the base branch by name: the base is the merge's first parent."""
@@ -385,11 +381,11 @@ def test_a_github_pull_request_checkout_compares_with_the_merge_commits_first_pa
 
 
 def test_a_postgresql_ledger_the_workflow_names_is_read_for_the_evidence(
-    tmp_path: Path, emulators: object, postgres_database: str
+    tmp_path: Path, emulators: Start, postgres_database: str
 ) -> None:
     """apply.yml's ledger is ${MKTSYNC_LEDGER_URL}; a PR points ledger: at a file."""
     repo = project(tmp_path, "${MKTSYNC_LEDGER_URL}")
-    emu = emulators(repo / "campaigns.yaml")  # type: ignore[operator]
+    emu = emulators(repo / "campaigns.yaml")
     pg = {"MKTSYNC_LEDGER_URL": postgres_database}
     assert mktsync(repo, "apply", "--yes", emu=emu, **pg).returncode == 0
     git(repo, "checkout", "-q", "-b", "move")
@@ -436,3 +432,37 @@ def test_a_ledger_read_as_its_default_says_which_variable_was_not_set(tmp_path: 
         f"note: the ledger {default} (read as its default: ${{MKTSYNC_LEDGER_URL}} not set "
         "here) does not exist yet: every item is planned as new"
     ) in plan.stdout
+
+
+def test_ledgers_outside_the_repository_are_never_opened(tmp_path: Path, emulators: Start) -> None:
+    """Another environment's ledger is read only when it is an SQLite file in the repository."""
+    (tmp_path / "repo").mkdir()
+    repo = project(tmp_path / "repo")
+    outside = "sqlite:///../outside.db"
+    write_config(repo, OLD)
+    emu = emulators(repo / "campaigns.yaml")
+    sent = mktsync(repo, "apply", "--yes", "--ledger", outside, emu=emu)
+    assert sent.returncode == 0, sent.stderr
+    assert (tmp_path / "outside.db").is_file()
+    environments = (
+        f"environments:\n  sandbox: {{ledger: '{outside}'}}\n  production: {{ledger: '{OLD}'}}\n"
+    )
+    write_config(repo, OLD, environments)
+    plan = mktsync(repo, "plan", "--env", "production")
+    assert plan.returncode == 0, plan.stderr
+    assert "outside.db" not in plan.stdout
+    assert f"note: the ledger {OLD} does not exist yet" in plan.stdout
+
+
+def test_apply_refuses_only_on_sends_of_these_campaigns() -> None:
+    from mktsync.ledger.history import Evidence, NewLedger, apply_refusal
+
+    def found(**evidence: object) -> NewLedger:
+        kind = evidence.pop("kind", "previous_config")
+        one = Evidence(kind=kind, ledger=OLD, ref="1f2e3d4c5b6a", **evidence)  # type: ignore[arg-type]
+        return NewLedger(ledger=NEW, state="absent", evidence=(one,))
+
+    assert apply_refusal(found(sends=1, in_use=True)) is not None
+    assert apply_refusal(found(sends=0, in_use=True)) is None  # used, but not for these
+    assert apply_refusal(found(unread="no such file in this checkout")) is None
+    assert apply_refusal(found(kind="environment", environment="sandbox", sends=9)) is None
