@@ -17,6 +17,9 @@ ledger is new, this module looks for evidence that the campaigns have history el
   old ledger's sends of these campaigns are counted when it can be read;
 - **another environment's ledger** (``environments:``) holds sends of these campaigns.
 
+``git`` reads the config's earlier ``ledger:``; ``elsewhere`` reads other ledgers; this
+module holds the records the plan carries (``Plan.new_ledger``) and their words.
+
 Invariants:
 
 - Nothing is created, written or fetched: ledgers are opened with ``create=False``; git is
@@ -36,23 +39,19 @@ Invariants:
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from mktsync.ledger.elsewhere import State, is_memory
 
 if TYPE_CHECKING:
     from mktsync.config.model import Config
     from mktsync.ledger.reader import LedgerReader
 
-BASE_VARIABLES = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
-HISTORY_DEPTH = 50  # versions of the config looked at without a base ref
 MOVE_DOC = 'docs/ledger.md, "Moving the ledger"'
-_GIT_TIMEOUT = 10.0
 
 EvidenceKind = Literal["base_branch", "previous_config", "environment"]
-State = Literal["absent", "empty"]
 
 
 Show = Callable[[str], str]  # how a value from a config or the command line is written
@@ -244,21 +243,23 @@ def new_ledger(
     False when the command line chose the ledger (``--ledger``): the config's line is not
     the one in use.  ``environments`` False skips other environments' ledgers.
     """
+    from mktsync.ledger.elsewhere import Place, ledger_state, read_other
+    from mktsync.ledger.git import previous_version
     from mktsync.ledger.postgres import redact
 
-    if _is_memory(url):
+    if is_memory(url):
         return None  # a throwaway ledger is new by design
     state = ledger_state(ledger)
     if state is None:
         return None
     ids = _campaign_ids(config)
-    current = _Place.of(url, config.base_dir)
+    current = Place.of(url, config.base_dir)
     evidence: list[Evidence] = []
     unchecked: tuple[str, str] | None = None
     if compare_config:
         version, unchecked = previous_version(config, base)
         if version is not None and version.ledger != config.ledger.raw:
-            reading = _read_other(version.ledger, config, current, ids, trusted=True)
+            reading = read_other(version.ledger, config, current, ids, trusted=True)
             if not reading.same:
                 evidence.append(
                     Evidence(
@@ -276,7 +277,7 @@ def new_ledger(
         for name, spec in config.environments.items():
             if name == config.environment:
                 continue
-            reading = _read_other(spec.ledger.raw, config, current, ids, trusted=False, seen=seen)
+            reading = read_other(spec.ledger.raw, config, current, ids, trusted=False, seen=seen)
             if reading.sends:
                 evidence.append(
                     Evidence(
@@ -321,258 +322,10 @@ def apply_refusal(found: NewLedger) -> str | None:
     )
 
 
-def ledger_state(ledger: LedgerReader) -> State | None:
-    """``absent`` (no file, no tables), ``empty`` (never used), or None (in use).
-
-    Used means any item record or any run (an apply that sent nothing, a baseline).
-    """
-    with ledger._tx() as tx:
-        used = tx.execute("SELECT 1 FROM items LIMIT 1") or tx.execute("SELECT 1 FROM runs LIMIT 1")
-    if used:
-        return None
-    # A missing SQLite file or PostgreSQL schema is read as an empty in-memory ledger
-    # (``open_ledger(create=False)``): an SQLite store without a path.
-    return "absent" if getattr(ledger._store, "path", "") is None else "empty"
-
-
-def sends_of(ledger: LedgerReader, campaign_ids: Iterable[int]) -> int:
-    """How many ``sent`` records ``ledger`` holds for these campaign ids."""
-    ids = sorted(set(campaign_ids))
-    total = 0
-    size = max(1, ledger._store.max_params)
-    with ledger._tx() as tx:
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            marks = ", ".join("?" * len(chunk))
-            rows = tx.execute(
-                f"SELECT COUNT(*) FROM items WHERE status = 'sent' AND campaign_id IN ({marks})",
-                chunk,
-            )
-            total += int(rows[0][0])
-    return total
-
-
-# -- the config's earlier ledger, from git -----------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class Version:
-    """The ``ledger:`` an earlier version of the config wrote (for this environment)."""
-
-    kind: Literal["base_branch", "previous_config"]
-    ref: str  # the base ref as given, or the commit (12 hex digits)
-    ledger: str
-
-
-def previous_version(
-    config: Config, base: str | None = None
-) -> tuple[Version | None, tuple[str, str] | None]:
-    """The config's ``ledger:`` in the base branch, or in its newest earlier version.
-
-    Returns ``(version, unchecked)``: ``version`` None when there is nothing to compare
-    (no git, no base and no earlier version that differs, the config is new in the
-    diff); ``unchecked`` is the base asked for, and where it was named, when it is not in
-    this checkout.
-    """
-    folder = config.path.absolute().parent
-    name = config.path.name
-    asked = base_ref(base)
-    if asked is not None:
-        ref, source = asked
-        commit = _resolve(folder, ref, guess_merge=source != "--base")
-        if commit is None:
-            return None, (ref, source)
-        text = _git(folder, "cat-file", "blob", f"{commit}:./{name}")
-        written = None if text is None else _ledger_of(text, config.environment)
-        if written is None:
-            return None, None  # the config (or this environment) is new in this diff
-        return Version(kind="base_branch", ref=ref, ledger=written), None
-    log = _git(folder, "log", "--first-parent", f"-n{HISTORY_DEPTH}", "--format=%H", "--", name)
-    for commit in (log or "").split():
-        text = _git(folder, "cat-file", "blob", f"{commit}:./{name}")
-        written = None if text is None else _ledger_of(text, config.environment)
-        if written is not None and written != config.ledger.raw:
-            return Version(kind="previous_config", ref=commit[:12], ledger=written), None
-    return None, None
-
-
-def base_ref(given: str | None) -> tuple[str, str] | None:
-    """``(ref, where it came from)``: ``--base REF``, else the CI's target branch."""
-    if given:
-        return given, "--base"
-    for variable in BASE_VARIABLES:
-        value = os.environ.get(variable, "").strip()
-        if value:
-            return value, f"${variable}"
-    return None
-
-
-def _resolve(folder: Path, ref: str, *, guess_merge: bool) -> str | None:
-    """The commit ``ref`` names here: as given, else the remote-tracking branch.
-
-    A GitHub pull-request checkout holds only the merge commit (and, with
-    ``fetch-depth: 2``, its parents): the base branch is then its first parent.
-    """
-    if ref.startswith("-"):
-        return None  # never an option to git
-    for candidate in (ref, f"refs/remotes/origin/{ref}"):
-        found = _git(folder, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
-        if found:
-            return found.strip()
-    if guess_merge and _git(folder, "rev-parse", "--verify", "--quiet", "HEAD^2^{commit}"):
-        found = _git(folder, "rev-parse", "--verify", "--quiet", "HEAD^1^{commit}")
-        return found.strip() if found else None
-    return None
-
-
-def _git(folder: Path, *args: str) -> str | None:
-    """A local git question's answer, or None (no git, not a repository, no such object)."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
-    try:
-        proc = subprocess.run(
-            # Local questions only; nothing the repository's config could turn into a
-            # command (a file-system monitor, signature checks) runs for them.
-            [
-                "git",
-                "-c",
-                "core.fsmonitor=false",
-                "-c",
-                "log.showSignature=false",
-                "--no-pager",
-                *args,
-            ],
-            cwd=folder,
-            capture_output=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-            env=env,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.decode("utf-8", "replace")
-
-
-def _ledger_of(text: str, environment: str | None) -> str | None:
-    """The ``ledger:`` an earlier version of the config wrote for ``environment``."""
-    from mktsync.config.validate import DEFAULT_LEDGER
-    from mktsync.config.yamlfile import parse_document
-    from mktsync.errors import ConfigError
-
-    try:
-        data = parse_document(text.encode("utf-8"), "earlier config").data
-    except ConfigError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    if environment:
-        environments = data.get("environments")
-        spec = environments.get(environment) if isinstance(environments, dict) else None
-        ledger = spec.get("ledger") if isinstance(spec, dict) else None
-    else:
-        ledger = data.get("ledger", DEFAULT_LEDGER)
-    return ledger if isinstance(ledger, str) else None
-
-
-# -- reading another ledger without reaching anywhere new ------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Place:
-    """Where a ledger URL leads: an SQLite file's real path, or the URL itself."""
-
-    where: str
-
-    @classmethod
-    def of(cls, url: str, base_dir: Path) -> _Place:
-        from mktsync.config.confine import sqlite_written_path
-
-        path = sqlite_written_path(url)
-        if path is None:
-            return cls(where=url)
-        return cls(where=os.path.realpath(base_dir / path))
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Reading:
-    sends: int | None = None
-    in_use: bool | None = None
-    unread: str | None = None
-    same: bool = False  # the ledger in use, written another way
-
-
-def _read_other(
-    written: str,
-    config: Config,
-    current: _Place,
-    ids: Iterable[int],
-    *,
-    trusted: bool,
-    seen: set[_Place] | None = None,
-) -> _Reading:
-    """Read another ledger's sends of ``ids``, if it can be read without reaching anywhere new.
-
-    ``trusted``: ``written`` comes from a reviewed version of the config (the base branch,
-    an earlier commit), so one whole ``${VAR}`` the workflow set may name a database.
-    """
-    from mktsync.config.confine import PathRefused, confined_path, sqlite_written_path
-    from mktsync.config.model import EnvString, Policy
-    from mktsync.errors import MktsyncError
-    from mktsync.ledger import open_ledger
-
-    value = EnvString(raw=written, field="ledger", policy=config.policy)
-    unset = [n for n in value.variables if not os.environ.get(n)]
-    try:
-        url = value.resolve()
-    except MktsyncError:  # a variable not allowed, unset without a default, or embedded
-        return _Reading(unread=f"${{{unset[0]}}} is not set" if unset else "its ${VAR} is refused")
-    place = _Place.of(url, config.base_dir)
-    if place == current or (seen is not None and place in seen):
-        return _Reading(same=True)
-    if seen is not None:
-        seen.add(place)
-    if _is_memory(url):
-        return _Reading(unread="a throwaway in-memory ledger")
-    path = sqlite_written_path(url)
-    if path is not None:
-        try:
-            real = confined_path(path, config.base_dir, Policy(data_root=config.policy.data_root))
-        except PathRefused:
-            return _Reading(unread="outside the repository")
-        if not real.is_file():
-            return _Reading(unread="no such file in this checkout")
-        url = f"sqlite:///{real}"
-    elif not (trusted and _from_workflow(value, url)):
-        return _Reading(unread="not an SQLite file in the repository")
-    try:
-        with open_ledger(url, config.base_dir, create=False) as other:
-            state = ledger_state(other)
-            return _Reading(sends=sends_of(other, ids), in_use=state is None)
-    except MktsyncError:  # not a ledger, damaged, unreachable: its message may hold the URL
-        return _Reading(unread="not a readable ledger")
-
-
-def _from_workflow(value: Any, url: str) -> bool:
-    """``url`` is the whole value of the one variable written (set by the workflow, never a
-    default or a host written in the file)."""
-    names = value.variables
-    return (
-        len(names) == 1
-        and value.raw.strip().startswith("${")
-        and value.raw.strip().endswith("}")
-        and os.environ.get(names[0]) == url
-    )
-
-
 def _variables(written: str) -> tuple[str, ...]:
     from mktsync.config.model import EnvString
 
     return EnvString(raw=written).variables
-
-
-def _is_memory(url: str) -> bool:
-    return url.split("?", 1)[0] == "sqlite:///:memory:"
 
 
 def _campaign_ids(config: Config) -> set[int]:
