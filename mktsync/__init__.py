@@ -20,19 +20,26 @@ def plan_config(
     retry_unknown: bool = False,
     policy: Policy | None = None,
     environment: str | None = None,
+    base: str | None = None,
 ) -> tuple[Config, Plan]:
     """Load a config and plan it against its ledger, read-only: creates no file, needs no secret.
 
     ``policy`` (``--allow-env``, ``--data-root``, ``--untrusted``) bounds what the config
     may reach; the config carries it, so the ledger URL and every source obey it.
+    A ledger that does not exist yet is said so in ``plan.new_ledger``, with any evidence
+    that the campaigns were sent before (``base``: the base branch to compare the config
+    with, ``--base REF``; see ``mktsync.ledger.history``).
 
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
     """
+    import dataclasses
+
     from mktsync.config import EnvString, display_name
     from mktsync.config.security import as_written
     from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
+    from mktsync.ledger.history import new_ledger
     from mktsync.plan import make_plan
     from mktsync.qualify import preflight_estimates
 
@@ -49,6 +56,11 @@ def plan_config(
             config_path=display_name(config.path),
             preflight_calls=preflight_estimates(config, url),
         )
+        found = new_ledger(
+            config, ledger, url, written=written.raw, base=base, compare_config=ledger_url is None
+        )
+    if found is not None:
+        plan = dataclasses.replace(plan, new_ledger=found)
     return config, plan
 
 

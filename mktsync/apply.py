@@ -80,6 +80,7 @@ class ApplyOptions:
     # plan's warnings and estimate (qualify.campaign_info_path); None: not recorded.
     campaign_info: Path | None = None
     stop: StopRequest | None = None  # set (by a signal handler) to stop in order
+    note: str | None = None  # kept in the run's row from its start (apply --new-ledger)
 
 
 def apply_config(
@@ -111,7 +112,10 @@ def apply_config(
             )
         check_budget(plan, config)
         run_id = ledger.start_run(
-            command="apply", config_digest=config.digest, git_commit=options.git_commit
+            command="apply",
+            config_digest=config.digest,
+            git_commit=options.git_commit,
+            note=options.note,
         )
         report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
         status = EXIT_ERROR  # what the runs table says if something below raises

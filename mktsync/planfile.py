@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
+from mktsync.ledger.history import NewLedger
 from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
 from mktsync.planned import (
     SAMPLES_PER_FIELD,
@@ -55,6 +56,7 @@ def _header(plan: Plan) -> dict[str, Any]:
         },
         # Additive fields (format_version 1 stays): written only when there is something.
         **({"environment": plan.environment} if plan.environment else {}),
+        **({"new_ledger": plan.new_ledger.as_json()} if plan.new_ledger else {}),
         **(
             {"schedules": [schedule_plan_json(sp) for sp in plan.schedules]}
             if plan.schedules
@@ -361,7 +363,13 @@ def _plan_from_json(
         ),
         schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),
         environment=data.get("environment"),
+        new_ledger=_new_ledger(data),
     )
+
+
+def _new_ledger(data: dict[str, Any]) -> NewLedger | None:
+    found = data.get("new_ledger")
+    return None if found is None else NewLedger.from_json(found, data["config"]["path"])
 
 
 def _call(c: dict[str, Any], call: dict[str, Any]) -> Call:

@@ -25,6 +25,7 @@ from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import OFFSET, Spill
 
 if TYPE_CHECKING:
+    from mktsync.ledger.history import NewLedger
     from mktsync.schedules import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
@@ -284,6 +285,9 @@ class Plan:
     summary: Summary = field(default_factory=Summary)
     schedules: tuple[SchedulePlan, ...] = ()  # batch campaigns (mktsync.schedules)
     environment: str | None = None  # the --env the plan was made for
+    # The ledger is new (absent or never used), with any evidence that these campaigns
+    # were sent before (mktsync.ledger.history; issue 25).
+    new_ledger: NewLedger | None = None
 
     @property
     def calls_per_window(self) -> int:

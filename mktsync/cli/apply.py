@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from mktsync.cli.options import (
     Output,
     Subparsers,
+    add_base,
     add_campaign,
     add_campaign_id,
     add_environment,
@@ -69,8 +70,17 @@ def add_parser(sub: Subparsers) -> None:
         "of what was sent before mktsync; needs --why)",
     )
     p.add_argument(
-        "--why", metavar="TEXT", help="with --record-only: the reason, kept in the ledger"
+        "--why",
+        metavar="TEXT",
+        help="with --record-only or --new-ledger: the reason, kept in the ledger",
     )
+    p.add_argument(
+        "--new-ledger",
+        action="store_true",
+        help="start a new, empty ledger even though the ledger the config named before holds "
+        "sends (everything is triggered again); recorded in the ledger's runs (docs/ledger.md)",
+    )
+    add_base(p)
     add_campaign(p, verb="apply")
     add_campaign_id(p, verb="apply")
     add_retry_unknown(p)
@@ -102,6 +112,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         environment=environment_of(args),
         record_only=args.record_only,
         why=args.why,
+        new_ledger=args.new_ledger,
+        base=args.base,
     )
     return run_apply(request, out, err)
 
@@ -125,6 +137,8 @@ class ApplyRequest:
     environment: str | None = None  # --env: one of the config's environments
     record_only: bool = False  # --record-only: record the plan as sent, call nothing
     why: str | None = None
+    new_ledger: bool = False  # --new-ledger: start a new ledger despite an earlier one
+    base: str | None = None  # --base REF: the base branch the config is compared with
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +175,8 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
         )
         request = dataclasses.replace(request, campaigns=tuple(names or ()))
+    # Before consent and before anything is created: a ledger that moved is refused here.
+    note = None if request.emulator or request.record_only else _new_ledger(config, request, err)
     consent = _consent(request, saved)
     if consent == "refuse":
         raise MktsyncError(
@@ -184,7 +200,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             if saved is None:
                 err.write("nothing applied\n")
                 return EXIT_ERROR
-        report = _run(config, saved, endpoint, ledger_url, request, err)
+        report = _run(config, saved, endpoint, ledger_url, request, err, note=note)
         if emulator is not None and not request.output.quiet:  # the demo's account
             from mktsync.demo import account
 
@@ -202,6 +218,8 @@ def _run(
     ledger_url: str,
     request: ApplyRequest,
     err: TextIO,
+    *,
+    note: str | None = None,
 ) -> ApplyReport:
     from mktsync import git_commit
     from mktsync.apply import ApplyOptions, apply_config
@@ -230,6 +248,7 @@ def _run(
         git_commit=git_commit(config.base_dir),
         on_event=None if quiet and request.log_format == "text" else progress,
         campaign_info=campaign_info_path(ledger_url, config.base_dir),
+        note=note,
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,
@@ -243,6 +262,49 @@ def _run(
         orderly_stop(stop, err),
     ):
         return apply_config(config, ledger, client, options, saved=saved)
+
+
+def _new_ledger(config: Config, request: ApplyRequest, err: TextIO) -> str | None:
+    """Refuse to start a new ledger where the config's earlier ledger holds sends (issue 25).
+
+    Returns the note the run records when ``--new-ledger`` starts one anyway (who, why, and
+    the evidence set aside); None otherwise.
+    """
+    from mktsync.config.model import EnvString
+    from mktsync.config.security import as_written
+    from mktsync.errors import EnvironmentVariableError
+    from mktsync.ledger import open_ledger
+    from mktsync.ledger.history import apply_refusal, new_ledger
+    from mktsync.ledger.records import whoami
+
+    try:
+        url = request.ledger_url or config.ledger.resolve()
+    except EnvironmentVariableError:
+        return None  # reported where apply needs the value, with the credentials
+    written = config.ledger if request.ledger_url is None else EnvString(raw=url)
+    with as_written(written, url), open_ledger(url, config.base_dir, create=False) as ledger:
+        found = new_ledger(
+            config,
+            ledger,
+            url,
+            written=written.raw,
+            base=request.base,
+            compare_config=request.ledger_url is None,
+            environments=False,
+        )
+    if found is None:
+        if request.new_ledger:
+            err.write("note: --new-ledger has nothing to do: the ledger is in use already\n")
+        return None
+    if not request.new_ledger:
+        refusal = apply_refusal(found)
+        if refusal is not None:
+            raise MktsyncError(refusal)
+        return None
+    who = os.environ.get("MKTSYNC_WHO", "").strip() or whoami()
+    why = (request.why or "").strip() or "no reason given (--why)"
+    evidence = "; ".join(e.describe() for e in found.evidence) or "no earlier ledger was found"
+    return f"new ledger started with --new-ledger by {who}: {why} (set aside: {evidence})"
 
 
 def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:

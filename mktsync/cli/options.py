@@ -76,6 +76,17 @@ def add_ledger(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", metavar="URL", help="ledger URL (default: the config's 'ledger')")
 
 
+def add_base(p: argparse.ArgumentParser) -> None:
+    """``--base REF``: the base branch whose config the ledger is compared with (issue 25)."""
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="the git ref of the base branch (default: $GITHUB_BASE_REF or "
+        "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME): a new ledger is compared with the ledger its "
+        "config names; without one, with the config's earlier versions in git",
+    )
+
+
 ENV_VARIABLE = "MKTSYNC_ENV"
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from mktsync.cli.options import (
     Subparsers,
+    add_base,
     add_campaign,
     add_campaign_id,
     add_config_file,
@@ -48,6 +49,7 @@ def add_parser(sub: Subparsers) -> None:
         help="the commit the Markdown plan describes (default: $GITHUB_SHA or $CI_COMMIT_SHA)",
     )
     add_ledger(p)
+    add_base(p)
     add_environment(p)
     add_campaign(p)
     add_campaign_id(p)
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         retry_unknown=args.retry_unknown,
         policy=policy_from(args),
         environment=environment_of(args),
+        base=args.base,
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
@@ -111,7 +114,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not output.quiet:
             err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
-    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.needs_review else EXIT_OK
+    # A new ledger with evidence of earlier sends is for a reviewer to see (issue 25).
+    review = plan.summary.needs_review or bool(plan.new_ledger and plan.new_ledger.warns)
+    return EXIT_CHANGES if args.detailed_exitcode and review else EXIT_OK
 
 
 def comment_context(ref: str | None, ledger: str) -> Context:

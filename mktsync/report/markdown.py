@@ -31,6 +31,7 @@ from mktsync.report.words import (
     headline,
     mask_emails,
     mask_value,
+    new_ledger_note,
     personal_field,
     plural,
     shown_new,
@@ -74,6 +75,10 @@ def render_markdown(
     title = f"### mktsync plan: environment `{plan.environment}`" if plan.environment else ""
     head = [MARKER, title or "### mktsync plan", ""]
     head += _context_lines(context or Context())
+    note = new_ledger_note(plan, literal)
+    if note is not None:  # issue 25: at the top, before the counts it explains
+        kind, _, words = note.partition(": ")
+        head += [f"> **{kind.capitalize()}:** {words}", ""]
     head += [f"**{headline(plan)}**", ""]
     head += _table(plan)
     head += schedule_markdown(plan, limit)

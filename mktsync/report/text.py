@@ -21,6 +21,7 @@ from mktsync.report.words import (
     field_advice,
     field_leads,
     headline,
+    new_ledger_note,
     plural,
     protected_note,
     shorten,
@@ -74,7 +75,12 @@ def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) 
 
 
 def _summary(plan: Plan, painter: _Painter, *, first: bool) -> list[str]:
-    lines = [*(environment_line(plan) if first else []), headline(plan), cost_line(plan)]
+    lines = [*(environment_line(plan) if first else [])]
+    note = new_ledger_note(plan)
+    if note is not None:  # above the headline: every count below it rests on this
+        warns = plan.new_ledger is not None and plan.new_ledger.warns
+        lines.append(painter.paint("≠", note) if warns else one_line(note))
+    lines += [headline(plan), cost_line(plan)]
     for cp in plan.campaigns:  # issue 25: an allowed protected field is never quiet
         for w in cp.field_writes:
             if w.protected is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
@@ -126,6 +127,15 @@ def cost_line(plan: Plan) -> str:
         f"({plan.quota_share:.2%} of the daily quota of {plan.limits.daily_quota:,}); "
         f"{duration} at {plan.calls_per_window} calls per {plan.limits.window_seconds:g} s"
     )
+
+
+def new_ledger_note(plan: Plan, show: Callable[[str], str] | None = None) -> str | None:
+    """Issue 25: the ledger is new, so every item is planned as new; a warning when there
+    is evidence the campaigns were sent before (a moved ledger), else a calm note."""
+    found = plan.new_ledger
+    if found is None:
+        return None
+    return f"{'warning' if found.warns else 'note'}: {found.words(show)}"
 
 
 def headline(plan: Plan) -> str:
