@@ -334,8 +334,8 @@ class _Judge:
             if activity.lead_id != lead_id or activity.type_id != REQUEST_CAMPAIGN:
                 continue  # the reader keeps only type 47; checked again, it is the evidence
             moment = _time(activity.date)
-            if activity.primary_id is None or moment is None:
-                unreadable += 1
+            if moment is None or (activity.primary_id is None and moment >= start):
+                unreadable += 1  # might be this campaign's request, in this window
             elif activity.primary_id == cid and moment >= start:
                 shown.append(moment)
         recs = [r for r in self.unknown[pair] if (r.campaign_id, r.key) not in self.done]
@@ -358,10 +358,9 @@ class _Judge:
             check = _trigger_check(pair, start)
             return [_item(r, "unknown", why, lead_id=lead_id, check=check) for r in recs]
         if n == k:
+            beyond = f" beyond the {k} of calls Marketo answered" if k else ""
             why = (f"settled: no 'Request Campaign' activity for lead {lead_id} in campaign "
-                   f"{cid} {window}, the log read to its end")  # fmt: skip
-            if k:
-                why += f" (beyond the {k} of calls Marketo answered)"
+                   f"{cid} {window}{beyond}, the log read to its end")  # fmt: skip
             return [_item(r, "not_sent", why, lead_id=lead_id) for r in recs]
         if n < k:
             why = (

@@ -16,7 +16,8 @@ import pytest
 from apply_helpers import apply, cli, emulator, rows, triggered, write_project
 from settle_helpers import duplicates, records, settle
 
-from mktsync.config import display_name
+from mktsync.config import display_name, load_config
+from mktsync.ledger import open_ledger
 from mktsync.marketo.activities import ReadBudget
 
 
@@ -230,3 +231,27 @@ def test_the_budget_is_shared_by_every_read_of_a_settle(tmp_path: Path) -> None:
     assert report.log is not None and report.log.pages == 12
     assert report.log.leads == 70 and report.log.unread == 70
     assert report.still_unknown == 70
+
+
+def test_one_request_for_two_lost_calls_to_one_lead_is_settled_by_hand(tmp_path: Path) -> None:
+    two = [{"email": "ann@example.com", "webinar": w, "code": "c"} for w in ("w1", "w2")]
+    path = write_project(tmp_path, two, concurrency=1)
+    with emulator(path) as emu:
+        emu.script_fault("trigger", 1, "lost")  # w1: carried out
+        emu.script_fault("trigger", 2, "reset")  # w2: never reached Marketo
+        apply(path, emu)
+        first = settle(path, emu)
+        (campaign,) = first.campaigns
+        assert [i.verdict for i in campaign.items] == ["unknown", "unknown"]
+        assert all("which were carried out cannot be told" in i.reason for i in campaign.items)
+        assert all(i.check and "Activity Log" in i.check for i in campaign.items)
+        # A person checks in Marketo and marks w1 sent: that record has no answered call,
+        # so its activity still cannot be told from w2's.
+        config = load_config(path)
+        with open_ledger(config.ledger.resolve(), config.base_dir) as ledger:
+            ledger.repair(1234, ["ann@example.com/w1"], action="mark-sent", who="t", why="seen")
+        (item,) = settle(path, emu).campaigns[0].items
+        assert (item.key, item.verdict) == ("ann@example.com/w2", "unknown")
+        assert "without a call Marketo answered" in item.reason and item.check
+        apply(path, emu)
+        assert duplicates(emu) == 0
