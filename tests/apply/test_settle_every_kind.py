@@ -249,3 +249,28 @@ def test_a_killed_apply_settles_on_evidence(tmp_path: Path, kill_after: int) -> 
         assert set(final) <= {"sent", "unknown"}
     finally:
         emu.stop()
+
+
+def test_a_field_sync_whose_answers_keep_getting_lost_leaves_nothing_to_settle(
+    tmp_path: Path,
+) -> None:
+    path = project(tmp_path, people=3)
+    for name in ("regs.csv", "signups.csv", "webinars.csv"):  # only join-link this time
+        (tmp_path / name).write_text((tmp_path / name).read_text().splitlines()[0] + "\n")
+    lost = ",".join(f"leads_sync#{n}=lost" for n in range(1, 7))  # more than the retries
+    emu = serve_for(path, EmulatorOptions(faults=lost))
+    try:
+        first = apply(path, emu)
+        assert first.exit_code == 3 and triggered(emu) == Counter()
+        statuses = Counter((r.status, r.error_message) for r in records(path))
+        ((status, message),) = statuses
+        assert status == "failed" and (message or "").startswith("lead field not written")
+        report = settle(path, emu)
+        assert report.run_id is None  # nothing unknown: no verdict to give
+        apply(path, emu)  # writes the same values again, then triggers
+        assert sorted(triggered(emu).values()) == [1, 1, 1]
+        links = {lead["email"]: lead.get("webinarJoinLink") for lead in emu.leads()}
+        assert links == {f"p{i}@example.com": f"https://j.example.com/c{i}" for i in range(3)}
+        assert duplicates(emu) == 0
+    finally:
+        emu.stop()
