@@ -255,3 +255,11 @@ def test_one_request_for_two_lost_calls_to_one_lead_is_settled_by_hand(tmp_path:
         assert "without a call Marketo answered" in item.reason and item.check
         apply(path, emu)
         assert duplicates(emu) == 0
+
+
+def test_the_command_line_defaults_are_the_library_budget() -> None:
+    from mktsync.cli.ledger import settlecmd
+
+    assert ReadBudget() == ReadBudget(
+        max_pages=settlecmd.DEFAULT_MAX_PAGES, max_seconds=settlecmd.DEFAULT_MAX_SECONDS
+    )

@@ -24,12 +24,14 @@ from mktsync.cli.ledger.target import (
 )
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
-from mktsync.marketo.activities import DEFAULT_MAX_PAGES, DEFAULT_MAX_SECONDS
 
 if TYPE_CHECKING:  # settling talks to Marketo: imported when it runs (issue 16)
     from mktsync.settle import SettledItem, SettleReport
 
 _LISTED = 20  # unsettled items named per campaign before "... and N more"
+# ReadBudget's defaults (mktsync.marketo.activities; a test keeps them equal): importing
+# that module here would load the HTTP client for every command (issue 16).
+DEFAULT_MAX_PAGES, DEFAULT_MAX_SECONDS = 1000, 300.0
 
 
 def add_settle_parser(
