@@ -26,7 +26,6 @@ from mktsync.marketo.folders import TokenCheck, TokenWalks
 from mktsync.marketo.leads import int_or_none
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.records import (
-    Activity,
     CampaignInfo,
     CreateResult,
     PreflightResult,
@@ -377,11 +376,18 @@ class MarketoClient:
         """Which of these lead ids exist (300 values a call)."""
         return leads.find_leads_by_id(self._caller, self.base_url, ids)
 
-    def find_activities(
-        self, type_ids: Sequence[int], lead_ids: Sequence[int], since: str
-    ) -> list[Activity]:
-        """Activities of these types (at most 10) on these leads since ``since`` (ISO 8601)."""
-        return activities.find_activities(self._caller, type_ids, lead_ids, since)
+    def read_activities(
+        self,
+        type_ids: Sequence[int],
+        lead_ids: Sequence[int],
+        since: str | Mapping[int, str],
+        *,
+        budget: activities.ReadBudget | None = None,
+    ) -> activities.ActivityRead:
+        """Activities of these types (at most 10) on these leads since ``since`` (ISO 8601,
+        or one time per lead id), and whether each lead's log was read to its end within
+        ``budget``."""
+        return activities.read_activities(self._caller, type_ids, lead_ids, since, budget=budget)
 
     def create_leads(self, records: Sequence[Mapping[str, str]]) -> list[CreateResult]:
         """Create leads (``createOnly``, 300 a call); one result per record, in input order.
