@@ -12,6 +12,7 @@ from mktsync.report.words import (
     cost_line,
     field_advice,
     headline,
+    instant_text,
     plural,
     shorten,
     shown_new,
@@ -28,6 +29,8 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
         return f"\x1b[{_COLORS[mark]}m{text}\x1b[0m" if color and mark in _COLORS else text
 
     lines: list[str] = environment_line(plan)
+    if plan.now is not None:  # what now and today were: a saved plan replays it
+        lines.append(f"As of {instant_text(plan)}")
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit)
         lines.append("")
