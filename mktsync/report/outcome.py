@@ -263,6 +263,14 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
             f"| {c.leads_failed:,} | {c.leads_unknown:,} | {c.leads_missing:,} | {c.invalid:,} "
             f"| {c.leads_not_attempted:,} | {c.changed:,} |"
         )
+    summary = report.plan.summary
+    if summary.held or summary.held_runs:  # apply --reviewed
+        lines += [
+            "",
+            f"> **{plural(summary.held, 'item')} and {plural(summary.held_runs, 'batch run')} "
+            "held for review**: due now, but not in the reviewed plan as they are now; not "
+            "sent, not recorded. They go out after the next review.",
+        ]
     for c in report.campaigns:
         if c.missing:
             lines += ["", f"Missing leads of {literal(c.name)}:", ""]

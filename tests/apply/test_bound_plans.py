@@ -327,8 +327,17 @@ def reviewed_project(tmp_path: Path) -> Iterator[tuple[Path, Emulator, dict[str,
 def test_reviewed_holds_a_row_added_after_review(tmp_path: Path) -> None:
     with reviewed_project(tmp_path) as (path, emu, env):
         write_rows(tmp_path, ROWS)  # merged: one more registration than the reviewer saw
-        code, out, err = mktsync(tmp_path, "apply", "--reviewed", "reviewed.json", **env)
+        summary = tmp_path / "summary.md"
+        code, out, err = mktsync(
+            tmp_path,
+            "apply",
+            "--reviewed",
+            "reviewed.json",
+            **env,
+            GITHUB_STEP_SUMMARY=str(summary),
+        )
         assert code == 5, out + err
+        assert "> **1 item and 0 batch runs held for review**" in summary.read_text()
         assert (
             "  held for review: 1 item was not in the reviewed plan; it goes out after the "
             "next review\n    regs row 5: user3@example.com, key user3@example.com/w1\n" in out
