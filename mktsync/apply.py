@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -110,6 +110,7 @@ def apply_config(
                 # Bound like a saved plan, but to the ledger's identity, not its state:
                 # what moved since the review is what the matching is for.
                 check_binding(reviewed, config, ledger, name=options.plan_name)
+                _check_reviewed_instant(reviewed, options.plan_name)
                 hold = ReviewedSet.of(reviewed)
             try:
                 plan = make_plan(
@@ -198,6 +199,21 @@ def check_binding(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> N
         raise ForeignPlan(
             f"{name} was made for {made}; this run is for {run}: apply it where it was "
             "made, or plan again"
+        )
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # between the machine that planned and this one
+
+
+def _check_reviewed_instant(reviewed: Plan, name: str) -> None:
+    """A review happened before its merge: a reviewed plan whose instant is still ahead
+    was not made by ``plan`` (or was pinned to the future), and its ``today`` would pick
+    rows nobody reviewed as due now."""
+    assert reviewed.now is not None  # check_binding refused a plan without one
+    if reviewed.now > datetime.now(UTC) + CLOCK_SKEW:
+        raise ForeignPlan(
+            f"{name} was made as of {reviewed.now.isoformat()}, which is still to come: a "
+            "reviewed plan's instant is when it was reviewed; plan again without --now"
         )
 
 

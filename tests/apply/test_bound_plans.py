@@ -391,6 +391,20 @@ def test_reviewed_sends_what_is_still_due_when_the_ledger_moved(tmp_path: Path) 
         assert leads_triggered(emu) == 3  # nothing sent twice, the new row held
 
 
+def test_a_reviewed_plan_from_the_future_is_refused(tmp_path: Path) -> None:
+    """Its today would pick rows nobody reviewed as due now (a forged or pinned plan)."""
+    with reviewed_project(tmp_path) as (path, emu, env):
+        code, out, err = mktsync(tmp_path, "plan", "--now", "2030-01-01", "--out", "ahead.json")
+        assert code == 0, err
+        code, out, err = mktsync(tmp_path, "apply", "--reviewed", "ahead.json", **env)
+        assert (code, out) == (1, "")
+        assert err == (
+            "error: ahead.json was made as of 2030-01-01T00:00:00+00:00, which is still to "
+            "come: a reviewed plan's instant is when it was reviewed; plan again without --now\n"
+        )
+        assert emu.journal() == []
+
+
 def test_reviewed_is_bound_to_its_environment_and_instant(tmp_path: Path) -> None:
     with two_instances(tmp_path) as (sandbox, production, env):
         assert mktsync(tmp_path, "plan", "--env", "sandbox", "--out", "reviewed.json")[0] == 0
