@@ -25,12 +25,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import peak_rss_mb  # noqa: E402
+from measure import peak_rss_mb
 
-from mktsync.config.model import Limits  # noqa: E402
-from mktsync.itemlists import StreamedSequence  # noqa: E402
-from mktsync.items import Item  # noqa: E402
-from mktsync.plan import Binding, Call, CampaignPlan, Plan, PlannedItem  # noqa: E402
+from mktsync.config.model import Limits
+from mktsync.itemlists import StreamedSequence
+from mktsync.items import Item
+from mktsync.plan import Binding, Call, CampaignPlan, Plan, PlannedItem
 
 TOKENS = (("{{my.Webinar}}", "Scaling Marketo Ops with Git"),)
 
