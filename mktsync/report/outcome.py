@@ -134,7 +134,7 @@ def last_line(report: ApplyReport) -> str:
 HELD_ADVICE = "what was held goes out after the next review (a pull request's plan shows it)"
 _HELD_AS = {
     "new": "not in the reviewed plan",
-    "differs": "not as the reviewer saw them (tokens, lead or fields differ)",
+    "differs": "not as the reviewer saw {} (tokens, lead or fields differ)",
 }
 
 
@@ -151,9 +151,9 @@ def held_text(held: Sequence[HeldItem], limit: int) -> list[str]:
                     shown.append(h.item)
         if not count:
             continue
-        were = "was" if count == 1 else "were"
+        were, it = ("was", "it") if count == 1 else ("were", "them")
         lines.append(
-            f"  held for review: {plural(count, 'item')} {were} {why}; "
+            f"  held for review: {plural(count, 'item')} {were} {why.format(it)}; "
             f"{'it goes' if count == 1 else 'they go'} out after the next review"
         )
         lines += [one_line(f"    {i.source} row {i.row}: {i.lead}, key {i.key}") for i in shown]

@@ -365,7 +365,7 @@ def test_reviewed_holds_an_item_whose_tokens_changed_after_review(tmp_path: Path
         code, out, err = mktsync(tmp_path, "apply", "--reviewed", "reviewed.json", "--yes", **env)
         assert code == 5, out + err
         assert (
-            "  held for review: 1 item was not as the reviewer saw them (tokens, lead or fields "
+            "  held for review: 1 item was not as the reviewer saw it (tokens, lead or fields "
             "differ); it goes out after the next review\n"
             "    regs row 3: user1@example.com, key user1@example.com/w1\n" in out
         )
