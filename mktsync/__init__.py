@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mktsync.config.model import Config, Policy
-    from mktsync.plan import Plan
+    from mktsync.ledger.reader import LedgerReader
+    from mktsync.plan import Binding, Plan
 
 
 def plan_config(
@@ -21,6 +24,7 @@ def plan_config(
     policy: Policy | None = None,
     environment: str | None = None,
     base: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[Config, Plan]:
     """Load a config and plan it against its ledger, read-only: creates no file, needs no secret.
 
@@ -29,6 +33,9 @@ def plan_config(
     A ledger that does not exist yet is said so in ``plan.new_ledger``, with any evidence
     that the campaigns were sent before (``base``: the base branch to compare the config
     with, ``--base REF``; see ``mktsync.ledger.history``).
+    ``now``: the instant to plan at (``--now``; default the wall clock).  The plan records
+    it and its binding: environment, instance (when the base URL's variable is set; it is
+    not a secret) and the ledger's id (``planned.Binding``).
 
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
@@ -55,6 +62,8 @@ def plan_config(
             retry_unknown=retry_unknown,
             config_path=display_name(config.path),
             preflight_calls=preflight_estimates(config, url),
+            now=now,
+            binding=binding_of(config, ledger, written.raw if ledger_url is None else url),
         )
         found = new_ledger(
             config, ledger, url, written=written.raw, base=base, compare_config=ledger_url is None
@@ -62,6 +71,35 @@ def plan_config(
     if found is not None:
         plan = dataclasses.replace(plan, new_ledger=found)
     return config, plan
+
+
+def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Binding:
+    """Where a plan is made: the environment, the instance and the ledger's identity."""
+    from mktsync.ledger.postgres import redact
+    from mktsync.plan import Binding
+
+    return Binding(
+        environment=config.environment,
+        instance=instance_if_known(config),
+        ledger_id=ledger.identity(),
+        ledger=redact(ledger_text),
+    )
+
+
+def instance_if_known(config: Config) -> str | None:
+    """The host of the config's Marketo base URL, when its variable is set here (it is
+    not a secret) and it is an http(s) URL; None otherwise (a pull request's plan)."""
+    import contextlib
+
+    import httpx
+
+    from mktsync.errors import EnvironmentVariableError
+    from mktsync.marketo.client import instance_host
+
+    with contextlib.suppress(EnvironmentVariableError, ValueError, httpx.InvalidURL):
+        if config.marketo.base_url is not None:
+            return instance_host(config.marketo.base_url.resolve())
+    return None
 
 
 def git_commit(directory: Path) -> str | None:

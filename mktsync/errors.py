@@ -10,7 +10,9 @@
     │   └── LedgerLocked          exit 1   another run holds the ledger's lock
     ├── PlanError                 exit 1   a plan cannot be made or applied
     │   ├── BudgetExceeded        exit 1   the plan would exceed max_calls
-    │   └── StalePlan             exit 1   a saved plan no longer matches ledger or config
+    │   ├── StalePlan             exit 1   a saved plan no longer matches ledger or config
+    │   └── ForeignPlan           exit 1   a saved plan was made for another environment,
+    │                                      instance or ledger (or records none of them)
     ├── PreflightError            exit 1   a campaign is not ready to be triggered
     └── MarketoError              exit 1   an error answered by Marketo (code, message, requestId)
         ├── AuthError             exit 1   bad client id or secret (identity said 401)
@@ -34,6 +36,7 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_INCOMPLETE = 3
 EXIT_QUOTA = 4
+EXIT_HELD = 5  # apply --reviewed: what it was asked to send went out, but items are held
 EXIT_INTERRUPTED = 130
 
 Severity = Literal["error", "warning"]
@@ -201,6 +204,11 @@ class BudgetExceeded(PlanError):
 
 class StalePlan(PlanError):
     """A saved plan was made against another ledger state or config; plan again."""
+
+
+class ForeignPlan(PlanError):
+    """A saved or reviewed plan was made for another environment, Marketo instance or
+    ledger than this run's: it applies only where it was made (issue 21)."""
 
 
 class PreflightError(MktsyncError):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mktsync.errors import EXIT_ERROR, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
+from mktsync.errors import EXIT_ERROR, EXIT_HELD, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
 from mktsync.plan import Plan
 
 
@@ -111,7 +111,8 @@ class ApplyReport:
 
     @property
     def exit_code(self) -> int:
-        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete."""
+        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete,
+        then items held for review (``apply --reviewed``, docs/exit-codes.md)."""
         if self.stopped_by:
             return self.stop_code
         if self.quota_stopped:
@@ -128,6 +129,8 @@ class ApplyReport:
             return EXIT_INCOMPLETE
         if self.plan.summary.unknown and not self.plan.retry_unknown:
             return EXIT_INCOMPLETE  # an earlier run's unknowns are still not settled
+        if self.plan.summary.held or self.plan.summary.held_runs:
+            return EXIT_HELD
         return EXIT_OK
 
     def counts(self) -> dict[str, int]:

@@ -1,14 +1,20 @@
 """The plan as JSON: ``plan --format json``, ``plan --out plan.json``, and ``apply plan.json``.
 
 The shape is frozen at ``format_version`` 1 and documented in ``docs/plan-json.md``.  The
-same inputs give byte-identical output: nothing time-dependent is written, keys keep a fixed
-order, and calls come in plan order.
+same inputs give byte-identical output: the only time written is the plan's instant (an
+input: ``--now``, else the wall clock when planning began), keys keep a fixed order, and
+calls come in plan order.
+
+A saved plan is bound (issue 21): ``now``, ``timezone`` and ``binding`` (environment,
+instance, ledger id) say where and when it was made; ``apply`` refuses it anywhere else.
+A file written before they existed loads with ``binding`` None, which ``apply`` refuses.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from json.encoder import encode_basestring as _str
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,7 +23,16 @@ from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
-from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
+from mktsync.plan import (
+    CLASSES,
+    Binding,
+    Call,
+    CampaignPlan,
+    ChangedItem,
+    Plan,
+    PlannedItem,
+    Summary,
+)
 from mktsync.planned import (
     SAMPLES_PER_FIELD,
     FieldWrite,
@@ -39,6 +54,9 @@ def _header(plan: Plan) -> dict[str, Any]:
         "config": {"path": plan.config_path, "digest": plan.config_digest},
         "ledger": {"fingerprint": plan.ledger_fingerprint},
         "retry_unknown": plan.retry_unknown,
+        # Additive (format_version 1 stays): when and where the plan was made (issue 21).
+        **({"now": plan.now.isoformat(), "timezone": plan.timezone} if plan.now else {}),
+        **({"binding": _binding_json(plan.binding)} if plan.binding else {}),
         "summary": {
             **{k: getattr(s, k) for k in CLASSES},
             "trigger_calls": s.trigger_calls,
@@ -63,6 +81,41 @@ def _header(plan: Plan) -> dict[str, Any]:
             else {}
         ),
     }
+
+
+def _binding_json(binding: Binding) -> dict[str, str | None]:
+    return {
+        "environment": binding.environment,
+        "instance": binding.instance,
+        "ledger_id": binding.ledger_id,
+        "ledger": binding.ledger,
+    }
+
+
+def _binding_from(data: Any) -> Binding | None:
+    """The ``binding`` of a plan file (None when absent: a file from before issue 21)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise TypeError("binding")
+    values = {k: data.get(k) for k in ("environment", "instance", "ledger_id", "ledger")}
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"binding.{name}")
+    return Binding(**values)
+
+
+def _now_from(data: dict[str, Any]) -> datetime | None:
+    text = data.get("now")
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError("now")  # an instant needs its offset to mean one moment
+    return moment
 
 
 def plan_to_json(plan: Plan) -> dict[str, Any]:
@@ -364,6 +417,9 @@ def _plan_from_json(
         schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),
         environment=data.get("environment"),
         new_ledger=_new_ledger(data),
+        now=_now_from(data),
+        timezone=str(data.get("timezone") or "UTC"),
+        binding=_binding_from(data.get("binding")),
     )
 
 

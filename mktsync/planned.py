@@ -15,6 +15,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,6 +69,26 @@ def encode_changed(changed: ChangedItem) -> str:
 def decode_changed(data: str) -> ChangedItem:
     item, old = json.loads(data)
     return ChangedItem(item=item_from(item), old_tokens=tuple((n, v) for n, v in old))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldItem:
+    """An item due now that ``apply --reviewed`` does not send: the reviewed plan did not
+    contain it (``reason`` ``"new"``), or contained its key with other tokens, lead or
+    fields (``"differs"``).  Not marked in the ledger: it goes out after the next review."""
+
+    item: Item
+    reason: str
+
+
+def encode_held(held: HeldItem) -> str:
+    """A ``HeldItem`` as a spill record (``itemlists``)."""
+    return json.dumps([item_record(held.item), held.reason])
+
+
+def decode_held(data: str) -> HeldItem:
+    item, reason = json.loads(data)
+    return HeldItem(item=item_from(item), reason=str(reason))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +230,8 @@ class CampaignPlan:
     per_lead_token: str | None = None
     # Every lead field the entry writes, protected ones with their reasons (issue 25).
     field_writes: tuple[FieldWrite, ...] = ()
+    # Due, but not in the reviewed plan as they are now (``apply --reviewed``): not sent.
+    held: Sequence[HeldItem] = ()
 
     @property
     def trigger_calls(self) -> int:
@@ -242,6 +265,8 @@ class Summary:
     schedule_changed: int = 0  # scheduled before, changed since, not sent again
     schedule_orphaned: int = 0  # still scheduled in Marketo, ahead, for rows that are gone
     field_calls: int = 0  # leads.json calls writing lead fields, and one describe call
+    held: int = 0  # items due but held for review (``apply --reviewed``), not in the calls
+    held_runs: int = 0  # batch runs due but held for review
 
     @property
     def total_calls(self) -> int:
@@ -272,6 +297,24 @@ class Summary:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Binding:
+    """Where a saved plan may be applied (issue 21): the environment, the Marketo instance
+    and the ledger it was made against.  ``apply PLAN`` refuses any other.
+
+    ``instance`` is the base URL's host (``marketo.client.instance_host``), None when its
+    variable was not set at plan time: the ledger's own instance binding stands in.
+    ``ledger_id`` is the ledger's random id (``ledger_meta``), None when no ledger existed
+    yet: the ledger applied to must then have no records.  ``ledger`` is the ledger as
+    written in the config (or ``--ledger`` with its password replaced), for messages.
+    """
+
+    environment: str | None = None
+    instance: str | None = None
+    ledger_id: str | None = None
+    ledger: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Plan:
     """A whole plan: per campaign its classes, calls and problems, and what it costs."""
 
@@ -288,6 +331,13 @@ class Plan:
     # The ledger is new (absent or never used), with any evidence that these campaigns
     # were sent before (mktsync.ledger.history; issue 25).
     new_ledger: NewLedger | None = None
+    # The run's instant: what ``now`` and ``today`` were (``dates.instant``), held in
+    # ``timezone``; None only in a plan file written before it was recorded.
+    now: datetime | None = None
+    timezone: str = "UTC"
+    binding: Binding | None = None  # set by ``plan_config``; None: not bound (see Binding)
+    # Batch runs due but held for review (``apply --reviewed``): "name: key at run_at".
+    held_runs: tuple[str, ...] = ()
 
     @property
     def calls_per_window(self) -> int:

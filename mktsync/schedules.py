@@ -42,6 +42,7 @@ from typing import Literal, Protocol
 from mktsync.config.batch import parse_run_at
 from mktsync.config.model import Config, Schedule
 from mktsync.config.reads import as_condition
+from mktsync.dates import instant
 from mktsync.errors import PlanError, one_line
 from mktsync.items import InvalidItem, Tokens, token_hash
 from mktsync.render import FALSE_RENDERINGS, compile_template
@@ -177,7 +178,7 @@ def plan_schedules(
     now: datetime | None = None,
 ) -> tuple[SchedulePlan, ...]:
     """Classify every run of every schedule (or of ``names``); refuse a ``run_at`` in the past."""
-    now = now or datetime.now(UTC)
+    now = instant(now, config.timezone)
     chosen = list(config.schedules) if names is None else names
     produced: dict[str, set[str]] = {}
     plans = tuple(
@@ -185,6 +186,9 @@ def plan_schedules(
     )
     plans = _with_orphans(config, plans, produced, ledger, now)
     lines = []
+    # Marketo judges "the past" by its own clock: a pinned instant behind the wall clock
+    # (a missed day replayed with --now) must not promise a run Marketo would refuse.
+    now = max(now, datetime.now(UTC))
     for sp in plans:
         for p in sp.send:
             run_at = parse_run_at(p.item.run_at)
@@ -193,7 +197,8 @@ def plan_schedules(
             where = f"schedules.{sp.name}: {_where(p.item)}run_at {p.item.run_at}"
             if run_at <= now:
                 lines.append(
-                    f"{where} is in the past (now {now:%Y-%m-%d %H:%M} UTC); Marketo cannot "
+                    f"{where} is in the past (now {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC); "
+                    "Marketo cannot "
                     "run a batch campaign in the past: fix the time, or leave the row out "
                     "with 'when:'"
                 )

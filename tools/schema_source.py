@@ -108,6 +108,18 @@ LEDGER = {
 }
 
 
+TIMEZONE = {
+    "type": "string",
+    "minLength": 1,
+    "default": "UTC",
+    "description": "The IANA time zone (`Europe/Berlin`, `America/New_York`) that decides what "
+    "`today` is in templates: `today` is the date of the run's instant (`now`: the clock when "
+    "`plan` or `apply` starts, or `--now` / `MKTSYNC_NOW`) in this zone, and `now` is shown "
+    "in it. `validate` refuses a name the time zone database does not know.",
+    "examples": ["UTC", "America/New_York"],
+}
+
+
 MARKETO_DESC = (
     "How to reach the Marketo instance. Credentials come from the environment "
     "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them."
@@ -188,6 +200,7 @@ SCHEMA = {
         },
         "marketo": {"$ref": "#/$defs/marketo", "description": MARKETO_DESC},
         "ledger": LEDGER,
+        "timezone": TIMEZONE,
         "environments": {
             "type": "object",
             "description": "Named Marketo instances (`sandbox`, `production`), each with its own "
@@ -210,6 +223,11 @@ SCHEMA = {
                         **{k: v for k, v in LEDGER.items() if k != "default"},
                         "description": "This instance's own ledger (required: a ledger belongs "
                         "to one Marketo instance)." + ENV_STRING_DESC,
+                    },
+                    "timezone": {
+                        **{k: v for k, v in TIMEZONE.items() if k != "default"},
+                        "description": "This environment's time zone for `today`, written over "
+                        "the top-level `timezone:`.",
                     },
                 },
                 "required": ["ledger"],

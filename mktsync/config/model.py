@@ -282,6 +282,7 @@ class EnvironmentSpec:
     marketo: MarketoSettings
     ledger: EnvString
     position: Position
+    timezone: str | None = None  # written over the top-level ``timezone:`` when set
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -299,5 +300,7 @@ class Config:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     environments: Mapping[str, EnvironmentSpec] = field(default_factory=dict)
     environment: str | None = None  # the one chosen (--env), whose marketo and ledger are above
+    # The IANA zone that decides ``today`` (``mktsync.dates``); checked by validate.
+    timezone: str = "UTC"
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()

@@ -41,6 +41,7 @@ from mktsync.config.reads import as_condition, constant_when, is_braced
 from mktsync.config.schema import did_you_mean, located
 from mktsync.config.security import security_problems, template_problem
 from mktsync.config.yamlfile import Document, JsonPath, dotted
+from mktsync.dates import DEFAULT_ZONE, zone_problem
 from mktsync.errors import Problem
 from mktsync.sandbox import CONTEXT_NAMES, make_environment
 
@@ -81,6 +82,17 @@ class Checker:
                 severity="warning",
             )
         )
+
+    def _check_timezones(self, data: dict[str, Any]) -> None:
+        """``timezone:`` (top level and per environment) names a zone ``zoneinfo`` knows."""
+        found: list[tuple[JsonPath, object]] = [(("timezone",), data.get("timezone"))]
+        for name, env in _mapping(data.get("environments")).items():
+            if isinstance(env, dict):
+                found.append((("environments", name, "timezone"), env.get("timezone")))
+        for path, value in found:
+            problem = zone_problem(value) if isinstance(value, str) and value else None
+            if problem:
+                self.error(path, problem)
 
     def run(self, base_dir: Path) -> None:
         data = self.doc.data
@@ -125,6 +137,7 @@ class Checker:
                 keys[ident] = name  # type: ignore[index]
         check_schedules(self, data, used)
         check_environments(data, self.error, self.warn)
+        self._check_timezones(data)
         for name, source in sources.items():
             if not isinstance(source, dict):
                 continue
@@ -396,6 +409,7 @@ def build_config(
         campaigns=campaigns,
         max_calls=data.get("max_calls"),
         max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
+        timezone=data.get("timezone", DEFAULT_ZONE),
         policy=policy,
         schedules=build_schedules(data, template, pos, normalise_token_name),
         environments=build_environments(data, env, pos, marketo_settings),

@@ -165,7 +165,9 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
         conn.close()  # no ledger here yet: plan sees an empty one, and nothing is created
         from mktsync.ledger.sqlite_open import open_memory
 
-        return open_memory(read_only=read_only, name=f"{name} (no ledger yet; empty view)")
+        return open_memory(
+            read_only=read_only, name=f"{name} (no ledger yet; empty view)", absent=True
+        )
     if version < LATEST and read_only:
         conn.close()
         raise LedgerError(

@@ -59,6 +59,15 @@ def instance_root(base_url: str) -> str:
     return url
 
 
+def instance_host(base_url: str) -> str:
+    """The host (and port, when given) of a Marketo base URL: what a ledger and a saved
+    plan are bound to.  Raises ``ValueError`` when it is not an http(s) URL."""
+    url = httpx.URL(instance_root(base_url))
+    if url.host in ("localhost", "::1") or url.host.startswith("127."):
+        return "localhost"  # an emulator on this machine, whatever port it took this time
+    return f"{url.host}:{url.port}" if url.port else url.host
+
+
 def bare_token_name(name: str) -> str:
     """``{{my.Name}}``, ``my.Name`` or ``Name`` -> ``Name`` (as the program's token list has it)."""
     name = name.strip()

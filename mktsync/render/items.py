@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mktsync.config.model import Campaign, Config, SourceSpec
 from mktsync.config.protected import field_guard
+from mktsync.dates import instant
 from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
@@ -60,7 +61,7 @@ def iter_items(
 
     ``keys`` decides which rows repeat an earlier key (default: ``FirstRows``, exact;
     ``plan`` passes one that stays flat in memory, see ``render.keys``)."""
-    now = datetime.now(UTC) if now is None else now.astimezone(UTC)
+    now = instant(now, config.timezone)  # held in the config's zone: ``today`` is its date there
     spec = config.sources[campaign.source]
     limit = config.max_value_bytes
     # A character is at most 4 bytes: the happy path checks lengths, and hands the rare

@@ -118,8 +118,8 @@ def render_markdown(
 def _context_lines(context: Context) -> list[str]:
     parts = [f"commit {literal(context.ref or 'unknown')}"]
     parts.append(f"ledger {literal(context.ledger or 'unknown')}")
-    if context.generated_at:
-        parts.append(f"planned {literal(context.generated_at)}")
+    if context.generated_at:  # the plan's instant: what now and today were
+        parts.append(f"as of {literal(context.generated_at)}")
     return ["<sub>" + " · ".join(parts) + "</sub>", ""]
 
 

@@ -21,6 +21,7 @@ from mktsync.report.words import (
     field_advice,
     field_leads,
     headline,
+    instant_text,
     new_ledger_note,
     plural,
     protected_note,
@@ -58,6 +59,8 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
     painter = _Painter(color)
     paint = painter.paint
     lines: list[str] = environment_line(plan)
+    if plan.now is not None:  # what now and today were: a saved plan replays it
+        lines.append(f"As of {instant_text(plan)}")
     for cp in plan.campaigns:
         lines += _campaign(cp, paint, limit, plan.campaigns)
         lines.append("")

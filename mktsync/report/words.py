@@ -138,6 +138,14 @@ def new_ledger_note(plan: Plan, show: Callable[[str], str] | None = None) -> str
     return f"{'warning' if found.warns else 'note'}: {found.words(show)}"
 
 
+def instant_text(plan: Plan) -> str:
+    """The plan's instant as its header shows it: ``2026-12-05T23:30:00-05:00
+    (America/New_York, today 2026-12-05)``."""
+    if plan.now is None:
+        return "an unrecorded time (a plan file from an older mktsync)"
+    return f"{plan.now.isoformat()} ({plan.timezone}, today {plan.now.date().isoformat()})"
+
+
 def headline(plan: Plan) -> str:
     s = plan.summary
     extra = ""

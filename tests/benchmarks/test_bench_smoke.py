@@ -60,3 +60,8 @@ def test_bench_apply_runs_and_fails_a_missed_target(tmp_path: Path) -> None:
     assert "606+615 refusals 0" in line
     # 30 triggers + 1 lookup (30 emails) + 2 preflight, and the emulator counted the same.
     assert "calls made 33 = plan total_calls 33" in line
+
+
+def test_bench_reviewed_holds_one_in_a_thousand(tmp_path: Path) -> None:
+    out = run_benchmark("bench_reviewed.py", ["--leads", "3000"], tmp_path)
+    assert re.search(r"^\| 3,000 leads \|.*\| held 3 \|", out, re.M), out

@@ -91,6 +91,7 @@ def test_the_ticked_box_passes_new_ledger_to_apply() -> None:
     steps = workflow["jobs"]["apply"]["steps"]
     applies = [s for s in steps if s.get("with", {}).get("command") == "apply"]
     assert [("--new-ledger" in s["with"]["args"].split(), s["if"]) for s in applies] == [
-        (False, "${{ !inputs.new-ledger }}"),
+        (False, "${{ !inputs.new-ledger && steps.reviewed.outputs.found == 'true' }}"),
+        (False, "${{ !inputs.new-ledger && steps.reviewed.outputs.found != 'true' }}"),
         (True, "${{ inputs.new-ledger }}"),
     ]
