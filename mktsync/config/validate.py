@@ -34,6 +34,7 @@ from mktsync.config.model import (
     SourceSpec,
     Template,
     TokenSpec,
+    UrlKind,
 )
 from mktsync.config.reads import as_condition, constant_when, is_braced
 from mktsync.config.schema import did_you_mean, located
@@ -289,7 +290,13 @@ def build_config(
         )
 
     def env(p: JsonPath, raw: str) -> EnvString:
-        return EnvString(raw=raw, field=dotted(p), position=pos(p), policy=policy)
+        # The ledgers and a sql source's url obey the host rule when resolved (config.dburl).
+        url: UrlKind | None = (
+            "ledger" if p[-1] == "ledger" else "source" if p[-1] == "url" else None
+        )
+        return EnvString(
+            raw=raw, field=dotted(p), position=pos(p), policy=policy, url=url, base_dir=base_dir
+        )
 
     marketo = data.get("marketo") or {}
     marketo_settings = MarketoSettings(
