@@ -52,6 +52,7 @@ from mktsync.config.model import (
 )
 from mktsync.errors import EnvironmentVariableError
 
+DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"  # when the file writes no `ledger:`
 EMPTY_LEDGER = "sqlite:///:memory:"
 UNTRUSTED_SQL = (
     "an untrusted run (--untrusted) reads no SQL source; the workflow for pull "

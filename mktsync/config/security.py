@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.confine import PathRefused, check_regular, confined_path
-from mktsync.config.dburl import url_problem
+from mktsync.config.dburl import DEFAULT_LEDGER, url_problem
 from mktsync.config.model import (
     EMBEDDED_MESSAGE,
     EnvString,
@@ -89,6 +89,9 @@ def _database_urls(data: dict[str, Any]) -> list[tuple[JsonPath, str, UrlKind]]:
     found: list[tuple[JsonPath, str, UrlKind]] = []
     if isinstance(data.get("ledger"), str):
         found.append((("ledger",), data["ledger"], "ledger"))
+    elif "ledger" not in data:
+        # Not written, still read (a .mktsync folder linked out of the repository).
+        found.append((("ledger",), DEFAULT_LEDGER, "ledger"))
     environments = data.get("environments")
     for env, spec in (environments if isinstance(environments, dict) else {}).items():
         if isinstance(spec, dict) and isinstance(spec.get("ledger"), str):

@@ -20,6 +20,7 @@ import jinja2
 from jinja2 import meta
 
 from mktsync.config.batch import build_schedules, check_schedules
+from mktsync.config.dburl import DEFAULT_LEDGER
 from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
     DEFAULT_MAX_VALUE_BYTES,
@@ -43,7 +44,6 @@ from mktsync.config.yamlfile import Document, JsonPath, dotted
 from mktsync.errors import Problem
 from mktsync.sandbox import CONTEXT_NAMES, make_environment
 
-DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"
 FILE_SOURCES = ("csv", "json", "jsonl")
 _TOKEN = re.compile(r"^(?:\{\{\s*(my\.[^{}]+?)\s*\}\}|(my\.[^{}]+))$")
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
