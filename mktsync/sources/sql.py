@@ -13,8 +13,10 @@ library and opens the file read-only, under an authorizer that permits reading o
 (no ``ATTACH``, ``VACUUM INTO``, ``PRAGMA``, writes or extension loading) and a
 progress handler that stops a query after ``timeout_seconds`` (default 120).
 Any other URL goes through SQLAlchemy, installed with ``mktsync[sql]``, and must be
-written as one ``${VAR}`` so a pull request cannot choose the host.  ``--untrusted``
-runs refuse SQL sources altogether.  Messages show the URL as written in the config
+written as one ``${VAR}`` with no default so a pull request cannot choose the host (the
+host rule, ``mktsync.config.dburl``); through psycopg or psycopg2, libpq gets only what
+the URL says (no ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``).  ``--untrusted`` runs
+refuse SQL sources altogether.  Messages show the URL as written in the config
 (which names variables, not their values); a resolved URL is only ever shown with
 its password replaced.
 """
