@@ -108,7 +108,7 @@ def resolve_url(
     if (
         from_variable
         and value.policy.untrusted
-        and _sqlite_problem(text, base_dir, value.policy, value.url)
+        and _sqlite_problem(text, base_dir, value.policy, value.url, from_value=True)
     ):
         names = ", ".join(f"${{{n}}}" for n in value.variables)
         raise EnvironmentVariableError(
@@ -140,10 +140,16 @@ def empty_ledger_note(value: EnvString, env: Mapping[str, str] | None = None) ->
     )
 
 
-def _sqlite_problem(url: str, base_dir: Path, policy: Policy, kind: UrlKind) -> str | None:
+def _sqlite_problem(
+    url: str, base_dir: Path, policy: Policy, kind: UrlKind, *, from_value: bool = False
+) -> str | None:
     written = sqlite_written_path(url)
     if written is None or written == ":memory:":
         return None
+    if from_value and os.path.isabs(written):
+        # A workflow may well say sqlite:///$GITHUB_WORKSPACE/.mktsync/ledger.db: judged
+        # by where it leads, as the same path written relative to the config would be.
+        written = os.path.relpath(written, base_dir)
     if REFERENCE.search(written):
         # sqlite:///${MKTSYNC_DIR:-.mktsync}/ledger.db: checked with its defaults here;
         # with a variable that has none, only its value can be checked (resolve_url).

@@ -261,15 +261,18 @@ def test_the_documented_default_passes_and_plan_creates_no_file(
     assert listener.settle() == 0
 
 
+@pytest.mark.parametrize("written", ["sqlite:///.mktsync/ledger.db", '"${MKTSYNC_LEDGER_URL}"'])
 def test_a_ledger_in_the_repository_is_read_and_never_written(
-    repo: Path, listener: Listener
+    repo: Path, listener: Listener, written: str
 ) -> None:
-    config = write_config(repo, "sqlite:///.mktsync/ledger.db")
+    config = write_config(repo, written)
     ledger = repo / ".mktsync" / "ledger.db"
     record_sent(config, f"sqlite:///{ledger}")
     files = sorted(p.name for p in ledger.parent.iterdir())
     digest, mtime = hashlib.sha256(ledger.read_bytes()).hexdigest(), ledger.stat().st_mtime_ns
-    plan = mktsync("plan", "--untrusted", cwd=repo, env=env_for(repo, listener))
+    # The variable's value as a workflow would write it: absolute, inside the checkout.
+    env = env_for(repo, listener, MKTSYNC_LEDGER_URL=f"sqlite:///{ledger}")
+    plan = mktsync("plan", "--untrusted", cwd=repo, env=env)
     assert plan.returncode == 0, plan.stderr
     assert "= unchanged         1" in plan.stdout
     assert hashlib.sha256(ledger.read_bytes()).hexdigest() == digest
