@@ -113,7 +113,8 @@ def resolve_url(
         names = ", ".join(f"${{{n}}}" for n in value.variables)
         raise EnvironmentVariableError(
             f"{where}{value.field}: the value of {names} is a sqlite:/// file outside "
-            "the repository; an untrusted run (--untrusted) reads files only inside it"
+            "the repository (or not a regular file); an untrusted run (--untrusted) reads "
+            "only regular files inside it"
         )
     return text
 
