@@ -134,9 +134,11 @@ class Listener:
                 _read(conn, length - 8, seen)
                 break
             conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # AuthenticationCleartextPassword
-            while chunk := conn.recv(65536):  # 'p' + length + password, if it has one
-                seen.received += chunk
-                seen.answer += chunk
+            # 'p' + length + password, if it has one (one small message), or the client
+            # hangs up; then this end hangs up too, so no client waits for its timeout.
+            chunk = conn.recv(65536)
+            seen.received += chunk
+            seen.answer += chunk
 
 
 def _read(conn: socket.socket, n: int, seen: Seen) -> bytes:
