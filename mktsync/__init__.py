@@ -29,7 +29,9 @@ def plan_config(
     """Load a config and plan it against its ledger, read-only: creates no file, needs no secret.
 
     ``policy`` (``--allow-env``, ``--data-root``, ``--untrusted``) bounds what the config
-    may reach; the config carries it, so the ledger URL and every source obey it.
+    may reach; the config carries it, so the ledger URL and every source obey it.  With
+    ``--untrusted`` and the ledger's ``${VAR}`` unset, the plan is made against an empty
+    ledger and the returned config carries a warning saying so (the CLI prints it).
     A ledger that does not exist yet is said so in ``plan.new_ledger``, with any evidence
     that the campaigns were sent before (``base``: the base branch to compare the config
     with, ``--base REF``; see ``mktsync.ledger.history``).
@@ -51,7 +53,11 @@ def plan_config(
     from mktsync.qualify import preflight_estimates
 
     config = load_checked(path, policy=policy, environment=environment)
-    url = ledger_url or config.ledger.resolve()  # only variables the policy allows
+    # Only variables the policy allows, and never a host the file wrote (config.dburl);
+    # with --untrusted, an unset ledger variable is an empty ledger, and plan says so.
+    url = ledger_url or config.ledger.resolve()
+    if ledger_url is None:
+        config = _with_empty_ledger_note(config)
     # A message about the ledger names it as written, never the value of its ${VAR}.
     written = config.ledger if ledger_url is None else EnvString(raw=url)
     with as_written(written, url), open_ledger(url, config.base_dir, create=False) as ledger:
@@ -100,6 +106,28 @@ def instance_if_known(config: Config) -> str | None:
         if config.marketo.base_url is not None:
             return instance_host(config.marketo.base_url.resolve())
     return None
+
+
+def _with_empty_ledger_note(config: Config) -> Config:
+    """``config`` with a warning at its ledger when ``--untrusted`` planned without one."""
+    import dataclasses
+
+    from mktsync.config.dburl import empty_ledger_note
+    from mktsync.errors import Problem
+
+    note = empty_ledger_note(config.ledger)
+    where = config.ledger.position
+    if note is None or where is None:
+        return config
+    warning = Problem(
+        file=where.file,
+        line=where.line,
+        column=where.column,
+        path=config.ledger.field,
+        message=note,
+        severity="warning",
+    )
+    return dataclasses.replace(config, warnings=(*config.warnings, warning))
 
 
 def git_commit(directory: Path) -> str | None:

@@ -98,13 +98,20 @@ def source_kind(kind: str, description: str, properties: dict, required: list[st
     }
 
 
+# The host rule (mktsync/config/dburl.py) for the ledgers and a sql source's url.
+HOST_RULE_DESC = (
+    " Any URL but `sqlite:///` must be exactly one `${VAR}` with no default (e.g. "
+    "`${MKTSYNC_LEDGER_URL}`): the workflow's variable names the host, the file never does. "
+    "A default may only be a SQLite file (`${VAR:-sqlite:///.mktsync/ledger.db}`). Read from "
+    "the environment only when needed."
+)
 LEDGER = {
     "type": "string",
     "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
     "default": "sqlite:///.mktsync/ledger.db",
     "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
-    "the config file; a PostgreSQL URL shares one ledger between CI runners." + ENV_STRING_DESC,
-    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
+    "the config file; a PostgreSQL URL shares one ledger between CI runners." + HOST_RULE_DESC,
+    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL:-sqlite:///.mktsync/ledger.db}"],
 }
 
 
@@ -222,7 +229,7 @@ SCHEMA = {
                     "ledger": {
                         **{k: v for k, v in LEDGER.items() if k != "default"},
                         "description": "This instance's own ledger (required: a ledger belongs "
-                        "to one Marketo instance)." + ENV_STRING_DESC,
+                        "to one Marketo instance)." + HOST_RULE_DESC,
                     },
                     "timezone": {
                         **{k: v for k, v in TIMEZONE.items() if k != "default"},
@@ -418,10 +425,10 @@ SCHEMA = {
                             "type": "string",
                             "minLength": 1,
                             "description": "A database URL (SQLAlchemy form). A SQLite path is relative to "
-                            "the config file." + ENV_STRING_DESC,
+                            "the config file and must stay inside its folder." + HOST_RULE_DESC,
                             "examples": [
                                 "sqlite:///data/app.db",
-                                "postgresql://reader:${DB_PASSWORD}@db/app",
+                                "${MKTSYNC_WAREHOUSE_URL}",
                             ],
                         },
                         "query": {

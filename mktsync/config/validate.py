@@ -20,6 +20,7 @@ import jinja2
 from jinja2 import meta
 
 from mktsync.config.batch import build_schedules, check_schedules
+from mktsync.config.dburl import DEFAULT_LEDGER
 from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
     DEFAULT_MAX_VALUE_BYTES,
@@ -35,6 +36,7 @@ from mktsync.config.model import (
     SourceSpec,
     Template,
     TokenSpec,
+    UrlKind,
 )
 from mktsync.config.protected import check_protected
 from mktsync.config.reads import as_condition, constant_when, is_braced
@@ -45,7 +47,6 @@ from mktsync.dates import DEFAULT_ZONE, zone_problem
 from mktsync.errors import Problem
 from mktsync.sandbox import CONTEXT_NAMES, make_environment
 
-DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"
 FILE_SOURCES = ("csv", "json", "jsonl")
 _TOKEN = re.compile(r"^(?:\{\{\s*(my\.[^{}]+?)\s*\}\}|(my\.[^{}]+))$")
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -320,7 +321,13 @@ def build_config(
         )
 
     def env(p: JsonPath, raw: str) -> EnvString:
-        return EnvString(raw=raw, field=dotted(p), position=pos(p), policy=policy)
+        # The ledgers and a sql source's url obey the host rule when resolved (config.dburl).
+        url: UrlKind | None = (
+            "ledger" if p[-1] == "ledger" else "source" if p[-1] == "url" else None
+        )
+        return EnvString(
+            raw=raw, field=dotted(p), position=pos(p), policy=policy, url=url, base_dir=base_dir
+        )
 
     marketo = data.get("marketo") or {}
     marketo_settings = MarketoSettings(

@@ -132,7 +132,7 @@ def _git(folder: Path, *args: str) -> str | None:
 
 def _ledger_of(text: str, environment: str | None) -> str | None:
     """The ``ledger:`` an earlier version of the config wrote for ``environment``."""
-    from mktsync.config.validate import DEFAULT_LEDGER
+    from mktsync.config.dburl import DEFAULT_LEDGER
     from mktsync.config.yamlfile import parse_document
     from mktsync.errors import ConfigError
 

@@ -66,6 +66,11 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
         conn = connect(f"{real.as_uri()}?mode=ro", name, uri=True)
     else:
         conn = connect(str(real), name)
+    if read_only:
+        # SQLite itself refuses every write (plan; an untrusted run's ledger), beside the
+        # store's own check.  Not mode=ro here: that leaves -wal and -shm files behind.
+        with translated(name):
+            conn.execute("PRAGMA query_only = ON")
     store = SqliteStore(conn, name=name, path=real, read_only=read_only)
     try:
         version = _version(store)
