@@ -47,6 +47,7 @@ from mktsync.plan import Plan, make_plan
 
 SHOWN = 20  # refused keys named in an error before "... and N more"
 _BATCH = 500  # rendered items looked up in the import file at once
+_BATCH_CHARS = 4 << 20  # ... or fewer, when their tokens reach 4 MB of text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,7 +164,7 @@ def check_import(
         if progress is not None:
             progress(ImportProgress(phase="read", done=rows))
 
-    sends = SentFile(path, spec, progress=read)
+    sends = SentFile(path, spec, max_value_bytes=config.max_value_bytes, progress=read)
     try:
         rendered = _match(config, spec, sends, progress)
         count, first = sends.refused(SHOWN)
@@ -256,11 +257,11 @@ def _match(
     from mktsync.render import iter_items
 
     fields = frozenset(name for name, _ in spec.fields)
-    rendered = matched = 0
+    rendered = matched = held = 0
     batch: list[Item] = []
 
     def flush() -> None:
-        nonlocal matched
+        nonlocal matched, held
         found = sends.first_rows(list({item.key for item in batch}))
         records = []
         for item in batch:
@@ -272,13 +273,15 @@ def _match(
         sends.accept(records)
         matched += len(records)
         batch.clear()
+        held = 0
 
     # No duplicate-key index: the file's table decides which row is first (memory flat).
     for result in iter_items(config, spec, keys=_every_key):
         rendered += 1
         if isinstance(result, Item):
             batch.append(result)
-            if len(batch) >= _BATCH:
+            held += sum(len(v) for _, v in result.tokens)
+            if len(batch) >= _BATCH or held >= _BATCH_CHARS:  # per-lead HTML: a few MB
                 flush()
         if progress is not None and rendered % PROGRESS_EVERY == 0:
             progress(ImportProgress(phase="check", done=rendered, matched=matched))

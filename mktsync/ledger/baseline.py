@@ -16,9 +16,9 @@ in one transaction, a page at a time: a million records, or none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
+from typing import TypeVar
 
 from mktsync.errors import LedgerError
 from mktsync.items import Tokens, token_hash
@@ -27,6 +27,7 @@ from mktsync.ledger.integrity import record_checksum
 from mktsync.ledger.records import utc_now
 from mktsync.ledger.rows import RECORD_COLUMNS, encode_tokens
 
+T = TypeVar("T")
 _PAGE = 1000  # records a statement batch writes
 _INSERT_SENT = f"""
 INSERT INTO items ({RECORD_COLUMNS})
@@ -95,16 +96,15 @@ def record_sent(
 
     All in one transaction: an error or a kill part-way writes none of them.  ``records``
     is read a page at a time, so a generator keeps memory flat however many there are;
-    ``progress(done)`` is called after each page.
+    ``progress(done)`` is called after each page (1,000 records, or 4 MB of text).
     """
     ledger._needs_lock("record_sent")
     now = utc_now()
     note = f"recorded without a call: {why}"
     written = done = 0
-    pending = iter(records)
     encoded: dict[Tokens, tuple[str, str]] = {}  # many records share one token set
     with ledger._tx() as tx:
-        while page := list(islice(pending, _PAGE)):
+        for page in pages(records, size=_record_size):
             rows = []
             for r in page:
                 text, thash = encoded.get(r.tokens) or _encode(encoded, r.tokens)
@@ -122,9 +122,33 @@ def record_sent(
     return written
 
 
+def pages(
+    items: Iterable[T], *, size: Callable[[T], int], count: int = _PAGE, chars: int = 4 << 20
+) -> Iterator[list[T]]:
+    """``items`` in lists of ``count``, or fewer when their ``size`` reaches ``chars``
+    characters first: a page of long values (per-lead HTML) stays a few megabytes."""
+    page: list[T] = []
+    held = 0
+    for item in items:
+        page.append(item)
+        held += size(item)
+        if len(page) >= count or held >= chars:
+            yield page
+            page, held = [], 0
+    if page:
+        yield page
+
+
+def _record_size(record: SentRecord) -> int:
+    return len(record.key) + sum(len(v) for _, v in record.tokens)
+
+
 def _encode(encoded: dict[Tokens, tuple[str, str]], tokens: Tokens) -> tuple[str, str]:
-    """(stored JSON, hash) of a token set, remembered for the next record (4,096 at most)."""
-    if len(encoded) >= 4096:
-        encoded.clear()
-    encoded[tokens] = result = (encode_tokens(tokens), token_hash(tokens))
+    """(stored JSON, hash) of a token set, remembered for the next records when it is
+    short (1,024 sets of 1,024 characters at most: a per-lead HTML block is not kept)."""
+    result = (encode_tokens(tokens), token_hash(tokens))
+    if len(result[0]) <= 1024:
+        if len(encoded) >= 1024:
+            encoded.clear()
+        encoded[tokens] = result
     return result

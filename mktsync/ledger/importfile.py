@@ -34,7 +34,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Self
@@ -43,35 +42,50 @@ from mktsync.config.model import Campaign
 from mktsync.config.validate import normalise_token_name
 from mktsync.errors import MktsyncError, disk_full, no_temp_space, one_line
 from mktsync.items import Tokens
-from mktsync.ledger.baseline import SentRecord
+from mktsync.ledger.baseline import SentRecord, pages
 from mktsync.ledger.csvcells import EXPORT_COLUMNS, restore
 from mktsync.ledger.rows import encode_tokens
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # a send before this is a placeholder, not a send
 CLOCK_SLACK = timedelta(minutes=5)  # another machine's clock may run a little ahead
 PROGRESS_EVERY = 10_000  # rows between progress calls
-_PAGE = 1000  # rows a statement batch writes
 _ESCAPED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _NONE: Mapping[str, str] = MappingProxyType({})
 
 
-# Token sets repeat (a webinar's title for all its leads): their JSON is made once.
-@functools.lru_cache(maxsize=4096)
+def _row_size(row: tuple[int, str, str | None, str | None]) -> int:
+    return len(row[1]) + len(row[3] or "")
+
+
+def _memo(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``function`` remembered for small arguments: token sets repeat (a webinar's title
+    for all its leads), so their JSON is made once; a long value (a per-lead HTML block)
+    is not kept, so the caches hold at most 1,024 entries of 1,024 characters."""
+    cached = functools.lru_cache(maxsize=1024)(function)
+
+    def call(arg: Any) -> Any:
+        size = len(arg) if isinstance(arg, str) else sum(len(n) + len(v) for n, v in arg)
+        return cached(arg) if size <= 1024 else function(arg)
+
+    return call
+
+
+@_memo
 def _given(values: tuple[tuple[str, str], ...]) -> str:
     return json.dumps(dict(values), ensure_ascii=False)
 
 
-@functools.lru_cache(maxsize=4096)
+@_memo
 def _given_back(text: str) -> Mapping[str, str]:
     return MappingProxyType(json.loads(text))
 
 
-@functools.lru_cache(maxsize=4096)
+@_memo
 def _encoded(tokens: Tokens) -> str:
     return encode_tokens(tokens)
 
 
-@functools.lru_cache(maxsize=4096)
+@_memo
 def _decoded(text: str) -> Tokens:
     return tuple((str(n), str(v)) for n, v in json.loads(text))
 
@@ -83,6 +97,7 @@ class _Layout:
     sent_at: int | None
     sent_at_name: str  # the column named in errors
     tokens: dict[int, str]  # column -> token name ({{my.Name}}); the plain layout
+    names: dict[str, str]  # token name -> its column's header, for errors
     export: bool  # the ledger's own export (campaign_id, status, tokens as JSON)
 
 
@@ -95,9 +110,11 @@ class SentFile:
         campaign: Campaign,
         *,
         now: datetime | None = None,
+        max_value_bytes: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.path, self.name, self.campaign = path, path.name, campaign
+        self.max_value_bytes = max_value_bytes  # no key or value rendered is longer
         self.now = datetime.now(UTC) if now is None else now
         self.rows = 0  # data rows read (blank lines aside)
         self.skipped: Counter[str] = Counter()  # the ledger's export: records not 'sent'
@@ -198,7 +215,7 @@ class SentFile:
                     raise MktsyncError(f"{self.name}: the file is empty; it needs a 'key' column")
                 layout = self._layout(header)
                 rows = self._rows(reader, layout)
-                while page := list(islice(rows, _PAGE)):
+                for page in pages(rows, size=_row_size):
                     self._sql("INSERT INTO lines VALUES (?, ?, ?, ?)", page, many=True)
             except csv.Error as exc:
                 raise MktsyncError(
@@ -217,6 +234,7 @@ class SentFile:
                 sent_at=EXPORT_COLUMNS.index("created_at"),
                 sent_at_name="created_at",
                 tokens={},
+                names={},
                 export=True,
             )
         if "key" not in header:
@@ -247,6 +265,7 @@ class SentFile:
             sent_at=header.index("sent_at") if "sent_at" in header else None,
             sent_at_name="sent_at",
             tokens=columns,
+            names={token: header[i] for i, token in columns.items()},
             export=False,
         )
 
@@ -279,6 +298,9 @@ class SentFile:
             key = cells[layout.key].strip()
             if not key:
                 raise MktsyncError(f"{self.name}:{line}: key: the key is empty")
+            self._check_size(line, "key", key)
+            for name, value in tokens.items():
+                self._check_size(line, "tokens" if layout.export else layout.names[name], value)
             when = None
             if layout.sent_at is not None:
                 when = self._sent_at(cells[layout.sent_at], line, layout.sent_at_name)
@@ -286,6 +308,19 @@ class SentFile:
             if self.rows % PROGRESS_EVERY == 0:
                 self._report()
             yield line, key, when, _given(tuple(tokens.items())) if tokens else None
+
+    def _check_size(self, line: int, column: str, value: str) -> None:
+        """A value longer than ``max_value_bytes`` is one the campaign never renders (and a
+        page of rows stays small)."""
+        limit = self.max_value_bytes
+        if limit is None or len(value) * 4 <= limit:  # a character is at most 4 bytes
+            return
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            raise MktsyncError(
+                f"{self.name}:{line}: {column}: {size:,} bytes, over max_value_bytes"
+                f" ({limit:,}): longer than anything the campaign renders"
+            )
 
     def _check_text(self, cells: list[str], line: int) -> None:
         joined = "".join(cells)
