@@ -121,6 +121,7 @@ class SentFile:
         self._tokens = {t.name for t in campaign.tokens}
         self._fields = {f"lead.{name}" for name, _ in campaign.fields}
         self._progress = progress
+        self._next_line = 1  # the line the next row starts on
         self._conn = sqlite3.connect("", isolation_level=None)
         try:
             for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -16384"):
@@ -208,7 +209,7 @@ class SentFile:
         except OSError as exc:
             raise MktsyncError(f"{self.path}: cannot read: {exc.strerror}") from None
         with file:
-            reader = csv.reader(file)
+            reader = csv.reader(file, strict=True)  # a stray quote is an error, as in sources
             try:
                 header = next(reader, None)
                 if header is None:
@@ -218,8 +219,9 @@ class SentFile:
                 for page in pages(rows, size=_row_size):
                     self._sql("INSERT INTO lines VALUES (?, ?, ?, ?)", page, many=True)
             except csv.Error as exc:
+                reason = "unterminated quoted field" if "end of data" in str(exc) else exc
                 raise MktsyncError(
-                    f"{self.name}:{reader.line_num}: not CSV this can read: {exc}"
+                    f"{self.name}:{self._next_line}: not CSV this can read: {reason}"
                 ) from None
             except OSError as exc:
                 raise MktsyncError(f"{self.path}: cannot read: {exc.strerror}") from None
@@ -274,8 +276,10 @@ class SentFile:
     ) -> Iterator[tuple[int, str, str | None, str | None]]:
         """(line, key, sent_at, token values as JSON) per data row, checked."""
         end = reader.line_num  # a quoted cell may span lines: a row starts after the last
+        self._next_line = end + 1
         for cells in reader:
             line, end = end + 1, reader.line_num
+            self._next_line = end + 1  # where a row the reader refuses starts
             joined = "".join(cells)
             if not joined.strip():
                 continue
