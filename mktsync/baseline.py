@@ -10,35 +10,45 @@ Two ways to take a baseline (docs/ledger.md, "Adopting mktsync"):
   every item it would send as ``sent``, with the reason in the run's note, the run id on
   each record and who ran it.  No credentials, no Marketo call.
 - ``import_sent`` reads an export of earlier sends (a ``key`` column, optional
-  ``sent_at`` and My Token columns) for one campaign.  **The rule for keys:** the
-  campaign is rendered against its own source as ``plan`` would render it, and only the
-  keys it produces are accepted -- a key the template could never produce (a typo, the
-  wrong campaign, another key format) could never match a plan, so recording it would be
-  silent noise.  One impossible key refuses the whole file; nothing is written.
-  Token columns (``my.Name``) record the values really sent, so a later plan shows the
-  difference; without them the values the config renders now are recorded.
+  ``sent_at`` and My Token columns; or the ledger's own CSV export) for one campaign.
+  **The rule for keys:** the campaign is rendered against its own source as ``plan``
+  would render it, and only the keys it produces are accepted -- a key the template
+  could never produce (a typo, the wrong campaign, another key format) could never match
+  a plan, so recording it would be silent noise.  One impossible key refuses the whole
+  file; nothing is written.  Token columns (``my.Name``) record the values really sent,
+  so a later plan shows the difference; without them the values the config renders now
+  are recorded.
+
+An import streams, whatever its size (a million rows peak under 150 MB,
+benchmarks/bench_import.py): ``ledger.importfile.SentFile`` checks each row and keeps
+the rows in a temporary SQLite database; the campaign is rendered row by row and each
+batch of rendered keys is looked up there (``_match``), the records to write going
+back to disk; the keys of the file never found are then counted with one query.  Only
+then is the ledger opened and locked (``check_import`` touches no ledger: a refused
+file never creates one), and the records are written in one transaction
+(``record_sent``): a kill at any moment leaves none of them.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Literal, Self
 
-from mktsync.config.model import Config
-from mktsync.config.validate import normalise_token_name
+from mktsync.config.model import Campaign, Config
 from mktsync.errors import MktsyncError, PlanError, one_line
 from mktsync.fieldsync import as_recorded
-from mktsync.items import Item
+from mktsync.items import Item, Tokens, recorded_tokens
 from mktsync.ledger import Ledger
 from mktsync.ledger.baseline import SentRecord, record_sent
+from mktsync.ledger.importfile import PROGRESS_EVERY, SentFile
 from mktsync.plan import Plan, make_plan
 
 SHOWN = 20  # refused keys named in an error before "... and N more"
+_BATCH = 500  # rendered items looked up in the import file at once
+_BATCH_CHARS = 4 << 20  # ... or fewer, when their tokens reach 4 MB of text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +107,30 @@ def record_only(
     return BaselineResult(run_id=run_id, written=written, offered=len(records), plan=plan)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ImportProgress:
+    """How far ``ledger import`` is, for a progress line.
+
+    ``phase``: ``read`` (``done`` rows of the file read), ``check`` (``done`` rows of the
+    campaign's source rendered, ``matched`` keys of the file found among them) or
+    ``record`` (``done`` of ``total`` records written to the ledger).
+    """
+
+    phase: Literal["read", "check", "record"]
+    done: int
+    total: int | None = None
+    matched: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportResult(BaselineResult):
+    """What ``ledger import`` read and recorded (``offered``: the distinct keys)."""
+
+    rows: int  # data rows of the file
+    rendered: int  # rows of the campaign's source rendered to check the keys
+    skipped: Mapping[str, int]  # the ledger's own export: records not 'sent', by status
+
+
 def import_sent(
     config: Config,
     ledger: Ledger,
@@ -106,51 +140,190 @@ def import_sent(
     why: str,
     who: str | None = None,
     lock_timeout: float = 30.0,
-) -> BaselineResult:
+    progress: Callable[[ImportProgress], None] | None = None,
+) -> ImportResult:
     """Record the sends listed in ``path`` (CSV) for ``campaign`` (see the module docstring)."""
-    from mktsync.render import iter_items
+    with check_import(config, campaign, path, why=why, progress=progress) as checked:
+        return checked.record(ledger, who=who, lock_timeout=lock_timeout)
 
+
+def check_import(
+    config: Config,
+    campaign: str,
+    path: Path,
+    *,
+    why: str,
+    progress: Callable[[ImportProgress], None] | None = None,
+) -> CheckedImport:
+    """Read ``path`` and check every key against the campaign's rendering, touching no ledger.
+
+    Raises ``MktsyncError`` for a bad file and ``ImpossibleKeys`` for keys the campaign
+    never produces; use the result in a ``with`` block (it holds a temporary database).
+    """
     _need_reason(why)
     if campaign not in config.campaigns:
         raise MktsyncError(f"no campaign named {campaign!r} in {config.path.name}")
     spec = config.campaigns[campaign]
-    rows = list(_read_export(path, {t.name for t in spec.tokens}))
-    produced = {
-        x.key: x for x in iter_items(config, spec) if isinstance(x, Item)
-    }  # the keys the template gives for the source's rows today
-    refused = [(line, key) for line, key, _, _ in rows if key not in produced]
-    if refused:
-        lines = [
-            f"{path.name}: {len(refused)} key(s) that campaign '{campaign}' never produces "
-            f"from source '{spec.source}' (its key template is "
-            f"{one_line(repr(spec.key.text if spec.key else 'the lead'))}); nothing was recorded",
-            *(f"  line {n}: {one_line(repr(k))}" for n, k in refused[:SHOWN]),
-        ]
-        if len(refused) > SHOWN:
-            lines.append(f"  ... and {len(refused) - SHOWN} more")
-        raise ImpossibleKeys("\n".join(lines))
-    records = []
-    seen: set[str] = set()
-    for _, key, sent_at, tokens in rows:
-        if key in seen:
-            continue
-        seen.add(key)
-        item = produced[key]
-        merged = dict(item.tokens)
-        merged.update(tokens)
-        recorded = as_recorded(
-            config, dataclasses.replace(item, tokens=tuple(sorted(merged.items())))
+
+    def read(rows: int) -> None:
+        if progress is not None:
+            progress(ImportProgress(phase="read", done=rows))
+
+    sends = SentFile(path, spec, max_value_bytes=config.max_value_bytes, progress=read)
+    try:
+        rendered = _match(config, spec, sends, progress)
+        count, first = sends.refused(SHOWN)
+        if count:
+            raise ImpossibleKeys(_refusal(path, spec, count, first))
+    except BaseException:
+        sends.close()
+        raise
+    return CheckedImport(
+        sends=sends, why=why, rendered=rendered, digest=config.digest, progress=progress
+    )
+
+
+class CheckedImport:
+    """An import file read and checked, waiting in a temporary database to be recorded.
+
+    >>> with check_import(config, "webinar-reminder", Path("sent.csv"), why="old log") as checked:
+    ...     with open_ledger(url, base_dir) as ledger:                   # doctest: +SKIP
+    ...         result = checked.record(ledger, who="ann@example.com")
+    """
+
+    def __init__(
+        self,
+        *,
+        sends: SentFile,
+        why: str,
+        rendered: int,
+        digest: str,
+        progress: Callable[[ImportProgress], None] | None = None,
+    ) -> None:
+        self._sends, self._why, self._digest, self._progress = sends, why, digest, progress
+        self.campaign = sends.campaign
+        self.rows = sends.rows  # data rows of the file
+        self.rendered = rendered  # rows of the campaign's source rendered
+        self.skipped = dict(sends.skipped)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._sends.close()
+
+    def record(
+        self,
+        ledger: Ledger,
+        *,
+        who: str | None = None,
+        lock_timeout: float = 30.0,
+    ) -> ImportResult:
+        """Write every accepted key as ``sent`` under one run, in one transaction."""
+        total = self._sends.accepted_count()
+        progress = self._progress
+
+        def recorded(done: int) -> None:
+            if progress is not None:
+                progress(ImportProgress(phase="record", done=done, total=total))
+
+        with ledger.lock(command="ledger import", timeout=lock_timeout):
+            run_id = ledger.start_run(
+                command=f"ledger import {self.campaign.name}", config_digest=self._digest, who=who
+            )
+            written = record_sent(
+                ledger, run_id, self._sends.accepted(), why=self._why, progress=recorded
+            )
+            ledger.finish_run(
+                run_id, counts={"recorded": written}, exit_status=0, note=f"import: {self._why}"
+            )
+        return ImportResult(
+            run_id=run_id,
+            written=written,
+            offered=total,
+            rows=self.rows,
+            rendered=self.rendered,
+            skipped=self.skipped,
         )
-        records.append(_record(item, recorded.tokens, sent_at))
-    with ledger.lock(command="ledger import", timeout=lock_timeout):
-        run_id = ledger.start_run(
-            command=f"ledger import {campaign}", config_digest=config.digest, who=who
-        )
-        written = record_sent(ledger, run_id, records, why=why)
-        ledger.finish_run(
-            run_id, counts={"recorded": written}, exit_status=0, note=f"import: {why}"
-        )
-    return BaselineResult(run_id=run_id, written=written, offered=len(records))
+
+
+def _match(
+    config: Config,
+    spec: Campaign,
+    sends: SentFile,
+    progress: Callable[[ImportProgress], None] | None,
+) -> int:
+    """Render the campaign's source and accept each key of the file it produces; return
+    how many rows were rendered.  The first row with a key wins, as in ``plan``.
+
+    Neither side is held: the rendered items go by in batches, each batch's keys are
+    looked up in the file's table, and the records to write go back to disk.
+    """
+    from mktsync.render import iter_items
+
+    fields = frozenset(name for name, _ in spec.fields)
+    rendered = matched = held = 0
+    batch: list[Item] = []
+
+    def flush() -> None:
+        nonlocal matched, held
+        found = sends.first_rows(list({item.key for item in batch}))
+        records = []
+        for item in batch:
+            first = found.pop(item.key, None)  # popped: a later row with the key loses
+            if first is None:
+                continue
+            sent_at, given = first
+            records.append(_record(item, _recorded_tokens(item, given, fields), sent_at))
+        sends.accept(records)
+        matched += len(records)
+        batch.clear()
+        held = 0
+
+    # No duplicate-key index: the file's table decides which row is first (memory flat).
+    for result in iter_items(config, spec, keys=_every_key):
+        rendered += 1
+        if isinstance(result, Item):
+            batch.append(result)
+            held += sum(len(v) for _, v in result.tokens)
+            if len(batch) >= _BATCH or held >= _BATCH_CHARS:  # per-lead HTML: a few MB
+                flush()
+        if progress is not None and rendered % PROGRESS_EVERY == 0:
+            progress(ImportProgress(phase="check", done=rendered, matched=matched))
+    flush()
+    if progress is not None:
+        progress(ImportProgress(phase="check", done=rendered, matched=matched))
+    return rendered
+
+
+def _every_key(key: str, row: int) -> str | None:
+    return None  # a render.keys.KeyCheck that holds nothing: every key counts as new
+
+
+def _recorded_tokens(item: Item, given: Mapping[str, str], fields: frozenset[str]) -> Tokens:
+    """What the ledger records for an imported key: the values the file says were sent
+    (My Tokens; lead fields from the ledger's own export), else the values rendered now."""
+    tokens = item.tokens
+    mine = {n: v for n, v in given.items() if not n.startswith("lead.")}
+    if mine:
+        tokens = tuple(sorted({**dict(tokens), **mine}.items()))
+    if fields:  # as fieldsync.as_recorded: the lead fields written, named lead.<name>
+        tokens = recorded_tokens(tokens, item.fields, fields)
+        if len(mine) < len(given):
+            tokens = tuple((n, given.get(n, v)) for n, v in tokens)
+    return tokens
+
+
+def _refusal(path: Path, spec: Campaign, count: int, first: list[tuple[int, str]]) -> str:
+    lines = [
+        f"{path.name}: {count} key(s) that campaign '{spec.name}' never produces "
+        f"from source '{spec.source}' (its key template is "
+        f"{one_line(repr(spec.key.text if spec.key else 'the lead'))}); nothing was recorded",
+        *(f"  line {n}: {one_line(repr(k))}" for n, k in first),
+    ]
+    if count > len(first):
+        lines.append(f"  ... and {count - len(first)} more")
+    return "\n".join(lines)
 
 
 def _record(item: Item, tokens: Iterable[tuple[str, str]], sent_at: str | None) -> SentRecord:
@@ -183,65 +356,3 @@ def _schedule_records(schedule_plan: object) -> list[SentRecord]:
 def _need_reason(why: str) -> None:
     if not why.strip():
         raise MktsyncError("--why needs a reason: say where the earlier sends are recorded")
-
-
-def _read_export(
-    path: Path, token_names: set[str]
-) -> Iterable[tuple[int, str, str | None, dict[str, str]]]:
-    """(line, key, sent_at, tokens given) per row of the export, checked."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise MktsyncError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise MktsyncError(f"{path.name}: not UTF-8 text") from None
-    if text:
-        reader = csv.reader(io.StringIO(text, newline=""))
-        header = next(reader, None)
-        if not header or "key" not in header:
-            raise MktsyncError(f"{path.name}:1: the export needs a 'key' column")
-        columns: dict[int, str] = {}
-        for i, name in enumerate(header):
-            if name in ("key", "sent_at"):
-                continue
-            try:
-                token = normalise_token_name(name)
-            except ValueError:
-                raise MktsyncError(
-                    f"{path.name}:1: column {name!r} is not key, sent_at or a My Token (my.Name)"
-                ) from None
-            if token not in token_names:
-                raise MktsyncError(
-                    f"{path.name}:1: column {name!r}: the campaign sends no token {token}"
-                )
-            columns[i] = token
-        key_at = header.index("key")
-        sent_at = header.index("sent_at") if "sent_at" in header else None
-        for line, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                raise MktsyncError(
-                    f"{path.name}:{line}: {len(cells)} cells, the header has {len(header)}"
-                )
-            key = cells[key_at].strip()
-            if not key:
-                raise MktsyncError(f"{path.name}:{line}: the key is empty")
-            when = _sent_at(cells[sent_at], path.name, line) if sent_at is not None else None
-            tokens = {columns[i]: cells[i] for i in columns if cells[i] != ""}
-            yield line, key, when, tokens
-
-
-def _sent_at(text: str, name: str, line: int) -> str | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise MktsyncError(
-            f"{name}:{line}: sent_at {one_line(repr(text))} is not an ISO 8601 date or time"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # an export without offset: taken as UTC
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

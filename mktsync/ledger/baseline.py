@@ -10,13 +10,15 @@ never a credential, never a path or query.
 
 ``record_sent`` writes ``sent`` records for sends that happened outside mktsync (a
 baseline: ``apply --record-only``, ``ledger import``); a record already ``sent`` is left
-as it is, a ``failed``/``unknown``/``pending`` one becomes ``sent``.
+as it is, a ``failed``/``unknown``/``pending`` one becomes ``sent``.  It writes them all
+in one transaction, a page at a time: a million records, or none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mktsync.errors import LedgerError
 from mktsync.items import Tokens, token_hash
@@ -25,6 +27,8 @@ from mktsync.ledger.integrity import record_checksum
 from mktsync.ledger.records import utc_now
 from mktsync.ledger.rows import RECORD_COLUMNS, encode_tokens
 
+T = TypeVar("T")
+_PAGE = 1000  # records a statement batch writes
 _INSERT_SENT = f"""
 INSERT INTO items ({RECORD_COLUMNS})
 VALUES (?, ?, ?, ?, ?, ?, 'sent', 0, NULL, NULL, ?, ?, ?, ?, ?)
@@ -79,25 +83,72 @@ class SentRecord:
     sent_at: str | None = None  # ISO 8601 as the export says; default: now
 
 
-def record_sent(ledger: Ledger, run_id: int, records: Sequence[SentRecord], *, why: str) -> int:
+def record_sent(
+    ledger: Ledger,
+    run_id: int,
+    records: Iterable[SentRecord],
+    *,
+    why: str,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write ``records`` as ``sent`` under ``run_id`` (needs the run lock); return how many
-    records were written (those already ``sent`` are kept, not counted)."""
+    records were written (those already ``sent`` are kept, not counted).
+
+    All in one transaction: an error or a kill part-way writes none of them.  ``records``
+    is read a page at a time, so a generator keeps memory flat however many there are;
+    ``progress(done)`` is called after each page (1,000 records, or 4 MB of text).
+    """
     ledger._needs_lock("record_sent")
     now = utc_now()
-    rows = []
-    for r in records:
-        thash = token_hash(r.tokens)
-        rows.append(
-            (r.campaign_id, r.key, r.lead, r.lead_id, encode_tokens(r.tokens), thash,
-             f"recorded without a call: {why}", run_id, r.sent_at or now, now,
-             record_checksum(r.campaign_id, r.key, "sent", thash, r.lead))
-        )  # fmt: skip
-    written = 0
-    if rows:
-        with ledger._tx() as tx:
-            for row in rows:
-                tx.execute(_INSERT_SENT, row)
-                written += tx.rowcount()
-            if written:
-                _bump(tx)
+    note = f"recorded without a call: {why}"
+    written = done = 0
+    encoded: dict[Tokens, tuple[str, str]] = {}  # many records share one token set
+    with ledger._tx() as tx:
+        for page in pages(records, size=_record_size):
+            rows = []
+            for r in page:
+                text, thash = encoded.get(r.tokens) or _encode(encoded, r.tokens)
+                rows.append(
+                    (r.campaign_id, r.key, r.lead, r.lead_id, text, thash,
+                     note, run_id, r.sent_at or now, now,
+                     record_checksum(r.campaign_id, r.key, "sent", thash, r.lead))
+                )  # fmt: skip
+            written += tx.executemany(_INSERT_SENT, rows)  # rows inserted or updated
+            done += len(rows)
+            if progress is not None:
+                progress(done)
+        if written:
+            _bump(tx)
     return written
+
+
+def pages(
+    items: Iterable[T], *, size: Callable[[T], int], count: int = _PAGE, chars: int = 4 << 20
+) -> Iterator[list[T]]:
+    """``items`` in lists of ``count``, or fewer when their ``size`` reaches ``chars``
+    characters first: a page of long values (per-lead HTML) stays a few megabytes."""
+    page: list[T] = []
+    held = 0
+    for item in items:
+        page.append(item)
+        held += size(item)
+        if len(page) >= count or held >= chars:
+            yield page
+            page, held = [], 0
+    if page:
+        yield page
+
+
+def _record_size(record: SentRecord) -> int:
+    return len(record.key) + sum(len(v) for _, v in record.tokens)
+
+
+def _encode(encoded: dict[Tokens, tuple[str, str]], tokens: Tokens) -> tuple[str, str]:
+    """(stored JSON, hash) of a token set, remembered for the next records when it is
+    short (1,024 sets of 1,024 characters at most: a per-lead HTML block is not kept)."""
+    result = (encode_tokens(tokens), token_hash(tokens))
+    if len(result[0]) <= 1024:
+        if len(encoded) >= 1024:
+            encoded.clear()
+        encoded[tokens] = result
+    return result

@@ -7,8 +7,12 @@ module is the open store.  Races it closes, and how:
 
 * A run killed with SIGKILL while holding the run lock: ``flock`` locks belong to
   the open file, which the kernel closes when the process dies.
-* Two runs reaching one ledger by different paths (a symlink, ``..``, relative and
-  absolute): the lock file sits beside the ledger's *real* path, so there is one.
+* Two runs reaching one ledger by different names (a symlink, ``..``, relative and
+  absolute, a hard link): the lock file is named by the ledger file's identity, its
+  device and inode, and sits beside its real path, so there is one (``lock_path_of``).
+  Its holder writes the name it opened the ledger by, so a run arriving by another
+  name is told whose run holds it (``sqlite_open`` refuses it before it reads a page:
+  SQLite keeps a ``-wal`` file per name, so two names must never be written at once).
 * A ledger copied without its ``-wal`` file (a CI cache or artifact after a cancelled
   job): a run sets ``wal_guard`` and checkpoints it into the main file before it
   writes anything else, and clears it (then checkpoints with TRUNCATE) when it ends;
@@ -103,6 +107,7 @@ class SqliteStore:
         self.path = path  # None: in memory
         self.read_only = read_only
         self._lock_fd: int | None = None
+        self._lock_path: Path | None = None
         self._guarded = False  # wal_guard set by this store's run
 
     @contextlib.contextmanager
@@ -124,7 +129,11 @@ class SqliteStore:
     # -- run lock ---------------------------------------------------------------------------
     @property
     def lock_path(self) -> Path | None:
-        return None if self.path is None else lock_path_of(self.path)
+        # The identity of the file when first locked: one put in its place later (a
+        # restore moved in) is another file, with its own lock.
+        if self.path is not None and self._lock_path is None:
+            self._lock_path = lock_path_of(self.path)
+        return self._lock_path
 
     def acquire_run_lock(self, holder: LockHolder, timeout: float) -> None:
         lock_path = self.lock_path
@@ -139,15 +148,16 @@ class SqliteStore:
             except BlockingIOError:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    other = _read_holder(fd)
+                    held_by = _describe_holder(fd, self.path)
                     os.close(fd)
-                    held_by = other.describe() if other else "another run (just starting)"
                     raise LedgerLocked(
                         f"{self.name}: the ledger is locked by {held_by}; waited {timeout:g} s"
                     ) from None
                 time.sleep(min(0.05, remaining))
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder.as_dict()).encode("utf-8") + b"\n", 0)
+        # The name it was opened by, for a run that reaches the file by another name.
+        data = {**holder.as_dict(), "ledger": str(self.path)}
+        os.pwrite(fd, json.dumps(data).encode("utf-8") + b"\n", 0)
         self._lock_fd = fd
         try:
             self._start_session()
@@ -268,18 +278,63 @@ class SqliteStore:
                     os.unlink(leftover)
 
 
-def _read_holder(fd: int) -> LockHolder | None:
+def _read_holder(fd: int) -> tuple[LockHolder, str | None] | None:
+    """The holder written in the lock file, and the name it opened the ledger by."""
     try:
         data = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
     except (OSError, ValueError):  # empty or half-written: the holder is just starting
         return None
-    return LockHolder.from_dict(data) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    ledger = data.get("ledger")
+    return LockHolder.from_dict(data), ledger if isinstance(ledger, str) else None
+
+
+def _describe_holder(fd: int, ours: Path | None) -> str:
+    found = _read_holder(fd)
+    if found is None:
+        return "another run (just starting)"
+    holder, name = found
+    if name is None or ours is None or name == str(ours):
+        return holder.describe()
+    return f"{holder.describe()} through another name of the same file ({safe_text(name)})"
+
+
+def other_name_holder(path: Path) -> str | None:
+    """Who holds the run lock of the ledger at ``path`` through *another* of its names (a
+    hard link), described; None when nobody does, or the holder uses this name."""
+    try:
+        fd = os.open(lock_path_of(path), os.O_RDONLY)  # no lock file: nobody holds it
+    except (OSError, LedgerError):
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            found = _read_holder(fd)
+            real = os.path.realpath(path)
+            if found is not None and found[1] is not None and found[1] != real:
+                return _describe_holder(fd, Path(real))
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def lock_path_of(path: Path) -> Path:
-    """The run lock's file: beside the ledger's real path, however the path was written."""
+    """The run lock's file, named by the identity of the ledger's file (device, inode).
+
+    One file whatever name reaches the ledger: symlinks and ``..`` are resolved, and hard
+    links (same device and inode) give the same name.  It sits beside the real path, so
+    a hard link in another folder has its own: do not hard-link ledgers across folders.
+    """
     real = Path(os.path.realpath(path))
-    return real.with_name(real.name + ".lock")
+    try:
+        st = os.stat(real)
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot read the ledger: {exc.strerror}") from None
+    return real.with_name(f".mktsync-ledger-{st.st_dev}-{st.st_ino}.lock")
 
 
 def _text(data: bytes) -> str:

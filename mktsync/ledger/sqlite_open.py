@@ -12,6 +12,11 @@ Races this module closes, and how:
   ``BEGIN IMMEDIATE`` transaction that re-reads the version first.
 * A ledger reached through a symlink (even a dangling one): it is made, checked and
   locked at its real path.
+* A ledger reached through a hard link while a run holds it through another name:
+  SQLite keeps its ``-wal`` and ``-shm`` files per name, so this name would neither see
+  that run's last writes nor take part in its locks.  The run lock is the file's (device
+  and inode, ``sqlite.lock_path_of``): the open is refused as "locked by another run",
+  naming it, before a page is read.
 * A ledger copied without its ``-wal`` file while a run was writing (``wal_guard``
   set, see ``sqlite``): refused, untouched.  Read-only opens of a ledger whose
   ``-wal`` holds data use ``mode=ro``, so closing them never folds a crashed run's
@@ -27,10 +32,17 @@ import os
 import tempfile
 from pathlib import Path
 
-from mktsync.errors import LedgerError
+from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger.integrity import safe_text
 from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
-from mktsync.ledger.sqlite import SqliteStore, SqliteTx, connect, lock_path_of, translated
+from mktsync.ledger.sqlite import (
+    SqliteStore,
+    SqliteTx,
+    connect,
+    lock_path_of,
+    other_name_holder,
+    translated,
+)
 
 _HEADER = b"SQLite format 3\x00"
 
@@ -60,6 +72,12 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
             )
         _create(real)
     _check_header(real)
+    held_by = other_name_holder(real)
+    if held_by is not None:
+        raise LedgerLocked(
+            f"{name}: the ledger is locked by another run: {held_by}; wait for it to end,"
+            " and reach a ledger by one name only"
+        )
     wal_held = _wal_has_data(real)
     if read_only and wal_held:
         # mode=ro: closing never checkpoints, so a crashed run's log stays beside the file.
@@ -118,7 +136,7 @@ def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
             f"({Path(store.name).name}-wal) while a run was writing to it, so what that run "
             "recorded last is missing and the next apply could trigger those leads again; "
             "it was left untouched. Restore the ledger together with its -wal file (CI: keep "
-            "a copy made by `mktsync ledger export --format sqlite`)"
+            f"a copy made by `mktsync ledger export --format sqlite`){_other_names(store)}"
         )
     if store.read_only or store.path is None:
         return
@@ -136,6 +154,20 @@ def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _other_names(store: SqliteStore) -> str:
+    """A hint when the file has more names: a run through one of them keeps its log there."""
+    try:
+        links = os.stat(store.path).st_nlink if store.path is not None else 1
+    except OSError:
+        return ""
+    if links < 2:
+        return ""
+    return (
+        f". The file has {links} names (hard links): a run that used another name left its "
+        "log beside that name; open the ledger by that name"
+    )
 
 
 def _version(store: SqliteStore) -> int:

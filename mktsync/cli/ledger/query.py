@@ -18,12 +18,8 @@ from mktsync.cli.ledger.target import (
 )
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import STATUSES, LedgerRecord, RunRecord
-
-# The export's columns, in order. Append new ones at the end; never reorder (warehouse loads).
-EXPORT_COLUMNS = (
-    "campaign_id", "key", "status", "lead", "lead_id", "attempts", "request_id", "error_code",
-    "error_message", "run_id", "created_at", "updated_at", "token_hash", "tokens",
-)  # fmt: skip
+from mktsync.ledger.csvcells import EXPORT_COLUMNS as EXPORT_COLUMNS  # its home before
+from mktsync.ledger.csvcells import neutralise
 
 
 # -- status -----------------------------------------------------------------------------------
@@ -135,8 +131,9 @@ def render_records_text(records: Sequence[LedgerRecord], out: TextIO) -> None:
 def export(target: LedgerTarget, out: TextIO, *, fmt: str, campaign_id: int | None = None) -> int:
     """Write every record (of one campaign) as ``csv`` or ``jsonl``, a page at a time.
 
-    CSV: a header of ``EXPORT_COLUMNS``; an empty cell is null; tokens a JSON object.
-    Returns the number of records written.
+    CSV: a header of ``EXPORT_COLUMNS``; an empty cell is null; tokens a JSON object; a
+    cell a spreadsheet would run as a formula gets a quote in front (``ledger.csvcells``),
+    which ``ledger import`` takes off again.  Returns the number of records written.
     """
     if fmt not in ("csv", "jsonl"):
         raise MktsyncError(f"unknown export format {fmt!r}: use csv or jsonl")
@@ -149,7 +146,7 @@ def export(target: LedgerTarget, out: TextIO, *, fmt: str, campaign_id: int | No
             data = record_dict(rec)
             if writer:
                 data["tokens"] = json.dumps(data["tokens"], ensure_ascii=False)
-                writer.writerow(data.values())
+                writer.writerow(["" if v is None else neutralise(str(v)) for v in data.values()])
             else:
                 out.write(json.dumps(data, ensure_ascii=False) + "\n")
             written += 1

@@ -1,0 +1,149 @@
+"""A hard link is another name for the same ledger file: one run lock, whatever the name.
+
+SQLite keeps its ``-wal`` and ``-shm`` files per name, so a run through a second name
+would write the file without seeing the first run's log.  The run lock is therefore the
+file's (device and inode): a second run through a hard link is refused as "locked by
+another run", naming the holder; the lost-log guard still refuses a real copy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mktsync.config import load_config
+from mktsync.demo import seed_for
+from mktsync.emulator import EmulatorOptions, serve
+from mktsync.errors import LedgerError, LedgerLocked
+from mktsync.ledger import open_ledger
+
+CONFIG = """\
+version: 1
+marketo:
+  base_url: ${{MARKETO_BASE_URL}}
+  client_id: ${{MARKETO_CLIENT_ID}}
+  client_secret: ${{MARKETO_CLIENT_SECRET}}
+  limits: {{calls: 100, window_seconds: 20, concurrency: 1}}
+ledger: sqlite:///.mktsync/{name}
+sources:
+  regs: {{type: csv, path: regs.csv}}
+campaigns:
+  reminder:
+    campaign_id: 1234
+    source: regs
+    lead: {{email: "{{{{ row.email }}}}"}}
+    tokens: {{my.Link: "https://example.com/{{{{ row.code }}}}"}}
+"""
+
+
+def project(folder: Path, leads: int) -> None:
+    """``campaigns.yaml`` on ``.mktsync/ledger.db`` and ``copy.yaml`` on ``.mktsync/copy.db``:
+    one campaign whose every lead has its own link (a trigger call each)."""
+    rows = "".join(f"lead{i}@example.com,c{i}\n" for i in range(leads))
+    (folder / "regs.csv").write_text("email,code\n" + rows, encoding="utf-8")
+    (folder / "campaigns.yaml").write_text(CONFIG.format(name="ledger.db"), encoding="utf-8")
+    (folder / "copy.yaml").write_text(CONFIG.format(name="copy.db"), encoding="utf-8")
+
+
+def apply(folder: Path, config: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mktsync", "apply", config, "--yes", "--lock-timeout", "1"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_an_apply_through_a_hard_link_is_refused_while_another_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    project(tmp_path, 12)
+    (tmp_path / ".mktsync").mkdir()
+    with open_ledger("sqlite:///.mktsync/ledger.db", tmp_path):
+        pass
+    os.link(tmp_path / ".mktsync" / "ledger.db", tmp_path / ".mktsync" / "copy.db")
+    options = EmulatorOptions(latency=(0.25, 0.3))  # 12 calls, one at a time: 3 s or more
+    with serve(seed=seed_for(load_config(tmp_path / "campaigns.yaml")), options=options) as emu:
+        env = {**os.environ, "MARKETO_BASE_URL": emu.base_url,
+               "MARKETO_CLIENT_ID": emu.client_id, "MARKETO_CLIENT_SECRET": emu.client_secret}  # fmt: skip
+        first = apply(tmp_path, "campaigns.yaml", env)
+        deadline = time.monotonic() + 60
+        while not emu.triggers():  # the first apply holds the lock once it sends
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.05)
+        second = apply(tmp_path, "copy.yaml", env)
+        out, err = second.communicate(timeout=60)
+        first_out, first_err = first.communicate(timeout=60)
+        triggered = Counter(lead for t in emu.triggers() for lead in t["lead_ids"])
+    assert first.returncode == 0, first_out + first_err
+    assert second.returncode == 1, out + err
+    assert f"pid {first.pid} " in err and "running 'apply' since" in err
+    assert "the ledger is locked by another run" in err
+    assert "through another name of the same file" in err and "ledger.db" in err
+    assert "saved without its write-ahead log" not in err
+    assert len(triggered) == 12 and set(triggered.values()) == {1}  # each lead once
+    # The first run over, the other name reaches the same records: nothing to send.
+    again = subprocess.run(
+        [sys.executable, "-m", "mktsync", "plan", "copy.yaml", "--detailed-exitcode"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "No changes" in again.stdout
+
+
+def test_a_run_that_opened_by_another_name_waits_for_the_same_lock(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    with open_ledger("sqlite:///state/ledger.db", tmp_path):
+        pass
+    os.link(tmp_path / "state" / "ledger.db", tmp_path / "state" / "copy.db")
+    with (
+        open_ledger("sqlite:///state/ledger.db", tmp_path) as first,
+        open_ledger("sqlite:///state/copy.db", tmp_path) as second,  # opened before the lock
+        first.lock(command="apply"),
+    ):
+        with pytest.raises(LedgerLocked) as caught:
+            with second.lock(command="apply", timeout=0.2):
+                pass  # pragma: no cover
+    text = str(caught.value)
+    assert "locked by pid" in text and "through another name of the same file" in text
+
+
+HOLD = """\
+import sys, time
+from pathlib import Path
+from mktsync.ledger import open_ledger
+with open_ledger("sqlite:///state/ledger.db", Path(".")) as ledger, ledger.lock(command="apply"):
+    run = ledger.start_run(command="apply")
+    ledger.finish_run(run, counts={}, exit_status=0)
+    print("holding", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_after_a_run_killed_through_another_name_the_guard_says_where_its_log_is(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "state").mkdir()
+    with open_ledger("sqlite:///state/ledger.db", tmp_path):
+        pass
+    os.link(tmp_path / "state" / "ledger.db", tmp_path / "state" / "copy.db")
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        with pytest.raises(LedgerLocked, match="locked by another run"):
+            open_ledger("sqlite:///state/copy.db", tmp_path)
+        holder.send_signal(signal.SIGKILL)
+    # The dead run's log is beside ledger.db: copy.db alone is a ledger without it.
+    with pytest.raises(LedgerError) as caught:
+        open_ledger("sqlite:///state/copy.db", tmp_path)
+    text = str(caught.value)
+    assert "saved without its write-ahead log (copy.db-wal)" in text
+    assert "The file has 2 names (hard links)" in text
+    with open_ledger("sqlite:///state/ledger.db", tmp_path) as ledger:  # its own name works
+        assert ledger.runs()[0].command == "apply"
