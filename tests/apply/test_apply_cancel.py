@@ -24,11 +24,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from apply_helpers import apply, emulator, rows, statuses, triggered, write_project
 
 from mktsync.emulator import Emulator, EmulatorOptions
 
 ROWS = 30  # a token set per lead: one call per lead
+REPO = Path(__file__).resolve().parent.parent.parent
+MKTSYNC = Path(sys.executable).parent / "mktsync"
 
 
 def apply_env(emu: Emulator) -> dict[str, str]:
@@ -164,6 +167,52 @@ def test_github_cancel_sends_nothing_more_and_leaves_no_unknowns(
         exited = time.time()
         _, err = proc.communicate(timeout=10)
         got = cancel_counts(path, emu, signalled, exited, code)
+        assert_clean_cancel(path, emu, got, err)
+
+
+@pytest.mark.skipif(not MKTSYNC.exists(), reason="needs the mktsync entry point")
+def test_github_cancel_reaches_mktsync_through_the_action(tmp_path: Path) -> None:
+    """GitHub signals the step's shell, not its children: the action's script (run by bash
+    as GitHub runs it) passes SIGINT on, and reports mktsync's own exit code."""
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    (step,) = [s for s in action["runs"]["steps"] if s.get("id") == "run"]
+    path = write_project(tmp_path, rows(ROWS, shared_code=False), calls=12)
+    outputs = tmp_path / "github_output"
+    outputs.write_text("", encoding="utf-8")
+    with emulator(path, EmulatorOptions(latency=(0.05, 0.1))) as emu:
+        env = {
+            **apply_env(emu),
+            "PATH": f"{MKTSYNC.parent}{os.pathsep}{os.environ['PATH']}",
+            "RUNNER_TEMP": str(tmp_path),
+            "GITHUB_OUTPUT": str(outputs),
+            "GITHUB_RUN_ATTEMPT": "1",
+            "INPUT_COMMAND": "apply",
+            "INPUT_CONFIG": "campaigns.yaml",
+            "INPUT_ARGS": "--yes",
+            "CI": "true",
+        }
+        proc = subprocess.Popen(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # only so that a failure can clean up what it left
+        )
+        try:
+            wait_for_triggers(emu, 4, lambda: proc.poll() is None)
+            signalled = time.time()
+            code = github_cancel(proc)  # signals bash alone, as the runner does
+            exited = time.time()
+            # Before the fix bash died at SIGTERM and mktsync ran on, sending everything:
+            # its output pipes stayed open and this timed out.
+            _, err = proc.communicate(timeout=10)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        got = cancel_counts(path, emu, signalled, exited, code)
+        assert "exit-code=130" in outputs.read_text(encoding="utf-8").splitlines()
         assert_clean_cancel(path, emu, got, err)
 
 
