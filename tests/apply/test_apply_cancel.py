@@ -17,17 +17,23 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from apply_helpers import apply, emulator, rows, statuses, triggered, write_project
 
+from mktsync.apply import ApplyOptions, apply_config
+from mktsync.config import load_config
 from mktsync.emulator import Emulator, EmulatorOptions
+from mktsync.ledger import open_ledger
+from mktsync.marketo import MarketoClient
+from mktsync.outcomes import StopRequest
 
 ROWS = 30  # a token set per lead: one call per lead
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -299,3 +305,65 @@ def test_a_second_signal_leaves_pending_only_the_calls_on_the_wire(tmp_path: Pat
     assert final["unknown"] == received - found["sent"]  # reported, never resent blindly
     assert final["sent"] == ROWS - final["unknown"]
     assert report.counts()["leads_unknown"] == 0 and max(triggered(emu).values()) == 1
+
+
+def test_a_batch_run_waiting_for_its_turn_is_not_scheduled_when_stopped(tmp_path: Path) -> None:
+    """``schedules:`` follow the same rule: a schedule call stopped in the limiter is not
+    attempted and leaves no record (a pending one would read as an unknown run)."""
+
+    def project(folder: Path, calls: int) -> Path:
+        folder.mkdir()
+        soon = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
+        (folder / "webinars.csv").write_text(
+            f"webinar_id,title,blast_at\nwb-1,Git,{soon}\nwb-2,SQL,{soon}\n", encoding="utf-8"
+        )
+        path = write_project(folder, rows(1), calls=calls, window=600)
+        text = path.read_text(encoding="utf-8").replace(
+            "  regs: {type: csv, path: regs.csv}\n",
+            "  regs: {type: csv, path: regs.csv}\n  webinars: {type: csv, path: webinars.csv}\n",
+        )
+        path.write_text(
+            text + "schedules:\n  blast:\n    campaign_id: 3001\n    source: webinars\n"
+            '    key: "{{ row.webinar_id }}"\n    run_at: "{{ row.blast_at }}"\n'
+            '    tokens:\n      my.WebinarTitle: "{{ row.title }}"\n',
+            encoding="utf-8",
+        )
+        return path
+
+    def calls_before_scheduling(emu: Emulator) -> int:
+        endpoints = [e.get("endpoint") for e in emu.journal() if e.get("endpoint") != "identity"]
+        return endpoints.index("schedule") if "schedule" in endpoints else len(endpoints)
+
+    dry = project(tmp_path / "dry", 1000)
+    with emulator(dry) as emu:
+        assert apply(dry, emu).exit_code == 0
+        before = calls_before_scheduling(emu)
+    path = project(tmp_path / "real", before)  # the window is spent when scheduling starts
+    stop = StopRequest()
+    with emulator(path) as emu:
+        config = load_config(path)
+        with (
+            open_ledger(config.ledger.resolve(), config.base_dir) as ledger,
+            MarketoClient(
+                emu.base_url, emu.client_id, emu.client_secret,
+                limits=config.marketo.limits, stop=stop,
+            ) as client,
+        ):  # fmt: skip
+            stopper = threading.Thread(target=stop_when, args=(emu, before, stop))
+            stopper.start()
+            report = apply_config(config, ledger, client, ApplyOptions(stop=stop))
+            stopper.join()
+        assert emu.schedules() == []
+    assert report.exit_code == 130
+    assert report.schedules[0].not_attempted == 2
+    assert statuses(path) == Counter({"sent": 1})  # no schedule record, pending or other
+
+
+def stop_when(emu: Emulator, calls: int, stop: StopRequest) -> None:
+    deadline = time.monotonic() + 30
+    while len([e for e in emu.journal() if e.get("endpoint") != "identity"]) < calls:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    time.sleep(0.3)  # the next call is waiting for the window, 600 s away
+    stop.request("SIGINT", exit_code=130)
