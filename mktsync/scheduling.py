@@ -3,8 +3,9 @@
 >>> run_schedules(plan, ledger, client, run_id, report, stopping=lambda: False)  # doctest: +SKIP
 
 The trigger rule holds (mktsync.apply): a run is ``pending`` as its call leaves (not while
-it waits for its turn: ``outcomes.PendingMarks``), ``sent`` after Marketo's success, ``failed`` on a definite refusal, ``unknown`` when the answer was
-lost -- never blindly resent, since a second call would schedule a second run.  Preflight
+it waits for its turn: ``outcomes.PendingMarks``), ``sent`` after Marketo's success,
+``failed`` on a definite refusal, ``unknown`` when the answer was lost -- never blindly
+resent, since a second call would schedule a second run.  Preflight
 first checks each batch campaign (exists, is a batch campaign, has the tokens, on its
 program or a folder above); a refused campaign's runs are not attempted.
 """
