@@ -56,6 +56,10 @@ def compared(text: str) -> dict[str, Any]:
     damaged one honestly forecasts one more lookup; every item, class and call stays."""
     plan = json.loads(text)
     plan.pop("ledger")
+    # Where a plan says when it was made and which ledger it is bound to (saved-plan
+    # binding): the instant moves between two plans, the ledger's id is the fingerprint's.
+    plan.pop("now", None)
+    plan.get("binding", {}).pop("ledger_id", None)
     for name in ("lookup_calls", "total_calls", "missing_forecast", "quota_share"):
         plan["summary"].pop(name)
     plan["summary"].pop("estimated_seconds")
