@@ -2,6 +2,7 @@
 
     python benchmarks/bench_plan.py [--sizes 10000,100000,1000000] [--profile first|steady]
                                     [--repeat 3] [--no-targets]
+    python benchmarks/bench_plan.py --check-cost [--sizes 625000] [--repeat 3]
 
 For each size writes bench_render's CSV (shaped like ``data/registrations.csv``: 80 %
 registered, every join code distinct, 40 webinars) and a ``campaigns.yaml`` with the two
@@ -31,6 +32,12 @@ Seconds exclude interpreter start and imports; peak memory is each child's own
 The three must agree on items to send, unchanged, filtered and trigger calls, or the
 benchmark fails.  Prints a Markdown table, then each target for the largest size as
 ``target ...: met`` or ``MISSED``; exits 1 if one is missed (``--no-targets``: report only).
+
+``--check-cost`` measures instead what ``plan``'s ledger check costs (issue 21: the check
+``apply`` makes as it takes the run lock, ``LedgerReader.check_integrity``): on the steady
+ledger only, ``plan`` as shipped against ``plan`` with the check skipped, and the check
+alone, each ``--repeat`` times, the fastest counting.  625,000 rows give a ledger of about
+1,000,000 records (80 % registered, two campaigns).
 """
 
 from __future__ import annotations
@@ -148,6 +155,18 @@ def measure_plan(config_path: Path) -> dict[str, Any]:
     }
 
 
+def measure_check(config_path: Path) -> dict[str, Any]:
+    """The check alone, on a read-only open of the steady ledger, as ``plan`` makes it."""
+    from mktsync.config import load_config
+    from mktsync.ledger import open_ledger
+
+    config = load_config(config_path)
+    with open_ledger(config.ledger.resolve(), config.base_dir, create=False) as ledger:
+        start = time.perf_counter()
+        records = ledger.check_integrity()
+        return {"seconds": time.perf_counter() - start, "counts": {"records": records}}
+
+
 def measure_naive(config_path: Path, mode: str) -> dict[str, Any]:
     if mode == "jinja":
         import jinja2.sandbox  # noqa: F401 - imported before the clock starts
@@ -165,6 +184,13 @@ def child(mode: str, config_path: Path, profile: bool) -> None:
             return fill_ledger(config_path)
         if mode == "plan":
             return measure_plan(config_path)
+        if mode == "plan-unchecked":
+            from mktsync.ledger.reader import LedgerReader
+
+            LedgerReader.check_integrity = lambda self: 0  # type: ignore[method-assign]
+            return measure_plan(config_path)
+        if mode == "check":
+            return measure_check(config_path)
         return measure_naive(config_path, "jinja" if mode == "naive" else "format")
 
     if profile:
@@ -220,12 +246,17 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of each mode, taking turns; the fastest counts"
     )
+    parser.add_argument(
+        "--check-cost", action="store_true", help="plan with and without its ledger check"
+    )
     parser.add_argument("--child", nargs=2, metavar=("MODE", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], Path(args.child[1]), args.profile is not None)
         return 0
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",")})
+    if args.check_cost:
+        return check_cost(sizes, args.repeat)
     print(
         f"python {sys.version.split()[0]}; campaigns "
         + ", ".join(
@@ -267,6 +298,36 @@ def main() -> int:
     print_table(sizes, results)
     missed = check_targets(sizes, results)
     return 1 if missed and not args.no_targets else 0
+
+
+def check_cost(sizes: list[int], repeat: int) -> int:
+    """``plan`` with and without its ledger check, on a steady ledger of each size."""
+    modes = ("plan", "plan-unchecked", "check")
+    print("| rows | records | plan s | plan without the check s | check alone s | plan peak |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            folder = Path(tmp) / str(size)
+            folder.mkdir()
+            write_csv(folder / "registrations.csv", size)
+            config_path = write_config(folder, "registrations.csv")
+            records = run("fill", config_path)["records"]
+            best: dict[str, dict[str, Any]] = {}
+            for _ in range(repeat):
+                for mode in modes:
+                    r = run(mode, config_path)
+                    if mode not in best or r["seconds"] < best[mode]["seconds"]:
+                        best[mode] = r
+            plan, unchecked, check = (best[m] for m in modes)
+            if plan["counts"] != unchecked["counts"] or check["counts"]["records"] != records:
+                print(f"MISMATCH rows={size:,}: {plan['counts']} {unchecked['counts']}")
+                return 1
+            print(
+                f"| {size:,} | {records:,} | {plan['seconds']:.2f} | {unchecked['seconds']:.2f} "
+                f"| {check['seconds']:.2f} | {plan['peak_mb']:.0f} MB |",
+                flush=True,
+            )
+    return 0
 
 
 def print_table(

@@ -61,6 +61,8 @@ def plan_config(
     # A message about the ledger names it as written, never the value of its ${VAR}.
     written = config.ledger if ledger_url is None else EnvString(raw=url)
     with as_written(written, url), open_ledger(url, config.base_dir, create=False) as ledger:
+        # As strict as apply: a damaged ledger is refused, never planned from (issue 21).
+        ledger.check_integrity()
         plan = make_plan(
             config,
             ledger,

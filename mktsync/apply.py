@@ -8,16 +8,20 @@ The outcome rule (DESIGN.md, "never twice, never lost"):
 
 1. under the ledger's run lock (which turns the ``pending`` records of a dead run into
    ``unknown``), the plan is made -- or a saved plan is checked against the ledger;
-2. before a call, its items are committed as ``pending``;
+2. as a call leaves -- it holds its limiter slot and goes out next, never while it waits
+   for the rate window, a backoff or a token -- its items are committed as ``pending``
+   (``outcomes.PendingMarks``); if Marketo refuses it unsent (606, 615, no connection)
+   they are put back as they were before it is retried;
 3. after Marketo's success they are ``sent`` with its requestId; after a definite refusal
    ``failed`` (tried again next run); when the request left but no answer came back,
    ``unknown`` (never resent unless asked).
 
-A kill at any moment therefore leaves each item new, ``pending`` (read as unknown), or
-settled.  607 (daily quota) stops new calls; what was sent stays sent, the rest is left
-for the next run.  So does a ``StopRequest`` (the CLI sets it on SIGINT, SIGTERM or
-SIGHUP): no new call starts, calls in flight finish and are recorded, and the report says
-what was not attempted.
+A kill at any moment therefore leaves each item new, ``pending`` (read as unknown) only
+if its call was on the wire, or settled.  607 (daily quota) stops new calls; what was sent
+stays sent, the rest is left for the next run.  So does a ``StopRequest`` (the CLI sets it
+on SIGINT, SIGTERM or SIGHUP, and the client waits on it): no new call starts, a call
+still waiting for its turn returns at once, *not attempted*, its items untouched; calls in
+flight finish and are recorded, and the report says what was not attempted.
 
 A lead Marketo does not know (email or id not found) is a *missing lead*: reported per
 item with its source row, never marked in the ledger, so it is tried again next run.
@@ -47,12 +51,12 @@ from mktsync.errors import (
 from mktsync.fieldsync import as_recorded, field_refusals, needs_fields, write_fields
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
-from mktsync.marketo import MarketoClient, OutcomeUnknown, Qualification
+from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification, Sending
 
 # The records of a run's outcome live in ``outcomes``; importable from here as before.
 from mktsync.outcomes import ApplyReport as ApplyReport
 from mktsync.outcomes import CampaignReport as CampaignReport
-from mktsync.outcomes import MissingLead, StopRequest
+from mktsync.outcomes import MissingLead, PendingMarks, StopRequest
 from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.planned import SpilledCalls
 from mktsync.planread import FileCalls, ReviewedSet
@@ -66,7 +70,12 @@ Event = Mapping[str, Any]
 
 class Client(Protocol):  # what apply needs of MarketoClient; tests may pass a real one only
     def trigger_campaign(
-        self, campaign_id: int, lead_ids: list[int], tokens: list[tuple[str, str]]
+        self,
+        campaign_id: int,
+        lead_ids: list[int],
+        tokens: list[tuple[str, str]],
+        *,
+        sending: Sending | None = None,
     ) -> Any: ...
 
 
@@ -343,6 +352,10 @@ class _Runner:
                     self._not_attempted(cp.name, call)
             self.emit("quota", phase="preflight and lead lookups")
             return
+        except NotSent:
+            # A stop came while preflight or a lookup waited for its turn: trigger nothing.
+            self._none_attempted()
+            return
         self.report.created_leads = resolution.created
         jobs = ((cp.name, call) for cp in sendable for call in cp.calls)
         if self.stopping():  # asked to stop during preflight or lookups: send nothing
@@ -359,9 +372,13 @@ class _Runner:
                 for call in cp.calls
                 for p in call.items
             )
-            self.field_skips, written = write_fields(
-                self.config, field_items, resolution, self.client
-            )
+            try:
+                self.field_skips, written = write_fields(
+                    self.config, field_items, resolution, self.client
+                )
+            except NotSent:  # a stop came while a field write waited: trigger nothing
+                self._none_attempted()
+                return
             self.emit("fields", written=written, skipped=len(self.field_skips))
             jobs = ((cp.name, call) for cp in sendable for call in cp.calls)
         calls = sum(len(cp.calls) for cp in sendable)
@@ -467,6 +484,15 @@ class _Runner:
                 wait(pending)
                 raise
 
+    def _none_attempted(self) -> None:
+        """Stopped before the first trigger: every call of a campaign not refused waits."""
+        self.stopping()  # the report says who stopped the run
+        for cp in self.plan.campaigns:
+            if not self.by_name[cp.name].skipped:
+                for call in cp.calls:
+                    self._not_attempted(cp.name, call)
+        self.report.seconds = time.monotonic() - self.started
+
     def _not_attempted(self, name: str, call: Call) -> None:
         with self.lock:
             rep = self.by_name[name]
@@ -513,13 +539,27 @@ class _Runner:
         # Two keys may name one lead (say two rows of one person): trigger it once.
         unique_ids = list(dict.fromkeys(lead_ids[i.key] for i in items))
         keys = [i.key for i in items]
-        self.ledger.mark_pending(self.run_id, items, lead_ids=lead_ids)
+        # Pending only once the call leaves, never while it waits for its turn.
+        marks = PendingMarks(
+            self.ledger, self.run_id, call.campaign_id, items,
+            lead_ids=lead_ids, stopping=self.stopping,
+        )  # fmt: skip
         outcome: Outcome
         detail: dict[str, Any] = {}
         try:
-            result = self.client.trigger_campaign(call.campaign_id, unique_ids, list(call.tokens))
+            result = self.client.trigger_campaign(
+                call.campaign_id, unique_ids, list(call.tokens), sending=marks
+            )
+        except NotSent:
+            # Stopped while it waited (or Marketo refused every attempt unsent): its items
+            # are as they were before this run; the next run sends them.
+            with self.lock:
+                rep.calls_not_attempted += 1
+                rep.leads_not_attempted += len(items)
+            return
         except QuotaExceeded as exc:
             # 607 means the request was not carried out: the items may go next run.
+            marks.mark()
             self.ledger.mark_failed(
                 self.run_id, call.campaign_id, keys, code=exc.code, message=exc.message
             )
@@ -529,6 +569,7 @@ class _Runner:
             self.ledger.mark_unknown(self.run_id, call.campaign_id, keys, reason=exc.message)
             outcome, detail = "unknown", {"reason": exc.message}
         except MarketoError as exc:
+            marks.mark()  # a refusal retried until the end put them back: record it on them
             self.ledger.mark_failed(
                 self.run_id,
                 call.campaign_id,

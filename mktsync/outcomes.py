@@ -1,5 +1,6 @@
 """The records of how an apply run ends: per campaign what became of each item, a stop
-asked for by a signal, and the leads Marketo does not know.
+asked for by a signal, and the leads Marketo does not know; and ``PendingMarks``, the
+ledger's side of one call that changes Marketo.
 
 Kept apart from ``apply`` (the executor) so that reporters and the command line can use
 them without the executor's machinery.  ``ApplyReport.exit_code`` is DESIGN.md's table.
@@ -7,17 +8,20 @@ them without the executor's machinery.  ``ApplyReport.exit_code`` is DESIGN.md's
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mktsync.errors import EXIT_ERROR, EXIT_HELD, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
+from mktsync.items import Item
+from mktsync.ledger import Ledger
+from mktsync.marketo import NotSent, Stop
 from mktsync.plan import Plan
 
 
-class StopRequest:
-    """Asks a run to stop in order: set from a signal handler, read by the runner.
+class StopRequest(Stop):
+    """Asks a run to stop in order: set from a signal handler, read by the runner, and
+    waited on by the Marketo client, whose waits it ends at once (``marketo.Stop``).
 
     >>> stop = StopRequest()
     >>> stop.request("SIGTERM", exit_code=143)
@@ -26,18 +30,63 @@ class StopRequest:
     """
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        super().__init__()
         self.reason: str | None = None
         self.exit_code: int = 130
 
     def request(self, reason: str, *, exit_code: int) -> None:
-        # Only plain assignments and Event.set: safe to call from a signal handler.
-        if not self._event.is_set():
+        # Only plain assignments and Stop.set (no lock): safe in a signal handler.
+        if not self.is_set():
             self.reason, self.exit_code = reason, exit_code
-        self._event.set()
+        self.set()
 
-    def is_set(self) -> bool:
-        return self._event.is_set()
+
+class PendingMarks:
+    """The ledger's side of one call that changes Marketo (a ``marketo.Sending``).
+
+    >>> marks = PendingMarks(ledger, run_id, 1234, items, lead_ids=ids)  # doctest: +SKIP
+    >>> client.trigger_campaign(1234, [318592], tokens, sending=marks)     # doctest: +SKIP
+
+    The items become ``pending`` only when the call *leaves* -- it holds its limiter slot
+    and goes out next -- and go back to what they were (no record, or the record before)
+    when Marketo refused it unsent, before any backoff.  So a call waiting for the rate
+    window, a backoff or a token has nothing pending: a stop, a second signal or a kill
+    then leaves its items as they were, not ``unknown`` (issue 21).  ``stopping`` (the
+    runner's) is asked once more as the call leaves: a stop seen there keeps it home.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        run_id: int,
+        campaign_id: int,
+        items: Sequence[Item],
+        *,
+        lead_ids: Mapping[str, int] | None = None,
+        stopping: Callable[[], bool] | None = None,
+    ) -> None:
+        self._ledger, self._run_id, self._campaign_id = ledger, run_id, campaign_id
+        self._items, self._lead_ids, self._stopping = items, lead_ids, stopping
+        keys = [i.key for i in items]
+        found = ledger.lookup(campaign_id, keys)  # what to put back if Marketo refuses it
+        self._before = {k: found.get(k) for k in keys}
+        self.marked = False
+
+    def leaving(self) -> None:
+        if self._stopping is not None and self._stopping():
+            raise NotSent("stopped before the call was sent")
+        self.mark()
+
+    def mark(self) -> None:
+        """Mark the items ``pending`` (if they are not already)."""
+        if not self.marked:
+            self._ledger.mark_pending(self._run_id, self._items, lead_ids=self._lead_ids)
+            self.marked = True
+
+    def refused(self) -> None:
+        if self.marked:
+            self._ledger.unmark_pending(self._run_id, self._campaign_id, self._before)
+            self.marked = False
 
 
 @dataclass(frozen=True, kw_only=True)

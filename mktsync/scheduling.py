@@ -6,9 +6,10 @@ Runs the plan found ``⊘ orphaned`` (still scheduled in Marketo for rows that a
 are not called for -- Marketo's REST API cannot unschedule -- but reported: the report
 lists them and the run exits 3 (docs/exit-codes.md#orphaned-batch-runs).
 
-The trigger rule holds (mktsync.apply): a run is ``pending`` before its call, ``sent``
-after Marketo's success, ``failed`` on a definite refusal, ``unknown`` when the answer was
-lost -- never blindly resent, since a second call would schedule a second run.  Preflight
+The trigger rule holds (mktsync.apply): a run is ``pending`` as its call leaves (not while
+it waits for its turn: ``outcomes.PendingMarks``), ``sent`` after Marketo's success,
+``failed`` on a definite refusal, ``unknown`` when the answer was lost -- never blindly
+resent, since a second call would schedule a second run.  Preflight
 first checks each batch campaign (exists, is a batch campaign, has the tokens, on its
 program or a folder above); a refused campaign's runs are not attempted.
 """
@@ -21,8 +22,8 @@ from typing import Any
 from mktsync.errors import MarketoError, PreflightError, QuotaExceeded
 from mktsync.items import Item
 from mktsync.ledger import Ledger
-from mktsync.marketo import OutcomeUnknown
-from mktsync.outcomes import ApplyReport, ScheduleReport
+from mktsync.marketo import NotSent, OutcomeUnknown
+from mktsync.outcomes import ApplyReport, PendingMarks, ScheduleReport
 from mktsync.plan import Plan
 from mktsync.schedules import LEAD, PlannedSchedule
 
@@ -59,6 +60,9 @@ def run_schedules(
             report.quota_stopped = True
             rep.not_attempted += len(sp.send)
             continue
+        except NotSent:  # stopped while preflight waited for its turn
+            rep.not_attempted += len(sp.send)
+            continue
         if reasons:
             reason = "; ".join(reasons)
             if fail_fast:
@@ -71,7 +75,7 @@ def run_schedules(
             if stopping() or report.quota_stopped:
                 rep.not_attempted += 1
                 continue
-            _schedule_one(planned, ledger, client, run_id, report, rep)
+            _schedule_one(planned, ledger, client, run_id, report, rep, stopping)
             if emit:
                 emit("schedule", schedule=sp.name, campaign_id=sp.campaign_id,
                      key=planned.item.key, run_at=planned.item.run_at)  # fmt: skip
@@ -84,6 +88,7 @@ def _schedule_one(
     run_id: int,
     report: ApplyReport,
     rep: ScheduleReport,
+    stopping: Callable[[], bool],
 ) -> None:
     s = planned.item
     what = f"{s.key} at {s.run_at}"
@@ -98,12 +103,16 @@ def _schedule_one(
         source=s.source or "",
         row=s.row or 0,
     )
-    ledger.mark_pending(run_id, [record])
+    marks = PendingMarks(ledger, run_id, s.campaign_id, [record], stopping=stopping)
     try:
         result = client.schedule_campaign(
-            s.campaign_id, s.run_at, list(s.tokens), s.clone_to_program
+            s.campaign_id, s.run_at, list(s.tokens), s.clone_to_program, sending=marks
         )
+    except NotSent:  # stopped while it waited for its turn: nothing scheduled, nothing marked
+        rep.not_attempted += 1
+        return
     except QuotaExceeded as exc:
+        marks.mark()
         ledger.mark_failed(run_id, s.campaign_id, [s.key], code=exc.code, message=exc.message)
         report.quota_stopped = True
         rep.failed.append(f"{what}: {exc.code}: daily quota reached")
@@ -111,6 +120,7 @@ def _schedule_one(
         ledger.mark_unknown(run_id, s.campaign_id, [s.key], reason=exc.message)
         rep.unknown.append(f"{what}: outcome unknown: {exc.message}")
     except MarketoError as exc:
+        marks.mark()  # a refusal retried until the end put it back: record it
         code, message = getattr(exc, "code", None), getattr(exc, "message", str(exc))
         ledger.mark_failed(run_id, s.campaign_id, [s.key], code=code, message=message)
         rep.failed.append(f"{what}: {code}: {message}")

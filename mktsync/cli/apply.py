@@ -296,6 +296,7 @@ def _run(
             endpoint.client_id,
             endpoint.client_secret,
             limits=config.marketo.limits,
+            stop=stop,  # a signal ends the client's waits: nothing waiting is sent
         ) as client,
         orderly_stop(stop, err),
     ):

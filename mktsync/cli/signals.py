@@ -17,9 +17,13 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 @contextmanager
 def orderly_stop(stop: StopRequest, err: TextIO) -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP stop the run in order (no new call; calls in flight finish
-    and are recorded; the summary is printed; exit 128 + the signal's number).  A second
-    signal aborts at once: calls still in flight stay ``pending`` in the ledger, which the
-    next run reads as ``unknown`` -- the same state a kill leaves."""
+    and are recorded; the summary is printed; exit 128 + the signal's number).  ``stop`` is
+    also what the Marketo client waits on, so a call still waiting for its turn (rate
+    window, backoff, token) returns at once, not attempted, and a run with nothing on the
+    wire exits within a fraction of a second.  A second signal (GitHub sends SIGTERM 7.5 s
+    after SIGINT) aborts at once: calls on the wire stay ``pending`` in the ledger, which
+    the next run reads as ``unknown`` -- the same state a kill leaves; calls that had not
+    left were never marked, so they stay new."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
@@ -28,7 +32,7 @@ def orderly_stop(stop: StopRequest, err: TextIO) -> Iterator[None]:
         name = signal.Signals(signum).name
         if stop.is_set():
             err.write(
-                f"\n{name} again: aborting now; calls in flight are left pending "
+                f"\n{name} again: aborting now; calls on the wire are left pending "
                 "(the next run reports them as unknown)\n"
             )
             err.flush()

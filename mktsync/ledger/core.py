@@ -15,6 +15,7 @@ from mktsync.items import Item, token_hash
 from mktsync.ledger.integrity import check_record, lead_checksum, record_checksum
 from mktsync.ledger.reader import LedgerReader
 from mktsync.ledger.records import (
+    LedgerRecord,
     LockHolder,
     RepairAction,
     Status,
@@ -39,6 +40,16 @@ ON CONFLICT (campaign_id, key) DO UPDATE SET
     error_message = NULL, run_id = excluded.run_id, updated_at = excluded.updated_at,
     checksum = excluded.checksum
 """
+# Only records this run marked pending, and still pending, are put back.
+_UNMARK_NEW = (
+    "DELETE FROM items WHERE campaign_id = ? AND key = ? AND status = 'pending' AND run_id = ?"
+)
+_UNMARK = (
+    "UPDATE items SET lead = ?, lead_id = ?, tokens = ?, token_hash = ?, status = ?, attempts = ?,"
+    " request_id = ?, error_code = ?, error_message = ?, run_id = ?, created_at = ?,"
+    " updated_at = ?, checksum = ?"
+    " WHERE campaign_id = ? AND key = ? AND status = 'pending' AND run_id = ?"
+)
 _STATUS_SET = (
     "UPDATE items SET status = ?, request_id = ?, error_code = ?, error_message = ?,"
     " run_id = ?, updated_at = ?, checksum = ? WHERE campaign_id = ? AND key = ?"
@@ -173,6 +184,33 @@ class Ledger(LedgerReader):
     ) -> int:
         """The call may or may not have reached Marketo (e.g. a timeout after sending)."""
         return self._set_status(run_id, campaign_id, keys, "unknown", None, None, reason)
+
+    def unmark_pending(
+        self, run_id: int, campaign_id: int, before: Mapping[str, LedgerRecord | None]
+    ) -> None:
+        """Marketo did nothing with the call (606, or it never left): put its items back.
+
+        ``before`` maps each key to its record as ``mark_pending`` found it (None: there
+        was none, and the record goes).  Only records ``run_id`` left ``pending`` change.
+        """
+        self._needs_lock("unmark_pending")
+        gone = [(campaign_id, key, run_id) for key, rec in before.items() if rec is None]
+        back = [
+            (rec.lead, rec.lead_id, encode_tokens(rec.tokens), rec.token_hash, rec.status,
+             rec.attempts, rec.request_id, rec.error_code, rec.error_message, rec.run_id,
+             rec.created_at, rec.updated_at,
+             record_checksum(campaign_id, key, rec.status, rec.token_hash, rec.lead),
+             campaign_id, key, run_id)
+            for key, rec in before.items()
+            if rec is not None
+        ]  # fmt: skip
+        if gone or back:
+            with self._tx() as tx:
+                if gone:
+                    tx.executemany(_UNMARK_NEW, gone)
+                if back:
+                    tx.executemany(_UNMARK, back)
+                _bump(tx)
 
     def mark_settled(
         self, run_id: int, campaign_id: int, keys: Sequence[str], *, sent: bool, reason: str

@@ -65,6 +65,10 @@ class _PostgresTx:
     def rowcount(self) -> int:
         return self._rowcount
 
+    def stream(self, sql: str, params: Sequence[object] = ()) -> Iterator[Row]:
+        with _translated(self._name), self._conn.cursor() as cursor:
+            yield from cursor.stream(sql.replace("?", "%s"), tuple(params))
+
 
 @contextlib.contextmanager
 def _translated(name: str) -> Iterator[None]:
@@ -92,6 +96,9 @@ class PostgresStore:
     def transaction(self) -> Iterator[_PostgresTx]:
         with _translated(self.name), self._conn.transaction():
             yield _PostgresTx(self._conn, self.name)
+
+    def check_file(self) -> None:
+        """Nothing to read: the server checks its own pages (data checksums, if enabled)."""
 
     def acquire_run_lock(self, holder: LockHolder, timeout: float) -> None:
         tx = _PostgresTx(self._conn, self.name)  # autocommit: the lock outlives transactions

@@ -161,11 +161,15 @@ MIGRATIONS += (
 LATEST = MIGRATIONS[-1].version
 
 
-def read_version(tx: Tx) -> int:
-    """The schema version of a database known to hold ``ledger_meta``."""
+def read_version(tx: Tx, *, name: str = "ledger") -> int:
+    """The schema version of a database known to hold ``ledger_meta`` (``name`` for messages)."""
     rows = tx.execute("SELECT schema_version FROM ledger_meta WHERE id = 1")
-    if not rows:
-        raise LedgerError("ledger_meta has no row")
+    if not rows:  # the one row every ledger has: lost to damage, or deleted by hand
+        raise LedgerError(
+            f"{name}: the ledger is damaged (its header row is missing); it was left "
+            "untouched. Restore it from a backup; moving it aside starts an empty ledger, "
+            "which forgets what was sent"
+        )
     return int(rows[0][0])
 
 

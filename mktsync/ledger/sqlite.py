@@ -20,7 +20,7 @@ module is the open store.  Races it closes, and how:
 * Damage SQLite's reads cannot see (a page header or child pointer that hides
   records): every run checks the file with ``PRAGMA quick_check`` when it takes the
   lock, and with the full ``integrity_check`` after a run that did not end cleanly
-  (``unclean`` still 1).
+  (``unclean`` still 1); ``plan`` makes the same check (``check_file``) without the lock.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from mktsync.ledger.records import LockHolder
 from mktsync.ledger.store import Dialect, Row
 
 _BUSY_TIMEOUT = 60.0  # s a statement waits for another connection's write transaction
+_STREAM_ROWS = 1000  # rows fetched at a time by ``SqliteTx.stream``
 
 
 class SqliteTx:
@@ -65,6 +66,15 @@ class SqliteTx:
 
     def rowcount(self) -> int:
         return self._rowcount
+
+    def stream(self, sql: str, params: Sequence[object] = ()) -> Iterator[Row]:
+        with translated(self._name):
+            cursor = self._conn.execute(sql, params)
+            try:
+                while rows := cursor.fetchmany(_STREAM_ROWS):
+                    yield from rows
+            finally:
+                cursor.close()
 
 
 @contextlib.contextmanager
@@ -174,9 +184,7 @@ class SqliteStore:
         ``quick_check`` reads each page once (0.2 s for 200,000 records); after a run
         that did not end cleanly the full ``integrity_check`` also compares the indexes.
         """
-        with self.transaction() as tx:
-            unclean = tx.execute("SELECT unclean FROM ledger_meta WHERE id = 1")[0][0]
-        self.check(full=bool(unclean))
+        self.check_file()
         with self.transaction() as tx:
             tx.execute(
                 "UPDATE ledger_meta SET unclean = 1, wal_guard = ? WHERE id = 1",
@@ -186,6 +194,13 @@ class SqliteStore:
         # FULL waits for other writers and copies the log into the file; readers of an
         # older snapshot only delay the log's reuse, not the copy of our marker.
         self._checkpoint("FULL", required=True)
+
+    def check_file(self) -> None:
+        """``quick_check``, or the full ``integrity_check`` after a run that did not end
+        cleanly (``unclean`` still 1, or the header row unreadable)."""
+        with self.transaction() as tx:
+            rows = tx.execute("SELECT unclean FROM ledger_meta WHERE id = 1")
+        self.check(full=not rows or rows[0][0] != 0)
 
     def check(self, *, full: bool = False) -> None:
         """``PRAGMA quick_check`` (``integrity_check`` if ``full``): ``LedgerError`` unless ok.

@@ -185,7 +185,7 @@ def _version(store: SqliteStore) -> int:
 def _version_in(tx: SqliteTx, name: str) -> int:
     tables = {row[0] for row in tx.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if "ledger_meta" in tables:
-        return read_version(tx)
+        return read_version(tx, name=name)
     if tables:
         raise LedgerError(
             f"{name}: this SQLite database is not a mktsync ledger (it has tables "

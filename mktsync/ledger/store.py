@@ -11,7 +11,7 @@ placeholders if its driver wants another style, so the SQL holds no other ``?``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol
 
@@ -30,6 +30,10 @@ class Tx(Protocol):
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
         """Run one statement per parameter row; return the number of rows changed."""
+        ...
+
+    def stream(self, sql: str, params: Sequence[object] = ()) -> Iterator[Row]:
+        """Run one query; yield its rows as they come (a whole table never sits in memory)."""
         ...
 
     def rowcount(self) -> int:
@@ -54,5 +58,9 @@ class Store(Protocol):
         ...
 
     def release_run_lock(self) -> None: ...
+
+    def check_file(self) -> None:
+        """Check the database's own structure where the backend can; ``LedgerError`` if damaged."""
+        ...
 
     def close(self) -> None: ...

@@ -12,6 +12,7 @@ from mktsync.marketo.codes import (
     AuthError,
     ConnectFailed,
     NotFound,
+    NotSent,
     OutcomeUnknown,
     QuotaExceeded,
     RequestFailed,
@@ -33,6 +34,8 @@ from mktsync.marketo.records import (
 )
 from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats, Stats
+from mktsync.marketo.stop import Stop
+from mktsync.marketo.transport import Sending
 
 __all__ = [
     "AuthError",
@@ -45,6 +48,7 @@ __all__ = [
     "MarketoAuth",
     "MarketoClient",
     "NotFound",
+    "NotSent",
     "OutcomeUnknown",
     "PreflightResult",
     "ProgramToken",
@@ -53,8 +57,10 @@ __all__ = [
     "RequestFailed",
     "RetryPolicy",
     "Retryable",
+    "Sending",
     "SmartCampaign",
     "Stats",
+    "Stop",
     "Throttled",
     "TokenRejected",
     "Transient",

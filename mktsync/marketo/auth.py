@@ -7,6 +7,11 @@ MarketoAuth(identity_url='https://123-ABC-456.mktorest.com/identity/oauth/token'
 ``httpx.Client(auth=auth)`` then adds ``Authorization: Bearer <token>`` to every request.
 The token travels only in that header (never the query string, which Marketo deprecated
 and which httpx logs), and the client secret only in the identity call's form body.
+
+The client renews a token due for renewal with ``prepare`` *before* a call takes its
+limiter slot, so a call marked as leaving is not then held up by an identity call; with a
+``stop``, waiting for another thread's renewal, and resending after a 601/602, end in
+``NotSent`` once the stop is set.
 """
 
 from __future__ import annotations
@@ -14,14 +19,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
 from mktsync.errors import AuthError
-from mktsync.marketo.codes import TOKEN_CODES, RequestFailed, Transient
+from mktsync.marketo.codes import TOKEN_CODES, NotSent, RequestFailed, Transient
 from mktsync.marketo.stats import ClientStats
+from mktsync.marketo.stop import Stop
+
+_STOP_POLL = 0.05  # s between looks at the stop while another thread renews the token
 
 BAD_CREDENTIALS = "bad client id or secret"
 IDENTITY_TIMEOUT = httpx.Timeout(30.0, connect=5.0, pool=30.0)
@@ -60,6 +69,7 @@ class MarketoAuth(httpx.Auth):
         stats: ClientStats | None = None,
         send_state: SendState | None = None,
         clock: Callable[[], float] = time.monotonic,
+        stop: Stop | None = None,
     ) -> None:
         self.identity_url = identity_url
         self._client_id = client_id
@@ -68,6 +78,7 @@ class MarketoAuth(httpx.Auth):
         self.stats = stats or ClientStats()
         self.send_state = send_state or SendState()
         self._clock = clock
+        self._stop = stop
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
@@ -85,14 +96,48 @@ class MarketoAuth(httpx.Auth):
         if not is_token_error(response):
             return
         token = yield from self._current_token(rejected=token)
+        if self._stop is not None and self._stop.is_set():
+            # Marketo refused the first send (601/602: nothing done); the resend would be new.
+            raise NotSent("stopped while the access token was renewed")
         request.headers["Authorization"] = f"Bearer {token}"
         self.send_state.api_request_sent = True
         yield request  # what Marketo answers now is the caller's to judge
 
+    def prepare(self, send: Callable[[httpx.Request], httpx.Response]) -> None:
+        """Fetch or renew the token now if the next request would have to.
+
+        ``send`` sends the identity request (without this auth).  Called before a call
+        takes its limiter slot: identity calls take none, and a call that has its slot is
+        about to leave, not waiting for a token.
+        """
+        flow = self._current_token(rejected=None)
+        try:
+            request = next(flow)
+            while True:
+                request = flow.send(send(request))
+        except StopIteration:
+            return
+        finally:
+            flow.close()
+
+    @contextmanager
+    def _renewing(self) -> Iterator[None]:
+        """Hold the renewal lock; waiting for another thread's renewal ends with a stop."""
+        if self._stop is None:
+            self._lock.acquire()
+        else:
+            while not self._lock.acquire(timeout=_STOP_POLL):
+                if self._stop.is_set():
+                    raise NotSent("stopped while waiting for the access token")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def _current_token(
         self, *, rejected: str | None
     ) -> Generator[httpx.Request, httpx.Response, str]:
-        with self._lock:
+        with self._renewing():
             now = self._clock()
             if self._token is not None and self._token != rejected and now < self._renew_after:
                 return self._token

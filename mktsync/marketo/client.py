@@ -36,7 +36,8 @@ from mktsync.marketo.records import (
 )
 from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats, Stats
-from mktsync.marketo.transport import Caller
+from mktsync.marketo.stop import Stop
+from mktsync.marketo.transport import Caller, Sending
 
 MAX_TRIGGER_LEADS = 100
 MAX_TRIGGER_TOKENS = 100
@@ -82,6 +83,8 @@ class MarketoClient:
     ``limits`` configure the limiter every call goes through (pass ``limiter`` to share one
     between clients); ``retry`` bounds retries; ``transport`` replaces the network in
     tests; ``clock``/``sleep`` replace time.  ``stats`` tells the runner what happened.
+    ``stop`` (set on SIGINT by the CLI) ends every wait at once: a call still waiting for
+    its turn raises ``NotSent`` and is never sent.
     """
 
     def __init__(
@@ -96,7 +99,8 @@ class MarketoClient:
         limiter: Limiter | None = None,
         renew_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self.base_url = instance_root(base_url)
         self._stats = limiter.stats if limiter is not None else ClientStats()
@@ -110,6 +114,7 @@ class MarketoClient:
             stats=self._stats,
             send_state=send_state,
             clock=clock,
+            stop=stop,
         )
         pool = limits.concurrency + 2
         self._http = httpx.Client(
@@ -128,6 +133,8 @@ class MarketoClient:
             send_state=send_state,
             clock=clock,
             sleep=sleep,
+            auth=self._auth,
+            stop=stop,
         )
         self._walks = TokenWalks(self._caller)
 
@@ -156,11 +163,17 @@ class MarketoClient:
     # -- campaigns ---------------------------------------------------------------------
 
     def trigger_campaign(
-        self, campaign_id: int, lead_ids: Sequence[int], tokens: Sequence[tuple[str, str]] = ()
+        self,
+        campaign_id: int,
+        lead_ids: Sequence[int],
+        tokens: Sequence[tuple[str, str]] = (),
+        *,
+        sending: Sending | None = None,
     ) -> TriggerResult:
         """Request a trigger campaign for up to 100 leads with up to 100 ``{{my.X}}`` tokens.
 
-        Not retried once sent: a lost answer raises ``OutcomeUnknown``.
+        Not retried once sent: a lost answer raises ``OutcomeUnknown``.  ``sending`` is
+        told when the call leaves and when Marketo refused it unsent (``transport``).
         """
         if not lead_ids:
             raise BatchTooLarge("trigger_campaign needs at least one lead id")
@@ -184,6 +197,7 @@ class MarketoClient:
             f"/rest/v1/campaigns/{int(campaign_id)}/trigger.json",
             json_body={"input": payload},
             idempotent=False,
+            sending=sending,
         )
         return TriggerResult(
             request_id=str(body.get("requestId", "")), campaign_id=int(campaign_id)
@@ -195,11 +209,14 @@ class MarketoClient:
         run_at: str,
         tokens: Sequence[tuple[str, str]] = (),
         clone_to_program: str | None = None,
+        *,
+        sending: Sending | None = None,
     ) -> TriggerResult:
         """Schedule a batch campaign at ``run_at`` (ISO 8601 with offset) with ``{{my.X}}`` tokens.
 
         Not retried once sent (a second call would schedule a second run): a lost answer
-        raises ``OutcomeUnknown``.  Marketo has no REST call to unschedule.
+        raises ``OutcomeUnknown``.  Marketo has no REST call to unschedule.  ``sending``:
+        as for ``trigger_campaign``.
         """
         if len(tokens) > MAX_TRIGGER_TOKENS:
             raise BatchTooLarge(f"at most {MAX_TRIGGER_TOKENS} tokens a call, got {len(tokens)}")
@@ -217,6 +234,7 @@ class MarketoClient:
             f"/rest/v1/campaigns/{int(campaign_id)}/schedule.json",
             json_body={"input": payload},
             idempotent=False,
+            sending=sending,
         )
         return TriggerResult(
             request_id=str(body.get("requestId", "")), campaign_id=int(campaign_id)

@@ -17,6 +17,10 @@ into a typed exception; its class says what a caller may do::
     └── RequestFailed    anything else (611, 1003, 603, 609 ...): not retried, except
                          611 on a call that only reads (IDEMPOTENT_RETRY_CODES)
 
+    NotSent (an MktsyncError, not a MarketoError: Marketo answered nothing)
+                         a stop came while the call waited (limiter, backoff, token):
+                         it never left, or Marketo refused every attempt that did
+
 >>> isinstance(error_for("606", "Max rate limit '100' exceeded with in '20' secs", "a#1"), Retryable)
 True
 """
@@ -26,13 +30,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mktsync.errors import AuthError, MarketoError, QuotaExceeded
+from mktsync.errors import EXIT_INTERRUPTED, AuthError, MarketoError, MktsyncError, QuotaExceeded
 
 __all__ = [
     "IDEMPOTENT_RETRY_CODES",
     "AuthError",
     "ConnectFailed",
     "NotFound",
+    "NotSent",
     "OutcomeUnknown",
     "QuotaExceeded",
     "RequestFailed",
@@ -90,6 +95,17 @@ class OutcomeUnknown(MarketoError):
 
     def __init__(self, message: str) -> None:
         super().__init__("unknown", message, None)
+
+
+class NotSent(MktsyncError):
+    """A stop was requested while the call waited for its turn (the rate window or a free
+    slot, a backoff, another thread's token renewal): nothing of it was carried out.
+
+    Either no attempt left, or Marketo refused every attempt that did with an answer that
+    says it did nothing (``Retryable``).  The caller reports the call *not attempted*.
+    """
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class NotFound(MarketoError):

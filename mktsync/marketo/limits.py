@@ -10,6 +10,10 @@ Marketo counts every call of the instance (all integrations together) in a *slid
 20 s window and refuses with 606 past 100, and with 615 past 10 calls in flight.
 The limiter keeps this run under ``calls * (1 - safety_margin)`` and ``concurrency``.
 Identity calls are not counted by Marketo, so they do not take a rate slot.
+
+A call waiting for its slot can be stopped (``slot(stop)``): it then raises ``NotSent``
+within a fraction of a second of ``stop.set()`` and never takes the slot, so a cancelled
+run sends nothing that was still waiting (issue 21).
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from mktsync.config.model import Limits
+from mktsync.marketo.codes import NotSent
 from mktsync.marketo.stats import ClientStats
+from mktsync.marketo.stop import Stop
+
+# How long a stoppable wait that no clock can end (every slot in flight, no free
+# concurrency place) sleeps between looks at its stop: a stop takes effect within it.
+STOP_POLL = 0.05
 
 
 class Limiter:
@@ -68,11 +78,18 @@ class Limiter:
         )
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one concurrency place and one rate slot for the duration of an API call."""
-        self._concurrency.acquire()
+    def slot(self, stop: Stop | None = None) -> Iterator[None]:
+        """Hold one concurrency place and one rate slot for the duration of an API call.
+
+        With ``stop``, waiting for either ends in ``NotSent`` as soon as the stop is set,
+        and so does a stop found set once both are held: the call has not left.
+        """
+        self._acquire_concurrency(stop)
         try:
-            self._acquire_rate()
+            self._acquire_rate(stop)
+            if stop is not None and stop.is_set():
+                self._cancel_rate()
+                raise NotSent("stopped before the call was sent")
             try:
                 yield
             finally:
@@ -90,31 +107,59 @@ class Limiter:
         while self._finished and self._finished[0] + self.window <= now:
             self._finished.popleft()
 
-    def _acquire_rate(self) -> None:
+    def _acquire_concurrency(self, stop: Stop | None) -> None:
+        if stop is None:
+            self._concurrency.acquire()
+            return
+        while not self._concurrency.acquire(timeout=STOP_POLL):
+            if stop.is_set():
+                raise NotSent("stopped while waiting for a free concurrency place")
+
+    def _acquire_rate(self, stop: Stop | None = None) -> None:
         waited = 0.0
+        try:
+            with self._cond:
+                while True:
+                    if stop is not None and stop.is_set():
+                        raise NotSent("stopped while waiting for the rate window")
+                    now = self._clock()
+                    self._prune(now)
+                    if self._in_flight + len(self._finished) < self.capacity:
+                        self._in_flight += 1
+                        break
+                    if self._finished:
+                        wait: float | None = self._finished[0] + self.window - now
+                    else:
+                        wait = None  # every slot is in flight: a finish will notify us
+                    start = self._clock()
+                    if self._sleep is not None and wait is not None:
+                        self._cond.release()
+                        try:
+                            self._sleep(wait)
+                        finally:
+                            self._cond.acquire()
+                    elif stop is not None and wait is not None:
+                        # Only time frees a slot here (a finish turns one taken slot into
+                        # another), so the stop is all there is to wake for.
+                        self._cond.release()
+                        try:
+                            stop.wait(wait)
+                        finally:
+                            self._cond.acquire()
+                    elif stop is not None:
+                        self._cond.wait(STOP_POLL)
+                    else:
+                        self._cond.wait(wait)
+                    waited += self._clock() - start
+        finally:
+            if waited > 0:
+                self.stats.throttled(waited)
+
+    def _cancel_rate(self) -> None:
+        """Give back a rate slot whose call was never sent: no finish to count."""
         with self._cond:
-            while True:
-                now = self._clock()
-                self._prune(now)
-                if self._in_flight + len(self._finished) < self.capacity:
-                    self._in_flight += 1
-                    break
-                if self._finished:
-                    wait: float | None = self._finished[0] + self.window - now
-                else:
-                    wait = None  # every slot is in flight: a finish will notify us
-                start = self._clock()
-                if self._sleep is not None and wait is not None:
-                    self._cond.release()
-                    try:
-                        self._sleep(wait)
-                    finally:
-                        self._cond.acquire()
-                else:
-                    self._cond.wait(wait)
-                waited += self._clock() - start
-        if waited > 0:
-            self.stats.throttled(waited)
+            self._in_flight -= 1
+            self._cond.notify_all()
 
     def _release_rate(self) -> None:
         with self._cond:

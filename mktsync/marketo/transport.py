@@ -12,6 +12,13 @@ Reads are also retried on 611 (``codes.IDEMPOTENT_RETRY_CODES``), with the same 
 Marketo's 500/502 *inside its JSON envelope* is retried on reads too; answering a trigger
 or a create it raises ``OutcomeUnknown`` (issue 14).  An HTML 5xx page is still retried
 on every call (docs/emulator.md, judgement call on HTML 502s).
+
+A call that changes Marketo may bring a ``Sending`` (apply's ledger marks): ``leaving`` is
+called once the call holds its limiter slot and is about to go out -- never while it
+waits -- and ``refused`` when Marketo did nothing with it (a ``Retryable`` answer, or it
+never left), before any backoff.  With a ``stop``, every wait (the limiter, a backoff,
+another thread's token renewal) ends in ``NotSent`` as soon as the stop is set, so a
+cancelled run sends nothing more and leaves ``pending`` only what is on the wire.
 """
 
 from __future__ import annotations
@@ -20,14 +27,15 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from mktsync.marketo.auth import SendState
+from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import (
     IDEMPOTENT_RETRY_CODES,
     ConnectFailed,
+    NotSent,
     OutcomeUnknown,
     RequestFailed,
     Retryable,
@@ -37,6 +45,7 @@ from mktsync.marketo.codes import (
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats
+from mktsync.marketo.stop import Stop
 
 # Marketo stops lead endpoints after 30 s and Sync Leads after 90 s (marketo-api.md 7, 5);
 # waiting a little longer lets its own 604 reach us instead of our timeout.
@@ -47,8 +56,24 @@ SYNC_TIMEOUT = httpx.Timeout(95.0, connect=CONNECT_TIMEOUT, pool=30.0)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+class Sending(Protocol):
+    """What the sender of a call that changes Marketo does around it (apply's ledger marks).
+
+    ``leaving``: the call holds its slot and goes out next (may raise ``NotSent`` to keep
+    it home).  ``refused``: Marketo did nothing with it, or it never left; undo ``leaving``.
+    """
+
+    def leaving(self) -> None: ...
+    def refused(self) -> None: ...
+
+
 class Caller:
-    """Sends API calls for one client; shared by its worker threads."""
+    """Sends API calls for one client; shared by its worker threads.
+
+    ``auth`` is renewed before a call takes its slot (``MarketoAuth.prepare``); ``stop``
+    ends every wait (see the module docstring); ``sleep`` replaces the backoff's wait in
+    tests, and is then not stopped.
+    """
 
     def __init__(
         self,
@@ -59,7 +84,9 @@ class Caller:
         stats: ClientStats,
         send_state: SendState,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        auth: MarketoAuth | None = None,
+        stop: Stop | None = None,
     ) -> None:
         self._http = http
         self._limiter = limiter
@@ -68,6 +95,8 @@ class Caller:
         self._state = send_state
         self._clock = clock
         self._sleep = sleep
+        self._auth = auth
+        self._stop = stop
         self._rng = retry.rng()
         self._rng_lock = threading.Lock()
 
@@ -82,6 +111,7 @@ class Caller:
         form: Mapping[str, str] | None = None,
         idempotent: bool,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sending: Sending | None = None,
     ) -> dict[str, Any]:
         """Send one call until it succeeds or may not be retried; return the envelope."""
         started = self._clock()
@@ -89,7 +119,7 @@ class Caller:
         while True:
             try:
                 return self._once(
-                    endpoint, method, path, params, json_body, form, idempotent, timeout
+                    endpoint, method, path, params, json_body, form, idempotent, timeout, sending
                 )
             except (Retryable, RequestFailed) as exc:
                 if not isinstance(exc, Retryable) and not (
@@ -104,7 +134,21 @@ class Caller:
                 if self._clock() - started + delay > self._retry.max_time:
                     raise
                 self._stats.retry(exc.code)
-                self._sleep(delay)
+                self._pause(delay, exc.code)
+
+    def _pause(self, seconds: float, after: str) -> None:
+        """The backoff before a retry; a stop ends it, and the call, with ``NotSent``."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+        elif self._stop is not None:
+            self._stop.wait(seconds)
+        else:
+            time.sleep(seconds)
+        self._check_stop(f"stopped while backing off after {after}")
+
+    def _check_stop(self, why: str) -> None:
+        if self._stop is not None and self._stop.is_set():
+            raise NotSent(why)
 
     def _once(
         self,
@@ -116,18 +160,28 @@ class Caller:
         form: Mapping[str, str] | None,
         idempotent: bool,
         timeout: httpx.Timeout,
+        sending: Sending | None,
     ) -> dict[str, Any]:
-        with self._limiter.slot():
+        self._check_stop("stopped before the call was sent")
+        self._prepare_token()
+        with self._limiter.slot(self._stop):
+            if sending is not None:
+                sending.leaving()
             self._stats.call(endpoint)
             self._state.api_request_sent = False
             try:
                 response = self._http.request(
                     method, path, params=params, json=json_body, data=form, timeout=timeout
                 )
+            except NotSent:  # the auth flow's: not resent after Marketo refused the token
+                _refused(sending)
+                raise
             except _NOT_SENT as exc:
+                _refused(sending)
                 raise ConnectFailed("connect", _failure(endpoint, exc)) from None
             except httpx.TransportError as exc:
                 if idempotent or not self._state.api_request_sent:
+                    _refused(sending)  # a read, or only the identity call was lost
                     raise Transient("read", _failure(endpoint, exc)) from None
                 raise OutcomeUnknown(
                     f"{endpoint}: the request was sent but no answer came back "
@@ -140,11 +194,31 @@ class Caller:
             # layer): reads are retried as Adobe advises, but a trigger or create may have
             # been carried out, so its outcome is unknown, never resent blindly.
             if idempotent or exc.code not in ENVELOPE_5XX or not _is_envelope(response):
+                _refused(sending)
                 raise
             raise OutcomeUnknown(
                 f"{endpoint}: Marketo answered error {exc.code} ({exc.message}); "
                 "it may have carried the request out"
             ) from None
+        except Retryable:  # 606, 615: Marketo did nothing with it
+            _refused(sending)
+            raise
+
+    def _prepare_token(self) -> None:
+        """Renew the access token before the call takes its slot, if it is due."""
+        if self._auth is None:
+            return
+        try:
+            self._auth.prepare(lambda request: self._http.send(request, auth=None))
+        except _NOT_SENT as exc:
+            raise ConnectFailed("connect", _failure("identity", exc)) from None
+        except httpx.TransportError as exc:
+            raise Transient("read", _failure("identity", exc)) from None
+
+
+def _refused(sending: Sending | None) -> None:
+    if sending is not None:
+        sending.refused()
 
 
 ENVELOPE_5XX = frozenset({"500", "502"})
