@@ -176,11 +176,20 @@ class ApplyReport:
             return EXIT_INCOMPLETE  # an email nobody wants still goes out: never green
         if any(c.missing and not c.missing_skip for c in self.campaigns):
             return EXIT_INCOMPLETE
-        if self.plan.summary.unknown and not self.plan.retry_unknown:
+        if self.unsettled:
             return EXIT_INCOMPLETE  # an earlier run's unknowns are still not settled
         if self.plan.summary.held or self.plan.summary.held_runs:
             return EXIT_HELD
         return EXIT_OK
+
+    @property
+    def unsettled(self) -> int:
+        """Items and batch runs an *earlier* run left unknown, not resent by this one: a
+        batch run's too, since a second schedule call would schedule a second run."""
+        if self.plan.retry_unknown:
+            return 0
+        runs = sum(sp.counts.get("unknown", 0) for sp in self.plan.schedules)
+        return self.plan.summary.unknown + runs
 
     def counts(self) -> dict[str, int]:
         keys = (

@@ -49,8 +49,9 @@ def outcome_counts(report: ApplyReport) -> dict[str, int]:
 
 
 def held_unknown(report: ApplyReport) -> int:
-    """Items whose outcome an *earlier* run left unknown, which this run did not resend."""
-    return 0 if report.plan.retry_unknown else report.plan.summary.unknown
+    """Items and batch runs whose outcome an *earlier* run left unknown, which this run did
+    not resend (``ApplyReport.unsettled``)."""
+    return report.unsettled
 
 
 def _problems(n: dict[str, int]) -> list[str]:
