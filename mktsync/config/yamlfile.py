@@ -6,9 +6,15 @@ convert it ourselves, so that:
 
 - every value and every mapping key keeps its line and column (``Document.where``);
 - a duplicate key is an error, not a silent overwrite;
-- anchors and merge keys work, but a document whose aliases expand past
-  ``MAX_NODES`` ("billion laughs") is refused before anything is expanded;
-- dates stay strings (a token value ``2026-12-01`` must not become a ``date``);
+- anchors and merge keys work, but a document whose aliases would expand past
+  ``MAX_NODES`` values or ``MAX_TEXT`` of text ("billion laughs", one long template
+  repeated thousands of times), or that holds an alias inside its own anchor, is
+  refused before anything is expanded;
+- an aliased value is converted once: every alias of it is the *same* Python object
+  (``Document.aliases`` says where its positions were recorded), so later checks can
+  do their work once per written value (``schema`` validates a shared object once);
+- tags give values or plain located problems (``yamltags``); dates stay strings (a
+  token value ``2026-12-01`` must not become a ``date``);
 - tabs, bad UTF-8 and YAML syntax errors become located problems.
 """
 
@@ -16,21 +22,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
+from mktsync.config.yamltags import TagProblem, collection_problem, scalar_value
 from mktsync.errors import ConfigError, Problem
 
 MAX_BYTES = 10 * 1024 * 1024
-MAX_NODES = 1_000_000
+MAX_NODES = 1_000_000  # values, keys included, once every alias is expanded
+MAX_TEXT = 64 * 1024 * 1024  # bytes of keys and values once every alias is expanded
 
 JsonPath = tuple[str | int, ...]
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Mark:
+class Mark(NamedTuple):  # a tuple: one is made for every value of the file
     line: int  # 1-based
     column: int  # 1-based
     block: bool = False  # a literal/folded block scalar: its text starts on the next line
@@ -44,11 +51,19 @@ class Document:
     data: Any
     values: dict[JsonPath, Mark] = field(default_factory=dict)
     keys: dict[JsonPath, Mark] = field(default_factory=dict)
+    # An alias's path -> the path its value was first converted at (and positioned under).
+    aliases: dict[JsonPath, JsonPath] = field(default_factory=dict)
 
     def where(self, path: JsonPath, *, key: bool = False) -> Mark:
-        """The position of ``path`` (its key with ``key=True``), or of its nearest parent."""
+        """The position of ``path`` (its key with ``key=True``), or of its nearest parent.
+
+        Inside an alias, positions are those of the anchored value: where to fix it.
+        """
         table = self.keys if key else self.values
         probe = tuple(path)
+        if probe in table:  # the key of an alias is where the alias is written
+            return table[probe]
+        probe = self.canonical(probe)
         while probe:
             if probe in table:
                 return table[probe]
@@ -56,6 +71,16 @@ class Document:
                 return self.values[probe]
             probe = probe[:-1]
         return self.values.get((), Mark(line=1, column=1))
+
+    def canonical(self, path: JsonPath) -> JsonPath:
+        """``path`` with any aliased prefix replaced by the path its value was converted at."""
+        if not self.aliases:
+            return path
+        for end in range(len(path), 0, -1):
+            target = self.aliases.get(path[:end])
+            if target is not None:
+                return self.canonical((*target, *path[end:]))
+        return path
 
 
 def load_document(path: Path, display: str | None = None) -> Document:
@@ -120,7 +145,7 @@ def parse_document(raw: bytes, name: str) -> Document:
     _check_expansion(root, name)
     problems: list[Problem] = []
     try:
-        doc.data = _convert(root, (), doc, problems)
+        doc.data = _Converter(doc, problems).convert(root, ())
     except RecursionError:
         raise ConfigError([_problem(name, 1, 1, _TOO_DEEP)]) from None
     if problems:
@@ -201,35 +226,87 @@ def _mark(node: yaml.Node) -> Mark:
 
 
 def _check_expansion(root: yaml.Node, name: str) -> None:
-    """Refuse documents whose aliases would expand past MAX_NODES, without expanding them."""
-    sizes: dict[int, int] = {}
-    # Iterative post-order walk: aliases share node objects, so memoising by id keeps this
-    # linear in the *written* document however large its expansion would be.
+    """Refuse documents whose aliases would expand past MAX_NODES values or MAX_TEXT bytes,
+    or that hold an alias inside its own anchor, without expanding them."""
+    sizes: dict[int, tuple[int, int]] = {}  # id(collection) -> (values, bytes) once expanded
+    active: set[int] = set()  # collections being walked: an alias to one of them is a cycle
+    # Iterative post-order walk over collections (a scalar's size is its own): aliases
+    # share node objects, so memoising by id keeps this linear in the *written* document
+    # however large its expansion would be.
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
-        if id(node) in sizes:
-            continue
-        children = _children(node)
+        key = id(node)
         if done:
-            total = 1 + sum(sizes.get(id(c), 0) for c in children)
-            sizes[id(node)] = total
-            if total > MAX_NODES:
-                mark = _mark(node)
-                raise ConfigError(
-                    [
-                        _problem(
-                            name,
-                            mark.line,
-                            mark.column,
-                            f"aliases expand this document past {MAX_NODES:,} values; "
-                            "refusing to expand it (a 'billion laughs' document?)",
-                        )
-                    ]
-                )
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in sizes)
+            count, size = 1, 0
+            for child in _children(node):
+                if isinstance(child, yaml.ScalarNode):
+                    count, size = count + 1, size + _text_bytes(child)
+                else:
+                    child_count, child_size = sizes[id(child)]
+                    count, size = count + child_count, size + child_size
+            sizes[key] = (count, size)
+            active.discard(key)
+            if count > MAX_NODES or size > MAX_TEXT:
+                raise ConfigError([_too_big(name, node, count, sizes)])
+            continue
+        if key in sizes or isinstance(node, yaml.ScalarNode):
+            continue
+        if key in active:  # only a node's own subtree is walked while it is active
+            mark = _mark(node)
+            message = (
+                "an alias refers to the value it is inside (an endless value); "
+                "YAML anchors may only be repeated, not nested in themselves"
+            )
+            raise ConfigError([_problem(name, mark.line, mark.column, message)])
+        active.add(key)
+        stack.append((node, True))
+        stack.extend(
+            (c, False)
+            for c in _children(node)
+            if not isinstance(c, yaml.ScalarNode) and id(c) not in sizes
+        )
+
+
+def _text_bytes(node: yaml.ScalarNode) -> int:
+    value: str = node.value
+    return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+
+
+def _too_big(name: str, node: yaml.Node, count: int, sizes: dict[int, tuple[int, int]]) -> Problem:
+    mark = _mark(node)
+    if count > MAX_NODES:
+        message = (
+            f"aliases expand this document past {MAX_NODES:,} values; "
+            "refusing to expand it (a 'billion laughs' document?)"
+        )
+        return _problem(name, mark.line, mark.column, message)
+    message = (
+        f"aliases expand this document past {MAX_TEXT // 1_048_576} MiB of text (the bound "
+        "on a config with its aliases expanded); refusing to expand it"
+    )
+    # Name the value that costs most, the usual cause: one long text aliased many times.
+    refs: dict[int, int] = {}  # how often each distinct node is written (itself + aliases)
+    nodes: dict[int, yaml.Node] = {id(node): node}
+    stack = [node]
+    while stack:
+        for child in _children(stack.pop()):
+            refs[id(child)] = refs.get(id(child), 0) + 1
+            if id(child) not in nodes:
+                nodes[id(child)] = child
+                stack.append(child)
+
+    def text(n: yaml.Node) -> int:
+        return _text_bytes(n) if isinstance(n, yaml.ScalarNode) else sizes[id(n)][1]
+
+    repeated = [n for n in nodes.values() if refs.get(id(n), 0) > 1]
+    if repeated:
+        worst = max(repeated, key=lambda n: refs[id(n)] * text(n))
+        message += (
+            f": the value at line {_mark(worst).line} ({text(worst):,} bytes) is repeated "
+            f"{refs[id(worst)]:,} times"
+        )
+    return _problem(name, mark.line, mark.column, message)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -240,78 +317,99 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-_constructor = yaml.SafeLoader("")
+class _Converter:
+    """Nodes to plain data, positions into ``doc``; each node converted once (see the docstring)."""
 
+    def __init__(self, doc: Document, problems: list[Problem]) -> None:
+        self.doc = doc
+        self.problems = problems
+        self.done: dict[int, tuple[Any, JsonPath]] = {}  # id(node) -> (value, first path)
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    if node.tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"):
-        return node.value  # dates stay as written
-    construct = _constructor.yaml_constructors.get(node.tag)
-    if construct is None:  # an unknown explicit tag such as !!python/object: keep the text
-        return node.value
-    return construct(_constructor, node)
+    def report(self, node: yaml.Node, path: JsonPath, message: str) -> None:
+        mark = _mark(node)
+        self.problems.append(
+            _problem(self.doc.file, mark.line, mark.column, message, _dotted(path))
+        )
 
+    def convert(self, node: yaml.Node, path: JsonPath) -> Any:
+        self.doc.values.setdefault(path, _mark(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                return scalar_value(node)
+            except TagProblem as exc:
+                self.report(node, path, str(exc))
+                return None
+        seen = self.done.get(id(node))
+        if seen is not None:  # an alias: the same object, positioned where it was written
+            value, first = seen
+            if first != path:
+                self.doc.aliases[path] = first
+            return value
+        problem = collection_problem(node)
+        if problem is not None:
+            self.report(node, path, problem)
+            value = None
+        elif isinstance(node, yaml.SequenceNode):
+            value = [self.convert(child, (*path, i)) for i, child in enumerate(node.value)]
+        else:
+            assert isinstance(node, yaml.MappingNode)
+            value = self.mapping(node, path)
+        self.done[id(node)] = (value, path)
+        return value
 
-def _convert(node: yaml.Node, path: JsonPath, doc: Document, problems: list[Problem]) -> Any:
-    doc.values.setdefault(path, _mark(node))
-    if isinstance(node, yaml.ScalarNode):
-        try:
-            return _scalar(node)
-        except ValueError:  # an integer over Python's 4,300 digits: not a config value
-            mark = _mark(node)
-            message = "the number is too long (over 4,300 digits)"
-            problems.append(_problem(doc.file, mark.line, mark.column, message, _dotted(path)))
-            return None
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(child, (*path, i), doc, problems) for i, child in enumerate(node.value)]
-    assert isinstance(node, yaml.MappingNode)
-    result: dict[str, Any] = {}
-    merged: dict[str, Any] = {}
-    seen: dict[str, Mark] = {}
-    for key_node, value_node in node.value:
-        if key_node.tag == _MERGE:
-            for source in _merge_sources(value_node):
-                for k, v in _convert(source, path, doc, problems).items():
-                    merged.setdefault(k, v)
-            continue
-        key_mark = _mark(key_node)
-        if not isinstance(key_node, yaml.ScalarNode):
-            problems.append(
-                _problem(
-                    doc.file,
-                    key_mark.line,
-                    key_mark.column,
-                    "a key must be a plain string",
-                    _dotted(path),
-                )
-            )
-            continue
-        key = str(_scalar(key_node)) if key_node.value != "" else ""
-        if key in seen:
-            first = seen[key]
-            problems.append(
-                _problem(
-                    doc.file,
-                    key_mark.line,
-                    key_mark.column,
+    def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        seen: dict[str, Mark] = {}
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merges.append(value_node)  # after the keys written here, which win
+                continue
+            key_mark = _mark(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.report(key_node, path, "a key must be a plain string")
+                continue
+            try:
+                key = str(scalar_value(key_node)) if key_node.value != "" else ""
+            except TagProblem as exc:
+                self.report(key_node, path, f"this key: {exc}")
+                continue
+            if key in seen:
+                first = seen[key]
+                self.report(
+                    key_node,
+                    (*path, key),
                     f"duplicate key '{key}' (first defined at line {first.line}); "
                     "YAML would silently keep only the last one",
-                    _dotted((*path, key)),
                 )
-            )
-            continue
-        seen[key] = key_mark
-        doc.keys[(*path, key)] = key_mark
-        result[key] = _convert(value_node, (*path, key), doc, problems)
-    for k, v in merged.items():
-        result.setdefault(k, v)
-    return result
+                continue
+            seen[key] = key_mark
+            self.doc.keys.setdefault((*path, key), key_mark)
+            result[key] = self.convert(value_node, (*path, key))
+        for value_node in merges:
+            for source in self.merge_sources(value_node, path):
+                # An alias converted before keeps its positions where it was written; an
+                # inline mapping is converted here, under this mapping's path.
+                value = self.convert(source, path)
+                origin = self.done[id(source)][1]
+                for k, v in value.items() if isinstance(value, dict) else ():
+                    if k not in result:
+                        result[k] = v
+                        if origin != path:
+                            self.doc.aliases[(*path, k)] = (*origin, k)
+        return result
 
-
-def _merge_sources(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return [n for n in node.value if isinstance(n, yaml.MappingNode)]
-    return [node] if isinstance(node, yaml.MappingNode) else []
+    def merge_sources(self, node: yaml.Node, path: JsonPath) -> list[yaml.Node]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        if all(isinstance(n, yaml.MappingNode) for n in sources):
+            return list(sources)
+        self.report(
+            node,
+            path,
+            "a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *defaults "
+            "or <<: [*a, *b]",
+        )
+        return [n for n in sources if isinstance(n, yaml.MappingNode)]
 
 
 def _dotted(path: JsonPath) -> str:
