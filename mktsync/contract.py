@@ -31,7 +31,7 @@ from jinja2 import nodes
 from mktsync.config import ValidationResult, display_name, load_config, validate
 from mktsync.config.model import Campaign, Config, Policy, Position, SourceSpec, Template
 from mktsync.config.reads import column_of, fields_read, make_environment
-from mktsync.errors import ConfigError, Problem, SourceError
+from mktsync.errors import ConfigError, Problem, SourceError, capped
 from mktsync.sources import SOURCES
 from mktsync.sources.columns import declared
 
@@ -48,7 +48,7 @@ def load_checked(
     problems = check_contract(config)
     if any(p.severity == "error" for p in problems):
         raise ConfigError([*config.warnings, *problems])
-    return dataclasses.replace(config, warnings=tuple(sorted([*config.warnings, *problems])))
+    return dataclasses.replace(config, warnings=tuple(capped([*config.warnings, *problems])))
 
 
 def validate_all(path: Path | str, *, policy: Policy | None = None) -> ValidationResult:
@@ -57,7 +57,7 @@ def validate_all(path: Path | str, *, policy: Policy | None = None) -> Validatio
     if result.config is None:
         return result
     problems = check_contract(result.config)
-    every = tuple(sorted([*result.problems, *problems]))
+    every = tuple(capped([*result.problems, *problems]))
     if any(p.severity == "error" for p in problems):
         return ValidationResult(ok=False, problems=every, summary="")
     warnings = sum(p.severity == "warning" for p in every)
