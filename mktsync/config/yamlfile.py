@@ -22,11 +22,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import yaml
 
-from mktsync.config.yamltags import TagProblem, collection_problem, scalar_value
+from mktsync.config.yamltags import (
+    IMPLICIT_DATE,
+    TIMESTAMP,
+    TagProblem,
+    collection_problem,
+    scalar_value,
+)
 from mktsync.errors import ConfigError, Problem
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -154,7 +160,22 @@ def parse_document(raw: bytes, name: str) -> Document:
 
 
 _TOO_DEEP = "the YAML is nested too deeply (lists or mappings inside each other)"
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FastLoader(_BASE_LOADER):  # type: ignore[misc]  # PyYAML's classes are untyped
+    """The safe loader, telling a date it *read* (``2026-12-01``) from one tagged
+    ``!!timestamp`` by hand: only the first resolves to :data:`IMPLICIT_DATE`, so
+    ``yamltags`` keeps the first as text whatever it holds and checks that the second is
+    a real date.  (The resolver's own table, not an override: it runs for every value.)"""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, Any]]]] = {
+        first: [(IMPLICIT_DATE if tag == TIMESTAMP else tag, pattern) for tag, pattern in table]
+        for first, table in _BASE_LOADER.yaml_implicit_resolvers.items()
+    }
+
+
+_FAST_LOADER: Any = _FastLoader
 
 
 def _compose(text: str, loader_class: Any) -> yaml.Node | None:
@@ -169,7 +190,7 @@ def _compose(text: str, loader_class: Any) -> yaml.Node | None:
 def _explained(text: str, error: yaml.MarkedYAMLError) -> yaml.MarkedYAMLError:
     """libyaml's messages are terse ("found character that cannot start any token");
     errors are rare, so ask the pure-Python parser to explain the same text."""
-    if _FAST_LOADER is yaml.SafeLoader:
+    if _BASE_LOADER is yaml.SafeLoader:
         return error
     try:
         _compose(text, yaml.SafeLoader)

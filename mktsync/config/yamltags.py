@@ -14,8 +14,10 @@ plain words, which ``yamlfile`` locates at the value:
 - ``!!str``, ``!!int``, ``!!float``, ``!!bool`` and ``!!null``, written or implied,
   give their value when it is one (``0x1F`` is 31, ``yes`` is true); an integer too
   long to print (over 4,300 digits, however written) is refused;
-- dates stay as written (a token ``2026-12-01`` must not become a ``date``); a value
-  tagged ``!!timestamp`` that is no date is refused;
+- dates stay as written (a token ``2026-12-01`` must not become a ``date``), and so
+  does a plain value that only looks like one (``2026-13-45``: the loader marks such
+  values :data:`IMPLICIT_DATE`); a value tagged ``!!timestamp`` by hand must be a real
+  date or time (``!!timestamp 2026-02-30`` is refused);
 - ``!!binary``, ``!!omap``, ``!!pairs`` and ``!!set`` build values no field takes
   (bytes, ordered pairs, sets) and are refused with what to write instead;
 - ``!!python/...`` and unknown tags (``!foo``) are refused: nothing here builds objects;
@@ -34,6 +36,9 @@ import yaml
 YAML = "tag:yaml.org,2002:"
 STR, MAP, SEQ = YAML + "str", YAML + "map", YAML + "seq"
 TIMESTAMP = YAML + "timestamp"
+INT = YAML + "int"
+# What ``yamlfile``'s loader resolves an untagged date-shaped value to (never written).
+IMPLICIT_DATE = "tag:mktsync,2026:implicit-date"
 # YAML 1.1's timestamp, as PyYAML's resolver writes it.
 _DATE = re.compile(
     r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
@@ -62,8 +67,13 @@ class TagProblem(ValueError):
 
 
 def shown(tag: str) -> str:
-    """A tag as it is written: ``!!omap`` for ``tag:yaml.org,2002:omap``; long ones cut."""
-    text = "!!" + tag[len(YAML) :] if tag.startswith(YAML) else tag
+    """A tag as it is written: ``!!omap`` for ``tag:yaml.org,2002:omap``, ``!local`` as
+    is, ``!<tag:example.com,2026:x>`` for a full one; long ones cut."""
+    if tag.startswith(YAML):
+        text = "!!" + tag[len(YAML) :]
+    else:
+        text = tag if tag.startswith("!") else f"!<{tag}>"
+    text = text if text.isprintable() else ascii(text)  # `!a%0A` is a tag with a newline
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -76,13 +86,10 @@ def scalar_value(node: yaml.ScalarNode) -> Any:
         if value in _TEXT[tag]:
             return value
         raise TagProblem(f"a YAML {shown(tag)} tag cannot mark a value: remove the tag")
-    if tag == TIMESTAMP:  # dates stay as written
-        if _DATE.match(value):
-            return value
-        raise TagProblem(
-            f"{_quoted(value)} is not a date (YAML !!timestamp takes 2026-12-01 or "
-            "2026-12-01T09:30:00Z)"
-        )
+    if tag == IMPLICIT_DATE:  # dates stay as written
+        return value
+    if tag == TIMESTAMP:
+        return _timestamp(node)
     if tag == YAML + "null":
         if value in _NULLS:
             return None
@@ -92,7 +99,9 @@ def scalar_value(node: yaml.ScalarNode) -> Any:
             return _constructor.construct_yaml_bool(node)
         except KeyError:
             raise TagProblem(f"{_quoted(value)} is not true or false (YAML !!bool)") from None
-    if tag == YAML + "int":
+    if tag == INT:
+        if value.isdigit() and value.isascii() and len(value) < 19 and value[0] != "0":
+            return int(value)  # plain decimal, the usual case (`0...` is octal in YAML 1.1)
         return _integer(node)
     if tag == YAML + "float":
         try:
@@ -128,6 +137,24 @@ def _other(tag: str) -> str:
             "refuses: write a plain value"
         )
     return f"unknown YAML tag {shown(tag)}: write the value without a tag"
+
+
+def _timestamp(node: yaml.ScalarNode) -> str:
+    """The text of a value tagged ``!!timestamp``, once it is known to be a real date."""
+    value: str = node.value
+    if _DATE.match(value):
+        try:
+            _constructor.construct_yaml_timestamp(node)
+            return value
+        except (ValueError, OverflowError) as exc:  # month 13, day 30 of February, +24:00
+            why = "the UTC offset must be under 24 hours" if "offset" in str(exc) else str(exc)
+            raise TagProblem(
+                f"{_quoted(value)} is not a real date (YAML !!timestamp): {why}"
+            ) from None
+    raise TagProblem(
+        f"{_quoted(value)} is not a date (YAML !!timestamp takes 2026-12-01 or "
+        "2026-12-01T09:30:00Z)"
+    )
 
 
 def _integer(node: yaml.ScalarNode) -> int:
