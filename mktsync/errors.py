@@ -96,11 +96,21 @@ _BELOW = [
     (re.compile(r"\.(fields|columns)\.[^.\[]+"), r".\1.*"),
     (re.compile(r"\[\d+\]"), "[*]"),
 ]
+# Numbers outside quotes are counts and lines ("got 338", "first defined at line 12"):
+# they vary between instances of one kind.  A quoted name is what the problem is about.
+_QUOTED_OR_NUMBER = re.compile(r"'[^']*'|\d[\d,.]*")
 
 
 def problem_kind(problem: Problem) -> tuple[str, str, str, str]:
     """(file, severity, field path with names as ``*``, message with the entry's own name
-    as ``*``): ``campaigns.*.source: no source named 'x' under 'sources'``."""
+    as ``*`` and numbers outside quotes as ``#``): ``campaigns.*.source: no source named
+    'x' under 'sources'``, ``campaigns.*.tokens: at most # entries (Marketo's limit), got #``."""
+    path, message = _generic(problem)
+    return problem.file, problem.severity, path, _QUOTED_OR_NUMBER.sub(_number_sign, message)
+
+
+def _generic(problem: Problem) -> tuple[str, str]:
+    """The path and the message with the entry's own name as ``*`` (numbers kept)."""
     path, message = problem.path, problem.message
     entry = _ENTRY.match(path)
     if entry:
@@ -108,7 +118,12 @@ def problem_kind(problem: Problem) -> tuple[str, str, str, str]:
         message = message.replace(f"'{entry.group(2)}'", "'*'")
     for pattern, replacement in _BELOW:
         path = pattern.sub(replacement, path)
-    return problem.file, problem.severity, path, message
+    return path, message
+
+
+def _number_sign(match: re.Match[str]) -> str:
+    text = match.group()
+    return text if text.startswith("'") else "#"
 
 
 def capped(problems: Iterable[Problem], per_kind: int = SHOWN_PER_KIND) -> list[Problem]:
@@ -133,9 +148,9 @@ def capped(problems: Iterable[Problem], per_kind: int = SHOWN_PER_KIND) -> list[
         if met[kind] <= per_kind:
             shown.append(problem)
         elif met[kind] == per_kind + 1:  # the first one left out: count the rest here
-            _, severity, path, message = kind
+            path, message = _generic(problem)
             rest = seen[kind] - per_kind
-            noun = ("error" if severity == "error" else "warning") + "s" * (rest != 1)
+            noun = ("error" if problem.severity == "error" else "warning") + "s" * (rest != 1)
             shown.append(
                 Problem(
                     file=problem.file,
