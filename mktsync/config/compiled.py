@@ -128,11 +128,10 @@ def _compile(text: str) -> Compiled:
     except TemplateSyntaxError as exc:  # kept: drop the frames it holds
         return Compiled(text=text, tree=None, error=exc.with_traceback(None))
     except RecursionError:  # `{{ ((((...)))) }}` nested past the parser's stack
-        error = TemplateSyntaxError("the template is nested too deeply", 1)
-        return Compiled(text=text, tree=None, error=error)
-    simple, loaded, unknown = _survey(tree)
-    if unknown is not None:
-        return Compiled(text=text, tree=tree, error=unknown)
+        return Compiled(text=text, tree=None, error=_too_deep(1))
+    simple, loaded, problem = _survey(tree)
+    if problem is not None:
+        return Compiled(text=text, tree=tree, error=problem)
     if simple:
         # Nothing in a simple tree binds a name: every name loaded comes from the
         # context, except the globals and `self` (Jinja's reference to the template).
@@ -142,18 +141,42 @@ def _compile(text: str) -> Compiled:
         code = _jinja_compile(text)
     except TemplateSyntaxError as exc:
         return Compiled(text=text, tree=tree, error=exc.with_traceback(None))
-    except RecursionError:
-        error = TemplateSyntaxError("the template is nested too deeply", 1)
-        return Compiled(text=text, tree=tree, error=error)
     return Compiled(text=text, tree=tree, error=None, code=code)
 
 
 def _jinja_compile(text: str) -> CodeType:
+    """Jinja's compilation of ``text``; any failure is a ``TemplateSyntaxError``.
+
+    Jinja's compiler gives its own errors, but the Python code it writes can still fail
+    Python's compiler (``{% for %}`` nested 21 deep: "too many statically nested
+    blocks"; ``f(a=1, a=2)``: "keyword argument repeated") or recurse too deep.
+    """
     global _compiles
     _compiles += 1
     # From the text, not a shared tree: Jinja's compiler rewrites the tree it compiles.
-    code: CodeType = make_environment().compile(text)
+    try:
+        code: CodeType = make_environment().compile(text)
+    except SyntaxError as exc:  # Python's, about the code Jinja wrote
+        why = _PYTHON_LIMITS.get(exc.msg, f"Python cannot compile this template: {exc.msg}")
+        raise TemplateSyntaxError(why, 1) from None
+    except RecursionError:
+        raise _too_deep(1) from None
     return code
+
+
+MAX_DEPTH = 150  # nodes inside each other: Python's parser stops at 200 nested brackets
+_PYTHON_LIMITS = {
+    "too many statically nested blocks": "loops are nested more than 20 deep",
+    "too many nested parentheses": "expressions are nested more than 200 deep",
+}
+
+
+def _too_deep(line: int) -> TemplateSyntaxError:
+    return TemplateSyntaxError(
+        f"the template is nested too deeply (over {MAX_DEPTH} levels of expressions or "
+        "blocks: a long chain of 'or', 'and' or '+'?)",
+        line,
+    )
 
 
 # Expressions and `{% if %}`: no node here binds a name or needs more of the compiler
@@ -170,15 +193,22 @@ _SIMPLE = (
 
 
 def _survey(tree: nodes.Template) -> tuple[bool, set[str], TemplateSyntaxError | None]:
-    """One walk: is the tree simple, the names it loads, its first unknown filter or test.
+    """One walk: is the tree simple, the names it loads, its first problem.
 
-    The error is Jinja's own (``No filter named 'x'.``).  Jinja lets an unknown filter
-    inside ``{% if %}`` pass until it is rendered; it is a mistake wherever it stands,
-    so it is refused everywhere.
+    Problems are Jinja's own unknown filter or test (``No filter named 'x'.``), a keyword
+    given twice, and nesting deeper than ``MAX_DEPTH``: the Jinja compilation that simple
+    trees skip (and the fast path's Python) would fail on them.  Jinja lets an unknown
+    filter inside ``{% if %}`` pass until it is rendered; it is a mistake wherever it
+    stands, so it is refused everywhere.  The walk is iterative: a chain of 10,000 ``+``
+    is a tree 10,000 deep, past Python's recursion limit.
     """
     env = make_environment()
-    simple, loaded = True, set()
-    for node in tree.find_all(nodes.Node):
+    simple, loaded = True, set[str]()
+    stack: list[tuple[nodes.Node, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return simple, loaded, _too_deep(node.lineno or 1)
         kind = type(node)
         if kind not in _SIMPLE:
             simple = False
@@ -191,6 +221,13 @@ def _survey(tree: nodes.Template) -> tuple[bool, set[str], TemplateSyntaxError |
                 word = "filter" if kind is nodes.Filter else "test"
                 error = TemplateAssertionError(f"No {word} named {name!r}.", node.lineno)
                 return simple, loaded, error
+        if kind is nodes.Call or kind is nodes.Filter or kind is nodes.Test:
+            keys = [k.key for k in node.kwargs]  # type: ignore[attr-defined]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:
+                message = f"the keyword argument {twice[0]!r} is given twice"
+                return simple, loaded, TemplateSyntaxError(message, node.lineno)
+        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
     return simple, loaded, None
 
 

@@ -244,11 +244,11 @@ def record_factory(cls: type[Record]) -> Callable[..., Record]:
 
 def _tree(template: Template) -> nodes.Template:
     """The template's parsed tree, shared through ``config.compiled`` (read, never changed)."""
-    tree = compiled(str(template.text)).tree
-    if tree is None:
-        _compile_required(template)  # raises the located syntax error
-    assert tree is not None
-    return tree
+    entry = compiled(str(template.text))
+    if entry.error is not None or entry.tree is None:
+        _compile_required(template)  # raises the located error (validate reported it)
+    assert entry.tree is not None
+    return entry.tree
 
 
 def _compile(template: Template | None) -> fast.Render | None:
