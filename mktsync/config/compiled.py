@@ -19,11 +19,13 @@ their templates from here, so a text written once and aliased 2,000 times, or th
   tree it is given (constant folding, the sandbox's loop counters), so code is compiled
   from the text, not from ``tree``.
 - Most templates are expressions in ``{{ }}`` and ``{% if %}`` (the shapes of
-  :data:`_SIMPLE`).  For those the only error Jinja's compiler can raise is an unknown
-  filter or test, which the tree shows, and ``render`` needs no Jinja code for most of
-  them (its fast path), so they are compiled only when ``template`` is first asked
-  for.  Other templates (loops, ``set``, macros...) are compiled when first parsed, so
-  ``validate`` sees every error Jinja's compiler would raise.
+  :data:`_SIMPLE`).  For those the only errors compiling can raise are an unknown
+  filter or test (Jinja's), a keyword given twice and nesting past Python's parser
+  (Python's, on the code Jinja writes), which the tree shows; ``render`` needs no Jinja
+  code for most of them (its fast path), so they are compiled only when ``template`` is
+  first asked for.  Other templates (loops, ``set``, macros...) are compiled when first
+  parsed, so ``validate`` sees every error compiling them would raise (Python's
+  included: 21 nested loops are too many statically nested blocks).
 - A text that does not parse or compile keeps its error (``Compiled.error``): the same
   text fails the same way, and 60,000 aliases of a broken template cost one parse.
 - The cache holds at most ``MAX_CACHED_TEXT`` characters of template text, least
