@@ -487,6 +487,9 @@ SLOTS = [
     ('key: "{{ row.email }}/{{ row.n }}"', "key: {v}"),
     (f"run_at: {RUN_AT}", "run_at: {v}"),
     ("campaign_id: 4\n", "campaign_id: {v}\n"),
+    ("campaign_id: 4\n", "campaign_id: 4\n    source: {v}\n    when: {v}\n"),
+    ("campaign_id: 4\n", "campaign_id: 4\n    tokens: {v}\n"),
+    ("campaign_id: 4\n", "campaign_id: 4\n    tokens: {{my.T: {v}}}\n"),
 ]
 TAGS = [
     *("", "! ", "!!str ", "!!int ", "!!float ", "!!bool ", "!!null ", "!!timestamp "),
