@@ -60,3 +60,14 @@ def test_bench_apply_runs_and_fails_a_missed_target(tmp_path: Path) -> None:
     assert "606+615 refusals 0" in line
     # 30 triggers + 1 lookup (30 emails) + 2 preflight, and the emulator counted the same.
     assert "calls made 33 = plan total_calls 33" in line
+
+
+def test_bench_config_prints_each_shape_and_fails_a_missed_target(tmp_path: Path) -> None:
+    shapes = ["--shapes", "campaigns-x60000,merges-deep"]
+    out = run_benchmark("bench_config.py", [*shapes, "--target", "60"], tmp_path)
+    assert re.search(r"^target campaigns-x60000 validate < 60 s: [\d.]+ met$", out, re.M), out
+    assert "aliases add 720,000 values to those written" in out
+    assert re.search(r"^merges-deep .* exit 1, 11 lines; last: .*… and 230 more errors", out, re.M)
+    # No file validates in no time: the benchmark must say so and exit 1.
+    out = run_benchmark("bench_config.py", [*shapes, "--target", "0"], tmp_path, code=1)
+    assert re.search(r"^target merges-deep validate < 0 s: [\d.]+ MISSED$", out, re.M), out
