@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mktsync.config.model import Config, Policy
-    from mktsync.plan import Plan
+    from mktsync.ledger.reader import LedgerReader
+    from mktsync.plan import Binding, Plan
 
 
 def plan_config(
@@ -20,24 +23,41 @@ def plan_config(
     retry_unknown: bool = False,
     policy: Policy | None = None,
     environment: str | None = None,
+    base: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[Config, Plan]:
     """Load a config and plan it against its ledger, read-only: creates no file, needs no secret.
 
     ``policy`` (``--allow-env``, ``--data-root``, ``--untrusted``) bounds what the config
-    may reach; the config carries it, so the ledger URL and every source obey it.
+    may reach; the config carries it, so the ledger URL and every source obey it.  With
+    ``--untrusted`` and the ledger's ``${VAR}`` unset, the plan is made against an empty
+    ledger and the returned config carries a warning saying so (the CLI prints it).
+    A ledger that does not exist yet is said so in ``plan.new_ledger``, with any evidence
+    that the campaigns were sent before (``base``: the base branch to compare the config
+    with, ``--base REF``; see ``mktsync.ledger.history``).
+    ``now``: the instant to plan at (``--now``; default the wall clock).  The plan records
+    it and its binding: environment, instance (when the base URL's variable is set; it is
+    not a secret) and the ledger's id (``planned.Binding``).
 
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
     """
+    import dataclasses
+
     from mktsync.config import EnvString, display_name
     from mktsync.config.security import as_written
     from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
+    from mktsync.ledger.history import new_ledger
     from mktsync.plan import make_plan
     from mktsync.qualify import preflight_estimates
 
     config = load_checked(path, policy=policy, environment=environment)
-    url = ledger_url or config.ledger.resolve()  # only variables the policy allows
+    # Only variables the policy allows, and never a host the file wrote (config.dburl);
+    # with --untrusted, an unset ledger variable is an empty ledger, and plan says so.
+    url = ledger_url or config.ledger.resolve()
+    if ledger_url is None:
+        config = _with_empty_ledger_note(config)
     # A message about the ledger names it as written, never the value of its ${VAR}.
     written = config.ledger if ledger_url is None else EnvString(raw=url)
     with as_written(written, url), open_ledger(url, config.base_dir, create=False) as ledger:
@@ -48,8 +68,66 @@ def plan_config(
             retry_unknown=retry_unknown,
             config_path=display_name(config.path),
             preflight_calls=preflight_estimates(config, url),
+            now=now,
+            binding=binding_of(config, ledger, written.raw if ledger_url is None else url),
         )
+        found = new_ledger(
+            config, ledger, url, written=written.raw, base=base, compare_config=ledger_url is None
+        )
+    if found is not None:
+        plan = dataclasses.replace(plan, new_ledger=found)
     return config, plan
+
+
+def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Binding:
+    """Where a plan is made: the environment, the instance and the ledger's identity."""
+    from mktsync.ledger.postgres import redact
+    from mktsync.plan import Binding
+
+    return Binding(
+        environment=config.environment,
+        instance=instance_if_known(config),
+        ledger_id=ledger.identity(),
+        ledger=redact(ledger_text),
+    )
+
+
+def instance_if_known(config: Config) -> str | None:
+    """The host of the config's Marketo base URL, when its variable is set here (it is
+    not a secret) and it is an http(s) URL; None otherwise (a pull request's plan)."""
+    import contextlib
+
+    import httpx
+
+    from mktsync.errors import EnvironmentVariableError
+    from mktsync.marketo.client import instance_host
+
+    with contextlib.suppress(EnvironmentVariableError, ValueError, httpx.InvalidURL):
+        if config.marketo.base_url is not None:
+            return instance_host(config.marketo.base_url.resolve())
+    return None
+
+
+def _with_empty_ledger_note(config: Config) -> Config:
+    """``config`` with a warning at its ledger when ``--untrusted`` planned without one."""
+    import dataclasses
+
+    from mktsync.config.dburl import empty_ledger_note
+    from mktsync.errors import Problem
+
+    note = empty_ledger_note(config.ledger)
+    where = config.ledger.position
+    if note is None or where is None:
+        return config
+    warning = Problem(
+        file=where.file,
+        line=where.line,
+        column=where.column,
+        path=config.ledger.field,
+        message=note,
+        severity="warning",
+    )
+    return dataclasses.replace(config, warnings=(*config.warnings, warning))
 
 
 def git_commit(directory: Path) -> str | None:

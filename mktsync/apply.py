@@ -31,12 +31,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mktsync.config.model import Config
 from mktsync.errors import (
     EXIT_ERROR,
+    ForeignPlan,
     MarketoError,
     PreflightError,
     QuotaExceeded,
@@ -53,7 +55,7 @@ from mktsync.outcomes import CampaignReport as CampaignReport
 from mktsync.outcomes import MissingLead, StopRequest
 from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.planned import SpilledCalls
-from mktsync.planread import FileCalls
+from mktsync.planread import FileCalls, ReviewedSet
 from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.resolve import Resolution, resolve_leads
 from mktsync.scheduling import run_schedules
@@ -80,6 +82,9 @@ class ApplyOptions:
     # plan's warnings and estimate (qualify.campaign_info_path); None: not recorded.
     campaign_info: Path | None = None
     stop: StopRequest | None = None  # set (by a signal handler) to stop in order
+    note: str | None = None  # kept in the run's row from its start (apply --new-ledger)
+    now: datetime | None = None  # the instant to plan at (--now); default: the clock
+    plan_name: str = "the saved plan"  # how refusals name a saved or reviewed plan (its file)
 
 
 def apply_config(
@@ -89,29 +94,51 @@ def apply_config(
     options: ApplyOptions | None = None,
     *,
     saved: Plan | None = None,
+    reviewed: Plan | None = None,
 ) -> ApplyReport:
-    """Plan under the run lock (or check ``saved`` against the ledger), then send it."""
+    """Plan under the run lock (or check ``saved`` against the ledger), then send it.
+
+    ``reviewed`` (``apply --reviewed``): plan again at the reviewed plan's instant, and
+    send only what it also sends; the rest due is held (``_held``), not marked."""
     options = options or ApplyOptions()
     with ledger.lock(command="apply", timeout=options.lock_timeout):
         if saved is not None:
-            _check_saved(saved, config, ledger)
+            _check_saved(saved, config, ledger, name=options.plan_name)
             plan = saved
         else:
-            plan = make_plan(
-                config,
-                ledger,
-                campaigns=options.campaigns,
-                retry_unknown=options.retry_unknown,
-                config_path=config.path.name,
-                preflight_calls={
-                    cid: s.preflight_calls
-                    for cid, s in load_seen(options.campaign_info).items()
-                    if s.preflight_calls > 0
-                },
-            )
+            hold = None
+            if reviewed is not None:
+                # Bound like a saved plan, but to the ledger's identity, not its state:
+                # what moved since the review is what the matching is for.
+                check_binding(reviewed, config, ledger, name=options.plan_name)
+                _check_reviewed_instant(reviewed, options.plan_name)
+                hold = ReviewedSet.of(reviewed)
+            try:
+                plan = make_plan(
+                    config,
+                    ledger,
+                    campaigns=options.campaigns,
+                    retry_unknown=options.retry_unknown,
+                    config_path=config.path.name,
+                    preflight_calls={
+                        cid: s.preflight_calls
+                        for cid, s in load_seen(options.campaign_info).items()
+                        if s.preflight_calls > 0
+                    },
+                    now=reviewed.now if reviewed is not None else options.now,
+                    hold=hold,
+                )
+                if hold is not None:
+                    plan = _held(plan, hold)
+            finally:
+                if hold is not None:
+                    hold.close()
         check_budget(plan, config)
         run_id = ledger.start_run(
-            command="apply", config_digest=config.digest, git_commit=options.git_commit
+            command="apply",
+            config_digest=config.digest,
+            git_commit=options.git_commit,
+            note=options.note,
         )
         report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
         status = EXIT_ERROR  # what the runs table says if something below raises
@@ -131,7 +158,11 @@ def apply_config(
     return report
 
 
-def _check_saved(plan: Plan, config: Config, ledger: Ledger) -> None:
+def _check_saved(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> None:
+    """A saved plan applies where it was made (``check_binding``), to the config it was
+    made from, and to the ledger as it was: nothing is rendered again, so its instant
+    is replayed as it is."""
+    check_binding(plan, config, ledger, name=name)
     if plan.config_digest != config.digest:
         raise StalePlan(
             f"{config.path.name} changed since the plan was made; run 'mktsync plan' again"
@@ -141,6 +172,95 @@ def _check_saved(plan: Plan, config: Config, ledger: Ledger) -> None:
             "the ledger changed since the plan was made (another apply ran?); "
             "run 'mktsync plan' again"
         )
+
+
+def check_binding(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> None:
+    """Refuse a saved or reviewed plan made for another environment, Marketo instance or
+    ledger than this run's (issue 21), or one that does not say (an older plan file).
+
+    The instance is compared with the one the ledger is bound to (``bound`` bound it to
+    this run's before): a plan made without the base URL's variable is held to it through
+    its ledger id.  A plan made before its ledger existed has no id to compare; a saved
+    one then needs a ledger without records (its fingerprint, ``_check_saved``)."""
+    from mktsync.ledger.baseline import instance_of
+
+    bound = plan.binding
+    if bound is None or plan.now is None:
+        raise ForeignPlan(
+            f"{name} does not say where and when it was made (environment, Marketo instance, "
+            "ledger, instant): it was saved by an older mktsync, or edited; run 'mktsync "
+            "plan --out' again"
+        )
+    here = instance_of(ledger)
+    ident = ledger.identity()
+    if (
+        bound.environment != config.environment
+        or (bound.instance and here and bound.instance.lower() != here.lower())
+        or (bound.ledger_id is not None and bound.ledger_id != ident)
+    ):
+        made = place(bound.environment, bound.instance, bound.ledger_id, bound.ledger)
+        run = place(config.environment, here, ident, ledger.name)
+        raise ForeignPlan(
+            f"{name} was made for {made}; this run is for {run}: apply it where it was "
+            "made, or plan again"
+        )
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # between the machine that planned and this one
+
+
+def _check_reviewed_instant(reviewed: Plan, name: str) -> None:
+    """A review happened before its merge: a reviewed plan whose instant is still ahead
+    was not made by ``plan`` (or was pinned to the future), and its ``today`` would pick
+    rows nobody reviewed as due now."""
+    assert reviewed.now is not None  # check_binding refused a plan without one
+    if reviewed.now > datetime.now(UTC) + CLOCK_SKEW:
+        raise ForeignPlan(
+            f"{name} was made as of {reviewed.now.isoformat()}, which is still to come: a "
+            "reviewed plan's instant is when it was reviewed; plan again without --now"
+        )
+
+
+def place(environment: str | None, instance: str | None, ledger_id: str | None,
+          ledger: str | None, *, opened: bool = True) -> str:  # fmt: skip
+    """A plan's or a run's place for a refusal: ``environment 'sandbox' (instance
+    123-abc-456.mktorest.com, ledger 3f2a9c1b7d0e at sqlite:///.mktsync/sandbox.db)``;
+    ``opened=False``: a run whose ledger was not opened (its id is not known)."""
+    env = f"environment '{environment}'" if environment else "no environment"
+    where = f"instance {instance}" if instance else "instance not known"
+    book = f"ledger {ledger_id[:12]}" if ledger_id else "no ledger yet"
+    book = book if opened else "ledger"
+    return f"{env} ({where}, {book}{f' at {ledger}' if ledger else ''})"
+
+
+_HELD_WHY = {
+    "new": "not in the reviewed plan",
+    "differs": "differs from what the reviewer saw",
+}
+
+
+def _held(plan: Plan, reviewed: ReviewedSet) -> Plan:
+    """The batch runs of ``plan`` the reviewed plan does not send as they are now: held
+    (triggers were held while planning, ``make_plan(hold=...)``)."""
+    held: list[str] = []
+    schedules = []
+    for sp in plan.schedules:
+        kept = []
+        for s in sp.send:
+            reason = reviewed.run_reason(s.item.campaign_id, s.item.key, s.item.stored)
+            if reason is None:
+                kept.append(s)
+            else:
+                held.append(f"{sp.name}: {s.item.key} at {s.item.run_at}: {_HELD_WHY[reason]}")
+        schedules.append(dataclasses.replace(sp, send=tuple(kept)))
+    if not held:
+        return plan
+    summary = dataclasses.replace(
+        plan.summary, schedule_calls=sum(sp.calls for sp in schedules), held_runs=len(held)
+    )
+    return dataclasses.replace(
+        plan, schedules=tuple(schedules), summary=summary, held_runs=tuple(held)
+    )
 
 
 def _stats(client: Any) -> Mapping[str, Any]:

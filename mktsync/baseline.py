@@ -66,13 +66,17 @@ def record_only(
     who: str | None = None,
     git_commit: str | None = None,
     lock_timeout: float = 30.0,
+    now: datetime | None = None,
 ) -> BaselineResult:
-    """Record what the plan would send as ``sent``; ``saved``: the plan shown and agreed to."""
+    """Record what the plan would send as ``sent``; ``saved``: the plan shown and agreed to;
+    ``now``: the instant to plan at (``--now``), when there is no saved plan."""
     _need_reason(why)
     with ledger.lock(command="apply --record-only", timeout=lock_timeout):
         if saved is not None and saved.ledger_fingerprint != ledger.fingerprint():
             raise PlanError("the ledger changed since the plan was shown; run it again")
-        plan = saved or make_plan(config, ledger, campaigns=campaigns, retry_unknown=retry_unknown)
+        plan = saved or make_plan(
+            config, ledger, campaigns=campaigns, retry_unknown=retry_unknown, now=now
+        )
         records = [
             _record(p.item, as_recorded(config, p.item).tokens, None)  # fields too (issue 15)
             for cp in plan.campaigns

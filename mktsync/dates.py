@@ -8,8 +8,20 @@
 
 A :class:`Day` is a ``datetime.date`` whose difference with another date is a whole
 number of days (an ``int``), not a ``timedelta``: ``row.trial_end - today == 3`` is the
-test a template wants.  ``today`` is the run's ``now`` as a UTC date, so every
-template of a run sees one value and ``retrigger: on_change`` stays stable.
+test a template wants.
+
+The run's instant (issue 21): ``now`` is one value per run, taken once (``instant``):
+the wall clock to the second, or the time pinned with ``--now`` / ``MKTSYNC_NOW``
+(``parse_now``), or the instant a saved plan recorded.  It is held in the config's
+``timezone:`` (IANA, default UTC), and ``today`` is its date there, so every template of a
+run sees one value, ``retrigger: on_change`` stays stable, and a plan made at 23:30 in New
+York means the 5th, not the 6th.
+
+>>> at = instant(parse_now("2026-12-05T23:30:00-05:00"), "America/New_York")
+>>> at.isoformat(), today_of(at), today_of(instant(at, "UTC"))
+('2026-12-05T23:30:00-05:00', Day(2026, 12, 5), Day(2026, 12, 6))
+>>> instant(parse_now("2026-12-05"), "America/New_York").isoformat()
+'2026-12-05T00:00:00-05:00'
 
 Filters (registered in :data:`FILTERS`): ``add_days(n)``, ``days_until(date)``,
 ``to_date`` and ``to_datetime`` (ISO 8601, or a ``strptime`` format given as argument).
@@ -18,8 +30,9 @@ Filters (registered in :data:`FILTERS`): ``add_days(n)``, ``days_until(date)``,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from jinja2 import Undefined
@@ -57,8 +70,75 @@ def as_day(value: date) -> Day:
 
 
 def today_of(now: datetime) -> Day:
-    """The run's ``today``: ``now``'s date in UTC."""
-    return as_day(now.astimezone(UTC).date() if now.tzinfo else now.date())
+    """The run's ``today``: ``now``'s date where it is held (``instant`` puts it in the
+    config's ``timezone:``)."""
+    return as_day(now.date())
+
+
+DEFAULT_ZONE = "UTC"
+
+
+@functools.cache
+def zone(name: str) -> tzinfo:
+    """The ``tzinfo`` of an IANA zone name (``UTC`` without reading the zone database);
+    raises ``ValueError`` naming it when there is no such zone (``zone_problem``)."""
+    if name == DEFAULT_ZONE:
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: not a key at all ("../x")
+        raise ValueError(zone_problem(name)) from None
+
+
+def zone_problem(name: str) -> str | None:
+    """Why ``name`` is not a time zone mktsync knows, with the nearest names; None if it is."""
+    if name == DEFAULT_ZONE:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    try:
+        ZoneInfo(name)
+        return None
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    import difflib
+
+    near = difflib.get_close_matches(name, sorted(available_timezones()), n=3, cutoff=0.7)
+    hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
+    return (
+        f"unknown time zone {name!r}{hint}; write an IANA name such as 'UTC', "
+        "'Europe/Berlin' or 'America/New_York'"
+    )
+
+
+def parse_now(text: str) -> datetime:
+    """``--now`` / ``MKTSYNC_NOW``: ISO 8601 with an offset (``2026-12-05T09:00:00Z``), a
+    time without one (``2026-12-05T09:00``: read in the config's zone by ``instant``), or a
+    date (``2026-12-05``: that day's midnight there).  Raises ``ValueError`` with the rule."""
+    value = text.strip()
+    try:
+        if len(value) == 10 and value[4:5] == "-":  # a date alone: midnight
+            return datetime.combine(date.fromisoformat(value), datetime.min.time())
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO 8601 time: write 2026-12-05T09:00:00Z (with an offset), "
+            "2026-12-05T09:00 (in the config's timezone) or 2026-12-05 (its midnight)"
+        ) from None
+
+
+def instant(now: datetime | None, timezone: str = DEFAULT_ZONE) -> datetime:
+    """The run's ``now`` in ``timezone``: the wall clock to the second when ``now`` is None;
+    a naive ``now`` is a wall time in that zone (at a daylight-saving change, the first of
+    two; a time the change skips is read with the offset before it)."""
+    where = zone(timezone)
+    if now is None:
+        return datetime.now(UTC).replace(microsecond=0).astimezone(where)
+    if now.tzinfo is None:
+        return now.replace(tzinfo=where)
+    return now.astimezone(where)
 
 
 def _fail_if_undefined(value: Any) -> None:

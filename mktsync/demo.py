@@ -15,6 +15,7 @@ from typing import Any
 
 from mktsync.config.model import Config
 from mktsync.emulator import Emulator, EmulatorOptions, serve
+from mktsync.emulator.lead_routes import STANDARD_FIELDS
 from mktsync.items import Item
 
 EMULATOR_LEDGER = "sqlite:///.mktsync/emulator-ledger.db"
@@ -73,10 +74,12 @@ def seed_for(config: Config) -> dict[str, Any]:
             for cid in sorted(tokens)
         ],
         "leads": leads,
-        # Each lead field the config writes (issue 15), as a real instance would have it.
+        # Each custom lead field the config writes (issue 15), as a real instance would have
+        # it; standard ones (unsubscribed, a boolean: issue 25) keep the emulator's types.
         "lead_fields": [
             {"name": name, "displayName": name, "dataType": "string", "length": 255}
             for name in sorted({n for c in config.campaigns.values() for n, _ in c.fields})
+            if name not in STANDARD_FIELDS
         ],
     }
 

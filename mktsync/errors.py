@@ -10,7 +10,9 @@
     │   └── LedgerLocked          exit 1   another run holds the ledger's lock
     ├── PlanError                 exit 1   a plan cannot be made or applied
     │   ├── BudgetExceeded        exit 1   the plan would exceed max_calls
-    │   └── StalePlan             exit 1   a saved plan no longer matches ledger or config
+    │   ├── StalePlan             exit 1   a saved plan no longer matches ledger or config
+    │   └── ForeignPlan           exit 1   a saved plan was made for another environment,
+    │                                      instance or ledger (or records none of them)
     ├── PreflightError            exit 1   a campaign is not ready to be triggered
     └── MarketoError              exit 1   an error answered by Marketo (code, message, requestId)
         ├── AuthError             exit 1   bad client id or secret (identity said 401)
@@ -23,7 +25,9 @@ positions, never from the values of ``${VAR}`` references.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -33,6 +37,7 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_INCOMPLETE = 3
 EXIT_QUOTA = 4
+EXIT_HELD = 5  # apply --reviewed: what it was asked to send went out, but items are held
 EXIT_INTERRUPTED = 130
 
 Severity = Literal["error", "warning"]
@@ -69,12 +74,62 @@ class Problem:
         }
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Only these can be unsafe to show: printable ASCII never is (the fast path).
+_SUSPECT = re.compile(r"[^\x20-\x7e]")
+# Shown escaped by category: controls (Cc), format characters (Cf: bidi controls such as
+# U+202E, zero-width characters, U+FEFF, tag characters), lone surrogates (Cs), line and
+# paragraph separators (Zl, Zp), private-use (Co) and unassigned code points (Cn: a newer
+# terminal may know them as anything, including a format character).
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt) outside those
+# categories: fillers that draw nothing and variation selectors (which can carry hidden bytes).
+_IGNORABLE = (
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian free variation selectors
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors 1-16
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xE0100, 0xE01EF),  # variation selectors 17-256
+)
+
+
+def hidden(char: str) -> bool:
+    """Whether ``char`` may be invisible or change how the text around it is drawn."""
+    if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+        return True
+    point = ord(char)
+    return any(low <= point <= high for low, high in _IGNORABLE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown(char: str) -> str:
+    if not hidden(char):
+        return char
+    escaped = repr(char)[1:-1]  # '\\n', '\\x1b', '\\u202e' as Python writes them
+    if escaped != char:
+        return escaped
+    point = ord(char)  # printable to repr, yet hidden (a filler, a variation selector)
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
 def one_line(text: str) -> str:
-    """Escape control characters (a key like '\\r' in a YAML file) so one problem stays one line."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    """``text`` safe to show on one line of a terminal, a log or a Markdown comment.
+
+    The one place that decides what is shown escaped: control characters (a key like
+    '\\r' in a YAML file, an escape sequence in a CSV cell), and everything that draws
+    nothing or reorders what is drawn (``hidden``: U+202E shown as ``\\u202e``, U+200B
+    as ``\\u200b``), so one problem stays one line and a value cannot display reversed or
+    hide a difference.  Only for showing: what is sent, stored and written as JSON keeps
+    the true value.
+
+    >>> one_line("evil\\u202etxt.exe\\n")
+    'evil\\\\u202etxt.exe\\\\n'
+    """
+    if not _SUSPECT.search(text):
+        return text
+    return _SUSPECT.sub(lambda m: _shown(m.group()), text)
 
 
 class MktsyncError(Exception):
@@ -234,6 +289,11 @@ class BudgetExceeded(PlanError):
 
 class StalePlan(PlanError):
     """A saved plan was made against another ledger state or config; plan again."""
+
+
+class ForeignPlan(PlanError):
+    """A saved or reviewed plan was made for another environment, Marketo instance or
+    ledger than this run's: it applies only where it was made (issue 21)."""
 
 
 class PreflightError(MktsyncError):

@@ -6,7 +6,10 @@
 Fields are written before any trigger, 300 leads a ``leads.json`` call (``updateOnly`` by
 lead id).  A lead whose record Marketo skipped is not triggered: its item fails with
 Marketo's reason, as are all leads of a ``leads.json`` call Marketo refused or whose
-answer was lost (they are tried again next run).  The write is idempotent and nothing is recorded for it: a run that dies
+answer was lost (they are tried again next run).  An item whose values touch a protected
+lead field its campaign does not allow, or would grant consent without ``grant_consent``
+(issue 25, ``config.protected``), is never written nor triggered: it fails with the
+reason.  The write is idempotent and nothing is recorded for it: a run that dies
 after it and before the trigger leaves the item new, and the next run writes the same
 values again, then triggers (never twice, never lost).
 """
@@ -21,6 +24,7 @@ from itertools import islice
 from typing import Any, Protocol
 
 from mktsync.config.model import Config
+from mktsync.config.protected import FieldGuard, field_guard
 from mktsync.errors import MarketoError, disk_full, no_temp_space
 from mktsync.items import Item, recorded_tokens
 from mktsync.plan import Plan
@@ -107,6 +111,7 @@ def write_fields(
         batch.clear()
 
     names_of: dict[str, set[str]] = {}
+    guards: dict[str, FieldGuard | None] = {}
     it = iter(items)
     with _Written() as seen:
         while read := list(islice(it, BATCH)):
@@ -118,6 +123,10 @@ def write_fields(
                 if lead_id is None:
                     continue  # a missing lead (reported by the trigger step)
                 names = names_of[item.campaign]
+                refused = _refused(config, item, guards)
+                if refused is not None:  # never sent: render made it invalid already
+                    skipped[(item.campaign_id, item.key)] = ("", refused)
+                    continue
                 values = {n: v for n, v in item.fields if n in names}
                 clash = _clash(written_to.setdefault(lead_id, {}), values, item)
                 if clash is not None:
@@ -137,6 +146,19 @@ def _names(config: Config, item: Item, known: dict[str, set[str]]) -> set[str]:
         campaign = config.campaigns.get(item.campaign)
         known[item.campaign] = {n for n, _ in campaign.fields} if campaign else set()
     return known[item.campaign]
+
+
+def _refused(config: Config, item: Item, guards: dict[str, FieldGuard | None]) -> str | None:
+    """Why ``item``'s fields may not be written (issue 25: a protected field its campaign
+    does not allow, a consent flag granting consent without ``grant_consent``), or None.
+
+    ``render`` makes such rows invalid, so this holds only for items from elsewhere (a
+    saved plan edited by hand, a config built in code): defence in depth at the wire."""
+    if item.campaign not in guards:
+        campaign = config.campaigns.get(item.campaign)
+        guards[item.campaign] = field_guard(campaign) if campaign else None
+    guard = guards[item.campaign]
+    return None if guard is None else guard(item.fields)
 
 
 class _Written:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mktsync.errors import EXIT_ERROR, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
+from mktsync.errors import EXIT_ERROR, EXIT_HELD, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
 from mktsync.plan import Plan
 
 
@@ -89,6 +89,10 @@ class ScheduleReport:
     not_attempted: int = 0
     changed: int = 0  # changed since scheduled, not sent again (retrigger: never)
     skipped: str | None = None  # preflight's reasons
+    # Runs scheduled before for rows that are gone, still ahead: "key at run_at".  Apply
+    # cannot cancel them (Marketo's REST API cannot); the run exits 3 until they are
+    # cancelled in Marketo and forgotten in the ledger, or their time has passed.
+    orphaned: list[str] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -107,7 +111,8 @@ class ApplyReport:
 
     @property
     def exit_code(self) -> int:
-        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete."""
+        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete,
+        then items held for review (``apply --reviewed``, docs/exit-codes.md)."""
         if self.stopped_by:
             return self.stop_code
         if self.quota_stopped:
@@ -118,10 +123,14 @@ class ApplyReport:
             return EXIT_INCOMPLETE
         if any(s.failed or s.unknown or s.not_attempted for s in self.schedules):
             return EXIT_INCOMPLETE
+        if any(s.orphaned for s in self.schedules):
+            return EXIT_INCOMPLETE  # an email nobody wants still goes out: never green
         if any(c.missing and not c.missing_skip for c in self.campaigns):
             return EXIT_INCOMPLETE
         if self.plan.summary.unknown and not self.plan.retry_unknown:
             return EXIT_INCOMPLETE  # an earlier run's unknowns are still not settled
+        if self.plan.summary.held or self.plan.summary.held_runs:
+            return EXIT_HELD
         return EXIT_OK
 
     def counts(self) -> dict[str, int]:

@@ -30,12 +30,13 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from hashlib import blake2b
 from json.encoder import encode_basestring as _json_str
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config
+from mktsync.dates import instant
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.itemlists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
@@ -51,28 +52,39 @@ from mktsync.planned import (
     PREFLIGHT_CALLS_PER_CAMPAIGN,
     SPILL_COLUMNS,
     Action,
+    Binding,
     Call,
     CampaignPlan,
     ChangedItem,
+    HeldItem,
     Plan,
     PlannedItem,
     SpilledCalls,
     Summary,
     decode_changed,
+    decode_held,
     encode_changed,
+    encode_held,
+    field_writes,
     lead_line,
 )
 from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
 from mktsync.render.keys import KEYS_HELD
 from mktsync.spill import GroupWriter, Mark, Spill
 
+if TYPE_CHECKING:
+    from mktsync.schedules import StoredRun
+
 __all__ = [
     "CLASSES",
     "MAX_LEADS_PER_CALL",
     "Action",
+    "Binding",
     "Call",
     "CampaignPlan",
     "ChangedItem",
+    "HeldItem",
+    "Hold",
     "LedgerView",
     "Plan",
     "PlannedItem",
@@ -104,6 +116,16 @@ class LedgerView(Protocol):
     def cached_lead_ids(self, emails: Iterable[str]) -> dict[str, int]: ...
     def missed_emails(self, emails: Iterable[str]) -> set[str]: ...
     def fingerprint(self) -> str: ...
+    def iter_records(self, campaign_id: int | None = None) -> Iterator[StoredRun]: ...
+
+
+class Hold(Protocol):
+    """Which items due now may be sent (``apply --reviewed``: those the reviewed plan held
+    as they are now; ``planread.ReviewedSet``)."""
+
+    def reasons(self, items: Sequence[Item]) -> list[str | None]:
+        """Per item: None to send it, else why it is held (``HeldItem.reason``)."""
+        ...
 
 
 class _Record(Protocol):
@@ -126,15 +148,21 @@ def make_plan(
     now: datetime | None = None,
     config_path: str | None = None,
     preflight_calls: Mapping[int, int] | None = None,
+    hold: Hold | None = None,
+    binding: Binding | None = None,
 ) -> Plan:
     """Classify every row of every campaign (or of ``campaigns``) against ``ledger``.
 
+    ``now``: the run's instant (default: the wall clock), which templates see as ``now``
+    and ``today`` in the config's ``timezone:`` (``dates.instant``); the plan records it.
     ``preflight_calls``: campaign id -> calls its preflight made at the last apply (the
-    folder walk varies); campaigns not in it count ``PREFLIGHT_CALLS_PER_CAMPAIGN``."""
+    folder walk varies); campaigns not in it count ``PREFLIGHT_CALLS_PER_CAMPAIGN``.
+    ``hold``: items due that it refuses are not sent but listed as held (``--reviewed``).
+    ``binding``: where the plan was made, recorded for ``plan --out``."""
     from mktsync.render import iter_items
     from mktsync.schedules import plan_schedules
 
-    now = now or datetime.now(UTC)
+    now = instant(now, config.timezone)
     names = list(config.campaigns) if campaigns is None else list(campaigns)
     schedule_names = None if campaigns is None else [n for n in names if n in config.schedules]
     names = [n for n in names if n not in config.schedules or n in config.campaigns]
@@ -147,7 +175,7 @@ def make_plan(
         return lambda keys: iter_items(config, config.campaigns[name], now=now, keys=keys)
 
     entries = [(config.campaigns[n], items_of(n)) for n in names]
-    plans, lookup_calls = _plan_entries(entries, ledger, retry_unknown=retry_unknown)
+    plans, lookup_calls = _plan_entries(entries, ledger, retry_unknown=retry_unknown, hold=hold)
     plan = Plan(
         config_path=config_path or config.path.name,
         config_digest=config.digest,
@@ -158,6 +186,9 @@ def make_plan(
         campaigns=plans,
         summary=_summarise(plans, lookup_calls, preflight_calls or {}),
         environment=config.environment,
+        now=now,
+        timezone=config.timezone,
+        binding=binding,
     )
     schedules = plan_schedules(
         config, ledger, names=schedule_names, retry_unknown=retry_unknown, now=now
@@ -167,6 +198,7 @@ def make_plan(
             plan.summary,
             schedule_calls=sum(sp.calls for sp in schedules),
             schedule_changed=sum(len(sp.changed) for sp in schedules),
+            schedule_orphaned=sum(len(sp.orphaned) for sp in schedules),
             preflight_calls=plan.summary.preflight_calls
             + PREFLIGHT_CALLS_PER_CAMPAIGN * len({sp.campaign_id for sp in schedules if sp.calls}),
         )
@@ -221,6 +253,7 @@ class _Part:
     unknown: Sequence[Item]
     changed: Sequence[ChangedItem]
     per_lead_token: str | None = None
+    held: Sequence[HeldItem] = ()
 
 
 def _plan_entries(
@@ -228,6 +261,7 @@ def _plan_entries(
     ledger: LedgerView,
     *,
     retry_unknown: bool,
+    hold: Hold | None = None,
 ) -> tuple[tuple[CampaignPlan, ...], int]:
     """Classify every entry's items; spill those to send, one part per Marketo campaign id.
 
@@ -255,7 +289,9 @@ def _plan_entries(
         writer, mark, keys = open_ids[cid]
         keys.start(members.index(n))
         try:
-            parts[n] = _classify_all(campaign, items(keys), ledger, writer, n, retry_unknown, spill)
+            parts[n] = _classify_all(
+                campaign, items(keys), ledger, writer, n, retry_unknown, spill, hold
+            )
         except BaseException:
             keys.close()
             raise
@@ -273,7 +309,7 @@ def _plan_entries(
                 again.start(i)
                 entry, items_again = entries[m]
                 parts[m] = _classify_all(
-                    entry, items_again(again), ledger, writer, m, retry_unknown, spill
+                    entry, items_again(again), ledger, writer, m, retry_unknown, spill, hold
                 )
             if not keys.same_keys(again):
                 raise PlanError(
@@ -285,7 +321,8 @@ def _plan_entries(
                 )
         for m in members:
             part = parts[m]
-            check_invalid_limit(part.campaign, part.invalid, sum(part.counts.values()))
+            rows = sum(part.counts.values()) + len(part.held)
+            check_invalid_limit(part.campaign, part.invalid, rows)
         writer.finish()
     names = [campaign.name for campaign, _ in entries]
     ordered = [parts[n] for n in range(len(entries))]
@@ -309,13 +346,35 @@ def _classify_all(
     entry: int,
     retry_unknown: bool,
     spill: Spill,
+    hold: Hold | None = None,
 ) -> _Part:
     counts = dict.fromkeys(CLASSES, 0)
     # Listed in full in the plan: held while short, on the spill past that (itemlists).
     invalid = Collector(spill, encode_invalid, decode_invalid)
     unknown = Collector(spill, encode_item, decode_item)
     changed = Collector(spill, encode_changed, decode_changed)
+    held = Collector(spill, encode_held, decode_held)
     sending = 0
+
+    def send(due: list[PlannedItem]) -> int:
+        """Count ``due`` and spill those ``hold`` lets through; the rest are held."""
+        reasons = hold.reasons([p.item for p in due]) if hold is not None else None
+        rows = []
+        for n, planned in enumerate(due):
+            item, action = planned.item, planned.action
+            if action == "unknown":  # its outcome stays unknown, sent again or not
+                unknown.append(item)
+            reason = reasons[n] if reasons is not None else None
+            if reason is not None:
+                held.append(HeldItem(item=item, reason=reason))
+                counts["unknown"] += action == "unknown"
+                continue
+            counts[action] += 1
+            line = lead_line(item, action, planned.old_tokens, planned.retry_of)
+            rows.append((item.tokens, (line, item.email, item.lead_id, entry)))
+        writer.add_many(rows)
+        return len(rows)
+
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
     # no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
@@ -334,6 +393,9 @@ def _classify_all(
         if not rendered:
             continue
         per_lead.see(rendered)
+        if not known and hold is not None:
+            sending += send([PlannedItem(item=i, action="trigger") for i in rendered])
+            continue
         if not known:
             counts["trigger"] += len(rendered)
             sending += len(rendered)
@@ -353,6 +415,7 @@ def _classify_all(
         if not records:  # the steady state: every key sent before with these tokens
             counts["unchanged"] += len(rendered)
             continue
+        due: list[PlannedItem] = []
         for item in rendered:
             if item.key not in records:  # sent before with these very tokens
                 counts["unchanged"] += 1
@@ -367,12 +430,8 @@ def _classify_all(
                 if planned == "unknown":
                     unknown.append(item)
                 continue
-            counts["unknown" if planned.action == "unknown" else planned.action] += 1
-            if planned.action == "unknown":
-                unknown.append(item)
-            line = lead_line(item, planned.action, planned.old_tokens, planned.retry_of)
-            writer.add(item.tokens, (line, item.email, item.lead_id, entry))
-            sending += 1
+            due.append(planned)
+        sending += send(due)
     writer.flush()
     return _Part(
         campaign=campaign,
@@ -382,6 +441,7 @@ def _classify_all(
         unknown=unknown.done(),
         changed=changed.done(),
         per_lead_token=per_lead.token(sending),
+        held=held.done(),
     )
 
 
@@ -466,6 +526,8 @@ def _with_lookups(
             missing_forecast=missed_by_part[n],
             field_leads=p.sending if p.campaign.fields else 0,
             per_lead_token=p.per_lead_token,
+            field_writes=field_writes(p.campaign, p.sending, uncached_by_part[n]),
+            held=p.held,
         )
         for n, p in enumerate(parts)
     )
@@ -566,6 +628,7 @@ def _summarise(
         + (DESCRIBE_CALLS if any(cp.field_leads for cp in plans) else 0),
         # Apply writes every entry's fields in one stream, 300 leads a call.
         field_calls=math.ceil(sum(cp.field_leads for cp in plans) / MAX_FIELD_RECORDS),
+        held=sum(len(cp.held) for cp in plans),
     )
 
 

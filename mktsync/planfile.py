@@ -1,14 +1,20 @@
 """The plan as JSON: ``plan --format json``, ``plan --out plan.json``, and ``apply plan.json``.
 
 The shape is frozen at ``format_version`` 1 and documented in ``docs/plan-json.md``.  The
-same inputs give byte-identical output: nothing time-dependent is written, keys keep a fixed
-order, and calls come in plan order.
+same inputs give byte-identical output: the only time written is the plan's instant (an
+input: ``--now``, else the wall clock when planning began), keys keep a fixed order, and
+calls come in plan order.
+
+A saved plan is bound (issue 21): ``now``, ``timezone`` and ``binding`` (environment,
+instance, ledger id) say where and when it was made; ``apply`` refuses it anywhere else.
+A file written before they existed loads with ``binding`` None, which ``apply`` refuses.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from json.encoder import encode_basestring as _str
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,8 +22,25 @@ from typing import Any, TextIO
 from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
-from mktsync.plan import CLASSES, Call, CampaignPlan, ChangedItem, Plan, PlannedItem, Summary
-from mktsync.planned import SpilledCalls, lead_line, planned_from_lead
+from mktsync.ledger.history import NewLedger
+from mktsync.plan import (
+    CLASSES,
+    Binding,
+    Call,
+    CampaignPlan,
+    ChangedItem,
+    Plan,
+    PlannedItem,
+    Summary,
+)
+from mktsync.planned import (
+    SAMPLES_PER_FIELD,
+    FieldWrite,
+    SpilledCalls,
+    field_samples,
+    lead_line,
+    planned_from_lead,
+)
 from mktsync.planread import FileCalls, Where, read_streamed
 from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
@@ -31,6 +54,9 @@ def _header(plan: Plan) -> dict[str, Any]:
         "config": {"path": plan.config_path, "digest": plan.config_digest},
         "ledger": {"fingerprint": plan.ledger_fingerprint},
         "retry_unknown": plan.retry_unknown,
+        # Additive (format_version 1 stays): when and where the plan was made (issue 21).
+        **({"now": plan.now.isoformat(), "timezone": plan.timezone} if plan.now else {}),
+        **({"binding": _binding_json(plan.binding)} if plan.binding else {}),
         "summary": {
             **{k: getattr(s, k) for k in CLASSES},
             "trigger_calls": s.trigger_calls,
@@ -48,6 +74,7 @@ def _header(plan: Plan) -> dict[str, Any]:
         },
         # Additive fields (format_version 1 stays): written only when there is something.
         **({"environment": plan.environment} if plan.environment else {}),
+        **({"new_ledger": plan.new_ledger.as_json()} if plan.new_ledger else {}),
         **(
             {"schedules": [schedule_plan_json(sp) for sp in plan.schedules]}
             if plan.schedules
@@ -56,9 +83,44 @@ def _header(plan: Plan) -> dict[str, Any]:
     }
 
 
+def _binding_json(binding: Binding) -> dict[str, str | None]:
+    return {
+        "environment": binding.environment,
+        "instance": binding.instance,
+        "ledger_id": binding.ledger_id,
+        "ledger": binding.ledger,
+    }
+
+
+def _binding_from(data: Any) -> Binding | None:
+    """The ``binding`` of a plan file (None when absent: a file from before issue 21)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise TypeError("binding")
+    values = {k: data.get(k) for k in ("environment", "instance", "ledger_id", "ledger")}
+    for name, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"binding.{name}")
+    return Binding(**values)
+
+
+def _now_from(data: dict[str, Any]) -> datetime | None:
+    text = data.get("now")
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError("now")  # an instant needs its offset to mean one moment
+    return moment
+
+
 def plan_to_json(plan: Plan) -> dict[str, Any]:
     """The whole plan as one dict (small plans, tests); ``write_plan`` streams big ones."""
-    return {**_header(plan), "campaigns": [_campaign(cp) for cp in plan.campaigns]}
+    return {**_header(plan), "campaigns": [_campaign(cp, plan.campaigns) for cp in plan.campaigns]}
 
 
 def _compact(value: Any) -> str:
@@ -74,7 +136,7 @@ def iter_plan_json(plan: Plan) -> Iterator[str]:
     yield '  "campaigns": ['
     for n, cp in enumerate(plan.campaigns):
         yield ("," if n else "") + "\n    {\n"
-        for key, value in _campaign_head(cp).items():
+        for key, value in _campaign_head(cp, plan.campaigns).items():
             yield f'      "{key}": {_compact(value)},\n'
         yield '      "calls": ['
         for c, (tokens, lines) in enumerate(_call_lines(cp)):
@@ -137,7 +199,9 @@ def dumps(plan: Plan) -> str:
     return "".join(iter_plan_json(plan))
 
 
-def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
+def _campaign_head(cp: CampaignPlan, entries: Sequence[CampaignPlan] = ()) -> dict[str, Any]:
+    """The campaign's fields before its calls; ``entries`` (the plan's campaigns) are where
+    its field samples may be, as calls are shared by campaign id."""
     return {
         "name": cp.name,
         "campaign_id": cp.campaign_id,
@@ -152,7 +216,47 @@ def _campaign_head(cp: CampaignPlan) -> dict[str, Any]:
             {"field_leads": cp.field_leads, "field_calls": cp.field_calls} if cp.field_leads else {}
         ),
         **({"per_lead_token": cp.per_lead_token} if cp.per_lead_token else {}),
+        **({"fields_written": _fields_written(cp, entries)} if cp.field_writes else {}),
     }
+
+
+def _fields_written(cp: CampaignPlan, entries: Sequence[CampaignPlan]) -> list[dict[str, Any]]:
+    """Issue 25: every lead field the entry writes, with its lead count, protection and a
+    few sample values (additive to format_version 1; docs/plan-json.md)."""
+    samples = field_samples(cp, SAMPLES_PER_FIELD, entries)
+    out = []
+    for w in cp.field_writes:
+        entry: dict[str, Any] = {"field": w.name, "leads": w.leads}
+        if w.created_only:
+            entry["created_only"] = True
+        if w.protected is not None:
+            entry["protected"] = {
+                "category": w.protected,
+                "reason": w.reason,
+                "grant_consent": w.grant_consent,
+            }
+        entry["samples"] = [
+            {"lead": x.lead, "old": x.old, "new": x.new} for x in samples.get(w.name, [])
+        ]
+        out.append(entry)
+    return out
+
+
+def _field_writes_from(c: dict[str, Any]) -> tuple[FieldWrite, ...]:
+    out = []
+    for w in c.get("fields_written", []):
+        guard = w.get("protected") or {}
+        out.append(
+            FieldWrite(
+                name=str(w["field"]),
+                leads=int(w["leads"]),
+                created_only=bool(w.get("created_only", False)),
+                protected=guard.get("category"),
+                reason=guard.get("reason"),
+                grant_consent=bool(guard.get("grant_consent", False)),
+            )
+        )
+    return tuple(out)
 
 
 def _campaign_tail(cp: CampaignPlan) -> dict[str, list[dict[str, Any]]]:
@@ -182,9 +286,9 @@ def _tail_rows(cp: CampaignPlan) -> dict[str, Iterator[dict[str, Any]]]:
     }
 
 
-def _campaign(cp: CampaignPlan) -> dict[str, Any]:
+def _campaign(cp: CampaignPlan, entries: Sequence[CampaignPlan] = ()) -> dict[str, Any]:
     return {
-        **_campaign_head(cp),
+        **_campaign_head(cp, entries),
         "calls": [
             {"tokens": dict(call.tokens), "leads": [_planned(p, _other(p, cp)) for p in call.items]}
             for call in cp.calls
@@ -284,6 +388,7 @@ def _plan_from_json(
                 missing_forecast=int(c.get("missing_forecast", 0)),
                 field_leads=int(c.get("field_leads", 0)),
                 per_lead_token=c.get("per_lead_token"),
+                field_writes=_field_writes_from(c),
             )
         )
     return Plan(
@@ -307,10 +412,20 @@ def _plan_from_json(
             schedule_calls=int(s.get("schedule_calls", 0)),
             field_calls=int(s.get("field_calls", 0)),
             schedule_changed=sum(len(x.get("changed", [])) for x in data.get("schedules", [])),
+            schedule_orphaned=sum(len(x.get("orphaned", [])) for x in data.get("schedules", [])),
         ),
         schedules=tuple(schedule_plan_from_json(x) for x in data.get("schedules", [])),
         environment=data.get("environment"),
+        new_ledger=_new_ledger(data),
+        now=_now_from(data),
+        timezone=str(data.get("timezone") or "UTC"),
+        binding=_binding_from(data.get("binding")),
     )
+
+
+def _new_ledger(data: dict[str, Any]) -> NewLedger | None:
+    found = data.get("new_ledger")
+    return None if found is None else NewLedger.from_json(found, data["config"]["path"])
 
 
 def _call(c: dict[str, Any], call: dict[str, Any]) -> Call:

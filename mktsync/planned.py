@@ -15,20 +15,24 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, Literal
 
-from mktsync.config.model import Limits
+from mktsync.config.model import Campaign, Limits
+from mktsync.config.protected import allowance, protected_field
 from mktsync.itemlists import StreamedSequence, item_from, item_record
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.spill import OFFSET, Spill
 
 if TYPE_CHECKING:
+    from mktsync.ledger.history import NewLedger
     from mktsync.schedules import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
 MAX_FIELD_RECORDS = 300  # leads.json sync: records a call (issue 15)
 DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes fields
+SAMPLES_PER_FIELD = 3  # old -> new values a plan shows per lead field (issue 25)
 PER_LEAD_SAMPLE = 10_000  # items the per-lead-token advice looks at (their values are held)
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
 CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
@@ -67,6 +71,26 @@ def decode_changed(data: str) -> ChangedItem:
     return ChangedItem(item=item_from(item), old_tokens=tuple((n, v) for n, v in old))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldItem:
+    """An item due now that ``apply --reviewed`` does not send: the reviewed plan did not
+    contain it (``reason`` ``"new"``), or contained its key with other tokens, lead or
+    fields (``"differs"``).  Not marked in the ledger: it goes out after the next review."""
+
+    item: Item
+    reason: str
+
+
+def encode_held(held: HeldItem) -> str:
+    """A ``HeldItem`` as a spill record (``itemlists``)."""
+    return json.dumps([item_record(held.item), held.reason])
+
+
+def decode_held(data: str) -> HeldItem:
+    item, reason = json.loads(data)
+    return HeldItem(item=item_from(item), reason=str(reason))
+
+
 @dataclass(frozen=True, kw_only=True)
 class Call:
     """One trigger call: one campaign, one token set, at most 100 leads."""
@@ -74,6 +98,116 @@ class Call:
     campaign_id: int
     tokens: Tokens
     items: tuple[PlannedItem, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldWrite:
+    """A lead field apply writes for a campaign entry, shown in every plan (issue 25).
+
+    ``leads``: the entry's leads to send, each written before its trigger (``fields:``);
+    with ``created_only`` (``lead.fields`` under ``create_missing``) at most this many, as
+    only leads Marketo lacks are created with it.  ``protected`` is the field's category
+    when it is a protected lead field (``config.protected``), allowed with ``reason``.
+    """
+
+    name: str
+    leads: int
+    created_only: bool = False
+    protected: str | None = None
+    reason: str | None = None
+    grant_consent: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldSample:
+    """One lead's value of a field written: ``old`` is what the ledger recorded as last
+    written for the item's key (None when nothing was), ``new`` what apply writes."""
+
+    lead: str
+    old: str | None
+    new: str
+
+
+def field_writes(campaign: Campaign, sending: int, uncached: int) -> tuple[FieldWrite, ...]:
+    """Every lead field ``campaign`` writes, with the leads it goes to: ``sending`` leads to
+    send, of which ``uncached`` emails are not known to exist (only those may be created)."""
+    declared = [(name, False) for name, _ in campaign.fields]
+    if campaign.create_missing:
+        declared += [(name, True) for name, _ in campaign.lead.fields]
+    out = []
+    for name, created_only in declared:
+        found, allowed = protected_field(name), allowance(campaign, name)
+        out.append(
+            FieldWrite(
+                name=name,
+                leads=min(sending, uncached) if created_only else sending,
+                created_only=created_only,
+                protected=found.category if found else None,
+                reason=allowed.reason if allowed else None,
+                grant_consent=bool(allowed and allowed.grant_consent),
+            )
+        )
+    return tuple(out)
+
+
+def field_samples(
+    cp: CampaignPlan,
+    per_field: int,
+    entries: Sequence[CampaignPlan] = (),
+    *,
+    look: int = 50,
+    scan: int = 5_000,
+) -> dict[str, list[FieldSample]]:
+    """Up to ``per_field`` distinct (old, new) values of each field the entry writes, from
+    its first ``look`` leads to send.  Calls are shared by campaign id, so an entry's
+    leads may be listed under another of ``entries`` (the plan's): its own calls are read
+    first, then theirs, at most ``scan`` leads in all, from the start of the spill."""
+    out: dict[str, list[FieldSample]] = {w.name: [] for w in cp.field_writes if w.leads}
+    if not out or per_field <= 0:
+        return out
+    shared = [e for e in entries if e.campaign_id == cp.campaign_id and e is not cp]
+    seen: set[tuple[str, str | None, str]] = set()
+    found = scanned = 0
+    for entry in (cp, *shared):
+        for p in first_leads(entry.calls, scan - scanned):
+            scanned += 1
+            if p.item.campaign != cp.name:  # another entry's lead in a shared call
+                continue
+            old = dict(p.old_tokens or ())
+            for name, value in p.item.fields:
+                samples = out.get(name)
+                before = old.get(f"lead.{name}")
+                if samples is None or len(samples) >= per_field or (name, before, value) in seen:
+                    continue
+                seen.add((name, before, value))
+                samples.append(FieldSample(lead=p.item.lead, old=before, new=value))
+            found += 1
+            if found >= look:
+                return out
+        if scanned >= scan:
+            break
+    return out
+
+
+def first_leads(calls: Sequence[Call], n: int) -> Iterator[PlannedItem]:
+    """The first ``n`` leads ``calls`` carry, reading no further than needed."""
+    if n <= 0:
+        return
+    count = 0
+    if isinstance(calls, SpilledCalls):
+        for tokens, lines in calls.iter_lines():
+            for line in lines:
+                yield calls.decode(line, tokens)
+                count += 1
+                if count >= n:
+                    return
+        return
+    for call in calls:
+        for p in call.items:
+            yield p
+            count += 1
+            if count >= n:
+                return
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +228,10 @@ class CampaignPlan:
     field_leads: int = 0  # leads whose lead fields (``fields:``) are written before the trigger
     # One token differs for every lead (the plan's advice): its name, else None.
     per_lead_token: str | None = None
+    # Every lead field the entry writes, protected ones with their reasons (issue 25).
+    field_writes: tuple[FieldWrite, ...] = ()
+    # Due, but not in the reviewed plan as they are now (``apply --reviewed``): not sent.
+    held: Sequence[HeldItem] = ()
 
     @property
     def trigger_calls(self) -> int:
@@ -125,7 +263,10 @@ class Summary:
     preflight_calls: int = 0
     schedule_calls: int = 0  # batch runs to schedule (mktsync.schedules), one call each
     schedule_changed: int = 0  # scheduled before, changed since, not sent again
+    schedule_orphaned: int = 0  # still scheduled in Marketo, ahead, for rows that are gone
     field_calls: int = 0  # leads.json calls writing lead fields, and one describe call
+    held: int = 0  # items due but held for review (``apply --reviewed``), not in the calls
+    held_runs: int = 0  # batch runs due but held for review
 
     @property
     def total_calls(self) -> int:
@@ -143,9 +284,34 @@ class Summary:
 
     @property
     def needs_review(self) -> bool:
-        """Calls to send, or changed items or invalid rows (allowed by ``max_invalid``) a
-        reviewer must see: ``--detailed-exitcode`` answers 2, never "no changes"."""
-        return self.changes or self.changed > 0 or self.invalid > 0 or self.schedule_changed > 0
+        """Calls to send, or changed items, invalid rows (allowed by ``max_invalid``) or batch
+        runs still scheduled for rows that are gone, a reviewer must see:
+        ``--detailed-exitcode`` answers 2, never "no changes"."""
+        return (
+            self.changes
+            or self.changed > 0
+            or self.invalid > 0
+            or self.schedule_changed > 0
+            or self.schedule_orphaned > 0
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Binding:
+    """Where a saved plan may be applied (issue 21): the environment, the Marketo instance
+    and the ledger it was made against.  ``apply PLAN`` refuses any other.
+
+    ``instance`` is the base URL's host (``marketo.client.instance_host``), None when its
+    variable was not set at plan time: the ledger's own instance binding stands in.
+    ``ledger_id`` is the ledger's random id (``ledger_meta``), None when no ledger existed
+    yet: the ledger applied to must then have no records.  ``ledger`` is the ledger as
+    written in the config (or ``--ledger`` with its password replaced), for messages.
+    """
+
+    environment: str | None = None
+    instance: str | None = None
+    ledger_id: str | None = None
+    ledger: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +328,16 @@ class Plan:
     summary: Summary = field(default_factory=Summary)
     schedules: tuple[SchedulePlan, ...] = ()  # batch campaigns (mktsync.schedules)
     environment: str | None = None  # the --env the plan was made for
+    # The ledger is new (absent or never used), with any evidence that these campaigns
+    # were sent before (mktsync.ledger.history; issue 25).
+    new_ledger: NewLedger | None = None
+    # The run's instant: what ``now`` and ``today`` were (``dates.instant``), held in
+    # ``timezone``; None only in a plan file written before it was recorded.
+    now: datetime | None = None
+    timezone: str = "UTC"
+    binding: Binding | None = None  # set by ``plan_config``; None: not bound (see Binding)
+    # Batch runs due but held for review (``apply --reviewed``): "name: key at run_at".
+    held_runs: tuple[str, ...] = ()
 
     @property
     def calls_per_window(self) -> int:

@@ -14,21 +14,27 @@ again from there, a line at a time, so memory stays flat whatever the size of th
 Only the layout ``plan`` writes is read this way; a file laid out otherwise (edited,
 re-indented) or damaged is not judged here: ``read_streamed`` returns None and
 ``planfile`` parses it whole, as before (and says what is wrong with it).
+
+``ReviewedSet``: what a reviewed plan sends, as digests on disk, for ``apply --reviewed``
+(issue 21): an item due now is sent only if the reviewer saw it as it is now.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import sqlite3
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from hashlib import blake2b
 from pathlib import Path
 from typing import IO, Any
 
-from mktsync.errors import PlanError
+from mktsync.errors import PlanError, disk_full, no_temp_space
 from mktsync.itemlists import StreamedSequence
-from mktsync.items import Tokens
-from mktsync.plan import Call
+from mktsync.items import Item, Tokens
+from mktsync.plan import Call, Plan
 from mktsync.planned import planned_from_lead
 
 _CALLS = '"calls": ['
@@ -186,3 +192,124 @@ class FileCalls(StreamedSequence[Call]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} calls of campaign {self._campaign!r}, read from {self._path}>"
+
+
+# -- apply --reviewed: what the reviewer saw, as a set on disk (issue 21) ---------------------
+
+_REVIEWED_BATCH = 2000  # hashes inserted per statement batch
+_REVIEWED_QUERY = 500  # hashes looked up per statement (SQLite allows 32766 parameters)
+
+
+def _digest(value: object) -> bytes:
+    # ensure_ascii: any text (a lone surrogate too) becomes the same bytes on both sides.
+    return blake2b(json.dumps(value, separators=(",", ":")).encode(), digest_size=16).digest()
+
+
+def sent_as(item: Item) -> bytes:
+    """What identifies an item *as sent*: campaign id, key, lead, tokens and lead fields
+    (16 bytes of BLAKE2b; names and values in any order).  Two items with one digest
+    send the same thing to the same person under the same ledger key."""
+    tokens, fields = sorted(item.tokens), sorted(item.fields)
+    return _digest([item.campaign_id, item.key, item.lead, tokens, fields])
+
+
+def _key_of(campaign_id: int, key: str) -> bytes:
+    return _digest([campaign_id, key])
+
+
+class ReviewedSet:
+    """The items a reviewed plan sends, on disk: what ``apply --reviewed`` may send.
+
+    >>> reviewed = ReviewedSet.of(load_plan(Path("plan.json")))       # doctest: +SKIP
+    >>> reviewed.reasons(items)                                         # doctest: +SKIP
+    [None, 'new', 'differs']
+
+    Two tables of 16-byte digests in a private temporary SQLite file (removed when closed,
+    or when the process dies): ``sent_as`` of each item the plan's calls carry, and
+    (campaign id, key) of each.  An item due now is sent when its ``sent_as`` is there;
+    else it is held: ``"differs"`` when its key is there (the tokens, lead or fields the
+    reviewer saw are not these), ``"new"`` when not.  The reviewed plan's calls are read
+    from its file a call at a time (``FileCalls``), so a million-lead plan costs about
+    60 MB of temp space and a bounded page cache, never an object per lead.
+
+    Batch runs (``schedules:``) are few: held in memory as (campaign id, key, stored set).
+    """
+
+    def __init__(self) -> None:
+        self._conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        weakref.finalize(self, self._conn.close)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -8192"):
+            self._conn.execute(f"PRAGMA {pragma}")
+        self._conn.execute("CREATE TABLE sent (h BLOB PRIMARY KEY) WITHOUT ROWID")
+        self._conn.execute("CREATE TABLE keys (h BLOB PRIMARY KEY) WITHOUT ROWID")
+        self.items = 0
+        self.runs: frozenset[tuple[int, str, Tokens]] = frozenset()
+        self._run_keys: frozenset[tuple[int, str]] = frozenset()
+
+    @classmethod
+    def of(cls, plan: Plan) -> ReviewedSet:
+        """The set of what ``plan``'s calls and batch runs send."""
+        reviewed = cls()
+        batch: list[Item] = []
+        for cp in plan.campaigns:
+            for call in cp.calls:
+                batch += [p.item for p in call.items]
+                if len(batch) >= _REVIEWED_BATCH:
+                    reviewed._add(batch)
+                    batch = []
+        reviewed._add(batch)
+        runs = [(s.item.campaign_id, s.item.key, s.item.stored) for sp in plan.schedules
+                for s in sp.send]  # fmt: skip
+        reviewed.runs = frozenset(runs)
+        reviewed._run_keys = frozenset((c, k) for c, k, _ in runs)
+        return reviewed
+
+    def _add(self, items: Sequence[Item]) -> None:
+        if not items:
+            return
+        try:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO sent VALUES (?)", [(sent_as(i),) for i in items]
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO keys VALUES (?)",
+                [(_key_of(i.campaign_id, i.key),) for i in items],
+            )
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if disk_full(exc):
+                raise no_temp_space("the reviewed plan's items did not fit") from None
+            raise
+        self.items += len(items)
+
+    def _found(self, table: str, digests: list[bytes]) -> set[bytes]:
+        found: set[bytes] = set()
+        for start in range(0, len(digests), _REVIEWED_QUERY):
+            chunk = digests[start : start + _REVIEWED_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT h FROM {table} WHERE h IN ({marks})", chunk)
+            found.update(bytes(h) for (h,) in rows)
+        return found
+
+    def reasons(self, items: Sequence[Item]) -> list[str | None]:
+        """Per item: None when the reviewed plan sends it as it is now, else why it is
+        held: ``"differs"`` (its key was reviewed with other values) or ``"new"``."""
+        digests = [sent_as(i) for i in items]
+        sent = self._found("sent", digests)
+        misses = [i for i, d in zip(items, digests, strict=True) if d not in sent]
+        keys = self._found("keys", [_key_of(i.campaign_id, i.key) for i in misses])
+        return [
+            None if d in sent else "differs" if _key_of(i.campaign_id, i.key) in keys else "new"
+            for i, d in zip(items, digests, strict=True)
+        ]
+
+    def run_reason(self, campaign_id: int, key: str, stored: Tokens) -> str | None:
+        """The same for one batch run: its campaign id, key and stored set (tokens, runAt,
+        clone name)."""
+        if (campaign_id, key, stored) in self.runs:
+            return None
+        return "differs" if (campaign_id, key) in self._run_keys else "new"
+
+    def close(self) -> None:
+        self._conn.close()

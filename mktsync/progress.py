@@ -1,7 +1,9 @@
 """Progress and log lines for ``apply``: a bar on a terminal, a line every few seconds in CI.
 
-Events come from the runner (``start``, ``call``, ``preflight_failed``, ``finish``);
-``--log-format json`` writes each as one JSON object per line instead.
+Events come from the runner (``start``, ``call``, ``preflight_failed``, ``orphaned``,
+``finish``); ``--log-format json`` writes each as one JSON object per line instead (JSON
+escapes every non-ASCII character).  Text lines show what came from data or from Marketo
+through ``errors.one_line``: no control, bidi or invisible character reaches the terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import Any, TextIO
+
+from mktsync.errors import one_line
 
 
 class Progress:
@@ -28,6 +32,7 @@ class Progress:
                 )
                 self.stream.flush()
                 return
+            event = {k: one_line(v) if isinstance(v, str) else v for k, v in event.items()}
             kind = event.get("event")
             if kind == "start":
                 self.stream.write(
@@ -36,6 +41,12 @@ class Progress:
             elif kind == "preflight_failed":
                 self.stream.write(
                     f"preflight refused campaign {event['campaign_id']}: {event['reason']}\n"
+                )
+            elif kind == "orphaned":  # Marketo will run it; nothing here can cancel it
+                self.stream.write(
+                    f"batch campaign {event['campaign_id']}: run {event['key']} at "
+                    f"{event.get('run_at') or 'an unrecorded time'} is still scheduled in "
+                    "Marketo, and no row gives it any more: cancel it in Marketo\n"
                 )
             elif kind == "call":
                 self._call(event)

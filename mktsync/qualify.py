@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.model import Config
+from mktsync.errors import one_line
 from mktsync.plan import CampaignPlan, Plan
 
 INFO_VERSION = 1
@@ -201,7 +202,8 @@ def plan_warnings(config: Config, plan: Plan, ledger_url: str | None = None) -> 
     for risk in plan_risks(config, plan, seen):
         when = seen[risk.campaign_id].seen_at
         verb = "apply will refuse the campaign" if risk.blocking else "apply will send"
-        lines.append(f"warning: {risk.message()} ({verb}; rule as seen by apply at {when})")
+        text = f"warning: {risk.message()} ({verb}; rule as seen by apply at {when})"
+        lines.append(one_line(text))  # names come from the config: nothing hidden
     return lines
 
 

@@ -41,7 +41,7 @@ from markupsafe import Markup, escape
 from mktsync.dates import FILTERS as DATE_FILTERS
 from mktsync.row import Row
 
-# `today` is `now`'s UTC date (a `mktsync.dates.Day`); both are one value per run.
+# `today` is `now`'s date in the config's timezone (a `mktsync.dates.Day`); one value per run.
 CONTEXT_NAMES: frozenset[str] = frozenset({"row", "now", "today"})
 
 # Jinja's default globals minus `lipsum`: it draws random text, so a token using it would

@@ -11,10 +11,20 @@ table by (campaign id, key); the stored token set holds the My Tokens plus ``run
 ``cloneToProgramName``, so a change to any of them is a change.
 
 Classes: ``+ schedule`` (new, or an earlier attempt failed), ``~ reschedule`` (changed and
-``retrigger: on_change``), ``= unchanged``, ``- filtered``, ``! invalid``, ``? unknown``
-and ``≠ changed`` (changed, ``retrigger: never``: shown, not sent).  Marketo cannot
-unschedule a batch run through REST: when ``run_at`` of a run already scheduled moves,
-the plan says the earlier run stays scheduled.  A ``run_at`` in the past is refused here,
+``retrigger: on_change``), ``= unchanged``, ``- filtered``, ``! invalid``, ``? unknown``,
+``≠ changed`` (changed, ``retrigger: never``: shown, not sent) and ``⊘ orphaned``.  Marketo
+cannot unschedule a batch run through REST: when ``run_at`` of a run already scheduled
+moves, the plan says the earlier run stays scheduled.
+
+``⊘ orphaned``: a run the ledger holds as sent, whose ``runAt`` is still ahead, and which
+no row gives any more (the row was removed, or ``when`` leaves it out now).  It is still
+scheduled in Marketo and its email will go out, so the plan lists it with its time and how
+to cancel it there; nothing here can cancel it.  A run whose time has passed already
+happened: it is history, like a trigger sent for a row since removed, and is not shown.
+Finding them reads only the ledger's records of each schedule's campaign id (the primary
+key's range, a page at a time), never the trigger records; a campaign id shared with a
+schedule this plan does not cover (``--campaign``) is not checked, since that schedule's
+keys are not known here.  A ``run_at`` in the past is refused here,
 at plan time: Marketo would refuse it, and the plan must not promise it.  So is any invalid
 row (there is no ``max_invalid`` for schedules: a blast to a whole smart list must not go
 out half-planned).  The data contract (``mktsync.contract``) does not yet check the columns
@@ -23,6 +33,7 @@ schedule templates read; a missing column makes the row invalid, which stops the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,13 +42,23 @@ from typing import Literal, Protocol
 from mktsync.config.batch import parse_run_at
 from mktsync.config.model import Config, Schedule
 from mktsync.config.reads import as_condition
+from mktsync.dates import instant
 from mktsync.errors import PlanError, one_line
 from mktsync.items import InvalidItem, Tokens, token_hash
 from mktsync.render import FALSE_RENDERINGS, compile_template
 from mktsync.render.fast import Render
 from mktsync.row import Row
 
-CLASSES = ("schedule", "reschedule", "unchanged", "filtered", "invalid", "unknown", "changed")
+CLASSES = (
+    "schedule",
+    "reschedule",
+    "unchanged",
+    "filtered",
+    "invalid",
+    "unknown",
+    "changed",
+    "orphaned",
+)
 RUN_AT, CLONE = "runAt", "cloneToProgramName"  # stored beside the My Tokens
 LEAD = "batch"  # what the ledger's lead column says for a schedule
 UNSCHEDULE_NOTE = (
@@ -58,10 +79,24 @@ class _Record(Protocol):
     def tokens(self) -> Tokens: ...
 
 
+class StoredRun(_Record, Protocol):
+    """A record as ``iter_records`` gives it: with its key, lead and when it was written."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def lead(self) -> str: ...
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def updated_at(self) -> str: ...
+
+
 class LedgerView(Protocol):
-    """What schedule planning needs of a ledger (``mktsync.plan.LedgerView`` has it)."""
+    """What schedule planning needs of a ledger (``mktsync.ledger.Ledger`` has it)."""
 
     def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, _Record]: ...
+    def iter_records(self, campaign_id: int | None = None) -> Iterator[StoredRun]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +134,19 @@ class PlannedSchedule:
     note: str | None = None  # e.g. the earlier run stays scheduled
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrphanedRun:
+    """A run scheduled before (the ledger holds it as sent), still ahead, that no row gives
+    any more: Marketo will run it unless someone cancels it there."""
+
+    key: str
+    run_at: str | None  # as sent; None when the record holds none (then no evidence it ran)
+    tokens: Tokens  # the My Tokens sent (runAt and the clone name apart)
+    clone_to_program: str | None = None
+    scheduled_at: str | None = None  # when the ledger recorded it
+    request_id: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SchedulePlan:
     """One ``schedules:`` entry's part of a plan."""
@@ -110,6 +158,7 @@ class SchedulePlan:
     send: tuple[PlannedSchedule, ...]
     changed: tuple[PlannedSchedule, ...] = ()  # not sent (retrigger: never)
     invalid: tuple[InvalidItem, ...] = ()
+    orphaned: tuple[OrphanedRun, ...] = ()  # still scheduled in Marketo; no row gives them
 
     @property
     def calls(self) -> int:
@@ -129,12 +178,17 @@ def plan_schedules(
     now: datetime | None = None,
 ) -> tuple[SchedulePlan, ...]:
     """Classify every run of every schedule (or of ``names``); refuse a ``run_at`` in the past."""
-    now = now or datetime.now(UTC)
+    now = instant(now, config.timezone)
     chosen = list(config.schedules) if names is None else names
+    produced: dict[str, set[str]] = {}
     plans = tuple(
-        _plan_one(config, config.schedules[n], ledger, retry_unknown, now) for n in chosen
+        _plan_one(config, config.schedules[n], ledger, retry_unknown, now, produced) for n in chosen
     )
+    plans = _with_orphans(config, plans, produced, ledger, now)
     lines = []
+    # Marketo judges "the past" by its own clock: a pinned instant behind the wall clock
+    # (a missed day replayed with --now) must not promise a run Marketo would refuse.
+    now = max(now, datetime.now(UTC))
     for sp in plans:
         for p in sp.send:
             run_at = parse_run_at(p.item.run_at)
@@ -145,7 +199,8 @@ def plan_schedules(
                 where = f"{config.schedules[sp.name].run_at.position}: {where}"
             if run_at <= now:
                 lines.append(
-                    f"{where} is in the past (now {now:%Y-%m-%d %H:%M} UTC); Marketo cannot "
+                    f"{where} is in the past (now {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC); "
+                    "Marketo cannot "
                     "run a batch campaign in the past: fix the time, or leave the row out "
                     "with 'when:'"
                 )
@@ -164,8 +219,71 @@ def _where(item: ScheduleItem) -> str:
     return f"row {item.row} of {item.source}: " if item.row is not None else ""
 
 
+def _with_orphans(
+    config: Config,
+    plans: tuple[SchedulePlan, ...],
+    produced: Mapping[str, set[str]],
+    ledger: LedgerView,
+    now: datetime,
+) -> tuple[SchedulePlan, ...]:
+    """Each plan with the runs of its campaign id that no row gives any more, still ahead.
+
+    The keys of every schedule sharing a campaign id are pooled (the ledger keys a run by
+    campaign id and key); the orphans go to the first of them, in file order.  A campaign
+    id shared with a schedule not planned now is skipped: its keys are not known here.
+    """
+    planned = {sp.name for sp in plans}
+    owner: dict[int, int] = {}
+    for n, sp in enumerate(plans):
+        owner.setdefault(sp.campaign_id, n)
+    out = list(plans)
+    for cid, n in owner.items():
+        sharing = [s.name for s in config.schedules.values() if s.campaign_id == cid]
+        if any(name not in planned for name in sharing):
+            continue
+        keys = set().union(*(produced.get(name, set()) for name in sharing))
+        found = tuple(orphaned_runs(ledger, cid, keys, now))
+        if found:
+            counts = {**out[n].counts, "orphaned": len(found)}
+            out[n] = dataclasses.replace(out[n], counts=counts, orphaned=found)
+    return tuple(out)
+
+
+def orphaned_runs(
+    ledger: LedgerView, campaign_id: int, keys: set[str], now: datetime
+) -> Iterator[OrphanedRun]:
+    """The runs of ``campaign_id`` held as sent whose key is not in ``keys`` and whose
+    ``runAt`` is ahead of ``now`` (or unknown: no evidence it ran), by key.
+
+    One ranged read of this campaign id's records (``iter_records``: a page at a time, in
+    key order); a batch campaign's id carries no trigger records, so nothing else is read.
+    """
+    for record in ledger.iter_records(campaign_id):
+        if record.status != "sent" or record.lead != LEAD or record.key in keys:
+            continue
+        stored = dict(record.tokens)
+        run_at = stored.pop(RUN_AT, None)
+        clone = stored.pop(CLONE, None)
+        moment = parse_run_at(run_at) if run_at is not None else None
+        if moment is not None and moment <= now:
+            continue  # it ran: history, not a surprise
+        yield OrphanedRun(
+            key=record.key,
+            run_at=run_at,
+            tokens=tuple(sorted(stored.items())),
+            clone_to_program=clone,
+            scheduled_at=record.updated_at,
+            request_id=record.request_id,
+        )
+
+
 def _plan_one(
-    config: Config, schedule: Schedule, ledger: LedgerView, retry_unknown: bool, now: datetime
+    config: Config,
+    schedule: Schedule,
+    ledger: LedgerView,
+    retry_unknown: bool,
+    now: datetime,
+    produced: dict[str, set[str]] | None = None,
 ) -> SchedulePlan:
     counts = dict.fromkeys(CLASSES, 0)
     items: list[ScheduleItem] = []
@@ -178,6 +296,8 @@ def _plan_one(
             invalid.append(result)
         else:
             items.append(result)
+    if produced is not None:  # the keys the rows give now: a run of any other key is orphaned
+        produced[schedule.name] = {i.key for i in items}
     records = ledger.lookup(schedule.campaign_id, [i.key for i in items]) if items else {}
     send: list[PlannedSchedule] = []
     changed: list[PlannedSchedule] = []
@@ -322,7 +442,38 @@ def schedule_plan_json(sp: SchedulePlan) -> dict[str, object]:
         "counts": dict(sp.counts),
         "send": [planned(p) for p in sp.send],
         "changed": [planned(p) for p in sp.changed],
+        # Additive: written only when there is one, so plans without orphans stay as they were.
+        **({"orphaned": [orphan_json(o) for o in sp.orphaned]} if sp.orphaned else {}),
     }
+
+
+def orphan_json(o: OrphanedRun) -> dict[str, object]:
+    return {
+        "key": o.key,
+        "run_at": o.run_at,
+        "tokens": dict(o.tokens),
+        "clone_to_program": o.clone_to_program,
+        "scheduled_at": o.scheduled_at,
+        "request_id": o.request_id,
+    }
+
+
+def _orphan_from_json(x: Mapping[str, object]) -> OrphanedRun:
+    def text(name: str) -> str | None:
+        value = x.get(name)
+        return None if value is None else str(value)
+
+    tokens = x.get("tokens") or {}
+    if not isinstance(tokens, dict):
+        raise TypeError("schedules[].orphaned[].tokens")
+    return OrphanedRun(
+        key=str(x["key"]),
+        run_at=text("run_at"),
+        tokens=tuple(sorted((str(k), str(v)) for k, v in tokens.items())),
+        clone_to_program=text("clone_to_program"),
+        scheduled_at=text("scheduled_at"),
+        request_id=text("request_id"),
+    )
 
 
 def schedule_plan_from_json(data: Mapping[str, object]) -> SchedulePlan:
@@ -354,7 +505,10 @@ def schedule_plan_from_json(data: Mapping[str, object]) -> SchedulePlan:
     counts = data["counts"]
     assert isinstance(counts, dict)
     send, changed = data["send"], data.get("changed") or []
+    orphaned = data.get("orphaned") or []
     assert isinstance(send, list) and isinstance(changed, list)
+    if not isinstance(orphaned, list):
+        raise TypeError("schedules[].orphaned")
     return SchedulePlan(
         name=str(data["name"]),
         campaign_id=int(str(data["campaign_id"])),
@@ -362,4 +516,5 @@ def schedule_plan_from_json(data: Mapping[str, object]) -> SchedulePlan:
         counts={k: int(counts.get(k, 0)) for k in CLASSES},
         send=tuple(planned(x) for x in send),
         changed=tuple(planned(x) for x in changed),
+        orphaned=tuple(_orphan_from_json(x) for x in orphaned),
     )

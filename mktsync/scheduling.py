@@ -2,6 +2,10 @@
 
 >>> run_schedules(plan, ledger, client, run_id, report, stopping=lambda: False)  # doctest: +SKIP
 
+Runs the plan found ``⊘ orphaned`` (still scheduled in Marketo for rows that are gone)
+are not called for -- Marketo's REST API cannot unschedule -- but reported: the report
+lists them and the run exits 3 (docs/exit-codes.md#orphaned-batch-runs).
+
 The trigger rule holds (mktsync.apply): a run is ``pending`` before its call, ``sent``
 after Marketo's success, ``failed`` on a definite refusal, ``unknown`` when the answer was
 lost -- never blindly resent, since a second call would schedule a second run.  Preflight
@@ -37,6 +41,12 @@ def run_schedules(
     for sp in plan.schedules:
         rep = ScheduleReport(name=sp.name, campaign_id=sp.campaign_id, changed=len(sp.changed))
         report.schedules.append(rep)
+        # Nothing to call for these (REST cannot unschedule): they are reported, loudly.
+        for o in sp.orphaned:
+            rep.orphaned.append(f"{o.key} at {o.run_at or 'an unrecorded time'}")
+            if emit:
+                emit("orphaned", schedule=sp.name, campaign_id=sp.campaign_id, key=o.key,
+                     run_at=o.run_at)  # fmt: skip
         if not sp.send:
             continue
         if stopping() or report.quota_stopped:

@@ -80,6 +80,9 @@ def _walk(schema: Node, path: str, node: Node, title: str) -> Iterator[tuple[str
 def _children(schema: Node, path: str, prop: Node) -> Iterator[tuple[str, str, Node]]:
     if "properties" in prop:
         yield from _walk(schema, path, prop, f"`{path}`")
+    items = prop.get("items")
+    if isinstance(items, Mapping) and "properties" in _resolve(schema, items):
+        yield from _walk(schema, f"{path}[]", _resolve(schema, items), f"`{path}[]`")
     extra = prop.get("additionalProperties")
     if isinstance(extra, Mapping):
         extra = _resolve(schema, extra)

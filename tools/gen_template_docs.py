@@ -49,11 +49,14 @@ NAMES = {
         "{{ row.first_name }}",
     ),
     "now": (
-        "The run's start as an aware UTC datetime; one value for the whole run.",
+        "The run's instant as an aware datetime in the config's `timezone:` (default UTC): "
+        "the clock when the run starts, or `--now` / `MKTSYNC_NOW`, or a saved plan's own; "
+        "one value for the whole run.",
         "{{ now.isoformat() }}",
     ),
     "today": (
-        "`now`'s date (UTC). A date minus a date is a whole number of days.",
+        "`now`'s date in the config's `timezone:` (default UTC): at 23:30 on Dec 5 in "
+        "New York it is Dec 5, whatever UTC says. A date minus a date is a whole number of days.",
         "{{ row.trial_end - today }}",
     ),
 }

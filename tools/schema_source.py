@@ -98,13 +98,32 @@ def source_kind(kind: str, description: str, properties: dict, required: list[st
     }
 
 
+# The host rule (mktsync/config/dburl.py) for the ledgers and a sql source's url.
+HOST_RULE_DESC = (
+    " Any URL but `sqlite:///` must be exactly one `${VAR}` with no default (e.g. "
+    "`${MKTSYNC_LEDGER_URL}`): the workflow's variable names the host, the file never does. "
+    "A default may only be a SQLite file (`${VAR:-sqlite:///.mktsync/ledger.db}`). Read from "
+    "the environment only when needed."
+)
 LEDGER = {
     "type": "string",
     "pattern": r"^(sqlite://|postgresql://|postgres://|\$\{)",
     "default": "sqlite:///.mktsync/ledger.db",
     "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
-    "the config file; a PostgreSQL URL shares one ledger between CI runners." + ENV_STRING_DESC,
-    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL}"],
+    "the config file; a PostgreSQL URL shares one ledger between CI runners." + HOST_RULE_DESC,
+    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL:-sqlite:///.mktsync/ledger.db}"],
+}
+
+
+TIMEZONE = {
+    "type": "string",
+    "minLength": 1,
+    "default": "UTC",
+    "description": "The IANA time zone (`Europe/Berlin`, `America/New_York`) that decides what "
+    "`today` is in templates: `today` is the date of the run's instant (`now`: the clock when "
+    "`plan` or `apply` starts, or `--now` / `MKTSYNC_NOW`) in this zone, and `now` is shown "
+    "in it. `validate` refuses a name the time zone database does not know.",
+    "examples": ["UTC", "America/New_York"],
 }
 
 
@@ -188,6 +207,7 @@ SCHEMA = {
         },
         "marketo": {"$ref": "#/$defs/marketo", "description": MARKETO_DESC},
         "ledger": LEDGER,
+        "timezone": TIMEZONE,
         "environments": {
             "type": "object",
             "description": "Named Marketo instances (`sandbox`, `production`), each with its own "
@@ -209,7 +229,12 @@ SCHEMA = {
                     "ledger": {
                         **{k: v for k, v in LEDGER.items() if k != "default"},
                         "description": "This instance's own ledger (required: a ledger belongs "
-                        "to one Marketo instance)." + ENV_STRING_DESC,
+                        "to one Marketo instance)." + HOST_RULE_DESC,
+                    },
+                    "timezone": {
+                        **{k: v for k, v in TIMEZONE.items() if k != "default"},
+                        "description": "This environment's time zone for `today`, written over "
+                        "the top-level `timezone:`.",
                     },
                 },
                 "required": ["ledger"],
@@ -400,10 +425,10 @@ SCHEMA = {
                             "type": "string",
                             "minLength": 1,
                             "description": "A database URL (SQLAlchemy form). A SQLite path is relative to "
-                            "the config file." + ENV_STRING_DESC,
+                            "the config file and must stay inside its folder." + HOST_RULE_DESC,
                             "examples": [
                                 "sqlite:///data/app.db",
-                                "postgresql://reader:${DB_PASSWORD}@db/app",
+                                "${MKTSYNC_WAREHOUSE_URL}",
                             ],
                         },
                         "query": {
@@ -488,6 +513,45 @@ SCHEMA = {
                     "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
                     "additionalProperties": {"type": "string"},
                     "examples": [{"webinarJoinLink": "{{ row.join_url }}"}],
+                },
+                "allow_protected_fields": {
+                    "type": "array",
+                    "description": "Protected lead fields (Marketo's identity, consent, ownership and "
+                    "system fields such as `email`, `unsubscribed`, `leadPartitionId`: the list is in "
+                    "docs/fields.md) this campaign may write under `fields` or `lead.fields`, each with "
+                    "the reason, which every plan shows. Naming a consent flag (`unsubscribed`, "
+                    "`marketingSuspended`, `doNotCall`, ...) allows withdrawing consent (`true`); a value "
+                    "that would grant it (`false`, `0`, empty) also needs `grant_consent: true`, else the "
+                    "row is invalid.",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {
+                                "type": "string",
+                                "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+                                "description": "The field's REST API name, spelled as under `fields`.",
+                            },
+                            "reason": {
+                                "type": "string",
+                                "pattern": r"\S",
+                                "x-expected": "the reason in words: why this campaign writes the field",
+                                "description": "Why this campaign writes the field: shown in every plan "
+                                "and pull-request comment.",
+                            },
+                            "grant_consent": {
+                                "type": "boolean",
+                                "default": False,
+                                "description": "A consent flag only: values may also grant consent "
+                                "(`false`, `0`, empty: re-subscribe, lift a suspension). Without it "
+                                "such a row is invalid, never sent.",
+                            },
+                        },
+                        "required": ["field", "reason"],
+                        "additionalProperties": False,
+                    },
+                    "examples": [
+                        [{"field": "unsubscribed", "reason": "opt-outs collected at events (MKT-12)"}]
+                    ],
                 },
                 "key": {
                     **TEMPLATE,

@@ -93,11 +93,12 @@ def main(
 
         return EXIT_OK
     except Exception as exc:
-        from mktsync.errors import EXIT_ERROR, MktsyncError
+        from mktsync.errors import EXIT_ERROR, MktsyncError, one_line
 
         if isinstance(exc, MktsyncError):
+            # A message may quote data (a key, a run_at): nothing hidden reaches the terminal.
             for line in exc.lines():
-                err.write(f"{line}\n")
+                err.writelines(f"{one_line(part)}\n" for part in line.split("\n"))
             return exc.exit_code
         # Never a traceback on the terminal: write it where it can be found.
         import tempfile

@@ -20,14 +20,17 @@ from typing import TYPE_CHECKING, TextIO
 from mktsync.cli.options import (
     Output,
     Subparsers,
+    add_base,
     add_campaign,
     add_campaign_id,
     add_environment,
     add_ledger,
+    add_now,
     add_policy,
     add_retry_unknown,
     environment_of,
     find_config,
+    now_of,
     output_of,
     policy_from,
     selected_campaigns,
@@ -37,6 +40,8 @@ from mktsync.errors import EXIT_ERROR, MktsyncError
 if TYPE_CHECKING:
     # Types only: the machinery is imported when apply runs, so building the command
     # line (``mktsync --help``, ``mktsync plan``) does not load it (issue 16).
+    from datetime import datetime
+
     from mktsync.apply import ApplyReport
     from mktsync.config.model import Config, EnvString, Policy
     from mktsync.emulator import Emulator
@@ -69,11 +74,29 @@ def add_parser(sub: Subparsers) -> None:
         "of what was sent before mktsync; needs --why)",
     )
     p.add_argument(
-        "--why", metavar="TEXT", help="with --record-only: the reason, kept in the ledger"
+        "--why",
+        metavar="TEXT",
+        help="with --record-only or --new-ledger: the reason, kept in the ledger",
     )
+    p.add_argument(
+        "--new-ledger",
+        action="store_true",
+        help="start a new, empty ledger even though the ledger the config named before holds "
+        "sends (everything is triggered again); recorded in the ledger's runs (docs/ledger.md)",
+    )
+    add_base(p)
     add_campaign(p, verb="apply")
     add_campaign_id(p, verb="apply")
     add_retry_unknown(p)
+    add_now(p)
+    p.add_argument(
+        "--reviewed",
+        type=Path,
+        metavar="PLAN",
+        help="send only what this reviewed plan (a pull request's 'plan --out') also sends: "
+        "plan again at its instant and hold what appeared or changed since, for the next "
+        "review (FILE is then the config)",
+    )
     p.add_argument("--fail-fast", action="store_true", help="stop everything if preflight fails")
     p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--format", choices=("text", "json"), default="text", help="the final report")
@@ -102,6 +125,10 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         environment=environment_of(args),
         record_only=args.record_only,
         why=args.why,
+        new_ledger=args.new_ledger,
+        base=args.base,
+        now=now_of(args),
+        reviewed=args.reviewed if args.reviewed is None else find_config(args.reviewed, args),
     )
     return run_apply(request, out, err)
 
@@ -125,6 +152,10 @@ class ApplyRequest:
     environment: str | None = None  # --env: one of the config's environments
     record_only: bool = False  # --record-only: record the plan as sent, call nothing
     why: str | None = None
+    new_ledger: bool = False  # --new-ledger: start a new ledger despite an earlier one
+    base: str | None = None  # --base REF: the base branch the config is compared with
+    now: tuple[str, datetime] | None = None  # --now / MKTSYNC_NOW: as given, and parsed
+    reviewed: Path | None = None  # --reviewed PLAN: send only what it also sends
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,14 +174,29 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     from mktsync.planfile import load_plan
 
     saved: Plan | None = None
+    reviewed: Plan | None = None
     config_path = request.target
-    if _is_plan(request.target):
+    if request.reviewed is not None:
+        _reviewed_usage(request)
+        reviewed = load_plan(request.reviewed)
+    elif _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
+    made = saved or reviewed
+    if made is not None:
+        # A saved plan carries its environment and instant: it applies where and as it was made.
+        name = display_name(request.reviewed or request.target)
+        request = _as_made(made, name, config_path, request)
     config = load_checked(config_path, policy=request.policy, environment=request.environment)
     for warning in config.warnings:
         err.write(f"{warning}\n")
     if config.environments and config.environment is None and not request.emulator:
+        if made is not None:
+            raise MktsyncError(
+                f"{name} was made without --env, but {display_name(config.path)} declares "
+                f"environments ({', '.join(config.environments)}): plan again with --env NAME "
+                "(or MKTSYNC_ENV); apply never guesses which Marketo instance to send to"
+            )
         raise MktsyncError(
             f"{display_name(config.path)} declares environments "
             f"({', '.join(config.environments)}): name one with --env NAME (or MKTSYNC_ENV); "
@@ -161,7 +207,9 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
         )
         request = dataclasses.replace(request, campaigns=tuple(names or ()))
-    consent = _consent(request, saved)
+    # Before consent and before anything is created: a ledger that moved is refused here.
+    note = None if request.emulator or request.record_only else _new_ledger(config, request, err)
+    consent = _consent(request, saved or reviewed)
     if consent == "refuse":
         raise MktsyncError(
             "apply needs consent, but stdin is not a terminal to ask on: pass --yes "
@@ -184,7 +232,9 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             if saved is None:
                 err.write("nothing applied\n")
                 return EXIT_ERROR
-        report = _run(config, saved, endpoint, ledger_url, request, err)
+        report = _run(
+            config, saved, endpoint, ledger_url, request, err, note=note, reviewed=reviewed
+        )
         if emulator is not None and not request.output.quiet:  # the demo's account
             from mktsync.demo import account
 
@@ -202,11 +252,15 @@ def _run(
     ledger_url: str,
     request: ApplyRequest,
     err: TextIO,
+    *,
+    note: str | None = None,
+    reviewed: Plan | None = None,
 ) -> ApplyReport:
     from mktsync import git_commit
     from mktsync.apply import ApplyOptions, apply_config
     from mktsync.cli.record_only import bound
     from mktsync.cli.signals import orderly_stop
+    from mktsync.config import display_name
     from mktsync.ledger import open_ledger
     from mktsync.marketo import MarketoClient
     from mktsync.outcomes import StopRequest
@@ -230,6 +284,9 @@ def _run(
         git_commit=git_commit(config.base_dir),
         on_event=None if quiet and request.log_format == "text" else progress,
         campaign_info=campaign_info_path(ledger_url, config.base_dir),
+        note=note,
+        now=request.now[1] if request.now else None,
+        plan_name=display_name(request.reviewed or request.target),
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,
@@ -242,7 +299,50 @@ def _run(
         ) as client,
         orderly_stop(stop, err),
     ):
-        return apply_config(config, ledger, client, options, saved=saved)
+        return apply_config(config, ledger, client, options, saved=saved, reviewed=reviewed)
+
+
+def _new_ledger(config: Config, request: ApplyRequest, err: TextIO) -> str | None:
+    """Refuse to start a new ledger where the config's earlier ledger holds sends (issue 25).
+
+    Returns the note the run records when ``--new-ledger`` starts one anyway (who, why, and
+    the evidence set aside); None otherwise.
+    """
+    from mktsync.config.model import EnvString
+    from mktsync.config.security import as_written
+    from mktsync.errors import EnvironmentVariableError
+    from mktsync.ledger import open_ledger
+    from mktsync.ledger.history import apply_refusal, new_ledger
+    from mktsync.ledger.records import whoami
+
+    try:
+        url = request.ledger_url or config.ledger.resolve()
+    except EnvironmentVariableError:
+        return None  # reported where apply needs the value, with the credentials
+    written = config.ledger if request.ledger_url is None else EnvString(raw=url)
+    with as_written(written, url), open_ledger(url, config.base_dir, create=False) as ledger:
+        found = new_ledger(
+            config,
+            ledger,
+            url,
+            written=written.raw,
+            base=request.base,
+            compare_config=request.ledger_url is None,
+            environments=False,
+        )
+    if found is None:
+        if request.new_ledger:
+            err.write("note: --new-ledger has nothing to do: the ledger is in use already\n")
+        return None
+    if not request.new_ledger:
+        refusal = apply_refusal(found)
+        if refusal is not None:
+            raise MktsyncError(refusal)
+        return None
+    who = os.environ.get("MKTSYNC_WHO", "").strip() or whoami()
+    why = (request.why or "").strip() or "no reason given (--why)"
+    evidence = "; ".join(e.describe() for e in found.evidence) or "no earlier ledger was found"
+    return f"new ledger started with --new-ledger by {who}: {why} (set aside: {evidence})"
 
 
 def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
@@ -333,6 +433,55 @@ def _base_url(value: EnvString) -> str:
     return url
 
 
+def _reviewed_usage(request: ApplyRequest) -> None:
+    """``--reviewed PLAN [FILE]``: FILE is the (merged) config, planned again."""
+    if _is_plan(request.target):
+        raise MktsyncError(
+            f"apply --reviewed {request.reviewed} takes the config as FILE "
+            f"(default campaigns.yaml), not a plan ({request.target})"
+        )
+    for given, option in ((request.record_only, "--record-only"), (request.config, "--config")):
+        if given:
+            raise MktsyncError(f"apply --reviewed cannot be used with {option}")
+
+
+def _as_made(made: Plan, name: str, config_path: Path, request: ApplyRequest) -> ApplyRequest:
+    """The request with the environment the plan was made for.  ``--env`` (or
+    ``MKTSYNC_ENV``) and ``--now`` (or ``MKTSYNC_NOW``) may repeat the plan's, never
+    override them: a disagreement is an error naming both sides."""
+    from mktsync import instance_if_known
+    from mktsync.apply import place
+    from mktsync.contract import load_checked
+    from mktsync.dates import instant
+    from mktsync.errors import ForeignPlan
+
+    bound = made.binding
+    if bound is None or made.now is None:
+        raise ForeignPlan(
+            f"{name} does not say where and when it was made (environment, Marketo instance, "
+            "ledger, instant): it was saved by an older mktsync, or edited; run 'mktsync "
+            "plan --out' again"
+        )
+    if request.environment is not None and request.environment != bound.environment:
+        # Described from the config, without opening that environment's ledger.
+        other = load_checked(config_path, policy=request.policy, environment=request.environment)
+        was = place(bound.environment, bound.instance, bound.ledger_id, bound.ledger)
+        run = place(
+            other.environment, instance_if_known(other), None, other.ledger.raw, opened=False
+        )
+        raise ForeignPlan(
+            f"{name} was made for {was}; this run is for {run}: apply it where it was made, "
+            "or plan again (--env and MKTSYNC_ENV cannot override a saved plan's environment)"
+        )
+    if request.now is not None and instant(request.now[1], made.timezone) != made.now:
+        raise ForeignPlan(
+            f"--now {request.now[0]} is not the instant {name} was made at "
+            f"({made.now.isoformat()}): a saved plan replays its own; drop --now (and "
+            "MKTSYNC_NOW), or plan again at that time"
+        )
+    return dataclasses.replace(request, environment=bound.environment)
+
+
 def _is_plan(path: Path) -> bool:
     if path.suffix.lower() == ".json":
         return True
@@ -346,8 +495,8 @@ def _is_plan(path: Path) -> bool:
 def _consent(request: ApplyRequest, saved: Plan | None) -> str:
     """'given', 'ask' (a person at a terminal) or 'refuse' (nobody to ask: Terraform's rule).
 
-    Consent is given by ``--yes``, by ``CI=true`` (a pipeline decided), or by a saved plan
-    (it was reviewed when it was made).  The emulator demo triggers nothing real, so it
+    Consent is given by ``--yes``, by ``CI=true`` (a pipeline decided), or by a saved or
+    reviewed plan (it was reviewed when it was made).  The emulator demo triggers nothing real, so it
     needs none: ``mktsync apply --emulator`` works the same in a terminal and in CI.
     """
     ci = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
@@ -360,6 +509,7 @@ def _confirm(
     config: Config, ledger_url: str, request: ApplyRequest, out: TextIO, err: TextIO
 ) -> Plan | None:
     """Show the plan and ask; the plan shown is the plan applied (refused if the ledger moves)."""
+    from mktsync import binding_of
     from mktsync.ledger import open_ledger
     from mktsync.plan import make_plan
     from mktsync.report import render_text
@@ -371,6 +521,8 @@ def _confirm(
             campaigns=request.campaigns,
             retry_unknown=request.retry_unknown,
             config_path=config.path.name,
+            now=request.now[1] if request.now else None,
+            binding=binding_of(config, ledger, ledger_url),
         )
     out.write(render_text(plan, color=request.output.use_color(out)))
     if not plan.summary.changes:

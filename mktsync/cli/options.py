@@ -53,6 +53,8 @@ class Parser(argparse.ArgumentParser):
 
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mktsync.config.model import Campaign, Policy
 
     Subparsers: TypeAlias = argparse._SubParsersAction[Parser]
@@ -76,6 +78,17 @@ def add_ledger(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", metavar="URL", help="ledger URL (default: the config's 'ledger')")
 
 
+def add_base(p: argparse.ArgumentParser) -> None:
+    """``--base REF``: the base branch whose config the ledger is compared with (issue 25)."""
+    p.add_argument(
+        "--base",
+        metavar="REF",
+        help="the git ref of the base branch (default: $GITHUB_BASE_REF or "
+        "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME): a new ledger is compared with the ledger its "
+        "config names; without one, with the config's earlier versions in git",
+    )
+
+
 ENV_VARIABLE = "MKTSYNC_ENV"
 
 
@@ -93,6 +106,37 @@ def add_environment(p: argparse.ArgumentParser, *, default: object = None) -> No
 def environment_of(args: argparse.Namespace) -> str | None:
     """``--env``, else ``$MKTSYNC_ENV``, else None."""
     return getattr(args, "env", None) or os.environ.get(ENV_VARIABLE) or None
+
+
+NOW_VARIABLE = "MKTSYNC_NOW"
+
+
+def add_now(p: argparse.ArgumentParser) -> None:
+    """``--now TIME``: the instant to plan at, instead of the wall clock (issue 21)."""
+    p.add_argument(
+        "--now",
+        metavar="TIME",
+        help="plan as of this instant: ISO 8601 with an offset (2026-12-05T09:00:00Z), a time "
+        "in the config's timezone (2026-12-05T09:00) or a date (its midnight); templates see "
+        f"it as now and today (default: ${NOW_VARIABLE}, else the clock)",
+    )
+
+
+def now_of(args: argparse.Namespace) -> tuple[str, datetime] | None:
+    """``--now``, else ``$MKTSYNC_NOW``, parsed (``dates.parse_now``): (as given, the time),
+    or None for the wall clock.  A value that is not a time is an error (exit 1)."""
+    from mktsync.dates import parse_now
+    from mktsync.errors import MktsyncError
+
+    given = getattr(args, "now", None)
+    text = given or os.environ.get(NOW_VARIABLE) or None
+    if text is None:
+        return None
+    try:
+        return text, parse_now(text)
+    except ValueError as exc:
+        where = "--now" if given else NOW_VARIABLE
+        raise MktsyncError(f"{where}: {exc}") from None
 
 
 def add_campaign(p: argparse.ArgumentParser, *, verb: str = "plan") -> None:

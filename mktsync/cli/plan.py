@@ -10,15 +10,18 @@ from typing import TYPE_CHECKING, TextIO
 
 from mktsync.cli.options import (
     Subparsers,
+    add_base,
     add_campaign,
     add_campaign_id,
     add_config_file,
     add_environment,
     add_ledger,
+    add_now,
     add_policy,
     add_retry_unknown,
     environment_of,
     find_config,
+    now_of,
     output_of,
     policy_from,
     selected_campaigns,
@@ -26,6 +29,7 @@ from mktsync.cli.options import (
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
 
 if TYPE_CHECKING:  # the report is imported when plan runs (issue 16: fast start)
+    from mktsync.plan import Plan
     from mktsync.report.markdown import Context
 
 UNTRUSTED_SAMPLE_ROWS = 5  # rows per campaign a fork's pull-request plan shows
@@ -48,7 +52,9 @@ def add_parser(sub: Subparsers) -> None:
         help="the commit the Markdown plan describes (default: $GITHUB_SHA or $CI_COMMIT_SHA)",
     )
     add_ledger(p)
+    add_base(p)
     add_environment(p)
+    add_now(p)
     add_campaign(p)
     add_campaign_id(p)
     add_retry_unknown(p)
@@ -66,6 +72,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.report.text import render_text_summary
 
     output = output_of(args)
+    pinned = now_of(args)  # a bad --now fails before anything is read
     path = find_config(args.file, args)
     campaigns = args.campaign
     if args.campaign_id:
@@ -81,12 +88,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         retry_unknown=args.retry_unknown,
         policy=policy_from(args),
         environment=environment_of(args),
+        base=args.base,
+        now=pinned[1] if pinned else None,
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
     for line in plan_warnings(config, plan, args.ledger):
         err.write(f"{line}\n")
-    context = comment_context(args.ref, args.ledger or config.ledger.raw)
+    context = comment_context(args.ref, args.ledger or config.ledger.raw, plan)
     options = ReportOptions(
         color=output.use_color(out),
         show_pii=args.show_pii,
@@ -111,19 +120,18 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not output.quiet:
             err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
     check_budget(plan, config)
-    return EXIT_CHANGES if args.detailed_exitcode and plan.summary.needs_review else EXIT_OK
+    # A new ledger with evidence of earlier sends is for a reviewer to see (issue 25).
+    review = plan.summary.needs_review or bool(plan.new_ledger and plan.new_ledger.warns)
+    return EXIT_CHANGES if args.detailed_exitcode and review else EXIT_OK
 
 
-def comment_context(ref: str | None, ledger: str) -> Context:
-    """What a Markdown plan says it describes: commit, ledger (credentials redacted), time."""
-    from datetime import UTC, datetime
-
+def comment_context(ref: str | None, ledger: str, plan: Plan | None = None) -> Context:
+    """What a Markdown plan says it describes: commit, ledger (credentials redacted), and
+    the plan's instant (what ``now`` and ``today`` were; ``apply --reviewed`` reuses it)."""
     from mktsync.ledger.postgres import redact
     from mktsync.report.markdown import Context
+    from mktsync.report.words import instant_text
 
     commit = ref or os.environ.get("GITHUB_SHA") or os.environ.get("CI_COMMIT_SHA")
-    return Context(
-        ref=commit,
-        ledger=redact(ledger),
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    )
+    instant = instant_text(plan) if plan is not None else None
+    return Context(ref=commit, ledger=redact(ledger), generated_at=instant)

@@ -15,22 +15,11 @@ from mktsync.config import display_name
 from mktsync.config.model import Config
 from mktsync.errors import EXIT_OK, MktsyncError
 from mktsync.ledger import Ledger, open_ledger
+from mktsync.marketo.client import instance_host as instance_host  # what a ledger is bound to
 
 if TYPE_CHECKING:
     from mktsync.cli.apply import ApplyRequest
     from mktsync.plan import Plan
-
-
-def instance_host(base_url: str) -> str:
-    """The host (and port, when given) of a Marketo base URL: what a ledger is bound to."""
-    import httpx
-
-    from mktsync.marketo.client import instance_root
-
-    url = httpx.URL(instance_root(base_url))
-    if url.host in ("localhost", "::1") or url.host.startswith("127."):
-        return "localhost"  # an emulator on this machine, whatever port it took this time
-    return f"{url.host}:{url.port}" if url.port else url.host
 
 
 @contextmanager
@@ -58,6 +47,10 @@ def run_record_only(
     url = request.ledger_url or config.ledger.resolve()
     base_url = _base_url_if_set(config)
     with open_ledger(url, config.base_dir) as ledger, bound(ledger, base_url, config.environment):
+        if saved is not None:  # where it was made (issue 21); its ledger state: record_only
+            from mktsync.apply import check_binding
+
+            check_binding(saved, config, ledger, name=display_name(request.target))
         result = record_only(
             config,
             ledger,
@@ -67,6 +60,7 @@ def run_record_only(
             saved=saved,
             git_commit=git_commit(config.base_dir),
             lock_timeout=request.lock_timeout,
+            now=request.now[1] if request.now else None,
         )
     env = f" ({config.environment})" if config.environment else ""
     out.write(

@@ -5,9 +5,9 @@
 ('sandbox', '${MKTSYNC_SANDBOX_LEDGER}')
 
 An environment's ``marketo:`` keys are written over the top-level ``marketo:`` (so shared
-``limits`` are written once); its ``ledger:`` is its own.  Choosing one gives the same
-``Config`` with that ``marketo`` and ``ledger``, so nothing below ``config`` needs to
-know environments exist.  Validation: every environment has what ``apply`` needs, and a
+``limits`` are written once); its ``ledger:`` is its own, and so is its ``timezone:`` when
+it has one.  Choosing one gives the same ``Config`` with that ``marketo``, ``ledger`` and
+``timezone``, so nothing below ``config`` needs to know environments exist.  Validation: every environment has what ``apply`` needs, and a
 warning when two environments read the same credential variable (a sandbox job would
 hold production's secret).
 """
@@ -100,6 +100,7 @@ def build_environments(
             marketo=MarketoSettings(**values, limits=limits),
             ledger=env((*path, "ledger"), raw["ledger"]),
             position=pos(path),
+            timezone=raw.get("timezone"),
         )
     return found
 
@@ -119,7 +120,11 @@ def select_environment(config: Config, name: str | None) -> Config:
             message = f"--env {name}: no environment named '{name}' (declared: {choices}){hint}"
         raise ConfigError([Problem(file=where, line=0, column=0, path="", message=message)])
     return dataclasses.replace(
-        config, marketo=chosen.marketo, ledger=chosen.ledger, environment=name
+        config,
+        marketo=chosen.marketo,
+        ledger=chosen.ledger,
+        environment=name,
+        timezone=chosen.timezone or config.timezone,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from mktsync.errors import EnvironmentVariableError, Problem
 
 DEFAULT_MAX_VALUE_BYTES = 64 * 1024  # a rendered key, token or field; see docs/security.md
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +35,7 @@ class Position:
 
 
 ALLOWED_PREFIXES = ("MARKETO_", "MKTSYNC_")
+UrlKind = Literal["ledger", "source"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,16 +76,22 @@ class EnvString:
     The ``repr`` shows only the raw text (which names variables, never their values).
     Only the variables ``policy`` allows are read: ``MARKETO_*``, ``MKTSYNC_*`` and the
     names given with ``--allow-env``; any other is an error naming it, never its value.
+    A database URL (``url`` set: the ledger, a ``sql`` source) also obeys the host rule
+    of ``mktsync.config.dburl`` here, so every command that opens one checks it.
     """
 
     raw: str
     field: str = ""
     position: Position | None = None
     policy: Policy = _field(default_factory=Policy, repr=False)
+    # A database URL (a ledger or a ``sql`` source's ``url``) obeys the host rule of
+    # ``mktsync.config.dburl`` in ``resolve``, with sqlite:/// paths relative to base_dir.
+    url: UrlKind | None = None
+    base_dir: Path | None = _field(default=None, repr=False)
 
     @property
     def variables(self) -> tuple[str, ...]:
-        return tuple(m.group(1) for m in _REFERENCE.finditer(self.raw))
+        return tuple(m.group(1) for m in REFERENCE.finditer(self.raw))
 
     @property
     def is_literal(self) -> bool:
@@ -101,6 +108,14 @@ class EnvString:
             )
         if embeds_variables(self.raw):
             raise EnvironmentVariableError(f"{where}{self.field}: {EMBEDDED_MESSAGE}")
+        if self.url is not None:
+            from mktsync.config.dburl import resolve_url  # the rule needs confine, which needs us
+
+            return resolve_url(self, env, self._substitute)
+        return self._substitute(env)
+
+    def _substitute(self, env: Mapping[str, str]) -> str:
+        where = f"{self.position}: " if self.position else ""
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
@@ -113,7 +128,7 @@ class EnvString:
                 f"{where}{self.field}: environment variable {name} is not set"
             )
 
-        return _REFERENCE.sub(substitute, self.raw)
+        return REFERENCE.sub(substitute, self.raw)
 
 
 EMBEDDED_MESSAGE = (
@@ -129,10 +144,16 @@ def embeds_variables(raw: str) -> bool:
     the workflow meant it to go; one inside a URL can put it in a host name (DNS) or a
     path of the file's choosing.  ``sqlite:///${DIR}/x.db`` is a local, confined path.
     """
-    references = list(_REFERENCE.finditer(raw))
+    references = list(REFERENCE.finditer(raw))
     if not references or raw.startswith("sqlite:///"):
         return False
     return len(references) > 1 or references[0].group(0) != raw.strip()
+
+
+def whole_reference(raw: str) -> tuple[str, str | None] | None:
+    """``(NAME, default or None)`` when ``raw`` is one ``${NAME}`` or ``${NAME:-default}``, alone."""
+    match = REFERENCE.fullmatch(raw.strip())
+    return (match.group(1), match.group(2)) if match else None
 
 
 def not_allowed_message(name: str) -> str:
@@ -210,6 +231,17 @@ class LeadSpec:
     fields: tuple[tuple[str, Template], ...] = ()  # for create_missing
 
 
+@dataclass(frozen=True, kw_only=True)
+class AllowedField:
+    """One entry of a campaign's ``allow_protected_fields`` (issue 25): a protected lead field
+    the campaign may write, why, and whether its values may grant consent."""
+
+    field: str
+    reason: str
+    grant_consent: bool = False
+    position: Position
+
+
 Retrigger = Literal["never", "on_change"]
 MissingLeads = Literal["fail", "skip"]
 
@@ -234,6 +266,8 @@ class Campaign:
     # Marketo lead field API name -> template: written to each lead before the trigger
     # (issue 15: a per-person value as a lead field, not a My Token).
     fields: tuple[tuple[str, Template], ...] = ()
+    # Protected lead fields this campaign may write, each with its reason (issue 25).
+    allow_protected_fields: tuple[AllowedField, ...] = ()
     position: Position
 
 
@@ -269,6 +303,7 @@ class EnvironmentSpec:
     marketo: MarketoSettings
     ledger: EnvString
     position: Position
+    timezone: str | None = None  # written over the top-level ``timezone:`` when set
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -286,5 +321,7 @@ class Config:
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     environments: Mapping[str, EnvironmentSpec] = field(default_factory=dict)
     environment: str | None = None  # the one chosen (--env), whose marketo and ledger are above
+    # The IANA zone that decides ``today`` (``mktsync.dates``); checked by validate.
+    timezone: str = "UTC"
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()

@@ -9,8 +9,9 @@ each problem located at the value written:
   ``--allow-env NAME``); the value is never read here;
 - file sources and ``sqlite:///`` paths stay in the repository and are regular files
   (``mktsync.config.confine``);
-- a non-SQLite database URL is one ``${VAR}``, never a host written in the file;
-- with ``--untrusted``, no SQL source at all, and a SQLite ledger inside the repository.
+- the ledgers and SQL URLs obey the host rule of ``mktsync.config.dburl``: a non-SQLite
+  URL is one ``${VAR}`` with no default, never a host written in the file; with
+  ``--untrusted``, no SQL source at all, and a SQLite ledger inside the repository.
 
 The same rules are applied again where values are used (``EnvString.resolve``, the
 sources' ``open``), so this module is the early, located report, not the only guard.
@@ -24,11 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mktsync.config.confine import PathRefused, check_regular, confined_path, sqlite_written_path
+from mktsync.config.confine import PathRefused, check_regular, confined_path
+from mktsync.config.dburl import DEFAULT_LEDGER, url_problem
 from mktsync.config.model import (
     EMBEDDED_MESSAGE,
     EnvString,
     Policy,
+    UrlKind,
     embeds_variables,
     not_allowed_message,
 )
@@ -36,19 +39,8 @@ from mktsync.config.yamlfile import JsonPath
 from mktsync.errors import MktsyncError
 
 FILE_SOURCES = ("csv", "json", "jsonl")
-_ONE_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 Report = Callable[[JsonPath, str], None]
-
-
-def sql_url_problem(written: str) -> str | None:
-    """Why a ``sql`` source's URL as written may not be used, or None."""
-    if written.startswith("sqlite:///") or _ONE_VARIABLE.fullmatch(written.strip()):
-        return None
-    return (
-        "a database URL other than sqlite:/// must come from the environment: write it as "
-        "one variable, e.g. ${MKTSYNC_WAREHOUSE_URL}, so the file cannot choose the host"
-    )
 
 
 def security_problems(
@@ -56,8 +48,16 @@ def security_problems(
 ) -> set[str]:
     """Report every problem through ``error``; return the names of sources refused."""
     refused: set[str] = set()
-    _check_variables(data, policy, error)
-    _check_ledger(data.get("ledger"), base_dir, policy, error)
+    urls = _database_urls(data)
+    _check_variables(data, policy, error, skip_embedded={path for path, _, _ in urls})
+    for where, url, url_kind in urls:
+        if any(not policy.env_allowed(n) for n in EnvString(raw=url).variables):
+            continue  # reported above; the value is never read
+        message = url_problem(url, base_dir, policy, kind=url_kind)
+        if message:
+            error(where, message)
+            if url_kind == "source":
+                refused.add(str(where[1]))
     sources = data.get("sources")
     for name, source in (sources if isinstance(sources, dict) else {}).items():
         if not isinstance(source, dict):
@@ -72,12 +72,6 @@ def security_problems(
             if message:
                 error((*path, "path"), message)
                 refused.add(name)
-        elif kind == "sql" and isinstance(source.get("url"), str):
-            url = source["url"]
-            message = _sql_problem(url, base_dir, policy)
-            if message:
-                error((*path, "url"), message)
-                refused.add(name)
     return refused
 
 
@@ -90,70 +84,18 @@ def path_problem(written: str, base_dir: Path, policy: Policy) -> str | None:
     return None
 
 
-def _sql_problem(url: str, base_dir: Path, policy: Policy) -> str | None:
-    if policy.untrusted:
-        return (
-            "an untrusted run (--untrusted) reads no SQL source; the workflow for pull "
-            "requests from forks plans without it"
-        )
-    problem = sql_url_problem(url)
-    if problem:
-        return problem
-    written = sqlite_written_path(url)
-    if written is not None and EnvString(raw=written).is_literal:
-        return path_problem(written, base_dir, policy)
-    return None
-
-
-def _check_ledger(ledger: Any, base_dir: Path, policy: Policy, error: Report) -> None:
-    if not isinstance(ledger, str) or not EnvString(raw=ledger).is_literal:
-        return
-    written = sqlite_written_path(ledger)
-    if written is None:
-        if policy.untrusted:
-            error(
-                ("ledger",),
-                "an untrusted run (--untrusted) reads a ledger only from sqlite:/// in the "
-                "repository or from a ${VAR} the workflow sets, not a host written in the file",
-            )
-        return
-    try:
-        # A trusted run keeps its ledger where it likes; an untrusted one only in the repository.
-        real = confined_path(written, base_dir, policy) if policy.untrusted else base_dir / written
-        check_regular(real, written)  # a FIFO or device as the ledger would hang `plan`
-    except PathRefused as exc:
-        error(("ledger",), f"{exc} (the ledger)")
-
-
-def _check_variables(data: dict[str, Any], policy: Policy, error: Report) -> None:
-    for path, text in _env_values(data):
-        refused = [n for n in EnvString(raw=text).variables if not policy.env_allowed(n)]
-        if refused:
-            error(path, not_allowed_message(refused[0]))
-        elif embeds_variables(text):
-            error(path, EMBEDDED_MESSAGE)
-
-
-def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
-    """Every value read as an ``EnvString``: the marketo block, the ledger, SQL URLs."""
-    found: list[tuple[JsonPath, str]] = []
-    marketo = data.get("marketo")
-    if isinstance(marketo, dict):
-        for key in ("base_url", "client_id", "client_secret"):
-            if isinstance(marketo.get(key), str):
-                found.append((("marketo", key), marketo[key]))
+def _database_urls(data: dict[str, Any]) -> list[tuple[JsonPath, str, UrlKind]]:
+    """Every value that may lead off the machine: the ledgers and the SQL sources' URLs."""
+    found: list[tuple[JsonPath, str, UrlKind]] = []
     if isinstance(data.get("ledger"), str):
-        found.append((("ledger",), data["ledger"]))
+        found.append((("ledger",), data["ledger"], "ledger"))
+    elif "ledger" not in data:
+        # Not written, still read (a .mktsync folder linked out of the repository).
+        found.append((("ledger",), DEFAULT_LEDGER, "ledger"))
     environments = data.get("environments")
     for env, spec in (environments if isinstance(environments, dict) else {}).items():
-        if not isinstance(spec, dict):
-            continue
-        block = spec.get("marketo")
-        for key in ("base_url", "client_id", "client_secret"):
-            if isinstance(block, dict) and isinstance(block.get(key), str):
-                found.append((("environments", env, "marketo", key), block[key]))
-        if isinstance(spec.get("ledger"), str):
-            found.append((("environments", env, "ledger"), spec["ledger"]))
+        if isinstance(spec, dict) and isinstance(spec.get("ledger"), str):
+            found.append((("environments", env, "ledger"), spec["ledger"], "ledger"))
     sources = data.get("sources")
     for name, source in (sources if isinstance(sources, dict) else {}).items():
         if (
@@ -161,8 +103,36 @@ def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
             and source.get("type") == "sql"
             and isinstance(source.get("url"), str)
         ):
-            found.append((("sources", name, "url"), source["url"]))
+            found.append((("sources", name, "url"), source["url"], "source"))
     return found
+
+
+def _check_variables(
+    data: dict[str, Any], policy: Policy, error: Report, *, skip_embedded: set[JsonPath]
+) -> None:
+    for path, text in _env_values(data):
+        refused = [n for n in EnvString(raw=text).variables if not policy.env_allowed(n)]
+        if refused:
+            error(path, not_allowed_message(refused[0]))
+        elif path not in skip_embedded and embeds_variables(text):
+            error(path, EMBEDDED_MESSAGE)  # a database URL's own rule says it otherwise
+
+
+def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Every value read as an ``EnvString``: the marketo blocks, the ledgers, SQL URLs."""
+    found: list[tuple[JsonPath, str]] = []
+    marketo = data.get("marketo")
+    if isinstance(marketo, dict):
+        for key in ("base_url", "client_id", "client_secret"):
+            if isinstance(marketo.get(key), str):
+                found.append((("marketo", key), marketo[key]))
+    environments = data.get("environments")
+    for env, spec in (environments if isinstance(environments, dict) else {}).items():
+        block = spec.get("marketo") if isinstance(spec, dict) else None
+        for key in ("base_url", "client_id", "client_secret"):
+            if isinstance(block, dict) and isinstance(block.get(key), str):
+                found.append((("environments", env, "marketo", key), block[key]))
+    return found + [(path, url) for path, url, _ in _database_urls(data)]
 
 
 def template_problem(exc: Exception, env: Any) -> str:

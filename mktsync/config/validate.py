@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mktsync.config.batch import build_schedules, check_schedules
 from mktsync.config.compiled import compiled
+from mktsync.config.dburl import DEFAULT_LEDGER
 from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
     DEFAULT_MAX_VALUE_BYTES,
+    AllowedField,
     Campaign,
     Config,
     EnvString,
@@ -34,15 +36,17 @@ from mktsync.config.model import (
     SourceSpec,
     Template,
     TokenSpec,
+    UrlKind,
 )
+from mktsync.config.protected import check_protected
 from mktsync.config.reads import as_condition, constant_when, is_braced
 from mktsync.config.schema import did_you_mean, located
 from mktsync.config.security import security_problems, template_problem
 from mktsync.config.yamlfile import Document, JsonPath, dotted
+from mktsync.dates import DEFAULT_ZONE, zone_problem
 from mktsync.errors import Problem
 from mktsync.sandbox import CONTEXT_NAMES, make_environment
 
-DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"
 FILE_SOURCES = ("csv", "json", "jsonl")
 _TOKEN = re.compile(r"^(?:\{\{\s*(my\.[^{}]+?)\s*\}\}|(my\.[^{}]+))$")
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -80,6 +84,17 @@ class Checker:
             )
         )
 
+    def _check_timezones(self, data: dict[str, Any]) -> None:
+        """``timezone:`` (top level and per environment) names a zone ``zoneinfo`` knows."""
+        found: list[tuple[JsonPath, object]] = [(("timezone",), data.get("timezone"))]
+        for name, env in _mapping(data.get("environments")).items():
+            if isinstance(env, dict):
+                found.append((("environments", name, "timezone"), env.get("timezone")))
+        for path, value in found:
+            problem = zone_problem(value) if isinstance(value, str) and value else None
+            if problem:
+                self.error(path, problem)
+
     def run(self, base_dir: Path) -> None:
         data = self.doc.data
         sources = _mapping(data.get("sources"))
@@ -104,6 +119,7 @@ class Checker:
                 self._check_template(field_path, text)
             self._check_tokens(campaign, path)
             self._check_lead(campaign, path)
+            check_protected(campaign, path, self.error, self.warn)  # issue 25
             if campaign.get("retrigger") == "on_change" and not campaign.get("tokens"):
                 self.warn(
                     (*path, "retrigger"),
@@ -122,6 +138,7 @@ class Checker:
                 keys[ident] = name  # type: ignore[index]
         check_schedules(self, data, used)
         check_environments(data, self.error, self.warn)
+        self._check_timezones(data)
         for name, source in sources.items():
             if not isinstance(source, dict):
                 continue
@@ -283,6 +300,21 @@ def _templates(campaign: dict[str, Any], path: JsonPath) -> Iterator[tuple[JsonP
             yield (*path, "tokens", name), _scalar_text(text)
 
 
+def _allowed_fields(
+    raw: dict[str, Any], path: JsonPath, pos: Callable[[JsonPath], Position]
+) -> tuple[AllowedField, ...]:
+    """A campaign's ``allow_protected_fields`` entries (issue 25), as written."""
+    return tuple(
+        AllowedField(
+            field=entry["field"],
+            reason=entry["reason"].strip(),
+            grant_consent=bool(entry.get("grant_consent", False)),
+            position=pos((*path, "allow_protected_fields", i)),
+        )
+        for i, entry in enumerate(raw.get("allow_protected_fields") or [])
+    )
+
+
 def _scalar_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -309,7 +341,13 @@ def build_config(
         )
 
     def env(p: JsonPath, raw: str) -> EnvString:
-        return EnvString(raw=raw, field=dotted(p), position=pos(p), policy=policy)
+        # The ledgers and a sql source's url obey the host rule when resolved (config.dburl).
+        url: UrlKind | None = (
+            "ledger" if p[-1] == "ledger" else "source" if p[-1] == "url" else None
+        )
+        return EnvString(
+            raw=raw, field=dotted(p), position=pos(p), policy=policy, url=url, base_dir=base_dir
+        )
 
     marketo = data.get("marketo") or {}
     marketo_settings = MarketoSettings(
@@ -385,6 +423,7 @@ def build_config(
                     for k, v in (raw.get("fields") or {}).items()
                 )
             ),
+            allow_protected_fields=_allowed_fields(raw, cp, pos),
             position=pos(cp),
         )
     return Config(
@@ -397,6 +436,7 @@ def build_config(
         campaigns=campaigns,
         max_calls=data.get("max_calls"),
         max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
+        timezone=data.get("timezone", DEFAULT_ZONE),
         policy=policy,
         schedules=build_schedules(data, template, pos, normalise_token_name),
         environments=build_environments(data, env, pos, marketo_settings),

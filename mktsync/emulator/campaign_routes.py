@@ -166,7 +166,7 @@ def trigger(call: Call, world: World) -> Outcome:
         }
     )
     # The request reached every known lead, whether or not qualification let the flow run.
-    record_requests(world, c, list(dict.fromkeys(known)), now)
+    record_requests(world, c, list(dict.fromkeys(known)), now, ran)
     return Outcome(result=[{"id": c.id}])
 
 

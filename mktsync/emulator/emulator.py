@@ -7,11 +7,14 @@ import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from mktsync.emulator.activity_routes import add_activity
 from mktsync.emulator.app import App
-from mktsync.emulator.faults import Faults, parse_spec, script_from
+from mktsync.emulator.call import iso_datetime
+from mktsync.emulator.faults import Faults, activity_faults, parse_spec, script_from
 from mktsync.emulator.identity import Identity
 from mktsync.emulator.options import EmulatorOptions
 from mktsync.emulator.seed import build_world, clients_of, faults_of
@@ -61,9 +64,11 @@ class Emulator:
         return faults
 
     def _build_app(self) -> App:
+        world = build_world(self._seed)
+        world.activity_faults = activity_faults(self.options.faults or "")
         return App(
             options=self.options,
-            world=build_world(self._seed),
+            world=world,
             identity=self._identity,
             faults=self._build_faults(),
         )
@@ -101,11 +106,34 @@ class Emulator:
     # -- control and inspection (also reachable over HTTP under /_emulator/) --
 
     def set_faults(self, spec: str) -> None:
-        """Replace the random rates with the spec's; add its scripted faults."""
+        """Replace the random rates with the spec's; add its scripted faults; set the
+        ``activities.*`` switches it names (the others stay as they are)."""
         rates, script = parse_spec(spec)
         self._app.faults.set_rates(rates)
         for entry in script:
             self._app.faults.script(entry.endpoint, entry.nth, entry.fault)
+        world = self._app.world
+        with world.lock:
+            world.activity_faults = activity_faults(spec, world.activity_faults)
+
+    def add_activity(
+        self,
+        lead_id: int,
+        type_id: int,
+        *,
+        primary_id: int | None = None,
+        campaign_id: int | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Log an activity (of any type) on a lead, at ``at`` (default: now), as Marketo
+        would for something that happened outside the API; the activity as served."""
+        world = self._app.world
+        with world.lock:
+            added = add_activity(
+                world, lead_id, type_id, at or datetime.now(UTC),
+                primary_id=primary_id, campaign_id=campaign_id,
+            )  # fmt: skip
+        return {k: v for k, v in added.items() if not k.startswith("_")}
 
     def set_latency(self, low: float, high: float | None = None) -> None:
         """Seconds each call takes from now on (``low``, or uniform in ``low``-``high``)."""
@@ -181,6 +209,11 @@ class Emulator:
         if method == "POST" and name == "reset":
             self.reset()
             return 200, {"reset": True}
+        if method == "POST" and name == "activities":
+            try:
+                return 200, [self._post_activity(a) for a in json.loads(body or b"[]")]
+            except (ValueError, KeyError, TypeError) as err:
+                return 400, {"error": str(err)}
         if method == "POST" and name == "faults":
             try:
                 self._post_faults(json.loads(body or b"{}"))
@@ -188,6 +221,30 @@ class Emulator:
                 return 400, {"error": str(err)}
             return 200, {"rates": self._app.faults.rates(), "script": self._app.faults.scripted()}
         return 404, {"error": f"no such emulator resource: {method} {name}"}
+
+    def _post_activity(self, data: Any) -> dict[str, Any]:
+        """``{"leadId": 1, "activityTypeId": 6, "primaryAttributeValueId": 701234,
+        "campaignId": 1234, "activityDate": "2026-12-01T10:00:00Z"}`` (the last three optional)."""
+        if not isinstance(data, dict):
+            raise ValueError("each activity must be a JSON object")
+        at = None
+        if data.get("activityDate") is not None:
+            at = iso_datetime(str(data["activityDate"]))
+            if at is None:
+                raise ValueError(f"activityDate {data['activityDate']!r} is not ISO 8601")
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+
+        def number(name: str) -> int | None:
+            value = data.get(name)
+            return None if value is None else int(value)
+
+        return self.add_activity(
+            int(data["leadId"]),
+            int(data["activityTypeId"]),
+            primary_id=number("primaryAttributeValueId"),
+            campaign_id=number("campaignId"),
+            at=at,
+        )
 
     def _post_faults(self, data: Any) -> None:
         """``{"spec": "606=0.1,trigger#7=lost"}``, ``{"rates": {...}}``, ``{"script": [...]}``,

@@ -2,14 +2,16 @@
 
 Spec syntax (command line, ``EmulatorOptions.faults``, ``POST /_emulator/faults``)::
 
-    606=0.05,lost=0.01,trigger#7=lost
+    606=0.05,lost=0.01,trigger#7=lost,activities.empty_pages=50,activities.endless=on
 
 ``KIND=RATE`` sets a random rate; ``ENDPOINT#N=KIND`` makes the N-th admitted call to that
-endpoint (counted from when the script was set) fail with KIND, once.
+endpoint (counted from when the script was set) fail with KIND, once.  ``activities.NAME=VALUE``
+sets how the activity log pages (``ActivityFaults``): switches, not dice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 from collections import Counter
@@ -53,6 +55,57 @@ ENDPOINTS = (
 )
 
 
+ACTIVITY_PREFIX = "activities."
+_ON, _OFF = ("on", "true", "1", "yes"), ("off", "false", "0", "no")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivityFaults:
+    """How the emulated activity log misbehaves (docs/emulator.md, "Activities").
+
+    >>> activity_faults("activities.empty_pages=3,activities.endless=on").endless
+    True
+
+    ``empty_pages``: every read (the pages that follow one paging token) first gets this
+    many empty pages with ``moreResult: true`` and a new token.  ``endless``: after the last
+    activity the pages stay empty with ``moreResult: true`` forever.  ``all_types``:
+    ``activities.json`` ignores ``activityTypeIds`` and returns every type.  ``flow``: a
+    trigger Marketo carries out also logs "Send Email" (type 6) from the campaign on every
+    lead whose flow ran, as a campaign with a Send Email step does.
+    """
+
+    empty_pages: int = 0
+    endless: bool = False
+    all_types: bool = False
+    flow: bool = False
+
+
+def activity_faults(text: str, base: ActivityFaults | None = None) -> ActivityFaults:
+    """``base`` with the ``activities.NAME=VALUE`` switches of a fault spec applied."""
+    values: dict[str, object] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = (x.strip() for x in part.partition("="))
+        if not key.startswith(ACTIVITY_PREFIX):
+            continue
+        name, value = key.removeprefix(ACTIVITY_PREFIX), value.lower()
+        if name == "empty_pages":
+            if not value.isdigit():
+                raise ValueError(f"fault {part!r}: empty_pages must be a whole number")
+            values[name] = int(value)
+        elif name == "types" and value in ("all", "asked"):
+            values["all_types"] = value == "all"
+        elif name in ("endless", "flow") and value in _ON + _OFF:
+            values[name] = value in _ON
+        else:
+            raise ValueError(
+                f"fault {part!r}: one of activities.empty_pages=N, activities.endless=on|off, "
+                "activities.types=all|asked, activities.flow=on|off"
+            )
+    if not values:
+        return base or ActivityFaults()
+    return dataclasses.replace(base or ActivityFaults(), **values)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScriptedFault:
     """``ScriptedFault(endpoint="trigger", nth=7, fault="lost")``: the 7th trigger call is lost."""
@@ -88,7 +141,10 @@ def parse_spec(text: str) -> tuple[dict[str, float], list[ScriptedFault]]:
     """``"606=0.05,trigger#7=lost"`` -> ``({"606": 0.05}, [ScriptedFault(...)])``."""
     rates: dict[str, float] = {}
     script: list[ScriptedFault] = []
+    activity_faults(text)  # the activities.* switches: checked here, applied to the world
     for part in filter(None, (p.strip() for p in text.split(","))):
+        if part.startswith(ACTIVITY_PREFIX):
+            continue
         key, sep, value = part.partition("=")
         if not sep:
             raise ValueError(f"fault {part!r} must look like KIND=RATE or ENDPOINT#N=KIND")

@@ -17,15 +17,39 @@ from mktsync.emulator.envelope import Outcome
 from mktsync.emulator.world import World
 
 READ_ONLY = frozenset({"id", "createdAt", "updatedAt", "cookies", "leadPartitionId"})
+# Consent flags (issue 25): booleans on every instance.  Adobe's standard-field list gives
+# unsubscribed, doNotCall and emailInvalid; the others are named in Adobe's blog's
+# describe2 excerpt ("How to Retrieve Every Person"); their types are ours (docs/emulator.md).
+CONSENT_FLAGS = frozenset(
+    {
+        "unsubscribed",
+        "marketingSuspended",
+        "doNotCall",
+        "blackListed",
+        "emailInvalid",
+        "emailSuspended",
+    }
+)
+CONSENT_TEXTS = frozenset(
+    {
+        "unsubscribedReason",
+        "marketingSuspendedCause",
+        "doNotCallReason",
+        "blackListedCause",
+        "emailInvalidCause",
+        "emailSuspendedCause",
+    }
+)
 TYPES = {
     "id": "integer",
     "createdAt": "datetime",
     "updatedAt": "datetime",
-    "unsubscribed": "boolean",
+    **dict.fromkeys(CONSENT_FLAGS, "boolean"),
     "leadPartitionId": "integer",
     "email": "email",
     "phone": "phone",
 }
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 LENGTHS = {"string": 255, "email": 255, "phone": 255, "url": 255, "text": 65535}
 DATA_TYPES = frozenset({*LENGTHS, "integer", "float", "boolean", "date", "datetime"})
 
@@ -113,11 +137,24 @@ def check_value(entry: dict[str, Any], value: Any) -> str | None:
             return "1003"
         return None
     if data_type == "boolean":
-        ok = isinstance(value, bool) or str(value).lower() in ("true", "false", "1", "0")
+        ok = isinstance(value, bool) or str(value).strip().lower() in _BOOLEANS
         return None if ok else "1003"
     if length is not None and len(str(value)) > length:
         return "1003"
     return None
+
+
+def stored(world: World, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` as the lead keeps them: a boolean field's ``"true"``/``"1"``/``"false"``/
+    ``"0"`` (any case) becomes ``true``/``false``, as Marketo answers booleans in JSON.
+    Called after :func:`field_problem` accepted the values."""
+    out = dict(fields)
+    for name, value in fields.items():
+        seeded = world.field_schema.get(name)  # a seeded field wins, as in `schema`
+        data_type = seeded["dataType"] if seeded else TYPES.get(name)
+        if data_type == "boolean" and isinstance(value, str):
+            out[name] = _BOOLEANS.get(value.strip().lower(), value)
+    return out
 
 
 def field_problem(world: World, fields: dict[str, Any]) -> tuple[str, str] | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from mktsync.emulator.call import Call, page
 from mktsync.emulator.envelope import ApiError, Outcome
-from mktsync.emulator.lead_fields import field_problem
+from mktsync.emulator.lead_fields import CONSENT_FLAGS, CONSENT_TEXTS, field_problem, stored
 from mktsync.emulator.world import World, lead_db_time
 
 MAX_FILTER_VALUES = 300
@@ -35,6 +35,8 @@ STANDARD_FIELDS = frozenset(
         "sfdcLeadOwnerId",
         "sfdcOpptyId",
         "twitterId",
+        *CONSENT_FLAGS,  # issue 25: booleans, kept as booleans by a sync
+        *CONSENT_TEXTS,
     }
 )
 # Lookups Marketo refuses with 1011 (real text: "Lookup field 'createdAt' not supported").
@@ -127,6 +129,7 @@ def _sync_one(world: World, record: Any, action: str, lookup: str) -> dict[str, 
     problem = field_problem(world, {k: v for k, v in fields.items() if k != lookup})
     if problem is not None:  # the whole record is skipped; the others in the call go on
         return _skipped(*problem)
+    fields = stored(world, fields)  # "false" -> false in a boolean field, as Marketo keeps it
     if action == "createDuplicate":
         matches: list[dict[str, Any]] = []
     else:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mktsync.emulator.faults import ActivityFaults
 from mktsync.emulator.lead_index import LeadIndex
 
 
@@ -94,6 +95,7 @@ class World:
     ran: dict[tuple[int, int], datetime] = field(default_factory=dict)
     schedules: list[dict[str, Any]] = field(default_factory=list)
     activities: list[dict[str, Any]] = field(default_factory=list)  # oldest first
+    activity_faults: ActivityFaults = field(default_factory=ActivityFaults)  # how it pages
     clones_by_day: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     index: LeadIndex = field(default_factory=LeadIndex, repr=False)

@@ -109,14 +109,18 @@ class Ledger(LedgerReader):
         config_digest: str | None = None,
         git_commit: str | None = None,
         who: str | None = None,
+        note: str | None = None,
     ) -> int:
-        """Record a run starting; return its id. Needs the run lock."""
+        """Record a run starting; return its id. Needs the run lock.
+
+        ``note`` is kept from the start (e.g. why a new ledger was started), so a run
+        that dies still says it."""
         self._needs_lock("start_run")
         with self._tx() as tx:
             rows = tx.execute(
-                "INSERT INTO runs (command, config_digest, git_commit, who, started_at)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING run_id",
-                (command, config_digest, git_commit, who or whoami(), utc_now()),
+                "INSERT INTO runs (command, config_digest, git_commit, who, started_at, note)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING run_id",
+                (command, config_digest, git_commit, who or whoami(), utc_now(), note),
             )
         return int(rows[0][0])
 

@@ -7,6 +7,11 @@ releases it as soon as the server sees its connection close; who holds it is
 written into the ``run_lock`` table for the message a waiting run prints.  The
 ledger's tables live in the connection's current schema: to keep them apart in a
 shared database, add ``?options=-csearch_path%3Dmktsync`` to the URL.
+
+Only the URL speaks: libpq is given every option that could name a server or offer a
+credential (``connect_options``), so ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``, a
+service file or a client certificate in ``~/.postgresql`` never reach a server the URL
+does not name with them.  Put the password in the URL (the workflow's secret).
 """
 
 from __future__ import annotations
@@ -147,7 +152,7 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
             f"{name}: a PostgreSQL ledger needs psycopg: pip install 'mktsync[postgres]'"
         )
     with _translated(name):
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(url, autocommit=True, **connect_options(url))
     store = PostgresStore(conn, name=name, read_only=False)
     try:
         with store.transaction() as tx:
@@ -165,7 +170,9 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
         conn.close()  # no ledger here yet: plan sees an empty one, and nothing is created
         from mktsync.ledger.sqlite_open import open_memory
 
-        return open_memory(read_only=read_only, name=f"{name} (no ledger yet; empty view)")
+        return open_memory(
+            read_only=read_only, name=f"{name} (no ledger yet; empty view)", absent=True
+        )
     if version < LATEST and read_only:
         conn.close()
         raise LedgerError(
@@ -177,6 +184,29 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
             conn.execute("SET default_transaction_read_only = on")
     store.read_only = read_only
     return store
+
+
+def connect_options(url: str) -> dict[str, Any]:
+    """What ``psycopg.connect`` gets beside ``url``: every option that could name a server
+    or offer a credential, pinned to "nothing" unless the URL says it.
+
+    >>> connect_options("postgresql://ci:pw@db.example.com/mktsync")["passfile"]
+    '/dev/null/none'
+
+    The URL comes from the workflow's variable, but the file chose *which* variable; so
+    libpq may not add ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``, a service file's
+    password or a client certificate on its own (docs/security.md).
+    """
+    assert psycopg is not None
+    from psycopg.conninfo import conninfo_to_dict
+
+    from mktsync.config.dburl import libpq_options, libpq_pins
+
+    given = set(conninfo_to_dict(url))
+    options: dict[str, Any] = libpq_pins(given, libpq_options())
+    if "connect_timeout" not in given:
+        options["connect_timeout"] = "10"  # never $PGCONNECT_TIMEOUT's "0" (wait forever)
+    return options
 
 
 def _version(tx: _PostgresTx, name: str) -> int:

@@ -231,6 +231,21 @@ class LedgerReader:
             )
         return [(int(c), str(s), int(n)) for c, s, n in rows]
 
+    def identity(self) -> str | None:
+        """This ledger's random id, made with it (``ledger_meta``): what a saved plan is
+        bound to, whatever its records (issue 21).  None for the empty view of a ledger
+        that does not exist yet (``plan`` before the first apply)."""
+        if getattr(self._store, "absent", False):
+            return None
+        with self._tx() as tx:
+            rows = tx.execute("SELECT ledger_id FROM ledger_meta WHERE id = 1")
+        if not rows or not rows[0][0]:
+            raise LedgerError(
+                f"{self.name}: the ledger is damaged (its header row cannot be read); "
+                "it was left untouched"
+            )
+        return str(rows[0][0])
+
     def fingerprint(self) -> str:
         """Changes whenever any item record changes; ``"empty"`` while none was ever written."""
         with self._tx() as tx:

@@ -93,6 +93,7 @@ class SqliteStore:
 
     dialect: Dialect = "sqlite"
     max_params = 900  # well under SQLite's limit (32766 since 3.32), and fast
+    absent = False  # the empty view of a ledger not made yet (``open_memory``)
 
     def __init__(
         self, conn: sqlite3.Connection, *, name: str, path: Path | None, read_only: bool

@@ -35,10 +35,12 @@ from mktsync.ledger.sqlite import SqliteStore, SqliteTx, connect, lock_path_of, 
 _HEADER = b"SQLite format 3\x00"
 
 
-def open_memory(*, read_only: bool, name: str = ":memory:") -> SqliteStore:
-    """An empty ledger in memory: ``sqlite:///:memory:``, or the view of a missing file."""
+def open_memory(*, read_only: bool, name: str = ":memory:", absent: bool = False) -> SqliteStore:
+    """An empty ledger in memory: ``sqlite:///:memory:``, or (``absent``) the view of a
+    ledger that does not exist yet, whose random id is not the one it will get."""
     conn = connect(":memory:", name)
     store = SqliteStore(conn, name=name, path=None, read_only=False)
+    store.absent = absent
     with store.transaction() as tx:
         migrate(tx, "sqlite", 0, name=name)
     store.read_only = read_only
@@ -53,7 +55,9 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
     real = Path(os.path.realpath(path))
     if not real.exists():
         if not create:
-            return open_memory(read_only=read_only, name=f"{name} (absent; empty view)")
+            return open_memory(
+                read_only=read_only, name=f"{name} (absent; empty view)", absent=True
+            )
         _create(real)
     _check_header(real)
     wal_held = _wal_has_data(real)
@@ -62,6 +66,11 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
         conn = connect(f"{real.as_uri()}?mode=ro", name, uri=True)
     else:
         conn = connect(str(real), name)
+    if read_only:
+        # SQLite itself refuses every write (plan; an untrusted run's ledger), beside the
+        # store's own check.  Not mode=ro here: that leaves -wal and -shm files behind.
+        with translated(name):
+            conn.execute("PRAGMA query_only = ON")
     store = SqliteStore(conn, name=name, path=real, read_only=read_only)
     try:
         version = _version(store)

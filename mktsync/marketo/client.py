@@ -26,7 +26,6 @@ from mktsync.marketo.folders import TokenCheck, TokenWalks
 from mktsync.marketo.leads import int_or_none
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.records import (
-    Activity,
     CampaignInfo,
     CreateResult,
     PreflightResult,
@@ -58,6 +57,15 @@ def instance_root(base_url: str) -> str:
             "Marketo base_url must start with https:// (e.g. https://123-ABC-456.mktorest.com)"
         )
     return url
+
+
+def instance_host(base_url: str) -> str:
+    """The host (and port, when given) of a Marketo base URL: what a ledger and a saved
+    plan are bound to.  Raises ``ValueError`` when it is not an http(s) URL."""
+    url = httpx.URL(instance_root(base_url))
+    if url.host in ("localhost", "::1") or url.host.startswith("127."):
+        return "localhost"  # an emulator on this machine, whatever port it took this time
+    return f"{url.host}:{url.port}" if url.port else url.host
 
 
 def bare_token_name(name: str) -> str:
@@ -377,11 +385,18 @@ class MarketoClient:
         """Which of these lead ids exist (300 values a call)."""
         return leads.find_leads_by_id(self._caller, self.base_url, ids)
 
-    def find_activities(
-        self, type_ids: Sequence[int], lead_ids: Sequence[int], since: str
-    ) -> list[Activity]:
-        """Activities of these types (at most 10) on these leads since ``since`` (ISO 8601)."""
-        return activities.find_activities(self._caller, type_ids, lead_ids, since)
+    def read_activities(
+        self,
+        type_ids: Sequence[int],
+        lead_ids: Sequence[int],
+        since: str | Mapping[int, str],
+        *,
+        budget: activities.ReadBudget | None = None,
+    ) -> activities.ActivityRead:
+        """Activities of these types (at most 10) on these leads since ``since`` (ISO 8601,
+        or one time per lead id), and whether each lead's log was read to its end within
+        ``budget``."""
+        return activities.read_activities(self._caller, type_ids, lead_ids, since, budget=budget)
 
     def create_leads(self, records: Sequence[Mapping[str, str]]) -> list[CreateResult]:
         """Create leads (``createOnly``, 300 a call); one result per record, in input order.

@@ -121,12 +121,16 @@ class PreflightResult:
 class Activity:
     """One entry of a lead's activity log (``GET /rest/v1/activities.json``).
 
-    ``campaign_id`` is the campaign that logged it: Marketo's ``campaignId`` when given,
-    else the primary attribute's id (for "Request Campaign", the campaign requested).
+    ``primary_id`` is Marketo's ``primaryAttributeValueId``: what the activity is about,
+    which depends on its type (for "Request Campaign", the campaign requested).
+    ``campaign_id`` is Marketo's ``campaignId``: the smart campaign whose flow logged it,
+    if any (Adobe's bulk activity export example: a status change "by Smart Campaign"
+    carries that campaign's id there and the program's id as the primary attribute).
     """
 
     guid: str
     lead_id: int
     date: str  # as Marketo wrote it, e.g. 2026-11-30T08:00:01Z
     type_id: int
-    campaign_id: int | None
+    primary_id: int | None
+    campaign_id: int | None = None

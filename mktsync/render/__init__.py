@@ -8,7 +8,8 @@
 
 - ``iter_items(config, campaign, *, now=None, keys=None)``: one ``Item``,
   ``InvalidItem`` or ``FilteredRow`` per row of ``config.sources[campaign.source]``,
-  streaming (``now`` defaults to the current UTC time; templates see it as ``now``;
+  streaming (``now`` defaults to the wall clock, held in the config's ``timezone:``;
+  templates see it as ``now``;
   ``keys`` is the duplicate-key check, ``FirstRows``, ``KeyLog`` or ``SuspectKeys``, see ``render.keys``).
 - ``check_invalid_limit(campaign, invalid_count)``: ``PlanError`` past ``max_invalid``.
 - ``make_environment()``: the cached sandbox, for ``validate``; ``CONTEXT_NAMES``:

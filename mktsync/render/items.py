@@ -12,7 +12,9 @@ Each row gives exactly one result:
   (after stripping whitespace);
 - ``InvalidItem`` when any template fails (missing column, sandbox refusal, filter
   error), ``lead.id`` is not a positive integer, ``lead.email`` is not a plausible
-  address, the key is empty, or the key was already used by an earlier row of this
+  address, the key is empty, a protected lead field's value may not be written (a
+  consent flag that would grant consent without ``grant_consent``, or is no boolean:
+  ``config.protected``), or the key was already used by an earlier row of this
   campaign (the first row wins).  The reason names each failing field;
 - ``Item`` otherwise: the email trimmed and lower-cased, the key (default: the lead
   reference, ``id:123`` or the email) stripped, tokens sorted by name.
@@ -29,10 +31,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mktsync.config.model import Campaign, Config, SourceSpec
+from mktsync.config.protected import field_guard
+from mktsync.dates import instant
 from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
@@ -57,7 +61,7 @@ def iter_items(
 
     ``keys`` decides which rows repeat an earlier key (default: ``FirstRows``, exact;
     ``plan`` passes one that stays flat in memory, see ``render.keys``)."""
-    now = datetime.now(UTC) if now is None else now.astimezone(UTC)
+    now = instant(now, config.timezone)  # held in the config's zone: ``today`` is its date there
     spec = config.sources[campaign.source]
     limit = config.max_value_bytes
     # A character is at most 4 bytes: the happy path checks lengths, and hands the rare
@@ -66,6 +70,8 @@ def iter_items(
     name, campaign_id, source = campaign.name, campaign.campaign_id, spec.name
     first_row = FirstRows() if keys is None else keys
     make_filtered = record_factory(FilteredRow)
+    # Only a campaign writing a protected lead field gets a check per row.
+    guard = field_guard(campaign)
     records, happy, to_row = _stream(spec, compiled)
     for number, data in records:
         if data.__class__ is str:  # a typed column did not convert: the reason
@@ -94,6 +100,18 @@ def iter_items(
         if item is None:
             yield make_filtered(name, campaign_id, source, number)
             continue
+        if guard is not None and item.fields:  # protected lead fields (issue 25)
+            refused = guard(item.fields)
+            if refused is not None:
+                yield InvalidItem(
+                    campaign=name,
+                    campaign_id=campaign_id,
+                    source=source,
+                    row=number,
+                    reason=refused,
+                    key=item.key,
+                )
+                continue
         first = first_row(item.key, number)
         if first is not None:
             yield InvalidItem(

@@ -7,7 +7,10 @@
 - GitHub refuses comments over 65,536 characters: sample rows shrink first, then whole
   campaign sections are dropped, and the comment always ends by saying how many campaigns
   or items are not shown and that the full plan is in the job's artifact.
-- Emails are masked unless ``show_pii``.
+- Emails are masked unless ``show_pii``, and so are the values of lead fields whose
+  names look personal (``report.words.personal_field``: email, phone, names, address).
+- Every lead field a merge would write is listed per campaign with its lead count and a
+  few old → new values, and an allowed protected field is a warning at the top (issue 25).
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ from dataclasses import dataclass
 
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
-from mktsync.planned import sample_leads
-from mktsync.report.escape import html_text, literal
+from mktsync.planned import SAMPLES_PER_FIELD, FieldWrite, field_samples, sample_leads
+from mktsync.report.escape import html_text, literal, visible
 from mktsync.report.schedules import schedule_markdown
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,
     cost_line,
+    field_leads,
     headline,
     mask_emails,
+    mask_value,
+    new_ledger_note,
+    personal_field,
     plural,
     shown_new,
     token_diff,
@@ -57,12 +64,24 @@ def render_markdown(
         text = str(value) if show_pii else mask_emails(str(value))
         return literal(text, cell=cell)
 
+    def clean_field(name: str, value: str | None) -> str:
+        """A lead field's value in a table cell: masked when the field looks personal."""
+        if value is None:
+            return "—"
+        return clean(
+            value if show_pii or not personal_field(name) else mask_value(value), cell=True
+        )
+
     title = f"### mktsync plan: environment `{plan.environment}`" if plan.environment else ""
     head = [MARKER, title or "### mktsync plan", ""]
     head += _context_lines(context or Context())
+    note = new_ledger_note(plan, literal)
+    if note is not None:  # issue 25: at the top, before the counts it explains
+        kind, _, words = note.partition(": ")
+        head += [f"> **{kind.capitalize()}:** {words}", ""]
     head += [f"**{headline(plan)}**", ""]
     head += _table(plan)
-    head += schedule_markdown(plan)
+    head += schedule_markdown(plan, limit)
     head += ["", cost_line(plan) + ".", ""]
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
@@ -70,6 +89,10 @@ def render_markdown(
                 f"> Every lead of {literal(cp.name)} has its own token values, "
                 "so each lead costs one call."
             )
+    for cp in plan.campaigns:  # issue 25: outside the collapsed sections, never missed
+        for w in cp.field_writes:
+            if w.protected is not None:
+                head += [*([""] if head[-1] else []), "> ⚠ " + _protected(cp, w), ""]
     if plan.summary.changed:
         head += [""] if head[-1].startswith(">") else []
         head.append(f"> **≠ {plural(plan.summary.changed, 'changed item')} will not be resent**: "
@@ -80,20 +103,23 @@ def render_markdown(
             "<sub>Email addresses are masked; run `mktsync plan --show-pii` to see them.</sub>"
         )
     head.append("")
-    text = "\n".join(head) + "\n"
+    # Everything written goes through ``visible``: nothing hidden reaches the comment, and
+    # the size checks below count what is written.
+    text = visible("\n".join(head) + "\n")
     for size in dict.fromkeys((limit, 5, 0)):
-        sections = [_section(cp, clean, size) for cp in plan.campaigns]
+        sections = [visible(_section(cp, clean, size, clean_field, plan)) for cp in plan.campaigns]
         full = text + "".join(sections)
         if len(full) <= COMMENT_LIMIT:
             return full
-    return _truncate(text, [_section(cp, clean, 0) for cp in plan.campaigns], plan)
+    sections = [visible(_section(cp, clean, 0, clean_field, plan)) for cp in plan.campaigns]
+    return _truncate(text, sections, plan)
 
 
 def _context_lines(context: Context) -> list[str]:
     parts = [f"commit {literal(context.ref or 'unknown')}"]
     parts.append(f"ledger {literal(context.ledger or 'unknown')}")
-    if context.generated_at:
-        parts.append(f"planned {literal(context.generated_at)}")
+    if context.generated_at:  # the plan's instant: what now and today were
+        parts.append(f"as of {literal(context.generated_at)}")
     return ["<sub>" + " · ".join(parts) + "</sub>", ""]
 
 
@@ -139,16 +165,22 @@ def _table(plan: Plan) -> list[str]:
 
 
 Clean = Callable[..., str]
+CleanField = Callable[[str, "str | None"], str]
 
 
 def _tokens(clean: Clean, tokens: Tokens) -> str:
     return "<br>".join(f"{clean(n, cell=True)}: {clean(v, cell=True)}" for n, v in tokens)
 
 
-def _diff(clean: Clean, old: Tokens, new: Tokens) -> str:
+def _diff(clean: Clean, old: Tokens, new: Tokens, clean_field: CleanField) -> str:
+    def value(name: str, v: str | None) -> str:
+        # A lead field recorded with the tokens (`lead.<name>`) is masked as in the fields table.
+        if v is not None and name.startswith("lead."):
+            return clean_field(name[len("lead.") :], v)
+        return clean(v, cell=True)
+
     return "<br>".join(
-        f"{clean(n, cell=True)}: {clean(o, cell=True)} → {clean(v, cell=True)}"
-        for n, o, v in token_diff(old, new)
+        f"{clean(n, cell=True)}: {value(n, o)} → {value(n, v)}" for n, o, v in token_diff(old, new)
     )
 
 
@@ -156,7 +188,44 @@ def _more(n: int, what: str) -> str:
     return f"\n{plural(n, 'more ' + what)} not shown; {ARTIFACT}."
 
 
-def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
+def _protected(cp: CampaignPlan, w: FieldWrite) -> str:
+    """The warning for an allowed protected field (issue 25), with every value literal."""
+    to = f"to {field_leads(w)}" if w.leads else "to no lead in this plan"
+    grant = "; its values may **grant consent** (`grant_consent: true`)" if w.grant_consent else ""
+    return (
+        f"**{literal(cp.name)} writes protected lead field {literal(w.name)}** ({w.protected})"
+        f" {to}{grant}: {literal(w.reason or '')}"
+    )
+
+
+def _fields_table(
+    cp: CampaignPlan, limit: int, clean: Clean, clean_field: CleanField, plan: Plan
+) -> list[str]:
+    """Issue 25: every lead field apply writes for the entry, its leads and a few values,
+    old (what mktsync last wrote for the key; — when nothing) → new."""
+    written = [w for w in cp.field_writes if w.leads]
+    if not written:
+        return []
+    samples = field_samples(cp, min(SAMPLES_PER_FIELD, limit), plan.campaigns)
+    lines = [
+        "**Lead fields written** before the triggers (old: what mktsync last wrote for the key)",
+        "",
+        "| field | leads | lead: old → new |",
+        "|---|---|---|",
+    ]
+    for w in written:
+        shown = "<br>".join(
+            f"{clean(x.lead, cell=True)}: {clean_field(w.name, x.old)} → "
+            f"{clean_field(w.name, x.new)}"
+            for x in samples.get(w.name, [])
+        )
+        lines.append(f"| {literal(w.name, cell=True)} | {field_leads(w)} | {shown} |")
+    return [*lines, ""]
+
+
+def _section(
+    cp: CampaignPlan, clean: Clean, limit: int, clean_field: CleanField, plan: Plan
+) -> str:
     sending, shown_sending = sample_leads(cp.calls, limit)
     summary = (
         f"<b>{html_text(cp.name)}</b> (campaign {cp.campaign_id}): "
@@ -165,7 +234,16 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
     for cls, word in (("changed", "changed, not resent"), ("invalid", "invalid")):
         if cp.counts.get(cls):
             summary += f", {cp.counts[cls]:,} {word}"
+    written = [w.name for w in cp.field_writes if w.leads]
+    if written:
+        summary += f", writes lead {'field' if len(written) == 1 else 'fields'} " + html_text(
+            ", ".join(written)
+        )
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
+    for w in cp.field_writes:
+        if w.protected is not None:
+            lines += ["> ⚠ " + _protected(cp, w), ""]
+    lines += _fields_table(cp, limit, clean, clean_field, plan)
     if cp.missing_forecast:
         lines += [
             f"{plural(cp.missing_forecast, 'email')} to send "
@@ -180,7 +258,7 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
         lines += ["| | lead | key | tokens |", "|---|---|---|---|"]
         for p in shown_sending:
             tokens = (
-                _diff(clean, p.old_tokens, shown_new(p.old_tokens or (), p.item))
+                _diff(clean, p.old_tokens, shown_new(p.old_tokens or (), p.item), clean_field)
                 if p.old_tokens is not None
                 else _tokens(clean, p.item.tokens)
             )
@@ -192,7 +270,7 @@ def _section(cp: CampaignPlan, clean: Clean, limit: int) -> str:
         for ch in shown_changed:
             lines.append(
                 f"| ≠ | {clean(ch.item.lead, cell=True)} | {clean(ch.item.key, cell=True)} "
-                f"| {_diff(clean, ch.old_tokens, shown_new(ch.old_tokens, ch.item))} |"
+                f"| {_diff(clean, ch.old_tokens, shown_new(ch.old_tokens, ch.item), clean_field)} |"
             )
         hidden = rows - len(shown_sending) - len(shown_changed)
         if hidden:

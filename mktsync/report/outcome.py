@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mktsync.errors import one_line
+from mktsync.items import Item
 from mktsync.outcomes import ApplyReport, CampaignReport, ScheduleReport
-from mktsync.report.escape import literal
+from mktsync.planned import HeldItem
+from mktsync.report.escape import literal, terminal, visible
+from mktsync.report.schedules import cancel_how, forget_command, orphan_line
 from mktsync.report.words import CHANGED_FIX, plural
 
 
@@ -37,7 +41,10 @@ def outcome_counts(report: ApplyReport) -> dict[str, int]:
         "runs_unknown": sum(len(x.unknown) for x in report.schedules),
         "runs_not_attempted": sum(x.not_attempted for x in report.schedules),
         "runs_changed": sum(x.changed for x in report.schedules),
+        "runs_orphaned": sum(len(x.orphaned) for x in report.schedules),
         "held_unknown": held_unknown(report),
+        "held": report.plan.summary.held,
+        "runs_held": report.plan.summary.held_runs,
     }
 
 
@@ -72,8 +79,19 @@ def _problems(n: dict[str, int]) -> list[str]:
             n.get("runs_changed", 0),
             plural(n.get("runs_changed", 0), "changed batch run") + " not scheduled again",
         ),
+        (n.get("runs_orphaned", 0), _orphaned_words(n.get("runs_orphaned", 0))),
+        (n.get("held", 0), f"{n.get('held', 0):,} held for review"),
+        (n.get("runs_held", 0), plural(n.get("runs_held", 0), "batch run") + " held for review"),
     ]
     return [text for count, text in words if count]
+
+
+def _orphaned_words(n: int) -> str:
+    return (
+        f"{plural(n, 'batch run')} still scheduled in Marketo for "
+        f"{'a row that is' if n == 1 else 'rows that are'} gone (mktsync cannot cancel "
+        f"{'it' if n == 1 else 'them'})"
+    )
 
 
 def _advice(report: ApplyReport, n: dict[str, int]) -> str:
@@ -81,6 +99,12 @@ def _advice(report: ApplyReport, n: dict[str, int]) -> str:
         return "the next run sends the rest"
     if n["refused"]:
         return "fix the campaigns preflight refused in Marketo and run again"
+    if n.get("runs_orphaned"):  # the most pressing: an email nobody wants goes out
+        it = "it" if n["runs_orphaned"] == 1 else "them"
+        return (
+            f"cancel {it} in Marketo (the smart campaign's Schedule tab), then "
+            f"'mktsync ledger forget' {'its key' if it == 'it' else 'their keys'}"
+        )
     if n["failed"] or n["unknown"] or n["runs_failed"] or n["runs_unknown"]:
         return "see 'mktsync ledger status'"
     if n.get("held_unknown"):
@@ -95,6 +119,8 @@ def _advice(report: ApplyReport, n: dict[str, int]) -> str:
         )
     if n["invalid"]:
         return "fix the invalid rows and run again"
+    if n.get("held") or n.get("runs_held"):
+        return HELD_ADVICE
     if n["changed"] or n.get("runs_changed"):
         return CHANGED_FIX
     return "they are tried again next run"  # only skipped missing leads are left
@@ -113,6 +139,10 @@ def last_line(report: ApplyReport) -> str:
         cause = "Stopped by Marketo's daily quota"
     elif n["refused"]:
         cause = f"{plural(n['refused'], 'campaign')} refused by preflight"
+    elif problems == [_orphaned_words(n["runs_orphaned"])]:
+        # Everything was sent, yet the run is not done: never "Everything planned was sent".
+        done = sent if n["sent"] or n["runs"] else "Nothing to send"
+        return f"{done[0].upper()}{done[1:]}, but {orphan_line(n['runs_orphaned'])}"
     elif not problems:
         if not n["sent"] and not n["runs"]:
             return "Nothing to trigger: the ledger already holds everything the data asks for."
@@ -122,15 +152,53 @@ def last_line(report: ApplyReport) -> str:
     return f"{cause}: {', '.join([sent, *problems])}; {_advice(report, n)}."
 
 
+HELD_ADVICE = "what was held goes out after the next review (a pull request's plan shows it)"
+_HELD_AS = {
+    "new": "not in the reviewed plan",
+    "differs": "not as the reviewer saw {} (tokens, lead or fields differ)",
+}
+
+
+def held_text(held: Sequence[HeldItem], limit: int) -> list[str]:
+    """One campaign's items held for review (``apply --reviewed``): how many, why, and the
+    first few; nothing was sent to them and the ledger does not mark them."""
+    lines = []
+    for reason, why in _HELD_AS.items():
+        count, shown = 0, list[Item]()
+        for h in held:  # read from the plan's spill past a few thousand (itemlists)
+            if h.reason == reason:
+                count += 1
+                if len(shown) < limit:
+                    shown.append(h.item)
+        if not count:
+            continue
+        were, it = ("was", "it") if count == 1 else ("were", "them")
+        lines.append(
+            f"  held for review: {plural(count, 'item')} {were} {why.format(it)}; "
+            f"{'it goes' if count == 1 else 'they go'} out after the next review"
+        )
+        lines += [one_line(f"    {i.source} row {i.row}: {i.lead}, key {i.key}") for i in shown]
+        if count > len(shown):
+            lines.append(f"    … and {count - len(shown):,} more")
+    return lines
+
+
 def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
     env = report.plan.environment
     lines: list[str] = [f"Environment: {env}"] if env else []
+    held = {cp.name: cp.held for cp in report.plan.campaigns if cp.held}
     for c in report.campaigns:
         if not (c.skipped or c.calls_sent or c.calls_failed or c.calls_unknown
-                or c.calls_not_attempted or c.invalid or c.missing or c.changed):  # fmt: skip
+                or c.calls_not_attempted or c.invalid or c.missing or c.changed
+                or c.name in held):  # fmt: skip
             lines.append(f"{c.name} (campaign {c.campaign_id}): nothing to send")
             continue
         lines += _campaign_text(c, limit)
+        lines += held_text(held.get(c.name, ()), limit)
+    for text in report.plan.held_runs[:limit]:
+        lines.append(one_line(f"held for review (batch run): {text}"))
+    if len(report.plan.held_runs) > limit:
+        lines.append(f"… and {len(report.plan.held_runs) - limit} more batch runs held")
     for sr in report.schedules:
         lines += _schedule_text(sr, limit)
     stats = report.stats
@@ -149,7 +217,7 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
             "Marketo does not know them; nothing was sent to them and they are tried again next run"
         )
     lines.append(last_line(report))
-    return "\n".join(lines) + "\n"
+    return terminal(lines) + "\n"  # nothing hidden or controlling reaches the terminal
 
 
 def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
@@ -187,10 +255,23 @@ def _schedule_text(s: ScheduleReport, limit: int) -> list[str]:
     lines.append(
         f"  runs: {len(s.scheduled)} scheduled, {len(s.failed)} failed, {len(s.unknown)} unknown, "
         f"{s.not_attempted} not attempted, {s.changed} changed not scheduled again"
+        + (f", {len(s.orphaned)} still scheduled for rows that are gone" if s.orphaned else "")
     )
     for mark, texts in (("+", s.scheduled), ("!", s.failed), ("?", s.unknown)):
         for text in texts[:limit]:
             lines.append(one_line(f"  {mark} {text}"))
+    for text in s.orphaned[:limit]:
+        lines.append(
+            one_line(f"  ⊘ {text}: still scheduled in Marketo, and no row gives it any more")
+        )
+    if s.orphaned:
+        lines.append(
+            f"    mktsync cannot cancel {'it' if len(s.orphaned) == 1 else 'them'} (Marketo's "
+            f"REST API cannot): in Marketo, {cancel_how(s.campaign_id)};"
+        )
+        lines.append(f"    then: {forget_command(s.campaign_id, 'KEY')}")
+    if len(s.orphaned) > limit:
+        lines.append(f"  … and {len(s.orphaned) - limit:,} more still scheduled")
     return lines
 
 
@@ -216,6 +297,14 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
             f"| {c.leads_failed:,} | {c.leads_unknown:,} | {c.leads_missing:,} | {c.invalid:,} "
             f"| {c.leads_not_attempted:,} | {c.changed:,} |"
         )
+    summary = report.plan.summary
+    if summary.held or summary.held_runs:  # apply --reviewed
+        lines += [
+            "",
+            f"> **{plural(summary.held, 'item')} and {plural(summary.held_runs, 'batch run')} "
+            "held for review**: due now, but not in the reviewed plan as they are now; not "
+            "sent, not recorded. They go out after the next review.",
+        ]
     for c in report.campaigns:
         if c.missing:
             lines += ["", f"Missing leads of {literal(c.name)}:", ""]
@@ -224,7 +313,28 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
             ]
             if len(c.missing) > limit:
                 lines.append(f"- {plural(len(c.missing) - limit, 'more')} not shown")
-    return "\n".join(lines) + "\n\n"
+    lines += _orphans_markdown(report, limit)
+    return visible("\n".join(lines)) + "\n\n"
+
+
+def _orphans_markdown(report: ApplyReport, limit: int) -> list[str]:
+    n = sum(len(s.orphaned) for s in report.schedules)
+    if not n:
+        return []
+    lines = [
+        "",
+        f"**⊘ {orphan_line(n)}** mktsync cannot cancel a run: Marketo's REST API cannot. "
+        f"In Marketo, {cancel_how('ID')}; then record it: `{forget_command('ID', 'KEY')}`.",
+        "",
+    ]
+    for s in report.schedules:
+        lines += [
+            f"- {literal(s.name)} (campaign {s.campaign_id}): {literal(o)}"
+            for o in s.orphaned[:limit]
+        ]
+        if len(s.orphaned) > limit:
+            lines.append(f"- {plural(len(s.orphaned) - limit, 'more')} not shown")
+    return lines
 
 
 def apply_to_json(report: ApplyReport) -> dict[str, Any]:
@@ -240,6 +350,17 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         "stats": dict(report.stats),
         "last_line": last_line(report),
         **({"environment": report.plan.environment} if report.plan.environment else {}),
+        # apply --reviewed: items and batch runs due but held for the next review
+        **(
+            {
+                "held": {
+                    "items": report.plan.summary.held,
+                    "batch_runs": report.plan.summary.held_runs,
+                }
+            }
+            if report.plan.summary.held or report.plan.summary.held_runs
+            else {}
+        ),
         **(
             {"schedules": [dataclasses.asdict(s) for s in report.schedules]}
             if report.schedules

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
-from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD_SAMPLE
+from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD_SAMPLE, FieldWrite
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
@@ -31,6 +32,42 @@ CHANGED_FIX = (
 def mask_emails(text: str) -> str:
     """``jane.doe@example.com`` -> ``j***@example.com``, wherever it stands in ``text``."""
     return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+
+
+# Lead field names that look personal (issue 25): their values are masked in the Markdown
+# comment, as emails are.  Matched anywhere in the name, ignoring case; masking a field
+# that is not personal costs a reviewer little, showing one that is costs the person.
+_PERSONAL = re.compile(
+    r"mail|phone|mobile|fax|name|address|street|city|postal|zip|birth|salutation|ssn|ip$",
+    re.IGNORECASE,
+)
+
+
+def personal_field(name: str) -> bool:
+    """Does lead field ``name`` look like it holds personal data (email, phone, name, address)?"""
+    return _PERSONAL.search(name) is not None
+
+
+def mask_value(text: str) -> str:
+    """A personal value shown by its first character only: ``Ada Lovelace`` -> ``A***``."""
+    return f"{text[:1]}***" if text else text
+
+
+def field_leads(w: FieldWrite) -> str:
+    """How many leads a field goes to, in words."""
+    if w.created_only:
+        return f"up to {plural(w.leads, 'lead')} (created leads only)"
+    return plural(w.leads, "lead")
+
+
+def protected_note(cp: CampaignPlan, w: FieldWrite) -> str:
+    """The plan's warning for an allowed protected field (issue 25), as plain text."""
+    to = f"to {field_leads(w)}" if w.leads else "to no lead in this plan"
+    grant = "; its values may grant consent (grant_consent: true)" if w.grant_consent else ""
+    return (
+        f"warning: '{cp.name}' writes protected lead field {w.name} ({w.protected}) {to}"
+        f"{grant}: {w.reason}"
+    )
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -92,6 +129,23 @@ def cost_line(plan: Plan) -> str:
     )
 
 
+def new_ledger_note(plan: Plan, show: Callable[[str], str] | None = None) -> str | None:
+    """Issue 25: the ledger is new, so every item is planned as new; a warning when there
+    is evidence the campaigns were sent before (a moved ledger), else a calm note."""
+    found = plan.new_ledger
+    if found is None:
+        return None
+    return f"{'warning' if found.warns else 'note'}: {found.words(show)}"
+
+
+def instant_text(plan: Plan) -> str:
+    """The plan's instant as its header shows it: ``2026-12-05T23:30:00-05:00
+    (America/New_York, today 2026-12-05)``."""
+    if plan.now is None:
+        return "an unrecorded time (a plan file from an older mktsync)"
+    return f"{plan.now.isoformat()} ({plan.timezone}, today {plan.now.date().isoformat()})"
+
+
 def headline(plan: Plan) -> str:
     s = plan.summary
     extra = ""
@@ -110,6 +164,11 @@ def headline(plan: Plan) -> str:
         extra += (
             f"; {plural(s.schedule_changed, 'changed batch run')} will NOT be scheduled again "
             "(retrigger: never)"
+        )
+    if s.schedule_orphaned:
+        extra += (
+            f"; {plural(s.schedule_orphaned, 'batch run')} still scheduled in Marketo for "
+            f"{'a row that is' if s.schedule_orphaned == 1 else 'rows that are'} gone"
         )
     if s.schedule_calls:
         extra = f"; {plural(s.schedule_calls, 'batch run')} to schedule" + extra

@@ -13,8 +13,10 @@ library and opens the file read-only, under an authorizer that permits reading o
 (no ``ATTACH``, ``VACUUM INTO``, ``PRAGMA``, writes or extension loading) and a
 progress handler that stops a query after ``timeout_seconds`` (default 120).
 Any other URL goes through SQLAlchemy, installed with ``mktsync[sql]``, and must be
-written as one ``${VAR}`` so a pull request cannot choose the host.  ``--untrusted``
-runs refuse SQL sources altogether.  Messages show the URL as written in the config
+written as one ``${VAR}`` with no default so a pull request cannot choose the host (the
+host rule, ``mktsync.config.dburl``); through psycopg or psycopg2, libpq gets only what
+the URL says (no ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``).  ``--untrusted`` runs
+refuse SQL sources altogether.  Messages show the URL as written in the config
 (which names variables, not their values); a resolved URL is only ever shown with
 its password replaced.
 """
@@ -31,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.confine import sqlite_written_path
+from mktsync.config.dburl import libpq_pins, url_problem
 from mktsync.config.model import EnvString, SourceSpec
-from mktsync.config.security import sql_url_problem
 from mktsync.errors import EnvironmentVariableError, SourceError
 from mktsync.row import Row
 from mktsync.sources.paths import confined, confined_file
@@ -143,16 +145,13 @@ def redact_url(url: str) -> str:
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
     """Run the query and yield ``(index, row)``, fetching ``chunk_size`` rows at a time."""
-    raw = spec.options["url"]
-    if spec.policy.untrusted:
-        raise SourceError(
-            spec.name, _where(spec, "url"), "an untrusted run (--untrusted) reads no SQL source"
-        )
-    written = raw.raw if isinstance(raw, EnvString) else str(raw)
-    refused = sql_url_problem(written)
+    value = _url(spec)
+    # The host rule (config.dburl), reported here as this source's error; resolve()
+    # applies it again, so a URL that reaches a driver has always passed it.
+    refused = url_problem(value.raw, spec.base_dir, spec.policy, kind="source")
     if refused:
         raise SourceError(spec.name, _where(spec, "url"), refused)
-    url_text = raw.resolve() if isinstance(raw, EnvString) else written
+    url_text = value.resolve()
     chunk_size = int(spec.options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
     path = sqlite_written_path(url_text)
     if path is not None:
@@ -271,7 +270,7 @@ def _sqlalchemy_rows(
         ) from None
     error = sqlalchemy.exc.SQLAlchemyError
     try:
-        engine = sqlalchemy.create_engine(url)
+        engine = sqlalchemy.create_engine(url, connect_args=_libpq_args(sqlalchemy, url))
     except (error, ValueError) as exc:
         raise SourceError(
             spec.name, _where(spec, "url"), f"bad URL {_shown_url(spec)}: {_scrub(exc, url)}"
@@ -296,6 +295,34 @@ def _sqlalchemy_rows(
         ) from None
     finally:
         engine.dispose()
+
+
+def _libpq_args(sqlalchemy: Any, url: str) -> dict[str, str]:
+    """For PostgreSQL through libpq: only what the URL says reaches the server.
+
+    Without these, libpq would add ``$PGPASSWORD``, ``~/.pgpass`` or ``$PGHOST`` to a URL
+    that does not say them (``mktsync.config.dburl.libpq_pins``).
+    """
+    from mktsync.config.dburl import LIBPQ_10_OPTIONS, libpq_options
+
+    parsed = sqlalchemy.engine.make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    driver = parsed.get_driver_name()
+    if driver not in ("psycopg", "psycopg2"):
+        return {}  # not libpq: pins would be unknown options (docs/security.md)
+    given = {
+        key
+        for key, part in (
+            ("host", parsed.host),
+            ("port", parsed.port),
+            ("user", parsed.username),
+            ("password", parsed.password),
+            ("dbname", parsed.database),
+        )
+        if part is not None
+    } | set(parsed.query)
+    return libpq_pins(given, libpq_options() if driver == "psycopg" else LIBPQ_10_OPTIONS)
 
 
 def _chunks(
@@ -328,6 +355,21 @@ def _chunks(
             yield number, Row(zip(names, values, strict=True))
 
 
+def _url(spec: SourceSpec) -> EnvString:
+    """The source's URL as an ``EnvString`` under the host rule (a plain str from tests too)."""
+    raw = spec.options["url"]
+    if isinstance(raw, EnvString) and raw.url == "source":
+        return raw
+    return EnvString(
+        raw=raw.raw if isinstance(raw, EnvString) else str(raw),
+        field=f"sources.{spec.name}.url",
+        position=spec.positions.get("url") or spec.position,
+        policy=spec.policy,
+        url="source",
+        base_dir=spec.base_dir,
+    )
+
+
 def _where(spec: SourceSpec, key: str) -> str:
     position = spec.positions.get(key) or spec.position
     return str(position)
@@ -357,12 +399,11 @@ def columns(spec: SourceSpec) -> tuple[str, ...] | None:
     reads nothing.  Other databases, and URLs needing a variable that is not set, give
     None: ``validate`` needs no secret and no server.
     """
-    raw = spec.options["url"]
-    written = raw.raw if isinstance(raw, EnvString) else str(raw)
-    if spec.policy.untrusted or sql_url_problem(written):
+    value = _url(spec)
+    if url_problem(value.raw, spec.base_dir, spec.policy, kind="source"):
         return None  # validate reports these itself
     try:
-        url_text = raw.resolve() if isinstance(raw, EnvString) else written
+        url_text = value.resolve()
     except EnvironmentVariableError:
         return None
     path = _sqlite_file(spec, url_text)

@@ -62,6 +62,11 @@ def test_bench_apply_runs_and_fails_a_missed_target(tmp_path: Path) -> None:
     assert "calls made 33 = plan total_calls 33" in line
 
 
+def test_bench_reviewed_holds_one_in_a_thousand(tmp_path: Path) -> None:
+    out = run_benchmark("bench_reviewed.py", ["--leads", "3000"], tmp_path)
+    assert re.search(r"^\| 3,000 leads \|.*\| held 3 \|", out, re.M), out
+
+
 def test_bench_config_prints_each_shape_and_fails_a_missed_target(tmp_path: Path) -> None:
     shapes = ["--shapes", "campaigns-x60000,merges-deep"]
     out = run_benchmark("bench_config.py", [*shapes, "--target", "60"], tmp_path)

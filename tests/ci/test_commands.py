@@ -53,6 +53,9 @@ def test_command_runs_on_the_example(
     if invocation.command == "ledger":  # the ledger an apply left behind
         argv = ["apply", "--emulator", "--ledger", "sqlite:///.mktsync/ledger.db"]
         assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    if "--reviewed" in invocation.argv:  # the plan the pull request's job saved
+        reviewed = invocation.argv[invocation.argv.index("--reviewed") + 1]
+        assert main(["plan", "--out", reviewed], stdout=out, stderr=err) == 0, err.getvalue()
     code = main(runnable(invocation.argv), stdout=out, stderr=err)
     assert code == expected(invocation.argv), err.getvalue()
     if "markdown" in invocation.argv:

@@ -88,6 +88,31 @@ def test_apply_runs_on_main_one_at_a_time(path) -> None:
     assert commands.index("plan") < commands.index("apply")  # the numbers first
 
 
+@pytest.mark.parametrize("path", APPLY, ids=lambda p: p.name)
+def test_apply_sends_what_the_pull_request_reviewed(path) -> None:
+    """The merge applies the plan its pull request showed (--reviewed), found by the pull
+    request's head commit, from branches of this repository only; without one, the config."""
+    workflow = load(path)
+    job = workflow["jobs"]["apply"]
+    assert job["env"]["MKTSYNC_ENV"] == "${{ vars.MKTSYNC_ENV }}"
+    assert (
+        by_name("pull-request.yml")["jobs"]["plan"]["env"]["MKTSYNC_ENV"]
+        == job["env"]["MKTSYNC_ENV"]
+    )  # a plan is bound to its environment: both sides read the same variable
+    assert workflow["permissions"] == {**workflow["permissions"], "actions": "read"}
+    assert workflow["permissions"]["pull-requests"] == "read"
+    find = next(s for s in job["steps"] if s.get("id") == "reviewed")
+    assert "--name mktsync-plan-json" in find["run"] and '--commit "$head"' in find["run"]
+    assert ".head.repo.full_name" in find["run"]  # never a fork's artifact
+    applies = [s for s in job["steps"] if is_action(s) and s["with"]["command"] == "apply"]
+    reviewed, plain, new_ledger = applies
+    assert reviewed["if"] == "${{ !inputs.new-ledger && steps.reviewed.outputs.found == 'true' }}"
+    assert "--reviewed mktsync-reviewed/plan.json" in reviewed["with"]["args"]
+    assert plain["if"] == "${{ !inputs.new-ledger && steps.reviewed.outputs.found != 'true' }}"
+    assert reviewed["env"] == plain["env"]
+    assert new_ledger["if"] == "${{ inputs.new-ledger }}"  # started by hand: nothing reviewed
+
+
 def test_apply_keeps_the_ledger() -> None:
     postgres = by_name("apply.yml")
     assert postgres["jobs"]["apply"]["env"]["MKTSYNC_LEDGER_URL"] == (
@@ -114,10 +139,10 @@ def test_gitlab_plans_merge_requests_and_applies_in_a_resource_group() -> None:
     assert "mktsync: plan failed" in script and "sed 's/^/    /'" in script
     assert pipeline["apply"]["resource_group"]
     assert "CI_DEFAULT_BRANCH" in str(pipeline["apply"]["rules"])
-    commands = [
-        i.argv[0] for i in shell_invocations() if i.where.startswith(".gitlab-ci.yml:apply")
-    ]
-    assert commands == ["validate", "plan", "apply"]
+    applies = [i.argv for i in shell_invocations() if i.where.startswith(".gitlab-ci.yml:apply")]
+    assert [argv[0] for argv in applies] == ["validate", "plan", "apply", "apply"]
+    # The merged MR's plan, when it can be found, is what is applied (issue 21).
+    assert "--reviewed" in applies[2] and "--reviewed" not in applies[3]
 
 
 def test_pull_request_failure_replaces_the_comment_and_the_json_plan_is_kept() -> None:

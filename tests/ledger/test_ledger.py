@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from ledger_testing import item
@@ -291,3 +292,22 @@ def test_read_only_open_reads_and_refuses_writes(
         viewer.cache_lead_ids({"a@example.com": 1})
     with pytest.raises(LedgerError, match="read-only"), viewer.lock(command="apply"):
         pass  # pragma: no cover
+
+
+def test_identity_is_this_ledger_not_its_state(open_: Callable[..., Ledger]) -> None:
+    """What a saved plan is bound to (issue 21): None before the ledger exists, then one id
+    for its life, whatever its records; another empty ledger has another."""
+    before = open_(create=False)
+    assert (before.identity(), before.fingerprint()) == (None, "empty")
+    made = open_()
+    ident = made.identity()
+    assert ident and len(ident) == 32
+    with made.lock(command="apply", timeout=5):
+        run = made.start_run(command="apply", config_digest="c", git_commit=None)
+        made.mark_pending(run, [item("ann@example.com/w1")], lead_ids={"ann@example.com/w1": 7})
+    assert made.fingerprint() != "empty"
+    assert open_(create=False).identity() == open_(read_only=True).identity() == ident
+    from mktsync.ledger import open_ledger
+
+    with open_ledger("sqlite:///:memory:", Path()) as other:
+        assert other.fingerprint() == "empty" and other.identity() not in (None, ident)

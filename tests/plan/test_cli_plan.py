@@ -151,6 +151,9 @@ def test_markdown_header_names_commit_and_redacted_ledger(
     assert "commit `0123abcd`" in out and "ledger `sqlite:///" in out
     code, out, _ = run("plan", str(path), "--format", "markdown", "--ref", "feedbeef")
     assert "commit `feedbeef`" in out
+    # The plan's instant, in the config's zone: what now and today were (issue 21).
+    code, out, _ = run("plan", str(path), "--format", "markdown", "--now", "2026-12-05T09:00Z")
+    assert "as of `2026-12-05T09:00:00+00:00 (UTC, today 2026-12-05)`" in out.split("\n")[3]
     from mktsync.cli.plan import comment_context
 
     context = comment_context(None, "postgresql://me:hunter2@db.example.com/ledger")

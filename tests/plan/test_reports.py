@@ -198,7 +198,9 @@ def test_a_huge_plan_still_fits_and_says_what_is_missing() -> None:
 def test_text_summary_stands_apart_from_the_campaigns(tmp_path: Path) -> None:
     path = write_project(tmp_path, [row("ann@example.com")])
     lines = render_text(plan_config(path)[1]).splitlines()
-    assert lines[-3] == "" and lines[-2].startswith("1 lead to trigger")
+    # The ledger is new: the summary opens with that note (issue 25), then the headline.
+    assert lines[-4] == "" and lines[-3].startswith("note: the ledger")
+    assert lines[-2].startswith("1 lead to trigger")
 
 
 def test_changed_rows_are_shown_even_when_many_leads_are_sent(tmp_path: Path) -> None:

@@ -163,7 +163,7 @@ CASES: dict[str, tuple[Case, str]] = {
             csv_config("data/people.csv", extra="ledger: postgresql://attacker.example/db"),
             "--untrusted",
         ),
-        "ledger: an untrusted run (--untrusted) reads a ledger only from sqlite:///",
+        "ledger: a database URL other than sqlite:/// must come from the environment",
     ),
     "ledger path from HOME": (
         _plain(csv_config("data/people.csv", extra="ledger: sqlite:///${HOME}/.ledger.db")),
