@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -141,11 +142,95 @@ class MktsyncError(Exception):
         return [f"error: {self}"]
 
 
+SHOWN_PER_KIND = 10
+# A path's entry name (``campaigns.NAME``...) and the names below it (a token, a field,
+# a column, a list index) stand for any: what is left says what kind of problem it is.
+_ENTRY = re.compile(r"^(campaigns|sources|schedules|environments)\.([^.\[]+)")
+_BELOW = [
+    (re.compile(r"\.tokens\..*$"), ".tokens.*"),
+    (re.compile(r"\.(fields|columns)\.[^.\[]+"), r".\1.*"),
+    (re.compile(r"\[\d+\]"), "[*]"),
+]
+# Numbers outside quotes are counts and lines ("got 338", "first defined at line 12"):
+# they vary between instances of one kind.  A quoted name is what the problem is about.
+_QUOTED_OR_NUMBER = re.compile(r"'[^']*'|\d[\d,.]*")
+
+
+def problem_kind(problem: Problem) -> tuple[str, str, str, str]:
+    """(file, severity, field path with names as ``*``, message with the entry's own name
+    as ``*`` and numbers outside quotes as ``#``): ``campaigns.*.source: no source named
+    'x' under 'sources'``, ``campaigns.*.tokens: at most # entries (Marketo's limit), got #``."""
+    path, message = _generic(problem)
+    return problem.file, problem.severity, path, _QUOTED_OR_NUMBER.sub(_number_sign, message)
+
+
+def _generic(problem: Problem) -> tuple[str, str]:
+    """The path and the message with the entry's own name as ``*`` (numbers kept)."""
+    path, message = problem.path, problem.message
+    entry = _ENTRY.match(path)
+    if entry:
+        path = f"{entry.group(1)}.*{path[entry.end() :]}"
+        message = message.replace(f"'{entry.group(2)}'", "'*'")
+    for pattern, replacement in _BELOW:
+        path = pattern.sub(replacement, path)
+    return path, message
+
+
+def _number_sign(match: re.Match[str]) -> str:
+    text = match.group()
+    return text if text.startswith("'") else "#"
+
+
+def capped(problems: Iterable[Problem], per_kind: int = SHOWN_PER_KIND) -> list[Problem]:
+    """Problems in file order, at most ``per_kind`` of each kind, each cut kind followed by
+    one line counting the rest: ``… and 59,990 more errors like this one (campaigns.*.source:
+    no source named 'x' under 'sources')``.
+
+    60,000 aliases of one broken campaign are one problem repeated, not 60,000 to read;
+    every *distinct* problem is still shown (see ``problem_kind``).
+    """
+    ordered = sorted(problems, key=_order)
+    seen: dict[tuple[str, str, str, str], int] = {}
+    kinds = [problem_kind(p) for p in ordered]
+    for kind in kinds:
+        seen[kind] = seen.get(kind, 0) + 1
+    if all(count <= per_kind for count in seen.values()):
+        return ordered
+    shown: list[Problem] = []
+    met: dict[tuple[str, str, str, str], int] = {}
+    for problem, kind in zip(ordered, kinds, strict=True):
+        met[kind] = met.get(kind, 0) + 1
+        if met[kind] <= per_kind:
+            shown.append(problem)
+        elif met[kind] == per_kind + 1:  # the first one left out: count the rest here
+            path, message = _generic(problem)
+            rest = seen[kind] - per_kind
+            noun = ("error" if problem.severity == "error" else "warning") + "s" * (rest != 1)
+            shown.append(
+                Problem(
+                    file=problem.file,
+                    line=problem.line,
+                    column=problem.column,
+                    path="",
+                    message=f"… and {rest:,} more {noun} like this one ({path}: {message})",
+                    severity=problem.severity,
+                )
+            )
+    return shown
+
+
+def _order(problem: Problem) -> tuple[str, int, int, str, str, str]:
+    # The dataclass's own order, as a key: sorting 60,000 problems by __lt__ takes seconds.
+    p = problem
+    return (p.file, p.line, p.column, p.path, p.message, p.severity)
+
+
 class ConfigError(MktsyncError):
-    """The configuration is invalid; ``problems`` holds every problem found, in file order."""
+    """The configuration is invalid; ``problems`` holds every problem found, in file order,
+    at most ``SHOWN_PER_KIND`` of a kind (then a line counting the rest, see ``capped``)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
+        self.problems = capped(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
     def lines(self) -> list[str]:

@@ -195,6 +195,8 @@ def plan_schedules(
             if run_at is None:
                 continue
             where = f"schedules.{sp.name}: {_where(p.item)}run_at {p.item.run_at}"
+            if p.item.row is None:  # one run at a time written in the file: say where
+                where = f"{config.schedules[sp.name].run_at.position}: {where}"
             if run_at <= now:
                 lines.append(
                     f"{where} is in the past (now {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC); "

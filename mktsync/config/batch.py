@@ -29,8 +29,10 @@ def check_schedules(checker: Checker, data: dict[str, Any], used: set[str]) -> N
         return
     sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
     campaigns = data.get("campaigns") if isinstance(data.get("campaigns"), dict) else {}
-    trigger_ids = {
-        c.get("campaign_id"): name for name, c in (campaigns or {}).items() if isinstance(c, dict)
+    trigger_ids = {  # a list or mapping as an id is the schema's to report (and unhashable)
+        c["campaign_id"]: name
+        for name, c in (campaigns or {}).items()
+        if isinstance(c, dict) and isinstance(c.get("campaign_id"), int)
     }
     for name, schedule in schedules.items():
         if not isinstance(schedule, dict):
@@ -52,7 +54,8 @@ def check_schedules(checker: Checker, data: dict[str, Any], used: set[str]) -> N
         for field in ("when", "key", "run_at", "clone_to_program"):
             if isinstance(schedule.get(field), str):
                 checker._check_template((*path, field), schedule[field])
-        for token, text in (schedule.get("tokens") or {}).items():
+        tokens = schedule.get("tokens")
+        for token, text in (tokens if isinstance(tokens, dict) else {}).items():
             if isinstance(text, (str, int, float, bool)):
                 checker._check_template((*path, "tokens", token), str(text))
         checker._check_tokens(schedule, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -49,14 +50,76 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def schema_problems(doc: Document) -> list[Problem]:
+    """Every schema problem of the document, located and in words.
+
+    Entries of a named section (``campaigns``, ``sources``...) that are one object are
+    validated once: ``yamlfile`` gives every alias of a value the same object, so 60,000
+    aliases of one campaign cost one validation, and each of their names gets the
+    problems found (``ConfigError`` then shows the first few of a kind and counts the rest).
+    """
+    data, copies = _distinct_entries(doc.data)
     problems: list[Problem] = []
-    for error in _validator().iter_errors(doc.data):
+    for error in _validator().iter_errors(data):
         problems.extend(_explain(doc, error))
+        entry = tuple(error.absolute_path)[:2]
+        for other in copies.get(entry, ()):
+            problems.extend(_explain(doc, error, (entry, (entry[0], other))))
+    problems.extend(_name_problems(doc, copies))
     return problems
 
 
-def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
+Rename = tuple[JsonPath, JsonPath]  # an error found at one entry, reported at another
+
+
+def _distinct_entries(data: Any) -> tuple[Any, dict[JsonPath, list[str]]]:
+    """``data`` with each named section keeping one name per distinct entry object, and
+    (section, kept name) -> the other names of that object."""
+    copies: dict[JsonPath, list[str]] = {}
+    if not isinstance(data, dict):
+        return data, copies
+    reduced = dict(data)
+    for section, rules in schema()["properties"].items():
+        entries = data.get(section)
+        if not isinstance(entries, dict) or not isinstance(rules.get("additionalProperties"), dict):
+            continue
+        first: dict[int, str] = {}
+        kept: dict[str, Any] = {}
+        for name, value in entries.items():
+            if isinstance(value, dict | list) and id(value) in first:
+                copies.setdefault((section, first[id(value)]), []).append(name)
+            else:
+                first.setdefault(id(value), name)
+                kept[name] = value
+        if len(kept) < len(entries):
+            reduced[section] = kept
+    return reduced, copies
+
+
+def _name_problems(doc: Document, copies: dict[JsonPath, list[str]]) -> list[Problem]:
+    """The names left out by ``_distinct_entries``, checked against their section's
+    ``propertyNames`` (a pattern first, jsonschema for the message of those that fail)."""
+    problems: list[Problem] = []
+    for (section, _), names in copies.items():
+        rule = schema()["properties"][section].get("propertyNames")
+        if rule is None:
+            continue
+        pattern = re.compile(rule["pattern"]) if set(rule) == {"pattern"} else None
+        failing = [n for n in names if pattern is None or not pattern.search(n)]
+        if not failing:
+            continue
+        sub = {"properties": {section: {"propertyNames": rule}}}
+        checker = jsonschema.Draft202012Validator(sub)
+        for error in checker.iter_errors({section: dict.fromkeys(failing)}):
+            problems.extend(_explain(doc, error))
+    return problems
+
+
+def _explain(
+    doc: Document, error: ValidationError, rename: Rename | None = None
+) -> Iterator[Problem]:
     path: JsonPath = tuple(error.absolute_path)
+    if rename is not None and path[: len(rename[0])] == rename[0]:
+        path = rename[1] + path[len(rename[0]) :]
     validator = error.validator
     instance = error.instance
 
@@ -64,7 +127,7 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
         yield _at(doc, (*path, str(instance)), _bad_name(path, str(instance)), key=True)
         return
     if validator == "allOf" or (validator in ("anyOf",) and error.context):
-        yield from _explain(doc, best_match(error.context or []))
+        yield from _explain(doc, best_match(error.context or []), rename)
         return
     if validator == "additionalProperties" and isinstance(instance, dict):
         allowed = sorted((error.schema.get("properties") or {}).keys())
@@ -89,7 +152,7 @@ def _explain(doc: Document, error: ValidationError) -> Iterator[Problem]:
             return
         if error.context:  # a scalar: explain the branch of its own type
             same_type = [e for e in error.context if e.validator != "type"]
-            yield from _explain(doc, best_match(same_type or error.context))
+            yield from _explain(doc, best_match(same_type or error.context), rename)
             return
     yield _at(doc, path, _message(error))
 

@@ -147,17 +147,48 @@ def template_problem(exc: Exception, env: Any) -> str:
     return f"template syntax error: {message}"
 
 
+# Codecs Python counts as text encodings that cannot read a file's text: they decode
+# host names (and fail on a comma or turn a cell "xn--..." into other letters),
+# backslash escapes (a cell "C:\new" would change silently), or nothing at all.  Keyed
+# by the codec's own name (``codecs.lookup(name).name``), so every alias is caught.
+_NOT_FILE_TEXT = {
+    "punycode": "decodes internationalised host names (xn--...), not a file's text",
+    "idna": "decodes internationalised host names (xn--...), not a file's text",
+    "unicode-escape": "decodes Python backslash escapes: a \\n in a cell would become a line break",
+    "raw-unicode-escape": "decodes Python backslash escapes: a \\u in a cell would change",
+    "undefined": "decodes nothing (Python's placeholder codec)",
+}
+
+
 def encoding_problem(encoding: str) -> str | None:
-    """Why ``encoding:`` cannot decode a text file (unknown, or a bytes codec like base64)."""
+    """Why ``encoding:`` cannot decode a text file: unknown, a bytes codec like base64, or
+    a codec for something else than a file's text (punycode, unicode_escape...).
+
+    >>> encoding_problem("latin-1") is None
+    True
+    >>> encoding_problem("idna")
+    "'idna' is not a file encoding: it decodes internationalised host names (xn--...), not a file's text (try utf-8, latin-1 or cp1252)"
+    """
     import codecs
 
+    shown = _shown(encoding)
     try:
         info = codecs.lookup(encoding)
-    except LookupError:
-        return f"unknown encoding '{encoding}'"
+    except (LookupError, ValueError):  # ValueError: a NUL in the name, a lone surrogate
+        return f"unknown encoding {shown}"
     if not getattr(info, "_is_text_encoding", True):
-        return f"'{encoding}' is not a text encoding (try utf-8, latin-1 or cp1252)"
+        return f"{shown} is not a text encoding (try utf-8, latin-1 or cp1252)"
+    if info.name in _NOT_FILE_TEXT:
+        why = _NOT_FILE_TEXT[info.name]
+        return f"{shown} is not a file encoding: it {why} (try utf-8, latin-1 or cp1252)"
     return None
+
+
+def _shown(encoding: str) -> str:
+    """The name as written, quoted, escaped (a newline or a lone surrogate prints as such)
+    and cut when long."""
+    text = repr(encoding) if encoding.isprintable() else ascii(encoding)
+    return text if len(text) <= 42 else text[:38] + "...'"
 
 
 def byte_order_mark(head: bytes, encoding: str) -> bool:

@@ -11,15 +11,15 @@ Every problem is collected (never only the first) with its file, line and field.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2 import meta
-
 from mktsync.config.batch import build_schedules, check_schedules
+from mktsync.config.compiled import compiled
 from mktsync.config.dburl import DEFAULT_LEDGER
 from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
@@ -165,43 +165,22 @@ class Checker:
             )
 
     def _check_template(self, path: JsonPath, text: str) -> None:
-        env = make_environment()
         is_when = path[-1] == "when" and len(path) == 3
-        try:
-            source = as_condition(text) if is_when else text
-            ast = env.parse(source)
-            env.compile(source)  # unknown filters and tests are found only when compiling
-        except jinja2.TemplateSyntaxError as exc:
+        outcome = _template_outcome(text, is_when)
+        if outcome.syntax_line is not None:
             mark = self.doc.where(path)
-            line = mark.line + (1 if mark.block else 0) + (exc.lineno or 1) - 1
+            line = mark.line + (1 if mark.block else 0) + outcome.syntax_line - 1
             self.problems.append(
                 Problem(
                     file=self.doc.file,
                     line=line,
                     column=mark.column if line == mark.line else 1,
                     path=dotted(path),
-                    message=(
-                        f"not an expression ({exc.message}); write a condition such as "
-                        "row.status == 'registered'"
-                        if is_when and not is_braced(text)
-                        else template_problem(exc, env)
-                    ),
+                    message=outcome.message,
                 )
             )
-            return
-        if is_when:
-            why = constant_when(ast, text)
-            if why is not None:
-                self.error(path, f"this condition is constant: {why}")
-                return
-        unknown = sorted(meta.find_undeclared_variables(ast) - CONTEXT_NAMES)
-        if unknown:
-            names = ", ".join(f"'{n}'" for n in unknown)
-            allowed = ", ".join(sorted(CONTEXT_NAMES))
-            hint = ""
-            if len(unknown) == 1 and unknown[0] not in env.globals:
-                hint = f" (did you mean 'row.{unknown[0]}'?)"
-            self.error(path, f"unknown name {names} in template; templates can use {allowed}{hint}")
+        elif outcome.message:
+            self.error(path, outcome.message)
 
     def _check_tokens(self, campaign: dict[str, Any], path: JsonPath) -> None:
         seen: dict[str, str] = {}
@@ -248,6 +227,47 @@ class Checker:
                     f"field '{name}' is also in lead.fields: declare it once, under fields",
                     key=True,
                 )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What checking one template text found: a syntax error on a template line, or not."""
+
+    message: str = ""  # "" when the template is fine
+    syntax_line: int | None = None  # the template's own line (1-based) of a syntax error
+
+
+@functools.lru_cache(maxsize=65_536)
+def _template_outcome(text: str, is_when: bool) -> _Outcome:
+    """Check one template text, once per process (aliases repeat texts thousands of times)."""
+    source = as_condition(text) if is_when else text
+    entry = compiled(source)  # unknown filters and tests are found only when compiling
+    if entry.error is not None:
+        exc = entry.error
+        if is_when and not is_braced(text):
+            message = (
+                f"not an expression ({exc.message}); write a condition such as "
+                "row.status == 'registered'"
+            )
+        else:
+            message = template_problem(exc, make_environment())
+        return _Outcome(message=message, syntax_line=exc.lineno or 1)
+    assert entry.tree is not None
+    if is_when:
+        why = constant_when(entry.tree, text)
+        if why is not None:
+            return _Outcome(message=f"this condition is constant: {why}")
+    unknown = sorted(entry.undeclared - CONTEXT_NAMES)
+    if unknown:
+        names = ", ".join(f"'{n}'" for n in unknown)
+        allowed = ", ".join(sorted(CONTEXT_NAMES))
+        hint = ""
+        if len(unknown) == 1 and unknown[0] not in make_environment().globals:
+            hint = f" (did you mean 'row.{unknown[0]}'?)"
+        return _Outcome(
+            message=f"unknown name {names} in template; templates can use {allowed}{hint}"
+        )
+    return _Outcome()
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -18,21 +18,23 @@ cleanly.  Both are tested against the careful path with hypothesis.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import CodeType
 from typing import Any, TypeVar
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, nodes
 
+from mktsync.config.compiled import compiled
 from mktsync.config.model import Campaign, Template
 from mktsync.config.reads import as_condition
 from mktsync.errors import ConfigError, Problem
 from mktsync.items import FilteredRow, Item
 from mktsync.render import fast
 from mktsync.row import Row
-from mktsync.sandbox import make_environment
 
 FALSE_RENDERINGS = frozenset({"", "False", "false", "0", "None"})
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
@@ -104,10 +106,9 @@ def _happy_paths(
     names |= {"_Unusual": Unusual, "_item": record_factory(Item), "_source": source}
     names |= {"_campaign": campaign.name, "_campaign_id": campaign.campaign_id}
     columns: dict[str, str] = {}  # each column read once per row, into a local variable
-    env = make_environment()
 
     def inline(template: Template) -> str:
-        source = fast.python_source(env.parse(str(template.text)), names, columns)
+        source = fast.python_source(_tree(template), names, columns)
         if source is None:  # not a fast shape: call the compiled Jinja template
             name = f"_r{len(names)}"
             names[name] = _compile_required(template)
@@ -116,7 +117,7 @@ def _happy_paths(
 
     lines = []
     if campaign.when is not None:
-        condition = fast.python_condition(env.parse(str(campaign.when.text)), names, columns)
+        condition = fast.python_condition(_tree(campaign.when), names, columns)
         if condition is not None:  # renders "True" or "False": test the bool itself
             lines += [f"    if not {condition}:", "        return None"]
         else:
@@ -180,7 +181,7 @@ def _happy_paths(
         f"    {local} = {fast.column_lookup(column)}" for column, local in columns.items()
     ]
     source = "\n".join(head + lines + lazy + lines) + "\n"
-    namespace = _run(source, campaign, names)
+    namespace = _run(source, names)
 
     def for_header(header: Sequence[str]) -> RecordHappy | None:
         """The body over cells read by position: no dict per row, no lookups by name.
@@ -195,18 +196,26 @@ def _happy_paths(
         if columns:
             cells = ", ".join(f"cells[{position[column]}]" for column in columns)
             head += [f"    {local_names}, = {cells},"]
-        record_happy: RecordHappy = _run("\n".join(head + lines) + "\n", campaign, names)["happy"]
+        record_happy: RecordHappy = _run("\n".join(head + lines) + "\n", names)["happy"]
         return record_happy
 
     return {"happy": namespace["happy"], "for_header": for_header}
 
 
-def _run(source: str, campaign: Campaign, names: dict[str, Any]) -> dict[str, Any]:
-    code = compile(source, f"<mktsync campaign {campaign.name}>", "exec")
+def _run(source: str, names: dict[str, Any]) -> dict[str, Any]:
+    code = _code(source)
     namespace = fast.fast_globals(names)
     namespace |= {"int": int, "KeyError": KeyError}
     exec(code, namespace)
     return namespace
+
+
+@functools.lru_cache(maxsize=4096)
+def _code(source: str) -> CodeType:
+    """Compiled once per distinct body: campaigns that differ only in the values bound in
+    their namespace (name, id, long texts) share one code object (2,000 merged copies of
+    one campaign compile one)."""
+    return compile(source, "<mktsync campaign>", "exec")
 
 
 Record = TypeVar("Record", Item, FilteredRow)
@@ -231,6 +240,15 @@ def record_factory(cls: type[Record]) -> Callable[..., Record]:
     exec(compile(source, f"<mktsync {cls.__name__} factory>", "exec"), namespace)
     make: Callable[..., Record] = namespace["make"]
     return make
+
+
+def _tree(template: Template) -> nodes.Template:
+    """The template's parsed tree, shared through ``config.compiled`` (read, never changed)."""
+    entry = compiled(str(template.text))
+    if entry.error is not None or entry.tree is None:
+        _compile_required(template)  # raises the located error (validate reported it)
+    assert entry.tree is not None
+    return entry.tree
 
 
 def _compile(template: Template | None) -> fast.Render | None:

@@ -68,10 +68,13 @@ def decode_error(spec: SourceSpec, exc: UnicodeDecodeError) -> SourceError:
     line = 0
     with open_binary(spec) as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
-        for number, content in enumerate(text, start=1):
-            if any("\udc80" <= ch <= "\udcff" for ch in content):
-                line = number
-                break
+        try:
+            for number, content in enumerate(text, start=1):
+                if any("\udc80" <= ch <= "\udcff" for ch in content):
+                    line = number
+                    break
+        except UnicodeDecodeError:  # bytes under 0x80 that no escape carries (utf-32's)
+            line = 0  # the byte offset below still says where
     bad = exc.object[exc.start : exc.start + 1].hex()
     where = f"{written_path(spec)}:{line}" if line else written_path(spec)
     shown = spec.options.get("encoding") or "utf-8"

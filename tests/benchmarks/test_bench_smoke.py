@@ -65,3 +65,14 @@ def test_bench_apply_runs_and_fails_a_missed_target(tmp_path: Path) -> None:
 def test_bench_reviewed_holds_one_in_a_thousand(tmp_path: Path) -> None:
     out = run_benchmark("bench_reviewed.py", ["--leads", "3000"], tmp_path)
     assert re.search(r"^\| 3,000 leads \|.*\| held 3 \|", out, re.M), out
+
+
+def test_bench_config_prints_each_shape_and_fails_a_missed_target(tmp_path: Path) -> None:
+    shapes = ["--shapes", "campaigns-x60000,merges-deep"]
+    out = run_benchmark("bench_config.py", [*shapes, "--target", "60"], tmp_path)
+    assert re.search(r"^target campaigns-x60000 validate < 60 s: [\d.]+ met$", out, re.M), out
+    assert "aliases add 720,000 values to those written" in out
+    assert re.search(r"^merges-deep .* exit 1, 11 lines; last: .*… and 230 more errors", out, re.M)
+    # No file validates in no time: the benchmark must say so and exit 1.
+    out = run_benchmark("bench_config.py", [*shapes, "--target", "0"], tmp_path, code=1)
+    assert re.search(r"^target merges-deep validate < 0 s: [\d.]+ MISSED$", out, re.M), out

@@ -4,6 +4,15 @@ A template bomb is not a config error (validate cannot know what a row will make
 it): ``plan`` reports the row as an invalid item with the sandbox's reason, within a
 few seconds and without building the huge value.  A query bomb stops the plan with a
 plain error.  And a file swapped between ``validate`` and the read is caught at the read.
+
+YAML bombs (issue 25.3) are files under 1 MB shaped to make ``validate`` and ``plan``
+do work per *expanded* value: one long template aliased 2,000 times, 60,000 aliased
+campaigns, deep ``<<:`` merge chains, long flow sequences, many distinct templates
+(the last two smaller here than in the benchmark: the counts do not depend on size).
+Each is refused at the YAML bound it passes, or costs one parse (and at most one Jinja
+compilation) per distinct template text, counted by ``config.compiled.counts``; its
+problems come capped per kind.  The wall time of the same shapes is measured by
+``benchmarks/bench_config.py``.
 """
 
 from __future__ import annotations
@@ -12,13 +21,15 @@ import json
 import os
 import sqlite3
 import time
+import uuid
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from attack import BUDGET_SECONDS, SECRET, Checkout, csv_config, sql_config, template_config
 
-from mktsync.config import load_config
+from mktsync.config import compiled, load_config
 from mktsync.errors import SourceError
 from mktsync.sources import iter_rows
 
@@ -177,3 +188,128 @@ def test_a_file_swapped_for_a_symlink_after_validate_is_refused_at_the_read(
         list(iter_rows(config.sources["people"]))
     assert "leads outside the config file's folder through a symbolic link" in str(info.value)
     assert SECRET not in str(info.value)
+
+
+YAML_HEAD = """\
+version: 1
+sources:
+  people: {type: csv, path: data/people.csv}
+campaigns:
+"""
+
+
+def _campaign(name: str, number: int, tokens: str = "", source: str = "people") -> str:
+    text = (
+        f"  {name}:\n    campaign_id: {number}\n    source: {source}\n"
+        '    lead: {email: "{{ row.email }}"}\n'
+    )
+    return text + (f"    tokens:\n{tokens}" if tokens else "")
+
+
+def _aliased_template(marker: str) -> str:
+    paragraph = "<p>Dear {{ row.name | title }}, " + "lorem ipsum dolor sit amet " * 17 + "</p>"
+    block = "".join(f"        {paragraph} {marker}\n" for _ in range(1008))  # 500 KB
+    parts = [YAML_HEAD, _campaign("c0", 1, f"      my.Body: &body |\n{block}")]
+    parts += [
+        f"  c{i}:\n    campaign_id: {i + 1}\n    source: people\n"
+        f'    lead: {{email: "{{{{ row.email }}}}"}}\n    tokens: {{my.Body: *body}}\n'
+        for i in range(1, 2001)
+    ]
+    return "".join(parts)
+
+
+def _aliased_campaigns(marker: str) -> str:
+    first = _campaign("c0", 1, f'      my.Name: "{{{{ row.name }}}} {marker}"\n')
+    first = first.replace("  c0:\n", "  c0: &c\n", 1)
+    return YAML_HEAD + first + "".join(f"  c{i}: *c\n" for i in range(1, 60_001))
+
+
+def _merges(marker: str) -> str:
+    parts = [YAML_HEAD, "  c0: &c0\n    campaign_id: 1\n    source: people\n"]
+    parts.append('    lead: {email: "{{ row.email }}"}\n')
+    parts.append(f'    tokens: &t0 {{my.T0: "{{{{ row.name }}}} {marker}"}}\n')
+    for i in range(1, 340):
+        parts.append(f"  c{i}:\n    <<: *c0\n    campaign_id: {i + 1}\n")
+        parts.append(
+            f'    tokens: &t{i} {{<<: *t{i - 1}, my.T{i}: "{{{{ row.name }}}} {marker}"}}\n'
+        )
+    return "".join(parts)
+
+
+def _flow(marker: str) -> str:
+    rows = ", ".join(f"{{email: p{i}@example.com, name: P{i}}}" for i in range(10_000))
+    campaign = _campaign("c0", 1, f'      my.Name: "{{{{ row.name }}}} {marker}"\n', "inline")
+    return (
+        f"version: 1\nsources:\n  inline:\n    type: inline\n    rows: [{rows}]\n"
+        f"campaigns:\n{campaign}"
+    )
+
+
+def _distinct(marker: str) -> str:
+    parts = [YAML_HEAD]
+    for i in range(400):  # a loop and a set: shapes only Jinja's compiler checks
+        template = (
+            f"{{% set greeting = 'Hello {i}' %}}{{{{ greeting }}}} "
+            "{% for word in row.name.split() %}{{ word | title }}{% endfor %} "
+            + "dolor sit amet " * 50
+            + marker
+        )
+        parts.append(_campaign(f"c{i}", i + 1, f"      my.Body: {json.dumps(template)}\n"))
+    return "".join(parts)
+
+
+# name -> (the file, validate's exit code, its first line or None, how many distinct
+# template texts it holds, how many of them need Jinja's compiler)
+YAML_BOMBS: dict[str, tuple[Callable[[str], str], int, str | None, int, int]] = {
+    "one 500 KB template aliased 2,000 times": (
+        _aliased_template,
+        1,
+        "repo/campaigns.yaml:10:16: aliases expand this document to 1,018 MiB of text, over the "
+        "bound of 64 MiB once aliases are expanded",
+        0,
+        0,
+    ),
+    "60,000 aliased campaigns": (
+        _aliased_campaigns,
+        1,
+        "repo/campaigns.yaml:5:7: aliases add 720,000 values to those written, over the bound "
+        "of 250,000 values added by aliases",
+        0,
+        0,
+    ),
+    "a merge chain 340 deep": (
+        _merges,
+        1,
+        "repo/campaigns.yaml:409:13: campaigns.c100.tokens: at most 100 entries (Marketo's "
+        "limit), got 101",
+        2,
+        0,
+    ),
+    "a flow sequence of 10,000 rows": (_flow, 0, None, 2, 0),
+    "400 distinct 1 KB templates": (_distinct, 0, None, 401, 400),
+}
+
+
+@pytest.mark.parametrize("name", sorted(YAML_BOMBS))
+def test_yaml_bomb_costs_work_per_distinct_text(checkout: Checkout, name: str) -> None:
+    shape, code, first, texts, jinja = YAML_BOMBS[name]
+    marker = uuid.uuid4().hex  # texts no other test compiled in this process
+    config = checkout.write(shape(marker))
+    assert config.stat().st_size < 1_000_000
+    before = compiled.counts()
+    validated = checkout.run("validate", str(config))
+    after = compiled.counts()
+    assert validated.code == code, validated.text
+    assert "internal error" not in validated.text and "Traceback" not in validated.text
+    lines = validated.out.splitlines()
+    assert len(lines) <= 25  # capped: ten of a kind, then a count
+    if first is not None:
+        assert lines[0].startswith(first), lines[0]
+    # One parse per distinct text ("{{ row.email }}" may be cached by an earlier test),
+    # one Jinja compilation per text that needs it, however often each is written.
+    assert texts - 1 <= after.parses - before.parses <= texts
+    assert after.compiles - before.compiles == jinja
+    planned = checkout.run("plan", "--format", "json", str(config))
+    assert planned.code == code, planned.text
+    assert "internal error" not in planned.text and "Traceback" not in planned.text
+    assert compiled.counts() == after  # plan compiled nothing validate had compiled
