@@ -131,7 +131,7 @@ def measure_plan(config_path: Path) -> dict[str, Any]:
     import mktsync.plan
     import mktsync.render  # noqa: F401 - imported before the clock starts, as the others do
     from mktsync import plan_config
-    from mktsync.planfile import write_plan
+    from mktsync.plan.file import write_plan
 
     start = time.perf_counter()
     _config, plan = plan_config(config_path)

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import peak_rss_mb
 
 from mktsync.config.model import Limits
-from mktsync.itemlists import StreamedSequence
 from mktsync.items import Item
 from mktsync.plan import Binding, Call, CampaignPlan, Plan, PlannedItem
+from mktsync.plan.lists import StreamedSequence
 
 TOKENS = (("{{my.Webinar}}", "Scaling Marketo Ops with Git"),)
 
@@ -66,7 +66,7 @@ class _Calls(StreamedSequence[Call]):
 def write(path: Path, leads: int) -> None:
     from datetime import UTC, datetime
 
-    from mktsync.planfile import write_plan
+    from mktsync.plan.file import write_plan
 
     campaign = CampaignPlan(
         name="reminder",
@@ -96,8 +96,8 @@ def write(path: Path, leads: int) -> None:
 
 
 def child(path: Path, leads: int) -> None:
-    from mktsync.planfile import load_plan
-    from mktsync.planread import ReviewedSet
+    from mktsync.plan.file import load_plan
+    from mktsync.plan.filecalls import ReviewedSet
 
     started = time.perf_counter()
     plan = load_plan(path)

@@ -46,11 +46,11 @@ def plan_config(
 
     from mktsync.config import EnvString, display_name
     from mktsync.config.security import as_written
-    from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
     from mktsync.ledger.history import new_ledger
     from mktsync.plan import make_plan
-    from mktsync.qualify import preflight_estimates
+    from mktsync.plan.qualify import preflight_estimates
+    from mktsync.sources.contract import load_checked
 
     config = load_checked(path, policy=policy, environment=environment)
     # Only variables the policy allows, and never a host the file wrote (config.dburl);

@@ -22,31 +22,15 @@ LAYERS = {
     "dates": 2,
     "sandbox": 5,
     "config": 10,
-    # where rows, calls and state come from
+    # where rows, calls and state come from (sources also holds the data contract)
     "sources": 20,
     "marketo": 20,
     "ledger": 20,
     "emulator": 20,
-    "contract": 25,  # config checked against what sources say of their columns
     "render": 30,
-    "resolve": 30,
-    "spill": 35,
-    "itemlists": 36,  # invalid, unknown and changed items: held while short, else spilled
-    "planned": 38,
-    "schedules": 35,  # batch campaigns planned; plan.py adds them to the Plan
     "plan": 40,
-    "planread": 44,  # a saved plan's calls read from its file when iterated (issue 16)
-    "planfile": 45,
-    "qualify": 45,  # qualification rules against a plan; the campaign info apply saw
-    "outcomes": 45,
-    "scheduling": 48,  # batch campaigns applied (apply.py calls it once)
-    "fieldsync": 47,  # lead fields in apply: preflight against describe2, the writes (issue 15)
     "apply": 50,
-    "baseline": 55,  # what was sent before mktsync: recorded without calls
-    "settle": 50,
     "report": 60,
-    "demo": 70,
-    "progress": 70,
     "__init__": 80,  # the library API: load, plan, apply
     "cli": 90,
     "__main__": 95,

@@ -111,7 +111,10 @@ LEDGER = {
     "default": "sqlite:///.mktsync/ledger.db",
     "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
     "the config file; a PostgreSQL URL shares one ledger between CI runners." + HOST_RULE_DESC,
-    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL:-sqlite:///.mktsync/ledger.db}"],
+    "examples": [
+        "sqlite:///.mktsync/ledger.db",
+        "${MKTSYNC_LEDGER_URL:-sqlite:///.mktsync/ledger.db}",
+    ],
 }
 
 
@@ -550,7 +553,12 @@ SCHEMA = {
                         "additionalProperties": False,
                     },
                     "examples": [
-                        [{"field": "unsubscribed", "reason": "opt-outs collected at events (MKT-12)"}]
+                        [
+                            {
+                                "field": "unsubscribed",
+                                "reason": "opt-outs collected at events (MKT-12)",
+                            }
+                        ]
                     ],
                 },
                 "key": {

@@ -170,8 +170,8 @@ class Endpoint:
 
 def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     from mktsync.config import display_name
-    from mktsync.contract import load_checked
-    from mktsync.planfile import load_plan
+    from mktsync.plan.file import load_plan
+    from mktsync.sources.contract import load_checked
 
     saved: Plan | None = None
     reviewed: Plan | None = None
@@ -236,7 +236,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             config, saved, endpoint, ledger_url, request, err, note=note, reviewed=reviewed
         )
         if emulator is not None and not request.output.quiet:  # the demo's account
-            from mktsync.demo import account
+            from mktsync.cli.demo import account
 
             for line in account(emulator):
                 err.write(line + "\n")
@@ -258,14 +258,14 @@ def _run(
 ) -> ApplyReport:
     from mktsync import git_commit
     from mktsync.apply import ApplyOptions, apply_config
+    from mktsync.apply.result import StopRequest
+    from mktsync.cli.progress import Progress
     from mktsync.cli.record_only import bound
     from mktsync.cli.signals import orderly_stop
     from mktsync.config import display_name
     from mktsync.ledger import open_ledger
     from mktsync.marketo import MarketoClient
-    from mktsync.outcomes import StopRequest
-    from mktsync.progress import Progress
-    from mktsync.qualify import campaign_info_path
+    from mktsync.plan.qualify import campaign_info_path
 
     quiet, verbose = request.output.quiet, request.output.verbose
     progress = Progress(
@@ -373,7 +373,7 @@ def _endpoint(
     from mktsync.config import display_name
 
     if request.emulator:
-        from mktsync.demo import EMULATOR_LEDGER, emulator_for
+        from mktsync.cli.demo import EMULATOR_LEDGER, emulator_for
 
         with emulator_for(config) as emu:
             if not request.output.quiet:
@@ -451,10 +451,10 @@ def _as_made(made: Plan, name: str, config_path: Path, request: ApplyRequest) ->
     ``MKTSYNC_ENV``) and ``--now`` (or ``MKTSYNC_NOW``) may repeat the plan's, never
     override them: a disagreement is an error naming both sides."""
     from mktsync import instance_if_known
-    from mktsync.apply import place
-    from mktsync.contract import load_checked
+    from mktsync.apply.runner import place
     from mktsync.dates import instant
     from mktsync.errors import ForeignPlan
+    from mktsync.sources.contract import load_checked
 
     bound = made.binding
     if bound is None or made.now is None:

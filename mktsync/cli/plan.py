@@ -66,8 +66,8 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync import plan_config
     from mktsync.plan import check_budget
-    from mktsync.planfile import write_plan
-    from mktsync.qualify import plan_warnings
+    from mktsync.plan.file import write_plan
+    from mktsync.plan.qualify import plan_warnings
     from mktsync.report import REPORTERS, ReportOptions
     from mktsync.report.text import render_text_summary
 

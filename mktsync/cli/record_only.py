@@ -35,7 +35,7 @@ def bound(ledger: Ledger, base_url: str | None, environment: str | None) -> Iter
 def run_record_only(
     config: Config, request: ApplyRequest, saved: Plan | None, out: TextIO, err: TextIO
 ) -> int:
-    from mktsync.baseline import record_only
+    from mktsync.apply.baseline import record_only
 
     if request.emulator:
         raise MktsyncError("--record-only calls no Marketo, so --emulator has no meaning with it")

@@ -35,7 +35,7 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mktsync.contract import validate_all
+    from mktsync.sources.contract import validate_all
 
     output = output_of(args)
     policy = policy_from(args)

@@ -1,4 +1,4 @@
-"""``schedules:`` (batch campaigns) checked and built; see ``mktsync.schedules`` for planning."""
+"""``schedules:`` (batch campaigns) checked and built; see ``mktsync.plan.batch`` for planning."""
 
 from __future__ import annotations
 

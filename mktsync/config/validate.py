@@ -4,7 +4,7 @@ The schema says what shape the file has; this module says whether it makes sense
 sources exist, templates compile in the sandbox and use only ``row``, ``now`` and
 ``today``, a ``when`` (an expression, or a template) is not the same for every row,
 token names normalise without clashing, no two campaigns write the same ledger keys.
-Whether the columns templates read exist is ``mktsync.contract``'s question: it needs
+Whether the columns templates read exist is ``mktsync.sources.contract``'s question: it needs
 the sources, which sit above ``config``.
 Every problem is collected (never only the first) with its file, line and field.
 """

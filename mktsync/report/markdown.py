@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
-from mktsync.planned import SAMPLES_PER_FIELD, FieldWrite, field_samples, sample_leads
+from mktsync.plan.records import SAMPLES_PER_FIELD, FieldWrite, field_samples, sample_leads
+from mktsync.report.batch import schedule_markdown
 from mktsync.report.escape import html_text, literal, visible
-from mktsync.report.schedules import schedule_markdown
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,

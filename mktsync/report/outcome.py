@@ -13,12 +13,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from mktsync.apply.result import ApplyReport, CampaignReport, ScheduleReport
 from mktsync.errors import one_line
 from mktsync.items import Item
-from mktsync.outcomes import ApplyReport, CampaignReport, ScheduleReport
-from mktsync.planned import HeldItem
+from mktsync.plan.records import HeldItem
+from mktsync.report.batch import cancel_how, forget_command, orphan_line
 from mktsync.report.escape import literal, terminal, visible
-from mktsync.report.schedules import cancel_how, forget_command, orphan_line
 from mktsync.report.words import CHANGED_FIX, plural
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
-from mktsync.planned import SAMPLES_PER_FIELD, field_samples, sample_leads
+from mktsync.plan.records import SAMPLES_PER_FIELD, field_samples, sample_leads
+from mktsync.report.batch import environment_line, orphan_count, orphan_line, schedule_text
 from mktsync.report.escape import terminal
-from mktsync.report.schedules import environment_line, orphan_count, orphan_line, schedule_text
 from mktsync.report.words import (
     CHANGED_FIX,
     MARKS,

@@ -12,8 +12,8 @@ from typing import Any
 
 from mktsync.apply import ApplyOptions, ApplyReport, apply_config
 from mktsync.cli import main
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient, RetryPolicy

@@ -110,8 +110,8 @@ def test_preflight_skips_a_broken_campaign_and_sends_the_others(tmp_path: Path) 
     lead: {email: "{{ row.email }}"}
 """
     path = write_project(tmp_path, rows(3), extra=extra)
+    from mktsync.cli.demo import seed_for
     from mktsync.config import load_config
-    from mktsync.demo import seed_for
 
     seed = seed_for(load_config(path))
     for c in seed["campaigns"]:
@@ -128,8 +128,8 @@ def test_preflight_skips_a_broken_campaign_and_sends_the_others(tmp_path: Path) 
 
 
 def test_fail_fast_stops_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mktsync.cli.demo import seed_for
     from mktsync.config import load_config
-    from mktsync.demo import seed_for
 
     path = write_project(tmp_path, rows(3))
     programs = seed_for(load_config(path))["programs"]

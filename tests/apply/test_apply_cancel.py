@@ -29,11 +29,11 @@ import yaml
 from apply_helpers import apply, emulator, rows, statuses, triggered, write_project
 
 from mktsync.apply import ApplyOptions, apply_config
+from mktsync.apply.result import StopRequest
 from mktsync.config import load_config
 from mktsync.emulator import Emulator, EmulatorOptions
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient
-from mktsync.outcomes import StopRequest
 
 ROWS = 30  # a token set per lead: one call per lead
 REPO = Path(__file__).resolve().parent.parent.parent

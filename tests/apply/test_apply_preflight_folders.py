@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from apply_helpers import cli, emulator, rows, write_project
 
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 
 
 def folder_seed(path: Path, *, link_on: str) -> dict[str, object]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from apply_helpers import cli, emulator, rows, write_project
 
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 
 
 def campaigns_with(path: Path, qualification: dict[str, Any]) -> list[dict[str, Any]]:
@@ -112,7 +112,7 @@ def test_retry_of_a_failed_item_into_a_once_campaign_is_sent(
 
 
 def test_campaign_info_lives_beside_the_ledger_and_is_only_a_cache(tmp_path: Path) -> None:
-    from mktsync.qualify import CampaignSeen, campaign_info_path, load_seen, save_seen
+    from mktsync.plan.qualify import CampaignSeen, campaign_info_path, load_seen, save_seen
 
     beside = campaign_info_path("sqlite:///.mktsync/ledger.db", tmp_path)
     assert beside == tmp_path / ".mktsync" / "ledger.db.campaigns.json"

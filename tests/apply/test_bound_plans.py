@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from apply_helpers import write_project
 
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.ledger import open_ledger
 

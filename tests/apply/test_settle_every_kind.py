@@ -23,8 +23,8 @@ from apply_helpers import apply, triggered
 from settle_helpers import Tally, carried_out, duplicates, records, settle
 from test_apply_kill import start_apply
 
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import Emulator, EmulatorOptions
 from mktsync.marketo.activities import ReadBudget
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import EmulatorOptions, serve
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger import open_ledger

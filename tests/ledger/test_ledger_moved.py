@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import Emulator, serve
 from mktsync.ledger import open_ledger
 

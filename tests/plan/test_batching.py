@@ -14,8 +14,9 @@ from plan_helpers import row, write_project
 from mktsync import plan_config
 from mktsync.config.model import Campaign, LeadSpec, Position, Template
 from mktsync.items import FilteredRow, InvalidItem, Item
-from mktsync.plan import MAX_LEADS_PER_CALL, plan_campaign, plan_campaigns
-from mktsync.planfile import dumps
+from mktsync.plan import MAX_LEADS_PER_CALL
+from mktsync.plan.file import dumps
+from mktsync.plan.planner import plan_campaign, plan_campaigns
 
 POS = Position(file="campaigns.yaml", line=1, column=1)
 CAMPAIGN = Campaign(
@@ -169,7 +170,7 @@ def test_plan_json_is_byte_identical_across_runs(tmp_path: Path) -> None:
 def test_the_fast_token_hash_is_the_ledgers(pairs: list[tuple[str, str]]) -> None:
     """The plan compares with a hash it writes by hand; it must be the one the ledger stores."""
     from mktsync.items import token_hash
-    from mktsync.plan import fast_token_hash
+    from mktsync.plan.planner import fast_token_hash
 
     tokens = tuple(pairs)
     try:

@@ -24,7 +24,7 @@ from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient, RetryPolicy
 from mktsync.plan import make_plan
-from mktsync.planfile import load_plan
+from mktsync.plan.file import load_plan
 from mktsync.report import render_markdown, render_text
 
 CUSTOM = ("joinLink", "city", "seat")  # custom lead fields the emulator is seeded with
@@ -108,7 +108,7 @@ def apply(path: Path, emu: Emulator) -> int:
 
 def plans(path: Path) -> tuple[str, str, dict[str, Any]]:
     """The comment, the text plan and the JSON plan, as ``plan`` would print them now."""
-    from mktsync.planfile import plan_to_json
+    from mktsync.plan.file import plan_to_json
 
     config = load_config(path)
     with open_ledger(config.ledger.resolve({}), config.base_dir) as ledger:

@@ -20,14 +20,14 @@ import pytest
 from markdown_it import MarkdownIt
 
 from mktsync.cli import main
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.items import Item
 from mktsync.ledger import open_ledger
 from mktsync.plan import make_plan
-from mktsync.planfile import dumps, load_plan
-from mktsync.report.schedules import orphan_line
+from mktsync.plan.file import dumps, load_plan
+from mktsync.report.batch import orphan_line
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

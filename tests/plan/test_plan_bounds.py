@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from plan_helpers import record
 
-import mktsync.itemlists
+import mktsync.plan.lists
+import mktsync.plan.spill
 import mktsync.render.keys
-import mktsync.spill
 from mktsync.cli import main
 from mktsync.config import load_config
 from mktsync.items import Item
@@ -105,10 +105,10 @@ def outputs(path: Path, extra: list[str]) -> list[tuple[int, str, str]]:
 
 
 def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 2)
+    monkeypatch.setattr(mktsync.plan.spill, "GROUPS_HELD", 2)
     monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 1)
     monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 3)
-    monkeypatch.setattr(mktsync.itemlists, "HELD", 1)
+    monkeypatch.setattr(mktsync.plan.lists, "HELD", 1)
 
 
 @pytest.mark.parametrize("extra", [[], ["--retry-unknown"]])

@@ -10,7 +10,7 @@ from plan_helpers import row, write_project
 
 from mktsync import plan_config
 from mktsync.errors import PlanError
-from mktsync.planfile import dumps, load_plan
+from mktsync.plan.file import dumps, load_plan
 
 
 def _saved(tmp_path: Path) -> tuple[Path, str]:

@@ -112,7 +112,7 @@ def test_small_markdown_is_not_truncated(tmp_path: Path) -> None:
 
 def test_json_has_the_documented_shape(tmp_path: Path) -> None:
     path = write_project(tmp_path, [row("ann@example.com"), row("")], extra="    max_invalid: 1\n")
-    from mktsync.planfile import dumps
+    from mktsync.plan.file import dumps
 
     data = json.loads(dumps(plan_config(path)[1]))
     assert data["format_version"] == 1
@@ -136,7 +136,7 @@ def test_json_has_the_documented_shape(tmp_path: Path) -> None:
 
 
 def test_streamed_json_equals_the_whole_dict(tmp_path: Path) -> None:
-    from mktsync.planfile import dumps, plan_to_json
+    from mktsync.plan.file import dumps, plan_to_json
 
     rows_ = [row(f"u{i}@example.com", code=str(i % 3)) for i in range(7)] + [row("")]
     path = write_project(tmp_path, rows_, extra="    max_invalid: 1\n")
@@ -171,7 +171,7 @@ def test_changed_items_in_markdown(tmp_path: Path) -> None:
 
 
 def test_changed_items_in_json_round_trip(tmp_path: Path) -> None:
-    from mktsync.planfile import dumps, load_plan
+    from mktsync.plan.file import dumps, load_plan
 
     plan = _changed_plan(tmp_path)
     data = json.loads(dumps(plan))

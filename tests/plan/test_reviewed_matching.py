@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from mktsync.config.model import Limits
 from mktsync.items import Item
 from mktsync.plan import Binding, Call, CampaignPlan, Plan, PlannedItem
-from mktsync.planfile import load_plan, write_plan
-from mktsync.planread import ReviewedSet
+from mktsync.plan.file import load_plan, write_plan
+from mktsync.plan.filecalls import ReviewedSet
 
 text = st.text(min_size=1, max_size=6)  # any text: NUL, surrogates, non-ASCII
 pairs = st.lists(st.tuples(text, text), max_size=3, unique_by=lambda p: p[0])

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from mktsync import plan_config, planned, schedules
-from mktsync.planfile import dumps
+from mktsync import plan_config
+from mktsync.plan import batch as schedules
+from mktsync.plan import records as planned
+from mktsync.plan.batch import SchedulePlan, schedule_plan_from_json, schedule_plan_json
+from mktsync.plan.file import dumps
 from mktsync.report import render_markdown, render_text, text, words
-from mktsync.report import schedules as schedule_report
-from mktsync.schedules import SchedulePlan, schedule_plan_from_json, schedule_plan_json
+from mktsync.report import batch as schedule_report
 
 VOCABULARIES = [
     pytest.param(planned.CLASSES, words.MARKS, id="triggers"),

@@ -24,13 +24,13 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from mktsync import plan_config
+from mktsync.apply.result import ApplyReport, ScheduleReport
 from mktsync.cli import main
+from mktsync.cli.demo import seed_for
+from mktsync.cli.progress import Progress
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import EmulatorOptions, serve
 from mktsync.errors import hidden, one_line
-from mktsync.outcomes import ApplyReport, ScheduleReport
-from mktsync.progress import Progress
 from mktsync.report.escape import VALUE_WIDTH, html_text, literal, visible
 from mktsync.report.outcome import render_apply_markdown, render_apply_text
 

@@ -1,6 +1,6 @@
 """`mktsync ledger settle` and `mktsync ledger export --format sqlite`.
 
-The logic lives in the library (``mktsync.settle``, ``Ledger.export_sqlite``); this
+The logic lives in the library (``mktsync.apply.settle``, ``Ledger.export_sqlite``); this
 module builds the client from the config's credentials, as ``apply`` does, and prints:
 one line per campaign, then what is left to do (the ``mark-sent``/``forget`` command for
 each item only a person can settle, ready to paste), then notes and the last line.
@@ -26,7 +26,7 @@ from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
 
 if TYPE_CHECKING:  # settling talks to Marketo: imported when it runs (issue 16)
-    from mktsync.settle import SettledItem, SettleReport
+    from mktsync.apply.settle import SettledItem, SettleReport
 
 _LISTED = 20  # unsettled items named per campaign before "... and N more"
 # ReadBudget's defaults (mktsync.marketo.activities; a test keeps them equal): importing
@@ -89,12 +89,12 @@ def export_sqlite(target: LedgerTarget, out: Path) -> int:
 
 
 def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mktsync.apply.settle import settle_unknown
     from mktsync.cli.options import environment_of, find_config
     from mktsync.cli.record_only import bound
     from mktsync.config import display_name, load_config
     from mktsync.marketo import MarketoClient
     from mktsync.marketo.activities import ReadBudget
-    from mktsync.settle import settle_unknown
 
     # settle needs the config's credentials, so the config is read even with --ledger;
     # found as every command finds it, for the environment named (as apply does).

@@ -23,12 +23,12 @@ from contextlib import suppress
 from itertools import islice
 from typing import Any, Protocol
 
+from mktsync.apply.resolve import Resolution
 from mktsync.config.model import Config
 from mktsync.config.protected import FieldGuard, field_guard
 from mktsync.errors import MarketoError, disk_full, no_temp_space
 from mktsync.items import Item, recorded_tokens
 from mktsync.plan import Plan
-from mktsync.resolve import Resolution
 
 BATCH = 300
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from mktsync.config.model import Config
 from mktsync.errors import one_line
-from mktsync.plan import CampaignPlan, Plan
+from mktsync.plan.records import CampaignPlan, Plan
 
 INFO_VERSION = 1
 POSTGRES_INFO_NAME = ".mktsync-campaigns.json"

@@ -39,6 +39,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from mktsync.apply.batch import run_schedules
+from mktsync.apply.fields import as_recorded, field_refusals, needs_fields, write_fields
+from mktsync.apply.resolve import Resolution, resolve_leads
+from mktsync.apply.result import (
+    ApplyReport,
+    CampaignReport,
+    MissingLead,
+    PendingMarks,
+    StopRequest,
+)
 from mktsync.config.model import Config
 from mktsync.errors import (
     EXIT_ERROR,
@@ -48,21 +58,13 @@ from mktsync.errors import (
     QuotaExceeded,
     StalePlan,
 )
-from mktsync.fieldsync import as_recorded, field_refusals, needs_fields, write_fields
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification, Sending
-
-# The records of a run's outcome live in ``outcomes``; importable from here as before.
-from mktsync.outcomes import ApplyReport as ApplyReport
-from mktsync.outcomes import CampaignReport as CampaignReport
-from mktsync.outcomes import MissingLead, PendingMarks, StopRequest
 from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
-from mktsync.planned import SpilledCalls
-from mktsync.planread import FileCalls, ReviewedSet
-from mktsync.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
-from mktsync.resolve import Resolution, resolve_leads
-from mktsync.scheduling import run_schedules
+from mktsync.plan.filecalls import FileCalls, ReviewedSet
+from mktsync.plan.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
+from mktsync.plan.records import SpilledCalls
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
 Event = Mapping[str, Any]
@@ -364,7 +366,7 @@ class _Runner:
             self.report.seconds = time.monotonic() - self.started
             return
         if any(self.config.campaigns[cp.name].fields for cp in sendable if cp.calls):
-            # Lead fields first (issue 15), 300 leads a call; see mktsync.fieldsync.
+            # Lead fields first (issue 15), 300 leads a call; see mktsync.apply.fields.
             field_items = (
                 p.item
                 for cp in sendable
@@ -506,7 +508,7 @@ class _Runner:
         rep = self.by_name[name]
         items: list[Item] = []
         lead_ids: dict[str, int] = {}
-        # One query of the ledger's lead cache for the call's leads (mktsync.resolve).
+        # One query of the ledger's lead cache for the call's leads (mktsync.apply.resolve).
         found = resolution.lead_ids([p.item for p in call.items])
         for planned, lead_id in zip(call.items, found, strict=True):
             if lead_id is None:

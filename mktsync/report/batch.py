@@ -1,6 +1,6 @@
 """The batch-campaign section of a plan (``schedules:``), in text and Markdown.
 
-``⊘ orphaned`` runs (``mktsync.schedules``) are shown loudest: each with its time and how
+``⊘ orphaned`` runs (``mktsync.plan.batch``) are shown loudest: each with its time and how
 to cancel it in Marketo, since nothing mktsync can call unschedules a run.  Marketo's own
 way is in the UI: the smart campaign's Schedule tab, the x next to the run, OK
 ("Cancel a Scheduled Batch Campaign Run", Adobe's Marketo Engage documentation; see
@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from mktsync.errors import one_line
 from mktsync.plan import Plan
+from mktsync.plan.batch import CLASSES, RUN_AT, OrphanedRun, SchedulePlan, run_at_of
 from mktsync.report.escape import literal
 from mktsync.report.words import plural
-from mktsync.schedules import CLASSES, RUN_AT, OrphanedRun, SchedulePlan, run_at_of
 
 MARKS = {
     "schedule": "+",

@@ -37,9 +37,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, Self
 
+from mktsync.apply.fields import as_recorded
 from mktsync.config.model import Campaign, Config
 from mktsync.errors import MktsyncError, PlanError, one_line
-from mktsync.fieldsync import as_recorded
 from mktsync.items import Item, Tokens, recorded_tokens
 from mktsync.ledger import Ledger
 from mktsync.ledger.baseline import SentRecord, record_sent
@@ -338,7 +338,7 @@ def _record(item: Item, tokens: Iterable[tuple[str, str]], sent_at: str | None) 
 
 
 def _schedule_records(schedule_plan: object) -> list[SentRecord]:
-    from mktsync.schedules import SchedulePlan
+    from mktsync.plan.batch import SchedulePlan
 
     assert isinstance(schedule_plan, SchedulePlan)
     return [

@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mktsync.apply.result import ApplyReport, PendingMarks, ScheduleReport
 from mktsync.errors import MarketoError, PreflightError, QuotaExceeded
 from mktsync.items import Item
 from mktsync.ledger import Ledger
 from mktsync.marketo import NotSent, OutcomeUnknown
-from mktsync.outcomes import ApplyReport, PendingMarks, ScheduleReport
 from mktsync.plan import Plan
-from mktsync.schedules import LEAD, PlannedSchedule
+from mktsync.plan.batch import LEAD, PlannedSchedule
 
 
 def run_schedules(

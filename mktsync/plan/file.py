@@ -23,26 +23,24 @@ from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
-from mktsync.plan import (
+from mktsync.plan.batch import schedule_plan_from_json, schedule_plan_json
+from mktsync.plan.filecalls import FileCalls, Where, read_streamed
+from mktsync.plan.records import (
     CLASSES,
+    SAMPLES_PER_FIELD,
     Binding,
     Call,
     CampaignPlan,
     ChangedItem,
+    FieldWrite,
     Plan,
     PlannedItem,
-    Summary,
-)
-from mktsync.planned import (
-    SAMPLES_PER_FIELD,
-    FieldWrite,
     SpilledCalls,
+    Summary,
     field_samples,
     lead_line,
     planned_from_lead,
 )
-from mktsync.planread import FileCalls, Where, read_streamed
-from mktsync.schedules import schedule_plan_from_json, schedule_plan_json
 
 FORMAT_VERSION = 1
 

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from mktsync.config.model import Campaign, Limits
 from mktsync.config.protected import allowance, protected_field
-from mktsync.itemlists import StreamedSequence, item_from, item_record
 from mktsync.items import InvalidItem, Item, Tokens
-from mktsync.spill import OFFSET, Spill
+from mktsync.plan.lists import StreamedSequence, item_from, item_record
+from mktsync.plan.spill import OFFSET, Spill
 
 if TYPE_CHECKING:
     from mktsync.ledger.history import NewLedger
-    from mktsync.schedules import SchedulePlan
+    from mktsync.plan.batch import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
 MAX_FIELD_RECORDS = 300  # leads.json sync: records a call (issue 15)
@@ -261,7 +261,7 @@ class Summary:
     trigger_calls: int = 0
     lookup_calls: int = 0
     preflight_calls: int = 0
-    schedule_calls: int = 0  # batch runs to schedule (mktsync.schedules), one call each
+    schedule_calls: int = 0  # batch runs to schedule (mktsync.plan.batch), one call each
     schedule_changed: int = 0  # scheduled before, changed since, not sent again
     schedule_orphaned: int = 0  # still scheduled in Marketo, ahead, for rows that are gone
     field_calls: int = 0  # leads.json calls writing lead fields, and one describe call
@@ -326,7 +326,7 @@ class Plan:
     retry_unknown: bool
     campaigns: tuple[CampaignPlan, ...]
     summary: Summary = field(default_factory=Summary)
-    schedules: tuple[SchedulePlan, ...] = ()  # batch campaigns (mktsync.schedules)
+    schedules: tuple[SchedulePlan, ...] = ()  # batch campaigns (mktsync.plan.batch)
     environment: str | None = None  # the --env the plan was made for
     # The ledger is new (absent or never used), with any evidence that these campaigns
     # were sent before (mktsync.ledger.history; issue 25).

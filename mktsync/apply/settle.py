@@ -46,7 +46,7 @@ from typing import Literal, Protocol
 from mktsync.errors import EXIT_INCOMPLETE, EXIT_OK, MarketoError
 from mktsync.ledger import Ledger, LedgerRecord
 from mktsync.marketo.activities import REQUEST_CAMPAIGN, ActivityRead, ReadBudget
-from mktsync.schedules import CLONE, LEAD, RUN_AT
+from mktsync.plan.batch import CLONE, LEAD, RUN_AT
 
 Verdict = Literal["sent", "not_sent", "unknown"]
 Kind = Literal["trigger", "batch"]

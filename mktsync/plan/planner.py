@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from mktsync.config.model import Campaign, Config
 from mktsync.dates import instant
 from mktsync.errors import BudgetExceeded, PlanError
-from mktsync.itemlists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
-from mktsync.planned import (
+from mktsync.plan.lists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
+from mktsync.plan.records import (
     CLASSES,
     DESCRIBE_CALLS,
     EMAIL,
@@ -51,9 +51,7 @@ from mktsync.planned import (
     PER_LEAD_SAMPLE,
     PREFLIGHT_CALLS_PER_CAMPAIGN,
     SPILL_COLUMNS,
-    Action,
     Binding,
-    Call,
     CampaignPlan,
     ChangedItem,
     HeldItem,
@@ -68,32 +66,13 @@ from mktsync.planned import (
     field_writes,
     lead_line,
 )
+from mktsync.plan.spill import GroupWriter, Mark, Spill
 from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
 from mktsync.render.keys import KEYS_HELD
-from mktsync.spill import GroupWriter, Mark, Spill
 
 if TYPE_CHECKING:
-    from mktsync.schedules import StoredRun
+    from mktsync.plan.batch import StoredRun
 
-__all__ = [
-    "CLASSES",
-    "MAX_LEADS_PER_CALL",
-    "Action",
-    "Binding",
-    "Call",
-    "CampaignPlan",
-    "ChangedItem",
-    "HeldItem",
-    "Hold",
-    "LedgerView",
-    "Plan",
-    "PlannedItem",
-    "Summary",
-    "check_budget",
-    "make_plan",
-    "plan_campaign",
-    "plan_campaigns",
-]
 
 Items = Iterable[Item | InvalidItem | FilteredRow]
 ItemSource = Callable[[KeyCheck | None], Items]  # a fresh stream, with this duplicate-key check
@@ -159,8 +138,8 @@ def make_plan(
     folder walk varies); campaigns not in it count ``PREFLIGHT_CALLS_PER_CAMPAIGN``.
     ``hold``: items due that it refuses are not sent but listed as held (``--reviewed``).
     ``binding``: where the plan was made, recorded for ``plan --out``."""
+    from mktsync.plan.batch import plan_schedules
     from mktsync.render import iter_items
-    from mktsync.schedules import plan_schedules
 
     now = instant(now, config.timezone)
     names = list(config.campaigns) if campaigns is None else list(campaigns)

@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from mktsync.errors import PlanError, disk_full, no_temp_space
-from mktsync.itemlists import StreamedSequence
 from mktsync.items import Item, Tokens
-from mktsync.plan import Call, Plan
-from mktsync.planned import planned_from_lead
+from mktsync.plan.lists import StreamedSequence
+from mktsync.plan.records import Call, Plan, planned_from_lead
 
 _CALLS = '"calls": ['
 _CALL_HEAD, _CALL_TAIL = '{"tokens": ', ', "leads": ['

@@ -27,7 +27,7 @@ schedule this plan does not cover (``--campaign``) is not checked, since that sc
 keys are not known here.  A ``run_at`` in the past is refused here,
 at plan time: Marketo would refuse it, and the plan must not promise it.  So is any invalid
 row (there is no ``max_invalid`` for schedules: a blast to a whole smart list must not go
-out half-planned).  The data contract (``mktsync.contract``) does not yet check the columns
+out half-planned).  The data contract (``mktsync.sources.contract``) does not yet check the columns
 schedule templates read; a missing column makes the row invalid, which stops the plan.
 """
 

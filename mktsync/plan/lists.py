@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any, Generic, TypeVar, overload
 
 from mktsync.items import InvalidItem, Item
-from mktsync.spill import Appender, Spill
+from mktsync.plan.spill import Appender, Spill
 
 T = TypeVar("T")
 HELD = 2000  # items a list holds in memory before it moves to the spill

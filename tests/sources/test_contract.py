@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mktsync.config import display_name
 from mktsync.config.reads import as_condition, constant_when, fields_read, make_environment
-from mktsync.contract import validate_all
+from mktsync.sources.contract import validate_all
 
 POOL = ["email", "status", "join_code", "JoinCode", "days_left", "id", "Zoë", "first name"]
 MISSING = re.compile(r"column '([^']*)' is not in source")
