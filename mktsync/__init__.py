@@ -97,17 +97,9 @@ def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Bindin
 def instance_if_known(config: Config) -> str | None:
     """The host of the config's Marketo base URL, when its variable is set here (it is
     not a secret) and it is an http(s) URL; None otherwise (a pull request's plan)."""
-    import contextlib
+    from mktsync.marketo.client import instance_if_known as known
 
-    import httpx
-
-    from mktsync.errors import EnvironmentVariableError
-    from mktsync.marketo.client import instance_host
-
-    with contextlib.suppress(EnvironmentVariableError, ValueError, httpx.InvalidURL):
-        if config.marketo.base_url is not None:
-            return instance_host(config.marketo.base_url.resolve())
-    return None
+    return known(config)
 
 
 def _with_empty_ledger_note(config: Config) -> Config:

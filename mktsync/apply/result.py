@@ -3,7 +3,8 @@ asked for by a signal, and the leads Marketo does not know; and ``PendingMarks``
 ledger's side of one call that changes Marketo.
 
 Kept apart from ``apply`` (the executor) so that reporters and the command line can use
-them without the executor's machinery.  ``ApplyReport.exit_code`` is DESIGN.md's table.
+them without the executor's machinery.  ``ApplyReport.verdict`` decides how the run ended
+(``apply.verdict``): its exit code, DESIGN.md's table, and what its last line says.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mktsync.errors import EXIT_ERROR, EXIT_HELD, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
+from mktsync.apply.verdict import Sent, Shortfall, Verdict, decide
 from mktsync.items import Item
 from mktsync.ledger import Ledger
 from mktsync.marketo import NotSent, Stop
@@ -159,28 +160,45 @@ class ApplyReport:
     schedules: list[ScheduleReport] = field(default_factory=list)  # batch campaigns
 
     @property
+    def verdict(self) -> Verdict:
+        """How the run ended, decided once (``apply.verdict``): its exit code, whether all
+        is well, and the parts of its last line."""
+        c, s = self.campaigns, self.schedules
+        summary = self.plan.summary
+        counts = {
+            Shortfall.FAILED: sum(x.leads_failed for x in c),
+            Shortfall.UNKNOWN: sum(x.leads_unknown for x in c),
+            Shortfall.MISSING: sum(x.leads_missing for x in c if not x.missing_skip),
+            Shortfall.MISSING_SKIPPED: sum(x.leads_missing for x in c if x.missing_skip),
+            Shortfall.INVALID: sum(x.invalid for x in c),
+            Shortfall.NOT_ATTEMPTED: sum(x.leads_not_attempted for x in c),
+            Shortfall.CHANGED: sum(x.changed for x in c),
+            Shortfall.HELD_UNKNOWN: self.unsettled,
+            Shortfall.RUNS_FAILED: sum(len(x.failed) for x in s),
+            Shortfall.RUNS_UNKNOWN: sum(len(x.unknown) for x in s),
+            Shortfall.RUNS_NOT_ATTEMPTED: sum(x.not_attempted for x in s),
+            Shortfall.RUNS_CHANGED: sum(x.changed for x in s),
+            Shortfall.RUNS_ORPHANED: sum(len(x.orphaned) for x in s),
+            Shortfall.HELD: summary.held,
+            Shortfall.RUNS_HELD: summary.held_runs,
+        }
+        return decide(
+            sent=Sent(
+                leads=sum(x.leads_triggered for x in c),
+                calls=sum(x.calls_sent for x in c),
+                runs=sum(len(x.scheduled) for x in s),
+            ),
+            counts=counts,
+            refused=sum(1 for x in c if x.skipped) + sum(1 for x in s if x.skipped),
+            quota_stopped=self.quota_stopped,
+            stopped_by=self.stopped_by,
+            stop_code=self.stop_code,
+        )
+
+    @property
     def exit_code(self) -> int:
-        """DESIGN.md's table: a stop by signal, then the quota, preflight, then incomplete,
-        then items held for review (``apply --reviewed``, docs/exit-codes.md)."""
-        if self.stopped_by:
-            return self.stop_code
-        if self.quota_stopped:
-            return EXIT_QUOTA
-        if any(c.skipped for c in self.campaigns) or any(s.skipped for s in self.schedules):
-            return EXIT_ERROR
-        if any(c.leads_failed or c.leads_unknown for c in self.campaigns):
-            return EXIT_INCOMPLETE
-        if any(s.failed or s.unknown or s.not_attempted for s in self.schedules):
-            return EXIT_INCOMPLETE
-        if any(s.orphaned for s in self.schedules):
-            return EXIT_INCOMPLETE  # an email nobody wants still goes out: never green
-        if any(c.missing and not c.missing_skip for c in self.campaigns):
-            return EXIT_INCOMPLETE
-        if self.unsettled:
-            return EXIT_INCOMPLETE  # an earlier run's unknowns are still not settled
-        if self.plan.summary.held or self.plan.summary.held_runs:
-            return EXIT_HELD
-        return EXIT_OK
+        """DESIGN.md's table (docs/exit-codes.md), as the verdict decides it."""
+        return self.verdict.exit_code
 
     @property
     def unsettled(self) -> int:

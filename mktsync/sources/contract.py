@@ -60,12 +60,8 @@ def validate_all(path: Path | str, *, policy: Policy | None = None) -> Validatio
     problems = check_contract(result.config)
     every = tuple(capped([*result.problems, *problems]))
     if any(p.severity == "error" for p in problems):
-        return ValidationResult(ok=False, problems=every, summary="")
-    warnings = sum(p.severity == "warning" for p in every)
-    summary = re.sub(r", \d+ warnings?$", "", result.summary)
-    if warnings:
-        summary += f", {warnings} warning{'s' * (warnings != 1)}"
-    return dataclasses.replace(result, problems=every, summary=summary)
+        return ValidationResult(ok=False, problems=every)
+    return dataclasses.replace(result, problems=every)  # its warnings counted with them
 
 
 def check_contract(config: Config) -> list[Problem]:

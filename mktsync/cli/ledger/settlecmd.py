@@ -89,9 +89,9 @@ def export_sqlite(target: LedgerTarget, out: Path) -> int:
 
 
 def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mktsync.apply.instance import bound
     from mktsync.apply.settle import settle_unknown
     from mktsync.cli.options import environment_of, find_config
-    from mktsync.cli.record_only import bound
     from mktsync.config import display_name, load_config
     from mktsync.marketo import MarketoClient
     from mktsync.marketo.activities import ReadBudget
