@@ -20,8 +20,8 @@ from mktsync.plan import batch as schedules
 from mktsync.plan import records as planned
 from mktsync.plan.batch import SchedulePlan, schedule_plan_from_json, schedule_plan_json
 from mktsync.plan.file import dumps
-from mktsync.report import render_markdown, render_text, text, words
 from mktsync.report import batch as schedule_report
+from mktsync.report import render_markdown, render_text, text, words
 
 VOCABULARIES = [
     pytest.param(planned.CLASSES, words.MARKS, id="triggers"),
