@@ -1,7 +1,7 @@
 """``mktsync apply --record-only``: a baseline of what was sent before mktsync, no Marketo call.
 
 Also ``bound``: the check that a ledger belongs to the Marketo instance a run is for
-(``mktsync.ledger.baseline.bind_instance``), used by every apply that sends.
+(``mktsync.ledger.instance.bind_instance``), used by every apply that sends.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 def bound(ledger: Ledger, base_url: str | None, environment: str | None) -> Iterator[None]:
     """Refuse the run if ``ledger`` belongs to another instance; bind it on first use."""
     if base_url is not None:
-        from mktsync.ledger.baseline import bind_instance
+        from mktsync.ledger import bind_instance
 
         bind_instance(ledger, instance_host(base_url), environment=environment)
     yield
