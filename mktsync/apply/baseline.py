@@ -41,8 +41,7 @@ from mktsync.apply.fields import as_recorded
 from mktsync.config.model import Campaign, Config
 from mktsync.errors import MktsyncError, PlanError, one_line
 from mktsync.items import Item, Tokens, recorded_tokens
-from mktsync.ledger import Ledger
-from mktsync.ledger.baseline import SentRecord, record_sent
+from mktsync.ledger import Ledger, SentRecord, record_sent
 from mktsync.ledger.importfile import PROGRESS_EVERY, SentFile
 from mktsync.plan import Plan, make_plan
 

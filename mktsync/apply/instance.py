@@ -5,7 +5,7 @@ one Marketo instance.
 ...     apply_config(config, ledger, client)
 
 The ledger records the host of the base URL (``marketo.client.instance_host``) on first
-use and refuses every later run for another host (``ledger.baseline.bind_instance``), so a
+use and refuses every later run for another host (``ledger.instance.bind_instance``), so a
 sandbox ledger can never mark production sends as done, and ``ledger settle`` never reads
 another instance's activity log.  Only the host is kept, never a credential.
 """
@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from mktsync.ledger import Ledger
-from mktsync.ledger.baseline import bind_instance
+from mktsync.ledger import Ledger, bind_instance
 from mktsync.marketo.client import instance_host
 
 

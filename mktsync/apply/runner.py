@@ -193,7 +193,7 @@ def check_binding(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> N
     this run's before): a plan made without the base URL's variable is held to it through
     its ledger id.  A plan made before its ledger existed has no id to compare; a saved
     one then needs a ledger without records (its fingerprint, ``_check_saved``)."""
-    from mktsync.ledger.baseline import instance_of
+    from mktsync.ledger import instance_of
 
     bound = plan.binding
     if bound is None or plan.now is None:

@@ -10,7 +10,7 @@ from apply_helpers import cli, emulator, rows, write_project
 
 from mktsync.config import load_config
 from mktsync.ledger import open_ledger
-from mktsync.ledger.baseline import bind_instance, instance_of
+from mktsync.ledger.instance import bind_instance, instance_of
 
 SECRET = "sandbox-Secret-Must-Not-Leak"
 ENVIRONMENTS = """environments:

@@ -65,9 +65,9 @@ class ProgressLine:
 
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.apply.baseline import check_import
-    from mktsync.cli.ledger.repair import default_who
     from mktsync.cli.options import environment_of, find_config
     from mktsync.ledger import open_ledger
+    from mktsync.ledger.tools import default_who
     from mktsync.sources.contract import load_checked
 
     config = load_checked(find_config(args.config, args), environment=environment_of(args))

@@ -1,9 +1,9 @@
-"""`mktsync ledger settle` and `mktsync ledger export --format sqlite`.
+"""`mktsync ledger settle`.
 
-The logic lives in the library (``mktsync.apply.settle``, ``Ledger.export_sqlite``); this
-module builds the client from the config's credentials, as ``apply`` does, and prints:
-one line per campaign, then what is left to do (the ``mark-sent``/``forget`` command for
-each item only a person can settle, ready to paste), then notes and the last line.
+The logic lives in the library (``mktsync.apply.settle``); this module builds the client
+from the config's credentials, as ``apply`` does, and prints: one line per campaign, then
+what is left to do (the ``mark-sent``/``forget`` command for each item only a person can
+settle, ready to paste), then notes and the last line.
 """
 
 from __future__ import annotations
@@ -13,15 +13,9 @@ import json
 import shlex
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mktsync.cli.ledger.target import (
-    LedgerTarget,
-    _reading,
-    add_campaign_choice,
-    campaign_id_of,
-)
+from mktsync.cli.ledger.target import add_campaign_choice, campaign_id_of
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
 
@@ -80,12 +74,6 @@ def _positive(kind: type[int] | type[float]) -> Any:
         return value
 
     return parse
-
-
-def export_sqlite(target: LedgerTarget, out: Path) -> int:
-    """A consistent single-file copy of an SQLite ledger at ``out``; the records in it."""
-    with _reading(target) as ledger:
-        return ledger.export_sqlite(out)
 
 
 def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ledgercmd_testing import URL, Run, cli_knows_ledger, seed
 
-from mktsync.cli.ledger import EXPORT_COLUMNS, export, ledger_status, ledger_target
 from mktsync.ledger import open_ledger
+from mktsync.ledger.tools import EXPORT_COLUMNS, export, ledger_status, ledger_target
 
 
 def test_cli_registers_ledger() -> None:

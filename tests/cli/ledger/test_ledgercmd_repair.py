@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from ledgercmd_testing import URL, Run, item, seed, snapshot
 
-from mktsync.cli.ledger import KeysNotFound, ledger_target, read_keys, repair
 from mktsync.errors import LedgerLocked, MktsyncError
 from mktsync.ledger import open_ledger
 from mktsync.ledger.records import whoami
+from mktsync.ledger.tools import KeysNotFound, ledger_target, read_keys, repair
 
 WHY = "checked in Marketo: activity log shows the trigger"
 

@@ -1,12 +1,6 @@
-"""What a ledger knows without a trigger: its Marketo instance, and baselines recorded by hand.
+"""Sends recorded without a call: a baseline of what went out before mktsync.
 
->>> bind_instance(ledger, "123-ABC-456.mktorest.com")     # doctest: +SKIP
->>> record_sent(ledger, run_id, rows)                      # doctest: +SKIP
-
-A ledger belongs to one Marketo instance (DESIGN.md, "environment"): the host of the
-base URL is recorded at the first apply and every later apply must name the same one,
-so a sandbox ledger can never mark production sends as done.  Only the host is kept --
-never a credential, never a path or query.
+>>> record_sent(ledger, run_id, records, why="old log")    # doctest: +SKIP
 
 ``record_sent`` writes ``sent`` records for sends that happened outside mktsync (a
 baseline: ``apply --record-only``, ``ledger import``); a record already ``sent`` is left
@@ -20,9 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from mktsync.errors import LedgerError
 from mktsync.items import Tokens, token_hash
-from mktsync.ledger.core import Ledger, _bump
+from mktsync.ledger.core import Ledger
 from mktsync.ledger.integrity import record_checksum
 from mktsync.ledger.records import utc_now
 from mktsync.ledger.rows import RECORD_COLUMNS, encode_tokens
@@ -39,36 +32,6 @@ ON CONFLICT (campaign_id, key) DO UPDATE SET
     updated_at = excluded.updated_at, checksum = excluded.checksum
 WHERE items.status <> 'sent'
 """
-
-
-class WrongInstance(LedgerError):
-    """The ledger was made for another Marketo instance; nothing was read or written."""
-
-
-def instance_of(ledger: Ledger) -> str | None:
-    """The Marketo host the ledger belongs to, or None before its first apply."""
-    with ledger._tx() as tx:
-        rows = tx.execute("SELECT instance FROM ledger_meta WHERE id = 1")
-    return str(rows[0][0]) if rows and rows[0][0] else None
-
-
-def bind_instance(ledger: Ledger, host: str, *, environment: str | None = None) -> None:
-    """Record ``host`` as the ledger's instance on first use; refuse a ledger of another one."""
-    host = host.lower()
-    with ledger._tx() as tx:
-        rows = tx.execute("SELECT instance FROM ledger_meta WHERE id = 1")
-        current = str(rows[0][0]).lower() if rows and rows[0][0] else None
-        if current is None:
-            ledger._writable("bind_instance")
-            tx.execute("UPDATE ledger_meta SET instance = ? WHERE id = 1", (host,))
-            return
-    if current != host:
-        env = f" (environment '{environment}')" if environment else ""
-        raise WrongInstance(
-            f"{ledger.name}: this ledger belongs to Marketo instance {current}, but this run "
-            f"is for {host}{env}; refusing to use it (each environment needs its own ledger: "
-            "check 'ledger:' and --env)"
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,12 +61,11 @@ def record_sent(
     is read a page at a time, so a generator keeps memory flat however many there are;
     ``progress(done)`` is called after each page (1,000 records, or 4 MB of text).
     """
-    ledger._needs_lock("record_sent")
     now = utc_now()
     note = f"recorded without a call: {why}"
     written = done = 0
     encoded: dict[Tokens, tuple[str, str]] = {}  # many records share one token set
-    with ledger._tx() as tx:
+    with ledger.transaction(writing="record_sent", locked=True) as tx:
         for page in pages(records, size=_record_size):
             rows = []
             for r in page:
@@ -118,7 +80,7 @@ def record_sent(
             if progress is not None:
                 progress(done)
         if written:
-            _bump(tx)
+            tx.items_changed()
     return written
 
 
