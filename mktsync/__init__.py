@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mktsync.config.model import Config, Policy
+    from mktsync.config.model import Config
+    from mktsync.config.policy import Policy
     from mktsync.ledger.reader import LedgerReader
     from mktsync.plan import Binding, Plan
 

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from mktsync.apply import ApplyReport
-    from mktsync.config.model import Config, EnvString, Policy
+    from mktsync.config.model import Config, EnvString
+    from mktsync.config.policy import Policy
     from mktsync.emulator import Emulator
     from mktsync.plan import Plan
 

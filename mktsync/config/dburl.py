@@ -34,6 +34,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from typing import Literal, Protocol
 
 from mktsync.config.confine import (
     PathRefused,
@@ -41,16 +42,16 @@ from mktsync.config.confine import (
     confined_path,
     sqlite_written_path,
 )
-from mktsync.config.model import (
+from mktsync.config.policy import (
     EMBEDDED_MESSAGE,
     REFERENCE,
-    EnvString,
     Policy,
-    UrlKind,
     embeds_variables,
     whole_reference,
 )
 from mktsync.errors import EnvironmentVariableError
+
+UrlKind = Literal["ledger", "source"]
 
 DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"  # when the file writes no `ledger:`
 EMPTY_LEDGER = "sqlite:///:memory:"
@@ -59,6 +60,26 @@ UNTRUSTED_SQL = (
     "requests from forks plans without it"
 )
 _EXAMPLE = {"ledger": "${MKTSYNC_LEDGER_URL}", "source": "${MKTSYNC_WAREHOUSE_URL}"}
+
+
+class UrlValue(Protocol):
+    """What the rule reads of a URL value (a ``model.EnvString``, whose ``resolve`` calls
+    ``resolve_url``): named here so the rule needs nothing above it."""
+
+    @property
+    def raw(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def position(self) -> object: ...
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def url(self) -> UrlKind | None: ...
+    @property
+    def base_dir(self) -> Path | None: ...
+    @property
+    def variables(self) -> tuple[str, ...]: ...
 
 
 def url_problem(written: str, base_dir: Path, policy: Policy, *, kind: UrlKind) -> str | None:
@@ -90,7 +111,7 @@ def url_problem(written: str, base_dir: Path, policy: Policy, *, kind: UrlKind) 
 
 
 def resolve_url(
-    value: EnvString, env: Mapping[str, str], substitute: Callable[[Mapping[str, str]], str]
+    value: UrlValue, env: Mapping[str, str], substitute: Callable[[Mapping[str, str]], str]
 ) -> str:
     """The URL ``value`` stands for, by the rule above (``EnvString.resolve`` calls this)."""
     assert value.url is not None
@@ -119,7 +140,7 @@ def resolve_url(
     return text
 
 
-def unset_ledger_variable(value: EnvString, env: Mapping[str, str] | None = None) -> str | None:
+def unset_ledger_variable(value: UrlValue, env: Mapping[str, str] | None = None) -> str | None:
     """With ``--untrusted``: the ledger's ``${VAR}`` (no default) when it is unset or empty."""
     if value.url != "ledger" or not value.policy.untrusted:
         return None
@@ -130,7 +151,7 @@ def unset_ledger_variable(value: EnvString, env: Mapping[str, str] | None = None
     return None if (os.environ if env is None else env).get(name) else name
 
 
-def empty_ledger_note(value: EnvString, env: Mapping[str, str] | None = None) -> str | None:
+def empty_ledger_note(value: UrlValue, env: Mapping[str, str] | None = None) -> str | None:
     """What ``plan`` says when ``resolve_url`` gave ``EMPTY_LEDGER`` for ``value``."""
     name = unset_ledger_variable(value, env)
     if name is None:

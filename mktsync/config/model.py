@@ -16,10 +16,17 @@ from dataclasses import field as _field
 from pathlib import Path
 from typing import Any, Literal
 
+from mktsync.config.dburl import UrlKind, resolve_url
+from mktsync.config.policy import (
+    EMBEDDED_MESSAGE,
+    REFERENCE,
+    Policy,
+    embeds_variables,
+    not_allowed_message,
+)
 from mktsync.errors import EnvironmentVariableError, Problem
 
 DEFAULT_MAX_VALUE_BYTES = 64 * 1024  # a rendered key, token or field; see docs/security.md
-REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,38 +39,6 @@ class Position:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
-
-
-ALLOWED_PREFIXES = ("MARKETO_", "MKTSYNC_")
-UrlKind = Literal["ledger", "source"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Policy:
-    """What a run may reach beyond the config file: environment variables, folders, SQL.
-
-    >>> Policy().env_allowed("MARKETO_CLIENT_ID"), Policy().env_allowed("AWS_SECRET_ACCESS_KEY")
-    (True, False)
-
-    The command line builds it (``--allow-env``, ``--data-root``, ``--untrusted``,
-    ``--allow-path``); the config file cannot widen it.  Every ``EnvString`` and
-    ``SourceSpec`` built from a file carries the policy it was loaded under, so no
-    ``resolve()`` or file read can forget it.  ``data_root`` (default: the config file's
-    folder) is where source files must be; with ``untrusted`` they must also be under
-    one of ``allow_paths`` (relative to the root) and SQL sources are refused.
-    """
-
-    allow_env: frozenset[str] = frozenset()
-    data_root: Path | None = None
-    untrusted: bool = False
-    allow_paths: tuple[str, ...] = ("data",)
-
-    def env_allowed(self, name: str) -> bool:
-        return name.startswith(ALLOWED_PREFIXES) or name in self.allow_env
-
-    def root(self, base_dir: Path) -> Path:
-        """The folder every source file must resolve inside (symbolic links followed)."""
-        return Path(os.path.realpath(self.data_root or base_dir))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,10 +68,6 @@ class EnvString:
     def variables(self) -> tuple[str, ...]:
         return tuple(m.group(1) for m in REFERENCE.finditer(self.raw))
 
-    @property
-    def is_literal(self) -> bool:
-        return not self.variables
-
     def resolve(self, environ: Mapping[str, str] | None = None) -> str:
         env = os.environ if environ is None else environ
 
@@ -109,8 +80,6 @@ class EnvString:
         if embeds_variables(self.raw):
             raise EnvironmentVariableError(f"{where}{self.field}: {EMBEDDED_MESSAGE}")
         if self.url is not None:
-            from mktsync.config.dburl import resolve_url  # the rule needs confine, which needs us
-
             return resolve_url(self, env, self._substitute)
         return self._substitute(env)
 
@@ -129,38 +98,6 @@ class EnvString:
             )
 
         return REFERENCE.sub(substitute, self.raw)
-
-
-EMBEDDED_MESSAGE = (
-    "a ${VAR} must be the whole value (or part of a sqlite:/// path): inside a longer "
-    "URL it would carry the variable's value to a host the file chooses"
-)
-
-
-def embeds_variables(raw: str) -> bool:
-    """``https://${MKTSYNC_TOKEN}.example.com``: a variable inside a longer value (not SQLite).
-
-    A whole-value reference (``${VAR}``, ``${VAR:-default}``) hands the value to where
-    the workflow meant it to go; one inside a URL can put it in a host name (DNS) or a
-    path of the file's choosing.  ``sqlite:///${DIR}/x.db`` is a local, confined path.
-    """
-    references = list(REFERENCE.finditer(raw))
-    if not references or raw.startswith("sqlite:///"):
-        return False
-    return len(references) > 1 or references[0].group(0) != raw.strip()
-
-
-def whole_reference(raw: str) -> tuple[str, str | None] | None:
-    """``(NAME, default or None)`` when ``raw`` is one ``${NAME}`` or ``${NAME:-default}``, alone."""
-    match = REFERENCE.fullmatch(raw.strip())
-    return (match.group(1), match.group(2)) if match else None
-
-
-def not_allowed_message(name: str) -> str:
-    return (
-        f"environment variable {name} is not allowed; only MARKETO_* and MKTSYNC_* "
-        f"variables are read, unless the command line says '--allow-env {name}'"
-    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,15 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.confine import PathRefused, check_regular, confined_path
-from mktsync.config.dburl import DEFAULT_LEDGER, url_problem
-from mktsync.config.model import (
-    EMBEDDED_MESSAGE,
-    EnvString,
-    Policy,
-    UrlKind,
-    embeds_variables,
-    not_allowed_message,
-)
+from mktsync.config.dburl import DEFAULT_LEDGER, UrlKind, url_problem
+from mktsync.config.model import EnvString
+from mktsync.config.policy import EMBEDDED_MESSAGE, Policy, embeds_variables, not_allowed_message
 from mktsync.config.yamlfile import JsonPath
 from mktsync.errors import MktsyncError
 
@@ -133,18 +127,6 @@ def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
             if isinstance(block, dict) and isinstance(block.get(key), str):
                 found.append((("environments", env, "marketo", key), block[key]))
     return found + [(path, url) for path, url, _ in _database_urls(data)]
-
-
-def template_problem(exc: Exception, env: Any) -> str:
-    """A template's compile error in plain words: ``unknown filter 'upcase' (did you mean 'upper'?)``."""
-    from mktsync.config.schema import did_you_mean
-
-    message = str(getattr(exc, "message", None) or exc)
-    for kind, names in (("filter", env.filters), ("test", env.tests)):
-        match = re.match(rf"No {kind} named '([^']*)'", message)
-        if match:
-            return f"unknown {kind} '{match.group(1)}'{did_you_mean(match.group(1), list(names))}"
-    return f"template syntax error: {message}"
 
 
 # Codecs Python counts as text encodings that cannot read a file's text: they decode
