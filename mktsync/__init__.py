@@ -84,7 +84,7 @@ def plan_config(
 
 def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Binding:
     """Where a plan is made: the environment, the instance and the ledger's identity."""
-    from mktsync.ledger.postgres import redact
+    from mktsync.config.dburl import redact
     from mktsync.plan import Binding
 
     return Binding(

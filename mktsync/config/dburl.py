@@ -26,12 +26,18 @@ resolves its ledger and source URLs through ``resolve``, so none can skip the ru
 
 ``libpq_pins`` is the other half: once the URL comes from the workflow, libpq must not
 add what the URL does not say (``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``...).
+
+``redact`` is how every message shows a database URL: the password replaced, the query
+string left out (it can carry credentials too).  ``url_secrets`` is what a message must
+not show of a URL wherever it appears (a driver's text quoting it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import urllib.parse
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Literal, Protocol
@@ -60,6 +66,10 @@ UNTRUSTED_SQL = (
     "requests from forks plans without it"
 )
 _EXAMPLE = {"ledger": "${MKTSYNC_LEDGER_URL}", "source": "${MKTSYNC_WAREHOUSE_URL}"}
+_PASSWORD = re.compile(r"(?P<head>://[^:/@]*:)(?P<password>[^@]*)@")
+# Query keys whose values are credentials (libpq's password and sslpassword, a driver's
+# token or secret, sslkey's path): hidden wherever a message quotes them.
+_CREDENTIAL_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
 
 
 class UrlValue(Protocol):
@@ -80,6 +90,37 @@ class UrlValue(Protocol):
     def base_dir(self) -> Path | None: ...
     @property
     def variables(self) -> tuple[str, ...]: ...
+
+
+def redact(url: str) -> str:
+    """A database URL as messages show it: the password replaced, the query left out.
+
+    >>> redact("postgresql://ci:s3cret@db.internal:5432/mk?sslmode=require&sslpassword=x")
+    'postgresql://ci:***@db.internal:5432/mk'
+
+    The whole query string is left out, not only the keys known to hold a credential:
+    libpq reads ``password=`` and ``sslpassword=`` there, other drivers a token or a
+    key, and which keys do is each driver's to say.
+    """
+    return _PASSWORD.sub(r"\g<head>***@", url).split("?", 1)[0]
+
+
+def url_secrets(url: str) -> set[str]:
+    """What of ``url`` no message may show, wherever it appears: the password (as written
+    and percent-decoded) and the values of query keys that name a credential.
+
+    >>> sorted(url_secrets("postgresql://ci:p%40ss@db/mk?sslmode=require&password=s3cret"))
+    ['p%40ss', 'p@ss', 's3cret']
+    """
+    found: set[str] = set()
+    match = _PASSWORD.search(url)
+    if match:
+        found |= {match.group("password"), urllib.parse.unquote(match.group("password"))}
+    query = url.split("?", 1)[1] if "?" in url else ""
+    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if _CREDENTIAL_KEY.search(key):
+            found.add(value)
+    return {text for text in found if text}
 
 
 def url_problem(written: str, base_dir: Path, policy: Policy, *, kind: UrlKind) -> str | None:

@@ -17,13 +17,12 @@ written as one ``${VAR}`` with no default so a pull request cannot choose the ho
 host rule, ``mktsync.config.dburl``); through psycopg or psycopg2, libpq gets only what
 the URL says (no ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``).  ``--untrusted`` runs
 refuse SQL sources altogether.  Messages show the URL as written in the config
-(which names variables, not their values); a resolved URL is only ever shown with
-its password replaced.
+(which names variables, not their values); a resolved URL is only ever shown as
+``mktsync.config.dburl.redact`` shows it (password replaced, query left out).
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 import urllib.parse
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.confine import sqlite_written_path
-from mktsync.config.dburl import libpq_pins, url_problem
+from mktsync.config.dburl import libpq_pins, redact, url_problem, url_secrets
 from mktsync.config.model import EnvString, SourceSpec
 from mktsync.errors import EnvironmentVariableError, SourceError
 from mktsync.row import Row
@@ -135,12 +134,6 @@ _ACTIONS = {
         "COPY",
     }
 }
-_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@]*@")
-
-
-def redact_url(url: str) -> str:
-    """``postgresql://app:s3cret@db/x`` -> ``postgresql://app:***@db/x``."""
-    return _PASSWORD.sub(r"\g<head>***@", url)
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -378,17 +371,15 @@ def _where(spec: SourceSpec, key: str) -> str:
 def _shown_url(spec: SourceSpec) -> str:
     raw = spec.options["url"]
     text = raw.raw if isinstance(raw, EnvString) else str(raw)
-    return f"'{redact_url(text)}'"
+    return f"'{redact(text)}'"
 
 
 def _scrub(exc: BaseException, url: str) -> str:
-    """A driver's message, with the resolved URL and its password taken out."""
+    """A driver's message, with the resolved URL redacted and its secrets taken out."""
     message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    password = urllib.parse.urlsplit(url).password
-    message = message.replace(url, redact_url(url))
-    if password:
-        message = message.replace(password, "***")
-        message = message.replace(urllib.parse.unquote(password), "***")
+    message = message.replace(url, redact(url))
+    for secret in sorted(url_secrets(url), key=len, reverse=True):
+        message = message.replace(secret, "***")
     return message
 
 
