@@ -15,7 +15,9 @@ request writes the file, so each obeys this rule, in every run:
 - ``${VAR:-default}``: the default may only be a ``sqlite:///`` path, checked as above.
   Any other default (``${MKTSYNC_LEDGER_URL:-postgresql://attacker/db}``) would be the
   host whenever the variable is empty, as it is in a fork's pull-request run;
-- with ``--untrusted``, no ``sql`` source at all.
+- with ``--untrusted``, no ``sql`` source at all (``UNTRUSTED_SQL``: the one place this
+  rule is written; ``security`` reports it at ``validate``, the ``sql`` source as its own
+  error, and ``resolve_url`` refuses such a URL wherever it is opened).
 
 ``validate`` reports ``url_problem`` at the value's line; ``EnvString.resolve`` calls
 ``resolve_url``, which applies the rule again and then checks the value: with

@@ -138,24 +138,26 @@ _ACTIONS = {
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
     """Run the query and yield ``(index, row)``, fetching ``chunk_size`` rows at a time."""
+    url_text = _resolved(spec)
+    chunk_size = int(spec.options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+    path = _sqlite_file(spec, url_text)
+    if path is not None:
+        yield from _sqlite_rows(spec, path, chunk_size)
+    else:
+        yield from _sqlalchemy_rows(spec, url_text, chunk_size)
+
+
+def _resolved(spec: SourceSpec) -> str:
+    """The source's URL, resolved: a refusal of the host rule (``config.dburl``, which says
+    among others that an untrusted run reads no SQL) is this source's located error.
+
+    ``resolve`` applies the rule again, so a URL that reaches a driver has always passed it.
+    """
     value = _url(spec)
-    # The host rule (config.dburl), reported here as this source's error; resolve()
-    # applies it again, so a URL that reaches a driver has always passed it.
     refused = url_problem(value.raw, spec.base_dir, spec.policy, kind="source")
     if refused:
         raise SourceError(spec.name, _where(spec, "url"), refused)
-    url_text = value.resolve()
-    chunk_size = int(spec.options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-    path = sqlite_written_path(url_text)
-    if path is not None:
-        if not confined(spec, path, "url").exists():
-            shown = _shown_url(spec)
-            raise SourceError(
-                spec.name, _where(spec, "url"), f"database file not found for {shown}"
-            )
-        yield from _sqlite_rows(spec, confined_file(spec, path, "url"), chunk_size)
-    else:
-        yield from _sqlalchemy_rows(spec, url_text, chunk_size)
+    return value.resolve()
 
 
 def _sqlite_rows(
@@ -390,13 +392,10 @@ def columns(spec: SourceSpec) -> tuple[str, ...] | None:
     reads nothing.  Other databases, and URLs needing a variable that is not set, give
     None: ``validate`` needs no secret and no server.
     """
-    value = _url(spec)
-    if url_problem(value.raw, spec.base_dir, spec.policy, kind="source"):
-        return None  # validate reports these itself
     try:
-        url_text = value.resolve()
-    except EnvironmentVariableError:
-        return None
+        url_text = _resolved(spec)
+    except (SourceError, EnvironmentVariableError):
+        return None  # validate reports a refused URL itself; a missing variable is no error
     path = _sqlite_file(spec, url_text)
     if path is None:
         return None
