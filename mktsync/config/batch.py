@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from mktsync.config.checker import Checker, normalise_token_name
+from mktsync.config.defaults import SCHEDULE, filled
 from mktsync.config.model import Schedule, Template, TokenSpec
 from mktsync.config.reads import as_condition, is_braced
 from mktsync.config.yamlfile import JsonPath
@@ -90,7 +91,7 @@ def build_schedules(
             source=raw.get("source"),
             when=when,
             key=opt("key"),
-            retrigger=raw.get("retrigger", "never"),
+            retrigger=filled(raw, SCHEDULE)["retrigger"],
             tokens=tuple(
                 sorted(
                     (

@@ -50,6 +50,7 @@ from mktsync.config.confine import (
     confined_path,
     sqlite_written_path,
 )
+from mktsync.config.defaults import TOP
 from mktsync.config.policy import (
     EMBEDDED_MESSAGE,
     REFERENCE,
@@ -61,7 +62,7 @@ from mktsync.errors import EnvironmentVariableError
 
 UrlKind = Literal["ledger", "source"]
 
-DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"  # when the file writes no `ledger:`
+DEFAULT_LEDGER: str = TOP["ledger"]  # when the file writes no `ledger:` (the schema's default)
 EMPTY_LEDGER = "sqlite:///:memory:"
 UNTRUSTED_SQL = (
     "an untrusted run (--untrusted) reads no SQL source; the workflow for pull "

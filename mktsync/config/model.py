@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mktsync.config.dburl import UrlKind, resolve_url
+from mktsync.config.defaults import ALLOWED_FIELD, CAMPAIGN, LIMITS, SCHEDULE, TOP
 from mktsync.config.policy import (
     EMBEDDED_MESSAGE,
     REFERENCE,
@@ -25,8 +26,6 @@ from mktsync.config.policy import (
     not_allowed_message,
 )
 from mktsync.errors import EnvironmentVariableError, Problem
-
-DEFAULT_MAX_VALUE_BYTES = 64 * 1024  # a rendered key, token or field; see docs/security.md
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,13 +115,14 @@ class Template:
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
-    """Marketo's limits as this run must respect them (defaults: Marketo's documented ones)."""
+    """Marketo's limits as this run must respect them (defaults: Marketo's documented ones,
+    as the schema writes them)."""
 
-    calls: int = 100
-    window_seconds: float = 20.0
-    concurrency: int = 10
-    daily_quota: int = 50_000
-    safety_margin: float = 0.0  # share of `calls` left for other integrations (0.0-0.9)
+    calls: int = LIMITS["calls"]
+    window_seconds: float = float(LIMITS["window_seconds"])
+    concurrency: int = LIMITS["concurrency"]
+    daily_quota: int = LIMITS["daily_quota"]
+    safety_margin: float = float(LIMITS["safety_margin"])  # share of `calls` left to others
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,7 +175,7 @@ class AllowedField:
 
     field: str
     reason: str
-    grant_consent: bool = False
+    grant_consent: bool = ALLOWED_FIELD["grant_consent"]
     position: Position
 
 
@@ -185,7 +185,10 @@ MissingLeads = Literal["fail", "skip"]
 
 @dataclass(frozen=True, kw_only=True)
 class Campaign:
-    """One entry of ``campaigns:``; ``name`` is its YAML key (renaming it changes nothing)."""
+    """One entry of ``campaigns:``; ``name`` is its YAML key (renaming it changes nothing).
+
+    Defaults are the schema's (``config.defaults``), as for every record here.
+    """
 
     name: str
     campaign_id: int
@@ -193,13 +196,13 @@ class Campaign:
     lead: LeadSpec
     when: Template | None = None
     key: Template | None = None  # default: the lead reference
-    retrigger: Retrigger = "never"
+    retrigger: Retrigger = CAMPAIGN["retrigger"]
     tokens: tuple[TokenSpec, ...] = ()
-    max_invalid: int | str | None = 0  # a count, or "2%" of the rows; None: no limit
+    max_invalid: int | str | None = CAMPAIGN["max_invalid"]  # a count, or "2%"; None: no limit
     max_calls: int | None = None
-    create_missing: bool = False
-    expect_skips: bool = False  # Marketo's qualification rule may skip re-triggered leads
-    missing_leads: MissingLeads = "fail"
+    create_missing: bool = CAMPAIGN["create_missing"]
+    expect_skips: bool = CAMPAIGN["expect_skips"]  # Marketo may skip re-triggered leads
+    missing_leads: MissingLeads = CAMPAIGN["missing_leads"]
     # Marketo lead field API name -> template: written to each lead before the trigger
     # (issue 15: a per-person value as a lead field, not a My Token).
     fields: tuple[tuple[str, Template], ...] = ()
@@ -223,7 +226,7 @@ class Schedule:
     source: str | None = None
     when: Template | None = None
     key: Template | None = None  # default: the schedule's name (one run)
-    retrigger: Retrigger = "never"
+    retrigger: Retrigger = SCHEDULE["retrigger"]
     tokens: tuple[TokenSpec, ...] = ()
     clone_to_program: Template | None = None
     position: Position
@@ -253,12 +256,12 @@ class Config:
     sources: Mapping[str, SourceSpec]
     campaigns: Mapping[str, Campaign]
     max_calls: int | None = None
-    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    max_value_bytes: int = TOP["max_value_bytes"]  # see docs/security.md
     policy: Policy = field(default_factory=Policy)
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     environments: Mapping[str, EnvironmentSpec] = field(default_factory=dict)
     environment: str | None = None  # the one chosen (--env), whose marketo and ledger are above
     # The IANA zone that decides ``today`` (``mktsync.dates``); checked by validate.
-    timezone: str = "UTC"
+    timezone: str = TOP["timezone"]
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()

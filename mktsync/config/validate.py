@@ -18,10 +18,10 @@ from typing import Any
 
 from mktsync.config.batch import build_schedules, check_schedules
 from mktsync.config.checker import Checker, normalise_token_name
-from mktsync.config.dburl import DEFAULT_LEDGER, UrlKind
+from mktsync.config.dburl import UrlKind
+from mktsync.config.defaults import ALLOWED_FIELD, CAMPAIGN, TOP, filled
 from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
-    DEFAULT_MAX_VALUE_BYTES,
     AllowedField,
     Campaign,
     Config,
@@ -40,7 +40,7 @@ from mktsync.config.reads import as_condition
 from mktsync.config.schema import did_you_mean
 from mktsync.config.security import FILE_SOURCES, security_problems
 from mktsync.config.yamlfile import Document, JsonPath, dotted
-from mktsync.dates import DEFAULT_ZONE, zone_problem
+from mktsync.dates import zone_problem
 from mktsync.errors import Problem
 
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -200,7 +200,7 @@ def _allowed_fields(
         AllowedField(
             field=entry["field"],
             reason=entry["reason"].strip(),
-            grant_consent=bool(entry.get("grant_consent", False)),
+            grant_consent=bool(filled(entry, ALLOWED_FIELD)["grant_consent"]),
             position=pos((*path, "allow_protected_fields", i)),
         )
         for i, entry in enumerate(raw.get("allow_protected_fields") or [])
@@ -278,6 +278,7 @@ def build_config(
     for name, raw in (data.get("campaigns") or {}).items():
         cp: JsonPath = ("campaigns", name)
         lead = raw["lead"]
+        given = filled(raw, CAMPAIGN)  # what the file leaves out: the schema's default
         campaigns[name] = Campaign(
             name=name,
             campaign_id=raw["campaign_id"],
@@ -292,7 +293,7 @@ def build_config(
             ),
             when=template((*cp, "when"), as_condition(str(raw["when"]))) if "when" in raw else None,
             key=template((*cp, "key"), raw["key"]) if "key" in raw else None,
-            retrigger=raw.get("retrigger", "never"),
+            retrigger=given["retrigger"],
             tokens=tuple(
                 sorted(
                     (
@@ -304,11 +305,11 @@ def build_config(
                     key=lambda t: t.name,
                 )
             ),
-            max_invalid=raw.get("max_invalid", 0),
+            max_invalid=given["max_invalid"],
             max_calls=raw.get("max_calls"),
-            create_missing=bool(raw.get("create_missing", False)),
-            expect_skips=bool(raw.get("expect_skips", False)),
-            missing_leads=raw.get("missing_leads", "fail"),
+            create_missing=bool(given["create_missing"]),
+            expect_skips=bool(given["expect_skips"]),
+            missing_leads=given["missing_leads"],
             fields=tuple(
                 sorted(
                     (k, template((*cp, "fields", k), v))
@@ -318,17 +319,18 @@ def build_config(
             allow_protected_fields=_allowed_fields(raw, cp, pos),
             position=pos(cp),
         )
+    top = filled(data, TOP)
     return Config(
         path=path,
         base_dir=base_dir,
         version=data["version"],
         marketo=marketo_settings,
-        ledger=env(("ledger",), data.get("ledger", DEFAULT_LEDGER)),
+        ledger=env(("ledger",), top["ledger"]),
         sources=sources,
         campaigns=campaigns,
         max_calls=data.get("max_calls"),
-        max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
-        timezone=data.get("timezone", DEFAULT_ZONE),
+        max_value_bytes=top["max_value_bytes"],
+        timezone=top["timezone"],
         policy=policy,
         schedules=build_schedules(data, template, pos),
         environments=build_environments(data, env, pos, marketo_settings),

@@ -33,13 +33,14 @@ from typing import Any
 
 from mktsync.config.confine import sqlite_written_path
 from mktsync.config.dburl import libpq_pins, redact, url_problem, url_secrets
+from mktsync.config.defaults import source_defaults
 from mktsync.config.model import EnvString, SourceSpec
 from mktsync.errors import EnvironmentVariableError, SourceError
 from mktsync.row import Row
 from mktsync.sources.paths import confined, confined_file
 
-DEFAULT_CHUNK_SIZE = 1000
-DEFAULT_TIMEOUT_SECONDS = 120.0
+DEFAULT_CHUNK_SIZE: int = source_defaults("sql")["chunk_size"]
+DEFAULT_TIMEOUT_SECONDS = float(source_defaults("sql")["timeout_seconds"])
 MAX_SQLITE_VALUE = 1_000_000  # bytes of one string or blob a query may build
 # Functions a read-only query may call: no load_extension, no randomness, no blob bombs,
 # no printf/format (a '%.*c' width of 10**9 costs seconds before SQLite refuses it).
