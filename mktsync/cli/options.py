@@ -62,8 +62,6 @@ if TYPE_CHECKING:
 else:  # not subscriptable at run time
     Subparsers: TypeAlias = argparse._SubParsersAction
 
-DEFAULT_CONFIG = Path("campaigns.yaml")
-
 
 def add_config_file(p: argparse.ArgumentParser, *, help: str = "the config file") -> None:
     p.add_argument(
