@@ -3,7 +3,9 @@
 The schema says what shape the file has; this module says whether it makes sense:
 sources exist, templates compile in the sandbox and use only ``row``, ``now`` and
 ``today``, a ``when`` (an expression, or a template) is not the same for every row,
-token names normalise without clashing, no two campaigns write the same ledger keys.
+token names normalise without clashing (those two in ``checker``, which ``batch`` uses
+too), no two campaigns write the same ledger keys.  What a file leaves out gets the
+schema's default (``defaults``).
 Whether the columns templates read exist is ``mktsync.sources.contract``'s question: it needs
 the sources, which sit above ``config``.
 Every problem is collected (never only the first) with its file, line and field.
