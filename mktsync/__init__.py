@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mktsync.config.model import Config, Policy
+    from mktsync.config.model import Config
+    from mktsync.config.policy import Policy
     from mktsync.ledger.reader import LedgerReader
     from mktsync.plan import Binding, Plan
 
@@ -83,7 +84,7 @@ def plan_config(
 
 def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Binding:
     """Where a plan is made: the environment, the instance and the ledger's identity."""
-    from mktsync.ledger.postgres import redact
+    from mktsync.config.dburl import redact
     from mktsync.plan import Binding
 
     return Binding(

@@ -28,7 +28,8 @@ from typing import Literal
 
 from mktsync.apply.runner import place
 from mktsync.config import display_name
-from mktsync.config.model import Config, EnvString, Policy
+from mktsync.config.model import Config, EnvString
+from mktsync.config.policy import Policy
 from mktsync.config.security import as_written
 from mktsync.dates import instant
 from mktsync.errors import EnvironmentVariableError, ForeignPlan, MktsyncError

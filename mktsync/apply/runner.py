@@ -37,7 +37,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from mktsync.apply.batch import run_schedules
 from mktsync.apply.fields import as_recorded, field_refusals, needs_fields, write_fields
@@ -60,7 +60,7 @@ from mktsync.errors import (
 )
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
-from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification, Sending
+from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification
 from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
 from mktsync.plan.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
@@ -68,17 +68,6 @@ from mktsync.plan.records import SpilledCalls
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
 Event = Mapping[str, Any]
-
-
-class Client(Protocol):  # what apply needs of MarketoClient; tests may pass a real one only
-    def trigger_campaign(
-        self,
-        campaign_id: int,
-        lead_ids: list[int],
-        tokens: list[tuple[str, str]],
-        *,
-        sending: Sending | None = None,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from mktsync.config.model import Config
 from mktsync.emulator import Emulator, EmulatorOptions, serve
-from mktsync.emulator.lead_routes import STANDARD_FIELDS
+from mktsync.emulator.lead_fields import STANDARD_FIELDS
 from mktsync.items import Item
 
 EMULATOR_LEDGER = "sqlite:///.mktsync/emulator-ledger.db"

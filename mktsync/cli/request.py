@@ -17,7 +17,7 @@ from mktsync.cli.options import Output
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mktsync.config.model import Policy
+    from mktsync.config.policy import Policy
 
 
 @dataclass(frozen=True, kw_only=True)

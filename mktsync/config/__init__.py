@@ -16,19 +16,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from mktsync.config.checker import normalise_token_name
 from mktsync.config.environments import select_environment
 from mktsync.config.model import (
     Campaign,
     Config,
     EnvString,
-    Policy,
     Position,
     SourceSpec,
     Template,
 )
+from mktsync.config.policy import Policy
 from mktsync.config.schema import schema_problems, schema_text
 from mktsync.config.security import config_file_problem
-from mktsync.config.validate import Checker, build_config, normalise_token_name
+from mktsync.config.validate import DocumentChecker, build_config
 from mktsync.config.yamlfile import Document, parse_document
 from mktsync.errors import ConfigError, Problem
 
@@ -64,7 +65,7 @@ def check_document(doc: Document, base_dir: Path, policy: Policy | None = None) 
         return problems
     # Semantic checks run even when the schema found errors, so that one `validate`
     # shows every problem; they skip entries whose shape is wrong (already reported).
-    checker = Checker(doc, policy)
+    checker = DocumentChecker(doc, policy)
     checker.run(base_dir)
     return problems + checker.problems
 

@@ -59,7 +59,6 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     content_length: int = 0
-    client_host: str = "127.0.0.1"
 
     def __repr__(self) -> str:
         # The target may carry client_secret or access_token; never show it.

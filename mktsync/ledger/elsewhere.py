@@ -101,7 +101,8 @@ def read_other(
     an earlier commit), so one whole ``${VAR}`` the workflow set may name a database.
     """
     from mktsync.config.confine import PathRefused, confined_path, sqlite_written_path
-    from mktsync.config.model import EnvString, Policy
+    from mktsync.config.model import EnvString
+    from mktsync.config.policy import Policy
     from mktsync.errors import MktsyncError
     from mktsync.ledger.opening import open_ledger
 

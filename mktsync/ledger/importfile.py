@@ -38,8 +38,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Self
 
+from mktsync.config.checker import normalise_token_name
 from mktsync.config.model import Campaign
-from mktsync.config.validate import normalise_token_name
 from mktsync.errors import MktsyncError, disk_full, no_temp_space, one_line
 from mktsync.items import Tokens
 from mktsync.ledger.csvcells import EXPORT_COLUMNS, restore

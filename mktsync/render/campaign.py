@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,9 +34,9 @@ from mktsync.errors import ConfigError, Problem
 from mktsync.items import FilteredRow, Item
 from mktsync.render import fast
 from mktsync.row import Row
+from mktsync.sources.columns import EMAIL
 
 FALSE_RENDERINGS = frozenset({"", "False", "false", "0", "None"})
-EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 
 Happy = Callable[[Row, int, datetime], Item | None]
 RecordHappy = Callable[[list[str], int, datetime], Item | None]  # cells in header order

@@ -39,13 +39,13 @@ from mktsync.config.protected import field_guard
 from mktsync.dates import instant
 from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
-from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
+from mktsync.render.campaign import FALSE_RENDERINGS, CompiledCampaign, record_factory
 from mktsync.render.fast import Render
 from mktsync.render.keys import FirstRows, KeyCheck
 from mktsync.render.limits import oversized
 from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
-from mktsync.sources.columns import convert, declared
+from mktsync.sources.columns import EMAIL, convert, declared
 
 SHOWN_INVALID = 20  # invalid rows listed in the error; the rest are counted
 

@@ -30,7 +30,8 @@ from jinja2 import nodes
 
 from mktsync.config import ValidationResult, display_name, load_config, validate
 from mktsync.config.compiled import compiled
-from mktsync.config.model import Campaign, Config, Policy, Position, SourceSpec, Template
+from mktsync.config.model import Campaign, Config, Position, SourceSpec, Template
+from mktsync.config.policy import Policy
 from mktsync.config.reads import Read, column_of, fields_read
 from mktsync.errors import ConfigError, Problem, SourceError, capped
 from mktsync.sources import SOURCES

@@ -131,7 +131,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _ledger_prefix(config: str, environment: str | None, ledger_url: str | None) -> list[str]:
     """``mktsync ledger`` with the options that reach the ledger this settle used."""
-    from mktsync.ledger.postgres import redact
+    from mktsync.config.dburl import redact
 
     words = ["mktsync", "ledger"]
     if config != "campaigns.yaml":
