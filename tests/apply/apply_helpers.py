@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,15 @@ def rows(n: int, *, webinar: str = "w1", shared_code: bool = True) -> list[dict[
 
 @contextmanager
 def emulator(
-    path: Path, options: EmulatorOptions | None = None, **seed_changes: Any
+    path: Path,
+    options: EmulatorOptions | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    **seed_changes: Any,
 ) -> Iterator[Emulator]:
     seed = seed_for(load_config(path))
     seed.update(seed_changes)
-    with serve(seed=seed, options=options or EmulatorOptions()) as emu:
+    with serve(seed=seed, options=options or EmulatorOptions(), clock=clock) as emu:
         yield emu
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from emulator_testing import Api, error_code
+from testing.clock import FakeClock
 
 from mktsync.emulator import EmulatorOptions
 from mktsync.emulator.limits import Limiter, cst_day
@@ -25,9 +26,10 @@ def test_the_101st_call_inside_the_default_window_gets_606(api: Api) -> None:
 
 
 def test_the_window_slides(make_api: Any) -> None:
-    api: Api = make_api(EmulatorOptions(calls=3, window_seconds=1.0))
+    clock = FakeClock()
+    api: Api = make_api(EmulatorOptions(calls=3, window_seconds=1.0), clock=clock)
     assert [error_code(api.get(CAMPAIGN)) for _ in range(4)] == [None, None, None, "606"]
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert error_code(api.get(CAMPAIGN)) is None
 
 
