@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from apply_helpers import apply, cli, emulator, rows, statuses, triggered, write_project
+from testing.seed import project_seed
 
 from mktsync.emulator import EmulatorOptions
 
@@ -110,10 +111,7 @@ def test_preflight_skips_a_broken_campaign_and_sends_the_others(tmp_path: Path) 
     lead: {email: "{{ row.email }}"}
 """
     path = write_project(tmp_path, rows(3), extra=extra)
-    from mktsync.cli.demo import seed_for
-    from mktsync.config import load_config
-
-    seed = seed_for(load_config(path))
+    seed = project_seed(path)
     for c in seed["campaigns"]:
         if c["id"] == 1234:
             c["type"] = "batch"
@@ -128,11 +126,8 @@ def test_preflight_skips_a_broken_campaign_and_sends_the_others(tmp_path: Path) 
 
 
 def test_fail_fast_stops_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mktsync.cli.demo import seed_for
-    from mktsync.config import load_config
-
     path = write_project(tmp_path, rows(3))
-    programs = seed_for(load_config(path))["programs"]
+    programs = project_seed(path)["programs"]
     programs[0]["tokens"] = [t for t in programs[0]["tokens"] if t["name"] != "Link"]
     with emulator(path, programs=programs) as emu:
         code, out, err = cli(["apply", str(path), "--fail-fast", "--yes"], emu, monkeypatch)
