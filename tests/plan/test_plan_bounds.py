@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 
 import pytest
-from plan_helpers import record
 from testing import project
+from testing.plans import record
 from testing.project import LEAD_BY_EMAIL, flow
 
 import mktsync.plan.lists

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from plan_helpers import items_of, record, row, write_project
+from testing.plans import items_of, record, row, write_project
 
 from mktsync.cli import main
 from mktsync.config import load_config

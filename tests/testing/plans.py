@@ -1,17 +1,22 @@
+"""A project to plan and a ledger as earlier runs left it, for the plan and report tests.
+
+``write_project`` writes campaign 1234 (``reminder``) for the registered rows of
+``regs.csv``; ``record`` puts rendered items into the project's ledger with a status.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from testing import project
-from testing.project import LEAD_BY_EMAIL, csv_source, csv_text
-
 from mktsync.config import load_config
 from mktsync.config.model import Config
 from mktsync.items import Item
 from mktsync.ledger import open_ledger
 from mktsync.render import iter_items
+from testing import project
+from testing.project import LEAD_BY_EMAIL, csv_source, csv_text
 
 COLUMNS = ["email", "webinar", "code", "status"]
 
