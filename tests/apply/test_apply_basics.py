@@ -211,6 +211,7 @@ def test_demo_twice_sends_nothing_the_second_time(
     assert (tmp_path / ".mktsync" / "emulator-ledger.db").exists()
 
 
+@pytest.mark.slow
 def test_emulator_latency_and_limits_are_respected(tmp_path: Path) -> None:
     path = write_project(tmp_path, rows(30, shared_code=False), calls=10, window=1, concurrency=3)
     opts = EmulatorOptions(calls=10, window_seconds=1, concurrency=3, latency=(0.02, 0.05))

@@ -263,6 +263,7 @@ def test_ctrl_c_at_a_terminal(tmp_path: Path) -> None:
         assert_clean_cancel(path, emu, got, output.decode("utf-8", "replace"))
 
 
+@pytest.mark.slow
 def test_a_second_signal_leaves_pending_only_the_calls_on_the_wire(tmp_path: Path) -> None:
     """SIGINT, then SIGTERM before the calls in flight are answered: those stay pending (the
     next run reports them unknown); the calls waiting in the limiter were never marked."""

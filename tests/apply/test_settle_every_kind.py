@@ -215,6 +215,7 @@ def test_endless_pages_leave_items_unknown_until_the_log_is_read_to_its_end(
         emu.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [2, 7])
 def test_a_killed_apply_settles_on_evidence(tmp_path: Path, kill_after: int) -> None:
     path = project(tmp_path, people=20, concurrency=3, call_a_row=True)

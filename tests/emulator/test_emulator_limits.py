@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from emulator_testing import Api, error_code
 from testing.clock import FakeClock
 
@@ -50,6 +51,7 @@ def test_rejected_calls_count_unless_configured_otherwise() -> None:
     assert lenient.quota_used() == 2
 
 
+@pytest.mark.slow
 def test_the_11th_concurrent_call_gets_615(make_api: Any) -> None:
     api: Api = make_api(EmulatorOptions(latency=(1.0, 1.0)))
     results: list[str | None] = []

@@ -63,6 +63,7 @@ def apply(folder: Path, config: str, env: dict[str, str]) -> subprocess.Popen[st
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_an_apply_through_a_hard_link_is_refused_while_another_holds_the_lock(
     tmp_path: Path,
 ) -> None:

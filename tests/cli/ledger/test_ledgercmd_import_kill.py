@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from ledgercmd_testing import snapshot
 from testing.project import LEAD_BY_EMAIL, Flow, csv_source, write_project
 
@@ -101,6 +102,7 @@ def integrity(folder: Path) -> str:
         conn.close()
 
 
+@pytest.mark.slow
 def test_a_kill_at_any_moment_records_nothing_and_leaves_the_ledger_intact(
     tmp_path: Path,
 ) -> None:
