@@ -151,14 +151,14 @@ def csv_text(
     columns: Sequence[str] | None = None,
 ) -> str:
     """A CSV file's text as Python's csv module writes it (``\\r\\n`` line ends): a header
-    of ``columns`` (else the first row's keys) and the rows; rows that are sequences are
-    written as they are, a header row included if ``columns`` is not given."""
+    of ``columns`` (else the first mapping's keys), then the rows.  Rows that are sequences
+    are written as they are, after ``columns`` when it is given."""
     out = io.StringIO()
     if rows and not isinstance(rows[0], Mapping):
         writer = csv.writer(out)
         if columns is not None:
             writer.writerow(columns)
-        writer.writerows(rows)  # type: ignore[arg-type]
+        writer.writerows(rows)
         return out.getvalue()
     mappings: Sequence[Mapping[str, Any]] = rows  # type: ignore[assignment]
     header = list(columns) if columns is not None else list(mappings[0])
