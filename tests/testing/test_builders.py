@@ -27,7 +27,7 @@ VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(document=st.dictionaries(TEXT, VALUES, max_size=5))
 def test_the_yaml_written_reads_back_as_the_document(document: dict[str, Any]) -> None:
     assert yaml.safe_load(to_yaml(document)) == (document or None)
