@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 from apply_helpers import cli, emulator, rows, write_project
-
-from mktsync.cli.demo import seed_for
-from mktsync.config import load_config
+from testing.seed import project_seed
 
 
 def campaigns_with(path: Path, qualification: dict[str, Any]) -> list[dict[str, Any]]:
-    campaigns: list[dict[str, Any]] = seed_for(load_config(path))["campaigns"]
+    campaigns: list[dict[str, Any]] = project_seed(path)["campaigns"]
     for campaign in campaigns:
         campaign["qualification"] = qualification
     return campaigns

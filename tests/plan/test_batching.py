@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from plan_helpers import row, write_project
+from testing.plans import row, write_project
 
 from mktsync import plan_config
 from mktsync.config.model import Campaign, LeadSpec, Position, Template

@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testing.seed import campaign, lead, program, seed, token
 
 from mktsync.apply import ApplyOptions, apply_config
 from mktsync.config import load_config
@@ -80,13 +82,13 @@ def people(n: int, *, code: str = "c", out: str = "true") -> list[dict[str, str]
 
 @contextmanager
 def emulator(emails: Sequence[str]) -> Iterator[Emulator]:
-    seed = {
-        "programs": [{"id": 51234, "name": "Events", "tokens": [{"name": "Code"}]}],
-        "campaigns": [{"id": 1234, "name": "Reminder", "program_id": 51234}],
-        "leads": [{"id": 100 + i, "email": e} for i, e in enumerate(emails)],
-        "lead_fields": [{"name": n} for n in CUSTOM],
-    }
-    with serve(seed=seed, options=EmulatorOptions()) as emu:
+    events = seed(
+        programs=[program(51234, "Events", token("Code"))],
+        campaigns=[campaign(1234, "Reminder", program_id=51234)],
+        leads=[lead(100 + i, e) for i, e in enumerate(emails)],
+        lead_fields=[{"name": n} for n in CUSTOM],
+    )
+    with serve(seed=events, options=EmulatorOptions()) as emu:
         yield emu
 
 
@@ -220,6 +222,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from plan_helpers import row, write_project
+from testing.plans import row, write_project
 
 from mktsync import plan_config
 from mktsync.errors import PlanError

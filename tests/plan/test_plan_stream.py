@@ -15,7 +15,7 @@ import random
 import re
 from pathlib import Path
 
-from plan_helpers import items_of, record, write_project
+from testing.plans import items_of, record, write_project
 
 from mktsync import plan_config
 from mktsync.config import load_config

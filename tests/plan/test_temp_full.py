@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 import pytest
-from plan_helpers import write_project
+from testing.plans import write_project
 
 import mktsync.plan.spill
 from mktsync.cli import main

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from testing.project import LEAD_BY_EMAIL, csv_source, write_project
 
 from mktsync import plan_config
 from mktsync.plan import batch as schedules
@@ -46,25 +47,18 @@ def test_a_class_has_the_same_mark_wherever_it_is_named() -> None:
 
 
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "regs.csv").write_text("email\nann@example.com\n", encoding="utf-8")
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(
-        """version: 1
-sources:
-  regs: {type: csv, path: regs.csv}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {email: "{{ row.email }}"}
-schedules:
-  blast:
-    campaign_id: 3001
-    run_at: "{run_at}"
-""".replace("{run_at}", (datetime.now(UTC) + timedelta(days=30)).isoformat()),
-        encoding="utf-8",
+    return write_project(
+        tmp_path,
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": {"campaign_id": 1234, "source": "regs", "lead": LEAD_BY_EMAIL}},
+        schedules={
+            "blast": {
+                "campaign_id": 3001,
+                "run_at": (datetime.now(UTC) + timedelta(days=30)).isoformat(),
+            }
+        },
+        files={"regs.csv": "email\nann@example.com\n"},
     )
-    return path
 
 
 def test_every_batch_run_class_shows_in_text_markdown_and_json(tmp_path: Path) -> None:

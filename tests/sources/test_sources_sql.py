@@ -118,10 +118,15 @@ def test_abandoned_iteration_closes_the_connection(make_spec: MakeSpec, database
     spec = sql_spec(make_spec, "sqlite:///data/app.db", "SELECT * FROM leads", chunk_size=1)
     rows: Iterator[tuple[int, dict[str, Any]]] = iter_rows(spec)
     next(rows)
+    # An open reader holds a shared lock: an exclusive one is refused while it reads ...
+    with closing(sqlite3.connect(database, timeout=0)) as db:
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            db.execute("BEGIN EXCLUSIVE")
     rows.close()  # type: ignore[attr-defined]
-    # An open reader would hold a shared lock; an exclusive one succeeds only if it is gone.
+    # ... and granted once the abandoned iteration has closed its connection.
     with closing(sqlite3.connect(database, timeout=0)) as db:
         db.execute("BEGIN EXCLUSIVE")
+        assert db.in_transaction
         db.rollback()
 
 

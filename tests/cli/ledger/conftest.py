@@ -10,22 +10,9 @@ from pathlib import Path
 
 import pytest
 from ledgercmd_testing import Run
+from testing.project import LEAD_BY_EMAIL, flow, write_project
 
 from mktsync import cli
-
-CONFIG = """version: 1
-ledger: sqlite:///state/ledger.db
-sources:
-  regs:
-    type: inline
-    rows:
-      - {email: a@example.com}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {email: "{{ row.email }}"}
-"""
 
 
 @pytest.fixture
@@ -33,7 +20,12 @@ def project(tmp_path: Path) -> Path:
     """A folder holding ``campaigns.yaml``; its ledger is ``state/ledger.db`` (not yet made)."""
     folder = tmp_path / "project"
     folder.mkdir()
-    (folder / "campaigns.yaml").write_text(CONFIG, encoding="utf-8")
+    write_project(
+        folder,
+        ledger="sqlite:///state/ledger.db",
+        sources={"regs": {"type": "inline", "rows": [flow(email="a@example.com")]}},
+        campaigns={"reminder": {"campaign_id": 1234, "source": "regs", "lead": LEAD_BY_EMAIL}},
+    )
     return folder
 
 

@@ -15,41 +15,43 @@ import sys
 from pathlib import Path
 
 from ledgercmd_testing import seed
+from testing.project import LEAD_BY_EMAIL, Flow, csv_source, flow, write_project
 
 from mktsync.cli import main
 from mktsync.ledger import LedgerRecord, open_ledger
 
-ROWS = """\
-      - {email: ada@example.com, webinar: w1, title: "=HYPERLINK(\\"https://x.example\\")"}
-      - {email: bob@example.com, webinar: "-3", title: "-3"}
-      - {email: cy@example.com, webinar: w1, title: "'=already quoted"}
-      - {email: dee@example.com, webinar: w1, title: "\\tTabbed"}
-      - {email: eve@example.com, webinar: "@SUM(1)", title: "+1"}
-      - {email: fay@example.com, webinar: "\\uff1dcmd", title: "\\uff20x"}
-      - {email: gus@example.com, webinar: w1, title: plain}
-"""
-CONFIG = """\
-version: 1
-ledger: sqlite:///state/ledger.db
-sources:
-  regs:
-    type: inline
-    rows:
-{rows}campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {{email: "{{{{ row.email }}}}"}}
-    key: "{key}"
-    tokens:
-      my.Title: "{{{{ row.title }}}}"
-{extra}"""
+ROWS = [
+    flow(email="ada@example.com", webinar="w1", title='=HYPERLINK("https://x.example")'),
+    flow(email="bob@example.com", webinar="-3", title="-3"),
+    flow(email="cy@example.com", webinar="w1", title="'=already quoted"),
+    flow(email="dee@example.com", webinar="w1", title="\tTabbed"),
+    flow(email="eve@example.com", webinar="@SUM(1)", title="+1"),
+    flow(email="fay@example.com", webinar="\uff1dcmd", title="\uff20x"),
+    flow(email="gus@example.com", webinar="w1", title="plain"),
+]
 
 
-def project(folder: Path, *, rows: str = ROWS, key: str = "", extra: str = "") -> Path:
-    key = key or "{{ row.webinar }}/{{ row.email }}"
-    config = CONFIG.format(rows=rows, key=key, extra=extra)
-    (folder / "campaigns.yaml").write_text(config, encoding="utf-8")
+def project(
+    folder: Path,
+    *,
+    rows: list[Flow] = ROWS,
+    key: str = "{{ row.webinar }}/{{ row.email }}",
+    tokens: dict[str, str] | None = None,
+) -> Path:
+    """Campaign 1234 (``reminder``) on inline ``rows``; the ledger is ``state/ledger.db``."""
+    reminder = {
+        "campaign_id": 1234,
+        "source": "regs",
+        "lead": LEAD_BY_EMAIL,
+        "key": key,
+        "tokens": tokens or {"my.Title": "{{ row.title }}"},
+    }
+    write_project(
+        folder,
+        ledger="sqlite:///state/ledger.db",
+        sources={"regs": {"type": "inline", "rows": rows}},
+        campaigns={"reminder": reminder},
+    )
     return folder
 
 
@@ -122,13 +124,9 @@ def test_the_ledgers_own_export_gives_its_sent_records_and_counts_the_rest(
 ) -> None:
     # The records `seed` makes (apply's tokens: my.Link and my.Title) for keys the
     # campaign produces: one sent, one failed, one unknown.
-    rows = "".join(f"      - {{email: {n}@example.com}}\n" for n in ("ann", "ben", "cat"))
-    extra = '      my.Link: "https://example.com/j/1"\n'
-    folder = project(tmp_path, rows=rows, key="{{ row.email }}/w1", extra=extra)
-    (folder / "campaigns.yaml").write_text(
-        (folder / "campaigns.yaml").read_text().replace("{{ row.title }}", "Webinar 1"),
-        encoding="utf-8",
-    )
+    rows = [flow(email=f"{n}@example.com") for n in ("ann", "ben", "cat")]
+    tokens = {"my.Title": "Webinar 1", "my.Link": "https://example.com/j/1"}
+    folder = project(tmp_path, rows=rows, key="{{ row.email }}/w1", tokens=tokens)
     seed(folder, sent=["ann@example.com/w1"], failed=["ben@example.com/w1"],
          unknown=["cat@example.com/w1"])  # fmt: skip
     assert mktsync(folder, "ledger", "export", "--out", "export.csv")[0] == 0
@@ -147,10 +145,10 @@ def test_the_ledgers_own_export_gives_its_sent_records_and_counts_the_rest(
 
 
 def test_the_first_row_of_a_key_wins_in_the_file_and_in_the_source(tmp_path: Path) -> None:
-    rows = (
-        '      - {email: ada@example.com, webinar: w1, title: "first"}\n'
-        '      - {email: ada@example.com, webinar: w1, title: "second"}\n'
-    )
+    rows = [
+        flow(email="ada@example.com", webinar="w1", title="first"),
+        flow(email="ada@example.com", webinar="w1", title="second"),
+    ]
     folder = project(tmp_path, rows=rows)
     write(folder / "sent.csv", [["key", "sent_at"], ["w1/ada@example.com", "2026-11-01"],
                                 ["w1/ada@example.com", "2026-11-02"]])  # fmt: skip
@@ -166,12 +164,11 @@ def test_the_first_row_of_a_key_wins_in_the_file_and_in_the_source(tmp_path: Pat
 
 # -- progress ----------------------------------------------------------------------------------
 def big_project(folder: Path, rows: int) -> None:
-    (folder / "campaigns.yaml").write_text(
-        "version: 1\nledger: sqlite:///state/ledger.db\n"
-        "sources:\n  regs: {type: csv, path: regs.csv}\n"
-        "campaigns:\n  reminder:\n    campaign_id: 1234\n    source: regs\n"
-        '    lead: {email: "{{ row.email }}"}\n',
-        encoding="utf-8",
+    write_project(
+        folder,
+        ledger="sqlite:///state/ledger.db",
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": {"campaign_id": 1234, "source": "regs", "lead": LEAD_BY_EMAIL}},
     )
     emails = [f"lead{i}@example.com" for i in range(rows)]
     write(folder / "regs.csv", [["email"], *([e] for e in emails)])

@@ -20,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from ledgercmd_testing import snapshot
+from testing.project import LEAD_BY_EMAIL, Flow, csv_source, write_project
 
 from mktsync.cli import main
 
@@ -30,12 +32,17 @@ PHASES = {"read": "reading sent.csv: ", "check": "checking the keys: ", "record"
 
 
 def project(folder: Path) -> None:
-    (folder / "campaigns.yaml").write_text(
-        "version: 1\nledger: sqlite:///state/ledger.db\n"
-        "sources:\n  regs: {type: csv, path: regs.csv}\n"
-        "campaigns:\n  reminder:\n    campaign_id: 1234\n    source: regs\n"
-        '    lead: {email: "{{ row.email }}"}\n    tokens: {my.Title: "Webinar {{ row.n }}"}\n',
-        encoding="utf-8",
+    reminder = {
+        "campaign_id": 1234,
+        "source": "regs",
+        "lead": LEAD_BY_EMAIL,
+        "tokens": Flow({"my.Title": "Webinar {{ row.n }}"}),
+    }
+    write_project(
+        folder,
+        ledger="sqlite:///state/ledger.db",
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": reminder},
     )
     with (folder / "regs.csv").open("w", encoding="utf-8") as regs:
         regs.write("email,n\n")
@@ -95,6 +102,7 @@ def integrity(folder: Path) -> str:
         conn.close()
 
 
+@pytest.mark.slow
 def test_a_kill_at_any_moment_records_nothing_and_leaves_the_ledger_intact(
     tmp_path: Path,
 ) -> None:

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from plan_helpers import items_of, record, row, write_project
+from testing.plans import items_of, record, row, write_project
 
 from mktsync.cli import main
 from mktsync.config import load_config
@@ -83,7 +83,7 @@ def test_github_step_summary_gets_the_markdown(
 
 def test_max_calls_refuses_the_plan(tmp_path: Path) -> None:
     rows = [row(f"u{i}@example.com", code=str(i)) for i in range(5)]
-    path = write_project(tmp_path, rows, top="max_calls: 3\n")
+    path = write_project(tmp_path, rows, settings={"max_calls": 3})
     code, out, err = run("plan", str(path))
     assert code == 1
     assert "needs 8 API calls; max_calls is 3" in err  # 5 triggers + 1 lookup + 2 preflight

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from plan_helpers import items_of, record, row, write_project
+from testing.plans import items_of, record, row, write_project
 
 from mktsync import plan_config
 from mktsync.config import load_config

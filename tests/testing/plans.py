@@ -1,16 +1,38 @@
+"""A project to plan and a ledger as earlier runs left it, for the plan and report tests.
+
+``write_project`` writes campaign 1234 (``reminder``) for the registered rows of
+``regs.csv``; ``record`` puts rendered items into the project's ledger with a status.
+"""
+
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mktsync.config import load_config
 from mktsync.config.model import Config
 from mktsync.items import Item
 from mktsync.ledger import open_ledger
 from mktsync.render import iter_items
+from testing import project
+from testing.project import LEAD_BY_EMAIL, csv_source, csv_text
 
 COLUMNS = ["email", "webinar", "code", "status"]
+
+
+REMINDER = {
+    "campaign_id": 1234,
+    "source": "regs",
+    "when": "{{ row.status == 'registered' }}",
+    "lead": LEAD_BY_EMAIL,
+    "key": "{{ row.email }}/{{ row.webinar }}",
+    "retrigger": "on_change",
+    "tokens": {
+        "my.Link": "https://example.com/j/{{ row.code }}",
+        "my.Webinar": "{{ row.webinar }}",
+    },
+}
 
 
 def write_project(
@@ -19,32 +41,18 @@ def write_project(
     *,
     retrigger: str = "on_change",
     extra: str = "",
-    top: str = "",
+    **sections: Any,
 ) -> Path:
-    with open(tmp_path / "regs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    config = tmp_path / "campaigns.yaml"
-    config.write_text(
-        f"""version: 1
-{top}sources:
-  regs: {{type: csv, path: regs.csv}}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    when: "{{{{ row.status == 'registered' }}}}"
-    lead: {{email: "{{{{ row.email }}}}"}}
-    key: "{{{{ row.email }}}}/{{{{ row.webinar }}}}"
-    retrigger: {retrigger}
-    tokens:
-      my.Link: "https://example.com/j/{{{{ row.code }}}}"
-      my.Webinar: "{{{{ row.webinar }}}}"
-{extra}""",
-        encoding="utf-8",
+    """Campaign 1234 (``reminder``) on ``regs.csv`` holding ``rows``, for registered rows;
+    ``sections`` and ``extra`` as ``testing.project`` takes them."""
+    return project.write_project(
+        tmp_path,
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": {**REMINDER, "retrigger": retrigger}},
+        extra=extra,
+        files={"regs.csv": csv_text(rows, COLUMNS)},
+        **sections,
     )
-    return config
 
 
 def row(
