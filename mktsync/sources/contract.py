@@ -34,8 +34,8 @@ from mktsync.config.model import Campaign, Config, Position, SourceSpec, Templat
 from mktsync.config.policy import Policy
 from mktsync.config.reads import Read, column_of, fields_read
 from mktsync.errors import ConfigError, Problem, SourceError, capped
-from mktsync.sources import SOURCES
 from mktsync.sources.columns import declared
+from mktsync.sources.registry import SOURCES
 
 FILE_KINDS = ("csv", "json", "jsonl")
 _SHOWN_COLUMNS = 12
