@@ -31,8 +31,6 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from hashlib import blake2b
-from json.encoder import encode_basestring as _json_str
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config
@@ -385,8 +383,7 @@ def _classify_all(
         hash_fn = hash_of.function()
         if names:  # the ledger records the fields written with the tokens (items.recorded_tokens)
             pairs = [
-                (i.key, fast_token_hash(recorded_tokens(i.tokens, i.fields, names)))
-                for i in rendered
+                (i.key, token_hash(recorded_tokens(i.tokens, i.fields, names))) for i in rendered
             ]
         else:
             pairs = [(i.key, hash_fn(i.tokens)) for i in rendered]
@@ -539,7 +536,7 @@ def _classify(
 
 
 class _HashCache:
-    """``fast_token_hash``, remembered while it pays: shared token sets (one per webinar) are
+    """``token_hash``, remembered while it pays: shared token sets (one per webinar) are
     hashed once; per-lead token sets never repeat, so after a batch that finds no repeat
     the cache steps aside instead of filling and evicting for nothing."""
 
@@ -551,7 +548,7 @@ class _HashCache:
     def function(self) -> Callable[[Tokens], str]:
         """What to hash the next batch with: this cache, or the bare hash once it stopped paying."""
         if self._calls > LOOKUP_BATCH and self._hits * 10 < self._calls:
-            return fast_token_hash
+            return token_hash
         return self
 
     def __call__(self, tokens: Tokens) -> str:
@@ -560,30 +557,10 @@ class _HashCache:
         if found is not None:
             self._hits += 1
             return found
-        found = fast_token_hash(tokens)
+        found = token_hash(tokens)
         if len(self._seen) < self._size:
             self._seen[tokens] = found
         return found
-
-
-_BLAKE2B_16 = blake2b(digest_size=16)  # copied per hash: cheaper than a new one with kwargs
-_NAME_JSON: dict[str, str] = {}  # token names as JSON strings: a campaign has a few
-
-
-def fast_token_hash(tokens: Tokens) -> str:
-    """``items.token_hash`` (the ledger's), with the JSON written by hand from the C string
-    encoder instead of ``json.dumps``: the steady state hashes every item it compares."""
-    names, parts = _NAME_JSON, []
-    for name, value in sorted(tokens):
-        text = names.get(name)
-        if text is None:
-            text = _json_str(name)
-            if len(names) < 4096:
-                names[name] = text
-        parts.append(f"[{text},{_json_str(value)}]")
-    digest = _BLAKE2B_16.copy()
-    digest.update(f"[{','.join(parts)}]".encode())
-    return digest.hexdigest()
 
 
 def _summarise(
