@@ -61,7 +61,7 @@ from mktsync.errors import (
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification, Sending
-from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
+from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
 from mktsync.plan.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.plan.records import SpilledCalls
@@ -300,7 +300,7 @@ class _Runner:
             cp.name: CampaignReport(
                 name=cp.name,
                 campaign_id=cp.campaign_id,
-                changed=cp.counts.get("changed", 0),
+                changed=cp.counts.get(Action.CHANGED, 0),
                 missing_skip=cp.name in config.campaigns
                 and config.campaigns[cp.name].missing_leads == "skip",
             )
@@ -386,10 +386,9 @@ class _Runner:
         calls = sum(len(cp.calls) for cp in sendable)
         # The leads the calls carry, from the counts (not by reading every call): new and
         # changed items, and unknown ones when they are retried.
-        retried = ("unknown",) if self.plan.retry_unknown else ()
-        leads = sum(
-            cp.counts.get(k, 0) for cp in sendable for k in ("trigger", "retrigger", *retried)
-        )
+        retried = (Action.UNKNOWN,) if self.plan.retry_unknown else ()
+        sent = (Action.TRIGGER, Action.RETRIGGER, *retried)
+        leads = sum(cp.counts.get(k, 0) for cp in sendable for k in sent)
         self.emit("start", calls=calls, leads=leads)
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started

@@ -37,7 +37,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 
 from mktsync.config.batch import parse_run_at
 from mktsync.config.model import Config, Schedule
@@ -45,27 +45,17 @@ from mktsync.config.reads import as_condition
 from mktsync.dates import instant
 from mktsync.errors import PlanError, one_line
 from mktsync.items import InvalidItem, Tokens, token_hash
+from mktsync.plan.records import BATCH_CLASSES, Action, action_of
 from mktsync.render import FALSE_RENDERINGS, compile_template
 from mktsync.render.fast import Render
 from mktsync.row import Row
 
-CLASSES = (
-    "schedule",
-    "reschedule",
-    "unchanged",
-    "filtered",
-    "invalid",
-    "unknown",
-    "changed",
-    "orphaned",
-)
 RUN_AT, CLONE = "runAt", "cloneToProgramName"  # stored beside the My Tokens
 LEAD = "batch"  # what the ledger's lead column says for a schedule
 UNSCHEDULE_NOTE = (
     "Marketo cannot unschedule a batch run through its REST API: the run at {old} stays "
     "scheduled unless you cancel it in Marketo"
 )
-ScheduleAction = Literal["schedule", "reschedule", "unknown"]
 # Adobe: runAt "cannot be more than 2 years in the future" (1042); the emulator uses 730 days.
 MAX_AHEAD = timedelta(days=730)
 
@@ -128,7 +118,7 @@ class ScheduleItem:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedSchedule:
     item: ScheduleItem
-    action: ScheduleAction
+    action: Action  # SCHEDULE, RESCHEDULE (also when changed, not sent) or UNKNOWN
     old: Tokens | None = None  # the stored set sent before (reschedule)
     retry_of: str | None = None
     note: str | None = None  # e.g. the earlier run stays scheduled
@@ -244,7 +234,7 @@ def _with_orphans(
         keys = set().union(*(produced.get(name, set()) for name in sharing))
         found = tuple(orphaned_runs(ledger, cid, keys, now))
         if found:
-            counts = {**out[n].counts, "orphaned": len(found)}
+            counts = {**out[n].counts, Action.ORPHANED.value: len(found)}
             out[n] = dataclasses.replace(out[n], counts=counts, orphaned=found)
     return tuple(out)
 
@@ -285,14 +275,14 @@ def _plan_one(
     now: datetime,
     produced: dict[str, set[str]] | None = None,
 ) -> SchedulePlan:
-    counts = dict.fromkeys(CLASSES, 0)
+    counts = dict.fromkeys((c.value for c in BATCH_CLASSES), 0)
     items: list[ScheduleItem] = []
     invalid: list[InvalidItem] = []
     for result in render_schedule(config, schedule, now):
         if result is None:
-            counts["filtered"] += 1
+            counts[Action.FILTERED] += 1
         elif isinstance(result, InvalidItem):
-            counts["invalid"] += 1
+            counts[Action.INVALID] += 1
             invalid.append(result)
         else:
             items.append(result)
@@ -305,27 +295,29 @@ def _plan_one(
         record = records.get(item.key)
         if record is None or record.status == "failed":
             retry = None if record is None else "failed"
-            send.append(PlannedSchedule(item=item, action="schedule", retry_of=retry))
-            counts["schedule"] += 1
+            send.append(PlannedSchedule(item=item, action=Action.SCHEDULE, retry_of=retry))
+            counts[Action.SCHEDULE] += 1
         elif record.status in ("unknown", "pending"):
-            counts["unknown"] += 1
+            counts[Action.UNKNOWN] += 1
             if retry_unknown:
-                send.append(PlannedSchedule(item=item, action="unknown", retry_of="unknown"))
+                send.append(PlannedSchedule(item=item, action=Action.UNKNOWN, retry_of="unknown"))
         elif record.token_hash == token_hash(item.stored):
-            counts["unchanged"] += 1
+            counts[Action.UNCHANGED] += 1
         else:
             old_run = run_at_of(record.tokens)
             note = None
             old_moment = parse_run_at(old_run) if old_run else None
             if old_run != item.run_at and old_moment is not None and old_moment > now:
                 note = UNSCHEDULE_NOTE.format(old=old_run)
-            planned = PlannedSchedule(item=item, action="reschedule", old=record.tokens, note=note)
+            planned = PlannedSchedule(
+                item=item, action=Action.RESCHEDULE, old=record.tokens, note=note
+            )
             if schedule.retrigger == "on_change":
                 send.append(planned)
-                counts["reschedule"] += 1
+                counts[Action.RESCHEDULE] += 1
             else:
                 changed.append(planned)
-                counts["changed"] += 1
+                counts[Action.CHANGED] += 1
     if invalid:
         shown = "; ".join(f"row {i.row}: {i.reason}" for i in invalid[:5])
         raise PlanError(
@@ -496,7 +488,7 @@ def schedule_plan_from_json(data: Mapping[str, object]) -> SchedulePlan:
                 source=None if data.get("source") is None else str(data["source"]),
                 row=None if row is None else int(str(row)),
             ),
-            action=x["action"],  # type: ignore[arg-type]
+            action=action_of(str(x["action"])),
             old=tuple(sorted(dict(old).items())) if old else None,  # type: ignore[call-overload]
             retry_of=None if x.get("retry_of") is None else str(x["retry_of"]),
             note=None if x.get("note") is None else str(x["note"]),
@@ -513,7 +505,7 @@ def schedule_plan_from_json(data: Mapping[str, object]) -> SchedulePlan:
         name=str(data["name"]),
         campaign_id=int(str(data["campaign_id"])),
         source=None if data.get("source") is None else str(data["source"]),
-        counts={k: int(counts.get(k, 0)) for k in CLASSES},
+        counts={k.value: int(counts.get(k, 0)) for k in BATCH_CLASSES},
         send=tuple(planned(x) for x in send),
         changed=tuple(planned(x) for x in changed),
         orphaned=tuple(_orphan_from_json(x) for x in orphaned),

@@ -56,7 +56,7 @@ def _header(plan: Plan) -> dict[str, Any]:
         **({"now": plan.now.isoformat(), "timezone": plan.timezone} if plan.now else {}),
         **({"binding": _binding_json(plan.binding)} if plan.binding else {}),
         "summary": {
-            **{k: getattr(s, k) for k in CLASSES},
+            **{k.value: getattr(s, k) for k in CLASSES},
             "trigger_calls": s.trigger_calls,
             "lookup_calls": s.lookup_calls,
             "preflight_calls": s.preflight_calls,
@@ -365,7 +365,7 @@ def _plan_from_json(
                 campaign_id=int(c["campaign_id"]),
                 source=c["source"],
                 # .get: classes added after format_version 1 (``changed``) are additive.
-                counts={k: int(c["counts"].get(k, 0)) for k in CLASSES},
+                counts={k.value: int(c["counts"].get(k, 0)) for k in CLASSES},
                 calls=calls,
                 invalid=tuple(
                     InvalidItem(
@@ -402,7 +402,7 @@ def _plan_from_json(
         retry_unknown=bool(data["retry_unknown"]),
         campaigns=tuple(campaigns),
         summary=Summary(
-            **{k: int(s.get(k, 0)) for k in CLASSES},
+            **{k.value: int(s.get(k, 0)) for k in CLASSES},
             missing_forecast=int(s.get("missing_forecast", 0)),
             trigger_calls=int(s["trigger_calls"]),
             lookup_calls=int(s["lookup_calls"]),

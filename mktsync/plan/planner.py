@@ -49,6 +49,7 @@ from mktsync.plan.records import (
     PER_LEAD_SAMPLE,
     PREFLIGHT_CALLS_PER_CAMPAIGN,
     SPILL_COLUMNS,
+    Action,
     Binding,
     CampaignPlan,
     ChangedItem,
@@ -325,7 +326,7 @@ def _classify_all(
     spill: Spill,
     hold: Hold | None = None,
 ) -> _Part:
-    counts = dict.fromkeys(CLASSES, 0)
+    counts = dict.fromkeys((c.value for c in CLASSES), 0)
     # Listed in full in the plan: held while short, on the spill past that (itemlists).
     invalid = Collector(spill, encode_invalid, decode_invalid)
     unknown = Collector(spill, encode_item, decode_item)
@@ -339,12 +340,12 @@ def _classify_all(
         rows = []
         for n, planned in enumerate(due):
             item, action = planned.item, planned.action
-            if action == "unknown":  # its outcome stays unknown, sent again or not
+            if action is Action.UNKNOWN:  # its outcome stays unknown, sent again or not
                 unknown.append(item)
             reason = reasons[n] if reasons is not None else None
             if reason is not None:
                 held.append(HeldItem(item=item, reason=reason))
-                counts["unknown"] += action == "unknown"
+                counts[Action.UNKNOWN] += action is Action.UNKNOWN
                 continue
             counts[action] += 1
             line = lead_line(item, action, planned.old_tokens, planned.retry_of)
@@ -363,21 +364,24 @@ def _classify_all(
         if len(rendered) != len(batch):
             for x in batch:
                 if isinstance(x, FilteredRow):
-                    counts["filtered"] += 1
+                    counts[Action.FILTERED] += 1
                 elif isinstance(x, InvalidItem):
-                    counts["invalid"] += 1
+                    counts[Action.INVALID] += 1
                     invalid.append(x)
         if not rendered:
             continue
         per_lead.see(rendered)
         if not known and hold is not None:
-            sending += send([PlannedItem(item=i, action="trigger") for i in rendered])
+            sending += send([PlannedItem(item=i, action=Action.TRIGGER) for i in rendered])
             continue
         if not known:
-            counts["trigger"] += len(rendered)
+            counts[Action.TRIGGER] += len(rendered)
             sending += len(rendered)
             writer.add_many(
-                [(i.tokens, (lead_line(i, "trigger"), i.email, i.lead_id, entry)) for i in rendered]
+                [
+                    (i.tokens, (lead_line(i, Action.TRIGGER), i.email, i.lead_id, entry))
+                    for i in rendered
+                ]
             )
             continue
         hash_fn = hash_of.function()
@@ -389,21 +393,21 @@ def _classify_all(
             pairs = [(i.key, hash_fn(i.tokens)) for i in rendered]
         records = ledger.changed_records(campaign.campaign_id, pairs)
         if not records:  # the steady state: every key sent before with these tokens
-            counts["unchanged"] += len(rendered)
+            counts[Action.UNCHANGED] += len(rendered)
             continue
         due: list[PlannedItem] = []
         for item in rendered:
             if item.key not in records:  # sent before with these very tokens
-                counts["unchanged"] += 1
+                counts[Action.UNCHANGED] += 1
                 continue
             planned = _classify(campaign, item, records[item.key], retry_unknown, names)
             if isinstance(planned, ChangedItem):
-                counts["changed"] += 1
+                counts[Action.CHANGED] += 1
                 changed.append(planned)
                 continue
-            if isinstance(planned, str):
+            if isinstance(planned, Action):
                 counts[planned] += 1
-                if planned == "unknown":
+                if planned is Action.UNKNOWN:
                     unknown.append(item)
                 continue
             due.append(planned)
@@ -517,22 +521,22 @@ def _classify(
     record: _Record | None,
     retry_unknown: bool,
     names: frozenset[str] = frozenset(),
-) -> PlannedItem | ChangedItem | str:
+) -> PlannedItem | ChangedItem | Action:
     if record is None:
-        return PlannedItem(item=item, action="trigger")
+        return PlannedItem(item=item, action=Action.TRIGGER)
     status = record.status
     if status == "failed":
-        return PlannedItem(item=item, action="trigger", retry_of="failed")
+        return PlannedItem(item=item, action=Action.TRIGGER, retry_of="failed")
     if status in ("unknown", "pending"):
         # 'pending' outside a run means a run died mid-call: its outcome is unknown too.
         if retry_unknown:
-            return PlannedItem(item=item, action="unknown", retry_of="unknown")
-        return "unknown"
+            return PlannedItem(item=item, action=Action.UNKNOWN, retry_of="unknown")
+        return Action.UNKNOWN
     if record.token_hash != token_hash(recorded_tokens(item.tokens, item.fields, names)):
         if campaign.retrigger == "on_change":
-            return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
+            return PlannedItem(item=item, action=Action.RETRIGGER, old_tokens=record.tokens)
         return ChangedItem(item=item, old_tokens=record.tokens)
-    return "unchanged"
+    return Action.UNCHANGED
 
 
 class _HashCache:
@@ -566,9 +570,9 @@ class _HashCache:
 def _summarise(
     plans: tuple[CampaignPlan, ...], lookup_calls: int, preflight: Mapping[int, int]
 ) -> Summary:
-    total = dict.fromkeys(CLASSES, 0)
+    total = dict.fromkeys((c.value for c in CLASSES), 0)
     for cp in plans:
-        for k in CLASSES:
+        for k in total:
             total[k] += cp.counts[k]
     return Summary(
         **total,

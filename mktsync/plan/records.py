@@ -1,6 +1,12 @@
-"""A plan's records: the plan, its campaigns and calls, and calls read back from its spill.
+"""A plan's records: the one ``Action`` vocabulary, the plan, its campaigns and calls,
+and calls read back from its spill.
 
 ``plan`` builds these and re-exports them; ``planfile``, ``report`` and ``apply`` read them.
+
+``Action`` is every class a plan puts an item or a batch run in, with the mark reports
+show for it; its value is the word the plan's JSON writes.  ``CLASSES`` and
+``BATCH_CLASSES`` are the classes a campaign and a batch campaign count, in the order
+every report lists them.
 
 A plan made by ``make_plan`` does not hold its calls: each item to send is written to a
 ``Spill`` as the one line of JSON ``plan --format json`` prints for it, and
@@ -16,8 +22,9 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from mktsync.config.model import Campaign, Limits
 from mktsync.config.protected import allowance, protected_field
@@ -35,12 +42,59 @@ DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes field
 SAMPLES_PER_FIELD = 3  # old -> new values a plan shows per lead field (issue 25)
 PER_LEAD_SAMPLE = 10_000  # items the per-lead-token advice looks at (their values are held)
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
-CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
 LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
 _LINE, _ENTRY = OFFSET + LINE, OFFSET + ENTRY  # where they are in a row the spill returns
 
-Action = Literal["trigger", "retrigger", "unknown"]
+
+class Action(StrEnum):
+    """What a plan does with an item or a batch run (DESIGN.md's classes), and its mark.
+
+    One vocabulary for every plan, as Terraform's ``plans.Action``: reports write an
+    action as ``mark word`` (``+ trigger``), colour it by action, and the plan's JSON
+    writes the word (the value).  Items and batch runs share every class but the ones
+    that send: an item is triggered (``+ trigger``, ``~ retrigger``), a run is scheduled
+    (``+ schedule``, ``~ reschedule``), and only a run is ``⊘ orphaned``.
+
+    >>> Action.RETRIGGER.mark, Action.RETRIGGER == "retrigger"
+    ('~', True)
+    """
+
+    mark: str
+
+    TRIGGER = "trigger", "+"  # new key, or an earlier attempt failed
+    RETRIGGER = "retrigger", "~"  # sent before with other tokens, retrigger: on_change
+    UNCHANGED = "unchanged", "="
+    FILTERED = "filtered", "-"  # left out by `when`
+    INVALID = "invalid", "!"  # a row that cannot be rendered
+    UNKNOWN = "unknown", "?"  # an earlier call's outcome is unknown
+    CHANGED = "changed", "≠"  # sent before, differs now, retrigger: never: not resent
+    SCHEDULE = "schedule", "+"
+    RESCHEDULE = "reschedule", "~"
+    ORPHANED = "orphaned", "⊘"  # still scheduled in Marketo for a row that is gone
+
+    def __new__(cls, word: str, mark: str) -> Action:
+        action = str.__new__(cls, word)
+        action._value_ = word
+        action.mark = mark
+        return action
+
+
+# A campaign's classes and a batch campaign's, in the order every report lists them.
+CLASSES = (
+    Action.TRIGGER, Action.RETRIGGER, Action.UNCHANGED, Action.FILTERED, Action.INVALID,
+    Action.UNKNOWN, Action.CHANGED,
+)  # fmt: skip
+BATCH_CLASSES = (
+    Action.SCHEDULE, Action.RESCHEDULE, Action.UNCHANGED, Action.FILTERED, Action.INVALID,
+    Action.UNKNOWN, Action.CHANGED, Action.ORPHANED,
+)  # fmt: skip
+_BY_WORD = {action.value: action for action in Action}
+
+
+def action_of(word: str) -> Action:
+    """The action a plan file writes as ``word`` (``KeyError`` for any other word)."""
+    return _BY_WORD[word]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -360,7 +414,7 @@ def _compact(value: Any) -> str:
 
 def lead_line(
     item: Item,
-    action: str,
+    action: Action,
     old_tokens: Tokens | None = None,
     retry_of: str | None = None,
     *,
@@ -423,14 +477,14 @@ def planned_from_lead(
             row=int(lead["row"]),
             fields=tuple((lead.get("fields") or {}).items()),
         ),
-        action=lead["action"],
+        action=action_of(lead["action"]),
         old_tokens=tuple(lead["old_tokens"].items()) if "old_tokens" in lead else None,
         retry_of=lead.get("retry_of"),
     )
 
 
 def sample_leads(
-    calls: Sequence[Call], limit: int, *, action: str | None = None
+    calls: Sequence[Call], limit: int, *, action: Action | None = None
 ) -> tuple[int, list[PlannedItem]]:
     """How many leads ``calls`` carry (those of ``action`` only, if given), and the first
     ``limit`` of them: what a report shows.  Spilled calls are read a page at a time and
