@@ -5,7 +5,8 @@
 
 - ``records``: the plan's records (``Plan``, ``CampaignPlan``, ``Call``, ``Summary``) and
   the one ``Action`` vocabulary (``CLASSES``, ``BATCH_CLASSES``: what each kind counts);
-- ``planner``: ``make_plan``, the classifier, grouping by token set and cutting calls;
+- ``classifier``: ``classify``, an item or a batch run against its ledger record;
+- ``planner``: ``make_plan``, grouping by token set and cutting calls;
 - ``spill`` and ``lists``: what a plan keeps on disk so that a million items cost no memory;
 - ``batch``: batch campaigns (``schedules:``) planned;
 - ``qualify``: qualification rules a campaign's re-triggers run into;

@@ -45,6 +45,7 @@ from mktsync.config.reads import as_condition
 from mktsync.dates import instant
 from mktsync.errors import PlanError, one_line
 from mktsync.items import InvalidItem, Tokens, token_hash
+from mktsync.plan.classifier import LedgerRecord, classify
 from mktsync.plan.records import BATCH_CLASSES, Action, action_of
 from mktsync.render import FALSE_RENDERINGS, compile_template
 from mktsync.render.fast import Render
@@ -60,16 +61,7 @@ UNSCHEDULE_NOTE = (
 MAX_AHEAD = timedelta(days=730)
 
 
-class _Record(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def token_hash(self) -> str: ...
-    @property
-    def tokens(self) -> Tokens: ...
-
-
-class StoredRun(_Record, Protocol):
+class StoredRun(LedgerRecord, Protocol):
     """A record as ``iter_records`` gives it: with its key, lead and when it was written."""
 
     @property
@@ -85,7 +77,7 @@ class StoredRun(_Record, Protocol):
 class LedgerView(Protocol):
     """What schedule planning needs of a ledger (``mktsync.ledger.Ledger`` has it)."""
 
-    def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, _Record]: ...
+    def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, LedgerRecord]: ...
     def iter_records(self, campaign_id: int | None = None) -> Iterator[StoredRun]: ...
 
 
@@ -292,32 +284,28 @@ def _plan_one(
     send: list[PlannedSchedule] = []
     changed: list[PlannedSchedule] = []
     for item in items:
-        record = records.get(item.key)
-        if record is None or record.status == "failed":
-            retry = None if record is None else "failed"
-            send.append(PlannedSchedule(item=item, action=Action.SCHEDULE, retry_of=retry))
-            counts[Action.SCHEDULE] += 1
-        elif record.status in ("unknown", "pending"):
-            counts[Action.UNKNOWN] += 1
-            if retry_unknown:
-                send.append(PlannedSchedule(item=item, action=Action.UNKNOWN, retry_of="unknown"))
-        elif record.token_hash == token_hash(item.stored):
-            counts[Action.UNCHANGED] += 1
-        else:
-            old_run = run_at_of(record.tokens)
-            note = None
-            old_moment = parse_run_at(old_run) if old_run else None
-            if old_run != item.run_at and old_moment is not None and old_moment > now:
-                note = UNSCHEDULE_NOTE.format(old=old_run)
-            planned = PlannedSchedule(
-                item=item, action=Action.RESCHEDULE, old=record.tokens, note=note
-            )
-            if schedule.retrigger == "on_change":
-                send.append(planned)
-                counts[Action.RESCHEDULE] += 1
-            else:
-                changed.append(planned)
-                counts[Action.CHANGED] += 1
+        verdict = classify(
+            records.get(item.key),
+            token_hash(item.stored),
+            retrigger=schedule.retrigger,
+            retry_unknown=retry_unknown,
+            new=Action.SCHEDULE,
+            again=Action.RESCHEDULE,
+        )
+        counts[verdict.action] += 1
+        if verdict.old is None:
+            if verdict.send:
+                send.append(PlannedSchedule(item=item, action=verdict.action,
+                                            retry_of=verdict.retry_of))  # fmt: skip
+            continue
+        # Sent before, differs now: the earlier run stays scheduled if its time moved.
+        old_run = run_at_of(verdict.old)
+        note = None
+        old_moment = parse_run_at(old_run) if old_run else None
+        if old_run != item.run_at and old_moment is not None and old_moment > now:
+            note = UNSCHEDULE_NOTE.format(old=old_run)
+        planned = PlannedSchedule(item=item, action=Action.RESCHEDULE, old=verdict.old, note=note)
+        (send if verdict.send else changed).append(planned)
     if invalid:
         shown = "; ".join(f"row {i.row}: {i.reason}" for i in invalid[:5])
         raise PlanError(

@@ -4,8 +4,9 @@
 >>> plan.summary.trigger_calls                                    # doctest: +SKIP
 3
 
-Classes (DESIGN.md): ``+ trigger`` (new key, or an earlier attempt failed), ``~ retrigger``
-(tokens changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered`` (by ``when``),
+Classes (DESIGN.md; ``records.Action``, decided by ``classifier.classify`` as for batch
+runs): ``+ trigger`` (new key, or an earlier attempt failed), ``~ retrigger`` (tokens
+changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered`` (by ``when``),
 ``! invalid``, ``? unknown`` (an earlier call's outcome is unknown, or a run died while it
 was in flight; sent again only with ``retry_unknown``) and ``≠ changed`` (sent before, its
 tokens differ now, and ``retrigger: never``: shown with old and new tokens, never resent).
@@ -37,6 +38,7 @@ from mktsync.config.model import Campaign, Config
 from mktsync.dates import instant
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
+from mktsync.plan.classifier import LedgerRecord, classify
 from mktsync.plan.lists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.plan.records import (
     CLASSES,
@@ -106,13 +108,7 @@ class Hold(Protocol):
         ...
 
 
-class _Record(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def token_hash(self) -> str: ...
-    @property
-    def tokens(self) -> Tokens: ...
+class _Record(LedgerRecord, Protocol):
     @property
     def lead_id(self) -> int | None: ...
 
@@ -354,7 +350,7 @@ def _classify_all(
         return len(rows)
 
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
-    # no token hash, no query (issue 16).
+    # every item is new (``classify`` of no record), no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
     hash_of = _HashCache()
     names = frozenset(n for n, _ in campaign.fields)
@@ -396,21 +392,25 @@ def _classify_all(
             counts[Action.UNCHANGED] += len(rendered)
             continue
         due: list[PlannedItem] = []
-        for item in rendered:
-            if item.key not in records:  # sent before with these very tokens
+        for item, (key, recorded_hash) in zip(rendered, pairs, strict=True):
+            if key not in records:  # sent before with these very tokens
                 counts[Action.UNCHANGED] += 1
                 continue
-            planned = _classify(campaign, item, records[item.key], retry_unknown, names)
-            if isinstance(planned, ChangedItem):
-                counts[Action.CHANGED] += 1
-                changed.append(planned)
+            verdict = classify(
+                records[key],
+                recorded_hash,
+                retrigger=campaign.retrigger,
+                retry_unknown=retry_unknown,
+            )
+            if verdict.send:
+                due.append(PlannedItem(item=item, action=verdict.action, old_tokens=verdict.old,
+                                       retry_of=verdict.retry_of))  # fmt: skip
                 continue
-            if isinstance(planned, Action):
-                counts[planned] += 1
-                if planned is Action.UNKNOWN:
-                    unknown.append(item)
-                continue
-            due.append(planned)
+            counts[verdict.action] += 1
+            if verdict.old is not None:  # changed, not resent (retrigger: never)
+                changed.append(ChangedItem(item=item, old_tokens=verdict.old))
+            elif verdict.action is Action.UNKNOWN:
+                unknown.append(item)
         sending += send(due)
     writer.flush()
     return _Part(
@@ -513,30 +513,6 @@ def _with_lookups(
     )
     lookups = math.ceil(uncached_total / MAX_LOOKUP_VALUES)
     return plans, lookups + math.ceil(lead_ids / MAX_LOOKUP_VALUES)
-
-
-def _classify(
-    campaign: Campaign,
-    item: Item,
-    record: _Record | None,
-    retry_unknown: bool,
-    names: frozenset[str] = frozenset(),
-) -> PlannedItem | ChangedItem | Action:
-    if record is None:
-        return PlannedItem(item=item, action=Action.TRIGGER)
-    status = record.status
-    if status == "failed":
-        return PlannedItem(item=item, action=Action.TRIGGER, retry_of="failed")
-    if status in ("unknown", "pending"):
-        # 'pending' outside a run means a run died mid-call: its outcome is unknown too.
-        if retry_unknown:
-            return PlannedItem(item=item, action=Action.UNKNOWN, retry_of="unknown")
-        return Action.UNKNOWN
-    if record.token_hash != token_hash(recorded_tokens(item.tokens, item.fields, names)):
-        if campaign.retrigger == "on_change":
-            return PlannedItem(item=item, action=Action.RETRIGGER, old_tokens=record.tokens)
-        return ChangedItem(item=item, old_tokens=record.tokens)
-    return Action.UNCHANGED
 
 
 class _HashCache:
