@@ -1,4 +1,4 @@
-"""Items: rows rendered for one campaign (DESIGN.md's terms), and what is not an item.
+"""Items and batch runs: rows rendered (DESIGN.md's terms), and what is not an item.
 
 ``render`` produces these, ``plan`` classifies them against the ledger, ``apply``
 sends them.  They are small frozen records with slots: a run may hold many.
@@ -11,6 +11,9 @@ from hashlib import blake2b
 from json.encoder import encode_basestring
 
 Tokens = tuple[tuple[str, str], ...]  # ((name "{{my.X}}", value), ...) sorted by name
+
+RUN_AT, CLONE = "runAt", "cloneToProgramName"  # stored beside a batch run's My Tokens
+LEAD = "batch"  # what the ledger's lead column says for a batch run
 
 _BLAKE2B_16 = blake2b(digest_size=16)  # copied per hash: cheaper than a new one with kwargs
 _NAME_JSON: dict[str, str] = {}  # token names as JSON strings: a campaign has a few
@@ -67,6 +70,33 @@ class Item:
     def lead(self) -> str:
         """The lead reference as users write it: ``id:318592`` or the email address."""
         return f"id:{self.lead_id}" if self.lead_id is not None else str(self.email)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleItem:
+    """One run of a batch campaign (``schedules:``): when, with which tokens, under which
+    ledger key."""
+
+    schedule: str
+    campaign_id: int
+    key: str
+    run_at: str  # ISO 8601 with offset, as sent
+    tokens: Tokens
+    clone_to_program: str | None = None
+    source: str | None = None
+    row: int | None = None
+
+    @property
+    def lead(self) -> str:
+        return LEAD
+
+    @property
+    def stored(self) -> Tokens:
+        """The token set the ledger keeps (and compares): My Tokens, runAt, clone name."""
+        extra = [(RUN_AT, self.run_at)]
+        if self.clone_to_program is not None:
+            extra.append((CLONE, self.clone_to_program))
+        return tuple(sorted([*self.tokens, *extra]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,9 +10,12 @@ a trigger, one item per row (or one item without ``source``), keyed in the same 
 table by (campaign id, key); the stored token set holds the My Tokens plus ``runAt`` and
 ``cloneToProgramName``, so a change to any of them is a change.
 
-Classes: ``+ schedule`` (new, or an earlier attempt failed), ``~ reschedule`` (changed and
-``retrigger: on_change``), ``= unchanged``, ``- filtered``, ``! invalid``, ``? unknown``,
-``≠ changed`` (changed, ``retrigger: never``: shown, not sent) and ``⊘ orphaned``.  Marketo
+The rows are rendered into runs by ``mktsync.render.iter_runs`` and each run is classified
+against its record by ``classifier.classify``, as trigger items are.  Classes
+(``records.BATCH_CLASSES``): ``+ schedule`` (new, or an earlier attempt failed),
+``~ reschedule`` (changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered``,
+``! invalid``, ``? unknown``, ``≠ changed`` (changed, ``retrigger: never``: shown, not
+sent) and ``⊘ orphaned``.  Marketo
 cannot unschedule a batch run through REST: when ``run_at`` of a run already scheduled
 moves, the plan says the earlier run stays scheduled.
 
@@ -41,18 +44,32 @@ from typing import Protocol
 
 from mktsync.config.batch import parse_run_at
 from mktsync.config.model import Config, Schedule
-from mktsync.config.reads import as_condition
 from mktsync.dates import instant
 from mktsync.errors import PlanError, one_line
-from mktsync.items import InvalidItem, Tokens, token_hash
+from mktsync.items import CLONE, LEAD, RUN_AT, InvalidItem, ScheduleItem, Tokens, token_hash
 from mktsync.plan.classifier import LedgerRecord, classify
 from mktsync.plan.records import BATCH_CLASSES, Action, action_of
-from mktsync.render import FALSE_RENDERINGS, compile_template
-from mktsync.render.fast import Render
-from mktsync.row import Row
+from mktsync.render import iter_runs
 
-RUN_AT, CLONE = "runAt", "cloneToProgramName"  # stored beside the My Tokens
-LEAD = "batch"  # what the ledger's lead column says for a schedule
+__all__ = [  # the run's record and its ledger names live in ``mktsync.items``
+    "CLONE",
+    "LEAD",
+    "MAX_AHEAD",
+    "RUN_AT",
+    "UNSCHEDULE_NOTE",
+    "LedgerView",
+    "OrphanedRun",
+    "PlannedSchedule",
+    "ScheduleItem",
+    "SchedulePlan",
+    "StoredRun",
+    "orphan_json",
+    "orphaned_runs",
+    "plan_schedules",
+    "run_at_of",
+    "schedule_plan_from_json",
+    "schedule_plan_json",
+]
 UNSCHEDULE_NOTE = (
     "Marketo cannot unschedule a batch run through its REST API: the run at {old} stays "
     "scheduled unless you cancel it in Marketo"
@@ -79,32 +96,6 @@ class LedgerView(Protocol):
 
     def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, LedgerRecord]: ...
     def iter_records(self, campaign_id: int | None = None) -> Iterator[StoredRun]: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScheduleItem:
-    """One run of a batch campaign: when, with which tokens, under which ledger key."""
-
-    schedule: str
-    campaign_id: int
-    key: str
-    run_at: str  # ISO 8601 with offset, as sent
-    tokens: Tokens
-    clone_to_program: str | None = None
-    source: str | None = None
-    row: int | None = None
-
-    @property
-    def lead(self) -> str:
-        return LEAD
-
-    @property
-    def stored(self) -> Tokens:
-        """The token set the ledger keeps (and compares): My Tokens, runAt, clone name."""
-        extra = [(RUN_AT, self.run_at)]
-        if self.clone_to_program is not None:
-            extra.append((CLONE, self.clone_to_program))
-        return tuple(sorted([*self.tokens, *extra]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -270,7 +261,7 @@ def _plan_one(
     counts = dict.fromkeys((c.value for c in BATCH_CLASSES), 0)
     items: list[ScheduleItem] = []
     invalid: list[InvalidItem] = []
-    for result in render_schedule(config, schedule, now):
+    for result in iter_runs(config, schedule, now):
         if result is None:
             counts[Action.FILTERED] += 1
         elif isinstance(result, InvalidItem):
@@ -319,80 +310,6 @@ def _plan_one(
         send=tuple(send),
         changed=tuple(changed),
         invalid=tuple(invalid),
-    )
-
-
-def render_schedule(
-    config: Config, schedule: Schedule, now: datetime
-) -> Iterator[ScheduleItem | InvalidItem | None]:
-    """One result per row (one in all without ``source``): an item, invalid, or None (filtered)."""
-    from mktsync.sources import iter_rows
-    from mktsync.sources.columns import convert, declared
-
-    def compiled(text: str) -> Render:
-        return compile_template(text)
-
-    when = compiled(as_condition(schedule.when.text)) if schedule.when else None
-    key = compiled(schedule.key.text) if schedule.key else None
-    run_at = compiled(schedule.run_at.text)
-    clone = compiled(schedule.clone_to_program.text) if schedule.clone_to_program else None
-    tokens = [(t.name, compiled(t.template.text)) for t in schedule.tokens]
-    if schedule.source is None:
-        rows: Iterator[tuple[int | None, Row | str]] = iter([(None, Row({}))])
-    else:
-        spec = config.sources[schedule.source]
-        types = declared(spec.options)
-        rows = ((n, convert(Row(r), types) if types else Row(r)) for n, r in iter_rows(spec))
-    seen: dict[str, int | None] = {}
-    for number, row in rows:
-        if isinstance(row, str):
-            yield _invalid(schedule, number, row)
-            continue
-        errors: list[str] = []
-
-        def render(field: str, fn: Render, row: Row = row, errors: list[str] = errors) -> str:
-            try:
-                return fn(row, now).strip()
-            except Exception as exc:
-                errors.append(f"{field}: {str(exc).strip() or type(exc).__name__}")
-                return ""
-
-        if when is not None and render("when", when) in FALSE_RENDERINGS and not errors:
-            yield None
-            continue
-        the_key = render("key", key) if key else schedule.name
-        moment = render("run_at", run_at)
-        if moment and parse_run_at(moment) is None:
-            errors.append(f"run_at: {moment!r} is not ISO 8601 with a UTC offset")
-        values = tuple(sorted((name, render(f"tokens.{name}", fn)) for name, fn in tokens))
-        clone_name = render("clone_to_program", clone) if clone else None
-        if not the_key and not errors:
-            errors.append("key: renders empty")
-        if the_key in seen and not errors:
-            errors.append(f"duplicate key, first seen at row {seen[the_key]}")
-        if errors:
-            yield _invalid(schedule, number, "; ".join(errors))
-            continue
-        seen[the_key] = number
-        yield ScheduleItem(
-            schedule=schedule.name,
-            campaign_id=schedule.campaign_id,
-            key=the_key,
-            run_at=moment,
-            tokens=values,
-            clone_to_program=clone_name or None,
-            source=schedule.source,
-            row=number,
-        )
-
-
-def _invalid(schedule: Schedule, number: int | None, reason: str) -> InvalidItem:
-    return InvalidItem(
-        campaign=schedule.name,
-        campaign_id=schedule.campaign_id,
-        source=schedule.source or "",
-        row=number or 0,
-        reason=reason,
     )
 
 

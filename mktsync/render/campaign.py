@@ -68,9 +68,8 @@ class CompiledCampaign:
         """Compile every template; ``source`` names the rows' source in items (default
         ``campaign.source``).  With ``max_chars``, ``happy`` hands any item with a longer
         value (key, email, token, field) to the careful path, which ``oversized`` checks."""
-        if campaign.when is not None:  # a bare `when` expression is `{{ (expression) }}`
-            when = dataclasses.replace(campaign.when, text=as_condition(campaign.when.text))
-            campaign = dataclasses.replace(campaign, when=when)
+        if campaign.when is not None:
+            campaign = dataclasses.replace(campaign, when=condition(campaign.when))
         lead = campaign.lead
         tokens = sorted(((t.name, t.template) for t in campaign.tokens), key=_name)
         # One tuple for both: `lead.fields` (create_missing) and campaign `fields:` (synced
@@ -84,10 +83,21 @@ class CompiledCampaign:
             lead_id=_compile(lead.id),
             email=_compile(lead.email),
             key=_compile(campaign.key),
-            tokens=tuple((name, _compile_required(t)) for name, t in tokens),
-            fields=tuple((name, _compile_required(t)) for name, t in fields),
+            tokens=tuple((name, compile_located(t)) for name, t in tokens),
+            fields=tuple((name, compile_located(t)) for name, t in fields),
             **_happy_paths(campaign, source or campaign.source, tokens, fields, max_chars),
         )
+
+
+def condition(when: Template) -> Template:
+    """The template a ``when`` stands for: a bare expression is ``{{ (expression) }}``
+    (``config.reads.as_condition``), for campaigns and batch runs alike."""
+    return dataclasses.replace(when, text=as_condition(when.text))
+
+
+def filtered_by(text: str) -> bool:
+    """Does a ``when`` that rendered ``text`` leave its row out?"""
+    return text.strip() in FALSE_RENDERINGS
 
 
 def _name(pair: tuple[str, Template]) -> str:
@@ -111,7 +121,7 @@ def _happy_paths(
         source = fast.python_source(_tree(template), names, columns)
         if source is None:  # not a fast shape: call the compiled Jinja template
             name = f"_r{len(names)}"
-            names[name] = _compile_required(template)
+            names[name] = compile_located(template)
             return f"{name}(row, now)"
         return source
 
@@ -246,16 +256,18 @@ def _tree(template: Template) -> nodes.Template:
     """The template's parsed tree, shared through ``config.compiled`` (read, never changed)."""
     entry = compiled(str(template.text))
     if entry.error is not None or entry.tree is None:
-        _compile_required(template)  # raises the located error (validate reported it)
+        compile_located(template)  # raises the located error (validate reported it)
     assert entry.tree is not None
     return entry.tree
 
 
 def _compile(template: Template | None) -> fast.Render | None:
-    return None if template is None else _compile_required(template)
+    return None if template is None else compile_located(template)
 
 
-def _compile_required(template: Template) -> fast.Render:
+def compile_located(template: Template) -> fast.Render:
+    """The template's function (``fast.compile_template``); a syntax error is a
+    ``ConfigError`` at the template's line."""
     try:
         return fast.compile_template(str(template.text))
     except TemplateSyntaxError as exc:
