@@ -45,7 +45,7 @@ def item(n: int, *, link: str | None = None) -> Item:
         tokens=TOKENS,
         source="registrations",
         row=n + 2,
-        fields=(("webinarJoinLink", link or f"https://webinars.example.com/join/{n:08x}"),),
+        synced=(("webinarJoinLink", link or f"https://webinars.example.com/join/{n:08x}"),),
     )
 
 

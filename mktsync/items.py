@@ -2,6 +2,12 @@
 
 ``render`` produces these, ``plan`` classifies them against the ledger, ``apply``
 sends them.  They are small frozen records with slots: a run may hold many.
+
+What the ledger records is decided here, once: for an item its tokens and then the lead
+fields written to every lead (``fields:``, named ``lead.<name>``), so that a changed
+field value is a change (``Item.recorded``); for a batch run its My Tokens with
+``runAt`` and ``cloneToProgramName`` (``ScheduleItem.stored``); and the digest of either
+(``token_hash``), which the ledger stores and the plan compares.
 """
 
 from __future__ import annotations
@@ -41,19 +47,31 @@ def token_hash(tokens: Tokens) -> str:
     return digest.hexdigest()
 
 
-def recorded_tokens(tokens: Tokens, fields: Tokens, names: frozenset[str]) -> Tokens:
-    """What the ledger records for an item: its tokens, plus the lead fields written for
-    it (``fields:``, named ``lead.<name>``), so a changed field value is a change."""
-    if not names:
+def recorded_tokens(tokens: Tokens, synced: Tokens) -> Tokens:
+    """What the ledger records for an item: its tokens, then the lead fields written to
+    its lead before the trigger (``fields:``), each named ``lead.<name>``."""
+    if not synced:
         return tokens
-    return tokens + tuple((f"lead.{n}", v) for n, v in fields if n in names)
+    return tokens + tuple((f"lead.{name}", value) for name, value in synced)
+
+
+def _name(pair: tuple[str, str]) -> str:
+    return pair[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Item:
     """One row rendered for one campaign: who to trigger, under which key, with which tokens.
 
-    Exactly one of ``lead_id`` and ``email`` is set.
+    Exactly one of ``lead_id`` and ``email`` is set.  The lead fields come in two groups,
+    each sorted by name: ``synced`` (``fields:``, written to the lead before every trigger
+    and recorded with the tokens) and ``create_fields`` (``lead.fields`` under
+    ``create_missing``: given only to a lead Marketo lacks and apply creates).
+
+    >>> item = Item(campaign="c", campaign_id=1, key="k", lead_id=7, email=None,
+    ...             tokens=(("{{my.T}}", "v"),), source="s", row=2, synced=(("city", "Oslo"),))
+    >>> item.recorded
+    (('{{my.T}}', 'v'), ('lead.city', 'Oslo'))
     """
 
     campaign: str
@@ -64,12 +82,32 @@ class Item:
     tokens: Tokens
     source: str
     row: int
-    fields: Tokens = ()  # lead fields for create_missing
+    synced: Tokens = ()
+    create_fields: Tokens = ()
 
     @property
     def lead(self) -> str:
         """The lead reference as users write it: ``id:318592`` or the email address."""
         return f"id:{self.lead_id}" if self.lead_id is not None else str(self.email)
+
+    @property
+    def recorded(self) -> Tokens:
+        """The token set the ledger records (and the plan compares): ``recorded_tokens``.
+
+        Derived, not stored: an item costs no more memory for it, and a first run, which
+        compares nothing, never builds it; each reader (the plan's comparison, apply's
+        pending mark, a baseline) asks for it once per item."""
+        return recorded_tokens(self.tokens, self.synced)
+
+    @property
+    def fields(self) -> Tokens:
+        """Every lead field value the item carries, both groups, by name: what the plan
+        shows (``"fields"`` in its JSON) and what a lead apply creates is given."""
+        if not self.create_fields:
+            return self.synced
+        if not self.synced:
+            return self.create_fields
+        return tuple(sorted((*self.create_fields, *self.synced), key=_name))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

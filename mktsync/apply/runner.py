@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from mktsync.apply.batch import run_schedules
-from mktsync.apply.fields import as_recorded, field_refusals, needs_fields, write_fields
+from mktsync.apply.fields import check_saved_fields, field_refusals, needs_fields, write_fields
 from mktsync.apply.resolve import Resolution, resolve_leads
 from mktsync.apply.result import (
     ApplyReport,
@@ -183,6 +183,7 @@ def _check_saved(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> No
             "the ledger changed since the plan was made (another apply ran?); "
             "run 'mktsync plan' again"
         )
+    check_saved_fields(config, plan, name=name)
 
 
 def check_binding(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> None:
@@ -522,7 +523,7 @@ class _Runner:
                 with self.lock:
                     rep.missing.append(missing)
                 continue
-            items.append(as_recorded(self.config, planned.item))
+            items.append(planned.item)  # the ledger records ``item.recorded``
             lead_ids[planned.item.key] = lead_id
         if not items:  # every lead of the call is missing: no call, but count it as done
             with self.lock:

@@ -10,6 +10,8 @@ changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered`` (by ``whe
 ``! invalid``, ``? unknown`` (an earlier call's outcome is unknown, or a run died while it
 was in flight; sent again only with ``retry_unknown``) and ``≠ changed`` (sent before, its
 tokens differ now, and ``retrigger: never``: shown with old and new tokens, never resent).
+What is compared is what the ledger records of an item (``Item.recorded``: its tokens
+and the lead fields written for it), by ``items.token_hash``.
 
 Items to send are grouped by Marketo campaign id and exact token set, in order of first
 appearance, and cut into calls of at most ``MAX_LEADS_PER_CALL``: the fewest calls the
@@ -37,7 +39,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from mktsync.config.model import Campaign, Config
 from mktsync.dates import instant
 from mktsync.errors import BudgetExceeded, PlanError
-from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
+from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
 from mktsync.plan.classifier import LedgerRecord, classify
 from mktsync.plan.lists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.plan.records import (
@@ -299,13 +301,19 @@ def _plan_entries(
             check_invalid_limit(part.campaign, part.invalid, rows)
         writer.finish()
     names = [campaign.name for campaign, _ in entries]
+    synced = {c.name: frozenset(name for name, _ in c.fields) for c, _ in entries}
     ordered = [parts[n] for n in range(len(entries))]
     calls: dict[int, int] = {}
     for cid in by_id:
         calls.update(spill.chunk_counts(cid, MAX_LEADS_PER_CALL, owner=ENTRY))
     spilled = [
         SpilledCalls(
-            spill, entry=n, names=names, campaign_id=p.campaign.campaign_id, calls=calls.get(n, 0)
+            spill,
+            entry=n,
+            names=names,
+            campaign_id=p.campaign.campaign_id,
+            calls=calls.get(n, 0),
+            synced=synced,
         )
         for n, p in enumerate(ordered)
     ]
@@ -353,7 +361,6 @@ def _classify_all(
     # every item is new (``classify`` of no record), no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
     hash_of = _HashCache()
-    names = frozenset(n for n, _ in campaign.fields)
     per_lead = _PerLeadToken()
     for batch in _batches(items, LOOKUP_BATCH):
         rendered = [x for x in batch if type(x) is Item]
@@ -380,13 +387,10 @@ def _classify_all(
                 ]
             )
             continue
-        hash_fn = hash_of.function()
-        if names:  # the ledger records the fields written with the tokens (items.recorded_tokens)
-            pairs = [
-                (i.key, token_hash(recorded_tokens(i.tokens, i.fields, names))) for i in rendered
-            ]
-        else:
-            pairs = [(i.key, hash_fn(i.tokens)) for i in rendered]
+        # Lead fields written (``fields:``) are recorded with the tokens: each lead's own
+        # set then, which no cache would find twice.
+        hash_fn = token_hash if campaign.fields else hash_of.function()
+        pairs = [(i.key, hash_fn(i.recorded)) for i in rendered]
         records = ledger.changed_records(campaign.campaign_id, pairs)
         if not records:  # the steady state: every key sent before with these tokens
             counts[Action.UNCHANGED] += len(rendered)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from json.encoder import encode_basestring
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mktsync.config.model import Campaign, Limits
@@ -440,8 +441,9 @@ def lead_line(
         f' "lead_id": {lead_id}, "email": {email}, "source": {s(item.source)},'
         f' "row": {int(item.row)}'
     )
-    if item.fields:
-        line += f', "fields": {_compact(dict(item.fields))}'
+    fields = item.fields  # both groups, by name: what the plan shows
+    if fields:
+        line += f', "fields": {_compact(dict(fields))}'
     if old_tokens is not None:
         line += f', "old_tokens": {_compact(dict(old_tokens))}'
     if retry_of is not None:
@@ -454,20 +456,38 @@ def with_campaign(line: str, campaign: str) -> str:
     return f'{{"campaign": {encode_basestring(campaign)}, {line[1:]}'
 
 
-def planned_from_line(line: str, *, campaign: str, campaign_id: int, tokens: Tokens) -> PlannedItem:
+Synced = Mapping[str, frozenset[str]]  # campaign entry -> the lead fields it syncs (`fields:`)
+NO_SYNCED: Synced = MappingProxyType({})
+
+
+def planned_from_line(
+    line: str, *, campaign: str, campaign_id: int, tokens: Tokens, synced: Synced = NO_SYNCED
+) -> PlannedItem:
     """The ``PlannedItem`` a ``lead_line`` describes, in campaign ``campaign``."""
     return planned_from_lead(
-        json.loads(line), campaign=campaign, campaign_id=campaign_id, tokens=tokens
+        json.loads(line), campaign=campaign, campaign_id=campaign_id, tokens=tokens, synced=synced
     )
 
 
 def planned_from_lead(
-    lead: Mapping[str, Any], *, campaign: str, campaign_id: int, tokens: Tokens
+    lead: Mapping[str, Any],
+    *,
+    campaign: str,
+    campaign_id: int,
+    tokens: Tokens,
+    synced: Synced = NO_SYNCED,
 ) -> PlannedItem:
-    """The ``PlannedItem`` of one decoded lead entry (a spill line, or a saved plan's lead)."""
+    """The ``PlannedItem`` of one decoded lead entry (a spill line, or a saved plan's lead).
+
+    A lead line writes the item's lead fields together (``Item.fields``); ``synced``
+    says, per campaign entry, which of them are its ``fields:`` (the rest are
+    ``lead.fields`` for created leads), so the item read back is the item written."""
+    name = str(lead.get("campaign", campaign))
+    values = lead.get("fields") or {}
+    names = synced.get(name, frozenset())
     return PlannedItem(
         item=Item(
-            campaign=str(lead.get("campaign", campaign)),
+            campaign=name,
             campaign_id=campaign_id,
             key=str(lead["key"]),
             lead_id=lead["lead_id"],
@@ -475,7 +495,8 @@ def planned_from_lead(
             tokens=tokens,
             source=lead["source"],
             row=int(lead["row"]),
-            fields=tuple((lead.get("fields") or {}).items()),
+            synced=tuple((n, v) for n, v in values.items() if n in names),
+            create_fields=tuple((n, v) for n, v in values.items() if n not in names),
         ),
         action=action_of(lead["action"]),
         old_tokens=tuple(lead["old_tokens"].items()) if "old_tokens" in lead else None,
@@ -522,16 +543,25 @@ class SpilledCalls(StreamedSequence[Call]):
     The spill's part is the Marketo campaign id: entries that send to the same campaign
     with the same token set share calls, listed under the entry that sent first, each
     lead naming its own entry when it is another's.  Each spilled row is
-    ``(line, email, lead id, entry index)``.
+    ``(line, email, lead id, entry index)``; ``synced`` names each entry's ``fields:``
+    (see ``planned_from_lead``).
 
     >>> len(cp.calls), cp.calls[0].tokens                             # doctest: +SKIP
     (3, (('{{my.Link}}', 'https://example.com/j/1'),))
     """
 
     def __init__(
-        self, spill: Spill, *, entry: int, names: Sequence[str], campaign_id: int, calls: int
+        self,
+        spill: Spill,
+        *,
+        entry: int,
+        names: Sequence[str],
+        campaign_id: int,
+        calls: int,
+        synced: Synced = NO_SYNCED,
     ) -> None:
         self._spill = spill
+        self._synced = synced
         self._entry = entry
         self._names = names
         self._campaign = names[entry]
@@ -556,7 +586,11 @@ class SpilledCalls(StreamedSequence[Call]):
     def decode(self, line: str, tokens: Tokens) -> PlannedItem:
         """The ``PlannedItem`` of one of this entry's lines, sent with ``tokens``."""
         return planned_from_line(
-            line, campaign=self._campaign, campaign_id=self._campaign_id, tokens=tokens
+            line,
+            campaign=self._campaign,
+            campaign_id=self._campaign_id,
+            tokens=tokens,
+            synced=self._synced,
         )
 
     def __iter__(self) -> Iterator[Call]:

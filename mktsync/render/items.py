@@ -189,7 +189,14 @@ def _render_carefully(
             errors.append(_reason("key", exc))
             key = None
     values = _render_all(row, now, compiled.tokens, "tokens.", errors)
-    field_values = _render_all(row, now, compiled.fields, _field_prefix(campaign), errors)
+    prefix = _field_prefix(campaign)
+    synced: list[tuple[str, str]] = []
+    create: list[tuple[str, str]] = []
+    for name, render, is_synced in compiled.fields:  # in name order, as errors are named
+        try:
+            (synced if is_synced else create).append((name, render(row, now)))
+        except Exception as exc:
+            errors.append(_reason(prefix + name, exc))
     if errors or not key:
         return InvalidItem(
             campaign=campaign.name,
@@ -208,7 +215,8 @@ def _render_carefully(
         tokens=values,
         source=source,
         row=number,
-        fields=field_values,
+        synced=tuple(synced),
+        create_fields=tuple(create),
     )
 
 

@@ -254,7 +254,7 @@ def test_calls_are_minimal_with_lead_fields(rows: list[tuple[int, int, int]]) ->
                 tokens=token_sets[t],
                 source="s",
                 row=n + 2,
-                fields=(("joinLink", link),),
+                synced=(("joinLink", link),),
             )
         )
         if before:
