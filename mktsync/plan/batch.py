@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -48,10 +47,17 @@ from mktsync.dates import instant
 from mktsync.errors import PlanError, one_line
 from mktsync.items import CLONE, LEAD, RUN_AT, InvalidItem, ScheduleItem, Tokens, token_hash
 from mktsync.plan.classifier import LedgerRecord, classify
-from mktsync.plan.records import BATCH_CLASSES, Action, action_of
+from mktsync.plan.records import (
+    BATCH_CLASSES,
+    Action,
+    OrphanedRun,
+    PlannedSchedule,
+    SchedulePlan,
+    action_of,
+)
 from mktsync.render import iter_runs
 
-__all__ = [  # the run's record and its ledger names live in ``mktsync.items``
+__all__ = [  # a run and its ledger names live in ``mktsync.items``, the plan's records in ``records``
     "CLONE",
     "LEAD",
     "MAX_AHEAD",
@@ -96,46 +102,6 @@ class LedgerView(Protocol):
 
     def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, LedgerRecord]: ...
     def iter_records(self, campaign_id: int | None = None) -> Iterator[StoredRun]: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlannedSchedule:
-    item: ScheduleItem
-    action: Action  # SCHEDULE, RESCHEDULE (also when changed, not sent) or UNKNOWN
-    old: Tokens | None = None  # the stored set sent before (reschedule)
-    retry_of: str | None = None
-    note: str | None = None  # e.g. the earlier run stays scheduled
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrphanedRun:
-    """A run scheduled before (the ledger holds it as sent), still ahead, that no row gives
-    any more: Marketo will run it unless someone cancels it there."""
-
-    key: str
-    run_at: str | None  # as sent; None when the record holds none (then no evidence it ran)
-    tokens: Tokens  # the My Tokens sent (runAt and the clone name apart)
-    clone_to_program: str | None = None
-    scheduled_at: str | None = None  # when the ledger recorded it
-    request_id: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class SchedulePlan:
-    """One ``schedules:`` entry's part of a plan."""
-
-    name: str
-    campaign_id: int
-    source: str | None
-    counts: Mapping[str, int]
-    send: tuple[PlannedSchedule, ...]
-    changed: tuple[PlannedSchedule, ...] = ()  # not sent (retrigger: never)
-    invalid: tuple[InvalidItem, ...] = ()
-    orphaned: tuple[OrphanedRun, ...] = ()  # still scheduled in Marketo; no row gives them
-
-    @property
-    def calls(self) -> int:
-        return len(self.send)
 
 
 def run_at_of(stored: Tokens) -> str | None:

@@ -1,5 +1,6 @@
 """A plan's records: the one ``Action`` vocabulary, the plan, its campaigns and calls,
-and calls read back from its spill.
+its batch runs (``SchedulePlan``, made by ``plan.batch``), and calls read back from its
+spill.
 
 ``plan`` builds these and re-exports them; ``planfile``, ``report`` and ``apply`` read them.
 
@@ -29,13 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from mktsync.config.model import Campaign, Limits
 from mktsync.config.protected import allowance, protected_field
-from mktsync.items import InvalidItem, Item, Tokens
+from mktsync.items import InvalidItem, Item, ScheduleItem, Tokens
 from mktsync.plan.lists import StreamedSequence, item_from, item_record
 from mktsync.plan.spill import OFFSET, Spill
 
 if TYPE_CHECKING:
     from mktsync.ledger.history import NewLedger
-    from mktsync.plan.batch import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
 MAX_FIELD_RECORDS = 300  # leads.json sync: records a call (issue 15)
@@ -301,6 +301,48 @@ class CampaignPlan:
     def api_calls(self) -> int:
         preflight = PREFLIGHT_CALLS_PER_CAMPAIGN if self.calls else 0
         return self.trigger_calls + self.field_calls + self.lookup_calls + preflight
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedSchedule:
+    """A batch run the plan schedules (or shows as changed), and why (``plan.batch``)."""
+
+    item: ScheduleItem
+    action: Action  # SCHEDULE, RESCHEDULE (also when changed, not sent) or UNKNOWN
+    old: Tokens | None = None  # the stored set sent before (reschedule)
+    retry_of: str | None = None
+    note: str | None = None  # e.g. the earlier run stays scheduled
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrphanedRun:
+    """A run scheduled before (the ledger holds it as sent), still ahead, that no row gives
+    any more: Marketo will run it unless someone cancels it there."""
+
+    key: str
+    run_at: str | None  # as sent; None when the record holds none (then no evidence it ran)
+    tokens: Tokens  # the My Tokens sent (runAt and the clone name apart)
+    clone_to_program: str | None = None
+    scheduled_at: str | None = None  # when the ledger recorded it
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchedulePlan:
+    """One ``schedules:`` entry's part of a plan."""
+
+    name: str
+    campaign_id: int
+    source: str | None
+    counts: Mapping[str, int]
+    send: tuple[PlannedSchedule, ...]
+    changed: tuple[PlannedSchedule, ...] = ()  # not sent (retrigger: never)
+    invalid: tuple[InvalidItem, ...] = ()
+    orphaned: tuple[OrphanedRun, ...] = ()  # still scheduled in Marketo; no row gives them
+
+    @property
+    def calls(self) -> int:
+        return len(self.send)
 
 
 @dataclass(frozen=True, kw_only=True)
