@@ -29,7 +29,7 @@ from measure import peak_rss_mb
 
 from mktsync.config.model import Limits
 from mktsync.items import Item
-from mktsync.plan import Binding, Call, CampaignPlan, Plan, PlannedItem
+from mktsync.plan import Action, Binding, Call, CampaignPlan, Plan, PlannedItem
 from mktsync.plan.lists import StreamedSequence
 
 TOKENS = (("{{my.Webinar}}", "Scaling Marketo Ops with Git"),)
@@ -45,7 +45,7 @@ def item(n: int, *, link: str | None = None) -> Item:
         tokens=TOKENS,
         source="registrations",
         row=n + 2,
-        fields=(("webinarJoinLink", link or f"https://webinars.example.com/join/{n:08x}"),),
+        synced=(("webinarJoinLink", link or f"https://webinars.example.com/join/{n:08x}"),),
     )
 
 
@@ -59,7 +59,9 @@ class _Calls(StreamedSequence[Call]):
     def __iter__(self) -> Iterator[Call]:
         for start in range(0, self._leads, 100):
             stop = min(start + 100, self._leads)
-            items = tuple(PlannedItem(item=item(n), action="trigger") for n in range(start, stop))
+            items = tuple(
+                PlannedItem(item=item(n), action=Action.TRIGGER) for n in range(start, stop)
+            )
             yield Call(campaign_id=1234, tokens=TOKENS, items=items)
 
 

@@ -37,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, Self
 
-from mktsync.apply.fields import as_recorded
+from mktsync.apply.fields import check_saved_fields
 from mktsync.config.model import Campaign, Config
 from mktsync.errors import MktsyncError, PlanError, one_line
 from mktsync.items import Item, Tokens, recorded_tokens
@@ -83,11 +83,13 @@ def record_only(
     with ledger.lock(command="apply --record-only", timeout=lock_timeout):
         if saved is not None and saved.ledger_fingerprint != ledger.fingerprint():
             raise PlanError("the ledger changed since the plan was shown; run it again")
+        if saved is not None:
+            check_saved_fields(config, saved, name="the saved plan")
         plan = saved or make_plan(
             config, ledger, campaigns=campaigns, retry_unknown=retry_unknown, now=now
         )
         records = [
-            _record(p.item, as_recorded(config, p.item).tokens, None)  # fields too (issue 15)
+            _record(p.item, p.item.recorded, None)  # its written fields too (issue 15)
             for cp in plan.campaigns
             for call in cp.calls
             for p in call.items
@@ -260,7 +262,6 @@ def _match(
     """
     from mktsync.render import iter_items
 
-    fields = frozenset(name for name, _ in spec.fields)
     rendered = matched = held = 0
     batch: list[Item] = []
 
@@ -273,7 +274,7 @@ def _match(
             if first is None:
                 continue
             sent_at, given = first
-            records.append(_record(item, _recorded_tokens(item, given, fields), sent_at))
+            records.append(_record(item, _recorded_tokens(item, given), sent_at))
         sends.accept(records)
         matched += len(records)
         batch.clear()
@@ -299,18 +300,20 @@ def _every_key(key: str, row: int) -> str | None:
     return None  # a render.keys.KeyCheck that holds nothing: every key counts as new
 
 
-def _recorded_tokens(item: Item, given: Mapping[str, str], fields: frozenset[str]) -> Tokens:
-    """What the ledger records for an imported key: the values the file says were sent
-    (My Tokens; lead fields from the ledger's own export), else the values rendered now."""
+def _recorded_tokens(item: Item, given: Mapping[str, str]) -> Tokens:
+    """What the ledger records for an imported key (``Item.recorded``) with the values the
+    file says were sent (My Tokens; lead fields from the ledger's own export) in place of
+    those rendered now."""
+    if not given:
+        return item.recorded
     tokens = item.tokens
     mine = {n: v for n, v in given.items() if not n.startswith("lead.")}
     if mine:
         tokens = tuple(sorted({**dict(tokens), **mine}.items()))
-    if fields:  # as fieldsync.as_recorded: the lead fields written, named lead.<name>
-        tokens = recorded_tokens(tokens, item.fields, fields)
-        if len(mine) < len(given):
-            tokens = tuple((n, given.get(n, v)) for n, v in tokens)
-    return tokens
+    recorded = recorded_tokens(tokens, item.synced)  # the lead fields written, lead.<name>
+    if item.synced and len(mine) < len(given):
+        recorded = tuple((n, given.get(n, v)) for n, v in recorded)
+    return recorded
 
 
 def _refusal(path: Path, spec: Campaign, count: int, first: list[tuple[int, str]]) -> str:

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 from mktsync.apply.resolve import Resolution
 from mktsync.config.model import Config
 from mktsync.config.protected import FieldGuard, field_guard
-from mktsync.errors import MarketoError, disk_full, no_temp_space
-from mktsync.items import Item, recorded_tokens
+from mktsync.errors import MarketoError, StalePlan, disk_full, no_temp_space
+from mktsync.items import Item
 from mktsync.plan import Plan
 
 BATCH = 300
@@ -74,6 +74,30 @@ def field_refusals(
     return {cid: "; ".join(reasons) for cid, reasons in out.items()}
 
 
+def check_saved_fields(config: Config, plan: Plan, *, name: str) -> None:
+    """Refuse a saved plan whose lead fields are grouped otherwise than in ``config``.
+
+    A plan file writes each lead's fields together; which of them are synced to every
+    lead (``fields:``, ``Item.synced``) and which only go to a created lead
+    (``lead.fields``) is read back from each campaign's ``fields_written``
+    (``plan.file``).  The config is the one the plan was made from (its digest was
+    checked), so a difference means the file was edited: apply would write, or record,
+    fields the config does not declare."""
+    for cp in plan.campaigns:
+        campaign = config.campaigns.get(cp.name)
+        if campaign is None:
+            continue
+        created = {n for n, _ in campaign.lead.fields} if campaign.create_missing else set()
+        synced = {n for n, _ in campaign.fields}
+        if {w.name for w in cp.field_writes if not w.created_only} != synced or {
+            w.name for w in cp.field_writes if w.created_only
+        } != created:
+            raise StalePlan(
+                f"{name}: the lead fields of campaign '{cp.name}' are not those its config "
+                "declares (was the saved plan edited?); run 'mktsync plan' again"
+            )
+
+
 class Writer(Protocol):
     def update_lead_fields(self, records: list[dict[str, Any]]) -> list[tuple[str, str] | None]: ...
 
@@ -110,24 +134,22 @@ def write_fields(
                 skipped[(item.campaign_id, item.key)] = answer
         batch.clear()
 
-    names_of: dict[str, set[str]] = {}
     guards: dict[str, FieldGuard | None] = {}
     it = iter(items)
     with _Written() as seen:
         while read := list(islice(it, BATCH)):
-            chunk = [i for i in read if _names(config, i, names_of)]  # items with fields
+            chunk = [i for i in read if i.synced]  # items whose campaign writes `fields:`
             ids = resolution.lead_ids(chunk) if chunk else []
             # lead id -> field -> (value, row) written this run: a lead field holds one value
             written_to = seen.values({i for i in ids if i is not None})
             for item, lead_id in zip(chunk, ids, strict=True):
                 if lead_id is None:
                     continue  # a missing lead (reported by the trigger step)
-                names = names_of[item.campaign]
                 refused = _refused(config, item, guards)
                 if refused is not None:  # never sent: render made it invalid already
                     skipped[(item.campaign_id, item.key)] = ("", refused)
                     continue
-                values = {n: v for n, v in item.fields if n in names}
+                values = dict(item.synced)
                 clash = _clash(written_to.setdefault(lead_id, {}), values, item)
                 if clash is not None:
                     skipped[(item.campaign_id, item.key)] = clash
@@ -138,14 +160,6 @@ def write_fields(
             seen.remember(written_to)
         flush()
     return skipped, written
-
-
-def _names(config: Config, item: Item, known: dict[str, set[str]]) -> set[str]:
-    """The lead fields ``item``'s campaign writes (remembered per campaign in ``known``)."""
-    if item.campaign not in known:
-        campaign = config.campaigns.get(item.campaign)
-        known[item.campaign] = {n for n, _ in campaign.fields} if campaign else set()
-    return known[item.campaign]
 
 
 def _refused(config: Config, item: Item, guards: dict[str, FieldGuard | None]) -> str | None:
@@ -230,22 +244,3 @@ def _clash(
     for name, value in values.items():
         seen.setdefault(name, (value, item.row))
     return None
-
-
-def as_recorded(config: Config, item: Item) -> Item:
-    """``item`` with the tokens the ledger records: its tokens and its written fields."""
-    campaign = config.campaigns.get(item.campaign)
-    if campaign is None or not campaign.fields:
-        return item
-    names = frozenset(n for n, _ in campaign.fields)
-    return Item(
-        campaign=item.campaign,
-        campaign_id=item.campaign_id,
-        key=item.key,
-        lead_id=item.lead_id,
-        email=item.email,
-        tokens=recorded_tokens(item.tokens, item.fields, names),
-        source=item.source,
-        row=item.row,
-        fields=item.fields,
-    )

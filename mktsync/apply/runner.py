@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mktsync.apply.batch import run_schedules
-from mktsync.apply.fields import as_recorded, field_refusals, needs_fields, write_fields
+from mktsync.apply.fields import check_saved_fields, field_refusals, needs_fields, write_fields
 from mktsync.apply.resolve import Resolution, resolve_leads
 from mktsync.apply.result import (
     ApplyReport,
@@ -61,7 +61,7 @@ from mktsync.errors import (
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification
-from mktsync.plan import Call, CampaignPlan, Plan, check_budget, make_plan
+from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
 from mktsync.plan.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.plan.records import SpilledCalls
@@ -172,6 +172,7 @@ def _check_saved(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> No
             "the ledger changed since the plan was made (another apply ran?); "
             "run 'mktsync plan' again"
         )
+    check_saved_fields(config, plan, name=name)
 
 
 def check_binding(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> None:
@@ -289,7 +290,7 @@ class _Runner:
             cp.name: CampaignReport(
                 name=cp.name,
                 campaign_id=cp.campaign_id,
-                changed=cp.counts.get("changed", 0),
+                changed=cp.counts.get(Action.CHANGED, 0),
                 missing_skip=cp.name in config.campaigns
                 and config.campaigns[cp.name].missing_leads == "skip",
             )
@@ -375,10 +376,9 @@ class _Runner:
         calls = sum(len(cp.calls) for cp in sendable)
         # The leads the calls carry, from the counts (not by reading every call): new and
         # changed items, and unknown ones when they are retried.
-        retried = ("unknown",) if self.plan.retry_unknown else ()
-        leads = sum(
-            cp.counts.get(k, 0) for cp in sendable for k in ("trigger", "retrigger", *retried)
-        )
+        retried = (Action.UNKNOWN,) if self.plan.retry_unknown else ()
+        sent = (Action.TRIGGER, Action.RETRIGGER, *retried)
+        leads = sum(cp.counts.get(k, 0) for cp in sendable for k in sent)
         self.emit("start", calls=calls, leads=leads)
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
@@ -512,7 +512,7 @@ class _Runner:
                 with self.lock:
                     rep.missing.append(missing)
                 continue
-            items.append(as_recorded(self.config, planned.item))
+            items.append(planned.item)  # the ledger records ``item.recorded``
             lead_ids[planned.item.key] = lead_id
         if not items:  # every lead of the call is missing: no call, but count it as done
             with self.lock:

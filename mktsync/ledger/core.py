@@ -223,9 +223,10 @@ class Ledger(LedgerReader):
         rows = []
         for item in items:
             lead_id = item.lead_id if item.lead_id is not None else lead_ids.get(item.key)
-            thash = token_hash(item.tokens)
+            tokens = item.recorded  # its tokens, and the lead fields written for it
+            thash = token_hash(tokens)
             rows.append(
-                (item.campaign_id, item.key, item.lead, lead_id, encode_tokens(item.tokens),
+                (item.campaign_id, item.key, item.lead, lead_id, encode_tokens(tokens),
                  thash, run_id, now, now,
                  record_checksum(item.campaign_id, item.key, "pending", thash, item.lead))
             )  # fmt: skip

@@ -4,8 +4,9 @@
 >>> plan.summary.trigger_calls                          # doctest: +SKIP
 
 - ``records``: the plan's records (``Plan``, ``CampaignPlan``, ``Call``, ``Summary``) and
-  the one ``Action`` vocabulary;
-- ``planner``: ``make_plan``, the classifier, grouping by token set and cutting calls;
+  the one ``Action`` vocabulary (``CLASSES``, ``BATCH_CLASSES``: what each kind counts);
+- ``classifier``: ``classify``, an item or a batch run against its ledger record;
+- ``planner``: ``make_plan``, grouping by token set and cutting calls;
 - ``spill`` and ``lists``: what a plan keeps on disk so that a million items cost no memory;
 - ``batch``: batch campaigns (``schedules:``) planned;
 - ``qualify``: qualification rules a campaign's re-triggers run into;
@@ -17,6 +18,7 @@ from __future__ import annotations
 from mktsync.plan.file import dumps, load_plan, plan_to_json, write_plan
 from mktsync.plan.planner import check_budget, make_plan
 from mktsync.plan.records import (
+    BATCH_CLASSES,
     CLASSES,
     MAX_LEADS_PER_CALL,
     Action,
@@ -32,6 +34,7 @@ from mktsync.plan.records import (
 )
 
 __all__ = [
+    "BATCH_CLASSES",
     "CLASSES",
     "MAX_LEADS_PER_CALL",
     "Action",

@@ -10,9 +10,12 @@ a trigger, one item per row (or one item without ``source``), keyed in the same 
 table by (campaign id, key); the stored token set holds the My Tokens plus ``runAt`` and
 ``cloneToProgramName``, so a change to any of them is a change.
 
-Classes: ``+ schedule`` (new, or an earlier attempt failed), ``~ reschedule`` (changed and
-``retrigger: on_change``), ``= unchanged``, ``- filtered``, ``! invalid``, ``? unknown``,
-``≠ changed`` (changed, ``retrigger: never``: shown, not sent) and ``⊘ orphaned``.  Marketo
+The rows are rendered into runs by ``mktsync.render.iter_runs`` and each run is classified
+against its record by ``classifier.classify``, as trigger items are.  Classes
+(``records.BATCH_CLASSES``): ``+ schedule`` (new, or an earlier attempt failed),
+``~ reschedule`` (changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered``,
+``! invalid``, ``? unknown``, ``≠ changed`` (changed, ``retrigger: never``: shown, not
+sent) and ``⊘ orphaned``.  Marketo
 cannot unschedule a batch run through REST: when ``run_at`` of a run already scheduled
 moves, the plan says the earlier run stays scheduled.
 
@@ -35,51 +38,53 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 
 from mktsync.config.batch import parse_run_at
 from mktsync.config.model import Config, Schedule
-from mktsync.config.reads import as_condition
 from mktsync.dates import instant
 from mktsync.errors import PlanError, one_line
-from mktsync.items import InvalidItem, Tokens, token_hash
-from mktsync.render import FALSE_RENDERINGS, compile_template
-from mktsync.render.fast import Render
-from mktsync.row import Row
-
-CLASSES = (
-    "schedule",
-    "reschedule",
-    "unchanged",
-    "filtered",
-    "invalid",
-    "unknown",
-    "changed",
-    "orphaned",
+from mktsync.items import CLONE, LEAD, RUN_AT, InvalidItem, ScheduleItem, Tokens, token_hash
+from mktsync.plan.classifier import LedgerRecord, classify
+from mktsync.plan.records import (
+    BATCH_CLASSES,
+    Action,
+    OrphanedRun,
+    PlannedSchedule,
+    SchedulePlan,
+    action_of,
 )
-RUN_AT, CLONE = "runAt", "cloneToProgramName"  # stored beside the My Tokens
-LEAD = "batch"  # what the ledger's lead column says for a schedule
+from mktsync.render import iter_runs
+
+__all__ = [  # a run and its ledger names live in ``mktsync.items``, the plan's records in ``records``
+    "CLONE",
+    "LEAD",
+    "MAX_AHEAD",
+    "RUN_AT",
+    "UNSCHEDULE_NOTE",
+    "LedgerView",
+    "OrphanedRun",
+    "PlannedSchedule",
+    "ScheduleItem",
+    "SchedulePlan",
+    "StoredRun",
+    "orphan_json",
+    "orphaned_runs",
+    "plan_schedules",
+    "run_at_of",
+    "schedule_plan_from_json",
+    "schedule_plan_json",
+]
 UNSCHEDULE_NOTE = (
     "Marketo cannot unschedule a batch run through its REST API: the run at {old} stays "
     "scheduled unless you cancel it in Marketo"
 )
-ScheduleAction = Literal["schedule", "reschedule", "unknown"]
 # Adobe: runAt "cannot be more than 2 years in the future" (1042); the emulator uses 730 days.
 MAX_AHEAD = timedelta(days=730)
 
 
-class _Record(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def token_hash(self) -> str: ...
-    @property
-    def tokens(self) -> Tokens: ...
-
-
-class StoredRun(_Record, Protocol):
+class StoredRun(LedgerRecord, Protocol):
     """A record as ``iter_records`` gives it: with its key, lead and when it was written."""
 
     @property
@@ -95,74 +100,8 @@ class StoredRun(_Record, Protocol):
 class LedgerView(Protocol):
     """What schedule planning needs of a ledger (``mktsync.ledger.Ledger`` has it)."""
 
-    def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, _Record]: ...
+    def lookup(self, campaign_id: int, keys: list[str]) -> Mapping[str, LedgerRecord]: ...
     def iter_records(self, campaign_id: int | None = None) -> Iterator[StoredRun]: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScheduleItem:
-    """One run of a batch campaign: when, with which tokens, under which ledger key."""
-
-    schedule: str
-    campaign_id: int
-    key: str
-    run_at: str  # ISO 8601 with offset, as sent
-    tokens: Tokens
-    clone_to_program: str | None = None
-    source: str | None = None
-    row: int | None = None
-
-    @property
-    def lead(self) -> str:
-        return LEAD
-
-    @property
-    def stored(self) -> Tokens:
-        """The token set the ledger keeps (and compares): My Tokens, runAt, clone name."""
-        extra = [(RUN_AT, self.run_at)]
-        if self.clone_to_program is not None:
-            extra.append((CLONE, self.clone_to_program))
-        return tuple(sorted([*self.tokens, *extra]))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlannedSchedule:
-    item: ScheduleItem
-    action: ScheduleAction
-    old: Tokens | None = None  # the stored set sent before (reschedule)
-    retry_of: str | None = None
-    note: str | None = None  # e.g. the earlier run stays scheduled
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class OrphanedRun:
-    """A run scheduled before (the ledger holds it as sent), still ahead, that no row gives
-    any more: Marketo will run it unless someone cancels it there."""
-
-    key: str
-    run_at: str | None  # as sent; None when the record holds none (then no evidence it ran)
-    tokens: Tokens  # the My Tokens sent (runAt and the clone name apart)
-    clone_to_program: str | None = None
-    scheduled_at: str | None = None  # when the ledger recorded it
-    request_id: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class SchedulePlan:
-    """One ``schedules:`` entry's part of a plan."""
-
-    name: str
-    campaign_id: int
-    source: str | None
-    counts: Mapping[str, int]
-    send: tuple[PlannedSchedule, ...]
-    changed: tuple[PlannedSchedule, ...] = ()  # not sent (retrigger: never)
-    invalid: tuple[InvalidItem, ...] = ()
-    orphaned: tuple[OrphanedRun, ...] = ()  # still scheduled in Marketo; no row gives them
-
-    @property
-    def calls(self) -> int:
-        return len(self.send)
 
 
 def run_at_of(stored: Tokens) -> str | None:
@@ -244,7 +183,7 @@ def _with_orphans(
         keys = set().union(*(produced.get(name, set()) for name in sharing))
         found = tuple(orphaned_runs(ledger, cid, keys, now))
         if found:
-            counts = {**out[n].counts, "orphaned": len(found)}
+            counts = {**out[n].counts, Action.ORPHANED.value: len(found)}
             out[n] = dataclasses.replace(out[n], counts=counts, orphaned=found)
     return tuple(out)
 
@@ -285,14 +224,14 @@ def _plan_one(
     now: datetime,
     produced: dict[str, set[str]] | None = None,
 ) -> SchedulePlan:
-    counts = dict.fromkeys(CLASSES, 0)
+    counts = dict.fromkeys((c.value for c in BATCH_CLASSES), 0)
     items: list[ScheduleItem] = []
     invalid: list[InvalidItem] = []
-    for result in render_schedule(config, schedule, now):
+    for result in iter_runs(config, schedule, now):
         if result is None:
-            counts["filtered"] += 1
+            counts[Action.FILTERED] += 1
         elif isinstance(result, InvalidItem):
-            counts["invalid"] += 1
+            counts[Action.INVALID] += 1
             invalid.append(result)
         else:
             items.append(result)
@@ -302,30 +241,28 @@ def _plan_one(
     send: list[PlannedSchedule] = []
     changed: list[PlannedSchedule] = []
     for item in items:
-        record = records.get(item.key)
-        if record is None or record.status == "failed":
-            retry = None if record is None else "failed"
-            send.append(PlannedSchedule(item=item, action="schedule", retry_of=retry))
-            counts["schedule"] += 1
-        elif record.status in ("unknown", "pending"):
-            counts["unknown"] += 1
-            if retry_unknown:
-                send.append(PlannedSchedule(item=item, action="unknown", retry_of="unknown"))
-        elif record.token_hash == token_hash(item.stored):
-            counts["unchanged"] += 1
-        else:
-            old_run = run_at_of(record.tokens)
-            note = None
-            old_moment = parse_run_at(old_run) if old_run else None
-            if old_run != item.run_at and old_moment is not None and old_moment > now:
-                note = UNSCHEDULE_NOTE.format(old=old_run)
-            planned = PlannedSchedule(item=item, action="reschedule", old=record.tokens, note=note)
-            if schedule.retrigger == "on_change":
-                send.append(planned)
-                counts["reschedule"] += 1
-            else:
-                changed.append(planned)
-                counts["changed"] += 1
+        verdict = classify(
+            records.get(item.key),
+            token_hash(item.stored),
+            retrigger=schedule.retrigger,
+            retry_unknown=retry_unknown,
+            new=Action.SCHEDULE,
+            again=Action.RESCHEDULE,
+        )
+        counts[verdict.action] += 1
+        if verdict.old is None:
+            if verdict.send:
+                send.append(PlannedSchedule(item=item, action=verdict.action,
+                                            retry_of=verdict.retry_of))  # fmt: skip
+            continue
+        # Sent before, differs now: the earlier run stays scheduled if its time moved.
+        old_run = run_at_of(verdict.old)
+        note = None
+        old_moment = parse_run_at(old_run) if old_run else None
+        if old_run != item.run_at and old_moment is not None and old_moment > now:
+            note = UNSCHEDULE_NOTE.format(old=old_run)
+        planned = PlannedSchedule(item=item, action=Action.RESCHEDULE, old=verdict.old, note=note)
+        (send if verdict.send else changed).append(planned)
     if invalid:
         shown = "; ".join(f"row {i.row}: {i.reason}" for i in invalid[:5])
         raise PlanError(
@@ -339,80 +276,6 @@ def _plan_one(
         send=tuple(send),
         changed=tuple(changed),
         invalid=tuple(invalid),
-    )
-
-
-def render_schedule(
-    config: Config, schedule: Schedule, now: datetime
-) -> Iterator[ScheduleItem | InvalidItem | None]:
-    """One result per row (one in all without ``source``): an item, invalid, or None (filtered)."""
-    from mktsync.sources import iter_rows
-    from mktsync.sources.columns import convert, declared
-
-    def compiled(text: str) -> Render:
-        return compile_template(text)
-
-    when = compiled(as_condition(schedule.when.text)) if schedule.when else None
-    key = compiled(schedule.key.text) if schedule.key else None
-    run_at = compiled(schedule.run_at.text)
-    clone = compiled(schedule.clone_to_program.text) if schedule.clone_to_program else None
-    tokens = [(t.name, compiled(t.template.text)) for t in schedule.tokens]
-    if schedule.source is None:
-        rows: Iterator[tuple[int | None, Row | str]] = iter([(None, Row({}))])
-    else:
-        spec = config.sources[schedule.source]
-        types = declared(spec.options)
-        rows = ((n, convert(Row(r), types) if types else Row(r)) for n, r in iter_rows(spec))
-    seen: dict[str, int | None] = {}
-    for number, row in rows:
-        if isinstance(row, str):
-            yield _invalid(schedule, number, row)
-            continue
-        errors: list[str] = []
-
-        def render(field: str, fn: Render, row: Row = row, errors: list[str] = errors) -> str:
-            try:
-                return fn(row, now).strip()
-            except Exception as exc:
-                errors.append(f"{field}: {str(exc).strip() or type(exc).__name__}")
-                return ""
-
-        if when is not None and render("when", when) in FALSE_RENDERINGS and not errors:
-            yield None
-            continue
-        the_key = render("key", key) if key else schedule.name
-        moment = render("run_at", run_at)
-        if moment and parse_run_at(moment) is None:
-            errors.append(f"run_at: {moment!r} is not ISO 8601 with a UTC offset")
-        values = tuple(sorted((name, render(f"tokens.{name}", fn)) for name, fn in tokens))
-        clone_name = render("clone_to_program", clone) if clone else None
-        if not the_key and not errors:
-            errors.append("key: renders empty")
-        if the_key in seen and not errors:
-            errors.append(f"duplicate key, first seen at row {seen[the_key]}")
-        if errors:
-            yield _invalid(schedule, number, "; ".join(errors))
-            continue
-        seen[the_key] = number
-        yield ScheduleItem(
-            schedule=schedule.name,
-            campaign_id=schedule.campaign_id,
-            key=the_key,
-            run_at=moment,
-            tokens=values,
-            clone_to_program=clone_name or None,
-            source=schedule.source,
-            row=number,
-        )
-
-
-def _invalid(schedule: Schedule, number: int | None, reason: str) -> InvalidItem:
-    return InvalidItem(
-        campaign=schedule.name,
-        campaign_id=schedule.campaign_id,
-        source=schedule.source or "",
-        row=number or 0,
-        reason=reason,
     )
 
 
@@ -496,7 +359,7 @@ def schedule_plan_from_json(data: Mapping[str, object]) -> SchedulePlan:
                 source=None if data.get("source") is None else str(data["source"]),
                 row=None if row is None else int(str(row)),
             ),
-            action=x["action"],  # type: ignore[arg-type]
+            action=action_of(str(x["action"])),
             old=tuple(sorted(dict(old).items())) if old else None,  # type: ignore[call-overload]
             retry_of=None if x.get("retry_of") is None else str(x["retry_of"]),
             note=None if x.get("note") is None else str(x["note"]),
@@ -513,7 +376,7 @@ def schedule_plan_from_json(data: Mapping[str, object]) -> SchedulePlan:
         name=str(data["name"]),
         campaign_id=int(str(data["campaign_id"])),
         source=None if data.get("source") is None else str(data["source"]),
-        counts={k: int(counts.get(k, 0)) for k in CLASSES},
+        counts={k.value: int(counts.get(k, 0)) for k in BATCH_CLASSES},
         send=tuple(planned(x) for x in send),
         changed=tuple(planned(x) for x in changed),
         orphaned=tuple(_orphan_from_json(x) for x in orphaned),

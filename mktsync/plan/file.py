@@ -37,6 +37,7 @@ from mktsync.plan.records import (
     PlannedItem,
     SpilledCalls,
     Summary,
+    Synced,
     field_samples,
     lead_line,
     planned_from_lead,
@@ -56,7 +57,7 @@ def _header(plan: Plan) -> dict[str, Any]:
         **({"now": plan.now.isoformat(), "timezone": plan.timezone} if plan.now else {}),
         **({"binding": _binding_json(plan.binding)} if plan.binding else {}),
         "summary": {
-            **{k: getattr(s, k) for k in CLASSES},
+            **{k.value: getattr(s, k) for k in CLASSES},
             "trigger_calls": s.trigger_calls,
             "lookup_calls": s.lookup_calls,
             "preflight_calls": s.preflight_calls,
@@ -352,20 +353,29 @@ def _plan_from_json(
 ) -> Plan:
     s = data["summary"]
     campaigns = []
+    writes = [_field_writes_from(c) for c in data["campaigns"]]
+    # Which of a lead's fields its entry syncs (``fields:``): written for every lead, and
+    # recorded; the others are ``lead.fields``, for created leads (``Item``).
+    synced = {
+        str(c["name"]): frozenset(w.name for w in ws if not w.created_only)
+        for c, ws in zip(data["campaigns"], writes, strict=True)
+    }
     for n, c in enumerate(data["campaigns"]):
         at = where[n] if where is not None else None
         calls: Sequence[Call]
         if at is not None:  # left in the file: read a call at a time when iterated
-            calls = FileCalls(path, at, campaign=c["name"], campaign_id=int(c["campaign_id"]))
+            calls = FileCalls(
+                path, at, campaign=c["name"], campaign_id=int(c["campaign_id"]), synced=synced
+            )
         else:
-            calls = tuple(_call(c, call) for call in c["calls"])
+            calls = tuple(_call(c, call, synced) for call in c["calls"])
         campaigns.append(
             CampaignPlan(
                 name=c["name"],
                 campaign_id=int(c["campaign_id"]),
                 source=c["source"],
                 # .get: classes added after format_version 1 (``changed``) are additive.
-                counts={k: int(c["counts"].get(k, 0)) for k in CLASSES},
+                counts={k.value: int(c["counts"].get(k, 0)) for k in CLASSES},
                 calls=calls,
                 invalid=tuple(
                     InvalidItem(
@@ -386,7 +396,7 @@ def _plan_from_json(
                 missing_forecast=int(c.get("missing_forecast", 0)),
                 field_leads=int(c.get("field_leads", 0)),
                 per_lead_token=c.get("per_lead_token"),
-                field_writes=_field_writes_from(c),
+                field_writes=writes[n],
             )
         )
     return Plan(
@@ -402,7 +412,7 @@ def _plan_from_json(
         retry_unknown=bool(data["retry_unknown"]),
         campaigns=tuple(campaigns),
         summary=Summary(
-            **{k: int(s.get(k, 0)) for k in CLASSES},
+            **{k.value: int(s.get(k, 0)) for k in CLASSES},
             missing_forecast=int(s.get("missing_forecast", 0)),
             trigger_calls=int(s["trigger_calls"]),
             lookup_calls=int(s["lookup_calls"]),
@@ -426,11 +436,15 @@ def _new_ledger(data: dict[str, Any]) -> NewLedger | None:
     return None if found is None else NewLedger.from_json(found, data["config"]["path"])
 
 
-def _call(c: dict[str, Any], call: dict[str, Any]) -> Call:
+def _call(c: dict[str, Any], call: dict[str, Any], synced: Synced) -> Call:
     tokens = tuple(call["tokens"].items())
     items = tuple(
         planned_from_lead(
-            lead, campaign=c["name"], campaign_id=int(c["campaign_id"]), tokens=tokens
+            lead,
+            campaign=c["name"],
+            campaign_id=int(c["campaign_id"]),
+            tokens=tokens,
+            synced=synced,
         )
         for lead in call["leads"]
     )

@@ -34,7 +34,7 @@ from typing import IO, Any
 from mktsync.errors import PlanError, disk_full, no_temp_space
 from mktsync.items import Item, Tokens
 from mktsync.plan.lists import StreamedSequence
-from mktsync.plan.records import Call, Plan, planned_from_lead
+from mktsync.plan.records import NO_SYNCED, Call, Plan, Synced, planned_from_lead
 
 _CALLS = '"calls": ['
 _CALL_HEAD, _CALL_TAIL = '{"tokens": ', ', "leads": ['
@@ -150,9 +150,18 @@ class FileCalls(StreamedSequence[Call]):
     """One campaign's calls in a saved plan, read from the file each time they are
     iterated (a call at a time): a ``Sequence[Call]`` as ``CampaignPlan.calls`` wants."""
 
-    def __init__(self, path: Path, where: Where, *, campaign: str, campaign_id: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        where: Where,
+        *,
+        campaign: str,
+        campaign_id: int,
+        synced: Synced = NO_SYNCED,
+    ) -> None:
         self._path, self._where = path, where
         self._campaign, self._campaign_id = campaign, campaign_id
+        self._synced = synced  # each entry's ``fields:`` (``planned_from_lead``)
 
     def __len__(self) -> int:
         return self._where.calls
@@ -163,7 +172,11 @@ class FileCalls(StreamedSequence[Call]):
             try:
                 items = tuple(
                     planned_from_lead(
-                        lead, campaign=campaign, campaign_id=campaign_id, tokens=tokens
+                        lead,
+                        campaign=campaign,
+                        campaign_id=campaign_id,
+                        tokens=tokens,
+                        synced=self._synced,
                     )
                     for lead in leads
                 )

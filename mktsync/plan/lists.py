@@ -112,17 +112,19 @@ class Collector(Generic[T]):
 
 
 def item_record(item: Item) -> list[Any]:
+    """An item as a spill record (the spill's own, never a plan file's): every field."""
     return [
         item.campaign, item.campaign_id, item.key, item.lead_id, item.email,
-        item.tokens, item.source, item.row, item.fields,
+        item.tokens, item.source, item.row, item.synced, item.create_fields,
     ]  # fmt: skip
 
 
 def item_from(record: Sequence[Any]) -> Item:
-    campaign, campaign_id, key, lead_id, email, tokens, source, row, fields = record
+    campaign, campaign_id, key, lead_id, email, tokens, source, row, synced, create = record
     return Item(
         campaign=campaign, campaign_id=campaign_id, key=key, lead_id=lead_id, email=email,
-        tokens=_pairs(tokens), source=source, row=row, fields=_pairs(fields),
+        tokens=_pairs(tokens), source=source, row=row, synced=_pairs(synced),
+        create_fields=_pairs(create),
     )  # fmt: skip
 
 

@@ -4,11 +4,14 @@
 >>> plan.summary.trigger_calls                                    # doctest: +SKIP
 3
 
-Classes (DESIGN.md): ``+ trigger`` (new key, or an earlier attempt failed), ``~ retrigger``
-(tokens changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered`` (by ``when``),
+Classes (DESIGN.md; ``records.Action``, decided by ``classifier.classify`` as for batch
+runs): ``+ trigger`` (new key, or an earlier attempt failed), ``~ retrigger`` (tokens
+changed and ``retrigger: on_change``), ``= unchanged``, ``- filtered`` (by ``when``),
 ``! invalid``, ``? unknown`` (an earlier call's outcome is unknown, or a run died while it
 was in flight; sent again only with ``retry_unknown``) and ``≠ changed`` (sent before, its
 tokens differ now, and ``retrigger: never``: shown with old and new tokens, never resent).
+What is compared is what the ledger records of an item (``Item.recorded``: its tokens
+and the lead fields written for it), by ``items.token_hash``.
 
 Items to send are grouped by Marketo campaign id and exact token set, in order of first
 appearance, and cut into calls of at most ``MAX_LEADS_PER_CALL``: the fewest calls the
@@ -31,14 +34,13 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from hashlib import blake2b
-from json.encoder import encode_basestring as _json_str
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from mktsync.config.model import Campaign, Config
 from mktsync.dates import instant
 from mktsync.errors import BudgetExceeded, PlanError
-from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, recorded_tokens, token_hash
+from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
+from mktsync.plan.classifier import LedgerRecord, classify
 from mktsync.plan.lists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.plan.records import (
     CLASSES,
@@ -51,6 +53,7 @@ from mktsync.plan.records import (
     PER_LEAD_SAMPLE,
     PREFLIGHT_CALLS_PER_CAMPAIGN,
     SPILL_COLUMNS,
+    Action,
     Binding,
     CampaignPlan,
     ChangedItem,
@@ -107,13 +110,7 @@ class Hold(Protocol):
         ...
 
 
-class _Record(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def token_hash(self) -> str: ...
-    @property
-    def tokens(self) -> Tokens: ...
+class _Record(LedgerRecord, Protocol):
     @property
     def lead_id(self) -> int | None: ...
 
@@ -304,13 +301,19 @@ def _plan_entries(
             check_invalid_limit(part.campaign, part.invalid, rows)
         writer.finish()
     names = [campaign.name for campaign, _ in entries]
+    synced = {c.name: frozenset(name for name, _ in c.fields) for c, _ in entries}
     ordered = [parts[n] for n in range(len(entries))]
     calls: dict[int, int] = {}
     for cid in by_id:
         calls.update(spill.chunk_counts(cid, MAX_LEADS_PER_CALL, owner=ENTRY))
     spilled = [
         SpilledCalls(
-            spill, entry=n, names=names, campaign_id=p.campaign.campaign_id, calls=calls.get(n, 0)
+            spill,
+            entry=n,
+            names=names,
+            campaign_id=p.campaign.campaign_id,
+            calls=calls.get(n, 0),
+            synced=synced,
         )
         for n, p in enumerate(ordered)
     ]
@@ -327,7 +330,7 @@ def _classify_all(
     spill: Spill,
     hold: Hold | None = None,
 ) -> _Part:
-    counts = dict.fromkeys(CLASSES, 0)
+    counts = dict.fromkeys((c.value for c in CLASSES), 0)
     # Listed in full in the plan: held while short, on the spill past that (itemlists).
     invalid = Collector(spill, encode_invalid, decode_invalid)
     unknown = Collector(spill, encode_item, decode_item)
@@ -341,12 +344,12 @@ def _classify_all(
         rows = []
         for n, planned in enumerate(due):
             item, action = planned.item, planned.action
-            if action == "unknown":  # its outcome stays unknown, sent again or not
+            if action is Action.UNKNOWN:  # its outcome stays unknown, sent again or not
                 unknown.append(item)
             reason = reasons[n] if reasons is not None else None
             if reason is not None:
                 held.append(HeldItem(item=item, reason=reason))
-                counts["unknown"] += action == "unknown"
+                counts[Action.UNKNOWN] += action is Action.UNKNOWN
                 continue
             counts[action] += 1
             line = lead_line(item, action, planned.old_tokens, planned.retry_of)
@@ -355,61 +358,63 @@ def _classify_all(
         return len(rows)
 
     # A campaign id the ledger has never seen (a first run) needs no comparison at all:
-    # no token hash, no query (issue 16).
+    # every item is new (``classify`` of no record), no token hash, no query (issue 16).
     known = ledger.has_records(campaign.campaign_id)
     hash_of = _HashCache()
-    names = frozenset(n for n, _ in campaign.fields)
     per_lead = _PerLeadToken()
     for batch in _batches(items, LOOKUP_BATCH):
         rendered = [x for x in batch if type(x) is Item]
         if len(rendered) != len(batch):
             for x in batch:
                 if isinstance(x, FilteredRow):
-                    counts["filtered"] += 1
+                    counts[Action.FILTERED] += 1
                 elif isinstance(x, InvalidItem):
-                    counts["invalid"] += 1
+                    counts[Action.INVALID] += 1
                     invalid.append(x)
         if not rendered:
             continue
         per_lead.see(rendered)
         if not known and hold is not None:
-            sending += send([PlannedItem(item=i, action="trigger") for i in rendered])
+            sending += send([PlannedItem(item=i, action=Action.TRIGGER) for i in rendered])
             continue
         if not known:
-            counts["trigger"] += len(rendered)
+            counts[Action.TRIGGER] += len(rendered)
             sending += len(rendered)
             writer.add_many(
-                [(i.tokens, (lead_line(i, "trigger"), i.email, i.lead_id, entry)) for i in rendered]
+                [
+                    (i.tokens, (lead_line(i, Action.TRIGGER), i.email, i.lead_id, entry))
+                    for i in rendered
+                ]
             )
             continue
-        hash_fn = hash_of.function()
-        if names:  # the ledger records the fields written with the tokens (items.recorded_tokens)
-            pairs = [
-                (i.key, fast_token_hash(recorded_tokens(i.tokens, i.fields, names)))
-                for i in rendered
-            ]
-        else:
-            pairs = [(i.key, hash_fn(i.tokens)) for i in rendered]
+        # Lead fields written (``fields:``) are recorded with the tokens: each lead's own
+        # set then, which no cache would find twice.
+        hash_fn = token_hash if campaign.fields else hash_of.function()
+        pairs = [(i.key, hash_fn(i.recorded)) for i in rendered]
         records = ledger.changed_records(campaign.campaign_id, pairs)
         if not records:  # the steady state: every key sent before with these tokens
-            counts["unchanged"] += len(rendered)
+            counts[Action.UNCHANGED] += len(rendered)
             continue
         due: list[PlannedItem] = []
-        for item in rendered:
-            if item.key not in records:  # sent before with these very tokens
-                counts["unchanged"] += 1
+        for item, (key, recorded_hash) in zip(rendered, pairs, strict=True):
+            if key not in records:  # sent before with these very tokens
+                counts[Action.UNCHANGED] += 1
                 continue
-            planned = _classify(campaign, item, records[item.key], retry_unknown, names)
-            if isinstance(planned, ChangedItem):
-                counts["changed"] += 1
-                changed.append(planned)
+            verdict = classify(
+                records[key],
+                recorded_hash,
+                retrigger=campaign.retrigger,
+                retry_unknown=retry_unknown,
+            )
+            if verdict.send:
+                due.append(PlannedItem(item=item, action=verdict.action, old_tokens=verdict.old,
+                                       retry_of=verdict.retry_of))  # fmt: skip
                 continue
-            if isinstance(planned, str):
-                counts[planned] += 1
-                if planned == "unknown":
-                    unknown.append(item)
-                continue
-            due.append(planned)
+            counts[verdict.action] += 1
+            if verdict.old is not None:  # changed, not resent (retrigger: never)
+                changed.append(ChangedItem(item=item, old_tokens=verdict.old))
+            elif verdict.action is Action.UNKNOWN:
+                unknown.append(item)
         sending += send(due)
     writer.flush()
     return _Part(
@@ -514,32 +519,8 @@ def _with_lookups(
     return plans, lookups + math.ceil(lead_ids / MAX_LOOKUP_VALUES)
 
 
-def _classify(
-    campaign: Campaign,
-    item: Item,
-    record: _Record | None,
-    retry_unknown: bool,
-    names: frozenset[str] = frozenset(),
-) -> PlannedItem | ChangedItem | str:
-    if record is None:
-        return PlannedItem(item=item, action="trigger")
-    status = record.status
-    if status == "failed":
-        return PlannedItem(item=item, action="trigger", retry_of="failed")
-    if status in ("unknown", "pending"):
-        # 'pending' outside a run means a run died mid-call: its outcome is unknown too.
-        if retry_unknown:
-            return PlannedItem(item=item, action="unknown", retry_of="unknown")
-        return "unknown"
-    if record.token_hash != token_hash(recorded_tokens(item.tokens, item.fields, names)):
-        if campaign.retrigger == "on_change":
-            return PlannedItem(item=item, action="retrigger", old_tokens=record.tokens)
-        return ChangedItem(item=item, old_tokens=record.tokens)
-    return "unchanged"
-
-
 class _HashCache:
-    """``fast_token_hash``, remembered while it pays: shared token sets (one per webinar) are
+    """``token_hash``, remembered while it pays: shared token sets (one per webinar) are
     hashed once; per-lead token sets never repeat, so after a batch that finds no repeat
     the cache steps aside instead of filling and evicting for nothing."""
 
@@ -551,7 +532,7 @@ class _HashCache:
     def function(self) -> Callable[[Tokens], str]:
         """What to hash the next batch with: this cache, or the bare hash once it stopped paying."""
         if self._calls > LOOKUP_BATCH and self._hits * 10 < self._calls:
-            return fast_token_hash
+            return token_hash
         return self
 
     def __call__(self, tokens: Tokens) -> str:
@@ -560,38 +541,18 @@ class _HashCache:
         if found is not None:
             self._hits += 1
             return found
-        found = fast_token_hash(tokens)
+        found = token_hash(tokens)
         if len(self._seen) < self._size:
             self._seen[tokens] = found
         return found
 
 
-_BLAKE2B_16 = blake2b(digest_size=16)  # copied per hash: cheaper than a new one with kwargs
-_NAME_JSON: dict[str, str] = {}  # token names as JSON strings: a campaign has a few
-
-
-def fast_token_hash(tokens: Tokens) -> str:
-    """``items.token_hash`` (the ledger's), with the JSON written by hand from the C string
-    encoder instead of ``json.dumps``: the steady state hashes every item it compares."""
-    names, parts = _NAME_JSON, []
-    for name, value in sorted(tokens):
-        text = names.get(name)
-        if text is None:
-            text = _json_str(name)
-            if len(names) < 4096:
-                names[name] = text
-        parts.append(f"[{text},{_json_str(value)}]")
-    digest = _BLAKE2B_16.copy()
-    digest.update(f"[{','.join(parts)}]".encode())
-    return digest.hexdigest()
-
-
 def _summarise(
     plans: tuple[CampaignPlan, ...], lookup_calls: int, preflight: Mapping[int, int]
 ) -> Summary:
-    total = dict.fromkeys(CLASSES, 0)
+    total = dict.fromkeys((c.value for c in CLASSES), 0)
     for cp in plans:
-        for k in CLASSES:
+        for k in total:
             total[k] += cp.counts[k]
     return Summary(
         **total,

@@ -31,7 +31,7 @@ from typing import Any
 
 from mktsync.config.model import Config
 from mktsync.errors import one_line
-from mktsync.plan.records import CampaignPlan, Plan
+from mktsync.plan.records import Action, CampaignPlan, Plan
 
 INFO_VERSION = 1
 POSTGRES_INFO_NAME = ".mktsync-campaigns.json"
@@ -169,7 +169,7 @@ def campaign_risk(
     if rule not in ("once", "interval") or config.campaigns[cp.name].expect_skips:
         return None
     # Counted from the calls as they stream (issue 16), never listing every item.
-    retriggers = sum(1 for call in cp.calls for p in call.items if p.action == "retrigger")
+    retriggers = sum(1 for call in cp.calls for p in call.items if p.action == Action.RETRIGGER)
     if not retriggers:
         return None
     return Risk(

@@ -1,6 +1,13 @@
-"""A plan's records: the plan, its campaigns and calls, and calls read back from its spill.
+"""A plan's records: the one ``Action`` vocabulary, the plan, its campaigns and calls,
+its batch runs (``SchedulePlan``, made by ``plan.batch``), and calls read back from its
+spill.
 
 ``plan`` builds these and re-exports them; ``planfile``, ``report`` and ``apply`` read them.
+
+``Action`` is every class a plan puts an item or a batch run in, with the mark reports
+show for it; its value is the word the plan's JSON writes.  ``CLASSES`` and
+``BATCH_CLASSES`` are the classes a campaign and a batch campaign count, in the order
+every report lists them.
 
 A plan made by ``make_plan`` does not hold its calls: each item to send is written to a
 ``Spill`` as the one line of JSON ``plan --format json`` prints for it, and
@@ -16,18 +23,19 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from mktsync.config.model import Campaign, Limits
 from mktsync.config.protected import allowance, protected_field
-from mktsync.items import InvalidItem, Item, Tokens
+from mktsync.items import InvalidItem, Item, ScheduleItem, Tokens
 from mktsync.plan.lists import StreamedSequence, item_from, item_record
 from mktsync.plan.spill import OFFSET, Spill
 
 if TYPE_CHECKING:
     from mktsync.ledger.history import NewLedger
-    from mktsync.plan.batch import SchedulePlan
 
 MAX_LEADS_PER_CALL = 100
 MAX_FIELD_RECORDS = 300  # leads.json sync: records a call (issue 15)
@@ -35,12 +43,59 @@ DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes field
 SAMPLES_PER_FIELD = 3  # old -> new values a plan shows per lead field (issue 25)
 PER_LEAD_SAMPLE = 10_000  # items the per-lead-token advice looks at (their values are held)
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
-CLASSES = ("trigger", "retrigger", "unchanged", "filtered", "invalid", "unknown", "changed")
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
 LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
 _LINE, _ENTRY = OFFSET + LINE, OFFSET + ENTRY  # where they are in a row the spill returns
 
-Action = Literal["trigger", "retrigger", "unknown"]
+
+class Action(StrEnum):
+    """What a plan does with an item or a batch run (DESIGN.md's classes), and its mark.
+
+    One vocabulary for every plan, as Terraform's ``plans.Action``: reports write an
+    action as ``mark word`` (``+ trigger``), colour it by action, and the plan's JSON
+    writes the word (the value).  Items and batch runs share every class but the ones
+    that send: an item is triggered (``+ trigger``, ``~ retrigger``), a run is scheduled
+    (``+ schedule``, ``~ reschedule``), and only a run is ``⊘ orphaned``.
+
+    >>> Action.RETRIGGER.mark, Action.RETRIGGER == "retrigger"
+    ('~', True)
+    """
+
+    mark: str
+
+    TRIGGER = "trigger", "+"  # new key, or an earlier attempt failed
+    RETRIGGER = "retrigger", "~"  # sent before with other tokens, retrigger: on_change
+    UNCHANGED = "unchanged", "="
+    FILTERED = "filtered", "-"  # left out by `when`
+    INVALID = "invalid", "!"  # a row that cannot be rendered
+    UNKNOWN = "unknown", "?"  # an earlier call's outcome is unknown
+    CHANGED = "changed", "≠"  # sent before, differs now, retrigger: never: not resent
+    SCHEDULE = "schedule", "+"
+    RESCHEDULE = "reschedule", "~"
+    ORPHANED = "orphaned", "⊘"  # still scheduled in Marketo for a row that is gone
+
+    def __new__(cls, word: str, mark: str) -> Action:
+        action = str.__new__(cls, word)
+        action._value_ = word
+        action.mark = mark
+        return action
+
+
+# A campaign's classes and a batch campaign's, in the order every report lists them.
+CLASSES = (
+    Action.TRIGGER, Action.RETRIGGER, Action.UNCHANGED, Action.FILTERED, Action.INVALID,
+    Action.UNKNOWN, Action.CHANGED,
+)  # fmt: skip
+BATCH_CLASSES = (
+    Action.SCHEDULE, Action.RESCHEDULE, Action.UNCHANGED, Action.FILTERED, Action.INVALID,
+    Action.UNKNOWN, Action.CHANGED, Action.ORPHANED,
+)  # fmt: skip
+_BY_WORD = {action.value: action for action in Action}
+
+
+def action_of(word: str) -> Action:
+    """The action a plan file writes as ``word`` (``KeyError`` for any other word)."""
+    return _BY_WORD[word]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -248,6 +303,48 @@ class CampaignPlan:
         return self.trigger_calls + self.field_calls + self.lookup_calls + preflight
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedSchedule:
+    """A batch run the plan schedules (or shows as changed), and why (``plan.batch``)."""
+
+    item: ScheduleItem
+    action: Action  # SCHEDULE, RESCHEDULE (also when changed, not sent) or UNKNOWN
+    old: Tokens | None = None  # the stored set sent before (reschedule)
+    retry_of: str | None = None
+    note: str | None = None  # e.g. the earlier run stays scheduled
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrphanedRun:
+    """A run scheduled before (the ledger holds it as sent), still ahead, that no row gives
+    any more: Marketo will run it unless someone cancels it there."""
+
+    key: str
+    run_at: str | None  # as sent; None when the record holds none (then no evidence it ran)
+    tokens: Tokens  # the My Tokens sent (runAt and the clone name apart)
+    clone_to_program: str | None = None
+    scheduled_at: str | None = None  # when the ledger recorded it
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchedulePlan:
+    """One ``schedules:`` entry's part of a plan."""
+
+    name: str
+    campaign_id: int
+    source: str | None
+    counts: Mapping[str, int]
+    send: tuple[PlannedSchedule, ...]
+    changed: tuple[PlannedSchedule, ...] = ()  # not sent (retrigger: never)
+    invalid: tuple[InvalidItem, ...] = ()
+    orphaned: tuple[OrphanedRun, ...] = ()  # still scheduled in Marketo; no row gives them
+
+    @property
+    def calls(self) -> int:
+        return len(self.send)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Summary:
     trigger: int = 0
@@ -360,7 +457,7 @@ def _compact(value: Any) -> str:
 
 def lead_line(
     item: Item,
-    action: str,
+    action: Action,
     old_tokens: Tokens | None = None,
     retry_of: str | None = None,
     *,
@@ -386,8 +483,9 @@ def lead_line(
         f' "lead_id": {lead_id}, "email": {email}, "source": {s(item.source)},'
         f' "row": {int(item.row)}'
     )
-    if item.fields:
-        line += f', "fields": {_compact(dict(item.fields))}'
+    fields = item.fields  # both groups, by name: what the plan shows
+    if fields:
+        line += f', "fields": {_compact(dict(fields))}'
     if old_tokens is not None:
         line += f', "old_tokens": {_compact(dict(old_tokens))}'
     if retry_of is not None:
@@ -400,20 +498,38 @@ def with_campaign(line: str, campaign: str) -> str:
     return f'{{"campaign": {encode_basestring(campaign)}, {line[1:]}'
 
 
-def planned_from_line(line: str, *, campaign: str, campaign_id: int, tokens: Tokens) -> PlannedItem:
+Synced = Mapping[str, frozenset[str]]  # campaign entry -> the lead fields it syncs (`fields:`)
+NO_SYNCED: Synced = MappingProxyType({})
+
+
+def planned_from_line(
+    line: str, *, campaign: str, campaign_id: int, tokens: Tokens, synced: Synced = NO_SYNCED
+) -> PlannedItem:
     """The ``PlannedItem`` a ``lead_line`` describes, in campaign ``campaign``."""
     return planned_from_lead(
-        json.loads(line), campaign=campaign, campaign_id=campaign_id, tokens=tokens
+        json.loads(line), campaign=campaign, campaign_id=campaign_id, tokens=tokens, synced=synced
     )
 
 
 def planned_from_lead(
-    lead: Mapping[str, Any], *, campaign: str, campaign_id: int, tokens: Tokens
+    lead: Mapping[str, Any],
+    *,
+    campaign: str,
+    campaign_id: int,
+    tokens: Tokens,
+    synced: Synced = NO_SYNCED,
 ) -> PlannedItem:
-    """The ``PlannedItem`` of one decoded lead entry (a spill line, or a saved plan's lead)."""
+    """The ``PlannedItem`` of one decoded lead entry (a spill line, or a saved plan's lead).
+
+    A lead line writes the item's lead fields together (``Item.fields``); ``synced``
+    says, per campaign entry, which of them are its ``fields:`` (the rest are
+    ``lead.fields`` for created leads), so the item read back is the item written."""
+    name = str(lead.get("campaign", campaign))
+    values = lead.get("fields") or {}
+    names = synced.get(name, frozenset())
     return PlannedItem(
         item=Item(
-            campaign=str(lead.get("campaign", campaign)),
+            campaign=name,
             campaign_id=campaign_id,
             key=str(lead["key"]),
             lead_id=lead["lead_id"],
@@ -421,16 +537,17 @@ def planned_from_lead(
             tokens=tokens,
             source=lead["source"],
             row=int(lead["row"]),
-            fields=tuple((lead.get("fields") or {}).items()),
+            synced=tuple((n, v) for n, v in values.items() if n in names),
+            create_fields=tuple((n, v) for n, v in values.items() if n not in names),
         ),
-        action=lead["action"],
+        action=action_of(lead["action"]),
         old_tokens=tuple(lead["old_tokens"].items()) if "old_tokens" in lead else None,
         retry_of=lead.get("retry_of"),
     )
 
 
 def sample_leads(
-    calls: Sequence[Call], limit: int, *, action: str | None = None
+    calls: Sequence[Call], limit: int, *, action: Action | None = None
 ) -> tuple[int, list[PlannedItem]]:
     """How many leads ``calls`` carry (those of ``action`` only, if given), and the first
     ``limit`` of them: what a report shows.  Spilled calls are read a page at a time and
@@ -468,16 +585,25 @@ class SpilledCalls(StreamedSequence[Call]):
     The spill's part is the Marketo campaign id: entries that send to the same campaign
     with the same token set share calls, listed under the entry that sent first, each
     lead naming its own entry when it is another's.  Each spilled row is
-    ``(line, email, lead id, entry index)``.
+    ``(line, email, lead id, entry index)``; ``synced`` names each entry's ``fields:``
+    (see ``planned_from_lead``).
 
     >>> len(cp.calls), cp.calls[0].tokens                             # doctest: +SKIP
     (3, (('{{my.Link}}', 'https://example.com/j/1'),))
     """
 
     def __init__(
-        self, spill: Spill, *, entry: int, names: Sequence[str], campaign_id: int, calls: int
+        self,
+        spill: Spill,
+        *,
+        entry: int,
+        names: Sequence[str],
+        campaign_id: int,
+        calls: int,
+        synced: Synced = NO_SYNCED,
     ) -> None:
         self._spill = spill
+        self._synced = synced
         self._entry = entry
         self._names = names
         self._campaign = names[entry]
@@ -502,7 +628,11 @@ class SpilledCalls(StreamedSequence[Call]):
     def decode(self, line: str, tokens: Tokens) -> PlannedItem:
         """The ``PlannedItem`` of one of this entry's lines, sent with ``tokens``."""
         return planned_from_line(
-            line, campaign=self._campaign, campaign_id=self._campaign_id, tokens=tokens
+            line,
+            campaign=self._campaign,
+            campaign_id=self._campaign_id,
+            tokens=tokens,
+            synced=self._synced,
         )
 
     def __iter__(self) -> Iterator[Call]:

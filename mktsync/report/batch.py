@@ -14,23 +14,14 @@ from collections.abc import Callable
 
 from mktsync.errors import one_line
 from mktsync.plan import Plan
-from mktsync.plan.batch import CLASSES, RUN_AT, OrphanedRun, SchedulePlan, run_at_of
+from mktsync.plan.batch import RUN_AT, OrphanedRun, SchedulePlan, run_at_of
+from mktsync.plan.records import BATCH_CLASSES, Action
 from mktsync.report.escape import literal
 from mktsync.report.words import plural
 
-MARKS = {
-    "schedule": "+",
-    "reschedule": "~",
-    "unchanged": "=",
-    "filtered": "-",
-    "invalid": "!",
-    "unknown": "?",
-    "changed": "≠",
-    "orphaned": "⊘",
-}
 FORGET_WHY = "cancelled in Marketo"
 
-Paint = Callable[[str, str], str]
+Paint = Callable[[Action, str], str]  # a line to colour as the action's (text reporter)
 
 
 def environment_line(plan: Plan) -> list[str]:
@@ -77,19 +68,19 @@ def schedule_text(plan: Plan, limit: int = 20, *, paint: Paint | None = None) ->
     return lines
 
 
-def _plain(mark: str, text: str) -> str:
+def _plain(action: Action, text: str) -> str:
     return one_line(text)
 
 
 def _one(sp: SchedulePlan, limit: int, paint: Paint) -> list[str]:
     source = f", source {sp.source}" if sp.source else ""
     lines = [one_line(f"{sp.name} (batch campaign {sp.campaign_id}{source})")]
-    for cls in CLASSES:
-        mark = MARKS[cls]
-        lines.append("  " + paint(mark, f"{mark} {cls:<10} {sp.counts.get(cls, 0):>8,}"))
+    for cls in BATCH_CLASSES:
+        line = f"{cls.mark} {cls:<10} {sp.counts.get(cls, 0):>8,}"
+        lines.append("  " + paint(cls, line))
     lines.append(f"  {sp.calls} schedule call{'s' * (sp.calls != 1)}")
     for p in [*sp.send, *sp.changed][:limit]:
-        mark = "≠" if p in sp.changed else MARKS.get(p.action, "+")
+        mark = Action.CHANGED.mark if p in sp.changed else p.action.mark
         clone = (
             f", cloned to program '{p.item.clone_to_program}'" if p.item.clone_to_program else ""
         )
@@ -106,7 +97,8 @@ def _one(sp: SchedulePlan, limit: int, paint: Paint) -> list[str]:
         if p.note:
             lines.append(one_line(f"      note: {p.note}"))
     for o in sp.orphaned[:limit]:
-        lines.append("  " + paint("⊘", f"⊘ {o.key}: {_still(o)}, and no row gives it any more"))
+        orphaned = f"{Action.ORPHANED.mark} {o.key}: {_still(o)}, and no row gives it any more"
+        lines.append("  " + paint(Action.ORPHANED, orphaned))
         lines.append(one_line(f"      cancel it in Marketo: {cancel_how(sp.campaign_id)};"))
         lines.append(one_line(f"      then: {forget_command(sp.campaign_id, o.key)}"))
     if len(sp.orphaned) > limit:
@@ -126,15 +118,15 @@ def schedule_markdown(plan: Plan, limit: int = 20) -> list[str]:
     lines = [
         "",
         "| batch campaign | id | "
-        + " | ".join(f"{MARKS[c]} {c}" for c in CLASSES)
+        + " | ".join(f"{c.mark} {c}" for c in BATCH_CLASSES)
         + " | runs at |",
-        "|---|---:|" + "---:|" * len(CLASSES) + "---|",
+        "|---|---:|" + "---:|" * len(BATCH_CLASSES) + "---|",
     ]
     for sp in plan.schedules:
         times = ", ".join(sorted({p.item.run_at for p in sp.send})[:3]) or "-"
         lines.append(
             f"| {literal(sp.name, cell=True)} | {sp.campaign_id} | "
-            + " | ".join(f"{sp.counts.get(c, 0):,}" for c in CLASSES)
+            + " | ".join(f"{sp.counts.get(c, 0):,}" for c in BATCH_CLASSES)
             + f" | {literal(times, cell=True)} |"
         )
     notes = {p.note for sp in plan.schedules for p in [*sp.send, *sp.changed] if p.note}
@@ -149,7 +141,7 @@ def _orphans_markdown(plan: Plan, limit: int) -> list[str]:
         return []
     lines = [
         "",
-        f"> **⊘ {orphan_line(n)}**",
+        f"> **{Action.ORPHANED.mark} {orphan_line(n)}**",
         ">",
         f"> Marketo's REST API cannot unschedule a run. In Marketo, {cancel_how('ID')}; then "
         f"record it: `{forget_command('ID', 'KEY')}`.",

@@ -12,16 +12,6 @@ from mktsync.plan.records import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
-MARKS = {
-    "trigger": "+",
-    "retrigger": "~",
-    "unchanged": "=",
-    "filtered": "-",
-    "invalid": "!",
-    "unknown": "?",
-    "changed": "≠",
-}
-
 # The one-line fix for changed items, wherever they are shown.
 CHANGED_FIX = (
     "to send the new values, set 'retrigger: on_change' on the campaign, "

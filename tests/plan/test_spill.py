@@ -106,7 +106,7 @@ items = st.builds(
         campaign="c", campaign_id=7, key=key,
         lead_id=lead if isinstance(lead, int) else None,
         email=lead if isinstance(lead, str) else None,
-        tokens=(("{{my.T}}", "v"),), source="s\u00e9", row=row, fields=tuple(fields),
+        tokens=(("{{my.T}}", "v"),), source="s\u00e9", row=row, synced=tuple(fields),
     ),
     texts, st.one_of(st.integers(1, 10**12), texts), st.lists(st.tuples(texts, texts), max_size=2),
     st.integers(1, 10**6),
