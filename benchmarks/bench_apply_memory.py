@@ -11,7 +11,7 @@ process of its own, which prints its own peak RSS (``measure.peak_rss_mb``, VmHW
 
 - ``config``: ``apply campaigns.yaml`` (``apply_config``: plan, resolve, send);
 - ``saved``: ``apply plan.json`` of a plan saved first by another child (``plan --out``),
-  read back with ``planfile.load_plan``;
+  read back with ``plan.file.load_plan``;
 - ``plan`` (for reference, no target): ``make_plan`` and ``write_plan`` alone, the part of
   ``config`` that is not apply's own.
 

@@ -17,7 +17,7 @@ calls of 100).  Then, for two ledgers:
 it measures, each in a fresh child process:
 
 - ``plan``: the whole path of ``plan --format json``: ``plan_config`` (``load_config``,
-  read-only ``open_ledger``, ``make_plan``) and ``planfile.write_plan`` to /dev/null;
+  read-only ``open_ledger``, ``make_plan``) and ``plan.file.write_plan`` to /dev/null;
 - ``naive`` (a): ``naive_plan.py jinja``, the script a competent engineer would write:
   templates compiled once, ``template.render`` per row, the ledger read into a dict,
   items grouped by token set, calls written as JSON;

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_reviewed.py [--leads 1000000]
 
-The parent writes a saved plan of N leads (``planfile.write_plan``: one campaign, one
+The parent writes a saved plan of N leads (``plan.file.write_plan``: one campaign, one
 shared token set, a lead field per lead, 100 leads a call), then a child process of its
 own reads it as ``apply --reviewed`` does: ``load_plan`` (calls left in the file),
 ``ReviewedSet.of`` (the digests of what it sends, on disk), and ``reasons`` for N items

@@ -38,7 +38,7 @@ def plan_config(
     with, ``--base REF``; see ``mktsync.ledger.history``).
     ``now``: the instant to plan at (``--now``; default the wall clock).  The plan records
     it and its binding: environment, instance (when the base URL's variable is set; it is
-    not a secret) and the ledger's id (``planned.Binding``).
+    not a secret) and the ledger's id (``plan.records.Binding``).
 
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP

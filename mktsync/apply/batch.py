@@ -7,7 +7,7 @@ are not called for -- Marketo's REST API cannot unschedule -- but reported: the 
 lists them and the run exits 3 (docs/exit-codes.md#orphaned-batch-runs).
 
 The trigger rule holds (mktsync.apply): a run is ``pending`` as its call leaves (not while
-it waits for its turn: ``outcomes.PendingMarks``), ``sent`` after Marketo's success,
+it waits for its turn: ``apply.result.PendingMarks``), ``sent`` after Marketo's success,
 ``failed`` on a definite refusal, ``unknown`` when the answer was lost -- never blindly
 resent, since a second call would schedule a second run.  Preflight
 first checks each batch campaign (exists, is a batch campaign, has the tokens, on its

@@ -10,7 +10,7 @@ The outcome rule (DESIGN.md, "never twice, never lost"):
    ``unknown``), the plan is made -- or a saved plan is checked against the ledger;
 2. as a call leaves -- it holds its limiter slot and goes out next, never while it waits
    for the rate window, a backoff or a token -- its items are committed as ``pending``
-   (``outcomes.PendingMarks``); if Marketo refuses it unsent (606, 615, no connection)
+   (``apply.result.PendingMarks``); if Marketo refuses it unsent (606, 615, no connection)
    they are put back as they were before it is retried;
 3. after Marketo's success they are ``sent`` with its requestId; after a definite refusal
    ``failed`` (tried again next run); when the request left but no answer came back,

@@ -2,7 +2,7 @@
 (``postgres``).
 
 The ledger's SQL is written above the stores: the writes in ``core`` (``Ledger``), the
-reads in ``reader``, and a few statements beside them (``baseline``, ``elsewhere``);
+reads in ``reader``, and a few statements beside them (``sent``, ``instance``, ``elsewhere``);
 ``schema`` holds the tables.  A ``Store`` only opens transactions on its database, holds
 the run lock, checks its own file and closes.  The SQL is written once for both
 backends, with ``?`` placeholders, in the subset SQLite and PostgreSQL share

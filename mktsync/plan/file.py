@@ -320,7 +320,7 @@ def _planned(p: PlannedItem, campaign: str | None = None) -> dict[str, Any]:
 def load_plan(path: Path) -> Plan:
     """Read a saved plan; the caller checks it against the config and the ledger.
 
-    The calls stay in the file and are read when iterated (``planread``: a million-lead
+    The calls stay in the file and are read when iterated (``plan.filecalls``: a million-lead
     plan is applied with flat memory); a file not laid out as ``plan`` writes it is read
     whole.
     """

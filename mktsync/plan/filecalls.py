@@ -3,7 +3,7 @@
 >>> skeleton, where = read_streamed(Path("plan.json"))                 # doctest: +SKIP
 >>> calls = FileCalls(Path("plan.json"), where[0], campaign="reminder", campaign_id=1234)  # doctest: +SKIP
 
-``plan --out`` writes one lead per line (``planfile.iter_plan_json``), so a saved plan of a
+``plan --out`` writes one lead per line (``plan.file.iter_plan_json``), so a saved plan of a
 million leads is a million lines.  ``apply plan.json`` used to parse the whole file into
 one object per lead; instead one pass reads it line by line, checks every lead line, and
 keeps only the *skeleton*: the file with each campaign's calls left out (the header, the
@@ -13,7 +13,7 @@ again from there, a line at a time, so memory stays flat whatever the size of th
 
 Only the layout ``plan`` writes is read this way; a file laid out otherwise (edited,
 re-indented) or damaged is not judged here: ``read_streamed`` returns None and
-``planfile`` parses it whole, as before (and says what is wrong with it).
+``plan.file`` parses it whole, as before (and says what is wrong with it).
 
 ``ReviewedSet``: what a reviewed plan sends, as digests on disk, for ``apply --reviewed``
 (issue 21): an item due now is sent only if the reviewer saw it as it is now.

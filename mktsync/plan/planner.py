@@ -24,7 +24,7 @@ batch (``changed_records``) with only the keys that are not unchanged; unchanged
 filtered rows are counted, not kept.  What is held is bounded whatever the number of
 rows: the spill's map of token sets to groups (``spill.GROUPS_HELD``), the duplicate-key
 check (``render.KeyLog``), and the lists shown in full (invalid, unknown and changed
-items) up to ``itemlists.HELD`` each, on the spill past that.
+items) up to ``lists.HELD`` each, on the spill past that.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class LedgerView(Protocol):
 
 class Hold(Protocol):
     """Which items due now may be sent (``apply --reviewed``: those the reviewed plan held
-    as they are now; ``planread.ReviewedSet``)."""
+    as they are now; ``plan.filecalls.ReviewedSet``)."""
 
     def reasons(self, items: Sequence[Item]) -> list[str | None]:
         """Per item: None to send it, else why it is held (``HeldItem.reason``)."""

@@ -2,7 +2,7 @@
 its batch runs (``SchedulePlan``, made by ``plan.batch``), and calls read back from its
 spill.
 
-``plan`` builds these and re-exports them; ``planfile``, ``report`` and ``apply`` read them.
+``plan.planner`` builds these (the ``mktsync.plan`` face names them); ``plan.file``, ``report`` and ``apply`` read them.
 
 ``Action`` is every class a plan puts an item or a batch run in, with the mark reports
 show for it; its value is the word the plan's JSON writes.  ``CLASSES`` and
@@ -11,7 +11,7 @@ every report lists them.
 
 A plan made by ``make_plan`` does not hold its calls: each item to send is written to a
 ``Spill`` as the one line of JSON ``plan --format json`` prints for it, and
-``SpilledCalls`` reads the calls back in plan order, a page at a time.  ``planfile``
+``SpilledCalls`` reads the calls back in plan order, a page at a time.  ``plan.file``
 copies the lines as they are (``SpilledCalls.iter_lines``); ``apply`` and the reports
 iterate ``Call`` objects decoded from them, as from any sequence of calls.
 """
@@ -117,7 +117,7 @@ class ChangedItem:
 
 
 def encode_changed(changed: ChangedItem) -> str:
-    """A ``ChangedItem`` as a spill record (``itemlists``)."""
+    """A ``ChangedItem`` as a spill record (``plan.lists``)."""
     return json.dumps([item_record(changed.item), changed.old_tokens])
 
 
@@ -137,7 +137,7 @@ class HeldItem:
 
 
 def encode_held(held: HeldItem) -> str:
-    """A ``HeldItem`` as a spill record (``itemlists``)."""
+    """A ``HeldItem`` as a spill record (``plan.lists``)."""
     return json.dumps([item_record(held.item), held.reason])
 
 
@@ -464,7 +464,7 @@ def lead_line(
     campaign: str | None = None,
 ) -> str:
     """The item's line in the plan's JSON, exactly as ``json.dumps`` writes its dict
-    (``planfile._planned``; ``ensure_ascii=False``, separators ``", "`` and ``": "``),
+    (``plan.file._planned``; ``ensure_ascii=False``, separators ``", "`` and ``": "``),
     built from the C string encoder without the dict: this runs once per item.
 
     ``campaign`` names the item's campaign entry when the call is listed under another

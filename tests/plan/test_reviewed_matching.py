@@ -1,7 +1,7 @@
 """``apply --reviewed`` matching (issue 21): an item due now is sent only when the reviewed
 plan sends it with the same campaign id, key, lead, tokens and lead fields.
 
-The digests in ``planread.ReviewedSet`` are checked against a plain model (tuples in a
+The digests in ``plan.filecalls.ReviewedSet`` are checked against a plain model (tuples in a
 set), for plans held in memory and for the same plans written with ``plan --out``'s writer
 and read back a call at a time, whatever the order of token and field names.
 """
