@@ -7,7 +7,7 @@ Writes a CSV of ``--leads`` registrations, each with its own join link (one lead
 set, so one trigger call per lead), and a ``campaigns.yaml`` whose limits match the
 emulator's (``--calls`` per ``--window`` seconds, concurrency 10, no safety margin).  Then:
 
-- ``apply``: an emulator seeded by ``mktsync.demo.seed_for`` with that per-call latency and
+- ``apply``: an emulator seeded by ``mktsync.cli.demo.seed_for`` with that per-call latency and
   those limits; ``apply_config`` with a ``MarketoClient`` on a fresh SQLite ledger;
 - ``baseline``: a fresh emulator alike; one thread posting raw httpx trigger calls one
   lead at a time, waiting until 0.2 s have passed since the previous call returned, as
@@ -39,8 +39,8 @@ from typing import Any
 import httpx
 
 from mktsync.apply import ApplyOptions, apply_config
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import EmulatorOptions, serve
 from mktsync.emulator.options import parse_latency
 from mktsync.ledger import open_ledger

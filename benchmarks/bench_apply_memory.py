@@ -11,7 +11,7 @@ process of its own, which prints its own peak RSS (``measure.peak_rss_mb``, VmHW
 
 - ``config``: ``apply campaigns.yaml`` (``apply_config``: plan, resolve, send);
 - ``saved``: ``apply plan.json`` of a plan saved first by another child (``plan --out``),
-  read back with ``planfile.load_plan``;
+  read back with ``plan.file.load_plan``;
 - ``plan`` (for reference, no target): ``make_plan`` and ``write_plan`` alone, the part of
   ``config`` that is not apply's own.
 
@@ -88,7 +88,7 @@ def child(mode: str, folder: Path, base_url: str, client_id: str, secret: str) -
     from mktsync.config import load_config
     from mktsync.ledger import open_ledger
     from mktsync.marketo import MarketoClient
-    from mktsync.planfile import load_plan, write_plan
+    from mktsync.plan.file import load_plan, write_plan
 
     config = load_config(folder / "campaigns.yaml")
     start = time.perf_counter()
@@ -123,8 +123,8 @@ def run_child(mode: str, folder: Path, emu: Any) -> dict[str, Any]:
 
 
 def measure(size: int, modes: list[str]) -> dict[str, dict[str, Any]]:
+    from mktsync.cli.demo import seed_for
     from mktsync.config import load_config
-    from mktsync.demo import seed_for
     from mktsync.emulator import EmulatorOptions, serve
 
     results: dict[str, dict[str, Any]] = {}

@@ -31,6 +31,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+# The apply tests' helpers, and the testing/ package they build on.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "apply"))
 from apply_helpers import emulator, rows, write_project
 

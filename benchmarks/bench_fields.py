@@ -6,7 +6,7 @@ Writes ``--leads`` registrations, each with its own join link, and two configs t
 differ only in where the link goes: ``token`` (``my.JoinLink``: every lead its own token
 set, so one trigger call per lead) and ``field`` (``fields: webinarJoinLink``: written 300
 leads a call, then triggers of 100 leads sharing the webinar's tokens).  Each is planned
-and applied against its own emulator (``mktsync.demo.seed_for``, no latency, limits high
+and applied against its own emulator (``mktsync.cli.demo.seed_for``, no latency, limits high
 enough that the pace is not what is measured) on a fresh SQLite ledger, in the same run.
 Prints per mode the plan's total calls, the calls the emulator's journal shows, the calls
 by endpoint and the wall time of apply; then the ratio.  Exits 1 when the journal differs
@@ -26,8 +26,8 @@ from collections import Counter
 from pathlib import Path
 
 from mktsync.apply import ApplyOptions, apply_config
+from mktsync.cli.demo import seed_for
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import EmulatorOptions, serve
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient

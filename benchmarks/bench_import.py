@@ -11,7 +11,7 @@ ledger in a child process of its own, which prints its own peak RSS
 (``measure.peak_rss_mb``, VmHWM) and its seconds (interpreter start and imports
 excluded):
 
-- ``import``: ``mktsync.baseline.import_sent`` -- the file read and checked, the
+- ``import``: ``mktsync.apply.baseline.import_sent`` -- the file read and checked, the
   campaign rendered and every key checked against it, the records written under the
   run lock in one transaction;
 - ``landed`` (with ``--landed DIR``): the same call on the code in DIR, e.g. a
@@ -78,7 +78,7 @@ def write_inputs(folder: Path, rows: int) -> None:
 
 # -- the modes, each run in a child ----------------------------------------------------------
 def run_import(folder: Path) -> int:
-    from mktsync.baseline import import_sent
+    from mktsync.apply.baseline import import_sent
     from mktsync.config import load_config
     from mktsync.ledger import open_ledger
 

@@ -17,7 +17,7 @@ calls of 100).  Then, for two ledgers:
 it measures, each in a fresh child process:
 
 - ``plan``: the whole path of ``plan --format json``: ``plan_config`` (``load_config``,
-  read-only ``open_ledger``, ``make_plan``) and ``planfile.write_plan`` to /dev/null;
+  read-only ``open_ledger``, ``make_plan``) and ``plan.file.write_plan`` to /dev/null;
 - ``naive`` (a): ``naive_plan.py jinja``, the script a competent engineer would write:
   templates compiled once, ``template.render`` per row, the ledger read into a dict,
   items grouped by token set, calls written as JSON;
@@ -131,7 +131,7 @@ def measure_plan(config_path: Path) -> dict[str, Any]:
     import mktsync.plan
     import mktsync.render  # noqa: F401 - imported before the clock starts, as the others do
     from mktsync import plan_config
-    from mktsync.planfile import write_plan
+    from mktsync.plan.file import write_plan
 
     start = time.perf_counter()
     _config, plan = plan_config(config_path)

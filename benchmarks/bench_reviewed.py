@@ -2,7 +2,7 @@
 
     python benchmarks/bench_reviewed.py [--leads 1000000]
 
-The parent writes a saved plan of N leads (``planfile.write_plan``: one campaign, one
+The parent writes a saved plan of N leads (``plan.file.write_plan``: one campaign, one
 shared token set, a lead field per lead, 100 leads a call), then a child process of its
 own reads it as ``apply --reviewed`` does: ``load_plan`` (calls left in the file),
 ``ReviewedSet.of`` (the digests of what it sends, on disk), and ``reasons`` for N items
@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import peak_rss_mb
 
 from mktsync.config.model import Limits
-from mktsync.itemlists import StreamedSequence
 from mktsync.items import Item
-from mktsync.plan import Binding, Call, CampaignPlan, Plan, PlannedItem
+from mktsync.plan import Action, Binding, Call, CampaignPlan, Plan, PlannedItem
+from mktsync.plan.lists import StreamedSequence
 
 TOKENS = (("{{my.Webinar}}", "Scaling Marketo Ops with Git"),)
 
@@ -45,7 +45,7 @@ def item(n: int, *, link: str | None = None) -> Item:
         tokens=TOKENS,
         source="registrations",
         row=n + 2,
-        fields=(("webinarJoinLink", link or f"https://webinars.example.com/join/{n:08x}"),),
+        synced=(("webinarJoinLink", link or f"https://webinars.example.com/join/{n:08x}"),),
     )
 
 
@@ -59,14 +59,16 @@ class _Calls(StreamedSequence[Call]):
     def __iter__(self) -> Iterator[Call]:
         for start in range(0, self._leads, 100):
             stop = min(start + 100, self._leads)
-            items = tuple(PlannedItem(item=item(n), action="trigger") for n in range(start, stop))
+            items = tuple(
+                PlannedItem(item=item(n), action=Action.TRIGGER) for n in range(start, stop)
+            )
             yield Call(campaign_id=1234, tokens=TOKENS, items=items)
 
 
 def write(path: Path, leads: int) -> None:
     from datetime import UTC, datetime
 
-    from mktsync.planfile import write_plan
+    from mktsync.plan.file import write_plan
 
     campaign = CampaignPlan(
         name="reminder",
@@ -96,8 +98,8 @@ def write(path: Path, leads: int) -> None:
 
 
 def child(path: Path, leads: int) -> None:
-    from mktsync.planfile import load_plan
-    from mktsync.planread import ReviewedSet
+    from mktsync.plan.file import load_plan
+    from mktsync.plan.filecalls import ReviewedSet
 
     started = time.perf_counter()
     plan = load_plan(path)

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mktsync.config.model import Config, Policy
+    from mktsync.config.model import Config
+    from mktsync.config.policy import Policy
     from mktsync.ledger.reader import LedgerReader
     from mktsync.plan import Binding, Plan
 
@@ -37,7 +38,7 @@ def plan_config(
     with, ``--base REF``; see ``mktsync.ledger.history``).
     ``now``: the instant to plan at (``--now``; default the wall clock).  The plan records
     it and its binding: environment, instance (when the base URL's variable is set; it is
-    not a secret) and the ledger's id (``planned.Binding``).
+    not a secret) and the ledger's id (``plan.records.Binding``).
 
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
@@ -46,11 +47,11 @@ def plan_config(
 
     from mktsync.config import EnvString, display_name
     from mktsync.config.security import as_written
-    from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
     from mktsync.ledger.history import new_ledger
     from mktsync.plan import make_plan
-    from mktsync.qualify import preflight_estimates
+    from mktsync.plan.qualify import preflight_estimates
+    from mktsync.sources.contract import load_checked
 
     config = load_checked(path, policy=policy, environment=environment)
     # Only variables the policy allows, and never a host the file wrote (config.dburl);
@@ -83,7 +84,7 @@ def plan_config(
 
 def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Binding:
     """Where a plan is made: the environment, the instance and the ledger's identity."""
-    from mktsync.ledger.postgres import redact
+    from mktsync.config.dburl import redact
     from mktsync.plan import Binding
 
     return Binding(
@@ -97,17 +98,9 @@ def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Bindin
 def instance_if_known(config: Config) -> str | None:
     """The host of the config's Marketo base URL, when its variable is set here (it is
     not a secret) and it is an http(s) URL; None otherwise (a pull request's plan)."""
-    import contextlib
+    from mktsync.marketo.client import instance_if_known as known
 
-    import httpx
-
-    from mktsync.errors import EnvironmentVariableError
-    from mktsync.marketo.client import instance_host
-
-    with contextlib.suppress(EnvironmentVariableError, ValueError, httpx.InvalidURL):
-        if config.marketo.base_url is not None:
-            return instance_host(config.marketo.base_url.resolve())
-    return None
+    return known(config)
 
 
 def _with_empty_ledger_note(config: Config) -> Config:

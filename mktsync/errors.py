@@ -2,21 +2,48 @@
 
 ::
 
-    MktsyncError                  exit 1   anything the user can act on
-    ├── ConfigError               exit 1   campaigns.yaml is wrong; carries every Problem
-    ├── SourceError               exit 1   a source cannot be read (file, line, reason)
-    ├── EnvironmentVariableError  exit 1   a ${VAR} needed now is not set
-    ├── LedgerError               exit 1   the ledger cannot be opened, migrated or written
-    │   └── LedgerLocked          exit 1   another run holds the ledger's lock
-    ├── PlanError                 exit 1   a plan cannot be made or applied
-    │   ├── BudgetExceeded        exit 1   the plan would exceed max_calls
-    │   ├── StalePlan             exit 1   a saved plan no longer matches ledger or config
-    │   └── ForeignPlan           exit 1   a saved plan was made for another environment,
-    │                                      instance or ledger (or records none of them)
-    ├── PreflightError            exit 1   a campaign is not ready to be triggered
-    └── MarketoError              exit 1   an error answered by Marketo (code, message, requestId)
-        ├── AuthError             exit 1   bad client id or secret (identity said 401)
-        └── QuotaExceeded         exit 4   607: the daily quota is spent; the next run resumes
+    MktsyncError                  exit 1    anything the user can act on
+    ├── ConfigError               exit 1    campaigns.yaml is wrong; carries every Problem
+    ├── SourceError               exit 1    a source cannot be read (file, line, reason)
+    ├── EnvironmentVariableError  exit 1    a ${VAR} needed now is not set
+    ├── LedgerError               exit 1    the ledger cannot be opened, migrated or written
+    │   ├── LedgerLocked          exit 1    another run holds the ledger's lock
+    │   └── WrongInstance         exit 1    the ledger belongs to another Marketo instance
+    ├── PlanError                 exit 1    a plan cannot be made or applied
+    │   ├── BudgetExceeded        exit 1    the plan would exceed max_calls
+    │   ├── StalePlan             exit 1    a saved plan no longer matches ledger or config
+    │   └── ForeignPlan           exit 1    a saved plan was made for another environment,
+    │                                       instance or ledger (or records none of them)
+    ├── TempSpaceError            exit 1    the temp folder has no room for plan's and apply's files
+    ├── PreflightError            exit 1    a campaign is not ready to be triggered
+    ├── ImpossibleKeys            exit 1    keys of an import file the campaign's key cannot make
+    ├── KeysNotFound              exit 1    keys asked of `mktsync ledger` are not in the ledger
+    ├── NotSent                   exit 130  a stop came while a call waited: nothing of it left
+    └── MarketoError              exit 1    an error answered by Marketo (code, message, requestId)
+        ├── AuthError             exit 1    bad client id or secret (identity said 401)
+        ├── QuotaExceeded         exit 4    607: the daily quota is spent; the next run resumes
+        ├── Retryable             exit 1    not carried out: may be sent again after a pause
+        │   ├── Throttled         exit 1    606, 615: calls per window, concurrent calls
+        │   ├── Transient         exit 1    604, 608, 713, 500/502: a passing fault of Marketo's
+        │   └── ConnectFailed     exit 1    no connection: the request never left
+        ├── TokenRejected         exit 1    601/602 still, after the token was renewed
+        ├── OutcomeUnknown        exit 1    the request left and no answer came
+        ├── NotFound              exit 1    1013, 702, 610: the object does not exist
+        └── RequestFailed         exit 1    anything else: resending will not fix it
+
+Defined beside the code that raises them: ``WrongInstance`` in ``ledger``,
+``ImpossibleKeys`` in ``apply``, ``KeysNotFound`` with the ledger tools, ``NotSent`` and the
+``MarketoError`` classes below ``QuotaExceeded`` in ``marketo.codes`` (which says what a
+caller may do about each).  ``tests/test_errors.py`` checks this drawing against the
+classes, so it cannot drift.
+
+Outside the tree, exceptions that never reach the user as such: PathRefused, TagProblem,
+RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError.  ``PathRefused`` and
+``TagProblem`` become located problems (or a ``SourceError``), ``RenderLimitError`` an
+invalid item; ``Unusual`` sends a row down render's careful path; ``BatchTooLarge`` guards
+against a bug; ``ApiError`` is the emulator's answer to a client; ``UsageError`` is
+argparse's refusal, which ``cli`` prints with exit 1 (kept out of the tree so that a bare
+``mktsync --help`` need not load this module).
 
 Only ``cli`` turns these into output and exit codes: one line per problem, never a
 traceback.  Messages never contain secrets: they are built from names and

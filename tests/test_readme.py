@@ -24,3 +24,12 @@ def test_readme_opens_with_the_main_job_and_the_tests() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     _, tests = readme_commands()
     assert tests in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_ci_runs_the_slow_tests_too() -> None:
+    """``-m "not slow"`` is for a quick local loop; neither CI's command nor the defaults
+    deselect the tests marked slow."""
+    _, tests = readme_commands()
+    addopts = re.search(r"^addopts = (.*)$", (REPO / "pyproject.toml").read_text(), re.M)
+    assert addopts and "-m" not in addopts.group(1).split()
+    assert "-m" not in tests.split("&&")[-1].split()  # the pytest part

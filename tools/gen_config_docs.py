@@ -6,7 +6,7 @@ The schema's descriptions are the one source of truth: edit them in
     python tools/gen_config_docs.py            # rewrite docs/configuration.md
     python tools/gen_config_docs.py --check    # exit 1 if the committed file is out of date
 
-``tests/ci/test_config_docs.py`` runs the check, so a schema change without the docs fails.
+``tests/ci/test_precommit_and_docs.py`` runs the check, so a schema change without the docs fails.
 """
 
 from __future__ import annotations

@@ -1,8 +1,15 @@
 """Writes mktsync/schema/campaigns.schema.json and its copy schema/campaigns.schema.json.
 
-The schema is written here as Python so that shared pieces are defined once; run
-`python tools/schema_source.py` after editing. tests/config/test_schema.py fails when the
-two JSON files differ from what this script produces.
+The schema is written here as Python so that pieces used in several places (a template,
+a path, the ledger, a My Token name, a lead field name...) are defined once; run
+`python tools/schema_source.py` after editing, then `python tools/gen_config_docs.py`
+(docs/configuration.md is generated from the schema). tests/config/test_load.py
+(`test_schema_copies_agree_with_their_source`) fails when either JSON file differs from
+what this script produces, and tests/ci/test_precommit_and_docs.py when the reference
+is stale.
+
+Every `default` here is the one place that default is written: mktsync reads them from
+the packaged schema (mktsync/config/defaults.py) for the records it builds.
 """
 
 from __future__ import annotations
@@ -12,6 +19,10 @@ import sys
 from pathlib import Path
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+TOKEN_NAME = r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"
+FIELD_NAME = "^[A-Za-z][A-Za-z0-9_]*$"  # a Marketo lead field's REST API name
+MAX_ID = 2147483647  # the largest campaign id accepted: a signed 32-bit integer
+RETRIGGER = ["never", "on_change"]
 TEMPLATE = {
     "type": "string",
     "minLength": 1,
@@ -111,7 +122,10 @@ LEDGER = {
     "default": "sqlite:///.mktsync/ledger.db",
     "description": "Where the triggers already sent are remembered. A SQLite path is relative to "
     "the config file; a PostgreSQL URL shares one ledger between CI runners." + HOST_RULE_DESC,
-    "examples": ["sqlite:///.mktsync/ledger.db", "${MKTSYNC_LEDGER_URL:-sqlite:///.mktsync/ledger.db}"],
+    "examples": [
+        "sqlite:///.mktsync/ledger.db",
+        "${MKTSYNC_LEDGER_URL:-sqlite:///.mktsync/ledger.db}",
+    ],
 }
 
 
@@ -141,7 +155,7 @@ SCHEDULE = {
         "campaign_id": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 2147483647,
+            "maximum": MAX_ID,
             "description": "The Marketo batch smart campaign's id (not a trigger campaign).",
             "examples": [3001],
         },
@@ -167,7 +181,7 @@ SCHEDULE = {
             "examples": ["{{ row.webinar_id }}"],
         },
         "retrigger": {
-            "enum": ["never", "on_change"],
+            "enum": RETRIGGER,
             "default": "never",
             "description": "`never`: a key is scheduled once; a change is shown, not sent. "
             "`on_change`: scheduled again when its tokens or `run_at` change (Marketo cannot "
@@ -176,7 +190,7 @@ SCHEDULE = {
         "tokens": {
             "type": "object",
             "description": "My Token values (templates) for the run, as for campaigns.",
-            "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
+            "propertyNames": {"pattern": TOKEN_NAME},
             "maxProperties": 100,
             "additionalProperties": {"type": ["string", "number", "boolean"]},
         },
@@ -463,7 +477,7 @@ SCHEMA = {
                 "campaign_id": {
                     "type": "integer",
                     "minimum": 1,
-                    "maximum": 2147483647,
+                    "maximum": MAX_ID,
                     "description": "The Marketo smart campaign's id. It must be a trigger campaign with a "
                     "'Campaign is Requested' trigger whose source is Web Service API, and be active.",
                     "examples": [1234],
@@ -510,7 +524,7 @@ SCHEMA = {
                     "description": "Marketo lead fields (REST API names, e.g. `webinarJoinLink`) mapped to templates "
                     "rendered per row. `apply` writes them to each lead (up to 300 leads a call) before "
                     "triggering, so a per-person value need not be a My Token (docs/fields.md).",
-                    "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+                    "propertyNames": {"pattern": FIELD_NAME},
                     "additionalProperties": {"type": "string"},
                     "examples": [{"webinarJoinLink": "{{ row.join_url }}"}],
                 },
@@ -528,7 +542,7 @@ SCHEMA = {
                         "properties": {
                             "field": {
                                 "type": "string",
-                                "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+                                "pattern": FIELD_NAME,
                                 "description": "The field's REST API name, spelled as under `fields`.",
                             },
                             "reason": {
@@ -550,7 +564,12 @@ SCHEMA = {
                         "additionalProperties": False,
                     },
                     "examples": [
-                        [{"field": "unsubscribed", "reason": "opt-outs collected at events (MKT-12)"}]
+                        [
+                            {
+                                "field": "unsubscribed",
+                                "reason": "opt-outs collected at events (MKT-12)",
+                            }
+                        ]
                     ],
                 },
                 "key": {
@@ -560,7 +579,7 @@ SCHEMA = {
                     "examples": ["{{ row.email }}/{{ row.webinar_id }}"],
                 },
                 "retrigger": {
-                    "enum": ["never", "on_change"],
+                    "enum": RETRIGGER,
                     "default": "never",
                     "description": "`never`: a key is triggered once. `on_change`: triggered again when its "
                     "rendered tokens change.",
@@ -569,7 +588,7 @@ SCHEMA = {
                     "type": "object",
                     "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
                     "or `{{my.Name}}`; each must exist on the campaign's program or a folder above it. At most 100.",
-                    "propertyNames": {"pattern": r"^(my\.[^{}]+|\{\{\s*my\.[^{}]+?\s*\}\})$"},
+                    "propertyNames": {"pattern": TOKEN_NAME},
                     "maxProperties": 100,
                     "additionalProperties": {
                         "type": ["string", "number", "boolean"],

@@ -2,7 +2,10 @@
 
 Kept apart from ``mktsync.apply`` (the executor, which never prints): this is where
 credentials are read from the environment, the emulator is started for ``--emulator``,
-and a person at a terminal is asked to confirm.
+and a person at a terminal is asked to confirm.  The rules that may refuse a run before
+it sends (a saved plan's place and instant, a new ledger, consent) are the library's
+(``apply.admission``); how the run ended is its report's verdict (``ApplyReport.verdict``),
+which this module prints and colours, never judges.
 """
 
 from __future__ import annotations
@@ -13,12 +16,10 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from mktsync.cli.options import (
-    Output,
     Subparsers,
     add_base,
     add_campaign,
@@ -35,15 +36,14 @@ from mktsync.cli.options import (
     policy_from,
     selected_campaigns,
 )
+from mktsync.cli.request import ApplyRequest, Endpoint
 from mktsync.errors import EXIT_ERROR, MktsyncError
 
 if TYPE_CHECKING:
     # Types only: the machinery is imported when apply runs, so building the command
     # line (``mktsync --help``, ``mktsync plan``) does not load it (issue 16).
-    from datetime import datetime
-
     from mktsync.apply import ApplyReport
-    from mktsync.config.model import Config, EnvString, Policy
+    from mktsync.config.model import Config, EnvString
     from mktsync.emulator import Emulator
     from mktsync.plan import Plan
 
@@ -133,45 +133,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return run_apply(request, out, err)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ApplyRequest:
-    target: Path
-    config: Path | None = None
-    emulator: bool = False
-    assume_yes: bool = False
-    ledger_url: str | None = None
-    campaigns: tuple[str, ...] | None = None
-    campaign_ids: tuple[int, ...] | None = None
-    retry_unknown: bool = False
-    fail_fast: bool = False
-    lock_timeout: float = 30.0
-    report_format: str = "text"
-    log_format: str = "text"
-    policy: Policy | None = None  # --allow-env, --data-root: what ${VAR} and sources may reach
-    output: Output = dataclasses.field(default_factory=Output)
-    environment: str | None = None  # --env: one of the config's environments
-    record_only: bool = False  # --record-only: record the plan as sent, call nothing
-    why: str | None = None
-    new_ledger: bool = False  # --new-ledger: start a new ledger despite an earlier one
-    base: str | None = None  # --base REF: the base branch the config is compared with
-    now: tuple[str, datetime] | None = None  # --now / MKTSYNC_NOW: as given, and parsed
-    reviewed: Path | None = None  # --reviewed PLAN: send only what it also sends
-
-
-@dataclass(frozen=True, kw_only=True)
-class Endpoint:
-    base_url: str
-    client_id: str
-    client_secret: str
-
-    def __repr__(self) -> str:  # never show the secret
-        return f"Endpoint(base_url={self.base_url!r}, client_id=..., client_secret=...)"
-
-
 def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
+    from mktsync.apply.admission import as_made, consent, ledger_start, named_environment
     from mktsync.config import display_name
-    from mktsync.contract import load_checked
-    from mktsync.planfile import load_plan
+    from mktsync.plan.file import load_plan
+    from mktsync.sources.contract import load_checked
 
     saved: Plan | None = None
     reviewed: Plan | None = None
@@ -183,43 +149,54 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
     made = saved or reviewed
+    name = None
     if made is not None:
         # A saved plan carries its environment and instant: it applies where and as it was made.
         name = display_name(request.reviewed or request.target)
-        request = _as_made(made, name, config_path, request)
+        environment = as_made(
+            made,
+            name=name,
+            config_path=config_path,
+            environment=request.environment,
+            now=request.now,
+            policy=request.policy,
+        )
+        request = dataclasses.replace(request, environment=environment)
     config = load_checked(config_path, policy=request.policy, environment=request.environment)
     for warning in config.warnings:
         err.write(f"{warning}\n")
-    if config.environments and config.environment is None and not request.emulator:
-        if made is not None:
-            raise MktsyncError(
-                f"{name} was made without --env, but {display_name(config.path)} declares "
-                f"environments ({', '.join(config.environments)}): plan again with --env NAME "
-                "(or MKTSYNC_ENV); apply never guesses which Marketo instance to send to"
-            )
-        raise MktsyncError(
-            f"{display_name(config.path)} declares environments "
-            f"({', '.join(config.environments)}): name one with --env NAME (or MKTSYNC_ENV); "
-            "apply never guesses which Marketo instance to send to"
-        )
+    if not request.emulator:
+        named_environment(config, made=name)
     if request.campaign_ids:
         names = selected_campaigns(
             config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
         )
         request = dataclasses.replace(request, campaigns=tuple(names or ()))
     # Before consent and before anything is created: a ledger that moved is refused here.
-    note = None if request.emulator or request.record_only else _new_ledger(config, request, err)
-    consent = _consent(request, saved or reviewed)
-    if consent == "refuse":
-        raise MktsyncError(
-            "apply needs consent, but stdin is not a terminal to ask on: pass --yes "
-            "(or set CI=true in a pipeline) to apply without asking, or run "
-            "'mktsync plan --out plan.json' and 'mktsync apply plan.json'"
+    note = None
+    if not (request.emulator or request.record_only):
+        start = ledger_start(
+            config,
+            ledger_url=request.ledger_url,
+            new_ledger=request.new_ledger,
+            why=request.why,
+            base=request.base,
+            who=os.environ.get("MKTSYNC_WHO", "").strip() or None,
         )
+        if start.unneeded:
+            err.write("note: --new-ledger has nothing to do: the ledger is in use already\n")
+        note = start.note
+    given = consent(
+        assume_yes=request.assume_yes,
+        emulator=request.emulator,
+        ci=os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"),
+        saved=made is not None,
+        interactive=sys.stdin is not None and sys.stdin.isatty(),
+    )
     if request.record_only:
         from mktsync.cli.record_only import run_record_only
 
-        if consent == "ask":
+        if given == "ask":
             ledger_url = request.ledger_url or config.ledger.resolve()
             saved = _confirm(config, ledger_url, request, out, err)
             if saved is None:
@@ -227,7 +204,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
                 return EXIT_ERROR
         return run_record_only(config, request, saved, out, err)
     with _endpoint(config, request, err) as (endpoint, ledger_url, emulator):
-        if consent == "ask":
+        if given == "ask":
             saved = _confirm(config, ledger_url, request, out, err)
             if saved is None:
                 err.write("nothing applied\n")
@@ -236,7 +213,7 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
             config, saved, endpoint, ledger_url, request, err, note=note, reviewed=reviewed
         )
         if emulator is not None and not request.output.quiet:  # the demo's account
-            from mktsync.demo import account
+            from mktsync.cli.demo import account
 
             for line in account(emulator):
                 err.write(line + "\n")
@@ -258,14 +235,14 @@ def _run(
 ) -> ApplyReport:
     from mktsync import git_commit
     from mktsync.apply import ApplyOptions, apply_config
-    from mktsync.cli.record_only import bound
+    from mktsync.apply.instance import bound
+    from mktsync.apply.result import StopRequest
+    from mktsync.cli.progress import Progress
     from mktsync.cli.signals import orderly_stop
     from mktsync.config import display_name
     from mktsync.ledger import open_ledger
     from mktsync.marketo import MarketoClient
-    from mktsync.outcomes import StopRequest
-    from mktsync.progress import Progress
-    from mktsync.qualify import campaign_info_path
+    from mktsync.plan.qualify import campaign_info_path
 
     quiet, verbose = request.output.quiet, request.output.verbose
     progress = Progress(
@@ -303,49 +280,6 @@ def _run(
         return apply_config(config, ledger, client, options, saved=saved, reviewed=reviewed)
 
 
-def _new_ledger(config: Config, request: ApplyRequest, err: TextIO) -> str | None:
-    """Refuse to start a new ledger where the config's earlier ledger holds sends (issue 25).
-
-    Returns the note the run records when ``--new-ledger`` starts one anyway (who, why, and
-    the evidence set aside); None otherwise.
-    """
-    from mktsync.config.model import EnvString
-    from mktsync.config.security import as_written
-    from mktsync.errors import EnvironmentVariableError
-    from mktsync.ledger import open_ledger
-    from mktsync.ledger.history import apply_refusal, new_ledger
-    from mktsync.ledger.records import whoami
-
-    try:
-        url = request.ledger_url or config.ledger.resolve()
-    except EnvironmentVariableError:
-        return None  # reported where apply needs the value, with the credentials
-    written = config.ledger if request.ledger_url is None else EnvString(raw=url)
-    with as_written(written, url), open_ledger(url, config.base_dir, create=False) as ledger:
-        found = new_ledger(
-            config,
-            ledger,
-            url,
-            written=written.raw,
-            base=request.base,
-            compare_config=request.ledger_url is None,
-            environments=False,
-        )
-    if found is None:
-        if request.new_ledger:
-            err.write("note: --new-ledger has nothing to do: the ledger is in use already\n")
-        return None
-    if not request.new_ledger:
-        refusal = apply_refusal(found)
-        if refusal is not None:
-            raise MktsyncError(refusal)
-        return None
-    who = os.environ.get("MKTSYNC_WHO", "").strip() or whoami()
-    why = (request.why or "").strip() or "no reason given (--why)"
-    evidence = "; ".join(e.describe() for e in found.evidence) or "no earlier ledger was found"
-    return f"new ledger started with --new-ledger by {who}: {why} (set aside: {evidence})"
-
-
 def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
     from mktsync.report.outcome import render_apply_json, render_apply_markdown, render_apply_text
 
@@ -358,7 +292,7 @@ def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:
         if quiet:  # the verdict, and the warning about skipped missing leads
             lines = [line for line in lines[:-1] if line.startswith("warning:")] + lines[-1:]
         if request.output.use_color(out):
-            lines[-1] = paint_verdict(lines[-1], ok=lines[-1].startswith(ALL_WELL))
+            lines[-1] = paint_verdict(lines[-1], ok=report.verdict.ok)  # never read from the words
         out.write("\n".join(lines) + "\n")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
@@ -373,7 +307,7 @@ def _endpoint(
     from mktsync.config import display_name
 
     if request.emulator:
-        from mktsync.demo import EMULATOR_LEDGER, emulator_for
+        from mktsync.cli.demo import EMULATOR_LEDGER, emulator_for
 
         with emulator_for(config) as emu:
             if not request.output.quiet:
@@ -446,43 +380,6 @@ def _reviewed_usage(request: ApplyRequest) -> None:
             raise MktsyncError(f"apply --reviewed cannot be used with {option}")
 
 
-def _as_made(made: Plan, name: str, config_path: Path, request: ApplyRequest) -> ApplyRequest:
-    """The request with the environment the plan was made for.  ``--env`` (or
-    ``MKTSYNC_ENV``) and ``--now`` (or ``MKTSYNC_NOW``) may repeat the plan's, never
-    override them: a disagreement is an error naming both sides."""
-    from mktsync import instance_if_known
-    from mktsync.apply import place
-    from mktsync.contract import load_checked
-    from mktsync.dates import instant
-    from mktsync.errors import ForeignPlan
-
-    bound = made.binding
-    if bound is None or made.now is None:
-        raise ForeignPlan(
-            f"{name} does not say where and when it was made (environment, Marketo instance, "
-            "ledger, instant): it was saved by an older mktsync, or edited; run 'mktsync "
-            "plan --out' again"
-        )
-    if request.environment is not None and request.environment != bound.environment:
-        # Described from the config, without opening that environment's ledger.
-        other = load_checked(config_path, policy=request.policy, environment=request.environment)
-        was = place(bound.environment, bound.instance, bound.ledger_id, bound.ledger)
-        run = place(
-            other.environment, instance_if_known(other), None, other.ledger.raw, opened=False
-        )
-        raise ForeignPlan(
-            f"{name} was made for {was}; this run is for {run}: apply it where it was made, "
-            "or plan again (--env and MKTSYNC_ENV cannot override a saved plan's environment)"
-        )
-    if request.now is not None and instant(request.now[1], made.timezone) != made.now:
-        raise ForeignPlan(
-            f"--now {request.now[0]} is not the instant {name} was made at "
-            f"({made.now.isoformat()}): a saved plan replays its own; drop --now (and "
-            "MKTSYNC_NOW), or plan again at that time"
-        )
-    return dataclasses.replace(request, environment=bound.environment)
-
-
 def _is_plan(path: Path) -> bool:
     if path.suffix.lower() == ".json":
         return True
@@ -491,19 +388,6 @@ def _is_plan(path: Path) -> bool:
             return f.read(64).lstrip().startswith(b"{")
     except OSError:
         return False
-
-
-def _consent(request: ApplyRequest, saved: Plan | None) -> str:
-    """'given', 'ask' (a person at a terminal) or 'refuse' (nobody to ask: Terraform's rule).
-
-    Consent is given by ``--yes``, by ``CI=true`` (a pipeline decided), or by a saved or
-    reviewed plan (it was reviewed when it was made).  The emulator demo triggers nothing real, so it
-    needs none: ``mktsync apply --emulator`` works the same in a terminal and in CI.
-    """
-    ci = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
-    if request.assume_yes or request.emulator or ci or saved is not None:
-        return "given"
-    return "ask" if sys.stdin is not None and sys.stdin.isatty() else "refuse"
 
 
 def _confirm(
@@ -537,9 +421,6 @@ def _confirm(
     err.flush()
     answer = sys.stdin.readline().strip().lower()
     return plan if answer in ("yes", "y") else None
-
-
-ALL_WELL = ("Everything planned was sent", "Nothing to trigger")
 
 
 def paint_verdict(line: str, *, ok: bool) -> str:

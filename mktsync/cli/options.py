@@ -55,13 +55,12 @@ class Parser(argparse.ArgumentParser):
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mktsync.config.model import Campaign, Policy
+    from mktsync.config.model import Campaign
+    from mktsync.config.policy import Policy
 
     Subparsers: TypeAlias = argparse._SubParsersAction[Parser]
 else:  # not subscriptable at run time
     Subparsers: TypeAlias = argparse._SubParsersAction
-
-DEFAULT_CONFIG = Path("campaigns.yaml")
 
 
 def add_config_file(p: argparse.ArgumentParser, *, help: str = "the config file") -> None:
@@ -191,7 +190,7 @@ def add_policy(p: argparse.ArgumentParser, *, untrusted: bool = False) -> None:
 
 def policy_from(args: argparse.Namespace) -> Policy:
     """The ``Policy`` the options of ``add_policy`` describe."""
-    from mktsync.config.model import Policy
+    from mktsync.config.policy import Policy
 
     allow_paths = getattr(args, "allow_path", None) or ["data"]
     return Policy(

@@ -66,8 +66,8 @@ def add_parser(sub: Subparsers) -> None:
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync import plan_config
     from mktsync.plan import check_budget
-    from mktsync.planfile import write_plan
-    from mktsync.qualify import plan_warnings
+    from mktsync.plan.file import write_plan
+    from mktsync.plan.qualify import plan_warnings
     from mktsync.report import REPORTERS, ReportOptions
     from mktsync.report.text import render_text_summary
 
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def comment_context(ref: str | None, ledger: str, plan: Plan | None = None) -> Context:
     """What a Markdown plan says it describes: commit, ledger (credentials redacted), and
     the plan's instant (what ``now`` and ``today`` were; ``apply --reviewed`` reuses it)."""
-    from mktsync.ledger.postgres import redact
+    from mktsync.config.dburl import redact
     from mktsync.report.markdown import Context
     from mktsync.report.words import instant_text
 

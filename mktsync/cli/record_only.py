@@ -1,41 +1,29 @@
 """``mktsync apply --record-only``: a baseline of what was sent before mktsync, no Marketo call.
 
-Also ``bound``: the check that a ledger belongs to the Marketo instance a run is for
-(``mktsync.ledger.baseline.bind_instance``), used by every apply that sends.
+The ledger is bound to the config's Marketo instance first (``apply.instance.bound``), as
+every apply does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
 from mktsync import git_commit
+from mktsync.apply.instance import bound
+from mktsync.cli.request import ApplyRequest
 from mktsync.config import display_name
 from mktsync.config.model import Config
 from mktsync.errors import EXIT_OK, MktsyncError
-from mktsync.ledger import Ledger, open_ledger
-from mktsync.marketo.client import instance_host as instance_host  # what a ledger is bound to
+from mktsync.ledger import open_ledger
 
 if TYPE_CHECKING:
-    from mktsync.cli.apply import ApplyRequest
     from mktsync.plan import Plan
-
-
-@contextmanager
-def bound(ledger: Ledger, base_url: str | None, environment: str | None) -> Iterator[None]:
-    """Refuse the run if ``ledger`` belongs to another instance; bind it on first use."""
-    if base_url is not None:
-        from mktsync.ledger.baseline import bind_instance
-
-        bind_instance(ledger, instance_host(base_url), environment=environment)
-    yield
 
 
 def run_record_only(
     config: Config, request: ApplyRequest, saved: Plan | None, out: TextIO, err: TextIO
 ) -> int:
-    from mktsync.baseline import record_only
+    from mktsync.apply.baseline import record_only
 
     if request.emulator:
         raise MktsyncError("--record-only calls no Marketo, so --emulator has no meaning with it")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from mktsync.outcomes import StopRequest
+from mktsync.apply.result import StopRequest
 
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 

@@ -1,17 +1,16 @@
-"""``schedules:`` (batch campaigns) checked and built; see ``mktsync.schedules`` for planning."""
+"""``schedules:`` (batch campaigns) checked and built; see ``mktsync.plan.batch`` for planning."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mktsync.config.checker import Checker, normalise_token_name
+from mktsync.config.defaults import SCHEDULE, filled
 from mktsync.config.model import Schedule, Template, TokenSpec
 from mktsync.config.reads import as_condition, is_braced
 from mktsync.config.yamlfile import JsonPath
-
-if TYPE_CHECKING:
-    from mktsync.config.validate import Checker
 
 
 def parse_run_at(text: str) -> datetime | None:
@@ -53,12 +52,12 @@ def check_schedules(checker: Checker, data: dict[str, Any], used: set[str]) -> N
             )
         for field in ("when", "key", "run_at", "clone_to_program"):
             if isinstance(schedule.get(field), str):
-                checker._check_template((*path, field), schedule[field])
+                checker.check_template((*path, field), schedule[field])
         tokens = schedule.get("tokens")
         for token, text in (tokens if isinstance(tokens, dict) else {}).items():
             if isinstance(text, (str, int, float, bool)):
-                checker._check_template((*path, "tokens", token), str(text))
-        checker._check_tokens(schedule, path)
+                checker.check_template((*path, "tokens", token), str(text))
+        checker.check_tokens(schedule, path)
         run_at = schedule.get("run_at")
         literal_time = isinstance(run_at, str) and not is_braced(run_at) and "{%" not in run_at
         if literal_time and parse_run_at(str(run_at)) is None:
@@ -76,7 +75,6 @@ def build_schedules(
     data: dict[str, Any],
     template: Callable[[JsonPath, Any], Template],
     pos: Callable[[JsonPath], Any],
-    token_name: Callable[[str], str],
 ) -> dict[str, Schedule]:
     found = {}
     for name, raw in (data.get("schedules") or {}).items():
@@ -93,11 +91,13 @@ def build_schedules(
             source=raw.get("source"),
             when=when,
             key=opt("key"),
-            retrigger=raw.get("retrigger", "never"),
+            retrigger=filled(raw, SCHEDULE)["retrigger"],
             tokens=tuple(
                 sorted(
                     (
-                        TokenSpec(name=token_name(k), template=template((*sp, "tokens", k), v))
+                        TokenSpec(
+                            name=normalise_token_name(k), template=template((*sp, "tokens", k), v)
+                        )
                         for k, v in (raw.get("tokens") or {}).items()
                     ),
                     key=lambda t: t.name,

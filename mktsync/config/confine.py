@@ -27,7 +27,7 @@ import os
 import stat
 from pathlib import Path
 
-from mktsync.config.model import Policy
+from mktsync.config.policy import Policy
 
 SYSTEM_TREES = ("/proc", "/sys", "/dev")
 

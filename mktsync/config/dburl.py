@@ -15,7 +15,9 @@ request writes the file, so each obeys this rule, in every run:
 - ``${VAR:-default}``: the default may only be a ``sqlite:///`` path, checked as above.
   Any other default (``${MKTSYNC_LEDGER_URL:-postgresql://attacker/db}``) would be the
   host whenever the variable is empty, as it is in a fork's pull-request run;
-- with ``--untrusted``, no ``sql`` source at all.
+- with ``--untrusted``, no ``sql`` source at all (``UNTRUSTED_SQL``: the one place this
+  rule is written; ``security`` reports it at ``validate``, the ``sql`` source as its own
+  error, and ``resolve_url`` refuses such a URL wherever it is opened).
 
 ``validate`` reports ``url_problem`` at the value's line; ``EnvString.resolve`` calls
 ``resolve_url``, which applies the rule again and then checks the value: with
@@ -26,14 +28,21 @@ resolves its ledger and source URLs through ``resolve``, so none can skip the ru
 
 ``libpq_pins`` is the other half: once the URL comes from the workflow, libpq must not
 add what the URL does not say (``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``...).
+
+``redact`` is how every message shows a database URL: the password replaced, the query
+string left out (it can carry credentials too).  ``url_secrets`` is what a message must
+not show of a URL wherever it appears (a driver's text quoting it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import urllib.parse
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from typing import Literal, Protocol
 
 from mktsync.config.confine import (
     PathRefused,
@@ -41,24 +50,80 @@ from mktsync.config.confine import (
     confined_path,
     sqlite_written_path,
 )
-from mktsync.config.model import (
+from mktsync.config.defaults import TOP
+from mktsync.config.policy import (
     EMBEDDED_MESSAGE,
     REFERENCE,
-    EnvString,
     Policy,
-    UrlKind,
     embeds_variables,
     whole_reference,
 )
 from mktsync.errors import EnvironmentVariableError
 
-DEFAULT_LEDGER = "sqlite:///.mktsync/ledger.db"  # when the file writes no `ledger:`
+UrlKind = Literal["ledger", "source"]
+
+DEFAULT_LEDGER: str = TOP["ledger"]  # when the file writes no `ledger:` (the schema's default)
 EMPTY_LEDGER = "sqlite:///:memory:"
 UNTRUSTED_SQL = (
     "an untrusted run (--untrusted) reads no SQL source; the workflow for pull "
     "requests from forks plans without it"
 )
 _EXAMPLE = {"ledger": "${MKTSYNC_LEDGER_URL}", "source": "${MKTSYNC_WAREHOUSE_URL}"}
+_PASSWORD = re.compile(r"(?P<head>://[^:/@]*:)(?P<password>[^@]*)@")
+# Query keys whose values are credentials (libpq's password and sslpassword, a driver's
+# token or secret, sslkey's path): hidden wherever a message quotes them.
+_CREDENTIAL_KEY = re.compile(r"pass|secret|token|key", re.IGNORECASE)
+
+
+class UrlValue(Protocol):
+    """What the rule reads of a URL value (a ``model.EnvString``, whose ``resolve`` calls
+    ``resolve_url``): named here so the rule needs nothing above it."""
+
+    @property
+    def raw(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def position(self) -> object: ...
+    @property
+    def policy(self) -> Policy: ...
+    @property
+    def url(self) -> UrlKind | None: ...
+    @property
+    def base_dir(self) -> Path | None: ...
+    @property
+    def variables(self) -> tuple[str, ...]: ...
+
+
+def redact(url: str) -> str:
+    """A database URL as messages show it: the password replaced, the query left out.
+
+    >>> redact("postgresql://ci:s3cret@db.internal:5432/mk?sslmode=require&sslpassword=x")
+    'postgresql://ci:***@db.internal:5432/mk'
+
+    The whole query string is left out, not only the keys known to hold a credential:
+    libpq reads ``password=`` and ``sslpassword=`` there, other drivers a token or a
+    key, and which keys do is each driver's to say.
+    """
+    return _PASSWORD.sub(r"\g<head>***@", url).split("?", 1)[0]
+
+
+def url_secrets(url: str) -> set[str]:
+    """What of ``url`` no message may show, wherever it appears: the password (as written
+    and percent-decoded) and the values of query keys that name a credential.
+
+    >>> sorted(url_secrets("postgresql://ci:p%40ss@db/mk?sslmode=require&password=s3cret"))
+    ['p%40ss', 'p@ss', 's3cret']
+    """
+    found: set[str] = set()
+    match = _PASSWORD.search(url)
+    if match:
+        found |= {match.group("password"), urllib.parse.unquote(match.group("password"))}
+    query = url.split("?", 1)[1] if "?" in url else ""
+    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if _CREDENTIAL_KEY.search(key):
+            found.add(value)
+    return {text for text in found if text}
 
 
 def url_problem(written: str, base_dir: Path, policy: Policy, *, kind: UrlKind) -> str | None:
@@ -90,7 +155,7 @@ def url_problem(written: str, base_dir: Path, policy: Policy, *, kind: UrlKind) 
 
 
 def resolve_url(
-    value: EnvString, env: Mapping[str, str], substitute: Callable[[Mapping[str, str]], str]
+    value: UrlValue, env: Mapping[str, str], substitute: Callable[[Mapping[str, str]], str]
 ) -> str:
     """The URL ``value`` stands for, by the rule above (``EnvString.resolve`` calls this)."""
     assert value.url is not None
@@ -119,7 +184,7 @@ def resolve_url(
     return text
 
 
-def unset_ledger_variable(value: EnvString, env: Mapping[str, str] | None = None) -> str | None:
+def unset_ledger_variable(value: UrlValue, env: Mapping[str, str] | None = None) -> str | None:
     """With ``--untrusted``: the ledger's ``${VAR}`` (no default) when it is unset or empty."""
     if value.url != "ledger" or not value.policy.untrusted:
         return None
@@ -130,7 +195,7 @@ def unset_ledger_variable(value: EnvString, env: Mapping[str, str] | None = None
     return None if (os.environ if env is None else env).get(name) else name
 
 
-def empty_ledger_note(value: EnvString, env: Mapping[str, str] | None = None) -> str | None:
+def empty_ledger_note(value: UrlValue, env: Mapping[str, str] | None = None) -> str | None:
     """What ``plan`` says when ``resolve_url`` gave ``EMPTY_LEDGER`` for ``value``."""
     name = unset_ledger_variable(value, env)
     if name is None:

@@ -16,10 +16,16 @@ from dataclasses import field as _field
 from pathlib import Path
 from typing import Any, Literal
 
+from mktsync.config.dburl import UrlKind, resolve_url
+from mktsync.config.defaults import ALLOWED_FIELD, CAMPAIGN, LIMITS, SCHEDULE, TOP
+from mktsync.config.policy import (
+    EMBEDDED_MESSAGE,
+    REFERENCE,
+    Policy,
+    embeds_variables,
+    not_allowed_message,
+)
 from mktsync.errors import EnvironmentVariableError, Problem
-
-DEFAULT_MAX_VALUE_BYTES = 64 * 1024  # a rendered key, token or field; see docs/security.md
-REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,38 +38,6 @@ class Position:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
-
-
-ALLOWED_PREFIXES = ("MARKETO_", "MKTSYNC_")
-UrlKind = Literal["ledger", "source"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Policy:
-    """What a run may reach beyond the config file: environment variables, folders, SQL.
-
-    >>> Policy().env_allowed("MARKETO_CLIENT_ID"), Policy().env_allowed("AWS_SECRET_ACCESS_KEY")
-    (True, False)
-
-    The command line builds it (``--allow-env``, ``--data-root``, ``--untrusted``,
-    ``--allow-path``); the config file cannot widen it.  Every ``EnvString`` and
-    ``SourceSpec`` built from a file carries the policy it was loaded under, so no
-    ``resolve()`` or file read can forget it.  ``data_root`` (default: the config file's
-    folder) is where source files must be; with ``untrusted`` they must also be under
-    one of ``allow_paths`` (relative to the root) and SQL sources are refused.
-    """
-
-    allow_env: frozenset[str] = frozenset()
-    data_root: Path | None = None
-    untrusted: bool = False
-    allow_paths: tuple[str, ...] = ("data",)
-
-    def env_allowed(self, name: str) -> bool:
-        return name.startswith(ALLOWED_PREFIXES) or name in self.allow_env
-
-    def root(self, base_dir: Path) -> Path:
-        """The folder every source file must resolve inside (symbolic links followed)."""
-        return Path(os.path.realpath(self.data_root or base_dir))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,10 +67,6 @@ class EnvString:
     def variables(self) -> tuple[str, ...]:
         return tuple(m.group(1) for m in REFERENCE.finditer(self.raw))
 
-    @property
-    def is_literal(self) -> bool:
-        return not self.variables
-
     def resolve(self, environ: Mapping[str, str] | None = None) -> str:
         env = os.environ if environ is None else environ
 
@@ -109,8 +79,6 @@ class EnvString:
         if embeds_variables(self.raw):
             raise EnvironmentVariableError(f"{where}{self.field}: {EMBEDDED_MESSAGE}")
         if self.url is not None:
-            from mktsync.config.dburl import resolve_url  # the rule needs confine, which needs us
-
             return resolve_url(self, env, self._substitute)
         return self._substitute(env)
 
@@ -131,38 +99,6 @@ class EnvString:
         return REFERENCE.sub(substitute, self.raw)
 
 
-EMBEDDED_MESSAGE = (
-    "a ${VAR} must be the whole value (or part of a sqlite:/// path): inside a longer "
-    "URL it would carry the variable's value to a host the file chooses"
-)
-
-
-def embeds_variables(raw: str) -> bool:
-    """``https://${MKTSYNC_TOKEN}.example.com``: a variable inside a longer value (not SQLite).
-
-    A whole-value reference (``${VAR}``, ``${VAR:-default}``) hands the value to where
-    the workflow meant it to go; one inside a URL can put it in a host name (DNS) or a
-    path of the file's choosing.  ``sqlite:///${DIR}/x.db`` is a local, confined path.
-    """
-    references = list(REFERENCE.finditer(raw))
-    if not references or raw.startswith("sqlite:///"):
-        return False
-    return len(references) > 1 or references[0].group(0) != raw.strip()
-
-
-def whole_reference(raw: str) -> tuple[str, str | None] | None:
-    """``(NAME, default or None)`` when ``raw`` is one ``${NAME}`` or ``${NAME:-default}``, alone."""
-    match = REFERENCE.fullmatch(raw.strip())
-    return (match.group(1), match.group(2)) if match else None
-
-
-def not_allowed_message(name: str) -> str:
-    return (
-        f"environment variable {name} is not allowed; only MARKETO_* and MKTSYNC_* "
-        f"variables are read, unless the command line says '--allow-env {name}'"
-    )
-
-
 @dataclass(frozen=True, kw_only=True)
 class Template:
     """A Jinja template from the config, with where it was written.
@@ -179,13 +115,14 @@ class Template:
 
 @dataclass(frozen=True, kw_only=True)
 class Limits:
-    """Marketo's limits as this run must respect them (defaults: Marketo's documented ones)."""
+    """Marketo's limits as this run must respect them (defaults: Marketo's documented ones,
+    as the schema writes them)."""
 
-    calls: int = 100
-    window_seconds: float = 20.0
-    concurrency: int = 10
-    daily_quota: int = 50_000
-    safety_margin: float = 0.0  # share of `calls` left for other integrations (0.0-0.9)
+    calls: int = LIMITS["calls"]
+    window_seconds: float = float(LIMITS["window_seconds"])
+    concurrency: int = LIMITS["concurrency"]
+    daily_quota: int = LIMITS["daily_quota"]
+    safety_margin: float = float(LIMITS["safety_margin"])  # share of `calls` left to others
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,7 +175,7 @@ class AllowedField:
 
     field: str
     reason: str
-    grant_consent: bool = False
+    grant_consent: bool = ALLOWED_FIELD["grant_consent"]
     position: Position
 
 
@@ -248,7 +185,10 @@ MissingLeads = Literal["fail", "skip"]
 
 @dataclass(frozen=True, kw_only=True)
 class Campaign:
-    """One entry of ``campaigns:``; ``name`` is its YAML key (renaming it changes nothing)."""
+    """One entry of ``campaigns:``; ``name`` is its YAML key (renaming it changes nothing).
+
+    Defaults are the schema's (``config.defaults``), as for every record here.
+    """
 
     name: str
     campaign_id: int
@@ -256,13 +196,13 @@ class Campaign:
     lead: LeadSpec
     when: Template | None = None
     key: Template | None = None  # default: the lead reference
-    retrigger: Retrigger = "never"
+    retrigger: Retrigger = CAMPAIGN["retrigger"]
     tokens: tuple[TokenSpec, ...] = ()
-    max_invalid: int | str | None = 0  # a count, or "2%" of the rows; None: no limit
+    max_invalid: int | str | None = CAMPAIGN["max_invalid"]  # a count, or "2%"; None: no limit
     max_calls: int | None = None
-    create_missing: bool = False
-    expect_skips: bool = False  # Marketo's qualification rule may skip re-triggered leads
-    missing_leads: MissingLeads = "fail"
+    create_missing: bool = CAMPAIGN["create_missing"]
+    expect_skips: bool = CAMPAIGN["expect_skips"]  # Marketo may skip re-triggered leads
+    missing_leads: MissingLeads = CAMPAIGN["missing_leads"]
     # Marketo lead field API name -> template: written to each lead before the trigger
     # (issue 15: a per-person value as a lead field, not a My Token).
     fields: tuple[tuple[str, Template], ...] = ()
@@ -286,7 +226,7 @@ class Schedule:
     source: str | None = None
     when: Template | None = None
     key: Template | None = None  # default: the schedule's name (one run)
-    retrigger: Retrigger = "never"
+    retrigger: Retrigger = SCHEDULE["retrigger"]
     tokens: tuple[TokenSpec, ...] = ()
     clone_to_program: Template | None = None
     position: Position
@@ -316,12 +256,12 @@ class Config:
     sources: Mapping[str, SourceSpec]
     campaigns: Mapping[str, Campaign]
     max_calls: int | None = None
-    max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES
+    max_value_bytes: int = TOP["max_value_bytes"]  # see docs/security.md
     policy: Policy = field(default_factory=Policy)
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
     environments: Mapping[str, EnvironmentSpec] = field(default_factory=dict)
     environment: str | None = None  # the one chosen (--env), whose marketo and ledger are above
     # The IANA zone that decides ``today`` (``mktsync.dates``); checked by validate.
-    timezone: str = "UTC"
+    timezone: str = TOP["timezone"]
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()

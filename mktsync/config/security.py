@@ -19,22 +19,15 @@ sources' ``open``), so this module is the early, located report, not the only gu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mktsync.config.confine import PathRefused, check_regular, confined_path
-from mktsync.config.dburl import DEFAULT_LEDGER, url_problem
-from mktsync.config.model import (
-    EMBEDDED_MESSAGE,
-    EnvString,
-    Policy,
-    UrlKind,
-    embeds_variables,
-    not_allowed_message,
-)
+from mktsync.config.dburl import DEFAULT_LEDGER, UrlKind, redact, url_problem, url_secrets
+from mktsync.config.model import EnvString
+from mktsync.config.policy import EMBEDDED_MESSAGE, Policy, embeds_variables, not_allowed_message
 from mktsync.config.yamlfile import JsonPath
 from mktsync.errors import MktsyncError
 
@@ -133,18 +126,6 @@ def _env_values(data: dict[str, Any]) -> list[tuple[JsonPath, str]]:
             if isinstance(block, dict) and isinstance(block.get(key), str):
                 found.append((("environments", env, "marketo", key), block[key]))
     return found + [(path, url) for path, url, _ in _database_urls(data)]
-
-
-def template_problem(exc: Exception, env: Any) -> str:
-    """A template's compile error in plain words: ``unknown filter 'upcase' (did you mean 'upper'?)``."""
-    from mktsync.config.schema import did_you_mean
-
-    message = str(getattr(exc, "message", None) or exc)
-    for kind, names in (("filter", env.filters), ("test", env.tests)):
-        match = re.match(rf"No {kind} named '([^']*)'", message)
-        if match:
-            return f"unknown {kind} '{match.group(1)}'{did_you_mean(match.group(1), list(names))}"
-    return f"template syntax error: {message}"
 
 
 # Codecs Python counts as text encodings that cannot read a file's text: they decode
@@ -256,12 +237,12 @@ def as_written(value: EnvString, resolved: str) -> Iterator[None]:
 def _hide(message: str, resolved: str, value: EnvString) -> str:
     import urllib.parse
 
-    pieces = {resolved, resolved.strip()}
+    # The URL as a ledger's messages name it (``redact``), its secrets, and every other
+    # part long enough to mean something.
+    pieces = {resolved, resolved.strip(), redact(resolved), *url_secrets(resolved)}
     try:
         parts = urllib.parse.urlsplit(resolved)
         pieces |= {parts.netloc, parts.path, parts.hostname or "", parts.username or ""}
-        pieces |= {parts.password or "", urllib.parse.unquote(parts.password or "")}
-        pieces.add(re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", resolved))
     except ValueError:
         pass
     for piece in sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True):

@@ -3,27 +3,27 @@
 The schema says what shape the file has; this module says whether it makes sense:
 sources exist, templates compile in the sandbox and use only ``row``, ``now`` and
 ``today``, a ``when`` (an expression, or a template) is not the same for every row,
-token names normalise without clashing, no two campaigns write the same ledger keys.
-Whether the columns templates read exist is ``mktsync.contract``'s question: it needs
+token names normalise without clashing (those two in ``checker``, which ``batch`` uses
+too), no two campaigns write the same ledger keys.  What a file leaves out gets the
+schema's default (``defaults``).
+Whether the columns templates read exist is ``mktsync.sources.contract``'s question: it needs
 the sources, which sit above ``config``.
 Every problem is collected (never only the first) with its file, line and field.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mktsync.config.batch import build_schedules, check_schedules
-from mktsync.config.compiled import compiled
-from mktsync.config.dburl import DEFAULT_LEDGER
+from mktsync.config.checker import Checker, normalise_token_name
+from mktsync.config.dburl import UrlKind
+from mktsync.config.defaults import ALLOWED_FIELD, CAMPAIGN, TOP, filled
 from mktsync.config.environments import build_environments, check_environments
 from mktsync.config.model import (
-    DEFAULT_MAX_VALUE_BYTES,
     AllowedField,
     Campaign,
     Config,
@@ -31,58 +31,26 @@ from mktsync.config.model import (
     LeadSpec,
     Limits,
     MarketoSettings,
-    Policy,
     Position,
     SourceSpec,
     Template,
     TokenSpec,
-    UrlKind,
 )
+from mktsync.config.policy import Policy
 from mktsync.config.protected import check_protected
-from mktsync.config.reads import as_condition, constant_when, is_braced
-from mktsync.config.schema import did_you_mean, located
-from mktsync.config.security import security_problems, template_problem
+from mktsync.config.reads import as_condition
+from mktsync.config.schema import did_you_mean
+from mktsync.config.security import FILE_SOURCES, security_problems
 from mktsync.config.yamlfile import Document, JsonPath, dotted
-from mktsync.dates import DEFAULT_ZONE, zone_problem
+from mktsync.dates import zone_problem
 from mktsync.errors import Problem
-from mktsync.sandbox import CONTEXT_NAMES, make_environment
 
-FILE_SOURCES = ("csv", "json", "jsonl")
-_TOKEN = re.compile(r"^(?:\{\{\s*(my\.[^{}]+?)\s*\}\}|(my\.[^{}]+))$")
 FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
-def normalise_token_name(name: str) -> str:
-    """``my.Name`` and ``{{ my.Name }}`` both become ``{{my.Name}}``, the form Marketo expects."""
-    match = _TOKEN.match(name.strip())
-    if not match:
-        raise ValueError(name)
-    return "{{" + (match.group(1) or match.group(2)).strip() + "}}"
-
-
-class Checker:
-    """Collects the semantic problems of one schema-valid document."""
-
-    def __init__(self, doc: Document, policy: Policy | None = None) -> None:
-        self.doc = doc
-        self.policy = policy or Policy()
-        self.problems: list[Problem] = []
-
-    def error(self, path: JsonPath, message: str, *, key: bool = False) -> None:
-        self.problems.append(located(self.doc, path, message, key=key))
-
-    def warn(self, path: JsonPath, message: str, *, key: bool = False) -> None:
-        p = located(self.doc, path, message, key=key)
-        self.problems.append(
-            Problem(
-                file=p.file,
-                line=p.line,
-                column=p.column,
-                path=p.path,
-                message=p.message,
-                severity="warning",
-            )
-        )
+class DocumentChecker(Checker):
+    """Every semantic problem of one document: its campaigns, schedules, environments,
+    time zones and the reach of its sources and ledgers (``security``)."""
 
     def _check_timezones(self, data: dict[str, Any]) -> None:
         """``timezone:`` (top level and per environment) names a zone ``zoneinfo`` knows."""
@@ -116,8 +84,8 @@ class Checker:
                 hint = did_you_mean(str(source), list(sources))
                 self.error((*path, "source"), f"no source named '{source}' under 'sources'{hint}")
             for field_path, text in _templates(campaign, path):
-                self._check_template(field_path, text)
-            self._check_tokens(campaign, path)
+                self.check_template(field_path, text)
+            self.check_tokens(campaign, path)
             self._check_lead(campaign, path)
             check_protected(campaign, path, self.error, self.warn)  # issue 25
             if campaign.get("retrigger") == "on_change" and not campaign.get("tokens"):
@@ -164,39 +132,6 @@ class Checker:
                 "and keep the secret in the environment",
             )
 
-    def _check_template(self, path: JsonPath, text: str) -> None:
-        is_when = path[-1] == "when" and len(path) == 3
-        outcome = _template_outcome(text, is_when)
-        if outcome.syntax_line is not None:
-            mark = self.doc.where(path)
-            line = mark.line + (1 if mark.block else 0) + outcome.syntax_line - 1
-            self.problems.append(
-                Problem(
-                    file=self.doc.file,
-                    line=line,
-                    column=mark.column if line == mark.line else 1,
-                    path=dotted(path),
-                    message=outcome.message,
-                )
-            )
-        elif outcome.message:
-            self.error(path, outcome.message)
-
-    def _check_tokens(self, campaign: dict[str, Any], path: JsonPath) -> None:
-        seen: dict[str, str] = {}
-        for name in _mapping(campaign.get("tokens")):
-            try:
-                normal = normalise_token_name(name)
-            except ValueError:
-                continue  # the schema already reported it
-            if normal in seen:
-                self.error(
-                    (*path, "tokens", name),
-                    f"token {normal} is also written as '{seen[normal]}'",
-                    key=True,
-                )
-            seen[normal] = name
-
     def _check_lead(self, campaign: dict[str, Any], path: JsonPath) -> None:
         lead = _mapping(campaign.get("lead"))
         if campaign.get("create_missing") is True and "email" not in lead:
@@ -227,47 +162,6 @@ class Checker:
                     f"field '{name}' is also in lead.fields: declare it once, under fields",
                     key=True,
                 )
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """What checking one template text found: a syntax error on a template line, or not."""
-
-    message: str = ""  # "" when the template is fine
-    syntax_line: int | None = None  # the template's own line (1-based) of a syntax error
-
-
-@functools.lru_cache(maxsize=65_536)
-def _template_outcome(text: str, is_when: bool) -> _Outcome:
-    """Check one template text, once per process (aliases repeat texts thousands of times)."""
-    source = as_condition(text) if is_when else text
-    entry = compiled(source)  # unknown filters and tests are found only when compiling
-    if entry.error is not None:
-        exc = entry.error
-        if is_when and not is_braced(text):
-            message = (
-                f"not an expression ({exc.message}); write a condition such as "
-                "row.status == 'registered'"
-            )
-        else:
-            message = template_problem(exc, make_environment())
-        return _Outcome(message=message, syntax_line=exc.lineno or 1)
-    assert entry.tree is not None
-    if is_when:
-        why = constant_when(entry.tree, text)
-        if why is not None:
-            return _Outcome(message=f"this condition is constant: {why}")
-    unknown = sorted(entry.undeclared - CONTEXT_NAMES)
-    if unknown:
-        names = ", ".join(f"'{n}'" for n in unknown)
-        allowed = ", ".join(sorted(CONTEXT_NAMES))
-        hint = ""
-        if len(unknown) == 1 and unknown[0] not in make_environment().globals:
-            hint = f" (did you mean 'row.{unknown[0]}'?)"
-        return _Outcome(
-            message=f"unknown name {names} in template; templates can use {allowed}{hint}"
-        )
-    return _Outcome()
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -308,7 +202,7 @@ def _allowed_fields(
         AllowedField(
             field=entry["field"],
             reason=entry["reason"].strip(),
-            grant_consent=bool(entry.get("grant_consent", False)),
+            grant_consent=bool(filled(entry, ALLOWED_FIELD)["grant_consent"]),
             position=pos((*path, "allow_protected_fields", i)),
         )
         for i, entry in enumerate(raw.get("allow_protected_fields") or [])
@@ -386,6 +280,7 @@ def build_config(
     for name, raw in (data.get("campaigns") or {}).items():
         cp: JsonPath = ("campaigns", name)
         lead = raw["lead"]
+        given = filled(raw, CAMPAIGN)  # what the file leaves out: the schema's default
         campaigns[name] = Campaign(
             name=name,
             campaign_id=raw["campaign_id"],
@@ -400,7 +295,7 @@ def build_config(
             ),
             when=template((*cp, "when"), as_condition(str(raw["when"]))) if "when" in raw else None,
             key=template((*cp, "key"), raw["key"]) if "key" in raw else None,
-            retrigger=raw.get("retrigger", "never"),
+            retrigger=given["retrigger"],
             tokens=tuple(
                 sorted(
                     (
@@ -412,11 +307,11 @@ def build_config(
                     key=lambda t: t.name,
                 )
             ),
-            max_invalid=raw.get("max_invalid", 0),
+            max_invalid=given["max_invalid"],
             max_calls=raw.get("max_calls"),
-            create_missing=bool(raw.get("create_missing", False)),
-            expect_skips=bool(raw.get("expect_skips", False)),
-            missing_leads=raw.get("missing_leads", "fail"),
+            create_missing=bool(given["create_missing"]),
+            expect_skips=bool(given["expect_skips"]),
+            missing_leads=given["missing_leads"],
             fields=tuple(
                 sorted(
                     (k, template((*cp, "fields", k), v))
@@ -426,19 +321,20 @@ def build_config(
             allow_protected_fields=_allowed_fields(raw, cp, pos),
             position=pos(cp),
         )
+    top = filled(data, TOP)
     return Config(
         path=path,
         base_dir=base_dir,
         version=data["version"],
         marketo=marketo_settings,
-        ledger=env(("ledger",), data.get("ledger", DEFAULT_LEDGER)),
+        ledger=env(("ledger",), top["ledger"]),
         sources=sources,
         campaigns=campaigns,
         max_calls=data.get("max_calls"),
-        max_value_bytes=data.get("max_value_bytes", DEFAULT_MAX_VALUE_BYTES),
-        timezone=data.get("timezone", DEFAULT_ZONE),
+        max_value_bytes=top["max_value_bytes"],
+        timezone=top["timezone"],
         policy=policy,
-        schedules=build_schedules(data, template, pos, normalise_token_name),
+        schedules=build_schedules(data, template, pos),
         environments=build_environments(data, env, pos, marketo_settings),
         digest=digest,
         warnings=tuple(warnings),

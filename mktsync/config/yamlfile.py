@@ -25,7 +25,6 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import yaml
@@ -96,20 +95,8 @@ class Document:
         return path
 
 
-def load_document(path: Path, display: str | None = None) -> Document:
-    """Read and parse ``path``; raise ``ConfigError`` with located problems on failure."""
-    name = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError([_problem(name, 0, 0, "file not found")]) from None
-    except OSError as exc:
-        raise ConfigError([_problem(name, 0, 0, f"cannot read the file: {exc.strerror}")]) from None
-    return parse_document(raw, name)
-
-
 def parse_document(raw: bytes, name: str) -> Document:
-    """Parse ``raw`` (the bytes of the file called ``name``); see ``load_document``."""
+    """Parse ``raw`` (the bytes of the file called ``name``; ``load_config`` reads it)."""
     with _collector_paused():
         return _parse(raw, name)
 

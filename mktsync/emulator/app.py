@@ -18,7 +18,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -59,7 +59,6 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     content_length: int = 0
-    client_host: str = "127.0.0.1"
 
     def __repr__(self) -> str:
         # The target may carry client_secret or access_token; never show it.
@@ -76,7 +75,13 @@ class App:
     """
 
     def __init__(
-        self, *, options: EmulatorOptions, world: World, identity: Identity, faults: Faults
+        self,
+        *,
+        options: EmulatorOptions,
+        world: World,
+        identity: Identity,
+        faults: Faults,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.options = options
         self.world = world
@@ -89,6 +94,7 @@ class App:
             concurrency=options.concurrency,
             daily_quota=options.daily_quota,
             count_rejected=options.count_rejected,
+            clock=clock,
         )
         self._ids = RequestIds()
         self._latency = random.Random(options.random_seed)

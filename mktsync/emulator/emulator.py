@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,9 @@ class Emulator:
 
     >>> with Emulator(seed=None, options=EmulatorOptions()) as emu:  # doctest: +SKIP
     ...     httpx.get(emu.base_url + "/identity/oauth/token", params={...})
+
+    ``clock`` (seconds, monotonic) times token lifetimes and the call window; a test
+    passes one it moves by hand instead of sleeping until a token expires.
     """
 
     def __init__(
@@ -34,12 +38,14 @@ class Emulator:
         options: EmulatorOptions | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.options = options or EmulatorOptions()
         self._seed = dict(seed or {})
+        self._clock = clock
         clients = clients_of(self._seed)
         self.client_id, self.client_secret = next(iter(clients.items()))
-        self._identity = Identity(clients, ttl=self.options.token_ttl)
+        self._identity = Identity(clients, ttl=self.options.token_ttl, clock=clock)
         self._app = self._build_app()
         self._server = EmulatorServer((host, port), self._app, self._inspect)
         self._thread: threading.Thread | None = None
@@ -71,6 +77,7 @@ class Emulator:
             world=world,
             identity=self._identity,
             faults=self._build_faults(),
+            clock=self._clock,
         )
 
     @property
@@ -267,6 +274,7 @@ def serve(
     options: EmulatorOptions | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Emulator]:
     """Run an emulator in a background thread for the ``with`` block.
 
@@ -274,7 +282,7 @@ def serve(
     ...     emu.base_url
     'http://127.0.0.1:54321'
     """
-    emulator = Emulator(seed=seed, options=options, host=host, port=port)
+    emulator = Emulator(seed=seed, options=options, host=host, port=port, clock=clock)
     emulator.start()
     try:
         yield emulator

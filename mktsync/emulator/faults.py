@@ -211,12 +211,6 @@ class Faults:
             self._rates = {}
             self._pending.clear()
 
-    def reset_counts(self) -> None:
-        with self._lock:
-            self._calls.clear()
-            self._pending.clear()
-            self.injected.clear()
-
     def draw(self, endpoint: str) -> str | None:
         """Count one admitted call to ``endpoint``; the fault to inject, if any.
 

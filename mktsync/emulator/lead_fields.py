@@ -40,6 +40,34 @@ CONSENT_TEXTS = frozenset(
         "emailSuspendedCause",
     }
 )
+# What leads.json answers when a call names no fields.
+DEFAULT_FIELDS = ("id", "email", "updatedAt", "createdAt", "firstName", "lastName")
+STANDARD_FIELDS = frozenset(
+    {
+        *DEFAULT_FIELDS,
+        "company",
+        "title",
+        "phone",
+        "city",
+        "state",
+        "country",
+        "postalCode",
+        "unsubscribed",
+        "leadSource",
+        "cookies",
+        "facebookId",
+        "leadPartitionId",
+        "linkedInId",
+        "sfdcAccountId",
+        "sfdcContactId",
+        "sfdcLeadId",
+        "sfdcLeadOwnerId",
+        "sfdcOpptyId",
+        "twitterId",
+        *CONSENT_FLAGS,  # issue 25: booleans, kept as booleans by a sync
+        *CONSENT_TEXTS,
+    }
+)
 TYPES = {
     "id": "integer",
     "createdAt": "datetime",
@@ -73,8 +101,6 @@ def schema_entry(raw: dict[str, Any], where: str) -> dict[str, Any]:
 
 def schema(world: World) -> dict[str, dict[str, Any]]:
     """Every field the instance has, by API name: standard, seeded and carried by leads."""
-    from mktsync.emulator.lead_routes import STANDARD_FIELDS
-
     out: dict[str, dict[str, Any]] = {}
     for name in sorted(STANDARD_FIELDS | world.lead_fields):
         data_type = TYPES.get(name, "string")

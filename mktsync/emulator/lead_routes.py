@@ -6,39 +6,12 @@ from typing import Any
 
 from mktsync.emulator.call import Call, page
 from mktsync.emulator.envelope import ApiError, Outcome
-from mktsync.emulator.lead_fields import CONSENT_FLAGS, CONSENT_TEXTS, field_problem, stored
+from mktsync.emulator.lead_fields import DEFAULT_FIELDS, STANDARD_FIELDS, field_problem, stored
 from mktsync.emulator.world import World, lead_db_time
 
 MAX_FILTER_VALUES = 300
 MAX_SYNC_RECORDS = 300
 MAX_MATCHES = 1000
-DEFAULT_FIELDS = ("id", "email", "updatedAt", "createdAt", "firstName", "lastName")
-STANDARD_FIELDS = frozenset(
-    {
-        *DEFAULT_FIELDS,
-        "company",
-        "title",
-        "phone",
-        "city",
-        "state",
-        "country",
-        "postalCode",
-        "unsubscribed",
-        "leadSource",
-        "cookies",
-        "facebookId",
-        "leadPartitionId",
-        "linkedInId",
-        "sfdcAccountId",
-        "sfdcContactId",
-        "sfdcLeadId",
-        "sfdcLeadOwnerId",
-        "sfdcOpptyId",
-        "twitterId",
-        *CONSENT_FLAGS,  # issue 25: booleans, kept as booleans by a sync
-        *CONSENT_TEXTS,
-    }
-)
 # Lookups Marketo refuses with 1011 (real text: "Lookup field 'createdAt' not supported").
 # Adobe documents 1011 for non-searchable filterType/lookupField values and lists the
 # searchable ones per instance (describe2 ``searchableFields``); which standard fields are

@@ -128,7 +128,6 @@ class Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
             content_length=length,
-            client_host=self.client_address[0],
         )
         reply = self.server.app.handle(request)
         if reply.action == "reset":

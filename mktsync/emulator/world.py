@@ -124,9 +124,6 @@ class World:
         """Leads whose ``field`` equals ``value`` (emails case-insensitively), by id."""
         return [self.leads[i] for i in sorted(self.index.ids(field, value, self.leads))]
 
-    def leads_by_email(self, email: str) -> list[dict[str, Any]]:
-        return self.find_leads("email", email)
-
     def ancestors(self, program: Program) -> list[Folder]:
         """The program's folder, its parent, ... up to the top (nearest first)."""
         chain: list[Folder] = []

@@ -4,61 +4,43 @@
 >>> with open_ledger("sqlite:///.mktsync/ledger.db", base_dir) as ledger:
 ...     records = ledger.lookup(1234, ["ann@example.com/w1"])
 
-``open_ledger`` reads the URL and picks the store; ``Ledger`` (``core``) holds the
-logic; ``sqlite`` and ``postgres`` are the stores; ``schema`` their migrations.
+- ``opening``: ``open_ledger`` reads the URL and picks the store;
+- ``reader`` and ``core``: ``LedgerReader`` (what ``plan`` asks) and ``Ledger`` (the
+  writes, the run lock, ``transaction``: the one way in for SQL of another module);
+- ``records``: the records a ledger returns; ``rows``, ``integrity``: how they are stored
+  and checked;
+- ``store``, ``sqlite``, ``sqlite_open``, ``postgres``, ``schema``: the backends and their
+  migrations;
+- ``instance``: the Marketo instance a ledger belongs to; ``sent``: sends recorded
+  without a call (a baseline); ``importfile``: the CSV such a baseline is read from;
+- ``history``, ``elsewhere``, ``git``: whether a new ledger hides sends recorded in
+  another; ``csvcells``: CSV cells safe from spreadsheets;
+- ``tools`` (its own face): the library of ``mktsync ledger`` -- status, show, export,
+  repair -- on a ``LedgerTarget``; imported when used, not by this face.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from mktsync.errors import LedgerError
-from mktsync.ledger.core import Ledger
+from mktsync.ledger.core import Ledger, LedgerTx
+from mktsync.ledger.instance import WrongInstance, bind_instance, instance_of
+from mktsync.ledger.opening import open_ledger
+from mktsync.ledger.reader import LedgerReader
 from mktsync.ledger.records import STATUSES, LedgerRecord, RepairAction, RunRecord, Status
+from mktsync.ledger.sent import SentRecord, record_sent
 
 __all__ = [
     "STATUSES",
     "Ledger",
+    "LedgerReader",
     "LedgerRecord",
+    "LedgerTx",
     "RepairAction",
     "RunRecord",
+    "SentRecord",
     "Status",
+    "WrongInstance",
+    "bind_instance",
+    "instance_of",
     "open_ledger",
+    "record_sent",
 ]
-
-
-def open_ledger(
-    url: str, base_dir: Path, *, create: bool = True, read_only: bool | None = None
-) -> Ledger:
-    """Open (and, if needed, create or migrate) the ledger at ``url``.
-
-    ``sqlite:///relative/path.db`` is relative to ``base_dir`` (the config file's folder),
-    ``sqlite:////abs/path.db`` absolute, ``sqlite:///:memory:`` a throwaway ledger, and
-    ``postgresql://user@host/db`` a PostgreSQL database (``pip install mktsync[postgres]``).
-
-    ``create=False`` (for ``plan``) creates nothing: a missing SQLite file gives an empty,
-    in-memory view, and an old schema is migrated in memory only. It implies
-    ``read_only`` unless that is given: writes then raise ``LedgerError``.
-    """
-    read_only = (not create) if read_only is None else read_only
-    if url.startswith("sqlite://"):
-        from mktsync.ledger.sqlite_open import open_memory, open_sqlite
-
-        rest = url.removeprefix("sqlite://")
-        if not rest.startswith("/") or rest == "/":
-            raise LedgerError(
-                f"ledger URL {url!r}: write sqlite:///relative/path.db or sqlite:////absolute/path.db"
-            )
-        path_text = rest[1:]
-        if path_text == ":memory:":
-            return Ledger(open_memory(read_only=read_only))
-        path = Path(path_text)
-        return Ledger(open_sqlite(base_dir / path, create=create, read_only=read_only))
-    if url.startswith(("postgresql://", "postgres://")):
-        from mktsync.ledger.postgres import open_postgres
-
-        return Ledger(open_postgres(url, create=create, read_only=read_only))
-    scheme = url.split(":", 1)[0] if ":" in url else url
-    raise LedgerError(
-        f"ledger URL {scheme!r}...: unsupported; use sqlite:///path.db or postgresql://..."
-    )

@@ -2,6 +2,10 @@
 
 The writes live here, the reads in ``reader``; the SQL is written once for every
 backend (see ``store``).  Worker threads may call every method at once.
+
+A write this class does not make (``ledger.instance``, ``ledger.sent``) goes through
+``Ledger.transaction(writing=...)``: the same read-only and run-lock checks as the
+methods here, and ``LedgerTx.items_changed`` moves the fingerprint as they do.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from mktsync.ledger.rows import (
     RECORD_COLUMNS,
     encode_tokens,
 )
-from mktsync.ledger.store import Tx
+from mktsync.ledger.store import Row, Tx
 
 _UPSERT_PENDING = f"""
 INSERT INTO items ({RECORD_COLUMNS})
@@ -56,6 +60,43 @@ _STATUS_SET = (
 )
 
 
+class LedgerTx:
+    """One transaction of ``Ledger.transaction``: the store's statements, and
+    ``items_changed`` for a write that changes item records."""
+
+    __slots__ = ("_name", "_tx", "_writing")
+
+    def __init__(self, tx: Tx, *, name: str, writing: str | None) -> None:
+        self._tx, self._name, self._writing = tx, name, writing
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        """Run one statement; return its rows (an empty list for statements without any)."""
+        return self._tx.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
+        """Run one statement per parameter row; return the number of rows changed."""
+        return self._tx.executemany(sql, rows)
+
+    def stream(self, sql: str, params: Sequence[object] = ()) -> Iterator[Row]:
+        """Run one query; yield its rows as they come."""
+        return self._tx.stream(sql, params)
+
+    def rowcount(self) -> int:
+        """Rows changed by the last ``execute``."""
+        return self._tx.rowcount()
+
+    def items_changed(self) -> None:
+        """Item records changed in this transaction: move the ledger's fingerprint with
+        them, in the same transaction, so that a plan saved before is refused as stale.
+
+        Every write to ``items`` calls it (once is enough); a write elsewhere (runs, the
+        lead cache, the instance) does not: a saved plan stays valid across those.
+        """
+        if self._writing is None:
+            raise LedgerError(f"{self._name}: items_changed in a read transaction")
+        _bump(self._tx)
+
+
 class Ledger(LedgerReader):
     """The ledger of one ``campaigns.yaml``; made by ``open_ledger``.
 
@@ -66,6 +107,32 @@ class Ledger(LedgerReader):
     ...         ledger.mark_sent(run_id, 1234, ["ann@example.com/w1"], request_id="e42b#1")
     ...         ledger.finish_run(run_id, counts={"sent": 1}, exit_status=0)
     """
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(
+        self, *, writing: str | None = None, locked: bool = False
+    ) -> Iterator[LedgerTx]:
+        """One transaction on the ledger's database: committed when the block ends, rolled
+        back (nothing written) if it raises.
+
+        >>> with ledger.transaction(writing="record_sent", locked=True) as tx:
+        ...     tx.executemany(INSERT_SENT, rows)
+        ...     tx.items_changed()
+
+        ``writing`` names the write, for the error: it is refused before anything runs when
+        the ledger was opened read-only, and, with ``locked``, when this ledger does not
+        hold the run lock (as ``start_run`` and the ``mark_*`` methods are).  Without
+        ``writing``, a read, as ``LedgerReader.transaction`` (``locked`` is then not
+        checked).
+        """
+        if writing is not None:
+            if locked:
+                self._needs_lock(writing)
+            else:
+                self._writable(writing)
+        with self._tx() as tx:
+            yield LedgerTx(tx, name=self.name, writing=writing)
 
     # -- the run lock -----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -156,9 +223,10 @@ class Ledger(LedgerReader):
         rows = []
         for item in items:
             lead_id = item.lead_id if item.lead_id is not None else lead_ids.get(item.key)
-            thash = token_hash(item.tokens)
+            tokens = item.recorded  # its tokens, and the lead fields written for it
+            thash = token_hash(tokens)
             rows.append(
-                (item.campaign_id, item.key, item.lead, lead_id, encode_tokens(item.tokens),
+                (item.campaign_id, item.key, item.lead, lead_id, encode_tokens(tokens),
                  thash, run_id, now, now,
                  record_checksum(item.campaign_id, item.key, "pending", thash, item.lead))
             )  # fmt: skip

@@ -34,21 +34,21 @@ def ledger_state(ledger: LedgerReader) -> State | None:
 
     Used means any item record or any run (an apply that sent nothing, a baseline).
     """
-    with ledger._tx() as tx:
+    with ledger.transaction() as tx:
         used = tx.execute("SELECT 1 FROM items LIMIT 1") or tx.execute("SELECT 1 FROM runs LIMIT 1")
     if used:
         return None
     # A missing SQLite file or PostgreSQL schema is read as an empty in-memory ledger
     # (``open_ledger(create=False)``): an SQLite store without a path.
-    return "absent" if getattr(ledger._store, "path", "") is None else "empty"
+    return "absent" if ledger.in_memory else "empty"
 
 
 def sends_of(ledger: LedgerReader, campaign_ids: Iterable[int]) -> int:
     """How many ``sent`` records ``ledger`` holds for these campaign ids."""
     ids = sorted(set(campaign_ids))
     total = 0
-    size = max(1, ledger._store.max_params)
-    with ledger._tx() as tx:
+    size = max(1, ledger.max_params)
+    with ledger.transaction() as tx:
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             marks = ", ".join("?" * len(chunk))
@@ -101,9 +101,10 @@ def read_other(
     an earlier commit), so one whole ``${VAR}`` the workflow set may name a database.
     """
     from mktsync.config.confine import PathRefused, confined_path, sqlite_written_path
-    from mktsync.config.model import EnvString, Policy
+    from mktsync.config.model import EnvString
+    from mktsync.config.policy import Policy
     from mktsync.errors import MktsyncError
-    from mktsync.ledger import open_ledger
+    from mktsync.ledger.opening import open_ledger
 
     value = EnvString(raw=written, field="ledger", policy=config.policy)
     unset = [n for n in value.variables if not os.environ.get(n)]

@@ -243,9 +243,9 @@ def new_ledger(
     False when the command line chose the ledger (``--ledger``): the config's line is not
     the one in use.  ``environments`` False skips other environments' ledgers.
     """
+    from mktsync.config.dburl import redact
     from mktsync.ledger.elsewhere import Place, ledger_state, read_other
     from mktsync.ledger.git import previous_version
-    from mktsync.ledger.postgres import redact
 
     if is_memory(url):
         return None  # a throwaway ledger is new by design

@@ -38,13 +38,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Self
 
+from mktsync.config.checker import normalise_token_name
 from mktsync.config.model import Campaign
-from mktsync.config.validate import normalise_token_name
 from mktsync.errors import MktsyncError, disk_full, no_temp_space, one_line
 from mktsync.items import Tokens
-from mktsync.ledger.baseline import SentRecord, pages
 from mktsync.ledger.csvcells import EXPORT_COLUMNS, restore
 from mktsync.ledger.rows import encode_tokens
+from mktsync.ledger.sent import SentRecord, pages
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # a send before this is a placeholder, not a send
 CLOCK_SLACK = timedelta(minutes=5)  # another machine's clock may run a little ahead

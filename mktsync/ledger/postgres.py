@@ -17,11 +17,11 @@ does not name with them.  Put the password in the URL (the workflow's secret).
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from mktsync.config.dburl import redact
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger.records import LockHolder
 from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
@@ -36,12 +36,6 @@ _LOCK_CLASS = 0x6D6B7473  # "mkts": the advisory lock namespace of mktsync
 _RUN_LOCK = 1
 _MIGRATE_LOCK = 2
 _OUR_TABLES = {"ledger_meta", "items", "runs", "lead_cache", "lead_misses", "run_lock"}
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
-
-
-def redact(url: str) -> str:
-    """The URL as messages may show it: ``postgresql://user:***@host/db``."""
-    return _PASSWORD.sub(r"\1***@", url).split("?", 1)[0]
 
 
 class _PostgresTx:

@@ -2,7 +2,9 @@
 
 ``Ledger`` (in ``core``) adds the writes.  One connection serves the apply runner's
 worker threads: every call takes ``self._mutex`` for the length of its
-transaction, so threads never interleave statements on it.
+transaction, so threads never interleave statements on it.  A module of the ledger
+package that asks its own question in SQL does so in ``transaction()``, which takes the
+same mutex; no module outside these classes touches their private names (a test checks).
 """
 
 from __future__ import annotations
@@ -57,6 +59,30 @@ class LedgerReader:
     @property
     def read_only(self) -> bool:
         return self._store.read_only
+
+    @property
+    def max_params(self) -> int:
+        """How many ``?`` one statement may carry (chunk longer ``IN`` lists to this)."""
+        return self._store.max_params
+
+    @property
+    def in_memory(self) -> bool:
+        """An SQLite ledger held in memory: ``sqlite:///:memory:``, or the empty view
+        ``open_ledger(create=False)`` gives of a file that does not exist yet."""
+        return getattr(self._store, "path", "") is None
+
+    def transaction(self) -> contextlib.AbstractContextManager[Tx]:
+        """One read transaction on the ledger's database, for a question these methods do
+        not ask (``ledger.instance``, ``ledger.elsewhere``).
+
+        >>> with ledger.transaction() as tx:
+        ...     rows = tx.execute("SELECT instance FROM ledger_meta WHERE id = 1")
+
+        It holds the ledger's mutex: worker threads wait, never interleave.  Statements
+        use ``?`` placeholders in the SQL SQLite and PostgreSQL share (``store``).  A write
+        goes through ``Ledger.transaction(writing=...)``.
+        """
+        return self._tx()
 
     def __repr__(self) -> str:
         return f"<Ledger {self._store.name}{' (read-only)' if self.read_only else ''}>"

@@ -1,11 +1,16 @@
-"""The narrow storage interface the ledger runs on: SQLite now, PostgreSQL next.
+"""The narrow storage interface the ledger runs on: SQLite (``sqlite``) and PostgreSQL
+(``postgres``).
 
-``Ledger`` (in ``core``) holds all the ledger's SQL and logic; a ``Store`` only
-knows how to run a transaction on its database and how to hold the run lock.
-SQL is written once with ``?`` placeholders in the subset SQLite and PostgreSQL
-share (``ON CONFLICT``, row values, ``||``, ``RETURNING``); a store translates
-placeholders if its driver wants another style, so the SQL holds no other ``?``
-(nor ``%``).  A new backend is a new ``Store``; callers of
+The ledger's SQL is written above the stores: the writes in ``core`` (``Ledger``), the
+reads in ``reader``, and a few statements beside them (``sent``, ``instance``, ``elsewhere``);
+``schema`` holds the tables.  A ``Store`` only opens transactions on its database, holds
+the run lock, checks its own file and closes.  The SQL is written once for both
+backends, with ``?`` placeholders, in the subset SQLite and PostgreSQL share
+(``ON CONFLICT``, row values, ``||``, ``RETURNING``); what differs is written per backend
+and said so: the table definitions (each ``schema.Migration`` has a statement list per
+dialect) and each store's own statements (its lock, its pragmas).  A store translates
+placeholders if its driver wants another style, so the SQL holds no other ``?`` (nor
+``%``).  A new backend is a new ``Store`` and a branch in ``open_ledger``; callers of
 ``open_ledger`` do not change.
 """
 

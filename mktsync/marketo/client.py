@@ -10,6 +10,7 @@ the auth flow and never appear in a repr, a log line or an exception.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,8 @@ from typing import Any
 
 import httpx
 
-from mktsync.config.model import Limits
+from mktsync.config.model import Config, Limits
+from mktsync.errors import EnvironmentVariableError
 from mktsync.marketo import activities, fields, leads
 from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import NotFound
@@ -67,6 +69,15 @@ def instance_host(base_url: str) -> str:
     if url.host in ("localhost", "::1") or url.host.startswith("127."):
         return "localhost"  # an emulator on this machine, whatever port it took this time
     return f"{url.host}:{url.port}" if url.port else url.host
+
+
+def instance_if_known(config: Config) -> str | None:
+    """The host of the config's Marketo base URL, when its variable is set here (it is
+    not a secret) and it is an http(s) URL; None otherwise (a pull request's plan)."""
+    with contextlib.suppress(EnvironmentVariableError, ValueError, httpx.InvalidURL):
+        if config.marketo.base_url is not None:
+            return instance_host(config.marketo.base_url.resolve())
+    return None
 
 
 def bare_token_name(name: str) -> str:

@@ -46,6 +46,3 @@ class RetryPolicy:
 
     def rng(self) -> random.Random:
         return random.Random(self.seed)
-
-
-NO_RETRY = RetryPolicy(max_attempts=1)

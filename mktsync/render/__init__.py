@@ -11,6 +11,8 @@
   streaming (``now`` defaults to the wall clock, held in the config's ``timezone:``;
   templates see it as ``now``;
   ``keys`` is the duplicate-key check, ``FirstRows``, ``KeyLog`` or ``SuspectKeys``, see ``render.keys``).
+- ``iter_runs(config, schedule, now)``: a batch campaign's (``schedules:``) rows rendered
+  into runs the same way: one ``ScheduleItem``, ``InvalidItem`` or None (filtered) per row.
 - ``check_invalid_limit(campaign, invalid_count)``: ``PlanError`` past ``max_invalid``.
 - ``make_environment()``: the cached sandbox, for ``validate``; ``CONTEXT_NAMES``:
   the only variables a template may use (``row``, ``now``).
@@ -19,6 +21,7 @@
 
 from __future__ import annotations
 
+from mktsync.render.batch import iter_runs
 from mktsync.render.campaign import FALSE_RENDERINGS, CompiledCampaign
 from mktsync.render.fast import Render, compile_template, fast_path
 from mktsync.render.items import check_invalid_limit, iter_items
@@ -51,5 +54,6 @@ __all__ = [
     "format_date",
     "html_escape",
     "iter_items",
+    "iter_runs",
     "make_environment",
 ]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,9 +34,9 @@ from mktsync.errors import ConfigError, Problem
 from mktsync.items import FilteredRow, Item
 from mktsync.render import fast
 from mktsync.row import Row
+from mktsync.sources.columns import EMAIL
 
 FALSE_RENDERINGS = frozenset({"", "False", "false", "0", "None"})
-EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 
 Happy = Callable[[Row, int, datetime], Item | None]
 RecordHappy = Callable[[list[str], int, datetime], Item | None]  # cells in header order
@@ -57,7 +56,9 @@ class CompiledCampaign:
     email: fast.Render | None
     key: fast.Render | None
     tokens: tuple[tuple[str, fast.Render], ...]  # sorted by name
-    fields: tuple[tuple[str, fast.Render], ...]  # sorted by name: fields + create_missing's
+    # Every lead field, sorted by name, each with its group: True for `fields:` (synced to
+    # every lead: ``Item.synced``), False for create_missing's `lead.fields` (``create_fields``).
+    fields: tuple[tuple[str, fast.Render, bool], ...]
     happy: Happy
     for_header: Callable[[Sequence[str]], RecordHappy | None]
 
@@ -68,15 +69,19 @@ class CompiledCampaign:
         """Compile every template; ``source`` names the rows' source in items (default
         ``campaign.source``).  With ``max_chars``, ``happy`` hands any item with a longer
         value (key, email, token, field) to the careful path, which ``oversized`` checks."""
-        if campaign.when is not None:  # a bare `when` expression is `{{ (expression) }}`
-            when = dataclasses.replace(campaign.when, text=as_condition(campaign.when.text))
-            campaign = dataclasses.replace(campaign, when=when)
+        if campaign.when is not None:
+            campaign = dataclasses.replace(campaign, when=condition(campaign.when))
         lead = campaign.lead
         tokens = sorted(((t.name, t.template) for t in campaign.tokens), key=_name)
-        # One tuple for both: `lead.fields` (create_missing) and campaign `fields:` (synced
-        # to every lead before its trigger); validate refuses a name in both.
+        # The two groups of lead fields: `lead.fields` (create_missing: only for leads
+        # created) and campaign `fields:` (synced to every lead before its trigger, and
+        # recorded); validate refuses a name in both.  Rendered in name order either way.
         fields = sorted(
-            (*(lead.fields if campaign.create_missing else ()), *campaign.fields), key=_name
+            (
+                *((name, t, False) for name, t in (lead.fields if campaign.create_missing else ())),
+                *((name, t, True) for name, t in campaign.fields),
+            ),
+            key=_name,
         )
         return cls(
             campaign=campaign,
@@ -84,21 +89,33 @@ class CompiledCampaign:
             lead_id=_compile(lead.id),
             email=_compile(lead.email),
             key=_compile(campaign.key),
-            tokens=tuple((name, _compile_required(t)) for name, t in tokens),
-            fields=tuple((name, _compile_required(t)) for name, t in fields),
+            tokens=tuple((name, compile_located(t)) for name, t in tokens),
+            fields=tuple((name, compile_located(t), synced) for name, t, synced in fields),
             **_happy_paths(campaign, source or campaign.source, tokens, fields, max_chars),
         )
 
 
-def _name(pair: tuple[str, Template]) -> str:
-    return pair[0]
+def condition(when: Template) -> Template:
+    """The template a ``when`` stands for: a bare expression is ``{{ (expression) }}``
+    (``config.reads.as_condition``), for campaigns and batch runs alike."""
+    return dataclasses.replace(when, text=as_condition(when.text))
+
+
+def filtered_by(text: str) -> bool:
+    """Does a ``when`` that rendered ``text`` leave its row out?"""
+    return text.strip() in FALSE_RENDERINGS
+
+
+def _name(pair: tuple[Any, ...]) -> str:
+    name: str = pair[0]
+    return name
 
 
 def _happy_paths(
     campaign: Campaign,
     source: str,
     tokens: list[tuple[str, Template]],
-    fields: list[tuple[str, Template]],
+    fields: list[tuple[str, Template, bool]],
     max_chars: int | None = None,
 ) -> dict[str, Any]:
     """``happy`` over a Row, and ``for_header``: the same over a list of cells, when possible."""
@@ -111,7 +128,7 @@ def _happy_paths(
         source = fast.python_source(_tree(template), names, columns)
         if source is None:  # not a fast shape: call the compiled Jinja template
             name = f"_r{len(names)}"
-            names[name] = _compile_required(template)
+            names[name] = compile_located(template)
             return f"{name}(row, now)"
         return source
 
@@ -145,7 +162,7 @@ def _happy_paths(
             "    if not key:",
             "        raise _Unusual",
         ]
-    values = [inline(t) for _, t in (*tokens, *fields)]
+    values = [inline(t) for _, t in tokens] + [inline(t) for _, t, _ in fields]
     if max_chars is not None:  # long values take the careful path (render.limits)
         names |= {"_max_chars": max_chars, "_len": len}  # generated code sees no builtins
         lines += [f"    _v{n} = {value}" for n, value in enumerate(values)]
@@ -157,12 +174,12 @@ def _happy_paths(
     token_values = "".join(
         f"({name!r}, {v}), " for (name, _), v in zip(tokens, values[: len(tokens)], strict=True)
     )
-    field_values = "".join(
-        f"({name!r}, {v}), " for (name, _), v in zip(fields, values[len(tokens) :], strict=True)
-    )
+    field_values = list(zip(fields, values[len(tokens) :], strict=True))
+    synced = "".join(f"({name!r}, {v}), " for (name, _, s), v in field_values if s)
+    create = "".join(f"({name!r}, {v}), " for (name, _, s), v in field_values if not s)
     lines += [
         "    return _item(_campaign, _campaign_id, key, the_id, the_email,"
-        f" ({token_values}), _source, number, ({field_values}))"
+        f" ({token_values}), _source, number, ({synced}), ({create}))"
     ]
     # Two entries over one body: `happy` reads every column with one subscript and, if
     # one is missing, hands over to `lazy`, which gives missing columns Jinja's lazy
@@ -227,16 +244,20 @@ def record_factory(cls: type[Record]) -> Callable[..., Record]:
     A frozen dataclass sets each field through ``object.__setattr__`` behind a keyword
     call (~1 µs for an ``Item``, a fifth of a row's cost); the slots' own setters do the
     same work.  Used only while ``cls`` has slots and no ``__post_init__``; otherwise the
-    real constructor runs, so a check added to ``mktsync.items`` is never skipped.
+    real constructor runs, so a check added to ``mktsync.items`` is never skipped.  Fields
+    with a default may be left out at the end, as with the constructor.
     """
-    names = tuple(f.name for f in dataclasses.fields(cls))
+    fields = dataclasses.fields(cls)
+    names = tuple(f.name for f in fields)
     if "__slots__" not in cls.__dict__ or hasattr(cls, "__post_init__"):
-        return lambda *values: cls(**dict(zip(names, values, strict=True)))
+        return lambda *values: cls(**dict(zip(names[: len(values)], values, strict=True)))
     # One generated function with the setters unrolled: a loop would cost half the gain.
     namespace: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
     namespace |= {"_new": object.__new__, "_cls": cls, "__builtins__": {}}
+    namespace |= {f"_d_{f.name}": f.default for f in fields if f.default is not dataclasses.MISSING}
+    params = ", ".join(f"{n}=_d_{n}" if f"_d_{n}" in namespace else n for n in names)
     body = "".join(f"    _set_{n}(record, {n})\n" for n in names)
-    source = f"def make({', '.join(names)}):\n    record = _new(_cls)\n{body}    return record\n"
+    source = f"def make({params}):\n    record = _new(_cls)\n{body}    return record\n"
     exec(compile(source, f"<mktsync {cls.__name__} factory>", "exec"), namespace)
     make: Callable[..., Record] = namespace["make"]
     return make
@@ -246,16 +267,18 @@ def _tree(template: Template) -> nodes.Template:
     """The template's parsed tree, shared through ``config.compiled`` (read, never changed)."""
     entry = compiled(str(template.text))
     if entry.error is not None or entry.tree is None:
-        _compile_required(template)  # raises the located error (validate reported it)
+        compile_located(template)  # raises the located error (validate reported it)
     assert entry.tree is not None
     return entry.tree
 
 
 def _compile(template: Template | None) -> fast.Render | None:
-    return None if template is None else _compile_required(template)
+    return None if template is None else compile_located(template)
 
 
-def _compile_required(template: Template) -> fast.Render:
+def compile_located(template: Template) -> fast.Render:
+    """The template's function (``fast.compile_template``); a syntax error is a
+    ``ConfigError`` at the template's line."""
     try:
         return fast.compile_template(str(template.text))
     except TemplateSyntaxError as exc:

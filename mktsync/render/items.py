@@ -39,13 +39,13 @@ from mktsync.config.protected import field_guard
 from mktsync.dates import instant
 from mktsync.errors import PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item
-from mktsync.render.campaign import EMAIL, FALSE_RENDERINGS, CompiledCampaign, record_factory
+from mktsync.render.campaign import CompiledCampaign, filtered_by, record_factory
 from mktsync.render.fast import Render
 from mktsync.render.keys import FirstRows, KeyCheck
 from mktsync.render.limits import oversized
 from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
-from mktsync.sources.columns import convert, declared
+from mktsync.sources.columns import EMAIL, convert, declared
 
 SHOWN_INVALID = 20  # invalid rows listed in the error; the rest are counted
 
@@ -136,26 +136,30 @@ def _stream(
     With declared ``columns:``, each row is converted first; a row that does not convert
     comes as the reason (a ``str``) instead.
     """
-    types = declared(spec.options)
-    if types:
-        typed = (
-            (n, convert(Row(r) if type(r) is not Row else r, types)) for n, r in iter_rows(spec)
-        )
-        return typed, compiled.happy, _same
+    if declared(spec.options):
+        return source_rows(spec), compiled.happy, _same
     iter_records = getattr(SOURCES.get(spec.type), "iter_records", None)
     if iter_records is not None:
         header, cells = iter_records(spec)
         by_position = compiled.for_header(header)
         if by_position is not None:
             return cells, by_position, lambda record: Row(zip(header, record, strict=True))
-        rows = ((n, Row(zip(header, c, strict=True))) for n, c in cells)
+        rows: Iterator[tuple[int, Any]] = ((n, Row(zip(header, c, strict=True))) for n, c in cells)
     else:
-        rows = ((n, r if type(r) is Row else Row(r)) for n, r in iter_rows(spec))
-    return rows, compiled.happy, lambda row: row
+        rows = source_rows(spec)
+    return rows, compiled.happy, _same
 
 
 def _same(row: Row) -> Row:
     return row
+
+
+def source_rows(spec: SourceSpec) -> Iterator[tuple[int, Row | str]]:
+    """Each row of the source, numbered, as a ``Row`` with its declared ``columns:``
+    converted; a row that does not convert comes as the reason instead (a ``str``)."""
+    types = declared(spec.options)
+    rows = ((n, r if type(r) is Row else Row(r)) for n, r in iter_rows(spec))
+    return ((n, convert(r, types)) for n, r in rows) if types else rows
 
 
 def _render_carefully(
@@ -166,7 +170,7 @@ def _render_carefully(
     errors: list[str] = []
     if compiled.when is not None:
         try:
-            if compiled.when(row, now).strip() in FALSE_RENDERINGS:
+            if filtered_by(compiled.when(row, now)):
                 return FilteredRow(
                     campaign=campaign.name,
                     campaign_id=campaign.campaign_id,
@@ -185,7 +189,14 @@ def _render_carefully(
             errors.append(_reason("key", exc))
             key = None
     values = _render_all(row, now, compiled.tokens, "tokens.", errors)
-    field_values = _render_all(row, now, compiled.fields, _field_prefix(campaign), errors)
+    prefix = _field_prefix(campaign)
+    synced: list[tuple[str, str]] = []
+    create: list[tuple[str, str]] = []
+    for name, render, is_synced in compiled.fields:  # in name order, as errors are named
+        try:
+            (synced if is_synced else create).append((name, render(row, now)))
+        except Exception as exc:
+            errors.append(_reason(prefix + name, exc))
     if errors or not key:
         return InvalidItem(
             campaign=campaign.name,
@@ -204,7 +215,8 @@ def _render_carefully(
         tokens=values,
         source=source,
         row=number,
-        fields=field_values,
+        synced=tuple(synced),
+        create_fields=tuple(create),
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from mktsync.plan import Plan
-from mktsync.planfile import write_plan
+from mktsync.plan.file import write_plan
 from mktsync.report.markdown import Context, render_markdown
 from mktsync.report.text import render_text
 

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
-from mktsync.planned import SAMPLES_PER_FIELD, FieldWrite, field_samples, sample_leads
+from mktsync.plan.records import SAMPLES_PER_FIELD, Action, FieldWrite, field_samples, sample_leads
+from mktsync.report.batch import schedule_markdown
 from mktsync.report.escape import html_text, literal, visible
-from mktsync.report.schedules import schedule_markdown
 from mktsync.report.words import (
     CHANGED_FIX,
-    MARKS,
     cost_line,
     field_leads,
     headline,
@@ -140,7 +139,7 @@ def _truncate(text: str, sections: list[str], plan: Plan) -> str:
 
 def _table(plan: Plan) -> list[str]:
     """Counts per campaign; with thousands of campaigns, as many rows as half a comment holds."""
-    header = "| campaign | id | " + " | ".join(f"{MARKS[c]} {c}" for c in CLASSES) + " | calls |"
+    header = "| campaign | id | " + " | ".join(f"{c.mark} {c}" for c in CLASSES) + " | calls |"
     rule = "|---|---:|" + "---:|" * len(CLASSES) + "---:|"
     rows: list[str] = []
     size = 0
@@ -231,7 +230,7 @@ def _section(
         f"<b>{html_text(cp.name)}</b> (campaign {cp.campaign_id}): "
         f"{plural(sending, 'lead')} in {plural(cp.trigger_calls, 'call')}"
     )
-    for cls, word in (("changed", "changed, not resent"), ("invalid", "invalid")):
+    for cls, word in ((Action.CHANGED, "changed, not resent"), (Action.INVALID, "invalid")):
         if cp.counts.get(cls):
             summary += f", {cp.counts[cls]:,} {word}"
     written = [w.name for w in cp.field_writes if w.leads]
@@ -262,14 +261,17 @@ def _section(
                 if p.old_tokens is not None
                 else _tokens(clean, p.item.tokens)
             )
-            mark = "~" if p.action == "retrigger" else "+"
+            # Sent again after an unknown outcome, an item shows as one sent: +.
+            sent = Action.RETRIGGER if p.action == Action.RETRIGGER else Action.TRIGGER
+            mark = sent.mark
             lines.append(
                 f"| {mark} | {clean(p.item.lead, cell=True)} | {clean(p.item.key, cell=True)} "
                 f"| {tokens} |"
             )
         for ch in shown_changed:
             lines.append(
-                f"| ≠ | {clean(ch.item.lead, cell=True)} | {clean(ch.item.key, cell=True)} "
+                f"| {Action.CHANGED.mark} | {clean(ch.item.lead, cell=True)} "
+                f"| {clean(ch.item.key, cell=True)} "
                 f"| {_diff(clean, ch.old_tokens, shown_new(ch.old_tokens, ch.item), clean_field)} |"
             )
         hidden = rows - len(shown_sending) - len(shown_changed)

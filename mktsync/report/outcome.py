@@ -1,8 +1,9 @@
 """The account of an apply run: per campaign what became of each item, and one last line.
 
-The last line is the run's verdict, built from every outcome: sent, failed, unknown,
-missing lead, invalid, not attempted, and changed-not-resent.  "Everything planned was
-sent" is printed only when it is the whole truth.  ``render_apply_markdown`` gives the same
+The last line is the run's verdict (``ApplyReport.verdict``, decided in ``apply.verdict``)
+put into words: how the run ended, what was sent, every shortfall, and what to do next.
+This module writes it and judges nothing, so "Everything planned was sent" is printed
+only when the verdict says all is well.  ``render_apply_markdown`` gives the same
 account for ``$GITHUB_STEP_SUMMARY``.
 """
 
@@ -10,81 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from mktsync.apply.result import ApplyReport, CampaignReport, ScheduleReport
+from mktsync.apply.verdict import Advice, Cause, Shortfall, Verdict
 from mktsync.errors import one_line
 from mktsync.items import Item
-from mktsync.outcomes import ApplyReport, CampaignReport, ScheduleReport
-from mktsync.planned import HeldItem
+from mktsync.plan.records import HeldItem
+from mktsync.report.batch import cancel_how, forget_command, orphan_line
 from mktsync.report.escape import literal, terminal, visible
-from mktsync.report.schedules import cancel_how, forget_command, orphan_line
 from mktsync.report.words import CHANGED_FIX, plural
-
-
-def outcome_counts(report: ApplyReport) -> dict[str, int]:
-    """Leads per outcome over the whole run, missing leads split by the campaign's policy."""
-    c = report.campaigns
-    return {
-        "sent": sum(x.leads_triggered for x in c),
-        "calls": sum(x.calls_sent for x in c),
-        "failed": sum(x.leads_failed for x in c),
-        "unknown": sum(x.leads_unknown for x in c),
-        "missing": sum(x.leads_missing for x in c if not x.missing_skip),
-        "missing_skipped": sum(x.leads_missing for x in c if x.missing_skip),
-        "invalid": sum(x.invalid for x in c),
-        "not_attempted": sum(x.leads_not_attempted for x in c),
-        "changed": sum(x.changed for x in c),
-        "refused": sum(1 for x in c if x.skipped) + sum(1 for x in report.schedules if x.skipped),
-        "runs": sum(len(x.scheduled) for x in report.schedules),
-        "runs_failed": sum(len(x.failed) for x in report.schedules),
-        "runs_unknown": sum(len(x.unknown) for x in report.schedules),
-        "runs_not_attempted": sum(x.not_attempted for x in report.schedules),
-        "runs_changed": sum(x.changed for x in report.schedules),
-        "runs_orphaned": sum(len(x.orphaned) for x in report.schedules),
-        "held_unknown": held_unknown(report),
-        "held": report.plan.summary.held,
-        "runs_held": report.plan.summary.held_runs,
-    }
-
-
-def held_unknown(report: ApplyReport) -> int:
-    """Items and batch runs whose outcome an *earlier* run left unknown, which this run did
-    not resend (``ApplyReport.unsettled``)."""
-    return report.unsettled
-
-
-def _problems(n: dict[str, int]) -> list[str]:
-    words = [
-        (n["failed"], plural(n["failed"], "lead") + " failed"),
-        (n["unknown"], plural(n["unknown"], "lead") + " with an unknown outcome"),
-        (n["missing"], plural(n["missing"], "missing lead")),
-        (n["missing_skipped"], plural(n["missing_skipped"], "missing lead") + " skipped"),
-        (n["invalid"], plural(n["invalid"], "invalid row")),
-        (n["not_attempted"], plural(n["not_attempted"], "lead") + " not attempted"),
-        (n["changed"], plural(n["changed"], "changed item") + " not resent"),
-        (
-            n.get("held_unknown", 0),
-            plural(n.get("held_unknown", 0), "item") + " still unknown from an earlier run",
-        ),
-        (n.get("runs_failed", 0), plural(n.get("runs_failed", 0), "batch run") + " failed"),
-        (
-            n.get("runs_unknown", 0),
-            plural(n.get("runs_unknown", 0), "batch run") + " with an unknown outcome",
-        ),
-        (
-            n.get("runs_not_attempted", 0),
-            plural(n.get("runs_not_attempted", 0), "batch run") + " not attempted",
-        ),
-        (
-            n.get("runs_changed", 0),
-            plural(n.get("runs_changed", 0), "changed batch run") + " not scheduled again",
-        ),
-        (n.get("runs_orphaned", 0), _orphaned_words(n.get("runs_orphaned", 0))),
-        (n.get("held", 0), f"{n.get('held', 0):,} held for review"),
-        (n.get("runs_held", 0), plural(n.get("runs_held", 0), "batch run") + " held for review"),
-    ]
-    return [text for count, text in words if count]
 
 
 def _orphaned_words(n: int) -> str:
@@ -95,65 +32,85 @@ def _orphaned_words(n: int) -> str:
     )
 
 
-def _advice(report: ApplyReport, n: dict[str, int]) -> str:
-    if report.stopped_by or report.quota_stopped:
-        return "the next run sends the rest"
-    if n["refused"]:
-        return "fix the campaigns preflight refused in Marketo and run again"
-    if n.get("runs_orphaned"):  # the most pressing: an email nobody wants goes out
-        it = "it" if n["runs_orphaned"] == 1 else "them"
+# How the last line names each shortfall (``apply.verdict.Shortfall``), given its count.
+SHORTFALL_WORDS: dict[Shortfall, Callable[[int], str]] = {
+    Shortfall.FAILED: lambda n: plural(n, "lead") + " failed",
+    Shortfall.UNKNOWN: lambda n: plural(n, "lead") + " with an unknown outcome",
+    Shortfall.MISSING: lambda n: plural(n, "missing lead"),
+    Shortfall.MISSING_SKIPPED: lambda n: plural(n, "missing lead") + " skipped",
+    Shortfall.INVALID: lambda n: plural(n, "invalid row"),
+    Shortfall.NOT_ATTEMPTED: lambda n: plural(n, "lead") + " not attempted",
+    Shortfall.CHANGED: lambda n: plural(n, "changed item") + " not resent",
+    Shortfall.HELD_UNKNOWN: lambda n: plural(n, "item") + " still unknown from an earlier run",
+    Shortfall.RUNS_FAILED: lambda n: plural(n, "batch run") + " failed",
+    Shortfall.RUNS_UNKNOWN: lambda n: plural(n, "batch run") + " with an unknown outcome",
+    Shortfall.RUNS_NOT_ATTEMPTED: lambda n: plural(n, "batch run") + " not attempted",
+    Shortfall.RUNS_CHANGED: lambda n: plural(n, "changed batch run") + " not scheduled again",
+    Shortfall.RUNS_ORPHANED: _orphaned_words,
+    Shortfall.HELD: lambda n: f"{n:,} held for review",
+    Shortfall.RUNS_HELD: lambda n: plural(n, "batch run") + " held for review",
+}
+
+
+def _advice_words(verdict: Verdict) -> str:
+    if verdict.advice is Advice.CANCEL_ORPHANS:
+        it = "it" if verdict.count(Shortfall.RUNS_ORPHANED) == 1 else "them"
         return (
             f"cancel {it} in Marketo (the smart campaign's Schedule tab), then "
             f"'mktsync ledger forget' {'its key' if it == 'it' else 'their keys'}"
         )
-    if n["failed"] or n["unknown"] or n["runs_failed"] or n["runs_unknown"]:
-        return "see 'mktsync ledger status'"
-    if n.get("held_unknown"):
-        return (
-            "settle them with 'mktsync ledger settle' (or resend them with --retry-unknown "
-            "once you know Marketo did not carry the earlier calls out)"
-        )
-    if n["missing"]:
-        return (
-            "create those leads in Marketo (or set 'create_missing: true', or "
-            "'missing_leads: skip') and run again"
-        )
-    if n["invalid"]:
-        return "fix the invalid rows and run again"
-    if n.get("held") or n.get("runs_held"):
-        return HELD_ADVICE
-    if n["changed"] or n.get("runs_changed"):
-        return CHANGED_FIX
-    return "they are tried again next run"  # only skipped missing leads are left
+    return ADVICE_WORDS[verdict.advice] if verdict.advice is not None else ""
 
 
 def last_line(report: ApplyReport) -> str:
     """The verdict of a run, in one line; "Everything planned was sent" only when it is true."""
-    n = outcome_counts(report)
-    problems = _problems(n)
-    sent = f"{plural(n['sent'], 'lead')} sent in {plural(n['calls'], 'call')}"
-    if n["runs"]:
-        sent += f", {plural(n['runs'], 'batch run')} scheduled"
-    if report.stopped_by:
-        cause = f"Stopped by {report.stopped_by}"
-    elif report.quota_stopped:
-        cause = "Stopped by Marketo's daily quota"
-    elif n["refused"]:
-        cause = f"{plural(n['refused'], 'campaign')} refused by preflight"
-    elif problems == [_orphaned_words(n["runs_orphaned"])]:
-        # Everything was sent, yet the run is not done: never "Everything planned was sent".
-        done = sent if n["sent"] or n["runs"] else "Nothing to send"
-        return f"{done[0].upper()}{done[1:]}, but {orphan_line(n['runs_orphaned'])}"
-    elif not problems:
-        if not n["sent"] and not n["runs"]:
-            return "Nothing to trigger: the ledger already holds everything the data asks for."
+    return verdict_line(report.verdict)
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """A verdict in words: the reporters' one last line; it judges nothing."""
+    done = verdict.sent
+    sent = f"{plural(done.leads, 'lead')} sent in {plural(done.calls, 'call')}"
+    if done.runs:
+        sent += f", {plural(done.runs, 'batch run')} scheduled"
+    cause = verdict.cause
+    if cause is Cause.NOTHING:
+        return "Nothing to trigger: the ledger already holds everything the data asks for."
+    if cause is Cause.SENT:
         return f"Everything planned was sent: {sent}."
-    else:
-        cause = "Not everything was sent"
-    return f"{cause}: {', '.join([sent, *problems])}; {_advice(report, n)}."
+    if cause is Cause.ORPHANED:  # everything was sent, yet the run is not done
+        what = sent if done.leads or done.runs else "Nothing to send"
+        orphaned = verdict.count(Shortfall.RUNS_ORPHANED)
+        return f"{what[0].upper()}{what[1:]}, but {orphan_line(orphaned)}"
+    opening = {
+        Cause.STOPPED: f"Stopped by {verdict.stopped_by}",
+        Cause.QUOTA: "Stopped by Marketo's daily quota",
+        Cause.REFUSED: f"{plural(verdict.refused, 'campaign')} refused by preflight",
+        Cause.SHORT: "Not everything was sent",
+    }[cause]
+    problems = [SHORTFALL_WORDS[s](n) for s, n in verdict.problems]
+    return f"{opening}: {', '.join([sent, *problems])}; {_advice_words(verdict)}."
 
 
 HELD_ADVICE = "what was held goes out after the next review (a pull request's plan shows it)"
+ADVICE_WORDS = {
+    Advice.RESUME: "the next run sends the rest",
+    Advice.FIX_PREFLIGHT: "fix the campaigns preflight refused in Marketo and run again",
+    Advice.STATUS: "see 'mktsync ledger status'",
+    Advice.SETTLE: (
+        "settle them with 'mktsync ledger settle' (or resend them with --retry-unknown "
+        "once you know Marketo did not carry the earlier calls out)"
+    ),
+    Advice.CREATE_LEADS: (
+        "create those leads in Marketo (or set 'create_missing: true', or "
+        "'missing_leads: skip') and run again"
+    ),
+    Advice.FIX_ROWS: "fix the invalid rows and run again",
+    Advice.REVIEW: HELD_ADVICE,
+    Advice.RETRIGGER: CHANGED_FIX,
+    Advice.NEXT_RUN: "they are tried again next run",  # only skipped missing leads are left
+}
+
 _HELD_AS = {
     "new": "not in the reviewed plan",
     "differs": "not as the reviewer saw {} (tokens, lead or fields differ)",
@@ -211,13 +168,14 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
         f"retries: {retry_text}; throttled waits: {stats.get('throttled_waits', 0)}"
         + (f"; {plural(report.created_leads, 'lead')} created" if report.created_leads else "")
     )
-    skipped = outcome_counts(report)["missing_skipped"]
+    verdict = report.verdict
+    skipped = verdict.count(Shortfall.MISSING_SKIPPED)
     if skipped:
         lines.append(
             f"warning: {plural(skipped, 'missing lead')} skipped (missing_leads: skip): "
             "Marketo does not know them; nothing was sent to them and they are tried again next run"
         )
-    lines.append(last_line(report))
+    lines.append(verdict_line(verdict))
     return terminal(lines) + "\n"  # nothing hidden or controlling reaches the terminal
 
 
@@ -339,17 +297,18 @@ def _orphans_markdown(report: ApplyReport, limit: int) -> list[str]:
 
 
 def apply_to_json(report: ApplyReport) -> dict[str, Any]:
+    verdict = report.verdict
     return {
         "format_version": 1,
         "run_id": report.run_id,
-        "exit_code": report.exit_code,
+        "exit_code": verdict.exit_code,
         "quota_stopped": report.quota_stopped,
         "stopped_by": report.stopped_by,
         "seconds": round(report.seconds, 3),
         "created_leads": report.created_leads,
         "totals": report.counts(),
         "stats": dict(report.stats),
-        "last_line": last_line(report),
+        "last_line": verdict_line(verdict),
         **({"environment": report.plan.environment} if report.plan.environment else {}),
         # apply --reviewed: items and batch runs due but held for the next review
         **(

@@ -11,12 +11,17 @@ from collections.abc import Sequence
 
 from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
-from mktsync.planned import SAMPLES_PER_FIELD, field_samples, sample_leads
+from mktsync.plan.records import SAMPLES_PER_FIELD, Action, field_samples, sample_leads
+from mktsync.report.batch import (
+    Paint,
+    environment_line,
+    orphan_count,
+    orphan_line,
+    schedule_text,
+)
 from mktsync.report.escape import terminal
-from mktsync.report.schedules import environment_line, orphan_count, orphan_line, schedule_text
 from mktsync.report.words import (
     CHANGED_FIX,
-    MARKS,
     cost_line,
     field_advice,
     field_leads,
@@ -30,7 +35,20 @@ from mktsync.report.words import (
     token_diff,
 )
 
-_COLORS = {"+": "32", "~": "33", "!": "31", "?": "35", "=": "2", "-": "2", "≠": "33;1", "⊘": "31;1"}
+# The colour of each action's lines (SGR codes): what is sent green or yellow, what is
+# wrong red, what needs a look bold; unchanged and filtered dim.
+COLORS = {
+    Action.TRIGGER: "32",
+    Action.SCHEDULE: "32",
+    Action.RETRIGGER: "33",
+    Action.RESCHEDULE: "33",
+    Action.INVALID: "31",
+    Action.UNKNOWN: "35",
+    Action.UNCHANGED: "2",
+    Action.FILTERED: "2",
+    Action.CHANGED: "33;1",
+    Action.ORPHANED: "31;1",
+}
 
 
 class _Painter:
@@ -38,21 +56,22 @@ class _Painter:
 
     def __init__(self, color: bool) -> None:
         self.color = color
-        self._marks: dict[str, str] = {}
+        self._actions: dict[str, Action] = {}
 
-    def paint(self, mark: str, text: str) -> str:
+    def paint(self, action: Action, text: str) -> str:
+        """``text`` as a line of ``action``'s: coloured as it when colour is on."""
         # Data (keys, reasons) may hold control characters: never let them reach a terminal.
         text = one_line(text)
-        if self.color and mark in _COLORS:
-            self._marks[text] = mark
+        if self.color:
+            self._actions[text] = action
         return text
 
     def finish(self, lines: list[str]) -> str:
-        return terminal(lines, self._code if self._marks else None)
+        return terminal(lines, self._code if self._actions else None)
 
     def _code(self, line: str) -> str | None:
-        mark = self._marks.get(line.lstrip(" "))
-        return _COLORS[mark] if mark else None
+        action = self._actions.get(line.lstrip(" "))
+        return COLORS[action] if action else None
 
 
 def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
@@ -82,22 +101,22 @@ def _summary(plan: Plan, painter: _Painter, *, first: bool) -> list[str]:
     note = new_ledger_note(plan)
     if note is not None:  # above the headline: every count below it rests on this
         warns = plan.new_ledger is not None and plan.new_ledger.warns
-        lines.append(painter.paint("≠", note) if warns else one_line(note))
+        lines.append(painter.paint(Action.CHANGED, note) if warns else one_line(note))
     lines += [headline(plan), cost_line(plan)]
     for cp in plan.campaigns:  # issue 25: an allowed protected field is never quiet
         for w in cp.field_writes:
             if w.protected is not None:
-                lines.append(painter.paint("!", protected_note(cp, w)))
+                lines.append(painter.paint(Action.INVALID, protected_note(cp, w)))
     for cp in plan.campaigns:
         if cp.one_lead_per_call:
             lines.append(_one_per_call(cp))
             if cp.per_lead_token:
                 lines.append(field_advice(cp))
     if plan.summary.changed:
-        lines.append(painter.paint("≠", f"note: {CHANGED_FIX}"))
+        lines.append(painter.paint(Action.CHANGED, f"note: {CHANGED_FIX}"))
     orphans = orphan_count(plan)
     if orphans:  # last: an email nobody wants still goes out unless someone acts
-        lines.append(painter.paint("⊘", orphan_line(orphans)))
+        lines.append(painter.paint(Action.ORPHANED, orphan_line(orphans)))
     return lines
 
 
@@ -125,16 +144,14 @@ def _one_per_call(cp: CampaignPlan) -> str:
 
 
 def _campaign(
-    cp: CampaignPlan, paint: object, limit: int, entries: Sequence[CampaignPlan] = ()
+    cp: CampaignPlan, paint: Paint, limit: int, entries: Sequence[CampaignPlan] = ()
 ) -> list[str]:
-    assert callable(paint)
     lines = [f"{cp.name} (campaign {cp.campaign_id}, source {cp.source})"]
     for w in cp.field_writes:  # issue 25: at the top of the campaign, never in a list
         if w.protected is not None:
-            lines.append("  " + paint("!", protected_note(cp, w)))
+            lines.append("  " + paint(Action.INVALID, protected_note(cp, w)))
     for cls in CLASSES:
-        mark = MARKS[cls]
-        lines.append("  " + paint(mark, f"{mark} {cls:<10} {cp.counts[cls]:>8,}"))
+        lines.append("  " + paint(cls, f"{cls.mark} {cls:<10} {cp.counts[cls]:>8,}"))
     if cp.field_leads:  # issue 15: lead fields are written first, then the triggers
         lines.append(
             f"  sync fields: {plural(cp.field_leads, 'lead')} in {plural(cp.field_calls, 'call')}"
@@ -144,15 +161,16 @@ def _campaign(
     if cp.lookup_emails:
         calls += f", {plural(cp.lookup_emails, 'email')} to look up"
     lines.append(calls)
-    changed, shown = sample_leads(cp.calls, limit, action="retrigger")
+    changed, shown = sample_leads(cp.calls, limit, action=Action.RETRIGGER)
     for p in shown:
-        lines.append("  " + paint("~", f"~ {p.item.key}"))
+        lines.append("  " + paint(Action.RETRIGGER, f"{Action.RETRIGGER.mark} {p.item.key}"))
         for name, old, new in token_diff(p.old_tokens or (), shown_new(p.old_tokens or (), p.item)):
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if changed > limit:
         lines.append(f"  … and {changed - limit:,} more changed")
     for ch in cp.changed[:limit]:
-        lines.append("  " + paint("≠", f"≠ {ch.item.key}: changed since sent, not resent"))
+        changed_line = f"{Action.CHANGED.mark} {ch.item.key}: changed since sent, not resent"
+        lines.append("  " + paint(Action.CHANGED, changed_line))
         for name, old, new in token_diff(ch.old_tokens, shown_new(ch.old_tokens, ch.item)):
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(cp.changed) > limit:
@@ -163,11 +181,13 @@ def _campaign(
             f"{'was' if cp.missing_forecast == 1 else 'were'} not found in Marketo at the last run"
         )
     for inv in cp.invalid[:limit]:
-        lines.append("  " + paint("!", f"! {inv.source} row {inv.row}: {inv.reason}"))
+        invalid_line = f"{Action.INVALID.mark} {inv.source} row {inv.row}: {inv.reason}"
+        lines.append("  " + paint(Action.INVALID, invalid_line))
     if len(cp.invalid) > limit:
         lines.append(f"  … and {len(cp.invalid) - limit:,} more invalid")
     for item in cp.unknown[:limit]:
-        lines.append("  " + paint("?", f"? {item.key}: outcome of an earlier call unknown"))
+        unknown_line = f"{Action.UNKNOWN.mark} {item.key}: outcome of an earlier call unknown"
+        lines.append("  " + paint(Action.UNKNOWN, unknown_line))
     if len(cp.unknown) > limit:
         lines.append(f"  … and {len(cp.unknown) - limit:,} more unknown")
     return lines

@@ -8,19 +8,9 @@ from collections.abc import Callable
 
 from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
-from mktsync.planned import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD_SAMPLE, FieldWrite
+from mktsync.plan.records import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD_SAMPLE, FieldWrite
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-
-MARKS = {
-    "trigger": "+",
-    "retrigger": "~",
-    "unchanged": "=",
-    "filtered": "-",
-    "invalid": "!",
-    "unknown": "?",
-    "changed": "≠",
-}
 
 # The one-line fix for changed items, wherever they are shown.
 CHANGED_FIX = (

@@ -18,42 +18,7 @@ value that does not convert becomes an invalid item rather than a stopped run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, Protocol
-
-from mktsync.config.model import SourceSpec
-from mktsync.errors import SourceError
 from mktsync.row import Row
-from mktsync.sources import csv_, inline, json_, jsonl, sql
+from mktsync.sources.registry import SOURCES, Source, iter_rows
 
 __all__ = ["SOURCES", "Row", "Source", "iter_rows"]
-
-
-class Source(Protocol):
-    """What every source kind provides (a module satisfies it)."""
-
-    def iter_rows(self, spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]: ...
-
-    def columns(self, spec: SourceSpec) -> tuple[str, ...] | None:
-        """The columns every row has, known without reading the rows; None when unknown."""
-
-
-SOURCES: dict[str, Source] = {
-    "csv": csv_,
-    "json": json_,
-    "jsonl": jsonl,
-    "inline": inline,
-    "sql": sql,
-}
-
-
-def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The rows of ``spec``, from the module registered for ``spec.type``."""
-    try:
-        kind = SOURCES[spec.type]
-    except KeyError:
-        known = ", ".join(sorted(SOURCES))
-        raise SourceError(
-            spec.name, "", f"unknown source type '{spec.type}' (known: {known})"
-        ) from None
-    return kind.iter_rows(spec)

@@ -30,6 +30,8 @@ from mktsync.dates import Day, as_day
 from mktsync.row import Row
 
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "email")
+# A plausible e-mail address, the one pattern for it: an ``email`` column's values, and a
+# lead's rendered ``lead.email`` (``mktsync.render``).
 EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 _INTEGER = re.compile(r"[+-]?\d+")
 _TRUE = frozenset({"true", "yes", "1", "y", "t"})

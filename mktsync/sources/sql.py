@@ -17,13 +17,12 @@ written as one ``${VAR}`` with no default so a pull request cannot choose the ho
 host rule, ``mktsync.config.dburl``); through psycopg or psycopg2, libpq gets only what
 the URL says (no ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``).  ``--untrusted`` runs
 refuse SQL sources altogether.  Messages show the URL as written in the config
-(which names variables, not their values); a resolved URL is only ever shown with
-its password replaced.
+(which names variables, not their values); a resolved URL is only ever shown as
+``mktsync.config.dburl.redact`` shows it (password replaced, query left out).
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 import urllib.parse
@@ -33,14 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.confine import sqlite_written_path
-from mktsync.config.dburl import libpq_pins, url_problem
+from mktsync.config.dburl import libpq_pins, redact, url_problem, url_secrets
+from mktsync.config.defaults import source_defaults
 from mktsync.config.model import EnvString, SourceSpec
 from mktsync.errors import EnvironmentVariableError, SourceError
 from mktsync.row import Row
 from mktsync.sources.paths import confined, confined_file
 
-DEFAULT_CHUNK_SIZE = 1000
-DEFAULT_TIMEOUT_SECONDS = 120.0
+DEFAULT_CHUNK_SIZE: int = source_defaults("sql")["chunk_size"]
+DEFAULT_TIMEOUT_SECONDS = float(source_defaults("sql")["timeout_seconds"])
 MAX_SQLITE_VALUE = 1_000_000  # bytes of one string or blob a query may build
 # Functions a read-only query may call: no load_extension, no randomness, no blob bombs,
 # no printf/format (a '%.*c' width of 10**9 costs seconds before SQLite refuses it).
@@ -135,34 +135,30 @@ _ACTIONS = {
         "COPY",
     }
 }
-_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)[^@]*@")
-
-
-def redact_url(url: str) -> str:
-    """``postgresql://app:s3cret@db/x`` -> ``postgresql://app:***@db/x``."""
-    return _PASSWORD.sub(r"\g<head>***@", url)
 
 
 def iter_rows(spec: SourceSpec) -> Iterator[tuple[int, dict[str, Any]]]:
     """Run the query and yield ``(index, row)``, fetching ``chunk_size`` rows at a time."""
+    url_text = _resolved(spec)
+    chunk_size = int(spec.options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
+    path = _sqlite_file(spec, url_text)
+    if path is not None:
+        yield from _sqlite_rows(spec, path, chunk_size)
+    else:
+        yield from _sqlalchemy_rows(spec, url_text, chunk_size)
+
+
+def _resolved(spec: SourceSpec) -> str:
+    """The source's URL, resolved: a refusal of the host rule (``config.dburl``, which says
+    among others that an untrusted run reads no SQL) is this source's located error.
+
+    ``resolve`` applies the rule again, so a URL that reaches a driver has always passed it.
+    """
     value = _url(spec)
-    # The host rule (config.dburl), reported here as this source's error; resolve()
-    # applies it again, so a URL that reaches a driver has always passed it.
     refused = url_problem(value.raw, spec.base_dir, spec.policy, kind="source")
     if refused:
         raise SourceError(spec.name, _where(spec, "url"), refused)
-    url_text = value.resolve()
-    chunk_size = int(spec.options.get("chunk_size") or DEFAULT_CHUNK_SIZE)
-    path = sqlite_written_path(url_text)
-    if path is not None:
-        if not confined(spec, path, "url").exists():
-            shown = _shown_url(spec)
-            raise SourceError(
-                spec.name, _where(spec, "url"), f"database file not found for {shown}"
-            )
-        yield from _sqlite_rows(spec, confined_file(spec, path, "url"), chunk_size)
-    else:
-        yield from _sqlalchemy_rows(spec, url_text, chunk_size)
+    return value.resolve()
 
 
 def _sqlite_rows(
@@ -378,17 +374,15 @@ def _where(spec: SourceSpec, key: str) -> str:
 def _shown_url(spec: SourceSpec) -> str:
     raw = spec.options["url"]
     text = raw.raw if isinstance(raw, EnvString) else str(raw)
-    return f"'{redact_url(text)}'"
+    return f"'{redact(text)}'"
 
 
 def _scrub(exc: BaseException, url: str) -> str:
-    """A driver's message, with the resolved URL and its password taken out."""
+    """A driver's message, with the resolved URL redacted and its secrets taken out."""
     message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    password = urllib.parse.urlsplit(url).password
-    message = message.replace(url, redact_url(url))
-    if password:
-        message = message.replace(password, "***")
-        message = message.replace(urllib.parse.unquote(password), "***")
+    message = message.replace(url, redact(url))
+    for secret in sorted(url_secrets(url), key=len, reverse=True):
+        message = message.replace(secret, "***")
     return message
 
 
@@ -399,13 +393,10 @@ def columns(spec: SourceSpec) -> tuple[str, ...] | None:
     reads nothing.  Other databases, and URLs needing a variable that is not set, give
     None: ``validate`` needs no secret and no server.
     """
-    value = _url(spec)
-    if url_problem(value.raw, spec.base_dir, spec.policy, kind="source"):
-        return None  # validate reports these itself
     try:
-        url_text = value.resolve()
-    except EnvironmentVariableError:
-        return None
+        url_text = _resolved(spec)
+    except (SourceError, EnvironmentVariableError):
+        return None  # validate reports a refused URL itself; a missing variable is no error
     path = _sqlite_file(spec, url_text)
     if path is None:
         return None

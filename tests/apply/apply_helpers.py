@@ -2,41 +2,32 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from testing import project
+from testing.project import LEAD_BY_EMAIL, MARKETO_FROM_ENV, csv_source, csv_text, flow
+from testing.seed import serve_project
 
 from mktsync.apply import ApplyOptions, ApplyReport, apply_config
 from mktsync.cli import main
 from mktsync.config import load_config
-from mktsync.demo import seed_for
-from mktsync.emulator import Emulator, EmulatorOptions, serve
+from mktsync.emulator import Emulator
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient, RetryPolicy
 
-CONFIG = """version: 1
-marketo:
-  base_url: ${{MARKETO_BASE_URL}}
-  client_id: ${{MARKETO_CLIENT_ID}}
-  client_secret: ${{MARKETO_CLIENT_SECRET}}
-  limits: {{calls: {calls}, window_seconds: {window}, concurrency: {concurrency}}}
-sources:
-  regs: {{type: csv, path: regs.csv}}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {{email: "{{{{ row.email }}}}"}}
-    key: "{{{{ row.email }}}}/{{{{ row.webinar }}}}"
-    retrigger: on_change
-    tokens:
-      my.Webinar: "{{{{ row.webinar }}}}"
-      my.Link: "https://example.com/{{{{ row.code }}}}"
-{extra}"""
+COLUMNS = ["email", "webinar", "code"]
+REMINDER = {
+    "campaign_id": 1234,
+    "source": "regs",
+    "lead": LEAD_BY_EMAIL,
+    "key": "{{ row.email }}/{{ row.webinar }}",
+    "retrigger": "on_change",
+    "tokens": {"my.Webinar": "{{ row.webinar }}", "my.Link": "https://example.com/{{ row.code }}"},
+}
 
 
 def write_project(
@@ -47,17 +38,24 @@ def write_project(
     calls: int = 100,
     window: float = 20,
     concurrency: int = 10,
+    **sections: Any,
 ) -> Path:
-    with open(tmp_path / "regs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["email", "webinar", "code"])
-        writer.writeheader()
-        writer.writerows(rows)
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(
-        CONFIG.format(extra=extra, calls=calls, window=window, concurrency=concurrency),
-        encoding="utf-8",
+    """Campaign 1234 (``reminder``) on ``regs.csv`` holding ``rows``, Marketo from the
+    environment with these limits; ``sections`` and ``extra`` as ``testing.project`` takes
+    them (``sources`` are added to ``regs``, ``files`` to ``regs.csv``; ``campaigns``
+    replace ``reminder``)."""
+    return project.write_project(
+        tmp_path,
+        marketo={
+            **MARKETO_FROM_ENV,
+            "limits": flow(calls=calls, window_seconds=window, concurrency=concurrency),
+        },
+        sources={"regs": csv_source("regs.csv"), **sections.pop("sources", {})},
+        campaigns=sections.pop("campaigns", {"reminder": REMINDER}),
+        extra=extra,
+        files={"regs.csv": csv_text(rows, COLUMNS), **sections.pop("files", {})},
+        **sections,
     )
-    return path
 
 
 def rows(n: int, *, webinar: str = "w1", shared_code: bool = True) -> list[dict[str, str]]:
@@ -71,14 +69,8 @@ def rows(n: int, *, webinar: str = "w1", shared_code: bool = True) -> list[dict[
     ]
 
 
-@contextmanager
-def emulator(
-    path: Path, options: EmulatorOptions | None = None, **seed_changes: Any
-) -> Iterator[Emulator]:
-    seed = seed_for(load_config(path))
-    seed.update(seed_changes)
-    with serve(seed=seed, options=options or EmulatorOptions()) as emu:
-        yield emu
+# A project's emulator: ``emulator(path, options, clock=..., **seed_sections)``.
+emulator = serve_project
 
 
 def fast_retry() -> RetryPolicy:

@@ -11,12 +11,12 @@ from typing import Any
 
 from apply_helpers import fast_retry
 
+from mktsync.apply.settle import SettleReport, settle_unknown
 from mktsync.config import load_config
 from mktsync.emulator import Emulator
 from mktsync.ledger import LedgerRecord, open_ledger
 from mktsync.marketo import MarketoClient, RetryPolicy
 from mktsync.marketo.activities import ReadBudget
-from mktsync.settle import SettleReport, settle_unknown
 
 
 def settle(

@@ -10,23 +10,24 @@ from apply_helpers import cli, emulator, rows, write_project
 
 from mktsync.config import load_config
 from mktsync.ledger import open_ledger
-from mktsync.ledger.baseline import bind_instance, instance_of
+from mktsync.ledger.instance import bind_instance, instance_of
 
 SECRET = "sandbox-Secret-Must-Not-Leak"
-ENVIRONMENTS = """environments:
-  sandbox:
-    marketo:
-      base_url: ${MARKETO_SANDBOX_URL}
-      client_id: ${MARKETO_SANDBOX_CLIENT_ID}
-      client_secret: ${MARKETO_SANDBOX_CLIENT_SECRET}
-    ledger: sqlite:///.mktsync/sandbox.db
-  production:
-    ledger: sqlite:///.mktsync/production.db
-"""
+ENVIRONMENTS = {
+    "sandbox": {
+        "marketo": {
+            "base_url": "${MARKETO_SANDBOX_URL}",
+            "client_id": "${MARKETO_SANDBOX_CLIENT_ID}",
+            "client_secret": "${MARKETO_SANDBOX_CLIENT_SECRET}",
+        },
+        "ledger": "sqlite:///.mktsync/sandbox.db",
+    },
+    "production": {"ledger": "sqlite:///.mktsync/production.db"},
+}
 
 
 def project(tmp_path: Path) -> Path:
-    return write_project(tmp_path, rows(3), extra=ENVIRONMENTS)
+    return write_project(tmp_path, rows(3), environments=ENVIRONMENTS)
 
 
 def sandbox_env(monkeypatch: pytest.MonkeyPatch, emu: object) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from apply_helpers import cli, emulator, rows, write_project
+from testing.project import csv_source
 
 
 def at(hours: float) -> str:
@@ -17,27 +18,22 @@ def at(hours: float) -> str:
 
 
 def project(tmp_path: Path, sessions: list[tuple[str, str, str]], retrigger: str = "never") -> Path:
+    starts_soon = {
+        "campaign_id": 3001,
+        "source": "webinars",
+        "key": "{{ row.webinar_id }}",
+        "run_at": "{{ row.blast_at }}",
+        "retrigger": retrigger,
+        "tokens": {"my.WebinarTitle": "{{ row.title }}"},
+    }
     lines = ["webinar_id,title,blast_at", *(",".join(s) for s in sessions)]
-    (tmp_path / "webinars.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    extra = f"""  webinars: {{type: csv, path: webinars.csv}}
-schedules:
-  starts-soon:
-    campaign_id: 3001
-    source: webinars
-    key: "{{{{ row.webinar_id }}}}"
-    run_at: "{{{{ row.blast_at }}}}"
-    retrigger: {retrigger}
-    tokens:
-      my.WebinarTitle: "{{{{ row.title }}}}"
-"""
-    path = write_project(tmp_path, rows(1))
-    source_line, schedules = extra.split("schedules:\n")
-    text = path.read_text(encoding="utf-8").replace(
-        "  regs: {type: csv, path: regs.csv}\n",
-        "  regs: {type: csv, path: regs.csv}\n" + source_line,
+    return write_project(
+        tmp_path,
+        rows(1),
+        sources={"webinars": csv_source("webinars.csv")},
+        schedules={"starts-soon": starts_soon},
+        files={"webinars.csv": "\n".join(lines) + "\n"},
     )
-    path.write_text(text + "schedules:\n" + schedules, encoding="utf-8")
-    return path
 
 
 def test_schedules_are_planned_scheduled_once_with_their_tokens_and_changes_reported(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from apply_helpers import apply, cli, emulator, rows, statuses, triggered, write_project
+from testing.seed import project_seed
 
 from mktsync.emulator import EmulatorOptions
 
@@ -110,10 +111,7 @@ def test_preflight_skips_a_broken_campaign_and_sends_the_others(tmp_path: Path) 
     lead: {email: "{{ row.email }}"}
 """
     path = write_project(tmp_path, rows(3), extra=extra)
-    from mktsync.config import load_config
-    from mktsync.demo import seed_for
-
-    seed = seed_for(load_config(path))
+    seed = project_seed(path)
     for c in seed["campaigns"]:
         if c["id"] == 1234:
             c["type"] = "batch"
@@ -128,11 +126,8 @@ def test_preflight_skips_a_broken_campaign_and_sends_the_others(tmp_path: Path) 
 
 
 def test_fail_fast_stops_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mktsync.config import load_config
-    from mktsync.demo import seed_for
-
     path = write_project(tmp_path, rows(3))
-    programs = seed_for(load_config(path))["programs"]
+    programs = project_seed(path)["programs"]
     programs[0]["tokens"] = [t for t in programs[0]["tokens"] if t["name"] != "Link"]
     with emulator(path, programs=programs) as emu:
         code, out, err = cli(["apply", str(path), "--fail-fast", "--yes"], emu, monkeypatch)
@@ -216,6 +211,7 @@ def test_demo_twice_sends_nothing_the_second_time(
     assert (tmp_path / ".mktsync" / "emulator-ledger.db").exists()
 
 
+@pytest.mark.slow
 def test_emulator_latency_and_limits_are_respected(tmp_path: Path) -> None:
     path = write_project(tmp_path, rows(30, shared_code=False), calls=10, window=1, concurrency=3)
     opts = EmulatorOptions(calls=10, window_seconds=1, concurrency=3, latency=(0.02, 0.05))

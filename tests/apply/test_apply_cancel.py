@@ -27,13 +27,14 @@ from pathlib import Path
 import pytest
 import yaml
 from apply_helpers import apply, emulator, rows, statuses, triggered, write_project
+from testing.project import csv_source
 
 from mktsync.apply import ApplyOptions, apply_config
+from mktsync.apply.result import StopRequest
 from mktsync.config import load_config
 from mktsync.emulator import Emulator, EmulatorOptions
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient
-from mktsync.outcomes import StopRequest
 
 ROWS = 30  # a token set per lead: one call per lead
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -262,6 +263,7 @@ def test_ctrl_c_at_a_terminal(tmp_path: Path) -> None:
         assert_clean_cancel(path, emu, got, output.decode("utf-8", "replace"))
 
 
+@pytest.mark.slow
 def test_a_second_signal_leaves_pending_only_the_calls_on_the_wire(tmp_path: Path) -> None:
     """SIGINT, then SIGTERM before the calls in flight are answered: those stay pending (the
     next run reports them unknown); the calls waiting in the limiter were never marked."""
@@ -314,21 +316,24 @@ def test_a_batch_run_waiting_for_its_turn_is_not_scheduled_when_stopped(tmp_path
     def project(folder: Path, calls: int) -> Path:
         folder.mkdir()
         soon = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
-        (folder / "webinars.csv").write_text(
-            f"webinar_id,title,blast_at\nwb-1,Git,{soon}\nwb-2,SQL,{soon}\n", encoding="utf-8"
+        blast = {
+            "campaign_id": 3001,
+            "source": "webinars",
+            "key": "{{ row.webinar_id }}",
+            "run_at": "{{ row.blast_at }}",
+            "tokens": {"my.WebinarTitle": "{{ row.title }}"},
+        }
+        return write_project(
+            folder,
+            rows(1),
+            calls=calls,
+            window=600,
+            sources={"webinars": csv_source("webinars.csv")},
+            schedules={"blast": blast},
+            files={
+                "webinars.csv": f"webinar_id,title,blast_at\nwb-1,Git,{soon}\nwb-2,SQL,{soon}\n"
+            },
         )
-        path = write_project(folder, rows(1), calls=calls, window=600)
-        text = path.read_text(encoding="utf-8").replace(
-            "  regs: {type: csv, path: regs.csv}\n",
-            "  regs: {type: csv, path: regs.csv}\n  webinars: {type: csv, path: webinars.csv}\n",
-        )
-        path.write_text(
-            text + "schedules:\n  blast:\n    campaign_id: 3001\n    source: webinars\n"
-            '    key: "{{ row.webinar_id }}"\n    run_at: "{{ row.blast_at }}"\n'
-            '    tokens:\n      my.WebinarTitle: "{{ row.title }}"\n',
-            encoding="utf-8",
-        )
-        return path
 
     def calls_before_scheduling(emu: Emulator) -> int:
         endpoints = [e.get("endpoint") for e in emu.journal() if e.get("endpoint") != "identity"]

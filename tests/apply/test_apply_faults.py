@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from apply_helpers import apply, cli, emulator, rows, statuses, triggered, write_project
+from testing.clock import FakeClock
 
 from mktsync.emulator import EmulatorOptions
 from mktsync.report.outcome import last_line
@@ -13,8 +14,9 @@ from mktsync.report.outcome import last_line
 
 def test_token_expiring_mid_run(tmp_path: Path) -> None:
     path = write_project(tmp_path, rows(12, shared_code=False), concurrency=2)
-    opts = EmulatorOptions(token_ttl=1.5, latency=(0.2, 0.2))
-    with emulator(path, opts) as emu:
+    # Marketo's clock moves on with each call it answers: the token runs out mid-run.
+    clock = FakeClock(tick=0.1)
+    with emulator(path, EmulatorOptions(token_ttl=1.5), clock=clock) as emu:
         # The client's clock stands still, so it trusts its token until Marketo says 602.
         report = apply(path, emu, client_options={"renew_margin": 0.0, "clock": lambda: 0.0})
         assert report.exit_code == 0

@@ -7,19 +7,28 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from apply_helpers import apply, cli, emulator, rows, statuses, triggered, write_project
+from apply_helpers import (
+    REMINDER,
+    apply,
+    cli,
+    emulator,
+    rows,
+    statuses,
+    triggered,
+    write_project,
+)
 
 from mktsync.emulator import Emulator
-
-LINK_TOKEN = '      my.Link: "https://example.com/{{ row.code }}"\n'
-FIELDS = '    fields:\n      webinarJoinLink: "https://j.example.com/{{ row.code }}"\n'
 
 
 def project(tmp_path: Path, data: list[dict[str, str]]) -> Path:
     """The helpers' project with the per-lead link as a lead field instead of a My Token."""
-    path = write_project(tmp_path, data, extra=FIELDS)
-    path.write_text(path.read_text(encoding="utf-8").replace(LINK_TOKEN, ""), encoding="utf-8")
-    return path
+    reminder = {
+        **REMINDER,
+        "tokens": {"my.Webinar": "{{ row.webinar }}"},
+        "fields": {"webinarJoinLink": "https://j.example.com/{{ row.code }}"},
+    }
+    return write_project(tmp_path, data, campaigns={"reminder": reminder})
 
 
 def endpoints(emu: Emulator) -> Counter[str]:

@@ -34,6 +34,7 @@ def start_apply(path: Path, base_url: str, client_id: str, secret: str) -> subpr
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [0, 3, 17])
 def test_kill_9_then_rerun(tmp_path: Path, kill_after: int) -> None:
     path = write_project(tmp_path, rows(ROWS, shared_code=False), concurrency=3)

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 from apply_helpers import cli, emulator, rows, write_project
-
-from mktsync.config import load_config
-from mktsync.demo import seed_for
+from testing.seed import project_seed
 
 
 def folder_seed(path: Path, *, link_on: str) -> dict[str, object]:
     """The demo seed with the program moved into Events (in Marketing) and tokens spread out."""
-    [program] = seed_for(load_config(path))["programs"]
+    [program] = project_seed(path)["programs"]
     by_name = {t["name"]: t for t in program["tokens"]}
     program["folder_id"] = 11
     program["tokens"] = [by_name["Webinar"]]  # Link comes from a folder, or from nowhere

@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 from apply_helpers import cli, emulator, rows, write_project
-
-from mktsync.config import load_config
-from mktsync.demo import seed_for
+from testing.seed import project_seed
 
 
 def campaigns_with(path: Path, qualification: dict[str, Any]) -> list[dict[str, Any]]:
-    campaigns: list[dict[str, Any]] = seed_for(load_config(path))["campaigns"]
+    campaigns: list[dict[str, Any]] = project_seed(path)["campaigns"]
     for campaign in campaigns:
         campaign["qualification"] = qualification
     return campaigns
@@ -112,7 +110,7 @@ def test_retry_of_a_failed_item_into_a_once_campaign_is_sent(
 
 
 def test_campaign_info_lives_beside_the_ledger_and_is_only_a_cache(tmp_path: Path) -> None:
-    from mktsync.qualify import CampaignSeen, campaign_info_path, load_seen, save_seen
+    from mktsync.plan.qualify import CampaignSeen, campaign_info_path, load_seen, save_seen
 
     beside = campaign_info_path("sqlite:///.mktsync/ledger.db", tmp_path)
     assert beside == tmp_path / ".mktsync" / "ledger.db.campaigns.json"

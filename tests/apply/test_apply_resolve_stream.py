@@ -9,11 +9,11 @@ from typing import Any
 
 from apply_helpers import apply, emulator, write_project
 
+from mktsync.apply.resolve import resolve_leads
 from mktsync.config import load_config
 from mktsync.items import Item
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient
-from mktsync.resolve import resolve_leads
 
 AGAIN = """  again:
     campaign_id: 2002

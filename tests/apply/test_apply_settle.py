@@ -13,11 +13,11 @@ import pytest
 from apply_helpers import cli, emulator, fast_retry, rows, statuses, triggered, write_project
 
 from mktsync.apply import ApplyOptions, ApplyReport, apply_config
+from mktsync.apply.settle import SettleReport, settle_unknown
 from mktsync.config import load_config
 from mktsync.emulator import Emulator
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient, RetryPolicy
-from mktsync.settle import SettleReport, settle_unknown
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

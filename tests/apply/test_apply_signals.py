@@ -47,6 +47,7 @@ def wait_for(proc: subprocess.Popen[str], emu: Emulator, triggers: int) -> None:
     raise AssertionError("the run ended before it could be stopped")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signame", "after", "code"),
     [("SIGTERM", 0, 143), ("SIGTERM", 3, 143), ("SIGTERM", 17, 143), ("SIGHUP", 5, 129)],
@@ -78,6 +79,7 @@ def test_signal_stops_in_order_then_rerun_sends_the_rest(
     assert len(triggered(emu)) == ROWS
 
 
+@pytest.mark.slow
 def test_second_signal_aborts_at_once(tmp_path: Path) -> None:
     n = 9
     path = write_project(tmp_path, rows(n, shared_code=False), concurrency=3)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from apply_helpers import write_project
+from testing.seed import lead, project_seed, serve_project
 
 from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.ledger import open_ledger
 
@@ -65,7 +65,7 @@ def two_instances(tmp_path: Path) -> Iterator[tuple[Emulator, Emulator, dict[str
     """The example project, and an emulator for each of its environments."""
     shutil.copy(REPO / "campaigns.yaml", tmp_path / "campaigns.yaml")
     shutil.copytree(REPO / "data", tmp_path / "data")
-    seed = seed_for(load_config(tmp_path / "campaigns.yaml"))
+    seed = project_seed(tmp_path / "campaigns.yaml")
     with (
         serve(seed=seed, options=EmulatorOptions()) as sandbox,
         serve(seed=seed, options=EmulatorOptions()) as production,
@@ -255,12 +255,9 @@ def test_an_environment_has_its_own_timezone(tmp_path: Path) -> None:
 
 def both_leads(path: Path) -> dict[str, object]:
     """A seed knowing both rows' leads, whichever day the seed's own plan saw."""
-    seed = seed_for(load_config(path))
-    seed["leads"] = [
-        {"id": 100_001, "email": "fifth@example.com"},
-        {"id": 100_002, "email": "sixth@example.com"},
-    ]
-    return seed
+    return project_seed(
+        path, leads=[lead(100_001, "fifth@example.com"), lead(100_002, "sixth@example.com")]
+    )
 
 
 def test_a_saved_plan_replays_its_instant_the_next_day(tmp_path: Path) -> None:
@@ -316,7 +313,7 @@ ROWS = [{"email": f"user{i}@example.com", "webinar": "w1", "code": "c"} for i in
 def reviewed_project(tmp_path: Path) -> Iterator[tuple[Path, Emulator, dict[str, str]]]:
     """A project whose emulator knows all four leads; the review sees the first three."""
     path = write_project(tmp_path, ROWS)
-    with serve(seed=seed_for(load_config(path)), options=EmulatorOptions()) as emu:
+    with serve_project(path) as emu:
         write_rows(tmp_path, ROWS[:3])
         env = credentials(emu)
         code, out, err = mktsync(tmp_path, "plan", "--out", "reviewed.json")  # no secrets

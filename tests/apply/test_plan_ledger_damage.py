@@ -12,7 +12,6 @@ token), so the plan has every class to get wrong.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sqlite3
@@ -21,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apply_helpers import apply, emulator, rows, write_project
+from apply_helpers import COLUMNS, apply, emulator, rows, write_project
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from testing.project import csv_text, write_file
 
 from mktsync.cli import main
 from mktsync.config import load_config
@@ -78,10 +78,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
         apply(config, emu)  # 117 sent, 2 failed, 1 unknown
     data = rows(SENT + 10, shared_code=False)  # 10 new rows
     data[50]["code"] = "changed"  # retrigger: on_change
-    with open(folder / "regs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["email", "webinar", "code"])
-        writer.writeheader()
-        writer.writerows(data)
+    write_file(folder / "regs.csv", csv_text(data, COLUMNS))
     ledger = folder / ".mktsync" / "ledger.db"
     assert not Path(f"{ledger}-wal").exists() or not Path(f"{ledger}-wal").stat().st_size
     pristine = ledger.read_bytes()

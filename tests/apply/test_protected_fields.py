@@ -13,28 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from apply_helpers import triggered
+from testing.project import LEAD_BY_EMAIL, MARKETO_FROM_ENV, csv_source, flow, write_project
+from testing.seed import campaign, program, seed
 
 from mktsync.emulator import Emulator, EmulatorOptions, serve
 
-CONFIG = """version: 1
-marketo:
-  base_url: ${{MARKETO_BASE_URL}}
-  client_id: ${{MARKETO_CLIENT_ID}}
-  client_secret: ${{MARKETO_CLIENT_SECRET}}
-sources:
-  desk: {{type: csv, path: desk.csv}}
-campaigns:
-  x:
-    campaign_id: 1234
-    source: desk
-    lead: {{email: "{{{{ row.email }}}}"}}
-    fields:
-{fields}
-{extra}"""
-ALLOW = """    allow_protected_fields:
-      - field: unsubscribed
-        reason: "opt-outs collected at the event desk (MKT-12)"
-"""
+ALLOW = {"field": "unsubscribed", "reason": "opt-outs collected at the event desk (MKT-12)"}
 SEEDED = [
     {"id": 1, "email": "ada@example.com"},
     {"id": 2, "email": "bob@example.com", "unsubscribed": True},
@@ -46,23 +30,40 @@ SEEDED = [
 def emulator(leads: list[dict[str, Any]]) -> Iterator[Emulator]:
     """Campaign 1234, requestable, and ``leads``; seeded by hand, since a refused config
     cannot seed one."""
-    seed = {
-        "programs": [{"id": 51234, "name": "Events"}],
-        "campaigns": [{"id": 1234, "name": "Desk", "program_id": 51234}],
-        "leads": leads,
-        "lead_fields": [{"name": "webinarJoinLink", "dataType": "url"}],
-    }
-    with serve(seed=seed, options=EmulatorOptions()) as emu:
+    desk = seed(
+        programs=[program(51234, "Events")],
+        campaigns=[campaign(1234, "Desk", program_id=51234)],
+        leads=leads,
+        lead_fields=[{"name": "webinarJoinLink", "dataType": "url"}],
+    )
+    with serve(seed=desk, options=EmulatorOptions()) as emu:
         yield emu
 
 
-def project(tmp_path: Path, fields: str, extra: str = "", rows: str = "") -> Path:
-    (tmp_path / "desk.csv").write_text(
-        rows or "email,out\nada@example.com,true\nbob@example.com,1\n", encoding="utf-8"
+def project(
+    tmp_path: Path,
+    fields: dict[str, str],
+    *,
+    allow: dict[str, Any] | None = None,
+    rows: str = "",
+    **settings: Any,
+) -> Path:
+    """Campaign ``x`` writing ``fields`` to the leads of ``desk.csv``, allowed ``allow``."""
+    x = {
+        "campaign_id": 1234,
+        "source": "desk",
+        "lead": LEAD_BY_EMAIL,
+        "fields": fields,
+        **({"allow_protected_fields": [allow]} if allow else {}),
+        **settings,
+    }
+    return write_project(
+        tmp_path,
+        marketo=MARKETO_FROM_ENV,
+        sources={"desk": csv_source("desk.csv")},
+        campaigns={"x": x},
+        files={"desk.csv": rows or "email,out\nada@example.com,true\nbob@example.com,1\n"},
     )
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(CONFIG.format(fields=fields, extra=extra), encoding="utf-8")
-    return path
 
 
 def mktsync(tmp_path: Path, *args: str, emu: Emulator | None = None) -> tuple[int, str, str]:
@@ -99,7 +100,7 @@ def synced(emu: Emulator) -> list[dict[str, Any]]:
 
 
 def test_unsubscribed_false_is_refused_at_validate_plan_and_apply(tmp_path: Path) -> None:
-    project(tmp_path, '      unsubscribed: "false"')
+    project(tmp_path, {"unsubscribed": "false"})
     expected = (
         "campaigns.yaml:14:7: campaigns.x.fields.unsubscribed: 'unsubscribed' is a protected"
         " lead field (consent): mktsync does not write it unless allow_protected_fields names"
@@ -117,7 +118,7 @@ def test_unsubscribed_false_is_refused_at_validate_plan_and_apply(tmp_path: Path
 
 
 def test_rewriting_every_email_is_refused(tmp_path: Path) -> None:
-    project(tmp_path, '      email: "changed-{{ row.email }}"')
+    project(tmp_path, {"email": "changed-{{ row.email }}"})
     code, out, _ = mktsync(tmp_path, "validate")
     assert code == 1
     assert "campaigns.x.fields.email: 'email' is a protected lead field (identity)" in out
@@ -129,7 +130,7 @@ def test_rewriting_every_email_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_allowed_withdrawal_is_sent_and_every_plan_shows_the_reason(tmp_path: Path) -> None:
-    project(tmp_path, '      unsubscribed: "{{ row.out }}"', ALLOW)
+    project(tmp_path, {"unsubscribed": "{{ row.out }}"}, allow=ALLOW)
     reason = "opt-outs collected at the event desk (MKT-12)"
     code, out, err = mktsync(tmp_path, "plan")
     assert code == 0, err
@@ -162,7 +163,7 @@ def test_granting_without_the_opt_in_makes_the_row_invalid_and_nobody_is_resubsc
     tmp_path: Path,
 ) -> None:
     rows = "email,out\nada@example.com,true\nbob@example.com,false\ncy@example.com,maybe\n"
-    project(tmp_path, '      unsubscribed: "{{ row.out }}"', ALLOW, rows)
+    project(tmp_path, {"unsubscribed": "{{ row.out }}"}, allow=ALLOW, rows=rows)
     code, out, err = mktsync(tmp_path, "plan")
     assert code == 1  # invalid rows fail the plan unless max_invalid allows them
     assert (
@@ -179,9 +180,7 @@ def test_granting_without_the_opt_in_makes_the_row_invalid_and_nobody_is_resubsc
         assert code == 1 and synced(emu) == [] and emu.triggers() == []
 
         # Allowed as invalid rows: the others go, the opted-out leads stay opted out.
-        project(
-            tmp_path, '      unsubscribed: "{{ row.out }}"', ALLOW + "    max_invalid: 2\n", rows
-        )
+        project(tmp_path, {"unsubscribed": "{{ row.out }}"}, allow=ALLOW, rows=rows, max_invalid=2)
         code, out, err = mktsync(tmp_path, "plan")
         assert code == 0 and "! invalid           2" in out, out + err
         code, out, err = mktsync(tmp_path, "apply", "--yes", emu=emu)
@@ -196,8 +195,8 @@ def test_granting_without_the_opt_in_makes_the_row_invalid_and_nobody_is_resubsc
 
 def test_grant_consent_on_the_entry_lets_a_value_resubscribe(tmp_path: Path) -> None:
     rows = "email,out\nbob@example.com,false\n"
-    allow = ALLOW + "        grant_consent: true\n"
-    project(tmp_path, '      unsubscribed: "{{ row.out }}"', allow, rows)
+    allow = {**ALLOW, "grant_consent": True}
+    project(tmp_path, {"unsubscribed": "{{ row.out }}"}, allow=allow, rows=rows)
     code, out, _ = mktsync(tmp_path, "plan")
     assert "its values may grant consent (grant_consent: true)" in out
     with emulator(SEEDED) as emu:
@@ -208,17 +207,14 @@ def test_grant_consent_on_the_entry_lets_a_value_resubscribe(tmp_path: Path) -> 
 
 def test_lead_fields_of_created_leads_are_checked_the_same_way(tmp_path: Path) -> None:
     rows = "email,out\nada@example.com,true\nnew@example.com,false\nnewer@example.com,1\n"
-    (tmp_path / "desk.csv").write_text(rows, encoding="utf-8")
-    path = tmp_path / "campaigns.yaml"
-    text = CONFIG.format(
-        fields='      webinarJoinLink: "https://j.example.com/{{ row.out }}"', extra=ALLOW
-    )
-    text = text.replace(
-        '    lead: {email: "{{ row.email }}"}',
-        '    lead: {email: "{{ row.email }}", fields: {unsubscribed: "{{ row.out }}"}}\n'
-        "    create_missing: true\n    max_invalid: 1",
-    )
-    path.write_text(text, encoding="utf-8")
+    creating = {
+        "fields": {"webinarJoinLink": "https://j.example.com/{{ row.out }}"},
+        "rows": rows,
+        "lead": flow(email="{{ row.email }}", fields=flow(unsubscribed="{{ row.out }}")),
+        "create_missing": True,
+        "max_invalid": 1,
+    }
+    project(tmp_path, allow=ALLOW, **creating)
     code, out, err = mktsync(tmp_path, "plan")
     assert code == 0, out + err
     assert "lead.fields.unsubscribed: 'false' would grant consent" in out
@@ -231,7 +227,7 @@ def test_lead_fields_of_created_leads_are_checked_the_same_way(tmp_path: Path) -
         assert "unsubscribed" not in state["ada@example.com"]  # found, not created: untouched
 
     # Without the allowance, validate refuses it at its line in lead.fields.
-    path.write_text(text.replace(ALLOW, ""), encoding="utf-8")
+    project(tmp_path, **creating)
     code, out, _ = mktsync(tmp_path, "validate")
     assert code == 1
     assert (

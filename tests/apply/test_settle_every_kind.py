@@ -10,7 +10,6 @@ holds activities of other types from the same campaigns.
 
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import time
@@ -22,64 +21,54 @@ import pytest
 from apply_helpers import apply, triggered
 from settle_helpers import Tally, carried_out, duplicates, records, settle
 from test_apply_kill import start_apply
+from testing.project import (
+    LEAD_BY_EMAIL,
+    MARKETO_FROM_ENV,
+    csv_source,
+    csv_text,
+    flow,
+    write_project,
+)
+from testing.seed import project_seed
 
-from mktsync.config import load_config
-from mktsync.demo import seed_for
 from mktsync.emulator import Emulator, EmulatorOptions
 from mktsync.marketo.activities import ReadBudget
 
-CONFIG = """version: 1
-marketo:
-  base_url: ${MARKETO_BASE_URL}
-  client_id: ${MARKETO_CLIENT_ID}
-  client_secret: ${MARKETO_CLIENT_SECRET}
-  limits: {calls: 100, window_seconds: 20, concurrency: CONCURRENCY}
-sources:
-  regs: {type: csv, path: regs.csv}
-  links: {type: csv, path: links.csv}
-  signups: {type: csv, path: signups.csv}
-  webinars: {type: csv, path: webinars.csv}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {email: "{{ row.email }}"}
-    key: "{{ row.email }}/{{ row.webinar }}"
-    tokens:
-      my.Webinar: "{{ row.webinar }}"
-  join-link:
-    campaign_id: 1240
-    source: links
-    lead: {email: "{{ row.email }}"}
-    fields:
-      webinarJoinLink: "https://j.example.com/{{ row.code }}"
-  welcome:
-    campaign_id: 1250
-    source: signups
-    create_missing: true
-    lead:
-      email: "{{ row.email }}"
-      fields: {firstName: "{{ row.name }}"}
-schedules:
-  blast:
-    campaign_id: 3001
-    source: webinars
-    key: "{{ row.webinar_id }}"
-    run_at: "{{ row.blast_at }}"
-    tokens:
-      my.WebinarTitle: "{{ row.title }}"
-"""
+SOURCES = {name: csv_source(f"{name}.csv") for name in ("regs", "links", "signups", "webinars")}
+CAMPAIGNS = {
+    "reminder": {
+        "campaign_id": 1234,
+        "source": "regs",
+        "lead": LEAD_BY_EMAIL,
+        "key": "{{ row.email }}/{{ row.webinar }}",
+        "tokens": {"my.Webinar": "{{ row.webinar }}"},
+    },
+    "join-link": {
+        "campaign_id": 1240,
+        "source": "links",
+        "lead": LEAD_BY_EMAIL,
+        "fields": {"webinarJoinLink": "https://j.example.com/{{ row.code }}"},
+    },
+    "welcome": {
+        "campaign_id": 1250,
+        "source": "signups",
+        "create_missing": True,
+        "lead": {"email": "{{ row.email }}", "fields": flow(firstName="{{ row.name }}")},
+    },
+}
+SCHEDULES = {
+    "blast": {
+        "campaign_id": 3001,
+        "source": "webinars",
+        "key": "{{ row.webinar_id }}",
+        "run_at": "{{ row.blast_at }}",
+        "tokens": {"my.WebinarTitle": "{{ row.title }}"},
+    }
+}
 # The campaign each unknown item belongs to; the lookup, create and field sync whose
 # answers are lost leave no unknown item of their own (asked again, or looked up).
 KIND = {1234: "trigger", 1240: "trigger after field sync", 1250: "trigger of created leads",
         3001: "batch run"}  # fmt: skip
-
-
-def _write(path: Path, rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def project(
@@ -91,29 +80,39 @@ def project(
         for i in range(people)
         for j in (0, 1)
     ]
-    _write(tmp_path / "regs.csv", regs)
-    _write(tmp_path / "links.csv", [{"email": f"p{i}@example.com", "code": f"c{i}"}
-                                    for i in range(people)])  # fmt: skip
-    _write(tmp_path / "signups.csv", [{"email": f"new{i}@example.com", "name": f"New {i}"}
-                                      for i in range(4)])  # fmt: skip
+    links = [{"email": f"p{i}@example.com", "code": f"c{i}"} for i in range(people)]
+    signups = [{"email": f"new{i}@example.com", "name": f"New {i}"} for i in range(4)]
     soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
-    _write(tmp_path / "webinars.csv", [
-        {"webinar_id": f"w{n}", "title": f"Webinar {n}", "blast_at": (soon + timedelta(hours=n))
-         .isoformat()} for n in (1, 2, 3)
-    ])  # fmt: skip
-    path = tmp_path / "campaigns.yaml"
-    text = CONFIG.replace("CONCURRENCY", str(concurrency))
+    webinars = [
+        {
+            "webinar_id": f"w{n}",
+            "title": f"Webinar {n}",
+            "blast_at": (soon + timedelta(hours=n)).isoformat(),
+        }
+        for n in (1, 2, 3)
+    ]
+    campaigns = CAMPAIGNS
     if call_a_row:  # a token that differs for every row: one trigger call a row
-        text = text.replace(
-            '      my.Webinar: "{{ row.webinar }}"\n',
-            '      my.Webinar: "{{ row.webinar }} for {{ row.email }}"\n',
-        )
-    path.write_text(text, encoding="utf-8")
-    return path
+        tokens = {"my.Webinar": "{{ row.webinar }} for {{ row.email }}"}
+        campaigns = {**CAMPAIGNS, "reminder": {**CAMPAIGNS["reminder"], "tokens": tokens}}
+    limits = flow(calls=100, window_seconds=20, concurrency=concurrency)
+    return write_project(
+        tmp_path,
+        marketo={**MARKETO_FROM_ENV, "limits": limits},
+        sources=SOURCES,
+        campaigns=campaigns,
+        schedules=SCHEDULES,
+        files={
+            "regs.csv": csv_text(regs),
+            "links.csv": csv_text(links),
+            "signups.csv": csv_text(signups),
+            "webinars.csv": csv_text(webinars),
+        },
+    )
 
 
 def serve_for(path: Path, options: EmulatorOptions) -> Emulator:
-    seed = seed_for(load_config(path))
+    seed = project_seed(path)
     # The people who sign up are not in Marketo yet: welcome creates them.
     seed["leads"] = [lead for lead in seed["leads"] if not lead["email"].startswith("new")]
     return Emulator(seed=seed, options=options).start()
@@ -216,6 +215,7 @@ def test_endless_pages_leave_items_unknown_until_the_log_is_read_to_its_end(
         emu.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [2, 7])
 def test_a_killed_apply_settles_on_evidence(tmp_path: Path, kill_after: int) -> None:
     path = project(tmp_path, people=20, concurrency=3, call_a_row=True)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -29,6 +31,7 @@ def run_benchmark(name: str, args: list[str], tmp_path: Path, *, code: int = 0) 
     return proc.stdout
 
 
+@pytest.mark.slow
 def test_bench_plan_prints_its_table(tmp_path: Path) -> None:
     out = run_benchmark("bench_plan.py", ["--sizes", "100,400", "--no-targets"], tmp_path)
     rows = re.findall(r"^\| ([\d,]+) \| (first|steady) \| ([\d,]+) \| ([\d,]+) \|", out, re.M)
@@ -47,6 +50,7 @@ def test_bench_plan_prints_its_table(tmp_path: Path) -> None:
     assert peaks and max(peaks) < 150, out
 
 
+@pytest.mark.slow
 def test_bench_apply_runs_and_fails_a_missed_target(tmp_path: Path) -> None:
     args = ["--leads", "30", "--calls", "10", "--window", "0.5", "--latency", "0"]
     # No run reaches twice the ceiling: the benchmark must say so and exit 1.
@@ -67,6 +71,7 @@ def test_bench_reviewed_holds_one_in_a_thousand(tmp_path: Path) -> None:
     assert re.search(r"^\| 3,000 leads \|.*\| held 3 \|", out, re.M), out
 
 
+@pytest.mark.slow
 def test_bench_config_prints_each_shape_and_fails_a_missed_target(tmp_path: Path) -> None:
     shapes = ["--shapes", "campaigns-x60000,merges-deep"]
     out = run_benchmark("bench_config.py", [*shapes, "--target", "60"], tmp_path)

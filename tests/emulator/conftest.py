@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from emulator_testing import SEED, Api
+from testing.clock import FakeClock
 
 from mktsync.emulator import Emulator, EmulatorOptions, serve
 
@@ -26,11 +27,15 @@ def api(emu: Emulator) -> Iterator[Api]:
 
 @pytest.fixture
 def make_api() -> Iterator[Any]:
-    """``make_api(options=..., seed=...)`` for tests that need their own limits."""
+    """``make_api(options=..., seed=..., clock=...)`` for tests that need their own limits
+    (or a clock they move by hand)."""
     opened: list[tuple[Any, Api]] = []
 
-    def make(options: EmulatorOptions, seed: dict[str, Any] | None = None) -> Api:
-        ctx = serve(seed=SEED if seed is None else seed, options=options)
+    def make(
+        options: EmulatorOptions, seed: dict[str, Any] | None = None, clock: FakeClock | None = None
+    ) -> Api:
+        timed = {"clock": clock} if clock is not None else {}
+        ctx = serve(seed=SEED if seed is None else seed, options=options, **timed)
         client = Api(ctx.__enter__())
         opened.append((ctx, client))
         return client

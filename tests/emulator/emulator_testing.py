@@ -5,41 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from testing.seed import campaign, lead, program, seed, token
 
 from mktsync.emulator import Emulator
 
-SEED: dict[str, Any] = {
-    "clients": [{"client_id": "abc", "client_secret": "s3cret-value"}],
-    "programs": [
-        {
-            "id": 1001,
-            "name": "Webinars",
-            "tokens": [
-                {"name": "WebinarTitle", "type": "text", "value": ""},
-                {"name": "Join Link", "type": "text", "value": "https://x"},
-            ],
-        },
-        {"id": 1002, "name": "Nested", "nested": True, "tokens": [{"name": "T", "type": "text"}]},
+CLIENT = ("abc", "s3cret-value")
+SEED = seed(
+    client=CLIENT,
+    programs=[
+        program(1001, "Webinars", token("WebinarTitle", ""), token("Join Link", "https://x")),
+        program(1002, "Nested", token("T"), nested=True),
     ],
-    "campaigns": [
-        {"id": 1234, "name": "Webinar reminder", "type": "trigger", "program_id": 1001},
-        {"id": 1235, "name": "Monthly batch", "type": "batch", "program_id": 1001},
-        {
-            "id": 1236,
-            "name": "Switched off",
-            "type": "trigger",
-            "active": False,
-            "program_id": 1001,
-        },
-        {"id": 1237, "name": "Nested trigger", "type": "trigger", "program_id": 1002},
-        {"id": 1238, "name": "Not requestable", "requestable": False, "program_id": 1001},
+    campaigns=[
+        campaign(1234, "Webinar reminder", type="trigger", program_id=1001),
+        campaign(1235, "Monthly batch", type="batch", program_id=1001),
+        campaign(1236, "Switched off", type="trigger", active=False, program_id=1001),
+        campaign(1237, "Nested trigger", type="trigger", program_id=1002),
+        campaign(1238, "Not requestable", requestable=False, program_id=1001),
     ],
-    "leads": [
-        {"id": 318592, "email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"},
-        {"id": 318593, "email": "alan@example.com", "firstName": "Alan"},
-        {"id": 318594, "email": "grace@example.com", "company": "Navy"},
+    leads=[
+        lead(318592, "ada@example.com", firstName="Ada", lastName="Lovelace"),
+        lead(318593, "alan@example.com", firstName="Alan"),
+        lead(318594, "grace@example.com", company="Navy"),
     ],
-}
+)
 
 
 def token_for(client: httpx.Client, emu: Emulator) -> str:

@@ -5,33 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from emulator_testing import Api, error_code
+from emulator_testing import CLIENT, Api, error_code
+from testing.seed import campaign, folder, lead, program, seed, token
 
 from mktsync.emulator import EmulatorOptions
 
 TOKENS = "/rest/asset/v1/folder/{}/tokens.json"
 FOLDER = "/rest/asset/v1/folder/{}.json"
 
-FOLDER_SEED: dict[str, Any] = {
-    "clients": [{"client_id": "abc", "client_secret": "s3cret-value"}],
-    "folders": [
-        {"id": 11, "name": "Events", "parent_id": 10,
-         "tokens": [{"name": "Region", "type": "text", "value": "EMEA"}]},
-        {"id": 10, "name": "Marketing",
-         "tokens": [{"name": "Company", "type": "text", "value": "Acme"},
-                    {"name": "Region", "type": "text", "value": "World"}]},
+FOLDER_SEED = seed(
+    client=CLIENT,
+    folders=[
+        folder(11, "Events", token("Region", "EMEA"), parent_id=10),
+        folder(10, "Marketing", token("Company", "Acme"), token("Region", "World")),
     ],
-    "programs": [
-        {"id": 1001, "name": "Webinars", "folder_id": 11,
-         "tokens": [{"name": "Company", "type": "text", "value": "Acme EU"}]},
-        {"id": 1002, "name": "Loose"},
+    programs=[
+        program(1001, "Webinars", token("Company", "Acme EU"), folder_id=11),
+        program(1002, "Loose"),
     ],
-    "campaigns": [
-        {"id": 1234, "name": "Reminder", "program_id": 1001},
-        {"id": 1240, "name": "Loose trigger", "program_id": 1002},
+    campaigns=[
+        campaign(1234, "Reminder", program_id=1001),
+        campaign(1240, "Loose trigger", program_id=1002),
     ],
-    "leads": [{"id": 1, "email": "a@example.com"}],
-}  # fmt: skip
+    leads=[lead(1, "a@example.com")],
+)
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
 
 import httpx
 from emulator_testing import Api, error_code, token_for
+from testing.clock import FakeClock
 
 from mktsync.emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Emulator, EmulatorOptions, serve
 
@@ -43,12 +43,13 @@ def test_identity_post_with_query_or_form_returns_the_same_token(emu: Emulator) 
 
 
 def test_reissued_token_reports_its_remaining_lifetime() -> None:
+    clock = FakeClock()
     with (
-        serve(options=EmulatorOptions(token_ttl=3.0)) as emu,
+        serve(options=EmulatorOptions(token_ttl=3.0), clock=clock) as emu,
         httpx.Client(base_url=emu.base_url) as http,
     ):
         first = http.get("/identity/oauth/token", params=creds(emu)).json()
-        time.sleep(1.1)
+        clock.advance(1.1)
         again = http.get("/identity/oauth/token", params=creds(emu)).json()
     assert again["access_token"] == first["access_token"]
     assert first["expires_in"] == 2
@@ -112,9 +113,10 @@ def test_query_token_is_refused_by_default_and_allowed_when_configured(make_api)
 
 
 def test_expired_token_gets_602_once_then_601_and_renewal_gives_a_new_token(make_api) -> None:  # type: ignore[no-untyped-def]
-    api: Api = make_api(EmulatorOptions(token_ttl=1.0))
+    clock = FakeClock()
+    api: Api = make_api(EmulatorOptions(token_ttl=1.0), clock=clock)
     assert error_code(api.get("/rest/v1/campaigns/1234.json")) is None
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert error_code(api.get("/rest/v1/campaigns/1234.json")) == "602"
     assert error_code(api.get("/rest/v1/campaigns/1234.json")) == "601"
     assert error_code(api.get("/rest/v1/campaigns/1234.json")) == "601"

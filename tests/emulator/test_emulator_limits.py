@@ -7,7 +7,9 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from emulator_testing import Api, error_code
+from testing.clock import FakeClock
 
 from mktsync.emulator import EmulatorOptions
 from mktsync.emulator.limits import Limiter, cst_day
@@ -25,9 +27,10 @@ def test_the_101st_call_inside_the_default_window_gets_606(api: Api) -> None:
 
 
 def test_the_window_slides(make_api: Any) -> None:
-    api: Api = make_api(EmulatorOptions(calls=3, window_seconds=1.0))
+    clock = FakeClock()
+    api: Api = make_api(EmulatorOptions(calls=3, window_seconds=1.0), clock=clock)
     assert [error_code(api.get(CAMPAIGN)) for _ in range(4)] == [None, None, None, "606"]
-    time.sleep(1.1)
+    clock.advance(1.1)
     assert error_code(api.get(CAMPAIGN)) is None
 
 
@@ -48,6 +51,7 @@ def test_rejected_calls_count_unless_configured_otherwise() -> None:
     assert lenient.quota_used() == 2
 
 
+@pytest.mark.slow
 def test_the_11th_concurrent_call_gets_615(make_api: Any) -> None:
     api: Api = make_api(EmulatorOptions(latency=(1.0, 1.0)))
     results: list[str | None] = []

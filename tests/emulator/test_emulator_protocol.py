@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from emulator_testing import Api, error_code
+from emulator_testing import CLIENT, Api, error_code
+from testing.seed import lead, seed
 
 from mktsync.emulator import EmulatorOptions
 
@@ -16,11 +17,8 @@ N = 5000
 
 @pytest.fixture
 def big(make_api: Any) -> Api:
-    seed = {
-        "clients": [{"client_id": "abc", "client_secret": "s3cret-value"}],
-        "leads": [{"id": i, "email": f"Person{i}@Example.com", "crmId": f"c{i}"} for i in range(1, N + 1)],
-    }  # fmt: skip
-    api: Api = make_api(EmulatorOptions(), seed)
+    people = [lead(i, f"Person{i}@Example.com", crmId=f"c{i}") for i in range(1, N + 1)]
+    api: Api = make_api(EmulatorOptions(), seed(client=CLIENT, leads=people))
     return api
 
 

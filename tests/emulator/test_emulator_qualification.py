@@ -6,22 +6,23 @@ from typing import Any
 
 import httpx
 import pytest
-from emulator_testing import Api, error_code
+from emulator_testing import CLIENT, Api, error_code
+from testing.seed import campaign, lead, program, seed
 
 from mktsync.emulator import EmulatorOptions
 
-SEED: dict[str, Any] = {
-    "clients": [{"client_id": "abc", "client_secret": "s3cret-value"}],
-    "programs": [{"id": 1001, "name": "Webinars"}],
-    "campaigns": [
-        {"id": 1, "name": "Once", "program_id": 1001, "qualification": {"rule": "once"}},
-        {"id": 2, "name": "Every time", "program_id": 1001, "qualification": "any"},
-        {"id": 3, "name": "Weekly", "program_id": 1001,
-         "qualification": {"rule": "interval", "every": 1, "unit": "week"}},
-        {"id": 4, "name": "Unsaid", "program_id": 1001},
+WEEKLY = {"rule": "interval", "every": 1, "unit": "week"}
+SEED = seed(
+    client=CLIENT,
+    programs=[program(1001, "Webinars")],
+    campaigns=[
+        campaign(1, "Once", program_id=1001, qualification={"rule": "once"}),
+        campaign(2, "Every time", program_id=1001, qualification="any"),
+        campaign(3, "Weekly", program_id=1001, qualification=WEEKLY),
+        campaign(4, "Unsaid", program_id=1001),
     ],
-    "leads": [{"id": 10, "email": "a@example.com"}, {"id": 11, "email": "b@example.com"}],
-}  # fmt: skip
+    leads=[lead(10, "a@example.com"), lead(11, "b@example.com")],
+)
 
 
 @pytest.fixture

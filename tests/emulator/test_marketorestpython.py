@@ -14,28 +14,26 @@ from typing import Any
 
 import marketorestpython.client as marketorestpython  # the test extra installs it
 import pytest
+from testing.seed import campaign, folder, lead, program, seed, token
 
 from mktsync.emulator import Emulator, EmulatorOptions, serve
 
-SEED: dict[str, Any] = {
-    "clients": [{"client_id": "mrp-client", "client_secret": "mrp-secret-value"}],
-    "folders": [
-        {"id": 10, "name": "Marketing", "tokens": [{"name": "Brand", "type": "text", "value": "Acme"}]},
-        {"id": 11, "name": "Events", "parent_id": 10},
+SEED = seed(
+    client=("mrp-client", "mrp-secret-value"),
+    folders=[
+        folder(10, "Marketing", token("Brand", "Acme")),
+        folder(11, "Events", parent_id=10),
     ],
-    "programs": [
-        {"id": 1001, "name": "Webinars", "folder_id": 11,
-         "tokens": [{"name": "WebinarTitle", "type": "text", "value": ""}]},
+    programs=[program(1001, "Webinars", token("WebinarTitle", ""), folder_id=11)],
+    campaigns=[
+        campaign(1234, "Webinar reminder", type="trigger", program_id=1001),
+        campaign(1235, "Monthly batch", type="batch", program_id=1001),
     ],
-    "campaigns": [
-        {"id": 1234, "name": "Webinar reminder", "type": "trigger", "program_id": 1001},
-        {"id": 1235, "name": "Monthly batch", "type": "batch", "program_id": 1001},
+    leads=[
+        lead(318592, "ada@example.com", firstName="Ada"),
+        lead(318593, "alan@example.com", firstName="Alan"),
     ],
-    "leads": [
-        {"id": 318592, "email": "ada@example.com", "firstName": "Ada"},
-        {"id": 318593, "email": "alan@example.com", "firstName": "Alan"},
-    ],
-}  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,8 @@ import pytest
 
 from mktsync.items import token_hash
 from mktsync.ledger import Ledger
-from mktsync.ledger.baseline import (
-    SentRecord,
-    WrongInstance,
-    bind_instance,
-    instance_of,
-    record_sent,
-)
+from mktsync.ledger.instance import WrongInstance, bind_instance, instance_of
+from mktsync.ledger.sent import SentRecord, record_sent
 
 
 def test_a_ledger_is_bound_to_its_first_instance(open_: Callable[..., Ledger]) -> None:

@@ -17,39 +17,43 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from testing.project import (
+    LEAD_BY_EMAIL,
+    MARKETO_FROM_ENV,
+    Flow,
+    csv_source,
+    flow,
+    write_project,
+)
+from testing.seed import serve_project
 
-from mktsync.config import load_config
-from mktsync.demo import seed_for
-from mktsync.emulator import EmulatorOptions, serve
+from mktsync.emulator import EmulatorOptions
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger import open_ledger
 
-CONFIG = """\
-version: 1
-marketo:
-  base_url: ${{MARKETO_BASE_URL}}
-  client_id: ${{MARKETO_CLIENT_ID}}
-  client_secret: ${{MARKETO_CLIENT_SECRET}}
-  limits: {{calls: 100, window_seconds: 20, concurrency: 1}}
-ledger: sqlite:///.mktsync/{name}
-sources:
-  regs: {{type: csv, path: regs.csv}}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {{email: "{{{{ row.email }}}}"}}
-    tokens: {{my.Link: "https://example.com/{{{{ row.code }}}}"}}
-"""
+REMINDER = {
+    "campaign_id": 1234,
+    "source": "regs",
+    "lead": LEAD_BY_EMAIL,
+    "tokens": Flow({"my.Link": "https://example.com/{{ row.code }}"}),
+}
 
 
 def project(folder: Path, leads: int) -> None:
     """``campaigns.yaml`` on ``.mktsync/ledger.db`` and ``copy.yaml`` on ``.mktsync/copy.db``:
     one campaign whose every lead has its own link (a trigger call each)."""
     rows = "".join(f"lead{i}@example.com,c{i}\n" for i in range(leads))
-    (folder / "regs.csv").write_text("email,code\n" + rows, encoding="utf-8")
-    (folder / "campaigns.yaml").write_text(CONFIG.format(name="ledger.db"), encoding="utf-8")
-    (folder / "copy.yaml").write_text(CONFIG.format(name="copy.db"), encoding="utf-8")
+    limits = flow(calls=100, window_seconds=20, concurrency=1)
+    for name, ledger in (("campaigns.yaml", "ledger.db"), ("copy.yaml", "copy.db")):
+        write_project(
+            folder,
+            name=name,
+            marketo={**MARKETO_FROM_ENV, "limits": limits},
+            ledger=f"sqlite:///.mktsync/{ledger}",
+            sources={"regs": csv_source("regs.csv")},
+            campaigns={"reminder": REMINDER},
+            files={"regs.csv": "email,code\n" + rows},
+        )
 
 
 def apply(folder: Path, config: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -59,6 +63,7 @@ def apply(folder: Path, config: str, env: dict[str, str]) -> subprocess.Popen[st
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_an_apply_through_a_hard_link_is_refused_while_another_holds_the_lock(
     tmp_path: Path,
 ) -> None:
@@ -68,7 +73,7 @@ def test_an_apply_through_a_hard_link_is_refused_while_another_holds_the_lock(
         pass
     os.link(tmp_path / ".mktsync" / "ledger.db", tmp_path / ".mktsync" / "copy.db")
     options = EmulatorOptions(latency=(0.25, 0.3))  # 12 calls, one at a time: 3 s or more
-    with serve(seed=seed_for(load_config(tmp_path / "campaigns.yaml")), options=options) as emu:
+    with serve_project(tmp_path / "campaigns.yaml", options) as emu:
         env = {**os.environ, "MARKETO_BASE_URL": emu.base_url,
                "MARKETO_CLIENT_ID": emu.client_id, "MARKETO_CLIENT_SECRET": emu.client_secret}  # fmt: skip
         first = apply(tmp_path, "campaigns.yaml", env)

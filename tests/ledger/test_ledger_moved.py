@@ -16,38 +16,41 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from testing.project import (
+    LEAD_BY_EMAIL,
+    MARKETO_FROM_ENV,
+    Flow,
+    csv_source,
+    flow,
+    write_file,
+    write_project,
+)
+from testing.seed import serve_project
 
-from mktsync.config import load_config
-from mktsync.demo import seed_for
-from mktsync.emulator import Emulator, serve
+from mktsync.emulator import Emulator
 from mktsync.ledger import open_ledger
 
-CONFIG = """version: 1
-marketo:
-  base_url: ${{MARKETO_BASE_URL}}
-  client_id: ${{MARKETO_CLIENT_ID}}
-  client_secret: ${{MARKETO_CLIENT_SECRET}}
-ledger: {ledger}
-{environments}sources:
-  regs: {{type: csv, path: data/regs.csv}}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {{email: "{{{{ row.email }}}}"}}
-    tokens:
-      my.Webinar: "{{{{ row.webinar }}}}"
-"""
+REMINDER = {
+    "campaign_id": 1234,
+    "source": "regs",
+    "lead": LEAD_BY_EMAIL,
+    "tokens": {"my.Webinar": "{{ row.webinar }}"},
+}
 
 OLD = "sqlite:///.mktsync/ledger.db"
 NEW = "sqlite:///data/new.db"
 LEADS = 3
 
 
-def write_config(repo: Path, ledger: str, environments: str = "") -> Path:
-    path = repo / "campaigns.yaml"
-    path.write_text(CONFIG.format(ledger=ledger, environments=environments), encoding="utf-8")
-    return path
+def write_config(repo: Path, ledger: str, environments: dict[str, Flow] | None = None) -> Path:
+    return write_project(
+        repo,
+        marketo=MARKETO_FROM_ENV,
+        ledger=ledger,
+        sources={"regs": csv_source("data/regs.csv")},
+        campaigns={"reminder": REMINDER},
+        environments=environments,
+    )
 
 
 def git(repo: Path, *args: str) -> str:
@@ -68,9 +71,8 @@ def git(repo: Path, *args: str) -> str:
 
 def project(tmp_path: Path, ledger: str = OLD, *, repo: bool = True) -> Path:
     """A campaigns repository: the config, three registrations, ledgers ignored by git."""
-    (tmp_path / "data").mkdir()
     rows = "".join(f"user{i}@example.com,w1\n" for i in range(LEADS))
-    (tmp_path / "data" / "regs.csv").write_text("email,webinar\n" + rows, encoding="utf-8")
+    write_file(tmp_path / "data" / "regs.csv", "email,webinar\n" + rows)
     write_config(tmp_path, ledger)
     if repo:
         (tmp_path / ".gitignore").write_text(".mktsync/\n*.db\n", encoding="utf-8")
@@ -96,7 +98,7 @@ def emulators() -> Iterator[Start]:
     with ExitStack() as stack:
 
         def start(config: Path) -> Emulator:
-            return stack.enter_context(serve(seed=seed_for(load_config(config))))
+            return stack.enter_context(serve_project(config))
 
         yield start
 
@@ -247,11 +249,10 @@ def test_another_environments_ledger_knowing_the_campaigns_is_in_the_headline(
     tmp_path: Path, emulators: Start
 ) -> None:
     repo = project(tmp_path, repo=False)
-    environments = (
-        "environments:\n"
-        "  sandbox: {ledger: 'sqlite:///.mktsync/sandbox.db'}\n"
-        "  production: {ledger: 'sqlite:///.mktsync/production.db'}\n"
-    )
+    environments = {
+        "sandbox": flow(ledger="sqlite:///.mktsync/sandbox.db"),
+        "production": flow(ledger="sqlite:///.mktsync/production.db"),
+    }
     write_config(repo, OLD, environments)
     emu = emulators(repo / "campaigns.yaml")
     assert mktsync(repo, "apply", "--yes", "--env", "sandbox", emu=emu).returncode == 0
@@ -444,9 +445,7 @@ def test_ledgers_outside_the_repository_are_never_opened(tmp_path: Path, emulato
     sent = mktsync(repo, "apply", "--yes", "--ledger", outside, emu=emu)
     assert sent.returncode == 0, sent.stderr
     assert (tmp_path / "outside.db").is_file()
-    environments = (
-        f"environments:\n  sandbox: {{ledger: '{outside}'}}\n  production: {{ledger: '{OLD}'}}\n"
-    )
+    environments = {"sandbox": flow(ledger=outside), "production": flow(ledger=OLD)}
     write_config(repo, OLD, environments)
     plan = mktsync(repo, "plan", "--env", "production")
     assert plan.returncode == 0, plan.stderr

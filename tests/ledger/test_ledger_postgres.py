@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from ledger_testing import item
 
+from mktsync.config.dburl import redact
 from mktsync.errors import LedgerError
 from mktsync.ledger import open_ledger
-from mktsync.ledger.postgres import redact
 from mktsync.ledger.schema import LATEST, MIGRATIONS
 
 psycopg = pytest.importorskip("psycopg", reason="pip install 'mktsync[postgres]'")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from mktsync.ledger import Ledger
-from mktsync.ledger.baseline import SentRecord, record_sent
+from mktsync.ledger.sent import SentRecord, record_sent
 
 
 def sends(count: int, *, fail_at: int | None = None) -> Iterator[SentRecord]:

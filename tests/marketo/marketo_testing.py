@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from testing import seed as seeds
+from testing.seed import campaign, lead, program, token
 
 from mktsync.emulator import Emulator
 from mktsync.marketo import MarketoClient, RetryPolicy
@@ -15,57 +17,34 @@ CLIENT_SECRET = "sEcReT-3f9a1c-never-print"
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0)
 
 
-def seed(**extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "clients": [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}],
-        "programs": [
-            {
-                "id": 1001,
-                "name": "Webinars",
-                "tokens": [
-                    {"name": "WebinarTitle", "type": "text", "value": ""},
-                    {"name": "JoinLink", "type": "text", "value": ""},
-                ],
-            }
+def seed(**sections: Any) -> dict[str, Any]:
+    """Campaign 1234 to trigger, three that refuse a trigger, leads 1-10; ``sections``
+    replace the seed's own."""
+    webinars = program(1001, "Webinars", token("WebinarTitle", ""), token("JoinLink", ""))
+    in_webinars = {"program_id": 1001}
+    instance = seeds.seed(
+        client=(CLIENT_ID, CLIENT_SECRET),
+        programs=[webinars],
+        campaigns=[
+            campaign(
+                1234, "Reminder", type="trigger", active=True, requestable=True, **in_webinars
+            ),
+            campaign(2000, "Monthly", type="batch", active=False, requestable=False, **in_webinars),
+            campaign(
+                3000, "Paused", type="trigger", active=False, requestable=False, **in_webinars
+            ),
+            campaign(
+                4000,
+                "No API trigger",
+                type="trigger",
+                active=True,
+                requestable=False,
+                **in_webinars,
+            ),
         ],
-        "campaigns": [
-            {
-                "id": 1234,
-                "name": "Reminder",
-                "type": "trigger",
-                "active": True,
-                "requestable": True,
-                "program_id": 1001,
-            },
-            {
-                "id": 2000,
-                "name": "Monthly",
-                "type": "batch",
-                "active": False,
-                "requestable": False,
-                "program_id": 1001,
-            },
-            {
-                "id": 3000,
-                "name": "Paused",
-                "type": "trigger",
-                "active": False,
-                "requestable": False,
-                "program_id": 1001,
-            },
-            {
-                "id": 4000,
-                "name": "No API trigger",
-                "type": "trigger",
-                "active": True,
-                "requestable": False,
-                "program_id": 1001,
-            },
-        ],
-        "leads": [{"id": i, "email": f"lead{i}@example.com"} for i in range(1, 11)],
-    }
-    base.update(extra)
-    return base
+        leads=[lead(i, f"lead{i}@example.com") for i in range(1, 11)],
+    )
+    return instance | sections
 
 
 class RecordingTransport(httpx.HTTPTransport):

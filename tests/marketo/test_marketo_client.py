@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from marketo_testing import (
     CLIENT_ID,
@@ -14,6 +12,7 @@ from marketo_testing import (
     api_entries,
     seed,
 )
+from testing.clock import FakeClock
 
 from mktsync.config.model import Limits
 from mktsync.emulator import Emulator, EmulatorOptions, serve
@@ -57,9 +56,10 @@ def test_trigger_limits_are_enforced_before_sending(emu: Emulator, make_client: 
 def test_expired_token_mid_run_is_renewed_and_the_request_resent_with_the_new_token() -> None:
     transport = RecordingTransport()
     # The client's clock stands still, so it believes its token fresh and sends it after
-    # Marketo's expiry: only the 602 answer can tell it.
+    # Marketo's expiry (the emulator's clock moved on): only the 602 answer can tell it.
+    marketo_clock = FakeClock()
     with (
-        serve(seed=seed(), options=EmulatorOptions(token_ttl=2.0)) as emu,
+        serve(seed=seed(), options=EmulatorOptions(token_ttl=2.0), clock=marketo_clock) as emu,
         MarketoClient(
             emu.base_url,
             CLIENT_ID,
@@ -72,7 +72,7 @@ def test_expired_token_mid_run_is_renewed_and_the_request_resent_with_the_new_to
         ) as client,
     ):
         client.find_leads_by_id([1])
-        time.sleep(2.1)
+        marketo_clock.advance(2.1)
         assert client.find_leads_by_id([1]) == {1}
         journal = [(e["endpoint"], e["codes"]) for e in emu.journal()]
     assert journal == [

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from marketo_testing import CLIENT_ID, CLIENT_SECRET, FAST_RETRY, seed
+from testing.seed import campaign, folder, program, token
 
 from mktsync.config.model import Limits
 from mktsync.emulator import Emulator, EmulatorOptions, serve
@@ -14,21 +15,19 @@ from mktsync.marketo import MarketoClient
 
 TREE: dict[str, Any] = {
     "folders": [
-        {"id": 10, "name": "Marketing", "tokens": [{"name": "Brand", "type": "text"},
-                                                   {"name": "Title", "type": "text"}]},
-        {"id": 11, "name": "Events", "parent_id": 10},
+        folder(10, "Marketing", token("Brand"), token("Title")),
+        folder(11, "Events", parent_id=10),
     ],
     "programs": [
-        {"id": 1001, "name": "Webinars", "folder_id": 11,
-         "tokens": [{"name": "Title", "type": "text"}]},
-        {"id": 1002, "name": "Second", "folder_id": 11},
+        program(1001, "Webinars", token("Title"), folder_id=11),
+        program(1002, "Second", folder_id=11),
     ],
     "campaigns": [
-        {"id": 1234, "name": "Reminder", "program_id": 1001},
-        {"id": 1235, "name": "Also in 1001", "program_id": 1001},
-        {"id": 1300, "name": "Other", "program_id": 1002},
+        campaign(1234, "Reminder", program_id=1001),
+        campaign(1235, "Also in 1001", program_id=1001),
+        campaign(1300, "Other", program_id=1002),
     ],
-}  # fmt: skip
+}
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from marketo_testing import CLIENT_ID, CLIENT_SECRET, seed
 
 from mktsync.config.model import Limits
@@ -11,6 +12,7 @@ from mktsync.emulator import EmulatorOptions, serve
 from mktsync.marketo import MarketoClient, RetryPolicy
 
 
+@pytest.mark.slow
 def test_many_threads_never_trip_the_rate_or_concurrency_limit() -> None:
     # Marketo's limits scaled down: 10 calls a second, 3 at once, with some latency so that
     # calls overlap.  No retries allowed: a single 606 or 615 would fail a call.

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from plan_helpers import items_of, record, row, write_project
+from testing.plans import items_of, record, row, write_project
 
 from mktsync import plan_config
 from mktsync.config import load_config

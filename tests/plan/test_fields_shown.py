@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from testing.seed import campaign, lead, program, seed, token
 
 from mktsync.apply import ApplyOptions, apply_config
 from mktsync.config import load_config
@@ -24,7 +26,7 @@ from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.ledger import open_ledger
 from mktsync.marketo import MarketoClient, RetryPolicy
 from mktsync.plan import make_plan
-from mktsync.planfile import load_plan
+from mktsync.plan.file import load_plan
 from mktsync.report import render_markdown, render_text
 
 CUSTOM = ("joinLink", "city", "seat")  # custom lead fields the emulator is seeded with
@@ -80,13 +82,13 @@ def people(n: int, *, code: str = "c", out: str = "true") -> list[dict[str, str]
 
 @contextmanager
 def emulator(emails: Sequence[str]) -> Iterator[Emulator]:
-    seed = {
-        "programs": [{"id": 51234, "name": "Events", "tokens": [{"name": "Code"}]}],
-        "campaigns": [{"id": 1234, "name": "Reminder", "program_id": 51234}],
-        "leads": [{"id": 100 + i, "email": e} for i, e in enumerate(emails)],
-        "lead_fields": [{"name": n} for n in CUSTOM],
-    }
-    with serve(seed=seed, options=EmulatorOptions()) as emu:
+    events = seed(
+        programs=[program(51234, "Events", token("Code"))],
+        campaigns=[campaign(1234, "Reminder", program_id=51234)],
+        leads=[lead(100 + i, e) for i, e in enumerate(emails)],
+        lead_fields=[{"name": n} for n in CUSTOM],
+    )
+    with serve(seed=events, options=EmulatorOptions()) as emu:
         yield emu
 
 
@@ -108,7 +110,7 @@ def apply(path: Path, emu: Emulator) -> int:
 
 def plans(path: Path) -> tuple[str, str, dict[str, Any]]:
     """The comment, the text plan and the JSON plan, as ``plan`` would print them now."""
-    from mktsync.planfile import plan_to_json
+    from mktsync.plan.file import plan_to_json
 
     config = load_config(path)
     with open_ledger(config.ledger.resolve({}), config.base_dir) as ledger:
@@ -220,6 +222,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 @settings(
     max_examples=25,
     deadline=None,

@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from markdown_it import MarkdownIt
+from testing.project import LEAD_BY_EMAIL, MARKETO_FROM_ENV, csv_source, write_project
+from testing.seed import serve_project as emulator
 
 from mktsync.cli import main
 from mktsync.config import load_config
-from mktsync.demo import seed_for
-from mktsync.emulator import Emulator, EmulatorOptions, serve
+from mktsync.emulator import Emulator
 from mktsync.items import Item
 from mktsync.ledger import open_ledger
 from mktsync.plan import make_plan
-from mktsync.planfile import dumps, load_plan
-from mktsync.report.schedules import orphan_line
+from mktsync.plan.file import dumps, load_plan
+from mktsync.report.batch import orphan_line
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -37,50 +37,43 @@ def at(hours: float) -> str:
 
 
 def project(
-    tmp_path: Path, sessions: list[tuple[str, str, str]], *, when: str = "", extra: str = ""
+    tmp_path: Path,
+    rows: list[tuple[str, str, str]],
+    *,
+    when: str | None = None,
+    more: Mapping[str, Any] | None = None,
 ) -> Path:
-    lines = ["webinar_id,title,blast_at,status", *(",".join([*s, "on"][:4]) for s in sessions)]
-    (tmp_path / "webinars.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (tmp_path / "regs.csv").write_text("email,webinar\nann@example.com,wb-1\n", encoding="utf-8")
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(
-        f"""version: 1
-marketo:
-  base_url: ${{MARKETO_BASE_URL}}
-  client_id: ${{MARKETO_CLIENT_ID}}
-  client_secret: ${{MARKETO_CLIENT_SECRET}}
-sources:
-  regs: {{type: csv, path: regs.csv}}
-  webinars: {{type: csv, path: webinars.csv}}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {{email: "{{{{ row.email }}}}"}}
-    key: "{{{{ row.email }}}}/{{{{ row.webinar }}}}"
-schedules:
-  starts-soon:
-    campaign_id: 3001
-    source: webinars
-    key: "{{{{ row.webinar_id }}}}"
-    run_at: "{{{{ row.blast_at }}}}"
-{when}    tokens:
-      my.WebinarTitle: "{{{{ row.title }}}}"
-{extra}""",
-        encoding="utf-8",
+    """Campaign 1234 on ``regs.csv``; batch campaign 3001 (``starts-soon``) run for each
+    webinar of ``rows`` (``sessions``) that ``when`` keeps; ``more`` schedules beside it."""
+    starts_soon = {
+        "campaign_id": 3001,
+        "source": "webinars",
+        "key": "{{ row.webinar_id }}",
+        "run_at": "{{ row.blast_at }}",
+        **({"when": when} if when is not None else {}),
+        "tokens": {"my.WebinarTitle": "{{ row.title }}"},
+    }
+    reminder = {
+        "campaign_id": 1234,
+        "source": "regs",
+        "lead": LEAD_BY_EMAIL,
+        "key": "{{ row.email }}/{{ row.webinar }}",
+    }
+    path = write_project(
+        tmp_path,
+        marketo=MARKETO_FROM_ENV,
+        sources={"regs": csv_source("regs.csv"), "webinars": csv_source("webinars.csv")},
+        campaigns={"reminder": reminder},
+        schedules={"starts-soon": starts_soon, **(more or {})},
+        files={"regs.csv": "email,webinar\nann@example.com,wb-1\n"},
     )
+    sessions(path, rows)
     return path
 
 
 def sessions(path: Path, rows: list[tuple[str, str, str] | tuple[str, str, str, str]]) -> None:
     lines = ["webinar_id,title,blast_at,status", *(",".join([*s, "on"][:4]) for s in rows)]
     (path.parent / "webinars.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-@contextmanager
-def emulator(path: Path) -> Iterator[Emulator]:
-    with serve(seed=seed_for(load_config(path)), options=EmulatorOptions()) as emu:
-        yield emu
 
 
 def cli(argv: list[str], emu: Emulator | None, monkeypatch: Any) -> tuple[int, str, str]:
@@ -159,7 +152,7 @@ def test_a_removed_row_whose_run_is_scheduled_is_orphaned_everywhere(
 def test_a_row_left_out_by_when_is_orphaned_too_and_a_run_in_the_past_is_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    when = "    when: \"{{ row.status == 'on' }}\"\n"
+    when = "{{ row.status == 'on' }}"
     path = project(
         tmp_path, [("wb-1", "Git for Ops", at(2)), ("wb-2", "Contracts", at(30))], when=when
     )
@@ -234,19 +227,21 @@ def test_finding_orphans_reads_only_the_batch_campaign_ids_records(
     assert spy.iterated == [3001]  # never the whole ledger, never the trigger campaign 1234
 
 
-SHARED = """  other-blast:
-    campaign_id: 3001
-    run_at: "{run_at}"
-    tokens:
-      my.WebinarTitle: "Everyone"
-"""
+def shared(run_at: str) -> dict[str, Any]:
+    """Another schedule of batch campaign 3001: one run, for everyone."""
+    return {
+        "other-blast": {
+            "campaign_id": 3001,
+            "run_at": run_at,
+            "tokens": {"my.WebinarTitle": "Everyone"},
+        }
+    }
 
 
 def test_schedules_sharing_a_campaign_id_pool_their_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    extra = SHARED.format(run_at=at(40))
-    path = project(tmp_path, [("wb-1", "Git for Ops", at(2))], extra=extra)
+    path = project(tmp_path, [("wb-1", "Git for Ops", at(2))], more=shared(at(40)))
     with emulator(path) as emu:
         code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 0, out + err

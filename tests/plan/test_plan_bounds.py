@@ -16,30 +16,33 @@ import json
 from pathlib import Path
 
 import pytest
-from plan_helpers import record
+from testing import project
+from testing.plans import record
+from testing.project import LEAD_BY_EMAIL, flow
 
-import mktsync.itemlists
+import mktsync.plan.lists
+import mktsync.plan.spill
 import mktsync.render.keys
-import mktsync.spill
 from mktsync.cli import main
 from mktsync.config import load_config
 from mktsync.items import Item
 from mktsync.render import iter_items
 
 ROWS = 700
-COLUMNS = (
-    "{email: string, lead_id: integer, webinar: string, code: string, name: string, key: string}"
+COLUMNS = flow(
+    email="string", lead_id="integer", webinar="string", code="string", name="string", key="string"
 )
+BY_ID = flow(id="{{ row.lead_id }}")
 ENTRIES = {
-    "a-email": (100, 'email: "{{ row.email }}"', "{{ row.key }}", "on_change", ""),
-    "b-id": (100, 'id: "{{ row.lead_id }}"', "id{{ row.key }}", "never", ""),
-    "c-code": (200, 'email: "{{ row.email }}"', "{{ row.key }}/{{ row.webinar }}", "never", ""),
+    "a-email": (100, LEAD_BY_EMAIL, "{{ row.key }}", "on_change", {}),
+    "b-id": (100, BY_ID, "id{{ row.key }}", "never", {}),
+    "c-code": (200, LEAD_BY_EMAIL, "{{ row.key }}/{{ row.webinar }}", "never", {}),
     "d-fields": (
         300,
-        'id: "{{ row.lead_id }}"',
+        BY_ID,
         "f{{ row.key }}",
         "on_change",
-        '    fields: {nameField: "{{ row.name }}"}\n',
+        {"fields": flow(nameField="{{ row.name }}")},
     ),
 }
 
@@ -63,21 +66,29 @@ def write_project(tmp_path: Path, max_invalid: int) -> Path:
     rows[1]["key"] = rows[0]["key"]  # early
     rows[-1]["key"] = rows[-2]["key"]  # late
     rows[600]["key"] = rows[2]["key"]  # across the bound
-    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    campaigns = "".join(
-        f"  {name}:\n    campaign_id: {cid}\n    source: p\n    lead: {{{lead}}}\n"
-        f'    key: "{key}"\n    retrigger: {retrigger}\n    max_invalid: {max_invalid}\n'
-        f'    tokens:\n      my.W: "{{{{ row.webinar }}}}"\n'
-        + ('      my.Code: "{{ row.code }}"\n' if name == "c-code" else "")
-        + extra
+    campaigns = {
+        name: {
+            "campaign_id": cid,
+            "source": "p",
+            "lead": lead,
+            "key": key,
+            "retrigger": retrigger,
+            "max_invalid": max_invalid,
+            "tokens": {
+                "my.W": "{{ row.webinar }}",
+                **({"my.Code": "{{ row.code }}"} if name == "c-code" else {}),
+            },
+            **extra,
+        }
         for name, (cid, lead, key, retrigger, extra) in ENTRIES.items()
+    }
+    return project.write_project(
+        tmp_path,
+        ledger="sqlite:///ledger.db",
+        sources={"p": flow(type="jsonl", path="p.jsonl", columns=COLUMNS)},
+        campaigns=campaigns,
+        files={"p.jsonl": "".join(json.dumps(r) + "\n" for r in rows)},
     )
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(
-        "version: 1\nledger: sqlite:///ledger.db\nsources:\n"
-        f"  p: {{type: jsonl, path: p.jsonl, columns: {COLUMNS}}}\ncampaigns:\n{campaigns}"
-    )
-    return path
 
 
 def seed(path: Path) -> None:
@@ -105,10 +116,10 @@ def outputs(path: Path, extra: list[str]) -> list[tuple[int, str, str]]:
 
 
 def tiny(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 2)
+    monkeypatch.setattr(mktsync.plan.spill, "GROUPS_HELD", 2)
     monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 1)
     monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 3)
-    monkeypatch.setattr(mktsync.itemlists, "HELD", 1)
+    monkeypatch.setattr(mktsync.plan.lists, "HELD", 1)
 
 
 @pytest.mark.parametrize("extra", [[], ["--retry-unknown"]])

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from plan_helpers import row, write_project
+from testing.plans import row, write_project
 
 from mktsync import plan_config
 from mktsync.errors import PlanError
-from mktsync.planfile import dumps, load_plan
+from mktsync.plan.file import dumps, load_plan
 
 
 def _saved(tmp_path: Path) -> tuple[Path, str]:

@@ -15,12 +15,12 @@ import random
 import re
 from pathlib import Path
 
-from plan_helpers import items_of, record, write_project
+from testing.plans import items_of, record, write_project
 
 from mktsync import plan_config
 from mktsync.config import load_config
 from mktsync.ledger import open_ledger
-from mktsync.planfile import dumps, plan_to_json
+from mktsync.plan.file import dumps, plan_to_json
 
 ROWS = 20_000
 SECOND = """  series:
@@ -125,7 +125,7 @@ def test_entries_with_one_campaign_id_share_calls(tmp_path: Path) -> None:
     name the other entry's leads; a saved plan reads back the same."""
     import json
 
-    from mktsync.planfile import load_plan
+    from mktsync.plan.file import load_plan
 
     rows = [
         {"email": f"u{n}@example.com", "webinar": "w1", "code": "c",
@@ -153,10 +153,10 @@ def test_entries_with_one_campaign_id_share_calls(tmp_path: Path) -> None:
 def test_bounded_memory_plans_exactly_what_unbounded_maps_plan(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """With room for 40 token sets and 100 keys, the 20,000-row plans are the same bytes:
     dropped token sets are joined back, and keys past the first 100 are checked on disk."""
+    import mktsync.plan.spill
     import mktsync.render.keys
-    import mktsync.spill
 
-    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 40)
+    monkeypatch.setattr(mktsync.plan.spill, "GROUPS_HELD", 40)
     monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 100)
     monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 1000)
     config_path = project(tmp_path)
@@ -173,8 +173,8 @@ def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
     as the exact in-memory check, and the first row still wins."""
     import json
 
+    import mktsync.plan.spill
     import mktsync.render.keys
-    import mktsync.spill
 
     rows = [
         {"email": f"u{n % 900 if n % 10 == 0 else n}@example.com", "webinar": "w1",
@@ -187,7 +187,7 @@ def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
     exact = json.loads(dumps(plan_config(config_path)[1]))
     monkeypatch.setattr(mktsync.render.keys, "KEYS_HELD", 150)
     monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 500)
-    monkeypatch.setattr(mktsync.spill, "GROUPS_HELD", 8)
+    monkeypatch.setattr(mktsync.plan.spill, "GROUPS_HELD", 8)
     bounded = json.loads(dumps(plan_config(config_path)[1]))
     for plan in (exact, bounded):
         plan.pop("ledger"), plan.pop("config")
@@ -203,7 +203,7 @@ def test_a_long_list_of_changed_items_is_read_from_the_spill(tmp_path: Path) -> 
     order, with old and new tokens, without holding them (past itemlists.HELD)."""
     import json
 
-    from mktsync.itemlists import SpilledList
+    from mktsync.plan.lists import SpilledList
 
     rows = [
         {"email": f"u{n}@example.com", "webinar": "w1", "code": f"c{n}", "status": "registered"}

@@ -1,7 +1,7 @@
 """``apply --reviewed`` matching (issue 21): an item due now is sent only when the reviewed
 plan sends it with the same campaign id, key, lead, tokens and lead fields.
 
-The digests in ``planread.ReviewedSet`` are checked against a plain model (tuples in a
+The digests in ``plan.filecalls.ReviewedSet`` are checked against a plain model (tuples in a
 set), for plans held in memory and for the same plans written with ``plan --out``'s writer
 and read back a call at a time, whatever the order of token and field names.
 """
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from mktsync.config.model import Limits
 from mktsync.items import Item
 from mktsync.plan import Binding, Call, CampaignPlan, Plan, PlannedItem
-from mktsync.planfile import load_plan, write_plan
-from mktsync.planread import ReviewedSet
+from mktsync.plan.file import load_plan, write_plan
+from mktsync.plan.filecalls import ReviewedSet
 
 text = st.text(min_size=1, max_size=6)  # any text: NUL, surrogates, non-ASCII
 pairs = st.lists(st.tuples(text, text), max_size=3, unique_by=lambda p: p[0])
@@ -36,7 +36,7 @@ def items(draw: st.DrawFn) -> Item:
         tokens=tuple(sorted((f"{{{{my.{n}}}}}", v) for n, v in draw(pairs))),
         source="s",
         row=draw(st.integers(2, 9)),
-        fields=tuple(draw(pairs)),
+        synced=tuple(draw(pairs)),
     )
 
 
@@ -55,8 +55,8 @@ def plan_of(reviewed: list[Item], *, shuffled: bool) -> Plan:
 
     def call(item: Item) -> Call:
         tokens = item.tokens[::-1] if shuffled else item.tokens
-        fields = item.fields[::-1] if shuffled else item.fields
-        sent = Item(**{**_fields(item), "tokens": tokens, "fields": fields})
+        fields = item.synced[::-1] if shuffled else item.synced
+        sent = Item(**{**_fields(item), "tokens": tokens, "synced": fields})
         return Call(
             campaign_id=item.campaign_id,
             tokens=tokens,
@@ -139,13 +139,13 @@ def test_what_is_compared_and_what_is_not() -> None:
         tokens=(("{{my.Webinar}}", "w1"),),
         source="regs",
         row=2,
-        fields=(("joinLink", "https://x/1"),),
+        synced=(("joinLink", "https://x/1"),),
     )
     found = ReviewedSet.of(plan_of([base], shuffled=False))
     moved = Item(**{**_fields(base), "campaign": "renamed", "source": "other", "row": 9})
     other_lead = Item(**{**_fields(base), "email": "bob@example.com"})
     other_token = Item(**{**_fields(base), "tokens": (("{{my.Webinar}}", "w2"),)})
-    other_field = Item(**{**_fields(base), "fields": (("joinLink", "https://x/2"),)})
+    other_field = Item(**{**_fields(base), "synced": (("joinLink", "https://x/2"),)})
     other_campaign = Item(**{**_fields(base), "campaign_id": 99})
     assert found.reasons([moved, other_lead, other_token, other_field, other_campaign]) == [
         None,

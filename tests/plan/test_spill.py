@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mktsync.items import Item
-from mktsync.spill import OFFSET, Spill, decode_tokens, encode_tokens
+from mktsync.plan.spill import OFFSET, Spill, decode_tokens, encode_tokens
 
 names = st.text(max_size=6)
 token_sets = st.lists(st.tuples(names, st.text(max_size=12)), max_size=3).map(tuple)
@@ -45,14 +45,14 @@ def test_a_bounded_group_map_groups_exactly_as_an_unbounded_one(
 ) -> None:
     """With room for a few token sets only, sets are dropped and come back under a new
     number; finish joins them to their first, so the calls are those of an exact map."""
-    import mktsync.spill
+    import mktsync.plan.spill
 
     sets = [(("{{my.T}}", f"v{p}"),) for p in picks]
     expected: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for n, tokens in enumerate(sets):
         expected.setdefault(tokens, []).append(n)
-    old = mktsync.spill.GROUPS_HELD
-    mktsync.spill.GROUPS_HELD = held
+    old = mktsync.plan.spill.GROUPS_HELD
+    mktsync.plan.spill.GROUPS_HELD = held
     try:
         with Spill() as spill:
             writer = spill.writer(7)
@@ -61,7 +61,7 @@ def test_a_bounded_group_map_groups_exactly_as_an_unbounded_one(
             writer.finish()
             got = [(t, [row[OFFSET] for row in rows]) for t, rows in spill.chunks(7, size)]
     finally:
-        mktsync.spill.GROUPS_HELD = old
+        mktsync.plan.spill.GROUPS_HELD = old
     assert got == [
         (tokens, members[i : i + size])
         for tokens, members in expected.items()
@@ -106,7 +106,7 @@ items = st.builds(
         campaign="c", campaign_id=7, key=key,
         lead_id=lead if isinstance(lead, int) else None,
         email=lead if isinstance(lead, str) else None,
-        tokens=(("{{my.T}}", "v"),), source="s\u00e9", row=row, fields=tuple(fields),
+        tokens=(("{{my.T}}", "v"),), source="s\u00e9", row=row, synced=tuple(fields),
     ),
     texts, st.one_of(st.integers(1, 10**12), texts), st.lists(st.tuples(texts, texts), max_size=2),
     st.integers(1, 10**6),
@@ -124,8 +124,8 @@ def test_lead_lines_are_what_json_dumps_writes(
     item: Item, action: str, old: tuple[tuple[str, str], ...] | None, retry_of: str | None
 ) -> None:
     """The spill stores each lead's line written by hand; it must be the dict's JSON."""
-    from mktsync.planfile import _compact, _planned
-    from mktsync.planned import PlannedItem, lead_line
+    from mktsync.plan.file import _compact, _planned
+    from mktsync.plan.records import PlannedItem, lead_line
 
     planned = PlannedItem(item=item, action=action, old_tokens=old, retry_of=retry_of)  # type: ignore[arg-type]
     assert lead_line(item, action, old, retry_of) == _compact(_planned(planned))

@@ -10,12 +10,12 @@ import io
 from pathlib import Path
 
 import pytest
-from plan_helpers import write_project
+from testing.plans import write_project
 
-import mktsync.spill
+import mktsync.plan.spill
 from mktsync.cli import main
 from mktsync.errors import TempSpaceError
-from mktsync.spill import Spill
+from mktsync.plan.spill import Spill
 
 
 def small_spill(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
@@ -25,7 +25,7 @@ def small_spill(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
         real_init(self, columns)
         self._conn.execute(f"PRAGMA max_page_count = {pages}")
 
-    monkeypatch.setattr(mktsync.spill.Spill, "__init__", init)
+    monkeypatch.setattr(mktsync.plan.spill.Spill, "__init__", init)
 
 
 def test_a_full_spill_is_a_temp_space_error(monkeypatch: pytest.MonkeyPatch) -> None:

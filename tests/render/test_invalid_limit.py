@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
+from testing.project import LEAD_BY_EMAIL, csv_source, write_project
 
 from mktsync.cli import main
 
-CONFIG = """version: 1
-ledger: sqlite:///ledger.db
-sources:
-  regs: {{type: csv, path: regs.csv}}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {{email: "{{{{ row.email }}}}"}}
-{extra}"""
 
-
-def project(tmp_path: Path, emails: list[str], extra: str = "") -> Path:
-    (tmp_path / "regs.csv").write_text("email\n" + "".join(f"{e}\n" for e in emails))
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(CONFIG.format(extra=extra))
-    return path
+def project(tmp_path: Path, emails: list[str], **settings: Any) -> Path:
+    """Campaign 1234 for ``emails``, with the campaign's ``settings`` (``max_invalid``)."""
+    reminder = {"campaign_id": 1234, "source": "regs", "lead": LEAD_BY_EMAIL, **settings}
+    return write_project(
+        tmp_path,
+        ledger="sqlite:///ledger.db",
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": reminder},
+        files={"regs.csv": "email\n" + "".join(f"{e}\n" for e in emails)},
+    )
 
 
 def plan(path: Path, *extra: str) -> tuple[int, str, str]:
@@ -52,25 +48,23 @@ def test_the_error_lists_twenty_rows_then_a_count(tmp_path: Path) -> None:
     assert "... and 5 more invalid rows" in err
 
 
-@pytest.mark.parametrize(("allowed", "code"), [("1", 0), ("'34%'", 0), ("'33%'", 1), ("0", 1)])
-def test_max_invalid_count_or_share(tmp_path: Path, allowed: str, code: int) -> None:
-    path = project(
-        tmp_path, ["a@example.com", "b@example.com", "bad"], f"    max_invalid: {allowed}\n"
-    )
+@pytest.mark.parametrize(("allowed", "code"), [(1, 0), ("34%", 0), ("33%", 1), (0, 1)])
+def test_max_invalid_count_or_share(tmp_path: Path, allowed: int | str, code: int) -> None:
+    path = project(tmp_path, ["a@example.com", "b@example.com", "bad"], max_invalid=allowed)
     assert plan(path)[0] == code
 
 
 def test_every_row_invalid_is_an_error_whatever_max_invalid_says(tmp_path: Path) -> None:
-    code, _, err = plan(project(tmp_path, ["bad", "worse"], "    max_invalid: 100\n"))
+    code, _, err = plan(project(tmp_path, ["bad", "worse"], max_invalid=100))
     assert code == 1
     assert "every row of source 'regs' is invalid (2)" in err
 
 
 def test_detailed_exitcode_never_says_no_changes_with_invalid_rows(tmp_path: Path) -> None:
-    path = project(tmp_path, ["a@example.com", "bad"], "    max_invalid: 1\n")
+    path = project(tmp_path, ["a@example.com", "bad"], max_invalid=1)
     assert plan(path, "--detailed-exitcode")[0] == 2
     # without invalid rows and nothing to send it is 0: an empty source
-    path = project(tmp_path, [], "    max_invalid: 1\n")
+    path = project(tmp_path, [], max_invalid=1)
     assert plan(path, "--detailed-exitcode")[0] == 0
 
 

@@ -109,6 +109,7 @@ value = st.one_of(
 rows = st.dictionaries(st.sampled_from(COLUMNS[:-1]), value).map(Row)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(text=template_text, row=rows)
 def test_fast_path_renders_exactly_what_jinja_renders(text: str, row: Row) -> None:

@@ -8,7 +8,6 @@ writer shows them escaped; the JSON plan (what is sent) keeps the true value, by
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -22,15 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from testing.project import LEAD_BY_EMAIL, MARKETO_FROM_ENV, csv_source, csv_text, write_project
+from testing.seed import serve_project
 
 from mktsync import plan_config
+from mktsync.apply.result import ApplyReport, ScheduleReport
 from mktsync.cli import main
-from mktsync.config import load_config
-from mktsync.demo import seed_for
-from mktsync.emulator import EmulatorOptions, serve
+from mktsync.cli.progress import Progress
 from mktsync.errors import hidden, one_line
-from mktsync.outcomes import ApplyReport, ScheduleReport
-from mktsync.progress import Progress
 from mktsync.report.escape import VALUE_WIDTH, html_text, literal, visible
 from mktsync.report.outcome import render_apply_markdown, render_apply_text
 
@@ -44,33 +42,24 @@ SHOWN = {
     TITLE: "Git for Ops\\u202e\\u200b",
 }
 
-CONFIG = """version: 1
-marketo:
-  base_url: ${MARKETO_BASE_URL}
-  client_id: ${MARKETO_CLIENT_ID}
-  client_secret: ${MARKETO_CLIENT_SECRET}
-sources:
-  regs: {type: csv, path: regs.csv}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {email: "{{ row.email }}"}
-    key: "{{ row.email }}/{{ row.webinar }}"
-    retrigger: on_change
-    tokens:
-      my.Title: "{{ row.title }}"
-"""
+REMINDER = {
+    "campaign_id": 1234,
+    "source": "regs",
+    "lead": LEAD_BY_EMAIL,
+    "key": "{{ row.email }}/{{ row.webinar }}",
+    "retrigger": "on_change",
+    "tokens": {"my.Title": "{{ row.title }}"},
+}
 
 
 def project(tmp_path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    with open(tmp_path / "regs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["email", "webinar", "title"])
-        writer.writerows(rows)
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
+    return write_project(
+        tmp_path,
+        marketo=MARKETO_FROM_ENV,
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": REMINDER},
+        files={"regs.csv": csv_text(rows, ["email", "webinar", "title"])},
+    )
 
 
 def cli(argv: list[str], monkeypatch: pytest.MonkeyPatch, emu: Any = None) -> tuple[int, str, str]:
@@ -150,7 +139,7 @@ def test_apply_report_and_its_markdown_show_a_hostile_missing_lead_escaped(
 ) -> None:
     path = project(tmp_path, [("bob@example.com", "w1", "Title")])
     summary = tmp_path / "summary.md"
-    with serve(seed=seed_for(load_config(path)), options=EmulatorOptions()) as emu:
+    with serve_project(path) as emu:
         project(tmp_path, [("bob@example.com", "w1", "Title"), (EMAIL, WEBINAR, TITLE)])
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
         code, out, err = cli(["apply", str(path), "--yes"], monkeypatch, emu)

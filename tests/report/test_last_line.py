@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from mktsync.apply.result import ApplyReport, CampaignReport, MissingLead
 from mktsync.config.model import Limits
-from mktsync.outcomes import ApplyReport, CampaignReport, MissingLead
 from mktsync.plan import Plan
 from mktsync.report.outcome import last_line, render_apply_markdown, render_apply_text
 
@@ -200,7 +200,7 @@ def test_every_combination_is_named_in_the_last_line(present: tuple[int, ...]) -
 
 
 def test_changed_batch_runs_get_the_fix_not_a_promise_of_a_retry() -> None:
-    from mktsync.outcomes import ScheduleReport
+    from mktsync.apply.result import ScheduleReport
 
     r = ApplyReport(
         run_id=1,

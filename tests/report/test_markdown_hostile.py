@@ -6,7 +6,6 @@ no HTML element, image, link, autolink, mention or table column may come from th
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from testing.project import LEAD_BY_EMAIL, csv_source, csv_text, write_project
 
 from mktsync import plan_config
 from mktsync.config import load_config
@@ -45,21 +45,6 @@ HOSTILE = [
     "x" * 10_000,
 ]
 
-CONFIG = """version: 1
-sources:
-  regs: {type: csv, path: regs.csv}
-campaigns:
-  reminder:
-    campaign_id: 1234
-    source: regs
-    lead: {email: "{{ row.email }}"}
-    key: "{{ row.email }}/{{ row.title }}"
-    retrigger: %s
-    max_invalid: 100%%  # hostile rows that are not addresses must show as invalid rows too
-    tokens:
-      my.Title: "{{ row.title }}"
-      my.Link: "{{ row.link }}"
-"""
 
 OURS = re.compile(
     r"^(<!-- mktsync-plan -->|</?details>|<summary><b>[^<>]*</b>[^<>]*</summary>|</?sub>|<br>|</?b>)$"
@@ -67,15 +52,24 @@ OURS = re.compile(
 
 
 def project(tmp_path: Path, retrigger: str, titles: list[str], link: str) -> Path:
-    with open(tmp_path / "regs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["email", "title", "link"])
-        for n, title in enumerate(titles):
-            writer.writerow([f"user{n}@example.com", title, link])
-        writer.writerow(["<img src=x>", "bad email", link])  # an invalid row with data in it
-    path = tmp_path / "campaigns.yaml"
-    path.write_text(CONFIG % retrigger, encoding="utf-8")
-    return path
+    rows = [[f"user{n}@example.com", title, link] for n, title in enumerate(titles)]
+    rows.append(["<img src=x>", "bad email", link])  # an invalid row with data in it
+    reminder = {
+        "campaign_id": 1234,
+        "source": "regs",
+        "lead": LEAD_BY_EMAIL,
+        "key": "{{ row.email }}/{{ row.title }}",
+        "retrigger": retrigger,
+        # Hostile rows that are not addresses must show as invalid rows too.
+        "max_invalid": "100%",
+        "tokens": {"my.Title": "{{ row.title }}", "my.Link": "{{ row.link }}"},
+    }
+    return write_project(
+        tmp_path,
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": reminder},
+        files={"regs.csv": csv_text(rows, ["email", "title", "link"])},
+    )
 
 
 def render(text: str) -> list[Token]:

@@ -123,6 +123,7 @@ def test_the_corpus_covers_the_brief() -> None:
     assert len(ATTACKS) * len(RUNS) >= 90
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_the_attack_is_refused_and_nothing_connects(
     listener: Listener, tmp_path: Path, name: str

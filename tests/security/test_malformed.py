@@ -552,6 +552,7 @@ def test_tagged_values_in_every_field_give_located_problems(
     run_located(directory, "plan")
 
 
+@pytest.mark.slow
 @TAG_FUZZ
 @given(
     slot=st.integers(0, len(SLOTS) - 1),
@@ -615,6 +616,7 @@ def test_every_codec_name_is_a_codec_or_one_located_refusal() -> None:
         assert problem == same, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(SOURCE_PATHS))
 def test_every_codec_reads_a_source_or_gives_a_located_error(tmp_path: Path, kind: str) -> None:
     for number, name in enumerate(ONE_NAME_PER_CODEC):
@@ -623,6 +625,7 @@ def test_every_codec_reads_a_source_or_gives_a_located_error(tmp_path: Path, kin
         run_located(directory, "plan")
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

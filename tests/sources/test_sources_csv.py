@@ -152,6 +152,7 @@ def test_unknown_encoding_is_located_at_the_option(tmp_path: Path, make_spec: Ma
     assert str(info.value) == "registrations: campaigns.yaml:24:15: unknown encoding 'klingon'"
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_file(tmp_path: Path, make_spec: MakeSpec) -> None:
     path = write(tmp_path, "email,note\n" + "x@example.com,some text here\n" * 300_000)
     tracemalloc.start()

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sources_testing import MakeSpec
 
+from mktsync.config.dburl import redact
 from mktsync.config.model import EnvString, Position, SourceSpec
 from mktsync.errors import EnvironmentVariableError, SourceError
 from mktsync.sources import iter_rows
-from mktsync.sources.sql import redact_url
 
 QUERY_AT = Position(file="campaigns.yaml", line=27, column=12)
 URL_AT = Position(file="campaigns.yaml", line=26, column=10)
@@ -118,10 +118,15 @@ def test_abandoned_iteration_closes_the_connection(make_spec: MakeSpec, database
     spec = sql_spec(make_spec, "sqlite:///data/app.db", "SELECT * FROM leads", chunk_size=1)
     rows: Iterator[tuple[int, dict[str, Any]]] = iter_rows(spec)
     next(rows)
+    # An open reader holds a shared lock: an exclusive one is refused while it reads ...
+    with closing(sqlite3.connect(database, timeout=0)) as db:
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            db.execute("BEGIN EXCLUSIVE")
     rows.close()  # type: ignore[attr-defined]
-    # An open reader would hold a shared lock; an exclusive one succeeds only if it is gone.
+    # ... and granted once the abandoned iteration has closed its connection.
     with closing(sqlite3.connect(database, timeout=0)) as db:
         db.execute("BEGIN EXCLUSIVE")
+        assert db.in_transaction
         db.rollback()
 
 
@@ -144,13 +149,17 @@ def test_other_urls_need_the_sql_extra(
     ("url", "shown"),
     [
         ("postgresql://app:s3cret@db/x", "postgresql://app:***@db/x"),
+        # One rule for every database URL (config.dburl.redact): the query string is left
+        # out, since it can carry credentials too (the ledger's messages always did so).
         (
             "postgresql+psycopg://app:p%40ss:w@db:5432/x?sslmode=require",
-            "postgresql+psycopg://app:***@db:5432/x?sslmode=require",
+            "postgresql+psycopg://app:***@db:5432/x",
         ),
+        ("postgresql://app@db/x?password=s3cret", "postgresql://app@db/x"),
+        ("postgresql://app@db/x?sslmode=require&sslpassword=s3cret", "postgresql://app@db/x"),
         ("postgresql://app@db/x", "postgresql://app@db/x"),
         ("sqlite:///data/app.db", "sqlite:///data/app.db"),
     ],
 )
 def test_redact_url(url: str, shown: str) -> None:
-    assert redact_url(url) == shown
+    assert redact(url) == shown

@@ -1,7 +1,8 @@
 """``mktsync ledger``: look at the ledger, export it, and repair items by hand.
 
-The library functions open the ledger, return records and never print; the ``render_*``
-functions write them; ``add_parser`` registers the ``ledger`` command for ``cli``.
+The library functions (``mktsync.ledger.tools``, named here too) open the ledger, return
+records and never print; the ``render_*`` functions write them; ``add_parser`` registers
+the ``ledger`` command for ``cli``.
 
 >>> target = ledger_target(Path("campaigns.yaml"))
 >>> ledger_status(target).campaigns
@@ -10,8 +11,9 @@ functions write them; ``add_parser`` registers the ``ledger`` command for ``cli`
 ...        why="checked in Marketo: activity log shows the trigger").run_id
 14
 
-Modules: ``target`` (which ledger), ``query`` (status, show, export), ``repair``
-(mark-sent, forget) and ``args`` (the command line).
+Modules: ``args`` (the command line and its handlers), ``target`` (the campaign options),
+``query`` (status and show printed), ``repair`` (a repair printed), ``settlecmd`` and
+``importcmd`` (``ledger settle`` and ``ledger import``).
 
 Reading (``status``, ``show``, ``export``) opens with ``create=False``: nothing is created.
 A repair takes the run lock, so it never races an ``apply`` (``Ledger.repair``).
@@ -20,27 +22,25 @@ A repair takes the run lock, so it never races an ``apply`` (``Ledger.repair``).
 from __future__ import annotations
 
 from mktsync.cli.ledger.args import add_parser
-from mktsync.cli.ledger.query import (
+from mktsync.cli.ledger.query import render_records_text, render_status_json, render_status_text
+from mktsync.cli.ledger.repair import render_repair_text
+from mktsync.ledger.tools import (
     EXPORT_COLUMNS,
     CampaignCounts,
+    KeysNotFound,
     LedgerStatus,
+    LedgerTarget,
+    RepairResult,
+    default_who,
     export,
     export_to_file,
     ledger_status,
+    ledger_target,
+    read_keys,
     record_dict,
-    render_records_text,
-    render_status_json,
-    render_status_text,
+    repair,
     show,
 )
-from mktsync.cli.ledger.repair import (
-    RepairResult,
-    default_who,
-    read_keys,
-    render_repair_text,
-    repair,
-)
-from mktsync.cli.ledger.target import KeysNotFound, LedgerTarget, ledger_target
 
 __all__ = [
     "EXPORT_COLUMNS",

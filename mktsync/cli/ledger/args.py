@@ -8,31 +8,25 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mktsync.cli.ledger.importcmd import add_import_parser
-from mktsync.cli.ledger.query import (
-    export,
-    export_to_file,
-    ledger_status,
-    record_dict,
-    render_records_text,
-    render_status_json,
-    render_status_text,
-    show,
-)
-from mktsync.cli.ledger.repair import (
-    default_who,
-    read_keys,
-    render_repair_text,
-    repair,
-)
-from mktsync.cli.ledger.settlecmd import add_settle_parser, export_sqlite
-from mktsync.cli.ledger.target import (
-    LedgerTarget,
-    add_campaign_choice,
-    campaign_id_of,
-    ledger_target,
-)
+from mktsync.cli.ledger.query import render_records_text, render_status_json, render_status_text
+from mktsync.cli.ledger.repair import render_repair_text
+from mktsync.cli.ledger.settlecmd import add_settle_parser
+from mktsync.cli.ledger.target import add_campaign_choice, campaign_id_of
 from mktsync.cli.options import add_environment
 from mktsync.errors import EXIT_OK, MktsyncError
+from mktsync.ledger.tools import (
+    LedgerTarget,
+    default_who,
+    export,
+    export_sqlite,
+    export_to_file,
+    ledger_status,
+    ledger_target,
+    read_keys,
+    record_dict,
+    repair,
+    show,
+)
 
 
 # -- the command line -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """``mktsync ledger import FILE.csv --campaign NAME --why TEXT``: a baseline from an export.
 
-The rule for keys and the CSV's columns are in ``mktsync.baseline`` and docs/ledger.md.
+The rule for keys and the CSV's columns are in ``mktsync.apply.baseline`` and docs/ledger.md.
 The file is read and every key checked before the ledger is opened: a refused file
 never creates or locks one.  On a terminal, stderr shows where the import is, rewritten
 in place; a count line ends the import on stderr either way.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from mktsync.errors import EXIT_OK
 
 if TYPE_CHECKING:
-    from mktsync.baseline import ImportProgress
+    from mktsync.apply.baseline import ImportProgress
 
 
 def add_import_parser(
@@ -64,11 +64,11 @@ class ProgressLine:
 
 
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from mktsync.baseline import check_import
-    from mktsync.cli.ledger.repair import default_who
+    from mktsync.apply.baseline import check_import
     from mktsync.cli.options import environment_of, find_config
-    from mktsync.contract import load_checked
     from mktsync.ledger import open_ledger
+    from mktsync.ledger.tools import default_who
+    from mktsync.sources.contract import load_checked
 
     config = load_checked(find_config(args.config, args), environment=environment_of(args))
     url = args.ledger or config.ledger.resolve()

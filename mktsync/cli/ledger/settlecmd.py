@@ -1,9 +1,9 @@
-"""`mktsync ledger settle` and `mktsync ledger export --format sqlite`.
+"""`mktsync ledger settle`.
 
-The logic lives in the library (``mktsync.settle``, ``Ledger.export_sqlite``); this
-module builds the client from the config's credentials, as ``apply`` does, and prints:
-one line per campaign, then what is left to do (the ``mark-sent``/``forget`` command for
-each item only a person can settle, ready to paste), then notes and the last line.
+The logic lives in the library (``mktsync.apply.settle``); this module builds the client
+from the config's credentials, as ``apply`` does, and prints: one line per campaign, then
+what is left to do (the ``mark-sent``/``forget`` command for each item only a person can
+settle, ready to paste), then notes and the last line.
 """
 
 from __future__ import annotations
@@ -13,20 +13,14 @@ import json
 import shlex
 from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from mktsync.cli.ledger.target import (
-    LedgerTarget,
-    _reading,
-    add_campaign_choice,
-    campaign_id_of,
-)
+from mktsync.cli.ledger.target import add_campaign_choice, campaign_id_of
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger import open_ledger
 
 if TYPE_CHECKING:  # settling talks to Marketo: imported when it runs (issue 16)
-    from mktsync.settle import SettledItem, SettleReport
+    from mktsync.apply.settle import SettledItem, SettleReport
 
 _LISTED = 20  # unsettled items named per campaign before "... and N more"
 # ReadBudget's defaults (mktsync.marketo.activities; a test keeps them equal): importing
@@ -82,19 +76,13 @@ def _positive(kind: type[int] | type[float]) -> Any:
     return parse
 
 
-def export_sqlite(target: LedgerTarget, out: Path) -> int:
-    """A consistent single-file copy of an SQLite ledger at ``out``; the records in it."""
-    with _reading(target) as ledger:
-        return ledger.export_sqlite(out)
-
-
 def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mktsync.apply.instance import bound
+    from mktsync.apply.settle import settle_unknown
     from mktsync.cli.options import environment_of, find_config
-    from mktsync.cli.record_only import bound
     from mktsync.config import display_name, load_config
     from mktsync.marketo import MarketoClient
     from mktsync.marketo.activities import ReadBudget
-    from mktsync.settle import settle_unknown
 
     # settle needs the config's credentials, so the config is read even with --ledger;
     # found as every command finds it, for the environment named (as apply does).
@@ -143,7 +131,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _ledger_prefix(config: str, environment: str | None, ledger_url: str | None) -> list[str]:
     """``mktsync ledger`` with the options that reach the ledger this settle used."""
-    from mktsync.ledger.postgres import redact
+    from mktsync.config.dburl import redact
 
     words = ["mktsync", "ledger"]
     if config != "campaigns.yaml":

@@ -1,0 +1,161 @@
+"""`mktsync plan` from the command line: exit codes, saved plans, CI summaries, no network."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from testing.plans import items_of, record, row, write_project
+
+from mktsync.cli import main
+from mktsync.config import load_config
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_detailed_exitcode(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    assert run("plan", str(path))[0] == 0
+    assert run("plan", str(path), "--detailed-exitcode")[0] == 2
+    record(path, "sent", items_of(load_config(path)))
+    assert run("plan", str(path), "--detailed-exitcode")[0] == 0
+
+
+def test_usage_error_is_1_not_2(tmp_path: Path) -> None:
+    code, _, err = run("plan", "--format", "yaml")
+    assert code == 1
+    assert "invalid choice: 'yaml'" in err
+
+
+def test_bad_config_is_1_with_located_errors(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.yaml"
+    path.write_text("version: 1\nsources: {}\ncampaigns: {x: {campaign_id: 1}}\n", encoding="utf-8")
+    code, out, err = run("plan", str(path), "--detailed-exitcode")
+    assert code == 1
+    assert ":3:" in err and "campaigns.x: 'source' is required" in err
+    assert "Traceback" not in out + err
+
+
+def test_plan_creates_no_files_and_needs_no_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+
+    def no_network(self: socket.socket, address: object) -> None:
+        raise AssertionError(f"plan tried to connect to {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    code, out, _ = run("plan", str(path))
+    assert code == 0
+    assert "+ trigger           1" in out
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no ledger file created
+
+
+def test_out_saves_the_json_plan(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    saved = tmp_path / "plan.json"
+    code, _, err = run("plan", str(path), "--out", str(saved))
+    assert code == 0 and "plan saved to" in err
+    _, printed, _ = run("plan", str(path), "--format", "json")
+    assert saved.read_text(encoding="utf-8") == printed
+
+
+def test_github_step_summary_gets_the_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_project(tmp_path, [row("jane@example.com")])
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert run("plan", str(path))[0] == 0
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n<!-- mktsync-plan -->")
+    assert "j***@example.com" in text and "jane@example.com" not in text
+
+
+def test_max_calls_refuses_the_plan(tmp_path: Path) -> None:
+    rows = [row(f"u{i}@example.com", code=str(i)) for i in range(5)]
+    path = write_project(tmp_path, rows, settings={"max_calls": 3})
+    code, out, err = run("plan", str(path))
+    assert code == 1
+    assert "needs 8 API calls; max_calls is 3" in err  # 5 triggers + 1 lookup + 2 preflight
+    assert "+ trigger           5" in out  # the reviewer still sees what was refused
+
+
+def test_corrupted_ledger_is_a_clear_error_and_left_alone(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    ledger = tmp_path / ".mktsync" / "ledger.db"
+    ledger.parent.mkdir()
+    ledger.write_bytes(b"this is not a database" * 100)
+    code, out, err = run("plan", str(path))
+    assert code == 1
+    assert "ledger.db" in err and "Traceback" not in err
+    assert ledger.read_bytes() == b"this is not a database" * 100
+
+
+def test_plan_reads_a_ledger_locked_by_a_running_apply(tmp_path: Path) -> None:
+    from mktsync.ledger import open_ledger
+
+    path = write_project(tmp_path, [row("ann@example.com")])
+    record(path, "sent", items_of(load_config(path)))
+    config = load_config(path)
+    with open_ledger(config.ledger.resolve(), config.base_dir) as ledger:
+        with ledger.lock(command="apply", timeout=5):
+            code, out, _ = run("plan", str(path), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["summary"]["unchanged"] == 1
+
+
+def test_unknown_campaign_filter(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    code, _, err = run("plan", str(path), "--campaign", "nope")
+    assert code == 1 and "no campaign named 'nope'" in err
+
+
+def test_max_invalid_fails_the_plan(tmp_path: Path) -> None:
+    path = write_project(
+        tmp_path, [row("ann@example.com"), row(""), row("")], extra="    max_invalid: 1\n"
+    )
+    code, _, err = run("plan", str(path))
+    assert code == 1
+    assert "campaigns.reminder: 2 rows are invalid, more than max_invalid (1)" in err
+    path = write_project(tmp_path, [row("ann@example.com"), row("")], extra="    max_invalid: 1\n")
+    assert run("plan", str(path))[0] == 0
+
+
+def test_detailed_exitcode_is_2_for_changed_items_not_resent(tmp_path: Path) -> None:
+    path = write_project(tmp_path, [row("ann@example.com", code="old")], retrigger="never")
+    record(path, "sent", items_of(load_config(path)))
+    write_project(tmp_path, [row("ann@example.com", code="new")], retrigger="never")
+    code, out, _ = run("plan", str(path), "--detailed-exitcode")
+    assert code == 2  # nothing to send, but a reviewer must see the changed item
+    assert "≠ changed           1" in out
+    assert "Nothing to trigger; 1 changed item will NOT be resent" in out
+
+
+def test_markdown_header_names_commit_and_redacted_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_project(tmp_path, [row("ann@example.com")])
+    monkeypatch.setenv("GITHUB_SHA", "0123abcd")
+    code, out, _ = run("plan", str(path), "--format", "markdown")
+    assert code == 0
+    assert "commit `0123abcd`" in out and "ledger `sqlite:///" in out
+    code, out, _ = run("plan", str(path), "--format", "markdown", "--ref", "feedbeef")
+    assert "commit `feedbeef`" in out
+    # The plan's instant, in the config's zone: what now and today were (issue 21).
+    code, out, _ = run("plan", str(path), "--format", "markdown", "--now", "2026-12-05T09:00Z")
+    assert "as of `2026-12-05T09:00:00+00:00 (UTC, today 2026-12-05)`" in out.split("\n")[3]
+    from mktsync.cli.plan import comment_context
+
+    context = comment_context(None, "postgresql://me:hunter2@db.example.com/ledger")
+    assert context.ledger == "postgresql://me:***@db.example.com/ledger"
+    assert context.ref == "0123abcd"
