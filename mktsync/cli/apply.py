@@ -307,7 +307,7 @@ def _endpoint(
     from mktsync.config import display_name
 
     if request.emulator:
-        from mktsync.cli.demo import EMULATOR_LEDGER, emulator_for
+        from mktsync.cli.demo import emulator_for, emulator_ledger
 
         with emulator_for(config) as emu:
             if not request.output.quiet:
@@ -319,7 +319,7 @@ def _endpoint(
                 Endpoint(
                     base_url=emu.base_url, client_id=emu.client_id, client_secret=emu.client_secret
                 ),
-                request.ledger_url or EMULATOR_LEDGER,
+                request.ledger_url or emulator_ledger(config.environment),
                 emu,
             )
         return

@@ -277,7 +277,9 @@ def new_ledger(
         for name, spec in config.environments.items():
             if name == config.environment:
                 continue
-            reading = read_other(spec.ledger.raw, config, current, ids, trusted=False, seen=seen)
+            # These campaigns as that environment names them: its own ids (a sandbox's).
+            theirs = _campaign_ids(config.for_environment(name))
+            reading = read_other(spec.ledger.raw, config, current, theirs, trusted=False, seen=seen)
             if reading.sends:
                 evidence.append(
                     Evidence(
