@@ -58,7 +58,11 @@ def add_parser(sub: Subparsers) -> None:
     add_campaign(p)
     add_campaign_id(p)
     add_retry_unknown(p)
-    p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
+    p.add_argument(
+        "--show-pii",
+        action="store_true",
+        help="do not mask email addresses and personal lead field values (text and Markdown)",
+    )
     add_policy(p, untrusted=True)
     p.set_defaults(handler=run)
 
@@ -99,6 +103,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     options = ReportOptions(
         color=output.use_color(out),
         show_pii=args.show_pii,
+        verbose=output.verbose,
         context=context,
         limit=output.rows(),
         # A fork's pull request: counts and a few sample rows, so the comment cannot be
