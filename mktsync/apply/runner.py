@@ -299,6 +299,7 @@ class _Runner:
         report.campaigns = list(self.by_name.values())
         self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
         self.done_calls = 0
+        self.sendable_calls = self.total_calls  # less the refused campaigns' once known
         # (campaign id, key) -> Marketo's (code, message): lead fields not written, no trigger
         self.field_skips: dict[tuple[int, str], tuple[str, str]] = {}
         self.started = time.monotonic()
@@ -379,7 +380,8 @@ class _Runner:
         retried = (Action.UNKNOWN,) if self.plan.retry_unknown else ()
         sent = (Action.TRIGGER, Action.RETRIGGER, *retried)
         leads = sum(cp.counts.get(k, 0) for cp in sendable for k in sent)
-        self.emit("start", calls=calls, leads=leads)
+        self.sendable_calls = calls
+        self.emit("start", calls=calls, leads=leads, eta=self._eta())
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
         self.emit("finish", **self.report.counts())
@@ -519,7 +521,7 @@ class _Runner:
                 self.done_calls += 1
             self.emit("call", campaign=name, campaign_id=call.campaign_id, leads=0,
                       outcome="no_leads", done=self.done_calls, total=self.total_calls,
-                      elapsed=time.monotonic() - self.started)  # fmt: skip
+                      elapsed=time.monotonic() - self.started, eta=self._eta())  # fmt: skip
             return
         if self.field_skips:
             items = self._fields_failed(rep, call, items, lead_ids)
@@ -585,8 +587,15 @@ class _Runner:
             done=self.done_calls,
             total=self.total_calls,
             elapsed=time.monotonic() - self.started,
+            eta=self._eta(),
             **detail,
         )
+
+    def _eta(self) -> float:
+        """Seconds the calls not yet done will take: the limiter's window and the calls'
+        measured latency, in the plan's time model (``Limits.seconds_for``)."""
+        left = max(0, self.sendable_calls - self.done_calls)  # refused campaigns' never go
+        return round(self.client.limiter.seconds_for(left), 1)
 
     def _fields_failed(
         self, rep: CampaignReport, call: Call, items: list[Item], lead_ids: dict[str, int]

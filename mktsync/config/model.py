@@ -9,6 +9,7 @@ and ``plan`` run without secrets.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -125,6 +126,40 @@ class Limits:
     concurrency: int = LIMITS["concurrency"]
     daily_quota: int = LIMITS["daily_quota"]
     safety_margin: float = float(LIMITS["safety_margin"])  # share of `calls` left to others
+
+    @property
+    def capacity(self) -> int:
+        """Calls this run may make per window: ``calls`` less the safety margin (at least 1)."""
+        return max(1, math.floor(self.calls * (1.0 - self.safety_margin)))
+
+    def seconds_for(
+        self, calls: int, *, latency: float = 0.0, used: int = 0, free_in: float = 0.0
+    ) -> float:
+        """How long ``calls`` API calls take under these limits: the one time model of the
+        plan's estimate and of apply's ETA.
+
+        The rate window: ``capacity`` calls per ``window_seconds``, a slot taken until a
+        window after its call finished (``marketo.limits.Limiter``), so calls past the
+        window's room wait for it: ``used`` slots are taken now, the first frees in
+        ``free_in`` seconds (a whole window when ``used`` is 0 or ``free_in`` unknown).
+        Each window's calls also take their ``latency``.  The concurrency: at most
+        ``concurrency`` calls in flight, each ``latency`` long.  Whichever is longer wins.
+
+        >>> Limits(calls=100, window_seconds=20).seconds_for(250)     # 3 windows, 2 waits
+        40.0
+        >>> Limits(calls=100, window_seconds=20).seconds_for(30, latency=0.5)  # 3 turns of 10
+        1.5
+        >>> Limits(calls=10, window_seconds=20).seconds_for(5, used=10, free_in=7.0)
+        7.0
+        """
+        if calls <= 0:
+            return 0.0
+        windows = math.ceil((used + calls) / self.capacity)  # the current one first
+        first = free_in if used and free_in > 0 else self.window_seconds
+        waits = 0.0 if windows <= 1 else first + (windows - 2) * self.window_seconds
+        rate = waits + windows * latency
+        turns = math.ceil(calls / max(1, self.concurrency)) * latency
+        return float(max(rate, turns))
 
 
 @dataclass(frozen=True, kw_only=True)

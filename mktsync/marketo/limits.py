@@ -18,7 +18,6 @@ run sends nothing that was still waiting (issue 21).
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -33,6 +32,7 @@ from mktsync.marketo.stop import Stop
 # How long a stoppable wait that no clock can end (every slot in flight, no free
 # concurrency place) sleeps between looks at its stop: a stop takes effect within it.
 STOP_POLL = 0.05
+LATENCY_WEIGHT = 0.2  # of the latest call in the measured latency's moving average
 
 
 class Limiter:
@@ -61,7 +61,7 @@ class Limiter:
         if not 0.0 <= limits.safety_margin < 1.0:
             raise ValueError("limits: safety_margin must be in [0, 1)")
         self.limits = limits
-        self.capacity = max(1, math.floor(limits.calls * (1.0 - limits.safety_margin)))
+        self.capacity = limits.capacity
         self.window = float(limits.window_seconds)
         self.stats = stats or ClientStats()
         self._clock = clock
@@ -70,6 +70,7 @@ class Limiter:
         self._finished: deque[float] = deque()  # finish times of calls still in the window
         self._in_flight = 0
         self._concurrency = threading.BoundedSemaphore(limits.concurrency)
+        self._latency: float | None = None  # a moving average of calls' durations, measured
 
     def __repr__(self) -> str:
         return (
@@ -90,10 +91,11 @@ class Limiter:
             if stop is not None and stop.is_set():
                 self._cancel_rate()
                 raise NotSent("stopped before the call was sent")
+            started = self._clock()
             try:
                 yield
             finally:
-                self._release_rate()
+                self._release_rate(self._clock() - started)
         finally:
             self._concurrency.release()
 
@@ -102,6 +104,18 @@ class Limiter:
         with self._cond:
             self._prune(self._clock())
             return self._in_flight + len(self._finished)
+
+    def seconds_for(self, calls: int) -> float:
+        """How long ``calls`` more calls will take from now: the window's state (slots taken,
+        when the first frees), the limits and the calls' measured latency, in the one model
+        the plan's estimate uses (``Limits.seconds_for``)."""
+        with self._cond:
+            now = self._clock()
+            self._prune(now)
+            used = self._in_flight + len(self._finished)
+            free_in = self._finished[0] + self.window - now if self._finished else 0.0
+            latency = self._latency or 0.0
+        return self.limits.seconds_for(calls, latency=latency, used=used, free_in=free_in)
 
     def _prune(self, now: float) -> None:
         while self._finished and self._finished[0] + self.window <= now:
@@ -161,8 +175,11 @@ class Limiter:
             self._in_flight -= 1
             self._cond.notify_all()
 
-    def _release_rate(self) -> None:
+    def _release_rate(self, seconds: float) -> None:
         with self._cond:
+            # Recent calls weigh most: Marketo's answers slow down and speed up over a run.
+            last = self._latency
+            self._latency = seconds if last is None else last + LATENCY_WEIGHT * (seconds - last)
             self._in_flight -= 1
             self._finished.append(self._clock())
             self._cond.notify_all()
