@@ -134,10 +134,10 @@ class Progress:
             [calls, eta],
             [calls],
         ]
+        if width is None:
+            return ", ".join(p for p in choices[0] if p)
         for parts in choices:
             text = ", ".join(p for p in parts if p)
-            if width is None:
-                return text
             room = width - len(text) - 3  # "[" + bar + "] "
             if parts is choices[0] and room >= MIN_BAR and self.tty:
                 bar = min(BAR, room)

@@ -12,7 +12,7 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import field as _field
 from pathlib import Path
@@ -133,33 +133,40 @@ class Limits:
         return max(1, math.floor(self.calls * (1.0 - self.safety_margin)))
 
     def seconds_for(
-        self, calls: int, *, latency: float = 0.0, used: int = 0, free_in: float = 0.0
+        self, calls: int, *, latency: float = 0.0, frees: Sequence[float] = ()
     ) -> float:
         """How long ``calls`` API calls take under these limits: the one time model of the
         plan's estimate and of apply's ETA.
 
-        The rate window: ``capacity`` calls per ``window_seconds``, a slot taken until a
-        window after its call finished (``marketo.limits.Limiter``), so calls past the
-        window's room wait for it: ``used`` slots are taken now, the first frees in
-        ``free_in`` seconds (a whole window when ``used`` is 0 or ``free_in`` unknown).
-        Each window's calls also take their ``latency``.  The concurrency: at most
-        ``concurrency`` calls in flight, each ``latency`` long.  Whichever is longer wins.
+        The rate window: ``capacity`` calls per ``window_seconds``, a slot held until a
+        window after its call finished (``marketo.limits.Limiter``).  ``frees`` are the
+        slots taken now, as seconds until each frees, soonest first (none for a plan).
+        Calls queue for slots: the call in place ``p`` (after the slots taken) waits for the
+        slot of place ``p - capacity``, so the last call waits ``p // capacity`` times -- the
+        first time for a slot taken now, each further time a whole window plus a call's
+        ``latency``.  The concurrency: at most ``concurrency`` calls in flight, each
+        ``latency`` long.  Whichever is longer wins.
 
         >>> Limits(calls=100, window_seconds=20).seconds_for(250)     # 3 windows, 2 waits
         40.0
         >>> Limits(calls=100, window_seconds=20).seconds_for(30, latency=0.5)  # 3 turns of 10
         1.5
-        >>> Limits(calls=10, window_seconds=20).seconds_for(5, used=10, free_in=7.0)
+        >>> Limits(calls=10, window_seconds=20).seconds_for(5, frees=[7.0] * 10)
         7.0
         """
         if calls <= 0:
             return 0.0
-        windows = math.ceil((used + calls) / self.capacity)  # the current one first
-        first = free_in if used and free_in > 0 else self.window_seconds
-        waits = 0.0 if windows <= 1 else first + (windows - 2) * self.window_seconds
-        rate = waits + windows * latency
+        cycle = self.window_seconds + latency
+        last = len(frees) + calls - 1  # the last call's place in the queue for slots
+        waits, place = divmod(last, self.capacity)
+        if not waits:
+            start = 0.0
+        elif place < len(frees):
+            start = max(0.0, frees[place]) + (waits - 1) * cycle
+        else:
+            start = waits * cycle
         turns = math.ceil(calls / max(1, self.concurrency)) * latency
-        return float(max(rate, turns))
+        return float(max(start + latency, turns))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -106,16 +106,18 @@ class Limiter:
             return self._in_flight + len(self._finished)
 
     def seconds_for(self, calls: int) -> float:
-        """How long ``calls`` more calls will take from now: the window's state (slots taken,
-        when the first frees), the limits and the calls' measured latency, in the one model
-        the plan's estimate uses (``Limits.seconds_for``)."""
+        """How long ``calls`` more calls will take from now: the window's state (when each
+        slot taken frees), the limits and the calls' measured latency, in the one model the
+        plan's estimate uses (``Limits.seconds_for``)."""
         with self._cond:
             now = self._clock()
             self._prune(now)
-            used = self._in_flight + len(self._finished)
-            free_in = self._finished[0] + self.window - now if self._finished else 0.0
             latency = self._latency or 0.0
-        return self.limits.seconds_for(calls, latency=latency, used=used, free_in=free_in)
+            # Finished calls free their slots a window after they finished (in that order);
+            # calls in flight, a latency and a window from now.
+            frees = [done + self.window - now for done in self._finished]
+            frees += [latency + self.window] * self._in_flight
+        return self.limits.seconds_for(calls, latency=latency, frees=frees)
 
     def _prune(self, now: float) -> None:
         while self._finished and self._finished[0] + self.window <= now:

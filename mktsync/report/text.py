@@ -311,7 +311,9 @@ def _campaign(
     if len(cp.invalid) > limit:
         lines.append(f"  … and {len(cp.invalid) - limit:,} more invalid")
     for item in islice(cp.unknown, limit):
-        unknown_line = f"{Action.UNKNOWN.mark} {clean(item.key)}: outcome of an earlier call unknown"
+        unknown_line = (
+            f"{Action.UNKNOWN.mark} {clean(item.key)}: outcome of an earlier call unknown"
+        )
         lines.append("  " + paint(Action.UNKNOWN, unknown_line))
     if len(cp.unknown) > limit:
         lines.append(f"  … and {len(cp.unknown) - limit:,} more unknown")
