@@ -8,7 +8,10 @@ nothing; the command says so, in text and JSON, and exits 3.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from settle_helpers import duplicates, records, settle
 
 from mktsync.config import display_name, load_config
 from mktsync.ledger import open_ledger
+from mktsync.marketo import Limiter
 from mktsync.marketo.activities import ReadBudget
 
 
@@ -208,6 +212,36 @@ def test_a_log_not_read_to_its_end_says_why_and_how_to_read_more(
         code, out, err = cli(args, emu, monkeypatch)
         assert (code, err) == (0, "")
         assert out.startswith("campaign 1234: settled as sent 0, settled as not sent 1,")
+
+
+def test_max_seconds_holds_while_the_limiter_makes_pages_wait(tmp_path: Path) -> None:
+    """``--max-seconds 2`` counts the waits for a rate slot: the read stops when its next
+    page would wait past it, instead of waiting out the window (20 s) and reading on."""
+    latency = 0.2
+    path = write_project(tmp_path, rows(1), calls=5, window=20, concurrency=1)
+    with emulator(path) as emu:
+        emu.script_fault("trigger", 1, "reset")
+        apply(path, emu)
+        emu.set_faults("activities.endless=on")
+        emu.set_latency(latency)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
+        env |= {"MARKETO_BASE_URL": emu.base_url, "MARKETO_CLIENT_ID": emu.client_id,
+                "MARKETO_CLIENT_SECRET": emu.client_secret}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "mktsync", "ledger", "--config", str(path), "settle",
+             "--min-age", "0", "--max-seconds", "2", "--format", "json"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        pages = sum(e.get("endpoint") == "activities" for e in emu.journal())
+    assert (done.returncode, done.stderr) == (3, "")
+    log = json.loads(done.stdout)["activity_log"]
+    assert log["stopped"].startswith(
+        "the time budget (2 s) runs out before the next call: the next slot in the rate window"
+    )
+    # Every slot of the limiter's window but the paging token's was a page.
+    slots = Limiter(load_config(path).marketo.limits).capacity
+    assert log["pages"] == pages == slots - 1
+    assert log["seconds"] < 2 + latency + 1.0  # the budget, one call's latency, some slack
 
 
 def test_the_budget_must_be_positive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
