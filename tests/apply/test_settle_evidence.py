@@ -167,6 +167,40 @@ def test_activities_of_other_types_or_of_other_campaigns_are_not_evidence(
         assert sorted(triggered(emu).values()) == [1, 1, 1, 1]
 
 
+def test_only_requests_dated_inside_the_window_count_and_a_future_one_decides_nothing(
+    tmp_path: Path,
+) -> None:
+    """The window runs from the call's run start to the read's end, each with a 2 min
+    clock margin; a request dated later says the clocks disagree: never "not sent"."""
+    path = write_project(tmp_path, rows(3, shared_code=False), concurrency=1)
+    with emulator(path) as emu:
+        for nth in (1, 2, 3):
+            emu.script_fault("trigger", nth, "reset")  # none reached Marketo
+        apply(path, emu)
+        lead_of = {r.key.split("/")[0]: r.lead_id or 0 for r in records(path)}
+        now = datetime.now(UTC)
+        future, slightly_ahead, before = now + timedelta(hours=1), now + timedelta(seconds=60), now - timedelta(hours=1)  # fmt: skip
+        emu.add_activity(lead_of["user0@example.com"], 47, primary_id=1234, at=future)
+        emu.add_activity(lead_of["user1@example.com"], 47, primary_id=1234, at=slightly_ahead)
+        emu.add_activity(lead_of["user2@example.com"], 47, primary_id=1234, at=before)
+        report = settle(path, emu)
+        items = {i.key.split("/")[0]: i for c in report.campaigns for i in c.items}
+        assert {k: i.verdict for k, i in items.items()} == {
+            "user0@example.com": "unknown",
+            "user1@example.com": "sent",  # Marketo's clock a minute ahead: within the margin
+            "user2@example.com": "not_sent",  # an earlier request is not this call's
+        }
+        ahead = items["user0@example.com"]
+        assert (
+            f"dated {future.strftime('%Y-%m-%dT%H:%M:%SZ')}, later than the end of" in ahead.reason
+        )
+        assert "Marketo's clock and this machine's disagree" in ahead.reason
+        assert ahead.check is not None and "Activity Log" in ahead.check  # by hand
+        assert report.exit_code == 3
+        apply(path, emu)  # only the item settled as not sent goes out again
+        assert [t["lead_ids"] for t in emu.triggers()] == [[lead_of["user2@example.com"]]]
+
+
 def test_a_request_without_a_campaign_id_decides_nothing(tmp_path: Path) -> None:
     path = write_project(tmp_path, rows(2, shared_code=False), concurrency=1)
     with emulator(path) as emu:
