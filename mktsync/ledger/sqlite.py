@@ -20,7 +20,8 @@ module is the open store.  Races it closes, and how:
   unless the file holds the run's last commit (``walguard``: each write transaction
   numbers itself in the guard, and the lock file holds the number before it commits).
 * A hard link in another folder has no lock file beside it: the guard names the
-  holder's lock file, so ``sqlite_open`` finds the holder through any name.
+  holder's lock file, so ``sqlite_open`` finds the holder through any name, and a run
+  taking the lock by that name waits while the guard's lock file is held.
 * Damage SQLite's reads cannot see (a page header or child pointer that hides
   records): every run checks the file with ``PRAGMA quick_check`` when it takes the
   lock, and with the full ``integrity_check`` after a run that did not end cleanly
@@ -170,18 +171,30 @@ class SqliteStore:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + timeout
         while True:
+            held_by: str | None = None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    held_by = _describe_holder(fd, self.path)
-                    os.close(fd)
-                    raise LedgerLocked(
-                        f"{self.name}: the ledger is locked by {held_by}; waited {timeout:g} s"
-                    ) from None
-                time.sleep(min(0.05, remaining))
+                pass
+            else:
+                # A run through a name in another folder holds that folder's lock file:
+                # its guard in the file names it.
+                try:
+                    held_by = self._held_elsewhere()
+                except BaseException:
+                    os.close(fd)  # and with it our flock
+                    raise
+                if held_by is None:
+                    break
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                held_by = held_by or _describe_holder(fd, self.path)
+                os.close(fd)
+                raise LedgerLocked(
+                    f"{self.name}: the ledger is locked by {held_by}; waited {timeout:g} s"
+                ) from None
+            time.sleep(min(0.05, remaining))
         os.ftruncate(fd, 0)
         # The name it was opened by, for a run that reaches the file by another name.
         self._holder = {**holder.as_dict(), "ledger": str(self.path)}
@@ -192,6 +205,13 @@ class SqliteStore:
         except BaseException:
             self.release_run_lock()
             raise
+
+    def _held_elsewhere(self) -> str | None:
+        """The holder of this file's run lock through a name in another folder, if any."""
+        assert self.path is not None
+        with self.transaction() as tx:
+            text = tx.execute("SELECT wal_guard FROM ledger_meta WHERE id = 1")[0][0]
+        return None if text is None else guard_holder(Guard.parse(str(text)), self.path)
 
     def _write_holder(self, intent: Guard | None) -> None:
         """The lock file's content: its holder, and the number of the write it begins.
@@ -383,6 +403,24 @@ def other_name_holder(path: Path, lock: Path | None = None) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+def guard_lock_file(guard: Guard, path: Path) -> Path | None:
+    """The lock file the guard's run held, if it is the lock of the file at ``path``: named
+    by the same device and inode (a copy, a new file, never reads another file's lock)."""
+    if guard.lock is None:
+        return None
+    lock = Path(guard.lock)
+    return lock if lock.is_absolute() and lock.name == lock_path_of(path).name else None
+
+
+def guard_holder(guard: Guard, path: Path) -> str | None:
+    """Who holds the run lock of the file at ``path`` through a name in another folder, as
+    the run's guard in the file says (that folder has its own lock file), described."""
+    lock = guard_lock_file(guard, path)
+    if lock is None or lock == lock_path_of(path):
+        return None  # the lock beside this name: ``other_name_holder`` and flock see to it
+    return other_name_holder(path, lock)
 
 
 def lock_path_of(path: Path) -> Path:

@@ -47,6 +47,8 @@ from mktsync.ledger.sqlite import (
     SqliteStore,
     SqliteTx,
     connect,
+    guard_holder,
+    guard_lock_file,
     lock_path_of,
     other_name_holder,
     read_lock_file,
@@ -145,16 +147,13 @@ def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
     if text is None or store.path is None:
         return
     guard = Guard.parse(str(text))
-    own = lock_path_of(store.path)
-    lock = _guard_lock(guard, own)
-    if lock is not None and lock != own:
-        # The run that set the guard locked the file beside another of its names.
-        held_by = other_name_holder(store.path, lock)
-        if held_by is not None:
-            raise LedgerLocked(
-                f"{store.name}: the ledger is locked by another run: {held_by}; wait for it"
-                " to end, and reach a ledger by one name only"
-            )
+    held_by = guard_holder(guard, store.path)
+    if held_by is not None:
+        raise LedgerLocked(
+            f"{store.name}: the ledger is locked by another run: {held_by}; wait for it"
+            " to end, and reach a ledger by one name only"
+        )
+    lock = guard_lock_file(guard, store.path)
     if not wal_held and not (lock is not None and _folded(guard, lock)):
         raise LedgerError(_lost_log(store, guard, lock))
     if store.read_only or store.path is None:
@@ -174,15 +173,6 @@ def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-
-
-def _guard_lock(guard: Guard, own: Path) -> Path | None:
-    """The lock file the guard's run held, if it is this file's: named by the same device
-    and inode (a copy of the file, a new identity, never reads another file's lock)."""
-    if guard.lock is None:
-        return None
-    lock = Path(guard.lock)
-    return lock if lock.name == own.name and lock.is_absolute() else None
 
 
 def _folded(guard: Guard, lock: Path) -> bool:

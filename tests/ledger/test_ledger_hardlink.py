@@ -119,6 +119,31 @@ def test_a_run_that_opened_by_another_name_waits_for_the_same_lock(tmp_path: Pat
     assert "locked by pid" in text and "through another name of the same file" in text
 
 
+def test_a_run_opened_by_a_name_in_another_folder_waits_for_the_same_lock(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    with open_ledger("sqlite:///state/ledger.db", tmp_path):
+        pass
+    os.link(tmp_path / "state" / "ledger.db", tmp_path / "elsewhere" / "other.db")
+    with (
+        open_ledger("sqlite:///state/ledger.db", tmp_path) as first,
+        open_ledger("sqlite:///elsewhere/other.db", tmp_path) as second,  # before the lock
+    ):
+        with first.lock(command="apply"):
+            started = time.monotonic()
+            with pytest.raises(LedgerLocked) as caught:
+                with second.lock(command="apply", timeout=0.3):
+                    pass  # pragma: no cover
+            assert time.monotonic() - started >= 0.3  # it waited, as for any holder
+        with second.lock(command="apply"):  # the first run over: the other name takes it
+            pass
+    text = str(caught.value)
+    assert f"locked by pid {os.getpid()} " in text
+    assert "through another name of the same file" in text and text.endswith("waited 0.3 s")
+
+
 HOLD = """\
 import sys, time
 from pathlib import Path
