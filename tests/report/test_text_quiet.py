@@ -153,3 +153,34 @@ def test_verbose_lists_each_entry_its_own_leads_where_calls_are_shared(tmp_path:
     known = sections["webinar-reminder-known-leads"]
     assert "sent in the trigger calls of 'webinar-reminder' (the same campaign)" in known
     assert all(line.startswith("  + id:") for line in known.splitlines() if "@" in line)
+
+
+class Writes(io.StringIO):
+    """A stream that remembers how many lines each write carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def write(self, text: str) -> int:
+        self.sizes.append(text.count("\n"))
+        return super().write(text)
+
+
+def test_every_lead_is_written_a_page_at_a_time(tmp_path: Path) -> None:
+    """``-v`` on a big plan: the leads come from the spill and go out a page at a time,
+    never as one list of every line."""
+    from testing.plans import row, write_project
+
+    from mktsync import plan_config
+    from mktsync.report.text import PAGE, write_text
+
+    n = 2 * PAGE + 500
+    path = write_project(tmp_path, [row(f"u{i}@example.com") for i in range(n)])
+    _, plan = plan_config(path)
+    stream = Writes()
+    write_text(plan, stream, leads=True, limit=10**9)
+    listed = [line for line in stream.getvalue().splitlines() if line.startswith("  + u")]
+    assert len(listed) == n
+    assert max(stream.sizes) <= PAGE + 20  # a page, and a section's head or tail
+    assert len(stream.sizes) >= 3
