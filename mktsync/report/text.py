@@ -207,9 +207,11 @@ def _fields_written(
     samples = field_samples(cp, min(SAMPLES_PER_FIELD, limit), entries)
     lines = ["  lead fields written:"]
     for w in written:
+        # A field whose name looks personal shows its first character only, as in the comment.
+        personal = clean is mask_emails and personal_field(w.name)
 
-        def value(v: str, name: str = w.name) -> str:
-            return shorten(clean(mask_value(v) if clean is not str and personal_field(name) else v))
+        def value(v: str, personal: bool = personal) -> str:
+            return shorten(clean(mask_value(v) if personal else v))
 
         lines.append(one_line(f"    {w.name}: {field_leads(w)}"))
         for x in samples.get(w.name, []):
