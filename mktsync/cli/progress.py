@@ -80,7 +80,7 @@ class Progress:
             event = {k: one_line(v) if isinstance(v, str) else v for k, v in event.items()}
             kind = event.get("event")
             if kind == "start":
-                eta = _eta(event.get("eta"))
+                eta = _eta(event.get("eta")) if event.get("calls") else ""
                 self._log(
                     f"applying: {event['calls']} trigger calls for {event['leads']} leads"
                     + (f" ({eta})" if eta else "")
