@@ -25,6 +25,7 @@ from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
 from mktsync.plan.batch import schedule_plan_from_json, schedule_plan_json
 from mktsync.plan.filecalls import FileCalls, Where, read_streamed
+from mktsync.plan.notes import WHEN_MATCHES_NO_ROW, plan_notes
 from mktsync.plan.records import (
     CLASSES,
     SAMPLES_PER_FIELD,
@@ -32,6 +33,7 @@ from mktsync.plan.records import (
     Call,
     CampaignPlan,
     ChangedItem,
+    DeferredItem,
     FieldWrite,
     Plan,
     PlannedItem,
@@ -42,6 +44,7 @@ from mktsync.plan.records import (
     lead_line,
     planned_from_lead,
 )
+from mktsync.render.values import WhenMiss
 
 FORMAT_VERSION = 1
 
@@ -74,12 +77,38 @@ def _header(plan: Plan) -> dict[str, Any]:
         # Additive fields (format_version 1 stays): written only when there is something.
         **({"environment": plan.environment} if plan.environment else {}),
         **({"new_ledger": plan.new_ledger.as_json()} if plan.new_ledger else {}),
+        **({"notes": notes} if (notes := _notes_json(plan)) else {}),
         **(
             {"schedules": [schedule_plan_json(sp) for sp in plan.schedules]}
             if plan.schedules
             else {}
         ),
     }
+
+
+def _notes_json(plan: Plan) -> list[dict[str, Any]]:
+    """Issue 22: what the plan says about its data (``plan.notes``), each with its words."""
+    return [
+        {"kind": n.kind, "severity": n.severity, "campaign": n.campaign, "text": n.text,
+         **n.facts}
+        for n in plan_notes(plan)
+    ]  # fmt: skip
+
+
+def _when_misses(data: dict[str, Any]) -> tuple[WhenMiss, ...]:
+    return tuple(
+        WhenMiss(
+            campaign=str(n["campaign"]),
+            comparison=str(n["comparison"]),
+            column=str(n["column"]),
+            literal=str(n["literal"]),
+            values=tuple(str(v) for v in n["values"]),
+            more=bool(n.get("more_values", False)),
+            nearest=None if n.get("nearest") is None else str(n["nearest"]),
+        )
+        for n in data.get("notes", [])
+        if n.get("kind") == WHEN_MATCHES_NO_ROW
+    )
 
 
 def _binding_json(binding: Binding) -> dict[str, str | None]:
@@ -279,10 +308,53 @@ def _tail_rows(cp: CampaignPlan) -> dict[str, Iterator[dict[str, Any]]]:
             }
             for c in cp.changed
         ),
+        **({"deferred": (_deferred_json(d) for d in cp.deferred)} if cp.deferred else {}),
         "invalid": (
             {"source": i.source, "row": i.row, "key": i.key, "reason": i.reason} for i in cp.invalid
         ),
     }
+
+
+def _deferred_json(d: DeferredItem) -> dict[str, Any]:
+    item = d.item
+    return {
+        "key": item.key,
+        "lead": item.lead,
+        "source": item.source,
+        "row": item.row,
+        "tokens": dict(item.tokens),
+        "fields": dict(item.synced),
+        "first": {
+            "campaign": d.first_campaign,
+            "source": d.first_source,
+            "row": d.first_row,
+            "key": d.first_key,
+        },
+        "differs": [{"name": n, "first": a, "this": b} for n, a, b in d.differs],
+    }
+
+
+def _deferred(c: dict[str, Any], x: dict[str, Any]) -> DeferredItem:
+    lead = str(x["lead"])
+    first = x["first"]
+    return DeferredItem(
+        item=Item(
+            campaign=c["name"],
+            campaign_id=int(c["campaign_id"]),
+            key=str(x["key"]),
+            lead_id=int(lead[3:]) if lead.startswith("id:") else None,
+            email=None if lead.startswith("id:") else lead,
+            tokens=tuple(x["tokens"].items()),
+            source=x["source"],
+            row=int(x["row"]),
+            synced=tuple(x.get("fields", {}).items()),
+        ),
+        first_campaign=str(first["campaign"]),
+        first_source=str(first["source"]),
+        first_row=int(first["row"]),
+        first_key=str(first["key"]),
+        differs=tuple((str(d["name"]), d["first"], d["this"]) for d in x["differs"]),
+    )
 
 
 def _campaign(cp: CampaignPlan, entries: Sequence[CampaignPlan] = ()) -> dict[str, Any]:
@@ -393,6 +465,7 @@ def _plan_from_json(
                 lookup_calls=int(c["lookup_calls"]),
                 one_lead_per_call=bool(c["one_lead_per_call"]),
                 changed=tuple(_changed(c, x) for x in c.get("changed", [])),
+                deferred=tuple(_deferred(c, x) for x in c.get("deferred", [])),
                 missing_forecast=int(c.get("missing_forecast", 0)),
                 field_leads=int(c.get("field_leads", 0)),
                 per_lead_token=c.get("per_lead_token"),
@@ -428,6 +501,7 @@ def _plan_from_json(
         now=_now_from(data),
         timezone=str(data.get("timezone") or "UTC"),
         binding=_binding_from(data.get("binding")),
+        when_misses=_when_misses(data),
     )
 
 

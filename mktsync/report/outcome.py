@@ -41,6 +41,7 @@ SHORTFALL_WORDS: dict[Shortfall, Callable[[int], str]] = {
     Shortfall.INVALID: lambda n: plural(n, "invalid row"),
     Shortfall.NOT_ATTEMPTED: lambda n: plural(n, "lead") + " not attempted",
     Shortfall.CHANGED: lambda n: plural(n, "changed item") + " not resent",
+    Shortfall.DEFERRED: lambda n: plural(n, "row") + " deferred to the next run",
     Shortfall.HELD_UNKNOWN: lambda n: plural(n, "item") + " still unknown from an earlier run",
     Shortfall.RUNS_FAILED: lambda n: plural(n, "batch run") + " failed",
     Shortfall.RUNS_UNKNOWN: lambda n: plural(n, "batch run") + " with an unknown outcome",
@@ -148,7 +149,7 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
     for c in report.campaigns:
         if not (c.skipped or c.calls_sent or c.calls_failed or c.calls_unknown
                 or c.calls_not_attempted or c.invalid or c.missing or c.changed
-                or c.name in held):  # fmt: skip
+                or c.deferred or c.name in held):  # fmt: skip
             lines.append(f"{c.name} (campaign {c.campaign_id}): nothing to send")
             continue
         lines += _campaign_text(c, limit)
@@ -192,6 +193,15 @@ def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
         f"{c.leads_unknown} unknown, {c.leads_missing} missing, "
         f"{c.leads_not_attempted} not attempted, {c.invalid} invalid, {c.changed} changed not resent"
     )
+    if c.deferred:  # issue 22: not a failure; named, and sent by the next run
+        lines.append(
+            f"  » {plural(c.deferred, 'row')} deferred to the next run: another row of this "
+            "run writes other values to the same lead's fields"
+        )
+        for text in c.deferrals[:limit]:
+            lines.append(f"    {one_line(text)}")
+        if c.deferred > min(limit, len(c.deferrals)):
+            lines.append(f"    … and {c.deferred - min(limit, len(c.deferrals)):,} more")
     for text in c.failures[:limit]:
         lines.append(f"  ! {one_line(text)}")
     if len(c.failures) > limit:
@@ -345,6 +355,7 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
                     "not_attempted": c.leads_not_attempted,
                     "invalid": c.invalid,
                     "changed": c.changed,
+                    "deferred": c.deferred,
                 },
                 "missing_leads": "skip" if c.missing_skip else "fail",
                 "failures": c.failures,

@@ -1,0 +1,173 @@
+"""What a plan says about its data before its counts (issue 22), in one place for every report.
+
+>>> [n.line for n in plan_notes(plan)]                                   # doctest: +SKIP
+["warning: webinar-reminder: row.status == 'Registered' matches no row; status has:
+registered, cancelled; did you mean 'registered'?"]
+
+A plan that is green must mean nothing is wrong.  Some things a plan finds are not
+counted anywhere else:
+
+- ``when_matches_no_row`` (a warning): a ``when`` compares a column with a literal no row
+  holds (``render.values``: ``row.status == 'Registered'`` when the data says
+  ``registered``).  It names the values the column holds and the nearest one.
+- ``all_rows_filtered`` (a note): a campaign whose ``when`` left out every row of its
+  source.  Often by design (a reminder due on some days only), so not a warning; the
+  headline says it too (``filtered_all``).
+- ``deferred`` (a note): rows deferred to the next run because another row of the run
+  writes other values to the same lead's fields (``plan.defer``), naming both rows and
+  what differs.
+
+``plan_notes`` gives them as ``PlanNote`` records in that order, each with its words and
+its facts: the text and Markdown reports print ``line`` at the top (Markdown escapes and
+masks it as all data), the plan's JSON writes each as an entry of ``notes``
+(docs/plan-json.md).  ``values`` caps the column values a warning lists (a fork's pull
+request shows fewer, as it shows fewer rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mktsync.plan.records import Action, CampaignPlan, DeferredItem, Plan
+from mktsync.render.values import WhenMiss
+
+VALUES_SHOWN = 10  # column values a warning lists (of the at most render.values.KEPT kept)
+DEFERRED_SHOWN = 3  # deferred rows a note names; the campaign's section lists them all
+
+WHEN_MATCHES_NO_ROW = "when_matches_no_row"
+ALL_ROWS_FILTERED = "all_rows_filtered"
+DEFERRED = "deferred"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanNote:
+    """One thing the plan says before its counts: ``severity`` is ``warning`` or ``note``."""
+
+    kind: str
+    severity: str
+    campaign: str
+    text: str  # the words, starting with the campaign's name
+    facts: Mapping[str, Any]  # what the JSON carries besides the words
+
+    @property
+    def line(self) -> str:
+        return f"{self.severity}: {self.text}"
+
+
+def plan_notes(plan: Plan, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
+    """Every note of ``plan``: the ``when`` warnings, then whole campaigns filtered, then
+    deferred rows, each in campaign order."""
+    notes = [_when_note(m, values) for m in plan.when_misses]
+    for cp in plan.campaigns:
+        rows = all_filtered(cp)
+        if rows:
+            notes.append(
+                PlanNote(
+                    kind=ALL_ROWS_FILTERED,
+                    severity="note",
+                    campaign=cp.name,
+                    text=_filtered_words(cp.name, rows),
+                    facts={"rows": rows},
+                )
+            )
+    for cp in plan.campaigns:
+        if cp.deferred:
+            notes.append(_deferred_note(cp))
+    return notes
+
+
+def all_filtered(cp: CampaignPlan) -> int:
+    """The rows of a campaign whose ``when`` left out every one of them, else 0."""
+    rows = sum(cp.counts.values()) + len(cp.held)
+    return rows if rows and cp.counts.get(Action.FILTERED, 0) == rows else 0
+
+
+def filtered_all(plan: Plan, *, shown: int = 3) -> str | None:
+    """The headline's words for campaigns whose ``when`` left out every row, or None:
+    ``webinar-reminder: all 1,234 rows filtered by when``."""
+    found = [(cp.name, rows) for cp in plan.campaigns if (rows := all_filtered(cp))]
+    if not found:
+        return None
+    words = [_filtered_words(name, rows) for name, rows in found[:shown]]
+    if len(found) > shown:
+        words.append(f"{len(found) - shown:,} more campaigns filter every row")
+    return "; ".join(words)
+
+
+def _filtered_words(name: str, rows: int) -> str:
+    every = "the only row" if rows == 1 else f"all {rows:,} rows"
+    return f"{name}: {every} filtered by when"
+
+
+def _when_note(miss: WhenMiss, values: int) -> PlanNote:
+    shown = miss.values[: max(values, 0)]
+    listed = ", ".join(shown)
+    rest = len(miss.values) - len(shown)
+    if rest and miss.more:
+        listed += f" and over {rest:,} more"
+    elif rest:
+        listed += f" and {rest:,} more"
+    elif miss.more:
+        listed += " and others"
+    comparison = miss.comparison
+    if " in [" in comparison:  # in / not in: name the literal of the list that matches nothing
+        what = f"{comparison}: {miss.literal} matches no row"
+    else:
+        what = f"{comparison} matches no row"
+    if "!=" in comparison or " not in " in comparison:
+        what += ", so it is true for every row"
+    text = f"{miss.campaign}: {what}; {miss.column} has: {listed or 'no values'}"
+    if miss.nearest is not None:
+        text += f"; did you mean {miss.nearest}?"
+    return PlanNote(
+        kind=WHEN_MATCHES_NO_ROW,
+        severity="warning",
+        campaign=miss.campaign,
+        text=text,
+        facts={
+            "comparison": miss.comparison,
+            "column": miss.column,
+            "literal": miss.literal,
+            "values": list(miss.values),
+            "more_values": miss.more,
+            "nearest": miss.nearest,
+        },
+    )
+
+
+def _deferred_note(cp: CampaignPlan) -> PlanNote:
+    count = len(cp.deferred)
+    shown = [deferred_words(d) for d in cp.deferred[:DEFERRED_SHOWN]]
+    if count > DEFERRED_SHOWN:
+        shown.append(f"and {count - DEFERRED_SHOWN:,} more")
+    rows = "1 row is" if count == 1 else f"{count:,} rows are"
+    text = (
+        f"{cp.name}: {rows} deferred to the next run, as another row of this run writes "
+        f"other values to the same lead's fields (a lead field holds one value): "
+        + "; ".join(shown)
+    )
+    return PlanNote(kind=DEFERRED, severity="note", campaign=cp.name, text=text,
+                    facts={"rows": count})  # fmt: skip
+
+
+def deferred_words(d: DeferredItem) -> str:
+    """``trials row 4 goes after trials row 2 (differs: trialWorkspace, my.Plan)``: both
+    rows, and the names of what differs (values are the campaign's section's to show)."""
+    item = d.item
+    first = f"{d.first_source} row {d.first_row}"
+    if d.first_campaign != item.campaign:
+        first += f" of {d.first_campaign}"
+    names = ", ".join(_plain(name) for name, _, _ in d.differs)
+    return f"{item.source} row {item.row} goes after {first} (differs: {names})"
+
+
+def _plain(name: str) -> str:
+    """A token's name as written in the config (``my.Plan``), a field's as it is."""
+    return name[2:-2] if name.startswith("{{") and name.endswith("}}") else name
+
+
+def differs_lines(d: DeferredItem) -> Sequence[tuple[str, str | None, str | None]]:
+    """What differs between a deferred row and the row that goes first, names as written."""
+    return [(_plain(name), a, b) for name, a, b in d.differs]
