@@ -1,6 +1,7 @@
 """Two rows, one lead: the second waits for the next run (issue 22).
 
->>> deferred = defer_clashes(spill, entries=entries, synced=synced, defer=keep)   # doctest: +SKIP
+>>> moved = defer_clashes(spill, names=names, campaign_ids=ids, writers=[0],   # doctest: +SKIP
+...                       synced=synced, defer=lambda entry, item, action: ...)
 
 A lead field holds one value.  When two items of one run go to the same lead and write
 other values to one of its fields (``fields:``; one person with two trial workspaces, each

@@ -26,7 +26,7 @@ request shows fewer, as it shows fewer rows).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,19 +41,34 @@ ALL_ROWS_FILTERED = "all_rows_filtered"
 DEFERRED = "deferred"
 
 
+Part = tuple[str, bool]  # a piece of a note's words, and whether it is data (from the files)
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlanNote:
-    """One thing the plan says before its counts: ``severity`` is ``warning`` or ``note``."""
+    """One thing the plan says before its counts: ``severity`` is ``warning`` or ``note``.
+
+    ``parts`` are its words, each piece marked as data (names, values: from the config
+    and the sources) or not, so Markdown can show data literally and the rest as prose."""
 
     kind: str
     severity: str
     campaign: str
-    text: str  # the words, starting with the campaign's name
+    parts: tuple[Part, ...]
     facts: Mapping[str, Any]  # what the JSON carries besides the words
+
+    @property
+    def text(self) -> str:
+        """The words, starting with the campaign's name."""
+        return "".join(text for text, _ in self.parts)
 
     @property
     def line(self) -> str:
         return f"{self.severity}: {self.text}"
+
+    def words(self, data: Callable[[str], str]) -> str:
+        """The words with each piece of data passed through ``data`` (Markdown: a code span)."""
+        return "".join(data(text) if is_data else text for text, is_data in self.parts)
 
 
 def plan_notes(plan: Plan, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
@@ -68,7 +83,7 @@ def plan_notes(plan: Plan, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
                     kind=ALL_ROWS_FILTERED,
                     severity="note",
                     campaign=cp.name,
-                    text=_filtered_words(cp.name, rows),
+                    parts=((cp.name, True), (_filtered_words("", rows), False)),
                     facts={"rows": rows},
                 )
             )
@@ -84,13 +99,15 @@ def all_filtered(cp: CampaignPlan) -> int:
     return rows if rows and cp.counts.get(Action.FILTERED, 0) == rows else 0
 
 
-def filtered_all(plan: Plan, *, shown: int = 3) -> str | None:
+def filtered_all(
+    plan: Plan, *, shown: int = 3, show: Callable[[str], str] | None = None
+) -> str | None:
     """The headline's words for campaigns whose ``when`` left out every row, or None:
-    ``webinar-reminder: all 1,234 rows filtered by when``."""
+    ``webinar-reminder: all 1,234 rows filtered by when`` (names through ``show``)."""
     found = [(cp.name, rows) for cp in plan.campaigns if (rows := all_filtered(cp))]
     if not found:
         return None
-    words = [_filtered_words(name, rows) for name, rows in found[:shown]]
+    words = [_filtered_words(show(name) if show else name, rows) for name, rows in found[:shown]]
     if len(found) > shown:
         words.append(f"{len(found) - shown:,} more campaigns filter every row")
     return "; ".join(words)
@@ -103,29 +120,32 @@ def _filtered_words(name: str, rows: int) -> str:
 
 def _when_note(miss: WhenMiss, values: int) -> PlanNote:
     shown = miss.values[: max(values, 0)]
-    listed = ", ".join(shown)
+    listed: list[Part] = []
+    for n, value in enumerate(shown):
+        listed += [(", ", False)] if n else []
+        listed.append((value, True))
     rest = len(miss.values) - len(shown)
     if rest and miss.more:
-        listed += f" and over {rest:,} more"
+        listed.append((f" and over {rest:,} more", False))
     elif rest:
-        listed += f" and {rest:,} more"
+        listed.append((f" and {rest:,} more", False))
     elif miss.more:
-        listed += " and others"
-    comparison = miss.comparison
-    if " in [" in comparison:  # in / not in: name the literal of the list that matches nothing
-        what = f"{comparison}: {miss.literal} matches no row"
-    else:
-        what = f"{comparison} matches no row"
-    if "!=" in comparison or " not in " in comparison:
-        what += ", so it is true for every row"
-    text = f"{miss.campaign}: {what}; {miss.column} has: {listed or 'no values'}"
+        listed.append((" and others", False))
+    parts: list[Part] = [(miss.campaign, True), (": ", False), (miss.comparison, True)]
+    if miss.comparison.endswith("]"):  # in / not in: name the literal that matches nothing
+        parts += [(": ", False), (miss.literal, True)]
+    parts.append((" matches no row", False))
+    if "!=" in miss.comparison or " not in " in miss.comparison:
+        parts.append((", so it is true for every row", False))
+    parts += [("; ", False), (miss.column, True), (" has: ", False)]
+    parts += listed or [("no values", False)]
     if miss.nearest is not None:
-        text += f"; did you mean {miss.nearest}?"
+        parts += [("; did you mean ", False), (miss.nearest, True), ("?", False)]
     return PlanNote(
         kind=WHEN_MATCHES_NO_ROW,
         severity="warning",
         campaign=miss.campaign,
-        text=text,
+        parts=tuple(parts),
         facts={
             "comparison": miss.comparison,
             "column": miss.column,
@@ -139,28 +159,42 @@ def _when_note(miss: WhenMiss, values: int) -> PlanNote:
 
 def _deferred_note(cp: CampaignPlan) -> PlanNote:
     count = len(cp.deferred)
-    shown = [deferred_words(d) for d in cp.deferred[:DEFERRED_SHOWN]]
-    if count > DEFERRED_SHOWN:
-        shown.append(f"and {count - DEFERRED_SHOWN:,} more")
     rows = "1 row is" if count == 1 else f"{count:,} rows are"
-    text = (
-        f"{cp.name}: {rows} deferred to the next run, as another row of this run writes "
-        f"other values to the same lead's fields (a lead field holds one value): "
-        + "; ".join(shown)
-    )
-    return PlanNote(kind=DEFERRED, severity="note", campaign=cp.name, text=text,
+    parts: list[Part] = [
+        (cp.name, True),
+        (
+            f": {rows} deferred to the next run, as another row of this run writes other "
+            "values to the same lead's fields (a lead field holds one value): ",
+            False,
+        ),
+    ]
+    for n, d in enumerate(cp.deferred[:DEFERRED_SHOWN]):
+        parts += [("; ", False)] if n else []
+        parts += deferred_parts(d)
+    if count > DEFERRED_SHOWN:
+        parts.append((f"; and {count - DEFERRED_SHOWN:,} more", False))
+    return PlanNote(kind=DEFERRED, severity="note", campaign=cp.name, parts=tuple(parts),
                     facts={"rows": count})  # fmt: skip
 
 
 def deferred_words(d: DeferredItem) -> str:
     """``trials row 4 goes after trials row 2 (differs: trialWorkspace, my.Plan)``: both
     rows, and the names of what differs (values are the campaign's section's to show)."""
+    return "".join(text for text, _ in deferred_parts(d))
+
+
+def deferred_parts(d: DeferredItem) -> list[Part]:
+    """``deferred_words`` as parts (data marked)."""
     item = d.item
-    first = f"{d.first_source} row {d.first_row}"
+    parts: list[Part] = [(item.source, True), (f" row {item.row} goes after ", False)]
+    parts += [(d.first_source, True), (f" row {d.first_row}", False)]
     if d.first_campaign != item.campaign:
-        first += f" of {d.first_campaign}"
-    names = ", ".join(_plain(name) for name, _, _ in d.differs)
-    return f"{item.source} row {item.row} goes after {first} (differs: {names})"
+        parts += [(" of ", False), (d.first_campaign, True)]
+    parts.append((" (differs: ", False))
+    for n, (name, _, _) in enumerate(d.differs):
+        parts += [(", ", False)] if n else []
+        parts.append((_plain(name), True))
+    return [*parts, (")", False)]
 
 
 def _plain(name: str) -> str:

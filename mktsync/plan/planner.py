@@ -192,7 +192,8 @@ def make_plan(
             preflight_calls=plan.summary.preflight_calls
             + PREFLIGHT_CALLS_PER_CAMPAIGN * len({sp.campaign_id for sp in schedules if sp.calls}),
         )
-        plan = dataclasses.replace(plan, schedules=schedules, summary=summary)
+        found = plan.when_misses + tuple(m for sp in schedules for m in sp.when_misses)
+        plan = dataclasses.replace(plan, schedules=schedules, summary=summary, when_misses=found)
     return plan
 
 

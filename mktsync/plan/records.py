@@ -385,6 +385,7 @@ class SchedulePlan:
     changed: tuple[PlannedSchedule, ...] = ()  # not sent (retrigger: never)
     invalid: tuple[InvalidItem, ...] = ()
     orphaned: tuple[OrphanedRun, ...] = ()  # still scheduled in Marketo; no row gives them
+    when_misses: tuple[WhenMiss, ...] = ()  # literals of `when` no row holds (issue 22)
 
     @property
     def calls(self) -> int:

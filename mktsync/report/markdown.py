@@ -23,7 +23,7 @@ from mktsync.plan import CLASSES, CampaignPlan, Plan
 from mktsync.plan.notes import (
     ALL_ROWS_FILTERED,
     VALUES_SHOWN,
-    deferred_words,
+    deferred_parts,
     differs_lines,
     plan_notes,
 )
@@ -86,7 +86,7 @@ def render_markdown(
         kind, _, words = note.partition(": ")
         head += [f"> **{kind.capitalize()}:** {words}", ""]
     head += notes_markdown(plan, clean, limit)
-    head += [f"**{headline(plan)}**", ""]
+    head += [f"**{headline(plan, literal)}**", ""]
     head += _table(plan)
     head += schedule_markdown(plan, limit)
     head += ["", cost_line(plan) + ".", ""]
@@ -129,7 +129,7 @@ def notes_markdown(plan: Plan, clean: Clean, limit: int) -> list[str]:
     lines = []
     for n in plan_notes(plan, values=min(VALUES_SHOWN, limit)):
         if n.kind != ALL_ROWS_FILTERED:
-            lines += [f"> **{n.severity.capitalize()}:** {clean(n.text)}", ""]
+            lines += [f"> **{n.severity.capitalize()}:** {n.words(clean)}", ""]
     return lines
 
 
@@ -321,7 +321,8 @@ def _section(
                 f"{clean(name)}: {clean_field(name, a)} now, {clean_field(name, b)} next run"
                 for name, a, b in differs_lines(d)
             )
-            lines.append(f"- {clean(d.item.lead)}: {clean(deferred_words(d))}: {differs}")
+            words = "".join(clean(t) if data else t for t, data in deferred_parts(d))
+            lines.append(f"- {clean(d.item.lead)}: {words}: {differs}")
         if len(cp.deferred) > limit:
             lines.append(_more(len(cp.deferred) - limit, "deferred row"))
     if cp.unknown and limit:

@@ -137,7 +137,8 @@ def instant_text(plan: Plan) -> str:
     return f"{plan.now.isoformat()} ({plan.timezone}, today {plan.now.date().isoformat()})"
 
 
-def headline(plan: Plan) -> str:
+def headline(plan: Plan, show: Callable[[str], str] | None = None) -> str:
+    """The plan in one line; names from the config go through ``show`` (Markdown)."""
     s = plan.summary
     extra = ""
     if s.invalid:
@@ -166,7 +167,7 @@ def headline(plan: Plan) -> str:
             f"; {plural(s.deferred, 'row')} deferred to the next run (another row writes "
             f"{'its' if s.deferred == 1 else 'their'} lead's fields first)"
         )
-    filtered = filtered_all(plan)
+    filtered = filtered_all(plan, show=show)
     if filtered:  # issue 22: "No changes" must not hide a campaign that filters every row
         extra += f"; {filtered}"
     if s.schedule_calls:
