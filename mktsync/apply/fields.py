@@ -194,14 +194,14 @@ def _refused(config: Config, item: Item, guards: dict[str, FieldGuard | None]) -
 class _Written:
     """The values written to each lead's fields this run, in a private temporary SQLite
     table (``sqlite3.connect("")``: on disk, removed when closed): the first value of
-    each (lead, field), with its row, as ``_clash`` needs them."""
+    each (lead, field), with its row (``source row N``), as ``_clash`` needs them."""
 
     def __init__(self) -> None:
         self._conn = sqlite3.connect("", isolation_level=None)
         self._conn.execute("PRAGMA journal_mode = OFF")
         self._conn.execute(
             "CREATE TABLE written (lead_id INTEGER NOT NULL, name TEXT NOT NULL,"
-            " value TEXT NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (lead_id, name))"
+            " value TEXT NOT NULL, row TEXT NOT NULL, PRIMARY KEY (lead_id, name))"
         )
 
     def __enter__(self) -> _Written:
@@ -210,9 +210,9 @@ class _Written:
     def __exit__(self, *exc_info: object) -> None:
         self._conn.close()
 
-    def values(self, lead_ids: set[int]) -> dict[int, dict[str, tuple[str, int]]]:
+    def values(self, lead_ids: set[int]) -> dict[int, dict[str, tuple[str, str]]]:
         """lead id -> field -> (value, row) for those of ``lead_ids`` written to before."""
-        out: dict[int, dict[str, tuple[str, int]]] = {}
+        out: dict[int, dict[str, tuple[str, str]]] = {}
         wanted = sorted(lead_ids)
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
@@ -224,7 +224,7 @@ class _Written:
                 out.setdefault(lead_id, {})[name] = (value, row)
         return out
 
-    def remember(self, written_to: Mapping[int, Mapping[str, tuple[str, int]]]) -> None:
+    def remember(self, written_to: Mapping[int, Mapping[str, tuple[str, str]]]) -> None:
         self._conn.execute("BEGIN")
         try:
             self._conn.executemany(
@@ -244,15 +244,18 @@ class _Written:
         self._conn.execute("COMMIT")
 
 
-def _clash(seen: dict[str, tuple[str, int]], values: Mapping[str, str], item: Item) -> str | None:
+def _clash(seen: dict[str, tuple[str, str]], values: Mapping[str, str], item: Item) -> str | None:
     """Two items of one run writing different values to one lead's field: the second
-    waits for the next run (after the first was triggered), so each email shows its own."""
+    waits for the next run (after the first was triggered), so each email shows its own.
+    The words name both rows and every field written with another value, as the plan's
+    ``» deferred`` lines do (``plan.notes.deferred_words``)."""
+    differs = [n for n, v in values.items() if n in seen and seen[n][0] != v]
+    if differs:
+        first = seen[differs[0]][1]
+        return (
+            f"{item.key}: {item.source} row {item.row} goes after {first}"
+            f" (differs: {', '.join(differs)})"
+        )
     for name, value in values.items():
-        if name in seen and seen[name][0] != value:
-            return (
-                f"{item.source} row {item.row} goes after row {seen[name][1]}, which writes"
-                f" another value to the same lead's field {name} this run"
-            )
-    for name, value in values.items():
-        seen.setdefault(name, (value, item.row))
+        seen.setdefault(name, (value, f"{item.source} row {item.row}"))
     return None

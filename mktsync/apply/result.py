@@ -232,5 +232,9 @@ class ApplyReport:
             "leads_missing",
             "invalid",
             "changed",
+            "deferred",
         )
-        return {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
+        totals = {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
+        if self.invalid_rows is not None:  # rows, each once (issue 22), as the last line says
+            totals["invalid"] = self.invalid_rows
+        return totals

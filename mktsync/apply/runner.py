@@ -329,7 +329,9 @@ class _Runner:
                 campaign_id=cp.campaign_id,
                 changed=cp.counts.get(Action.CHANGED, 0),
                 deferred=cp.counts.get(Action.DEFERRED, 0),
-                deferrals=[deferred_words(d) for d in cp.deferred[:DEFERRALS_LISTED]],
+                deferrals=[
+                    f"{d.item.key}: {deferred_words(d)}" for d in cp.deferred[:DEFERRALS_LISTED]
+                ],
                 missing_skip=cp.name in config.campaigns
                 and config.campaigns[cp.name].missing_leads == "skip",
             )

@@ -25,7 +25,7 @@ from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
 from mktsync.plan.batch import schedule_plan_from_json, schedule_plan_json
 from mktsync.plan.filecalls import FileCalls, Where, read_streamed
-from mktsync.plan.fileshape import Damaged, damage, loads
+from mktsync.plan.fileshape import WHEN_NOTE, Damaged, damage, loads
 from mktsync.plan.notes import WHEN_MATCHES_NO_ROW, plan_notes
 from mktsync.plan.records import (
     CLASSES,
@@ -89,11 +89,7 @@ def _header(plan: Plan) -> dict[str, Any]:
 
 def _notes_json(plan: Plan) -> list[dict[str, Any]]:
     """Issue 22: what the plan says about its data (``plan.notes``), each with its words."""
-    return [
-        {"kind": n.kind, "severity": n.severity, "campaign": n.campaign, "text": n.text,
-         **n.facts}
-        for n in plan_notes(plan)
-    ]  # fmt: skip
+    return [n.as_json() for n in plan_notes(plan)]
 
 
 def _when_misses(data: dict[str, Any]) -> tuple[WhenMiss, ...]:
@@ -422,7 +418,7 @@ def load_plan(path: Path) -> Plan:
         raise PlanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise PlanError(f"{path}: not a saved mktsync plan (format_version {FORMAT_VERSION})")
-    found = damage(data) or _instant_damage(data)
+    found = damage(data) or _instant_damage(data) or _notes_damage(data)
     if found:
         raise PlanError(f"{path}: damaged plan file: {found}")
     try:
@@ -453,6 +449,16 @@ def _instant_damage(data: dict[str, Any]) -> str | None:
             return f"now {exc}"
     problem = zone_problem(str(data.get("timezone") or "UTC"))
     return f"timezone: {problem}" if problem else None
+
+
+def _notes_damage(data: dict[str, Any]) -> str | None:
+    """What is wrong with a ``when`` warning the plan reads back (``_when_misses``)."""
+    for n, note in enumerate(data.get("notes", [])):
+        if note["kind"] == WHEN_MATCHES_NO_ROW:
+            found = damage(note, WHEN_NOTE, f"notes[{n}]")
+            if found:
+                return found
+    return None
 
 
 def _campaign_count(data: dict[str, Any]) -> int:

@@ -70,6 +70,11 @@ class PlanNote:
         """The words with each piece of data passed through ``data`` (Markdown: a code span)."""
         return "".join(data(text) if is_data else text for text, is_data in self.parts)
 
+    def as_json(self) -> dict[str, Any]:
+        """The entry of a JSON ``notes`` list (plan and apply alike, docs/plan-json.md)."""
+        return {"kind": self.kind, "severity": self.severity, "campaign": self.campaign,
+                "text": self.text, **self.facts}  # fmt: skip
+
 
 def plan_notes(plan: Plan, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
     """Every note of ``plan``: the ``when`` warnings, then whole campaigns filtered, then

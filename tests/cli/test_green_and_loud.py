@@ -35,11 +35,16 @@ MARKETO = {
 }
 
 
-def mktsync(cwd: Path, *argv: str, emu: Emulator | None = None) -> tuple[int, str, str]:
-    """``python -m mktsync ARGV`` in ``cwd``; Marketo is ``emu`` when given."""
+def mktsync(
+    cwd: Path, *argv: str, emu: Emulator | None = None, summary: Path | None = None
+) -> tuple[int, str, str]:
+    """``python -m mktsync ARGV`` in ``cwd``; Marketo is ``emu`` when given; the step
+    summary (``$GITHUB_STEP_SUMMARY``) is written to ``summary`` when given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MARKETO_", "MKTSYNC_"))}
     for name in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "CI"):
         env.pop(name, None)
+    if summary is not None:
+        env["GITHUB_STEP_SUMMARY"] = str(summary)
     if emu is not None:
         env |= {
             "MARKETO_BASE_URL": emu.base_url,
@@ -147,6 +152,48 @@ def test_a_when_literal_no_row_holds_is_a_warning_in_text_markdown_and_json(
     code, out, err = mktsync(tmp_path, "plan", "--detailed-exitcode")
     assert code == 2 and "warning" not in out + err and "filtered by when" not in out
     assert "30 leads to trigger" in out
+
+
+def test_apply_says_the_when_warning_and_the_campaign_filtered_whole_too(tmp_path: Path) -> None:
+    rows = [{"email": f"u{i}@example.com", "status": "registered"} for i in range(30)]
+    rows += [{"email": f"c{i}@example.com", "status": "cancelled"} for i in range(5)]
+    config = write_project(
+        tmp_path,
+        marketo=MARKETO,
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": reminder(when="row.status == 'Registered'")},
+        files={"regs.csv": csv_text(rows)},
+    )
+    warning = (
+        "warning: reminder: row.status == 'Registered' matches no row; "
+        "status has: registered, cancelled; did you mean 'registered'?"
+    )
+    last = "Nothing to trigger; reminder: all 35 rows filtered by when."
+    summary = tmp_path / "summary.md"
+    with emulator(config) as emu:
+        code, out, err = mktsync(tmp_path, "apply", "--yes", emu=emu, summary=summary)
+        assert code == 0, out + err
+        assert out.splitlines()[-2:] == [warning, last]  # not "the ledger holds everything"
+        code, out, err = mktsync(tmp_path, "apply", "--yes", "-q", emu=emu)
+        assert code == 0 and out.splitlines() == [warning, last], out + err
+        code, out, err = mktsync(tmp_path, "apply", "--yes", "--format", "json", emu=emu)
+        assert code == 0, out + err
+        report = json.loads(out)
+        assert report["last_line"] == last
+        assert [(n["kind"], n["text"]) for n in report["notes"]] == [
+            ("when_matches_no_row", warning.removeprefix("warning: "))
+        ]
+        assert report["notes"][0]["nearest"] == "'registered'"
+        assert emu.triggers() == []
+    lines = summary.read_text(encoding="utf-8").splitlines()
+    assert lines[:5] == [
+        "### mktsync apply",
+        "",
+        "> **Warning:** `reminder`: `row.status == 'Registered'` matches no row; `status` "
+        "has: `registered`, `cancelled`; did you mean `'registered'`?",
+        "",
+        "**Nothing to trigger; `reminder`: all 35 rows filtered by when.**",
+    ]
 
 
 def test_which_comparisons_warn_and_how_many_values_are_shown(tmp_path: Path) -> None:
@@ -274,6 +321,98 @@ def test_a_second_row_of_a_lead_is_deferred_to_the_next_run_and_each_goes_out_on
         assert triggered(emu) == {ann: 2, bob: 1}
 
 
+def test_a_deferred_row_in_apply_json_the_step_summary_and_a_saved_plan(tmp_path: Path) -> None:
+    trials = "email,workspace\nann@example.com,acme\nbob@example.com,acme\nann@example.com,beta\n"
+    config = write_project(
+        tmp_path,
+        marketo=MARKETO,
+        sources={"trials": csv_source("trials.csv")},
+        campaigns={
+            "trial-welcome": {
+                "campaign_id": 2001,
+                "source": "trials",
+                "lead": LEAD_BY_EMAIL,
+                "key": "{{ row.email }}/{{ row.workspace }}",
+                "tokens": {"my.Workspace": "{{ row.workspace }}"},
+                "fields": {"trialWorkspace": "{{ row.workspace }}"},
+            }
+        },
+        files={"trials.csv": trials},
+    )
+    deferral = (
+        "ann@example.com/beta: trials row 4 goes after trials row 2 "
+        "(differs: trialWorkspace, my.Workspace)"
+    )
+    code, out, err = mktsync(tmp_path, "plan", "--out", "plan.json")
+    assert code == 0, out + err
+    summary = tmp_path / "summary.md"
+    with emulator(config) as emu:
+        ann = next(int(x["id"]) for x in emu.leads() if x["email"] == "ann@example.com")
+        code, out, err = mktsync(
+            tmp_path, "apply", "plan.json", "--yes", "--format", "json", emu=emu, summary=summary
+        )
+        assert code == 0, out + err
+        report = json.loads(out)
+        assert report["exit_code"] == 0
+        assert report["totals"]["deferred"] == 1 and report["totals"]["leads_triggered"] == 2
+        (campaign,) = report["campaigns"]
+        assert campaign["leads"]["deferred"] == 1 and campaign["deferred"] == [deferral]
+        assert report["last_line"] == (
+            "Not everything was sent: 2 leads sent in 1 call, 1 row deferred to the next run; "
+            "they are tried again next run."
+        )
+        assert triggered(emu)[ann] == 1
+        assert statuses(config) == {"sent": 2}
+        text = summary.read_text(encoding="utf-8")
+        assert (
+            "| campaign | id | sent | failed | unknown | missing | invalid | not attempted "
+            "| changed not resent | deferred |"
+        ) in text
+        assert "| `trial-welcome` | 2001 | 2 | 0 | 0 | 0 | 0 | 0 | 0 | 1 |" in text
+        assert f"- `{deferral}`" in text
+
+        code, out, err = mktsync(tmp_path, "apply", "--yes", emu=emu)  # the next run
+        assert code == 0, out + err
+        assert out.splitlines()[-1] == "Everything planned was sent: 1 lead sent in 1 call."
+        assert triggered(emu)[ann] == 2
+        assert statuses(config) == {"sent": 3}
+
+
+def test_a_saved_plan_with_a_damaged_deferred_row_or_note_is_refused_in_words(
+    tmp_path: Path,
+) -> None:
+    write_project(
+        tmp_path,
+        sources={"trials": csv_source("trials.csv")},
+        campaigns={
+            "trial-welcome": {
+                "campaign_id": 2001,
+                "source": "trials",
+                "lead": LEAD_BY_EMAIL,
+                "key": "{{ row.email }}/{{ row.workspace }}",
+                "when": "row.workspace != 'Beta'",
+                "fields": {"trialWorkspace": "{{ row.workspace }}"},
+            }
+        },
+        files={"trials.csv": "email,workspace\nann@example.com,acme\nann@example.com,beta\n"},
+    )
+    code, out, err = mktsync(tmp_path, "plan", "--out", "plan.json")
+    assert code == 0, out + err
+    saved = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    assert saved["notes"][0]["kind"] == "when_matches_no_row"
+    for edit, damage in (
+        (lambda p: p["campaigns"][0]["deferred"][0].pop("first"),
+         "campaigns[0].deferred[0].first is missing"),
+        (lambda p: p["notes"][0].update(values="beta"), "notes[0].values is"),
+    ):  # fmt: skip
+        plan = json.loads(json.dumps(saved))
+        edit(plan)
+        (tmp_path / "damaged.json").write_text(json.dumps(plan), encoding="utf-8")
+        code, out, err = mktsync(tmp_path, "apply", "damaged.json", "--yes")
+        assert code == 1, out + err
+        assert f"damaged.json: damaged plan file: {damage}" in err, err
+
+
 # -- invalid rows, counted once ----------------------------------------------------------------
 
 
@@ -299,11 +438,23 @@ def test_invalid_rows_read_by_two_campaigns_count_once(tmp_path: Path) -> None:
     plan = json.loads(out)
     assert plan["summary"]["invalid"] == 3
     assert [c["counts"]["invalid"] for c in plan["campaigns"]] == [3, 3]
+    summary = tmp_path / "summary.md"
     with emulator(config) as emu:
-        code, out, err = mktsync(tmp_path, "apply", "--yes", emu=emu)
+        code, out, err = mktsync(tmp_path, "apply", "--yes", emu=emu, summary=summary)
+        assert code == 0, out + err
+        last = (
+            "Not everything was sent: 6 leads sent in 2 calls, 3 invalid rows; "
+            "fix the invalid rows and run again."
+        )
+        assert out.splitlines()[-1] == last
+        assert f"**{last}**" in summary.read_text(encoding="utf-8")
+        code, out, err = mktsync(tmp_path, "apply", "--yes", "--format", "json", emu=emu)
     assert code == 0, out + err
-    assert out.splitlines()[-1] == (
-        "Not everything was sent: 6 leads sent in 2 calls, 3 invalid rows; "
+    report = json.loads(out)
+    assert report["totals"]["invalid"] == 3  # rows, once
+    assert [c["leads"]["invalid"] for c in report["campaigns"]] == [3, 3]
+    assert report["last_line"] == (
+        "Not everything was sent: 0 leads sent in 0 calls, 3 invalid rows; "
         "fix the invalid rows and run again."
     )
 
