@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mktsync.plan.records import Action, CampaignPlan, DeferredItem, Plan
+from mktsync.plan.records import Action, CampaignPlan, DeferredItem, Plan, SchedulePlan
 from mktsync.render.values import WhenMiss
 
 VALUES_SHOWN = 10  # column values a warning lists (of the at most render.values.KEPT kept)
@@ -80,7 +80,7 @@ def plan_notes(plan: Plan, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
     """Every note of ``plan``: the ``when`` warnings, then whole campaigns filtered, then
     deferred rows, each in campaign order."""
     notes = [_when_note(m, values) for m in plan.when_misses]
-    for cp in plan.campaigns:
+    for cp in _entries(plan):
         rows = all_filtered(cp)
         if rows:
             notes.append(
@@ -98,9 +98,14 @@ def plan_notes(plan: Plan, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
     return notes
 
 
-def all_filtered(cp: CampaignPlan) -> int:
-    """The rows of a campaign whose ``when`` left out every one of them, else 0."""
-    rows = sum(cp.counts.values()) + len(cp.held)
+def _entries(plan: Plan) -> list[CampaignPlan | SchedulePlan]:
+    return [*plan.campaigns, *plan.schedules]
+
+
+def all_filtered(cp: CampaignPlan | SchedulePlan) -> int:
+    """The rows of a campaign (or batch campaign) whose ``when`` left out every one of
+    them, else 0."""
+    rows = sum(cp.counts.values()) + (len(cp.held) if isinstance(cp, CampaignPlan) else 0)
     return rows if rows and cp.counts.get(Action.FILTERED, 0) == rows else 0
 
 
@@ -109,7 +114,7 @@ def filtered_all(
 ) -> str | None:
     """The headline's words for campaigns whose ``when`` left out every row, or None:
     ``webinar-reminder: all 1,234 rows filtered by when`` (names through ``show``)."""
-    found = [(cp.name, rows) for cp in plan.campaigns if (rows := all_filtered(cp))]
+    found = [(cp.name, rows) for cp in _entries(plan) if (rows := all_filtered(cp))]
     if not found:
         return None
     words = [_filtered_words(show(name) if show else name, rows) for name, rows in found[:shown]]

@@ -565,8 +565,9 @@ def test_the_readme_example_and_the_shipped_config_plan_cleanly_on_the_shipped_d
 
 
 def test_a_batch_campaign_when_is_watched_as_a_campaign_when_is(tmp_path: Path) -> None:
-    write_project(
+    config = write_project(
         tmp_path,
+        marketo=MARKETO,
         sources={"webinars": csv_source("webinars.csv")},
         campaigns={},
         schedules={
@@ -583,9 +584,25 @@ def test_a_batch_campaign_when_is_watched_as_a_campaign_when_is(tmp_path: Path) 
             "w2,meetup,2030-01-02T10:00:00Z\n"
         },
     )
+    warning = (
+        "blast: row.kind == 'Webinar' matches no row; kind has: webinar, meetup; "
+        "did you mean 'webinar'?"
+    )
     code, out, err = mktsync(tmp_path, "plan", "--format", "json")
     assert code == 0, err
     assert [n["text"] for n in json.loads(out)["notes"]] == [
-        "blast: row.kind == 'Webinar' matches no row; kind has: webinar, meetup; "
-        "did you mean 'webinar'?"
+        warning,
+        "blast: all 2 rows filtered by when",
     ]
+    code, out, err = mktsync(tmp_path, "plan")
+    assert code == 0, err
+    assert f"warning: {warning}" in out.splitlines()
+    assert "Nothing to trigger; blast: all 2 rows filtered by when." in out.splitlines()
+    with emulator(config) as emu:
+        code, out, err = mktsync(tmp_path, "apply", "--yes", emu=emu)
+        assert code == 0, out + err
+        assert out.splitlines()[-2:] == [
+            f"warning: {warning}",
+            "Nothing to trigger; blast: all 2 rows filtered by when.",
+        ]
+        assert emu.schedules() == []
