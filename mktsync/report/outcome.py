@@ -67,17 +67,17 @@ def _advice_words(verdict: Verdict) -> str:
 def last_line(report: ApplyReport, show: Callable[[str], str] | None = None) -> str:
     """The verdict of a run, in one line; "Everything planned was sent" only when it is true.
 
-    A run that is well but had a campaign whose ``when`` left out every row says so, as
-    the plan's headline does (issue 22): "Nothing to trigger" must not hide a ``when``
-    that matches nothing.  Campaign names go through ``show`` (Markdown: code spans)."""
+    A run with nothing to trigger names the campaigns whose ``when`` left out every row,
+    as the plan's headline does (issue 22): "the ledger already holds everything the data
+    asks for" would hide a ``when`` that matches nothing.  (A run that sent something
+    says nothing of them: a reminder due on some days filters every row on the others.)
+    Campaign names go through ``show`` (Markdown: code spans)."""
     verdict = report.verdict
     line = verdict_line(verdict)
-    filtered = filtered_all(report.plan, show=show) if verdict.ok else None
-    if filtered is None:
+    if verdict.cause is not Cause.NOTHING:
         return line
-    if verdict.cause is Cause.NOTHING:  # not "the ledger already holds everything"
-        return f"Nothing to trigger; {filtered}."
-    return f"{line.removesuffix('.')}; {filtered}."
+    filtered = filtered_all(report.plan, show=show)
+    return line if filtered is None else f"Nothing to trigger; {filtered}."
 
 
 def when_warnings(report: ApplyReport, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
