@@ -43,8 +43,8 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes (calls to send, or changed items not resent), "
-        "0 when there are none",
+        help="exit 2 when an apply would change Marketo or not end with 0 (docs/exit-codes.md), "
+        "0 when it would change nothing",
     )
     p.add_argument(
         "--ref",
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         sample_rows=UNTRUSTED_SAMPLE_ROWS if args.untrusted else None,
     )
     if output.quiet and args.format == "text":
-        out.write(render_text_summary(plan, color=options.color))
+        out.write(render_text_summary(plan, color=options.color, show_pii=args.show_pii))
     else:
         REPORTERS[args.format](plan, out, options)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

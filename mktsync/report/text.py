@@ -28,6 +28,13 @@ from typing import TextIO
 from mktsync.errors import one_line
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.plan.notes import (
+    ALL_ROWS_FILTERED,
+    VALUES_SHOWN,
+    deferred_words,
+    differs_lines,
+    plan_notes,
+)
 from mktsync.plan.records import (
     SAMPLES_PER_FIELD,
     Action,
@@ -74,6 +81,7 @@ COLORS = {
     Action.UNCHANGED: "2",
     Action.FILTERED: "2",
     Action.CHANGED: "33;1",
+    Action.DEFERRED: "33",
     Action.ORPHANED: "31;1",
 }
 
@@ -107,7 +115,10 @@ class _Painter:
 
 PAGE = 1_000  # lines written at a time when every lead is listed (plan -v)
 # The classes that make a campaign worth more than one line: something to send or to see.
-BUSY = (Action.TRIGGER, Action.RETRIGGER, Action.INVALID, Action.UNKNOWN, Action.CHANGED)
+BUSY = (
+    Action.TRIGGER, Action.RETRIGGER, Action.INVALID, Action.UNKNOWN, Action.CHANGED,
+    Action.DEFERRED,
+)  # fmt: skip
 Clean = Callable[[str], str]  # a value from data as shown: masked unless --show-pii
 
 
@@ -154,25 +165,52 @@ def write_text(
         last = "one" if one else "many"
     if last:
         out.write("\n")
-    out.write(painter.finish(_summary(plan, painter, first=False)) + "\n")
+    closing = _summary(plan, painter, first=False, limit=limit, clean=clean)
+    out.write(painter.finish(closing) + "\n")
 
 
-def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) -> str:
+def render_text_summary(
+    plan: Plan, *, color: bool = False, first: bool = True, show_pii: bool = False
+) -> str:
     """The plan's closing lines alone (``plan -q``): the headline, the cost line, and what
-    is wrong -- a new ledger, protected fields written, batch runs left for rows that are
-    gone -- with no advice and no section per campaign.
+    is wrong -- a new ledger, warnings about the data (a ``when`` literal no row holds),
+    protected fields written, batch runs left for rows that are gone -- with no notes, no
+    advice and no section per campaign.
 
     ``first``: these are the output's first lines, so they name the environment."""
     painter = _Painter(color)
-    return painter.finish(_summary(plan, painter, first=first)) + "\n"
+    clean: Clean = str if show_pii else mask_emails
+    return painter.finish(_summary(plan, painter, first=first, clean=clean, quiet=True)) + "\n"
 
 
-def _summary(plan: Plan, painter: _Painter, *, first: bool) -> list[str]:
+def _notes(plan: Plan, painter: _Painter, limit: int, clean: Clean, quiet: bool) -> list[str]:
+    """Issue 22: what the plan says about its data (``plan.notes``), above the headline:
+    warnings in bold yellow, data masked as elsewhere.  Whole campaigns filtered are in the
+    headline itself; so are deferred rows, whose note ``quiet`` (``-q``) leaves out."""
+    lines = []
+    for n in plan_notes(plan, values=min(VALUES_SHOWN, limit)):
+        if n.kind == ALL_ROWS_FILTERED or (quiet and n.severity != "warning"):
+            continue
+        line = f"{n.severity}: {n.words(clean)}"
+        lines.append(painter.paint(Action.CHANGED, line) if n.severity == "warning" else line)
+    return lines
+
+
+def _summary(
+    plan: Plan,
+    painter: _Painter,
+    *,
+    first: bool,
+    limit: int = 20,
+    clean: Clean = mask_emails,
+    quiet: bool = False,
+) -> list[str]:
     lines = [*(environment_line(plan) if first else [])]
     note = new_ledger_note(plan)
     if note is not None:  # above the headline: every count below it rests on this
         warns = plan.new_ledger is not None and plan.new_ledger.warns
         lines.append(painter.paint(Action.CHANGED, note) if warns else one_line(note))
+    lines += _notes(plan, painter, limit, clean, quiet)
     lines += [headline(plan), cost_line(plan)]
     for cp in plan.campaigns:  # issue 25: an allowed protected field is never quiet
         for w in cp.field_writes:
@@ -302,6 +340,15 @@ def _campaign(
         lines += _diff(ch.old_tokens, shown_new(ch.old_tokens, ch.item), clean)
     if len(cp.changed) > limit:
         lines.append(f"  … and {len(cp.changed) - limit:,} more changed, not resent")
+    for d in islice(cp.deferred, limit):
+        deferred_line = f"{Action.DEFERRED.mark} {clean(d.item.key)}: {deferred_words(d)}"
+        lines.append("  " + paint(Action.DEFERRED, deferred_line))
+        for name, first, later in differs_lines(d):
+            first_text = "—" if first is None else shorten(clean(first))
+            later_text = "—" if later is None else shorten(clean(later))
+            lines.append(one_line(f"      {name}: {first_text} now, {later_text} next run"))
+    if len(cp.deferred) > limit:
+        lines.append(f"  … and {len(cp.deferred) - limit:,} more deferred")
     if cp.missing_forecast:
         lines.append(
             f"  {plural(cp.missing_forecast, 'email')} to look up "
