@@ -16,7 +16,7 @@ from testing.project import csv_source, csv_text
 from mktsync.cli import main
 from mktsync.config import load_config
 from mktsync.plan import CLASSES
-from mktsync.plan.records import BATCH_CLASSES
+from mktsync.plan.records import BATCH_CLASSES, Action
 
 REPO = Path(__file__).resolve().parents[2]
 EMAILS = [f"person{i}@example.com" for i in range(3)]
@@ -34,10 +34,12 @@ def write(tmp_path: Path, *, entries: int = 1) -> Path:
     (one lead per call, and advice), and ``done``, whose rows are all filtered."""
     rows = [{"email": e, "webinar": "w1", "code": f"c{i}", "status": "registered"}
             for i, e in enumerate(EMAILS)]  # fmt: skip
+    rows.append({"email": "gone@example.com", "webinar": "w1", "code": "c9", "status": "cancelled"})
     reminders = {
         f"reminder{n or ''}": {**REMINDER, "campaign_id": 1234 + n} for n in range(entries)
     }
-    done = {**REMINDER, "campaign_id": 99, "when": "row.status == 'cancelled'"}
+    # Every literal is held by some row (no warning), but by no row together.
+    done = {**REMINDER, "campaign_id": 99, "when": "row.status == 'cancelled' and row.code == 'c0'"}
     return project.write_project(
         tmp_path,
         sources={"regs": csv_source("regs.csv")},
@@ -52,17 +54,19 @@ def test_a_class_at_zero_is_not_shown_and_nothing_to_do_is_one_line(tmp_path: Pa
     assert code == 0
     assert ZERO.findall(out) == []
     assert "  + trigger           3\n" in out
-    for cls in CLASSES[1:]:  # retrigger, unchanged, filtered, invalid, unknown, changed
-        assert f"{cls.mark} {cls:<10}" not in out.split("done (")[0]
-    assert "done (campaign 99, source regs): nothing to do (3 filtered)\n" in out
+    assert "  - filtered          1\n" in out
+    for cls in CLASSES[1:]:  # retrigger, unchanged, invalid, unknown, changed, deferred
+        if cls is not Action.FILTERED:
+            assert f"{cls.mark} {cls:<10}" not in out.split("done (")[0]
+    assert "done (campaign 99, source regs): nothing to do (4 filtered)\n" in out
 
     # Once sent, the reminder has nothing to do either: one line each, no wall of zeros.
     config = load_config(path)
     record(path, "sent", items_of(config, "reminder"))
     code, out, _ = run("plan", str(path))
     assert code == 0 and ZERO.findall(out) == []
-    assert "reminder (campaign 1234, source regs): nothing to do (3 unchanged)\n" in out
-    assert "No changes: nothing to trigger." in out
+    assert "reminder (campaign 1234, source regs): nothing to do (3 unchanged, 1 filtered)\n" in out
+    assert "Nothing to trigger; done: all 4 rows filtered by when." in out
 
 
 def test_a_batch_campaign_shows_no_class_at_zero(tmp_path: Path) -> None:
@@ -107,7 +111,7 @@ def test_advice_is_said_once_per_campaign_and_quiet_keeps_none(tmp_path: Path) -
     # -q: a new ledger (the counts rest on it), the headline and the cost line, no more.
     assert len(lines) == 3, quiet
     assert lines[0].startswith("note: the ledger") and "does not exist yet" in lines[0]
-    assert lines[1] == "9 leads to trigger, 0 to retrigger in 9 calls."
+    assert lines[1].startswith("9 leads to trigger, 0 to retrigger in 9 calls")
     assert lines[2].startswith("9 trigger calls + ")
 
 
