@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from mktsync.errors import one_line
-from mktsync.report.words import duration
+from mktsync.report.words import duration, plural
 
 CLEAR = "\x1b[K"  # erase from the cursor to the end of the line (ECMA-48 EL)
 BAR = 30  # the bar's width when the terminal has room for it
@@ -128,7 +128,7 @@ class Progress:
         """The progress line for a ``call`` event, at most ``width`` characters (None: any)."""
         done, total, elapsed = int(event["done"]), int(event["total"]), float(event["elapsed"])
         calls = f"{done}/{total} calls"
-        leads = f"{self.leads} leads"
+        leads = plural(self.leads, "lead")
         rate = f"{done / elapsed * 60:.0f} calls/min" if elapsed > 0 and done else ""
         eta = _eta(event.get("eta")) if done < total else ""
         # Most useful first: what is done, how long is left, who got it, how fast.

@@ -132,7 +132,7 @@ def test_a_ci_log_gets_a_line_every_few_seconds_and_the_last() -> None:
                   "elapsed": done / 10, "eta": (10 - done) / 10})  # fmt: skip
     lines = stream.getvalue().splitlines()
     assert lines == [lines[0], "10/10 calls, 10 leads, 600 calls/min"]
-    assert lines[0].startswith("1/10 calls, 1 leads, ") and lines[0].endswith("ETA 1 s")
+    assert lines[0].startswith("1/10 calls, 1 lead, ") and lines[0].endswith("ETA 1 s")
     assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
 
 
