@@ -14,8 +14,9 @@ the last line by ``Verdict.ok`` and never reads the words back.  Invariants:
   item not resent, a skipped missing lead): the last line names it, and is not green;
 - every shortfall with a count shows in ``problems``, in ``Shortfall``'s order (the order
   the last line names them), and each says what it does to the exit code (``EXIT_OF``);
-- the exit code is DESIGN.md's table: a stop by signal, then the quota, then preflight,
-  then incomplete (3), then held for review (5, ``apply --reviewed``), else 0.
+- the exit code is DESIGN.md's table: a stop by signal, then the quota (Marketo's 607, or
+  the room ``quota_reserve`` leaves: both 4), then preflight, then incomplete (3), then
+  held for review (5, ``apply --reviewed``), else 0.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Cause(enum.Enum):
 
     STOPPED = "stopped"  # by a signal (``Verdict.stopped_by``)
     QUOTA = "quota"  # by Marketo's daily quota
+    RESERVE = "reserve"  # at the quota's reserve for other API users (limits.quota_reserve)
     REFUSED = "refused"  # preflight refused campaigns (``Verdict.refused``)
     SHORT = "short"  # not everything was sent
     ORPHANED = "orphaned"  # everything was sent, but batch runs for gone rows are scheduled
@@ -133,6 +135,7 @@ def decide(
     counts: Mapping[Shortfall, int],
     refused: int = 0,
     quota_stopped: bool = False,
+    reserve_stopped: bool = False,
     stopped_by: str | None = None,
     stop_code: int = 0,
 ) -> Verdict:
@@ -143,6 +146,8 @@ def decide(
         cause, exit_code = Cause.STOPPED, stop_code
     elif quota_stopped:
         cause, exit_code = Cause.QUOTA, EXIT_QUOTA
+    elif reserve_stopped:
+        cause, exit_code = Cause.RESERVE, EXIT_QUOTA
     elif refused:
         cause, exit_code = Cause.REFUSED, EXIT_ERROR
     else:
@@ -171,7 +176,7 @@ def decide(
 def _advice(cause: Cause, shortfalls: set[Shortfall]) -> Advice:
     """The most pressing thing to do, first match wins."""
     s = Shortfall
-    if cause in (Cause.STOPPED, Cause.QUOTA):
+    if cause in (Cause.STOPPED, Cause.QUOTA, Cause.RESERVE):
         return Advice.RESUME
     if cause is Cause.REFUSED:
         return Advice.FIX_PREFLIGHT
@@ -190,3 +195,4 @@ def _advice(cause: Cause, shortfalls: set[Shortfall]) -> Advice:
     if shortfalls & {s.CHANGED, s.RUNS_CHANGED}:
         return Advice.RETRIGGER
     return Advice.NEXT_RUN
+

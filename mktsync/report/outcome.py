@@ -18,10 +18,11 @@ from mktsync.apply.result import ApplyReport, CampaignReport, ScheduleReport
 from mktsync.apply.verdict import Advice, Cause, Shortfall, Verdict
 from mktsync.errors import one_line
 from mktsync.items import Item
+from mktsync.plan.quota import needed_calls
 from mktsync.plan.records import HeldItem
 from mktsync.report.batch import cancel_how, forget_command, orphan_line
 from mktsync.report.escape import literal, terminal, visible
-from mktsync.report.words import CHANGED_FIX, plural
+from mktsync.report.words import CHANGED_FIX, plural, usage_words
 
 
 def _orphaned_words(n: int) -> str:
@@ -85,6 +86,7 @@ def verdict_line(verdict: Verdict) -> str:
     opening = {
         Cause.STOPPED: f"Stopped by {verdict.stopped_by}",
         Cause.QUOTA: "Stopped by Marketo's daily quota",
+        Cause.RESERVE: "Stopped at the reserve of Marketo's daily quota left to other integrations",
         Cause.REFUSED: f"{plural(verdict.refused, 'campaign')} refused by preflight",
         Cause.SHORT: "Not everything was sent",
     }[cause]
@@ -168,6 +170,8 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
         f"retries: {retry_text}; throttled waits: {stats.get('throttled_waits', 0)}"
         + (f"; {plural(report.created_leads, 'lead')} created" if report.created_leads else "")
     )
+    if report.quota is not None:
+        lines.append(quota_line(report))
     verdict = report.verdict
     skipped = verdict.count(Shortfall.MISSING_SKIPPED)
     if skipped:
@@ -177,6 +181,27 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
         )
     lines.append(verdict_line(verdict))
     return terminal(lines) + "\n"  # nothing hidden or controlling reaches the terminal
+
+
+def quota_line(report: ApplyReport) -> str:
+    """What the run read of today's quota before its first call, and what it did about it
+    (issue 24): ``quota: today ... room for 0 more; nothing was sent (exit 4)``."""
+    room = report.quota
+    assert room is not None
+    needed = needed_calls(report.plan.summary)
+    if not report.reserve_stopped:
+        what = f"{'these' if needed != 1 else 'this'} {needed:,} fit"
+    elif room.fit(report.plan.summary) == "none":
+        what = (
+            f"it could not carry this run's preparation and a first send ({needed:,} calls "
+            "planned): nothing was sent (exit 4)"
+        )
+    else:
+        what = (
+            f"this run planned {needed:,}: it sent what fitted and kept the first call past "
+            "the room, and every call after it, home (exit 4)"
+        )
+    return f"quota: {usage_words(room)}; {what}"
 
 
 def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
@@ -239,6 +264,8 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
     env = report.plan.environment
     title = f"### mktsync apply: environment `{env}`" if env else "### mktsync apply"
     lines = [title, "", f"**{last_line(report)}**", ""]
+    if report.quota is not None:
+        lines += [quota_line(report), ""]
     lines += [
         "| campaign | id | sent | failed | unknown | missing | invalid | not attempted "
         "| changed not resent |",
@@ -303,6 +330,7 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         "run_id": report.run_id,
         "exit_code": verdict.exit_code,
         "quota_stopped": report.quota_stopped,
+        "reserve_stopped": report.reserve_stopped,
         "stopped_by": report.stopped_by,
         "seconds": round(report.seconds, 3),
         "created_leads": report.created_leads,
@@ -310,6 +338,7 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         "stats": dict(report.stats),
         "last_line": verdict_line(verdict),
         **({"environment": report.plan.environment} if report.plan.environment else {}),
+        **({"quota": quota_json(report)} if report.quota is not None else {}),
         # apply --reviewed: items and batch runs due but held for the next review
         **(
             {
@@ -352,6 +381,20 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
             }
             for c in report.campaigns
         ],
+    }
+
+
+def quota_json(report: ApplyReport) -> dict[str, Any]:
+    """Today's quota as the run read it: usage by API user, reserve, room, calls planned."""
+    room = report.quota
+    assert room is not None
+    return {
+        **room.usage.as_json(),
+        "daily_quota": room.daily_quota,
+        "quota_reserve": room.share,
+        "reserve": room.reserve,
+        "room": room.room,
+        "needed": needed_calls(report.plan.summary),
     }
 
 
