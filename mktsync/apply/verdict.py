@@ -22,7 +22,7 @@ the last line by ``Verdict.ok`` and never reads the words back.  Invariants:
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mktsync.errors import EXIT_ERROR, EXIT_HELD, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
@@ -196,3 +196,25 @@ def _advice(cause: Cause, shortfalls: set[Shortfall]) -> Advice:
         return Advice.RETRIGGER
     return Advice.NEXT_RUN
 
+
+# ``apply`` over several environments (issue 24): one exit code for the job, the worst of
+# theirs.  A signal stopped every environment (one stop stops all), so it wins; then an
+# error a person must fix (1); then the quota (4: the run is cut short by design, and the
+# run after the reset also retries what failed); then failed or unknown items (3, which the
+# next run still reports); then items held for review (5); 0 last.  docs/exit-codes.md.
+SEVERITY = (EXIT_ERROR, EXIT_QUOTA, EXIT_INCOMPLETE, EXIT_HELD, EXIT_OK)
+
+
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of a job that applied to several environments.
+
+    >>> worst([0, 3, 4]), worst([5, 0]), worst([4, 1]), worst([1, 143]), worst([])
+    (4, 5, 1, 143, 0)
+    """
+    found = list(codes)
+    signals = [c for c in found if c > EXIT_HELD]  # 128 + the signal's number
+    if signals:
+        return max(signals)
+    known = [c for c in found if c in SEVERITY]
+    unknown = [c for c in found if c not in SEVERITY]  # 2 never comes from apply: an error
+    return EXIT_ERROR if unknown else min(known, key=SEVERITY.index, default=EXIT_OK)
