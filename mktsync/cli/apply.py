@@ -551,6 +551,7 @@ def run_many(request: ApplyRequest, names: list[str] | None, out: TextIO, err: T
         prepared.append((name, config, env_request, note))
     stop = StopRequest()
     results: dict[str, ApplyReport | MktsyncError] = {}
+    crashes: list[BaseException] = []
     with ExitStack() as stack:
         runs = []
         for name, config, env_request, note in prepared:
@@ -572,13 +573,18 @@ def run_many(request: ApplyRequest, names: list[str] | None, out: TextIO, err: T
                                      labelled, note=note, stop=stop, label=name)  # fmt: skip
             except MktsyncError as exc:
                 results[name] = exc
+            except BaseException as exc:  # a bug: the command's crash handler reports it
+                crashes.append(exc)
 
         threads = [threading.Thread(target=one, args=r, name=f"apply-{r[0]}") for r in runs]
         with orderly_stop(stop, err):
             for thread in threads:
                 thread.start()
             for thread in threads:
-                thread.join()
+                while thread.is_alive():  # short waits: the signal handler runs between them
+                    thread.join(0.2)
+    if crashes:
+        raise crashes[0]
     codes = [_code(results[name]) for name in names]
     _report_many(names, results, request, out)
     return worst(codes)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,3 +199,54 @@ def test_what_is_for_one_environment_is_refused_with_several(tmp_path: Path) -> 
 def test_the_worst_exit_code_wins() -> None:
     assert worst([0, 5, 3]) == 3 and worst([3, 4]) == 4 and worst([4, 1]) == 1
     assert worst([1, 143]) == 143 and worst([0, 0]) == 0 and worst([5, 0]) == 5
+
+
+def test_a_signal_stops_every_environment(tmp_path: Path) -> None:
+    marketo = {
+        name: {
+            "base_url": f"${{MARKETO_{name.upper()}_BASE_URL}}",
+            "client_id": f"${{MARKETO_{name.upper()}_CLIENT_ID}}",
+            "client_secret": f"${{MARKETO_{name.upper()}_CLIENT_SECRET}}",
+        }
+        for name in ("east", "west")
+    }
+    path = write_project(
+        tmp_path,
+        rows(30, shared_code=False),  # 30 calls, one at a time, 0.2 s each
+        concurrency=1,
+        environments={
+            name: {"marketo": creds, "ledger": f"sqlite:///{name}.db"}
+            for name, creds in marketo.items()
+        },
+    )
+    slow = EmulatorOptions(latency=(0.2, 0.2))
+    with (
+        serve(seed=project_seed(path), options=slow, host="127.0.0.1") as east,
+        serve(seed=project_seed(path), options=slow, host="127.0.0.2") as west,
+    ):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("MARKETO_", "MKTSYNC_"))}
+        env = {**clean, **credentials(east, "MARKETO_EAST"), **credentials(west, "MARKETO_WEST")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mktsync", "apply", "--all-envs", "--yes"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:  # both have started sending
+            if "applying:" in line:
+                break
+        deadline = time.monotonic() + 30
+        while not (east.triggers() and west.triggers()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, rest = proc.communicate(timeout=60)
+    assert proc.returncode == 143, out + rest
+    sections = out.split("== environment ")[1:]
+    assert [s.split(" ==")[0] for s in sections] == ["east", "west"]
+    for section in sections:
+        assert "Stopped by SIGTERM" in section, section
+        assert 0 < int(section.split(" leads sent")[0].rsplit(": ", 1)[1]) < 30
+    assert out.rstrip().endswith("the job exits 143, the worst (docs/exit-codes.md).")
