@@ -154,19 +154,21 @@ def apply_config(
         )
         report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
         status = EXIT_ERROR  # what the runs table says if something below raises
-        runner = _Runner(config, plan, ledger, client, options, run_id, report)
+        runner: _Runner | None = None
         try:
+            runner = _Runner(config, plan, ledger, client, options, run_id, report)
             runner.run()
             run_schedules(plan, ledger, client, run_id, report, stopping=runner.stopping,
                           fail_fast=options.fail_fast, emit=runner.emit)  # fmt: skip
+            runner.note_reserve()  # before the verdict: a call kept home makes it exit 4
             status = report.exit_code
         except KeyboardInterrupt:
             report.interrupted = True
             status = 130
             raise
         finally:
-            if runner.budget is not None and runner.budget.reached:
-                report.reserve_stopped = True  # a call was kept home: the room is spent
+            if runner is not None:
+                runner.note_reserve()
             report.stats = _stats(client)
             ledger.finish_run(run_id, counts=report.counts(), exit_status=status)
     return report
@@ -357,6 +359,11 @@ class _Runner:
             self.emit("stopping", reason=self.report.stopped_by)
         spent = self.report.reserve_stopped or (self.budget is not None and self.budget.reached)
         return self.stop.is_set() or requested or spent
+
+    def note_reserve(self) -> None:
+        """A call was kept home for the reserve (``CallBudget.reached``): the room is spent."""
+        if self.budget is not None and self.budget.reached:
+            self.report.reserve_stopped = True
 
     def emit(self, event: str, **fields: Any) -> None:
         if self.options.on_event:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -93,6 +94,8 @@ def test_a_run_sends_what_fits_in_the_room_and_no_call_past_it(tmp_path: Path) -
         assert len(emu.triggers()) == 46
         assert emu.stats()["quota_used"] == 44_950 + 1 + 49  # not one call into the reserve
     assert statuses(path) == {"sent": 46}
+    with sqlite3.connect(tmp_path / ".mktsync" / "ledger.db") as db:  # the runs table agrees
+        assert db.execute("SELECT exit_status FROM runs").fetchall() == [(4,)]
     assert "50 leads not attempted" in out.rstrip().splitlines()[-1]
 
 
