@@ -86,7 +86,8 @@ def test_max_calls_refuses_the_plan(tmp_path: Path) -> None:
     path = write_project(tmp_path, rows, settings={"max_calls": 3})
     code, out, err = run("plan", str(path))
     assert code == 1
-    assert "needs 8 API calls; max_calls is 3" in err  # 5 triggers + 1 lookup + 2 preflight
+    # 5 triggers + 1 lookup + 2 preflight + apply's read of today's usage
+    assert "needs 9 API calls; max_calls is 3" in err
     assert "+ trigger           5" in out  # the reviewer still sees what was refused
 
 
