@@ -94,7 +94,8 @@ def test_apply_sends_what_the_pull_request_reviewed(path) -> None:
     request's head commit, from branches of this repository only; without one, the config."""
     workflow = load(path)
     job = workflow["jobs"]["apply"]
-    assert job["env"]["MKTSYNC_ENV"] == "${{ vars.MKTSYNC_ENV }}"
+    assert job["env"]["MKTSYNC_ENV"] == "production"  # as the example campaigns.yaml names it
+    assert job["environment"] == "production"  # the GitHub environment holding its secrets
     assert (
         by_name("pull-request.yml")["jobs"]["plan"]["env"]["MKTSYNC_ENV"]
         == job["env"]["MKTSYNC_ENV"]
