@@ -123,7 +123,12 @@ class Team:
 
     def branch(self, name: str, change: Callable[[Path], None], message: str) -> str:
         """A branch off main with one commit made by ``change(folder)``; its head commit."""
-        git(self.origin, "checkout", "--quiet", "-b", name, "main")
+        git(self.origin, "branch", name, "main")
+        return self.commit(name, change, message)
+
+    def commit(self, name: str, change: Callable[[Path], None], message: str) -> str:
+        """One more commit on the branch, made by ``change(folder)``; its head commit."""
+        git(self.origin, "checkout", "--quiet", name)
         change(self.origin)
         git(self.origin, "add", "-A")
         git(self.origin, "commit", "--quiet", "-m", message)
@@ -134,7 +139,7 @@ class Team:
     def test_merge(self, name: str) -> str:
         """The commit a pull request's run checks out: the branch merged into main, off to
         the side (GitHub's ``refs/pull/N/merge``); main does not move."""
-        git(self.origin, "checkout", "--quiet", "-b", f"pull/{name}/merge", "main")
+        git(self.origin, "checkout", "--quiet", "-B", f"pull/{name}/merge", "main")
         git(self.origin, "merge", "--quiet", "--no-ff", "-m", f"Merge {name} into main", name)
         sha = git(self.origin, "rev-parse", "HEAD")
         git(self.origin, "checkout", "--quiet", "main")

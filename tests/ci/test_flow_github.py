@@ -92,6 +92,26 @@ def test_a_pull_request_gets_its_plan_as_a_comment_and_an_artifact(
     assert saved["environment"] == "production"  # what the merge applies to
     assert MARKER in job.summary  # and the job summary has it too
 
+    # The next push breaks the config: the failure replaces the plan in the one comment.
+    head = team.commit("branch-7", break_config, "a typo")
+    event = pull_request_event(7, head, team.main, repo="acme/campaigns")
+    broken = runner.run(
+        PULL_REQUEST, "plan", event_name="pull_request", event=event,
+        sha=team.test_merge("branch-7"), ref="refs/pull/7/merge",
+    )  # fmt: skip
+    assert not broken.ok
+    assert broken.step("validate").outputs["exit-code"] == "1"
+    assert broken.step("plan").outcome == "skipped"
+    (comment,) = github.comments(7)
+    assert comment["body"].startswith(f"{MARKER}\n### mktsync: plan failed")
+    assert "campaigns.yaml:" in comment["body"]  # the located error, as literal text
+    assert github.artifact_names(broken.run_id) == {"mktsync-plan"}  # no plan.json to apply
+
+
+def break_config(folder: Path) -> None:
+    path = folder / "campaigns.yaml"
+    path.write_text(path.read_text().replace("retrigger: on_change", "retrigger: sometimes", 1))
+
 
 def push_to_main(
     runner: Runner, workflow: Path, sha: str, *, secrets: dict[str, str],
