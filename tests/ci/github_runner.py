@@ -16,6 +16,12 @@ python`` puts this Python first on PATH as ``python``; ``actions/upload-artifact
 ``actions/github-script`` runs its script under node against the same (``github_script.js``);
 ``gh`` is ``fake_github.py``.  Any other ``uses:`` fails the job: a workflow that grows a
 step this runner cannot run must grow its stand-in too.
+
+Secrets are the repository's (``secrets=``) and those of the GitHub environment a job
+names (``environment:``), as GitHub gives them: a job that names none sees only the
+repository's, and a job whose branch the environment does not allow fails before its
+first step (``Environment(branches=...)``, GitHub's deployment branch rule).  So a
+workflow that loses its ``environment:`` line loses its Marketo credentials here too.
 """
 
 from __future__ import annotations
@@ -41,6 +47,15 @@ STEP_TIMEOUT = 300
 Outcome = tuple[int, str, dict[str, str]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Environment:
+    """A GitHub environment: its secrets, and the branches allowed to deploy to it
+    (``None``: any branch)."""
+
+    secrets: dict[str, str]
+    branches: tuple[str, ...] | None = None
+
+
 @dataclass
 class StepResult:
     name: str
@@ -59,14 +74,15 @@ class JobResult:
     steps: list[StepResult]
     workspace: Path
     summary: str
+    refused: str = ""  # why the job failed before its first step (an environment's rule)
 
     @property
     def skipped(self) -> bool:
-        return not self.steps
+        return not self.steps and not self.refused
 
     @property
     def ok(self) -> bool:
-        return all(s.conclusion != "failure" for s in self.steps)
+        return not self.refused and all(s.conclusion != "failure" for s in self.steps)
 
     def step(self, name: str) -> StepResult:
         """The step whose id is ``name``, or whose name starts with it."""
@@ -77,6 +93,8 @@ class JobResult:
 
     @property
     def log(self) -> str:
+        if self.refused:
+            return self.refused
         return "\n".join(f"--- {s.name} [{s.outcome}]\n{s.log}" for s in self.steps)
 
 
@@ -107,9 +125,13 @@ class Runner:
         sha: str,
         ref: str,
         secrets: dict[str, str] | None = None,
+        environments: dict[str, Environment] | None = None,
         variables: dict[str, str] | None = None,
         inputs: dict[str, Any] | None = None,
     ) -> JobResult:
+        """One job of ``workflow``: ``secrets`` are the repository's, ``environments`` the
+        GitHub environments that exist (a job naming another gets an empty one, as GitHub
+        makes it)."""
         spec = yaml.safe_load(workflow.read_text(encoding="utf-8"))
         job = spec["jobs"][job_name]
         branch, head = ref.removeprefix("refs/heads/"), sha
@@ -184,18 +206,21 @@ class Runner:
                 "env": {},
             },
         )
-        env = {}
-        for scope in (spec.get("env") or {}, job.get("env") or {}):
-            for k, v in scope.items():
-                env[k] = as_string(value_of(v, {**state.context, "env": env}))
-        state.job_env = env
-        if condition(job.get("if"), state.ctx(env)):
+        runs = condition(job.get("if"), state.ctx({}))  # else the job is skipped whole
+        refused = (
+            state.enter_environment(job.get("environment"), environments or {}) if runs else ""
+        )
+        results: list[StepResult] = []
+        if runs and not refused:
+            env: dict[str, str] = {}
+            for scope in (spec.get("env") or {}, job.get("env") or {}):
+                for k, v in scope.items():
+                    env[k] = as_string(value_of(v, {**state.context, "env": env}))
+            state.job_env = env
             results = [state.step(n, step) for n, step in enumerate(job["steps"])]
-        else:  # the job's own `if:`: skipped whole
-            results = []
         result = JobResult(
             workflow=workflow.name, job=job_name, run_id=run_id, steps=results,
-            workspace=workspace, summary=state.summary,
+            workspace=workspace, summary=state.summary, refused=refused,
         )  # fmt: skip
         self.github.finish_run(run_id, ok=result.ok)
         return result
@@ -217,6 +242,23 @@ class _JobState:
 
     def ctx(self, env: dict[str, str], **more: Any) -> dict[str, Any]:
         return {**self.context, "env": env, **more}
+
+    def enter_environment(self, declared: Any, environments: dict[str, Environment]) -> str:
+        """The job's ``environment:`` (a name, or ``{name, url}``): its secrets join the
+        repository's; the refusal when its branch rule excludes this run, else ``""``."""
+        if not declared:
+            return ""
+        name = declared.get("name") if isinstance(declared, dict) else declared
+        name = interpolate(str(name), self.ctx({}))
+        environment = environments.get(name, Environment(secrets={}))
+        branch = self.context["github"]["ref_name"]
+        if environment.branches is not None and branch not in environment.branches:
+            return (
+                f'Branch "{branch}" is not allowed to deploy to {name} due to '
+                "environment protection rules."
+            )
+        self.context["secrets"] = {**self.context["secrets"], **environment.secrets}
+        return ""
 
     def step(self, n: int, step: dict[str, Any]) -> StepResult:
         env = {**self.job_env, **self.extra_env}

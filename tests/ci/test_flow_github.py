@@ -16,7 +16,7 @@ import pytest
 from ci_testing import MARKER
 from fake_github import BOT, FakeGitHub
 from flows import Team, add_registrant
-from github_runner import JobResult, Runner
+from github_runner import Environment, JobResult, Runner
 
 from mktsync.emulator import Emulator
 
@@ -49,6 +49,12 @@ def marketo(emulator: Emulator) -> dict[str, str]:
         "MARKETO_CLIENT_ID": emulator.client_id,
         "MARKETO_CLIENT_SECRET": emulator.client_secret,
     }
+
+
+def production_environment(secrets: dict[str, str]) -> dict[str, Environment]:
+    """The GitHub environment ``production`` the apply workflows name: the Marketo
+    secrets live there, and only ``main`` may deploy to it (as docs/ci.md says to set it)."""
+    return {"production": Environment(secrets=secrets, branches=("main",))}
 
 
 def assert_ok(job: JobResult) -> None:
@@ -115,11 +121,14 @@ def break_config(folder: Path) -> None:
 
 def push_to_main(
     runner: Runner, workflow: Path, sha: str, *, secrets: dict[str, str],
-    variables: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None, branch: str = "main",
 ) -> JobResult:  # fmt: skip
+    """A push to ``branch`` running ``workflow``'s apply job; ``secrets`` are held by the
+    GitHub environment ``production``, none by the repository."""
     return runner.run(
-        workflow, "apply", event_name="push", event={"ref": "refs/heads/main", "after": sha},
-        sha=sha, ref="refs/heads/main", secrets=secrets, variables=variables,
+        workflow, "apply", event_name="push", event={"ref": f"refs/heads/{branch}", "after": sha},
+        sha=sha, ref=f"refs/heads/{branch}", environments=production_environment(secrets),
+        variables=variables,
     )  # fmt: skip
 
 
@@ -165,6 +174,11 @@ def test_the_merge_applies_what_the_pull_request_reviewed(
     assert len(new) == 1 and new[0] not in before
     again = push_to_main(runner, APPLY, merged, secrets=secrets)  # a re-run sends nothing
     assert_ok(again)
+    assert len(sent(production)) == len(before) + 1
+    # The production environment admits main only: the same job from another branch
+    # never starts, and so never holds the Marketo secrets.
+    elsewhere = push_to_main(runner, APPLY, merged, secrets=secrets, branch="branch-7")
+    assert not elsewhere.ok and "not allowed to deploy to production" in elsewhere.log
     assert len(sent(production)) == len(before) + 1
 
 
@@ -259,19 +273,24 @@ def test_a_pull_request_labelled_sandbox_is_applied_to_the_sandbox_only(
     head = team.branch("branch-12", add_registrant, "one more registrant")
     merge = team.test_merge("branch-12")
     event = pull_request_event(12, head, team.main, repo="acme/campaigns")
-    secrets = {
-        "MARKETO_SANDBOX_BASE_URL": sandbox.base_url,
-        "MARKETO_SANDBOX_CLIENT_ID": sandbox.client_id,
-        "MARKETO_SANDBOX_CLIENT_SECRET": sandbox.client_secret,
-        "MKTSYNC_SANDBOX_LEDGER_URL": postgres_database,
-        **marketo(production),  # present in the repository, never read by this job
+    environments = {
+        "sandbox": Environment(
+            secrets={
+                "MARKETO_SANDBOX_BASE_URL": sandbox.base_url,
+                "MARKETO_SANDBOX_CLIENT_ID": sandbox.client_id,
+                "MARKETO_SANDBOX_CLIENT_SECRET": sandbox.client_secret,
+                "MKTSYNC_SANDBOX_LEDGER_URL": postgres_database,
+            }
+        ),
+        # Set up as apply.yml asks; a pull request's job never holds these.
+        **production_environment(marketo(production)),
     }
 
     def push(labels: list[str]) -> JobResult:
         event["pull_request"]["labels"] = [{"name": name} for name in labels]
         return runner.run(
             SANDBOX, "sandbox", event_name="pull_request", event=event, sha=merge,
-            ref="refs/pull/12/merge", secrets=secrets,
+            ref="refs/pull/12/merge", environments=environments,
         )  # fmt: skip
 
     unlabelled = push([])
