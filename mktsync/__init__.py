@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it from here, CHANGELOG.md
+# names it, and the docs pin `@v` + it (tests/release keeps them in step).
+__version__ = "0.2.0"
 
 from pathlib import Path
 from typing import TYPE_CHECKING

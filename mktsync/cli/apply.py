@@ -70,7 +70,12 @@ def add_parser(sub: Subparsers) -> None:
         action="store_true",
         help="apply against an in-process Marketo emulator seeded from the config",
     )
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="apply without asking: the consent a pipeline gives (CI=true is not consent)",
+    )
     add_ledger(p)
     add_environment(p, repeatable=True)
     p.add_argument(
