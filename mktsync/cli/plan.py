@@ -43,6 +43,13 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--out", type=Path, help="save the plan (JSON) for a later 'mktsync apply PLAN'")
     p.add_argument(
+        "--out-markdown",
+        type=Path,
+        metavar="FILE",
+        help="also write the Markdown plan to FILE without the comment's size limit "
+        "(every campaign: the artifact a cut comment points to)",
+    )
+    p.add_argument(
         "--detailed-exitcode",
         action="store_true",
         help="exit 2 when there are changes (calls to send, or changed items not resent), "
@@ -130,6 +137,12 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
             REPORTERS["markdown"](plan, f, dataclasses.replace(options, show_pii=False))
+    if args.out_markdown:
+        from mktsync.report.markdown import FILE
+
+        args.out_markdown.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out_markdown, "w", encoding="utf-8") as f:
+            REPORTERS["markdown"](plan, f, dataclasses.replace(options, budget=FILE))
     emit(args, plan_problems(config, plan, notes), err, config=path)
     # After the plan is shown (what is so big?), before it is saved: a plan apply would
     # refuse (max_calls, the daily quota) is an error here too, and no plan file.

@@ -19,6 +19,13 @@ CHANGED_FIX = (
 )
 
 
+# The one-line way out for items whose earlier outcome is unknown, wherever they are shown.
+UNKNOWN_FIX = (
+    "settle them with 'mktsync ledger settle' (or resend them with --retry-unknown "
+    "once you know Marketo did not carry the earlier calls out)"
+)
+
+
 def mask_emails(text: str) -> str:
     """``jane.doe@example.com`` -> ``j***@example.com``, wherever it stands in ``text``."""
     return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
