@@ -83,6 +83,13 @@ FILE = Budget(
 ARTIFACT = COMMENT.where
 
 
+def size(text: str) -> int:
+    """``text``'s length as GitHub may count it: in UTF-16 code units (JavaScript's
+    ``length``), where a character past U+FFFF (an emoji) counts twice; never less than
+    the characters, so a comment within this size is within the limit either way."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 @dataclass(frozen=True, kw_only=True)
 class Context:
     """What the comment describes: the commit, the ledger compared against, and when."""
@@ -139,19 +146,20 @@ def render_markdown(
     head = visible("\n".join(_head(w, show_pii, context or Context(), room, budget)) + "\n")
     entries = [cp for cp in plan.campaigns if _has_section(cp, leads[cp.name])]
     steps = dict.fromkeys(((limit, who), (min(limit, 5), min(who, 100)), (min(limit, 5), min(who, 20)), (0, 0)))  # fmt: skip
+    sizes: list[int] = []
     sections: list[str] = []
     for rows, names in steps:
         sections = [visible(_section(w, cp, rows, names)) for cp in entries]
-        if len(head) + sum(map(len, sections)) <= budget.limit:
+        sizes = [size(section) for section in sections]
+        if size(head) + sum(sizes) <= budget.limit:
             return head + "".join(sections)
-    out, kept = head, 0
-    for section in sections:
-        if len(out) + len(section) > room:
-            break
-        out += section
+    used, kept = size(head), 0
+    while kept < len(sections) and used + sizes[kept] <= room:
+        used += sizes[kept]
         kept += 1
-    left = len(sections) - kept
-    return out + f"\n… {plural(left, 'campaign')} not shown: {budget.why}; {budget.where}.\n"
+    left = plural(len(sections) - kept, "campaign")
+    tail = f"\n… {left} not shown: {budget.why}; {budget.where}.\n"
+    return head + "".join(sections[:kept]) + tail
 
 
 def _head(w: _Writer, show_pii: bool, context: Context, room: int, budget: Budget) -> list[str]:
@@ -220,10 +228,10 @@ def _callouts(w: _Writer) -> list[str]:
 
 def _capped(lines: list[str], room: int, budget: Budget, what: str) -> list[str]:
     """``lines`` while they fit in ``room`` characters, then one line counting the rest."""
-    size = 0
+    used = 0
     for n, line in enumerate(lines):
-        size += len(line) + 1
-        if size > room:
+        used += size(line) + 1
+        if used > room:
             left = plural(len(lines) - n, "more " + what)
             return [*lines[:n], "", f"… {left} not shown here: {budget.where}."]
     return lines

@@ -47,7 +47,7 @@ def test_text_caps_long_lists(tmp_path: Path) -> None:
     assert "… and 25 more invalid" in text
 
 
-def _big_plan(campaigns: int, invalid_per_campaign: int) -> Plan:
+def _big_plan(campaigns: int, invalid_per_campaign: int, reason: str = "x" * 200) -> Plan:
     plans = tuple(
         CampaignPlan(
             name=f"campaign-{n}",
@@ -68,7 +68,7 @@ def _big_plan(campaigns: int, invalid_per_campaign: int) -> Plan:
                     campaign_id=n + 1,
                     source="s",
                     row=r,
-                    reason="lead.email: " + "x" * 200,
+                    reason="lead.email: " + reason,
                 )
                 for r in range(invalid_per_campaign)
             ),
@@ -107,6 +107,19 @@ def test_markdown_fits_a_github_comment() -> None:
     # The headline counts everything; the table says how many campaigns it leaves out.
     assert "**Nothing to trigger; 12,000 invalid rows" in text
     assert re.search(r"… [\d,]+ more campaigns not shown here: the full plan is in", text)
+
+
+def test_the_limit_counts_what_github_counts_even_for_emoji() -> None:
+    """Characters past U+FFFF are two UTF-16 units (JavaScript's length): counted so."""
+    plain = render_markdown(_big_plan(10, 30, reason="x" * 150))
+    emoji = render_markdown(_big_plan(10, 30, reason="\U0001f600" * 150))
+    # 20 invalid rows a campaign fit in 65,536 characters, but not in 65,536 UTF-16 units.
+    assert plain.count("x" * 150) == 10 * 20 and len(plain) <= COMMENT_LIMIT
+    assert (
+        len(emoji) < COMMENT_LIMIT < len(plain.replace("x", "\U0001f600").encode("utf-16-le")) // 2
+    )
+    assert emoji.count("\U0001f600" * 150) == 10 * 5
+    assert len(emoji.encode("utf-16-le")) // 2 <= COMMENT_LIMIT
 
 
 def test_small_markdown_is_not_truncated(tmp_path: Path) -> None:
