@@ -150,7 +150,8 @@ def code_quality(
     for problem in listed:
         path = repository_path(problem.file or fallback, root)
         line = max(problem.line, 1)
-        check = "mktsync " + (problem_kind(problem)[2] or "config")
+        kind = problem_kind(problem)[2]  # the field path with names as *: one check each
+        check = f"mktsync {kind}" if kind else "mktsync"
         text = f"{problem.path}: {problem.message}" if problem.path else problem.message
         # The same problem at the same place keeps its fingerprint from run to run, so
         # GitLab can tell a new finding from one the target branch has too.

@@ -145,7 +145,10 @@ def render_markdown(
     room = budget.limit - _TAIL_ROOM
     head = visible("\n".join(_head(w, show_pii, context or Context(), room, budget)) + "\n")
     entries = [cp for cp in plan.campaigns if _has_section(cp, leads[cp.name])]
-    steps = dict.fromkeys(((limit, who), (min(limit, 5), min(who, 100)), (min(limit, 5), min(who, 20)), (0, 0)))  # fmt: skip
+    # Sample rows and leads named per section, smaller at each step until all fit.
+    steps = dict.fromkeys(
+        [(limit, who), (min(limit, 5), min(who, 100)), (min(limit, 5), min(who, 20)), (0, 0)]
+    )
     sizes: list[int] = []
     sections: list[str] = []
     for rows, names in steps:
