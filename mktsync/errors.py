@@ -10,7 +10,8 @@
     │   ├── LedgerLocked          exit 1    another run holds the ledger's lock
     │   └── WrongInstance         exit 1    the ledger belongs to another Marketo instance
     ├── PlanError                 exit 1    a plan cannot be made or applied
-    │   ├── BudgetExceeded        exit 1    the plan would exceed max_calls
+    │   ├── BudgetExceeded        exit 1    the plan would exceed max_calls, or the daily
+    │   │                                   quota when no max_calls is set
     │   ├── StalePlan             exit 1    a saved plan no longer matches ledger or config
     │   └── ForeignPlan           exit 1    a saved plan was made for another environment,
     │                                       instance or ledger (or records none of them)
@@ -39,7 +40,9 @@ Defined beside the code that raises them: ``WrongInstance`` in ``ledger``,
 checks this drawing against the classes, so it cannot drift.
 
 Outside the tree, exceptions that never reach the user as such: PathRefused, TagProblem,
-RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError.  ``PathRefused`` and
+RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError, OutOfRange, Damaged.
+``OutOfRange`` (an instant no zone can hold) is a ``ValueError`` its callers put in words;
+``Damaged`` (a plan file's damage) becomes a ``PlanError`` naming the file.  ``PathRefused`` and
 ``TagProblem`` become located problems (or a ``SourceError``), ``RenderLimitError`` an
 invalid item; ``Unusual`` sends a row down render's careful path; ``BatchTooLarge`` guards
 against a bug; ``ApiError`` is the emulator's answer to a client; ``UsageError`` is
@@ -345,7 +348,8 @@ def no_temp_space(what: str) -> TempSpaceError:
 
 
 class BudgetExceeded(PlanError):
-    """The plan needs more API calls than ``max_calls`` allows."""
+    """The plan needs more API calls than ``max_calls`` allows, or, with no ``max_calls``,
+    more than the daily quota (``plan.check_budget``: ``plan`` and ``apply`` alike)."""
 
 
 class StalePlan(PlanError):

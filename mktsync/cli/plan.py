@@ -124,6 +124,7 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
         color=output.use_color(out),
         show_pii=args.show_pii,
         context=context,
+        notes=tuple(notes),  # the comment shows them at its top, as stderr does
         limit=output.rows(),
         # A fork's pull request: counts and a few sample rows, so the comment cannot be
         # used to publish the data wholesale (docs/security.md).

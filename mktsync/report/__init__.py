@@ -26,7 +26,8 @@ class ReportOptions:
     most that many rows per campaign are shown (0: counts only), whatever ``limit`` says,
     and the Markdown names at most that many leads per campaign ("who gets the email").
     ``context`` is what a Markdown comment says it describes (commit, ledger, time);
-    ``budget`` how long the Markdown may be (a comment, or ``plan --out-markdown``'s file).
+    ``budget`` how long the Markdown may be (a comment, or ``plan --out-markdown``'s file);
+    ``notes`` the plan's ``warning: ...`` lines, which the Markdown shows at its top.
     """
 
     color: bool = False
@@ -35,6 +36,7 @@ class ReportOptions:
     sample_rows: int | None = None
     context: Context | None = None
     budget: Budget = COMMENT
+    notes: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -58,6 +60,7 @@ def _markdown(plan: Plan, out: TextIO, options: ReportOptions) -> None:
             who=options.who,
             context=options.context,
             budget=options.budget,
+            notes=options.notes,
         )
     )
 

@@ -25,7 +25,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mktsync.items import Item, Tokens
@@ -58,6 +58,8 @@ _TAIL_ROOM = 400  # kept free for the line that says what is not shown
 _TABLE_SHARE = 0.35  # of the budget: the counts table
 _SCHEDULE_SHARE = 0.15  # of the budget: the batch campaigns
 _CALLOUTS_SHOWN = 10  # protected-field warnings at the top, then a count
+_NOTES_SHARE = 0.05  # of the budget: the plan's warnings at the top
+_NOTE_WIDTH = 1_000  # characters of one warning, at most
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,9 +123,12 @@ def render_markdown(
     who: int = WHO_SHOWN,
     context: Context | None = None,
     budget: Budget = COMMENT,
+    notes: Sequence[str] = (),
 ) -> str:
     """The plan as a pull-request comment (module doc); ``limit`` sample rows of each
-    class and ``who`` leads per campaign at most, all within ``budget``."""
+    class and ``who`` leads per campaign at most, all within ``budget``.  ``notes`` are
+    the plan's ``warning: ...`` lines (what ``plan`` also writes to stderr), shown at the
+    top: a reviewer reads the comment, not the job's log."""
 
     def clean(value: object, *, cell: bool = False) -> str:
         text = str(value) if show_pii else mask_emails(str(value))
@@ -143,7 +148,8 @@ def render_markdown(
     # Everything written goes through ``visible``: nothing hidden reaches the comment, and
     # the size checks below count what is written.
     room = budget.limit - _TAIL_ROOM
-    head = visible("\n".join(_head(w, show_pii, context or Context(), room, budget)) + "\n")
+    head_lines = _head(w, show_pii, context or Context(), notes, room, budget)
+    head = visible("\n".join(head_lines) + "\n")
     entries = [cp for cp in plan.campaigns if _has_section(cp, leads[cp.name])]
     # Sample rows and leads named per section, smaller at each step until all fit.
     steps = dict.fromkeys(
@@ -165,7 +171,14 @@ def render_markdown(
     return head + "".join(sections[:kept]) + tail
 
 
-def _head(w: _Writer, show_pii: bool, context: Context, room: int, budget: Budget) -> list[str]:
+def _head(
+    w: _Writer,
+    show_pii: bool,
+    context: Context,
+    notes: Sequence[str],
+    room: int,
+    budget: Budget,
+) -> list[str]:
     plan = w.plan
     title = f"### mktsync plan: environment `{plan.environment}`" if plan.environment else ""
     head = [MARKER, title or "### mktsync plan", ""]
@@ -174,6 +187,7 @@ def _head(w: _Writer, show_pii: bool, context: Context, room: int, budget: Budge
     if note is not None:  # issue 25: at the top, before the counts it explains
         kind, _, words = note.partition(": ")
         head += [f"> **{kind.capitalize()}:** {words}", ""]
+    head += _notes(notes, int(room * _NOTES_SHARE), budget)
     head += [f"**{headline(plan)}**", ""]
     head += _callouts(w)
     head += _capped(_table(plan), int(room * _TABLE_SHARE), budget, "campaign")
@@ -186,6 +200,19 @@ def _head(w: _Writer, show_pii: bool, context: Context, room: int, budget: Budge
         )
     head.append("")
     return head
+
+
+def _notes(notes: Sequence[str], room: int, budget: Budget) -> list[str]:
+    """The plan's own ``warning: ...`` lines, one quoted paragraph each.  Their words hold
+    names from the config and from Marketo (a campaign's rule), so they are one literal
+    code span, like every value: nothing in them is read as a link, a mention or markup."""
+    lines = []
+    for note in notes:
+        kind, _, words = note.partition(": ")
+        if kind != "warning" or not words:
+            kind, words = "note", note
+        lines.append(f"> **{kind.capitalize()}:** {literal(words, width=_NOTE_WIDTH)}")
+    return [line for kept in _capped(lines, room, budget, "warning") for line in (kept, "")]
 
 
 def _callouts(w: _Writer) -> list[str]:
