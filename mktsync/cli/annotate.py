@@ -5,7 +5,9 @@ the pull request's diff (``report.annotations`` words them; this module only wri
   with ``--annotations github``, off with ``none``.  They go with the command's problems:
   ``validate``'s text output is its list of problems (stdout); ``plan``'s stdout is the
   plan itself (a Markdown comment, JSON), so its annotations go to stderr, where its
-  errors and warnings are (GitHub's runner reads commands from both).
+  errors and warnings are (GitHub's runner reads commands from both).  ``plan`` leaves
+  the config's own warnings to ``validate`` (GitHub would show them twice), but its Code
+  Quality report, which replaces validate's, holds them.
 - GitLab: ``--code-quality FILE`` writes a Code Quality report, always (``[]`` when all
   is well), so the job's ``artifacts: reports: codequality:`` always has its file.
 """
@@ -52,10 +54,12 @@ def emit(
     *,
     config: Path | None = None,
     github: bool | None = None,
+    report: Sequence[Problem] | None = None,
 ) -> None:
     """Write ``problems`` as GitHub annotations to ``stream`` (if wanted; ``github``
-    overrides ``--annotations``) and as a Code Quality report (if asked).  ``config``:
-    where GitLab puts a problem that names no file."""
+    overrides ``--annotations``) and as a Code Quality report (if asked; ``report``, when
+    given, is what the report holds instead).  ``config``: where GitLab puts a problem that
+    names no file."""
     from mktsync.report.annotations import github_commands, repository_root, write_code_quality
 
     root = repository_root()
@@ -68,4 +72,5 @@ def emit(
         path: Path = args.code_quality
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
-            write_code_quality(f, problems, root=root, fallback=fallback)
+            listed = problems if report is None else report
+            write_code_quality(f, listed, root=root, fallback=fallback)

@@ -144,7 +144,16 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
         args.out_markdown.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out_markdown, "w", encoding="utf-8") as f:
             REPORTERS["markdown"](plan, f, dataclasses.replace(options, budget=FILE))
-    emit(args, plan_problems(config, plan, notes), err, config=path)
+    # The config's own warnings are validate's to annotate (both examples run it first):
+    # GitHub shows an annotation twice when two steps write it (actions/runner#504).  The
+    # Code Quality report keeps them: plan writes it over validate's in the same job.
+    emit(
+        args,
+        plan_problems(config, plan, notes, config_warnings=False),
+        err,
+        config=path,
+        report=plan_problems(config, plan, notes),
+    )
     # After the plan is shown (what is so big?), before it is saved: a plan apply would
     # refuse (max_calls, the daily quota) is an error here too, and no plan file.
     check_budget(plan, config)

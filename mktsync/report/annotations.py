@@ -206,11 +206,14 @@ def invalid_problems(
     return out
 
 
-def plan_problems(config: Config, plan: Plan, notes: Sequence[str] = ()) -> list[Problem]:
-    """What a plan that was made has to annotate: the config's warnings, the invalid rows
+def plan_problems(
+    config: Config, plan: Plan, notes: Sequence[str] = (), *, config_warnings: bool = True
+) -> list[Problem]:
+    """What a plan that was made has to annotate: the config's warnings (unless
+    ``config_warnings`` is false: ``validate`` annotates those), the invalid rows
     ``max_invalid`` let through (warnings: the plan goes on without them), and ``notes``
     (the plan's ``warning:`` lines, which name no line of a file)."""
-    problems = list(config.warnings)
+    problems = list(config.warnings) if config_warnings else []
     for cp in plan.campaigns:
         # Only the first few can be shown; reading a spilled list to its end is not needed.
         problems += invalid_problems(config, cp.invalid[: SHOWN_PER_SEVERITY * 2])

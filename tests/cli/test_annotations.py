@@ -258,3 +258,39 @@ def test_gitlab_code_quality_report(tmp_path: Path) -> None:
     )
     clean = mktsync("plan", "--code-quality", str(report), cwd=folder)
     assert clean.returncode == 0 and json.loads(report.read_text(encoding="utf-8")) == []
+
+
+def test_the_config_s_warnings_are_annotated_once_by_validate_not_again_by_plan(
+    tmp_path: Path,
+) -> None:
+    """Both examples run validate, then plan, in one job; GitHub shows an annotation twice
+    when two steps write it (actions/runner#504), so the config's own warnings are
+    validate's.  The Code Quality report, which plan writes over validate's, keeps them."""
+    write_file(
+        tmp_path / "campaigns.yaml",
+        "version: 1\n"
+        "sources:\n"
+        "  regs: {type: csv, path: regs.csv}\n"
+        "campaigns:\n"
+        "  reminder:\n"
+        "    campaign_id: 1\n"
+        "    source: regs\n"
+        "    when: row.seats == 3\n"
+        '    lead: {email: "{{ row.email }}"}\n',
+    )
+    write_file(tmp_path / "regs.csv", "email,seats\nann@example.com,5\n")
+    checked = mktsync("validate", cwd=tmp_path, workspace=tmp_path, GITHUB_ACTIONS="true")
+    assert checked.returncode == 0, checked.stdout
+    [(name, props, data)] = runner_commands(checked.stdout)
+    assert (name, props["file"], props["line"]) == ("warning", "campaigns.yaml", "8")
+    assert unescape(data).startswith("row.seats is text (a CSV cell)")
+    report = tmp_path / "gl-code-quality.json"
+    planned = mktsync(
+        "plan", "--code-quality", str(report), cwd=tmp_path, workspace=tmp_path,
+        GITHUB_ACTIONS="true",
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    assert "row.seats is text" in planned.stderr  # the log still says it
+    assert runner_commands(planned.stdout + planned.stderr) == []
+    [entry] = json.loads(report.read_text(encoding="utf-8"))
+    assert (entry["severity"], entry["location"]["lines"]["begin"]) == ("minor", 8)
