@@ -40,9 +40,10 @@ Defined beside the code that raises them: ``WrongInstance`` in ``ledger``,
 checks this drawing against the classes, so it cannot drift.
 
 Outside the tree, exceptions that never reach the user as such: PathRefused, TagProblem,
-RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError, OutOfRange, Damaged.
-``OutOfRange`` (an instant no zone can hold) is a ``ValueError`` its callers put in words;
-``Damaged`` (a plan file's damage) becomes a ``PlanError`` naming the file.  ``PathRefused`` and
+RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError, Damaged, OutOfRange.
+``Damaged`` (a plan file's damage in words) and ``OutOfRange`` (an instant no zone can hold)
+become an error of the tree (a ``PlanError``, a ``ConfigError``) naming the file,
+option or variable.  ``PathRefused`` and
 ``TagProblem`` become located problems (or a ``SourceError``), ``RenderLimitError`` an
 invalid item; ``Unusual`` sends a row down render's careful path; ``BatchTooLarge`` guards
 against a bug; ``ApiError`` is the emulator's answer to a client; ``UsageError`` is
