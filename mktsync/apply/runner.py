@@ -63,10 +63,12 @@ from mktsync.ledger import Ledger
 from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification
 from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
+from mktsync.plan.notes import deferred_words
 from mktsync.plan.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
 from mktsync.plan.records import SpilledCalls
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
+DEFERRALS_LISTED = 50  # deferred rows a campaign's report names (all are counted)
 Event = Mapping[str, Any]
 
 
@@ -326,16 +328,24 @@ class _Runner:
                 name=cp.name,
                 campaign_id=cp.campaign_id,
                 changed=cp.counts.get(Action.CHANGED, 0),
+                deferred=cp.counts.get(Action.DEFERRED, 0),
+                deferrals=[
+                    f"{d.item.key}: {deferred_words(d)}" for d in cp.deferred[:DEFERRALS_LISTED]
+                ],
                 missing_skip=cp.name in config.campaigns
                 and config.campaigns[cp.name].missing_leads == "skip",
             )
             for cp in plan.campaigns
         }
         report.campaigns = list(self.by_name.values())
+        report.invalid_rows = plan.summary.invalid  # rows, each once (issue 22)
         self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
         self.done_calls = 0
         # (campaign id, key) -> Marketo's (code, message): lead fields not written, no trigger
         self.field_skips: dict[tuple[int, str], tuple[str, str]] = {}
+        # (campaign id, key) -> why: another item of the run writes the lead's fields first
+        # (issue 22); not triggered, not marked: the next run sends it.
+        self.field_deferred: dict[tuple[int, str], str] = {}
         self.started = time.monotonic()
 
     def stopping(self) -> bool:
@@ -400,13 +410,12 @@ class _Runner:
                 for p in call.items
             )
             try:
-                self.field_skips, written = write_fields(
-                    self.config, field_items, resolution, self.client
-                )
+                fields = write_fields(self.config, field_items, resolution, self.client)
             except NotSent:  # a stop came while a field write waited: trigger nothing
                 self._none_attempted()
                 return
-            self.emit("fields", written=written, skipped=len(self.field_skips))
+            self.field_skips, self.field_deferred = dict(fields.skipped), dict(fields.deferred)
+            self.emit("fields", written=fields.written, skipped=len(self.field_skips))
             jobs = ((cp.name, call) for cp in sendable for call in cp.calls)
         calls = sum(len(cp.calls) for cp in sendable)
         # The leads the calls carry, from the counts (not by reading every call): new and
@@ -558,6 +567,12 @@ class _Runner:
                       outcome="no_leads", done=self.done_calls, total=self.total_calls,
                       elapsed=time.monotonic() - self.started)  # fmt: skip
             return
+        if self.field_deferred:
+            items = self._deferred(items)
+            if not items:  # every lead of the call waits for the next run: no trigger
+                with self.lock:
+                    self.done_calls += 1
+                return
         if self.field_skips:
             items = self._fields_failed(rep, call, items, lead_ids)
             if not items:  # no lead of the call had its fields written: no trigger
@@ -624,6 +639,19 @@ class _Runner:
             elapsed=time.monotonic() - self.started,
             **detail,
         )
+
+    def _deferred(self, items: list[Item]) -> list[Item]:
+        """Items apply found writing a lead's fields after another of the run (issue 22:
+        the plan could not see they name one lead): not triggered, not marked."""
+        later = [i for i in items if (i.campaign_id, i.key) in self.field_deferred]
+        if not later:
+            return items
+        with self.lock:
+            for item in later:
+                rep = self.by_name[item.campaign]  # a shared call lists others' items too
+                rep.deferred += 1
+                rep.deferrals.append(self.field_deferred[(item.campaign_id, item.key)])
+        return [i for i in items if (i.campaign_id, i.key) not in self.field_deferred]
 
     def _fields_failed(
         self, rep: CampaignReport, call: Call, items: list[Item], lead_ids: dict[str, int]

@@ -40,6 +40,7 @@ class Shortfall(enum.Enum):
     INVALID = "invalid"  # rows that could not be rendered
     NOT_ATTEMPTED = "not_attempted"
     CHANGED = "changed"  # changed since sent, not resent (retrigger: never)
+    DEFERRED = "deferred"  # another row writes the lead's fields first: the next run's
     HELD_UNKNOWN = "held_unknown"  # an earlier run's unknowns, not resent (``unsettled``)
     RUNS_FAILED = "runs_failed"
     RUNS_UNKNOWN = "runs_unknown"
@@ -51,8 +52,9 @@ class Shortfall(enum.Enum):
 
 
 # What each shortfall does to the exit code when nothing graver ended the run.  A missing
-# lead skipped, an invalid row, a changed item, or a lead not attempted (only ever with a
-# stop, the quota or preflight, which decide the code) leaves it at 0: the last line says so.
+# lead skipped, an invalid row, a changed item, a row deferred to the next run, or a lead
+# not attempted (only ever with a stop, the quota or preflight, which decide the code)
+# leaves it at 0: the last line says so.
 EXIT_OF: Mapping[Shortfall, int] = {
     Shortfall.FAILED: EXIT_INCOMPLETE,
     Shortfall.UNKNOWN: EXIT_INCOMPLETE,
@@ -61,6 +63,7 @@ EXIT_OF: Mapping[Shortfall, int] = {
     Shortfall.INVALID: EXIT_OK,
     Shortfall.NOT_ATTEMPTED: EXIT_OK,
     Shortfall.CHANGED: EXIT_OK,
+    Shortfall.DEFERRED: EXIT_OK,  # by design: the next run sends it (issue 22)
     Shortfall.HELD_UNKNOWN: EXIT_INCOMPLETE,  # an earlier run's unknowns are not settled
     Shortfall.RUNS_FAILED: EXIT_INCOMPLETE,
     Shortfall.RUNS_UNKNOWN: EXIT_INCOMPLETE,

@@ -52,8 +52,8 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes (calls to send, or changed items not resent), "
-        "0 when there are none",
+        help="exit 2 when an apply would change Marketo or not end with 0 (docs/exit-codes.md), "
+        "0 when it would change nothing",
     )
     p.add_argument(
         "--ref",

@@ -4,14 +4,15 @@
   ``report.escape``: literal text, no HTML, images, links, mentions or table breaks.
 - The header says what the comment describes: the commit, the ledger compared against
   (credentials redacted), and when.
-- In the order a reviewer needs it (issue 22): the headline (with the share of the daily
-  quota past 10 %), callouts for what will *not* go out as it is (changed items, unknown
-  outcomes, protected lead fields), the counts, then one folded section per campaign
-  entry with something to show: its sample rows per class, **new leads first**, then
-  changed, retriggered and resent ones, its invalid rows and unknown items, and "who gets
-  the email", the leads it emails, folded again.  Entries that share a campaign id share
-  calls; each entry's numbers are its own all the same (``report.who``), and the section
-  says in whose calls its leads go.
+- In the order a reviewer needs it (issue 22): what the plan says about its data
+  (``plan.notes``: a ``when`` literal no row holds, rows deferred) and its warnings, the
+  headline (with the share of the daily quota past 10 %), callouts for what will *not* go
+  out as it is (changed items, unknown outcomes, protected lead fields), the counts, then
+  one folded section per campaign entry with something to show: its sample rows per
+  class, **new leads first**, then changed, retriggered and resent ones, its invalid,
+  deferred and unknown items, and "who gets the email", the leads it emails, folded
+  again.  Entries that share a campaign id share calls; each entry's numbers are its own
+  all the same (``report.who``), and the section says in whose calls its leads go.
 - Bounded (``Budget``): the whole comment, notes included, fits GitHub's 65,536
   characters.  Each part of the head has a share; then the sections shrink (fewer sample
   rows, a shorter who list, counts only) and whole sections are left out, and the
@@ -30,6 +31,13 @@ from dataclasses import dataclass
 
 from mktsync.items import Item, Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.plan.notes import (
+    ALL_ROWS_FILTERED,
+    VALUES_SHOWN,
+    deferred_parts,
+    differs_lines,
+    plan_notes,
+)
 from mktsync.plan.records import SAMPLES_PER_FIELD, Action, FieldWrite, field_samples
 from mktsync.report.batch import schedule_markdown
 from mktsync.report.escape import html_text, literal, visible
@@ -148,7 +156,7 @@ def render_markdown(
     # Everything written goes through ``visible``: nothing hidden reaches the comment, and
     # the size checks below count what is written.
     room = budget.limit - _TAIL_ROOM
-    head_lines = _head(w, show_pii, context or Context(), notes, room, budget)
+    head_lines = _head(w, show_pii, context or Context(), notes, limit, room, budget)
     head = visible("\n".join(head_lines) + "\n")
     entries = [cp for cp in plan.campaigns if _has_section(cp, leads[cp.name])]
     # Sample rows and leads named per section, smaller at each step until all fit.
@@ -176,6 +184,7 @@ def _head(
     show_pii: bool,
     context: Context,
     notes: Sequence[str],
+    limit: int,
     room: int,
     budget: Budget,
 ) -> list[str]:
@@ -187,8 +196,14 @@ def _head(
     if note is not None:  # issue 25: at the top, before the counts it explains
         kind, _, words = note.partition(": ")
         head += [f"> **{kind.capitalize()}:** {words}", ""]
-    head += _notes(notes, int(room * _NOTES_SHARE), budget)
-    head += [f"**{headline(plan)}**", ""]
+    # What the plan says about its data (issue 22), then the plan's warnings: one share.
+    said = [line for line in notes_markdown(plan, w.clean, limit) if line] + _notes(notes)
+    head += [
+        line
+        for kept in _capped(said, int(room * _NOTES_SHARE), budget, "note")
+        for line in (kept, "")
+    ]
+    head += [f"**{headline(plan, literal)}**", ""]
     head += _callouts(w)
     head += _capped(_table(plan), int(room * _TABLE_SHARE), budget, "campaign")
     batch = schedule_markdown(plan, 20)
@@ -202,7 +217,7 @@ def _head(
     return head
 
 
-def _notes(notes: Sequence[str], room: int, budget: Budget) -> list[str]:
+def _notes(notes: Sequence[str]) -> list[str]:
     """The plan's own ``warning: ...`` lines, one quoted paragraph each.  Their words hold
     names from the config and from Marketo (a campaign's rule), so they are one literal
     code span, like every value: nothing in them is read as a link, a mention or markup."""
@@ -212,7 +227,7 @@ def _notes(notes: Sequence[str], room: int, budget: Budget) -> list[str]:
         if kind != "warning" or not words:
             kind, words = "note", note
         lines.append(f"> **{kind.capitalize()}:** {literal(words, width=_NOTE_WIDTH)}")
-    return [line for kept in _capped(lines, room, budget, "warning") for line in (kept, "")]
+    return lines
 
 
 def _callouts(w: _Writer) -> list[str]:
@@ -267,6 +282,17 @@ def _capped(lines: list[str], room: int, budget: Budget, what: str) -> list[str]
     return lines
 
 
+def notes_markdown(plan: Plan, clean: Clean, limit: int) -> list[str]:
+    """Issue 22: what the plan says about its data (``plan.notes``), as quotes at the top
+    of the comment, every value escaped and masked (``clean``).  Whole campaigns filtered
+    are in the headline itself."""
+    lines = []
+    for n in plan_notes(plan, values=min(VALUES_SHOWN, limit)):
+        if n.kind != ALL_ROWS_FILTERED:
+            lines += [f"> **{n.severity.capitalize()}:** {n.words(clean)}", ""]
+    return lines
+
+
 def _context_lines(context: Context) -> list[str]:
     parts = [f"commit {literal(context.ref or 'unknown')}"]
     parts.append(f"ledger {literal(context.ledger or 'unknown')}")
@@ -277,11 +303,14 @@ def _context_lines(context: Context) -> list[str]:
 
 def _table(plan: Plan) -> list[str]:
     """Counts per campaign (``_capped`` cuts it to its share of the comment)."""
-    header = "| campaign | id | " + " | ".join(f"{c.mark} {c}" for c in CLASSES) + " | calls |"
-    rule = "|---|---:|" + "---:|" * len(CLASSES) + "---:|"
+    # ``» deferred`` (issue 22) has its column only in a plan that defers something.
+    deferring = any(cp.counts.get(Action.DEFERRED) for cp in plan.campaigns)
+    classes = [c for c in CLASSES if c is not Action.DEFERRED or deferring]
+    header = "| campaign | id | " + " | ".join(f"{c.mark} {c}" for c in classes) + " | calls |"
+    rule = "|---|---:|" + "---:|" * len(classes) + "---:|"
     rows = [
         f"| {literal(cp.name, cell=True)} | {cp.campaign_id} | "
-        + " | ".join(f"{cp.counts.get(c, 0):,}" for c in CLASSES)
+        + " | ".join(f"{cp.counts.get(c, 0):,}" for c in classes)
         + f" | {cp.trigger_calls:,} |"
         for cp in plan.campaigns
     ]
@@ -293,7 +322,10 @@ def _has_section(cp: CampaignPlan, leads: EntryLeads) -> bool:
     return bool(
         leads.sending
         or cp.trigger_calls
-        or any(cp.counts.get(c) for c in (Action.CHANGED, Action.INVALID, Action.UNKNOWN))
+        or any(
+            cp.counts.get(c)
+            for c in (Action.CHANGED, Action.INVALID, Action.UNKNOWN, Action.DEFERRED)
+        )
     )
 
 
@@ -371,6 +403,7 @@ def _summary(cp: CampaignPlan, leads: EntryLeads) -> str:
         (Action.CHANGED, "changed, not resent"),
         (Action.INVALID, "invalid"),
         (Action.UNKNOWN, "with an unknown outcome, not resent"),
+        (Action.DEFERRED, "deferred to the next run"),
     ):
         count = cp.counts.get(cls, 0) - (
             leads.counts[Action.UNKNOWN] if cls is Action.UNKNOWN else 0
@@ -430,6 +463,21 @@ def _section(w: _Writer, cp: CampaignPlan, limit: int, who: int) -> str:
         if len(cp.invalid) > limit:
             listed.append(f"- … {plural(len(cp.invalid) - limit, 'more invalid row')}")
         blocks += [["**Invalid rows**"], listed]
+    if cp.deferred and limit:  # issue 22: another row writes the lead's fields first
+        listed = []
+        for d in cp.deferred[:limit]:
+            differs = "; ".join(
+                f"{clean(name)}: {w.clean_field(name, a)} now, {w.clean_field(name, b)} next run"
+                for name, a, b in differs_lines(d)
+            )
+            words = "".join(clean(t) if data else t for t, data in deferred_parts(d))
+            listed.append(f"- {clean(d.item.lead)}: {words}: {differs}")
+        if len(cp.deferred) > limit:
+            listed.append(f"- … {plural(len(cp.deferred) - limit, 'more deferred row')}")
+        blocks += [
+            ["**Deferred to the next run** (another row writes the lead's fields first)"],
+            listed,
+        ]
     if cp.unknown and limit and not w.plan.retry_unknown:  # else: sent again, in the rows
         listed = [f"- {clean(i.key)}" for i in cp.unknown[:limit]]
         if len(cp.unknown) > limit:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
+from mktsync.plan.notes import filtered_all
 from mktsync.plan.records import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD_SAMPLE, FieldWrite
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
@@ -155,9 +156,10 @@ def quota_words(plan: Plan) -> str:
     )
 
 
-def headline(plan: Plan) -> str:
+def headline(plan: Plan, show: Callable[[str], str] | None = None) -> str:
     """The plan in one line: what is sent, what is not, and past ``QUOTA_SHOWN`` its share
-    of the daily quota, so a big plan says so where everyone reads (text and Markdown)."""
+    of the daily quota, so a big plan says so where everyone reads (text and Markdown);
+    names from the config go through ``show`` (Markdown)."""
     s = plan.summary
     extra = f"; {quota_words(plan)}" if plan.quota_share > QUOTA_SHOWN else ""
     if s.invalid:
@@ -181,6 +183,14 @@ def headline(plan: Plan) -> str:
             f"; {plural(s.schedule_orphaned, 'batch run')} still scheduled in Marketo for "
             f"{'a row that is' if s.schedule_orphaned == 1 else 'rows that are'} gone"
         )
+    if s.deferred:
+        extra += (
+            f"; {plural(s.deferred, 'row')} deferred to the next run (another row writes "
+            f"{'its' if s.deferred == 1 else 'their'} lead's fields first)"
+        )
+    filtered = filtered_all(plan, show=show)
+    if filtered:  # issue 22: "No changes" must not hide a campaign that filters every row
+        extra += f"; {filtered}"
     if s.schedule_calls:
         extra = f"; {plural(s.schedule_calls, 'batch run')} to schedule" + extra
     if not s.changes:

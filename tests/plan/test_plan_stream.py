@@ -77,6 +77,9 @@ def normalised_json(config_path: Path) -> str:
     text = re.sub(r'^  "config": \{"path": "[^"]*"', '  "config": {"path": "-"', text, flags=re.M)
     text = re.sub(r'^  "new_ledger": \{.*\},\n', "", text, flags=re.M)  # added by issue 25
     text = re.sub(r'^  "(now|timezone|binding)": .*,\n', "", text, flags=re.M)
+    # Issue 22: a class that counts 0 here, and the plan's notes (none here either).
+    text = text.replace(', "deferred": 0', "")
+    text = re.sub(r'^  "notes": .*,\n', "", text, flags=re.M)
     return re.sub(r'^  "ledger": \{.*\},$', '  "ledger": {},', text, flags=re.M)
 
 
@@ -189,8 +192,8 @@ def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
     monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 500)
     monkeypatch.setattr(mktsync.plan.spill, "GROUPS_HELD", 8)
     bounded = json.loads(dumps(plan_config(config_path)[1]))
-    for plan in (exact, bounded):
-        plan.pop("ledger"), plan.pop("config")
+    for plan in (exact, bounded):  # "now" is the clock's second: two plans may straddle one
+        plan.pop("ledger"), plan.pop("config"), plan.pop("now")
     assert bounded == exact
     (campaign,) = exact["campaigns"]
     invalid = campaign["invalid"]

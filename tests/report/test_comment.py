@@ -193,3 +193,39 @@ def test_thousands_of_leads_a_campaign_still_fit_and_the_who_list_says_how_many_
     who = comment.split("<summary><b>Who gets the email</b>: 3,000 leads</summary>", 1)[1]
     assert "… and 2,500 more (the full plan is in the job's artifact `mktsync-plan`)" in who
     assert REMINDER["campaign_id"] == 1234
+
+
+def test_what_the_plan_says_about_its_data_is_at_the_top_and_deferred_rows_in_the_section(
+    tmp_path: Path,
+) -> None:
+    """Issue 22.8's notes (a second row of a lead deferred) within the comment's order."""
+    write_project(
+        tmp_path,
+        sources={"trials": csv_source("trials.csv")},
+        campaigns={
+            "trial-welcome": {
+                "campaign_id": 2001,
+                "source": "trials",
+                "lead": LEAD_BY_EMAIL,
+                "key": "{{ row.email }}/{{ row.workspace }}",
+                "tokens": {"my.Plan": "Starter"},
+                "fields": {"trialWorkspace": "{{ row.workspace }}"},
+            }
+        },
+        files={
+            "trials.csv": "email,workspace\nann@example.com,acme\nbob@example.com,acme\n"
+            "ann@example.com,beta\n"
+        },
+    )
+    comment = plan(tmp_path)
+    top, sections = comment.split("<details>", 1)
+    assert "> **Note:** `trial-welcome`: 1 row is deferred to the next run" in top
+    assert top.index("deferred to the next run, as") < top.index("**2 leads to trigger")
+    assert "| » deferred |" in top
+    mine = section(comment, "trial-welcome")
+    assert "2 leads to email in 1 call, 1 deferred to the next run" in mine
+    assert (
+        "- `a***@example.com`: `trials` row 4 goes after `trials` row 2 (differs: "
+        "`trialWorkspace`): `trialWorkspace`: `acme` now, `beta` next run"
+    ) in mine
+    assert "<summary><b>Who gets the email</b>: 2 leads</summary>" in mine
