@@ -18,6 +18,7 @@ from mktsync.items import Item
 from mktsync.ledger import Ledger
 from mktsync.marketo import NotSent, Stop
 from mktsync.plan import Plan
+from mktsync.plan.quota import QuotaRoom
 
 
 class StopRequest(Stop):
@@ -162,6 +163,10 @@ class ApplyReport:
     stats: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     schedules: list[ScheduleReport] = field(default_factory=list)  # batch campaigns
+    # Today's quota as the run read it before its first call (issue 24), and whether the
+    # room it leaves (``quota_reserve``) stopped the run: calls past it were kept home.
+    quota: QuotaRoom | None = None
+    reserve_stopped: bool = False
     # Invalid rows, each once however many campaigns read it (source and row; the plan's
     # ``Summary.invalid``); None: the campaigns' own counts, summed.
     invalid_rows: int | None = None
@@ -201,6 +206,7 @@ class ApplyReport:
             counts=counts,
             refused=sum(1 for x in c if x.skipped) + sum(1 for x in s if x.skipped),
             quota_stopped=self.quota_stopped,
+            reserve_stopped=self.reserve_stopped,
             stopped_by=self.stopped_by,
             stop_code=self.stop_code,
         )

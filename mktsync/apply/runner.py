@@ -18,7 +18,11 @@ The outcome rule (DESIGN.md, "never twice, never lost"):
 
 A kill at any moment therefore leaves each item new, ``pending`` (read as unknown) only
 if its call was on the wire, or settled.  607 (daily quota) stops new calls; what was sent
-stays sent, the rest is left for the next run.  So does a ``StopRequest`` (the CLI sets it
+stays sent, the rest is left for the next run.  Before its first call a run reads today's
+usage of the instance and holds itself to the room ``quota_reserve`` leaves the other API
+users (``plan.quota``): when its preparation and a first send do not fit it sends nothing,
+else no call past the room leaves (``marketo.CallBudget``); either way exit 4, the rest
+waits for the next run.  So does a ``StopRequest`` (the CLI sets it
 on SIGINT, SIGTERM or SIGHUP, and the client waits on it): no new call starts, a call
 still waiting for its turn returns at once, *not attempted*, its items untouched; calls in
 flight finish and are recorded, and the report says what was not attempted.
@@ -60,11 +64,12 @@ from mktsync.errors import (
 )
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
-from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification
+from mktsync.marketo import CallBudget, MarketoClient, NotSent, OutcomeUnknown, Qualification
 from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
 from mktsync.plan.notes import deferred_words
 from mktsync.plan.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
+from mktsync.plan.quota import QuotaRoom, needed_calls
 from mktsync.plan.records import SpilledCalls
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
@@ -151,17 +156,21 @@ def apply_config(
         )
         report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
         status = EXIT_ERROR  # what the runs table says if something below raises
+        runner: _Runner | None = None
         try:
             runner = _Runner(config, plan, ledger, client, options, run_id, report)
             runner.run()
             run_schedules(plan, ledger, client, run_id, report, stopping=runner.stopping,
                           fail_fast=options.fail_fast, emit=runner.emit)  # fmt: skip
+            runner.note_reserve()  # before the verdict: a call kept home makes it exit 4
             status = report.exit_code
         except KeyboardInterrupt:
             report.interrupted = True
             status = 130
             raise
         finally:
+            if runner is not None:
+                runner.note_reserve()
             report.stats = _stats(client)
             ledger.finish_run(run_id, counts=report.counts(), exit_status=status)
     return report
@@ -347,16 +356,24 @@ class _Runner:
         # (issue 22); not triggered, not marked: the next run sends it.
         self.field_deferred: dict[tuple[int, str], str] = {}
         self.started = time.monotonic()
+        self.budget: CallBudget | None = None  # the room today's quota leaves (issue 24)
 
     def stopping(self) -> bool:
-        """No new call may start: the quota ran out, a call broke, or a stop was requested."""
+        """No new call may start: the quota (or the room its reserve leaves) ran out, a
+        call broke, or a stop was requested."""
         requested = self.options.stop is not None and self.options.stop.is_set()
         if requested and not self.report.stopped_by:
             stop = self.options.stop
             assert stop is not None
             self.report.stopped_by, self.report.stop_code = stop.reason or "stop", stop.exit_code
             self.emit("stopping", reason=self.report.stopped_by)
-        return self.stop.is_set() or requested
+        spent = self.report.reserve_stopped or (self.budget is not None and self.budget.reached)
+        return self.stop.is_set() or requested or spent
+
+    def note_reserve(self) -> None:
+        """A call was kept home for the reserve (``CallBudget.reached``): the room is spent."""
+        if self.budget is not None and self.budget.reached:
+            self.report.reserve_stopped = True
 
     def emit(self, event: str, **fields: Any) -> None:
         if self.options.on_event:
@@ -371,6 +388,8 @@ class _Runner:
                     self._not_attempted(cp.name, call)
             return
         try:
+            if not self._hold_to_quota():
+                return
             skipped = self._preflight()
             sendable = [cp for cp in self.plan.campaigns if cp.campaign_id not in skipped]
             # Streamed from the plan's spill (issue 16): apply does not list every item.
@@ -429,6 +448,32 @@ class _Runner:
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
         self.emit("finish", **self.report.counts())
+
+    def _hold_to_quota(self) -> bool:
+        """Read today's usage and hold the run to the room the reserve leaves (``plan.quota``).
+
+        False when the run's preparation and a first send do not fit: then nothing is
+        called and every call is *not attempted*.  Otherwise every later call takes one of
+        the room as it leaves (``MarketoClient.limit_calls``), and the first one past it is
+        kept home.  A run with no call to make reads nothing.
+        """
+        summary = self.plan.summary
+        if not summary.usage_calls:
+            return True
+        room = QuotaRoom.of(self.config.marketo.limits, self.client.daily_usage())
+        self.report.quota = room
+        fit = room.fit(summary)
+        self.emit("usage", used=room.used, reserve=room.reserve, room=room.room,
+                  needed=needed_calls(summary), fit=fit)  # fmt: skip
+        if fit == "none":
+            self.report.reserve_stopped = True
+            for cp in self.plan.campaigns:
+                for call in cp.calls:
+                    self._not_attempted(cp.name, call)
+            self.report.seconds = time.monotonic() - self.started
+            return False
+        self.budget = self.client.limit_calls(room.room)
+        return True
 
     def _preflight(self) -> set[int]:
         tokens: dict[int, set[str]] = {}

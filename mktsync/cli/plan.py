@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from mktsync.cli.annotate import add_annotation_options, emit
 from mktsync.cli.options import (
     Subparsers,
+    UsageError,
     add_base,
     add_campaign,
     add_campaign_id,
@@ -68,6 +69,12 @@ def add_parser(sub: Subparsers) -> None:
     add_campaign_id(p)
     add_retry_unknown(p)
     p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
+    p.add_argument(
+        "--usage",
+        action="store_true",
+        help="also read today's API usage of the instance (one read-only call to Marketo with "
+        "the config's credentials) and show it in the budget line; not with --untrusted",
+    )
     add_annotation_options(p)
     add_policy(p, untrusted=True)
     p.set_defaults(handler=run)
@@ -96,6 +103,11 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
     from mktsync.report.text import render_text_summary
 
     output = output_of(args)
+    if args.usage and args.untrusted:
+        raise UsageError(
+            "mktsync plan: --usage cannot be used with --untrusted: an unreviewed config must "
+            "not choose where Marketo's credentials are sent"
+        )
     pinned = now_of(args)  # a bad --now fails before anything is read
     campaigns = args.campaign
     if args.campaign_id:
@@ -113,6 +125,7 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
         environment=environment_of(args),
         base=args.base,
         now=pinned[1] if pinned else None,
+        usage=args.usage,
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")

@@ -125,6 +125,8 @@ class Limits:
     concurrency: int = LIMITS["concurrency"]
     daily_quota: int = LIMITS["daily_quota"]
     safety_margin: float = float(LIMITS["safety_margin"])  # share of `calls` left to others
+    # Share of `daily_quota` apply leaves to other API users (issue 24; plan.quota).
+    quota_reserve: float = float(LIMITS["quota_reserve"])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,10 +23,12 @@ from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
+from mktsync.marketo.usage import DailyUsage
 from mktsync.plan.batch import schedule_plan_from_json, schedule_plan_json
 from mktsync.plan.filecalls import FileCalls, Where, read_streamed
 from mktsync.plan.fileshape import WHEN_NOTE, Damaged, damage, loads
 from mktsync.plan.notes import WHEN_MATCHES_NO_ROW, plan_notes
+from mktsync.plan.quota import QuotaRoom
 from mktsync.plan.records import (
     CLASSES,
     SAMPLES_PER_FIELD,
@@ -66,6 +68,7 @@ def _header(plan: Plan) -> dict[str, Any]:
             "lookup_calls": s.lookup_calls,
             "preflight_calls": s.preflight_calls,
             **({"field_calls": s.field_calls} if s.field_calls else {}),
+            **({"usage_calls": s.usage_calls} if s.usage_calls else {}),
             "total_calls": s.total_calls,
             "missing_forecast": s.missing_forecast,
             "daily_quota": plan.limits.daily_quota,
@@ -77,6 +80,7 @@ def _header(plan: Plan) -> dict[str, Any]:
         },
         # Additive fields (format_version 1 stays): written only when there is something.
         **({"environment": plan.environment} if plan.environment else {}),
+        **({"usage": _usage_json(plan, plan.usage)} if plan.usage else {}),
         **({"new_ledger": plan.new_ledger.as_json()} if plan.new_ledger else {}),
         **({"notes": notes} if (notes := _notes_json(plan)) else {}),
         **(
@@ -84,6 +88,18 @@ def _header(plan: Plan) -> dict[str, Any]:
             if plan.schedules
             else {}
         ),
+    }
+
+
+def _usage_json(plan: Plan, usage: DailyUsage) -> dict[str, Any]:
+    """Today's usage as ``plan --usage`` read it, and the room it leaves (issue 24)."""
+    room = QuotaRoom.of(plan.limits, usage)
+    return {
+        **usage.as_json(),
+        "quota_reserve": room.share,
+        "reserve": room.reserve,
+        "room": room.room,
+        "fit": room.fit(plan.summary),
     }
 
 
@@ -547,6 +563,7 @@ def _plan_from_json(
         now=_now_from(data),
         timezone=str(data.get("timezone") or "UTC"),
         binding=_binding_from(data.get("binding")),
+        usage=DailyUsage.from_body({"result": [data["usage"]]}) if data.get("usage") else None,
         when_misses=_when_misses(data),
     )
 

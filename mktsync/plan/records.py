@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from mktsync.config.model import Campaign, Limits
 from mktsync.config.protected import allowance, protected_field
 from mktsync.items import InvalidItem, Item, ScheduleItem, Tokens
+from mktsync.marketo.usage import DailyUsage
 from mktsync.plan.lists import StreamedSequence, item_from, item_record
 from mktsync.plan.spill import OFFSET, Spill
 from mktsync.render.values import WhenMiss
@@ -44,6 +45,7 @@ DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes field
 SAMPLES_PER_FIELD = 3  # old -> new values a plan shows per lead field (issue 25)
 PER_LEAD_SAMPLE = 10_000  # items the per-lead-token advice looks at (their values are held)
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
+USAGE_CALLS = 1  # apply's read of today's usage (stats/usage.json), before any other call
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
 LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
 _LINE, _ENTRY = OFFSET + LINE, OFFSET + ENTRY  # where they are in a row the spill returns
@@ -421,6 +423,19 @@ class Summary:
     schedule_unknown: int = 0  # batch runs whose earlier schedule call's outcome is unknown
 
     @property
+    def usage_calls(self) -> int:
+        """Apply reads today's usage once before any other call, when it has any to make
+        (issue 24: ``stats/usage.json``, to keep ``quota_reserve``)."""
+        others = (
+            self.trigger_calls
+            + self.lookup_calls
+            + self.preflight_calls
+            + self.schedule_calls
+            + self.field_calls
+        )
+        return USAGE_CALLS if others else 0
+
+    @property
     def total_calls(self) -> int:
         return (
             self.trigger_calls
@@ -428,6 +443,7 @@ class Summary:
             + self.preflight_calls
             + self.schedule_calls
             + self.field_calls
+            + self.usage_calls
         )
 
     @property
@@ -496,6 +512,8 @@ class Plan:
     binding: Binding | None = None  # set by ``plan_config``; None: not bound (see Binding)
     # Batch runs due but held for review (``apply --reviewed``): "name: key at run_at".
     held_runs: tuple[str, ...] = ()
+    # Today's API usage of the instance, read by ``plan --usage`` (issue 24); None: not read.
+    usage: DailyUsage | None = None
     # Literals of ``when`` no row holds (issue 22; ``render.values``): the plan warns.
     when_misses: tuple[WhenMiss, ...] = ()
 

@@ -19,10 +19,11 @@ from mktsync.apply.verdict import Advice, Cause, Shortfall, Verdict
 from mktsync.errors import one_line
 from mktsync.items import Item
 from mktsync.plan.notes import VALUES_SHOWN, WHEN_MATCHES_NO_ROW, PlanNote, filtered_all, plan_notes
+from mktsync.plan.quota import needed_calls
 from mktsync.plan.records import HeldItem
 from mktsync.report.batch import cancel_how, forget_command, orphan_line
 from mktsync.report.escape import literal, terminal, visible
-from mktsync.report.words import CHANGED_FIX, plural
+from mktsync.report.words import CHANGED_FIX, plural, usage_words
 
 
 def _orphaned_words(n: int) -> str:
@@ -105,6 +106,7 @@ def verdict_line(verdict: Verdict) -> str:
     opening = {
         Cause.STOPPED: f"Stopped by {verdict.stopped_by}",
         Cause.QUOTA: "Stopped by Marketo's daily quota",
+        Cause.RESERVE: "Stopped at the reserve of Marketo's daily quota left to other integrations",
         Cause.REFUSED: f"{plural(verdict.refused, 'campaign')} refused by preflight",
         Cause.SHORT: "Not everything was sent",
     }[cause]
@@ -188,6 +190,8 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
         f"retries: {retry_text}; throttled waits: {stats.get('throttled_waits', 0)}"
         + (f"; {plural(report.created_leads, 'lead')} created" if report.created_leads else "")
     )
+    if report.quota is not None:
+        lines.append(quota_line(report))
     verdict = report.verdict
     skipped = verdict.count(Shortfall.MISSING_SKIPPED)
     if skipped:
@@ -198,6 +202,27 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
     lines += [n.line for n in when_warnings(report, values=min(VALUES_SHOWN, limit))]
     lines.append(last_line(report))
     return terminal(lines) + "\n"  # nothing hidden or controlling reaches the terminal
+
+
+def quota_line(report: ApplyReport) -> str:
+    """What the run read of today's quota before its first call, and what it did about it
+    (issue 24): ``quota: today ... room for 0 more; nothing was sent (exit 4)``."""
+    room = report.quota
+    assert room is not None
+    needed = needed_calls(report.plan.summary)
+    if not report.reserve_stopped:
+        what = f"{'these' if needed != 1 else 'this'} {needed:,} fit"
+    elif room.fit(report.plan.summary) == "none":
+        what = (
+            f"it could not carry this run's preparation and a first send ({needed:,} calls "
+            "planned): nothing was sent (exit 4)"
+        )
+    else:
+        what = (
+            f"this run planned {needed:,}: it sent what fitted and kept the first call past "
+            "the room, and every call after it, home (exit 4)"
+        )
+    return f"quota: {usage_words(room)}; {what}"
 
 
 def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
@@ -272,6 +297,8 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
     for n in when_warnings(report, values=min(VALUES_SHOWN, limit)):  # issue 22: at the top
         lines += [f"> **{n.severity.capitalize()}:** {n.words(literal)}", ""]
     lines += [f"**{last_line(report, literal)}**", ""]
+    if report.quota is not None:
+        lines += [quota_line(report), ""]
     # The deferred column (issue 22) only in a run that deferred something.
     deferring = any(c.deferred for c in report.campaigns)
     lines += [
@@ -351,6 +378,7 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         "run_id": report.run_id,
         "exit_code": verdict.exit_code,
         "quota_stopped": report.quota_stopped,
+        "reserve_stopped": report.reserve_stopped,
         "stopped_by": report.stopped_by,
         "seconds": round(report.seconds, 3),
         "created_leads": report.created_leads,
@@ -360,6 +388,7 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         # Issue 22: the plan's warnings of `when` literals no row holds, as in the plan's JSON
         **({"notes": [n.as_json() for n in notes]} if (notes := when_warnings(report)) else {}),
         **({"environment": report.plan.environment} if report.plan.environment else {}),
+        **({"quota": quota_json(report)} if report.quota is not None else {}),
         # apply --reviewed: items and batch runs due but held for the next review
         **(
             {
@@ -404,6 +433,20 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
             }
             for c in report.campaigns
         ],
+    }
+
+
+def quota_json(report: ApplyReport) -> dict[str, Any]:
+    """Today's quota as the run read it: usage by API user, reserve, room, calls planned."""
+    room = report.quota
+    assert room is not None
+    return {
+        **room.usage.as_json(),
+        "daily_quota": room.daily_quota,
+        "quota_reserve": room.share,
+        "reserve": room.reserve,
+        "room": room.room,
+        "needed": needed_calls(report.plan.summary),
     }
 
 

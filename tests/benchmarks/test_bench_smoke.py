@@ -62,8 +62,9 @@ def test_bench_apply_runs_and_fails_a_missed_target(tmp_path: Path) -> None:
     assert line is not None, out
     assert re.search(r"= [\d.]+ of ceiling 20/s", line), line
     assert "606+615 refusals 0" in line
-    # 30 triggers + 1 lookup (30 emails) + 2 preflight, and the emulator counted the same.
-    assert "calls made 33 = plan total_calls 33" in line
+    # 30 triggers + 1 lookup (30 emails) + 2 preflight + 1 usage read (today's quota), and
+    # the emulator counted the same.
+    assert "calls made 34 = plan total_calls 34" in line
 
 
 def test_bench_reviewed_holds_one_in_a_thousand(tmp_path: Path) -> None:

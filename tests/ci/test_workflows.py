@@ -96,7 +96,8 @@ def test_apply_sends_what_the_pull_request_reviewed(path) -> None:
     request's head commit, from branches of this repository only; without one, the config."""
     workflow = load(path)
     job = workflow["jobs"]["apply"]
-    assert job["env"]["MKTSYNC_ENV"] == "${{ vars.MKTSYNC_ENV }}"
+    assert job["env"]["MKTSYNC_ENV"] == "production"  # as the example campaigns.yaml names it
+    assert job["environment"] == "production"  # the GitHub environment holding its secrets
     assert (
         by_name("pull-request.yml")["jobs"]["plan"]["env"]["MKTSYNC_ENV"]
         == job["env"]["MKTSYNC_ENV"]
@@ -232,3 +233,11 @@ def test_the_failure_comment_fits_and_leaves_the_annotations_to_the_diff(tmp_pat
     body = _comment_script(tmp_path, PLAN_CODE="", VALIDATE_OUT=str(errors))
     assert len(body) <= 65_536  # indented, then cut: 4 more characters a line fit too
     assert "::error" not in body and "    campaigns.yaml:3:1: bad\n" in body
+
+
+def test_every_apply_in_the_ci_files_says_yes() -> None:
+    """CI=true is not consent (issue 22): each apply a CI file runs passes --yes itself."""
+    applies = [i for i in action_invocations() + shell_invocations() if i.command == "apply"]
+    assert len(applies) >= 4
+    for invocation in applies:
+        assert "--yes" in invocation.argv, invocation.where

@@ -31,8 +31,8 @@ SECOND = """  series:
     tokens:
       my.Webinar: "{{ row.webinar }}"
 """
-EMPTY_DIGEST = "3223f7de9387d6854eb76eb1457918064c262eedfbabc399390a45e2d278919b"
-FULL_DIGEST = "95d52542aade74ba2476bd2e0d321418af3cb82d5888827a47a6bf328a8ec295"
+EMPTY_DIGEST = "1fe30082d65b84d1b5ff8cf83b22e1a5a987a9b47041bf3b29646ea2db84e848"
+FULL_DIGEST = "a77a49bdd84bbdafe27b145094ba71f9350778a1272b14d72c1631d4e5dae18b"
 
 
 def project(tmp_path: Path) -> Path:
