@@ -367,7 +367,8 @@ def _campaign(
     if len(cp.unknown) > limit:
         lines.append(f"  … and {len(cp.unknown) - limit:,} more unknown")
     lines += _advice(cp, paint)
-    yield lines
+    if lines:  # after a lead list, often nothing: no empty page (a blank line)
+        yield lines
 
 
 def _every_lead(

@@ -137,6 +137,7 @@ def test_verbose_lists_each_entry_its_own_leads_where_calls_are_shared(tmp_path:
     shutil.copytree(REPO / "data", tmp_path / "data")
     code, out, _ = run("plan", "-C", str(tmp_path), "-v", "--show-pii", "--now", "2026-12-06")
     assert code == 0
+    assert "\n\n\n" not in out  # one blank line between sections, as without -v
     sections = {
         line.split(" (", 1)[0]: block
         for block in out.split("\n\n")
