@@ -19,6 +19,10 @@
     ├── ImpossibleKeys            exit 1    keys of an import file the campaign's key cannot make
     ├── KeysNotFound              exit 1    keys asked of `mktsync ledger` are not in the ledger
     ├── NotSent                   exit 130  a stop came while a call waited: nothing of it left
+    │   └── LimiterLost           exit 1    the shared limiter's store went away mid-run: no
+    │                                       call starts after it; the next run sends the rest
+    ├── LimiterUnavailable        exit 1    the shared limiter's store cannot be reached or
+    │                                       set up (PostgreSQL, the file): nothing was sent
     └── MarketoError              exit 1    an error answered by Marketo (code, message, requestId)
         ├── AuthError             exit 1    bad client id or secret (identity said 401)
         ├── QuotaExceeded         exit 4    607: the daily quota is spent; the next run resumes
@@ -32,8 +36,9 @@
         └── RequestFailed         exit 1    anything else: resending will not fix it
 
 Defined beside the code that raises them: ``WrongInstance`` in ``ledger``,
-``ImpossibleKeys`` in ``apply``, ``KeysNotFound`` with the ledger tools, ``NotSent`` and the
-``MarketoError`` classes below ``QuotaExceeded`` in ``marketo.codes`` (which says what a
+``ImpossibleKeys`` in ``apply``, ``KeysNotFound`` with the ledger tools, ``NotSent``,
+``LimiterLost``, ``LimiterUnavailable`` and the ``MarketoError`` classes below
+``QuotaExceeded`` in ``marketo.codes`` (which says what a
 caller may do about each).  ``tests/test_errors.py`` checks this drawing against the
 classes, so it cannot drift.
 
