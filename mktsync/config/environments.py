@@ -15,11 +15,18 @@ hold production's secret).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mktsync.config.model import Config, EnvironmentSpec, EnvString, Limits, MarketoSettings
+from mktsync.config.model import (
+    Config,
+    EnvironmentSpec,
+    EnvString,
+    MarketoSettings,
+    limits_of,
+)
 from mktsync.config.schema import did_you_mean
 from mktsync.config.yamlfile import JsonPath
 from mktsync.errors import ConfigError, Problem
@@ -94,7 +101,12 @@ def build_environments(
             k: env((*path, "marketo", k), own[k]) if k in own else getattr(top, k)
             for k in CREDENTIALS
         }
-        limits = Limits(**own["limits"]) if "limits" in own else top.limits
+        shared: JsonPath = (*path, "marketo", "limits", "shared")
+        limits = (
+            limits_of(own["limits"], functools.partial(env, shared))
+            if "limits" in own
+            else top.limits
+        )
         found[name] = EnvironmentSpec(
             name=name,
             marketo=MarketoSettings(**values, limits=limits),
