@@ -25,6 +25,24 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The machine's shared limits (``marketo.slots_file``) of this session's runs live in
+    a folder of the session, not in the user's: nothing is left behind, and a developer's
+    own applies on this machine are not slowed by the suite's."""
+    folder = tmp_path_factory.mktemp("runtime")
+    folder.chmod(0o700)
+    before = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = before
+
+
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Refuse connections to anything but this machine: tests talk to the emulator only."""
