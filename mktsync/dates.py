@@ -23,6 +23,11 @@ York means the 5th, not the 6th.
 >>> instant(parse_now("2026-12-05"), "America/New_York").isoformat()
 '2026-12-05T00:00:00-05:00'
 
+A pinned instant is held to ``EARLIEST`` .. ``LATEST`` (``held``): two days inside
+Python's years 1..9999 on each side, so it can be put in any zone without leaving them
+(a wall time read in UTC+14 and shown in UTC-12 moves 26 hours); ``0001-01-01T00:00:00+05:00`` is refused with the rule, never
+an ``OverflowError``.
+
 Filters (registered in :data:`FILTERS`): ``add_days(n)``, ``days_until(date)``,
 ``to_date`` and ``to_datetime`` (ISO 8601, or a ``strptime`` format given as argument).
 ``date(format)`` lives in ``mktsync.sandbox``.
@@ -113,6 +118,10 @@ def zone_problem(name: str) -> str | None:
     )
 
 
+EARLIEST = datetime(1, 1, 3)  # an instant held (in UTC; a naive one as written) is
+LATEST = datetime(9999, 12, 29, 23, 59, 59)  # within these: any zone keeps it in 1..9999
+
+
 def parse_now(text: str) -> datetime:
     """``--now`` / ``MKTSYNC_NOW``: ISO 8601 with an offset (``2026-12-05T09:00:00Z``), a
     time without one (``2026-12-05T09:00``: read in the config's zone by ``instant``), or a
@@ -120,13 +129,34 @@ def parse_now(text: str) -> datetime:
     value = text.strip()
     try:
         if len(value) == 10 and value[4:5] == "-":  # a date alone: midnight
-            return datetime.combine(date.fromisoformat(value), datetime.min.time())
-        return datetime.fromisoformat(value)
+            return held(datetime.combine(date.fromisoformat(value), datetime.min.time()))
+        return held(datetime.fromisoformat(value))
+    except OutOfRange as exc:
+        raise ValueError(f"{text!r} {exc}") from None
     except ValueError:
         raise ValueError(
             f"{text!r} is not an ISO 8601 time: write 2026-12-05T09:00:00Z (with an offset), "
             "2026-12-05T09:00 (in the config's timezone) or 2026-12-05 (its midnight)"
         ) from None
+
+
+class OutOfRange(ValueError):
+    """An instant too near the ends of years 1..9999 to be put in every zone."""
+
+
+def held(moment: datetime) -> datetime:
+    """``moment`` if it lies within ``EARLIEST`` .. ``LATEST`` (an aware one in UTC),
+    else ``OutOfRange`` saying so: converting it to a zone could leave years 1..9999."""
+    try:
+        utc = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise OutOfRange(
+            f"is outside the instants mktsync can hold: write a time between "
+            f"{EARLIEST.date().isoformat()} and {LATEST.date().isoformat()}"
+        )
+    return moment
 
 
 def instant(now: datetime | None, timezone: str = DEFAULT_ZONE) -> datetime:

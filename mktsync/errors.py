@@ -19,6 +19,7 @@
     ├── ImpossibleKeys            exit 1    keys of an import file the campaign's key cannot make
     ├── KeysNotFound              exit 1    keys asked of `mktsync ledger` are not in the ledger
     ├── NotSent                   exit 130  a stop came while a call waited: nothing of it left
+    │   ├── DeadlineReached       exit 1    a read's deadline came first: the call never left
     │   └── LimiterLost           exit 1    the shared limiter's store went away mid-run: no
     │                                       call starts after it; the next run sends the rest
     ├── LimiterUnavailable        exit 1    the shared limiter's store cannot be reached or
@@ -37,10 +38,10 @@
 
 Defined beside the code that raises them: ``WrongInstance`` in ``ledger``,
 ``ImpossibleKeys`` in ``apply``, ``KeysNotFound`` with the ledger tools, ``NotSent``,
-``LimiterLost``, ``LimiterUnavailable`` and the ``MarketoError`` classes below
-``QuotaExceeded`` in ``marketo.codes`` (which says what a
-caller may do about each).  ``tests/test_errors.py`` checks this drawing against the
-classes, so it cannot drift.
+``DeadlineReached``, ``LimiterLost``, ``LimiterUnavailable`` and the ``MarketoError``
+classes below ``QuotaExceeded`` in ``marketo.codes`` (which says what a caller may do
+about each).  ``tests/test_errors.py`` checks this drawing against the classes, so it
+cannot drift.
 
 Outside the tree, exceptions that never reach the user as such: PathRefused, TagProblem,
 RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError.  ``PathRefused`` and

@@ -141,6 +141,149 @@ TIMEZONE = {
 }
 
 
+# Pieces a campaign (or a schedule) and an environment's override of it share.
+CAMPAIGN_ID = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_ID,
+    "description": "The Marketo smart campaign's id. It must be a trigger campaign with a "
+    "'Campaign is Requested' trigger whose source is Web Service API, and be active.",
+    "examples": [1234],
+}
+BATCH_CAMPAIGN_ID = {
+    **CAMPAIGN_ID,
+    "description": "The Marketo batch smart campaign's id (not a trigger campaign).",
+    "examples": [3001],
+}
+TOKENS = {
+    "type": "object",
+    "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
+    "or `{{my.Name}}`; each must exist on the campaign's program or a folder above it. At most 100.",
+    "propertyNames": {"pattern": TOKEN_NAME},
+    "maxProperties": 100,
+    "additionalProperties": {
+        "type": ["string", "number", "boolean"],
+        "description": "A template for the token's value.",
+    },
+    "examples": [{"my.WebinarTitle": "{{ row.webinar_title }}"}],
+}
+SCHEDULE_TOKENS = {
+    "type": "object",
+    "description": "My Token values (templates) for the run, as for campaigns.",
+    "propertyNames": {"pattern": TOKEN_NAME},
+    "maxProperties": 100,
+    "additionalProperties": {"type": ["string", "number", "boolean"]},
+}
+FIELDS = {
+    "type": "object",
+    "description": "Marketo lead fields (REST API names, e.g. `webinarJoinLink`) mapped to templates "
+    "rendered per row. `apply` writes them to each lead (up to 300 leads a call) before "
+    "triggering, so a per-person value need not be a My Token (docs/fields.md).",
+    "propertyNames": {"pattern": FIELD_NAME},
+    "additionalProperties": {"type": "string"},
+    "examples": [{"webinarJoinLink": "{{ row.join_url }}"}],
+}
+CLONE_TO_PROGRAM = {
+    **TEMPLATE,
+    "description": "Clone the campaign's program under this name and run the clone "
+    "(Marketo's `cloneToProgramName`; at most 20 clones a day).",
+}
+
+
+# What an environment may write over a campaign or a schedule (mktsync/config/environments.py
+# merges them). "x-fixed" names the keys that stay the campaign's own, and why: schema.py
+# words an override of one of them with this reason instead of "unknown key".
+FIXED_WHY = (
+    "an environment overrides ids and values only; who is sent and what counts as the same "
+    "send are the same in every environment (docs/configuration.md, `environments.NAME.campaigns`)"
+)
+OVERRIDES_WHY = (
+    " Only ids and values may differ between environments. Who is sent (`source`, `when`, "
+    "`lead`), what counts as the same send (`key`, `retrigger`, a schedule's `run_at`) and the "
+    "guard rails (`max_invalid`, `max_calls`, `create_missing`, `missing_leads`, "
+    "`expect_skips`, `allow_protected_fields`) are the campaign's own in every environment: "
+    "the sandbox is where a change is tried before production, and a sandbox run that chose "
+    "other people, or counted other sends as the same, would prove nothing about the production "
+    "run; a plan for one environment differs from another's only in ids and values. Writing "
+    "one of those keys here is an error that says so."
+)
+CAMPAIGN_OVERRIDE = {
+    "type": "object",
+    "description": "This environment's id and values for the campaign of the same name under "
+    "the top-level `campaigns:`; what is not given here is the campaign's own. In this "
+    "environment (`--env`) the campaign is the top-level one with these keys written over it, "
+    "tokens and fields merged by name: plan, apply, the ledger and a saved plan all see only "
+    "the result. Program and folder ids are never written in the file (apply reads each "
+    "campaign's program, and the folders above it, from Marketo), so the campaign's id is the "
+    "only id an instance needs." + OVERRIDES_WHY,
+    "properties": {
+        "description": DESCRIPTION,
+        "campaign_id": {
+            **CAMPAIGN_ID,
+            "description": "The campaign's id in this environment's Marketo instance.",
+            "examples": [5678],
+        },
+        "tokens": {
+            **TOKENS,
+            "description": "Values (templates) for My Tokens the campaign declares, written over "
+            "its own by name (`my.Name` and `{{my.Name}}` are one token); the others keep theirs. "
+            "A token the campaign does not declare is an error.",
+            "examples": [{"my.JoinLink": "https://sandbox.example.com/join/{{ row.join_code }}"}],
+        },
+        "fields": {
+            **FIELDS,
+            "description": "Values (templates) for lead fields the campaign declares under "
+            "`fields:`, written over its own by name; the others keep theirs. A field the "
+            "campaign does not declare is an error.",
+            "examples": [
+                {"webinarJoinLink": "https://sandbox.example.com/join/{{ row.join_code }}"}
+            ],
+        },
+    },
+    "additionalProperties": False,
+    "x-fixed": {
+        "keys": [
+            "source",
+            "when",
+            "lead",
+            "key",
+            "retrigger",
+            "max_invalid",
+            "max_calls",
+            "create_missing",
+            "missing_leads",
+            "expect_skips",
+            "allow_protected_fields",
+        ],
+        "why": FIXED_WHY,
+    },
+}
+SCHEDULE_OVERRIDE = {
+    "type": "object",
+    "description": "This environment's id and values for the schedule of the same name under "
+    "the top-level `schedules:`; what is not given here is the schedule's own.",
+    "properties": {
+        "description": DESCRIPTION,
+        "campaign_id": {
+            **BATCH_CAMPAIGN_ID,
+            "description": "The batch campaign's id in this environment's Marketo instance.",
+            "examples": [7001],
+        },
+        "tokens": {
+            **SCHEDULE_TOKENS,
+            "description": "Values (templates) for My Tokens the schedule declares, written over "
+            "its own by name; a token it does not declare is an error.",
+        },
+        "clone_to_program": {
+            **CLONE_TO_PROGRAM,
+            "description": "The name of the program clone in this environment (a template); only "
+            "for a schedule that declares `clone_to_program` itself.",
+        },
+    },
+    "additionalProperties": False,
+    "x-fixed": {"keys": ["source", "when", "key", "run_at", "retrigger"], "why": FIXED_WHY},
+}
+
 MARKETO_DESC = (
     "How to reach the Marketo instance. Credentials come from the environment "
     "(`${MARKETO_CLIENT_ID}`...); `validate` and `plan` never need them."
@@ -152,13 +295,7 @@ SCHEDULE = {
     "(`schedule.json`). Without `source` it is one run; with one, each row gives a run.",
     "properties": {
         "description": DESCRIPTION,
-        "campaign_id": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": MAX_ID,
-            "description": "The Marketo batch smart campaign's id (not a trigger campaign).",
-            "examples": [3001],
-        },
+        "campaign_id": BATCH_CAMPAIGN_ID,
         "source": {
             "type": "string",
             "description": "A source (under `sources:`): one run per row, told apart by `key`.",
@@ -187,18 +324,8 @@ SCHEDULE = {
             "`on_change`: scheduled again when its tokens or `run_at` change (Marketo cannot "
             "unschedule the earlier run through REST).",
         },
-        "tokens": {
-            "type": "object",
-            "description": "My Token values (templates) for the run, as for campaigns.",
-            "propertyNames": {"pattern": TOKEN_NAME},
-            "maxProperties": 100,
-            "additionalProperties": {"type": ["string", "number", "boolean"]},
-        },
-        "clone_to_program": {
-            **TEMPLATE,
-            "description": "Clone the campaign's program under this name and run the clone "
-            "(Marketo's `cloneToProgramName`; at most 20 clones a day).",
-        },
+        "tokens": SCHEDULE_TOKENS,
+        "clone_to_program": CLONE_TO_PROGRAM,
     },
     "required": ["campaign_id", "run_at"],
     "dependentRequired": {"source": ["key"]},
@@ -228,7 +355,9 @@ SCHEMA = {
             "`marketo:` settings and `ledger:`. `--env NAME` (or `MKTSYNC_ENV`) picks one; with "
             "environments declared, `apply` needs one. The top-level `marketo:` and `ledger:` "
             "stay the default for runs without `--env`; an environment's `marketo:` keys are "
-            "written over the top-level ones.",
+            "written over the top-level ones, and its `campaigns:` and `schedules:` give its own "
+            "campaign ids and values. `validate` checks every environment as it sees the file "
+            "(with or without `--env`, which only has to name one of them).",
             "propertyNames": {"pattern": NAME},
             "additionalProperties": {
                 "type": "object",
@@ -249,6 +378,25 @@ SCHEMA = {
                         **{k: v for k, v in TIMEZONE.items() if k != "default"},
                         "description": "This environment's time zone for `today`, written over "
                         "the top-level `timezone:`.",
+                    },
+                    "campaigns": {
+                        "type": "object",
+                        "description": "This environment's own ids and values for campaigns "
+                        "declared under the top-level `campaigns:`, by the same name: a sandbox "
+                        "has other campaign ids than production, and may need other token or "
+                        "lead field values (a sandbox join link). A name the top level does not "
+                        "declare is an error. Only `campaign_id`, `tokens` and `fields` may be "
+                        "given: see below for why.",
+                        "propertyNames": {"pattern": NAME},
+                        "additionalProperties": {"$ref": "#/$defs/campaign_override"},
+                    },
+                    "schedules": {
+                        "type": "object",
+                        "description": "This environment's own ids and values for schedules "
+                        "declared under the top-level `schedules:`, by the same name, as for "
+                        "`campaigns`: `campaign_id`, `tokens` and `clone_to_program` only.",
+                        "propertyNames": {"pattern": NAME},
+                        "additionalProperties": {"$ref": "#/$defs/schedule_override"},
                     },
                 },
                 "required": ["ledger"],
@@ -373,6 +521,8 @@ SCHEMA = {
             "additionalProperties": False,
         },
         "schedule": SCHEDULE,
+        "campaign_override": CAMPAIGN_OVERRIDE,
+        "schedule_override": SCHEDULE_OVERRIDE,
         "source": {
             "type": "object",
             "description": "A source of rows.",
@@ -487,14 +637,7 @@ SCHEMA = {
             "description": "A Marketo smart campaign triggered for the rows of one source.",
             "properties": {
                 "description": DESCRIPTION,
-                "campaign_id": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": MAX_ID,
-                    "description": "The Marketo smart campaign's id. It must be a trigger campaign with a "
-                    "'Campaign is Requested' trigger whose source is Web Service API, and be active.",
-                    "examples": [1234],
-                },
+                "campaign_id": CAMPAIGN_ID,
                 "source": {
                     "type": "string",
                     "description": "The name of the source (under `sources:`) whose rows feed this campaign.",
@@ -532,15 +675,7 @@ SCHEMA = {
                     "oneOf": [{"required": ["id"]}, {"required": ["email"]}],
                     "additionalProperties": False,
                 },
-                "fields": {
-                    "type": "object",
-                    "description": "Marketo lead fields (REST API names, e.g. `webinarJoinLink`) mapped to templates "
-                    "rendered per row. `apply` writes them to each lead (up to 300 leads a call) before "
-                    "triggering, so a per-person value need not be a My Token (docs/fields.md).",
-                    "propertyNames": {"pattern": FIELD_NAME},
-                    "additionalProperties": {"type": "string"},
-                    "examples": [{"webinarJoinLink": "{{ row.join_url }}"}],
-                },
+                "fields": FIELDS,
                 "allow_protected_fields": {
                     "type": "array",
                     "description": "Protected lead fields (Marketo's identity, consent, ownership and "
@@ -597,18 +732,7 @@ SCHEMA = {
                     "description": "`never`: a key is triggered once. `on_change`: triggered again when its "
                     "rendered tokens change.",
                 },
-                "tokens": {
-                    "type": "object",
-                    "description": "My Token values (templates), sent with the trigger. Names are `my.Name` "
-                    "or `{{my.Name}}`; each must exist on the campaign's program or a folder above it. At most 100.",
-                    "propertyNames": {"pattern": TOKEN_NAME},
-                    "maxProperties": 100,
-                    "additionalProperties": {
-                        "type": ["string", "number", "boolean"],
-                        "description": "A template for the token's value.",
-                    },
-                    "examples": [{"my.WebinarTitle": "{{ row.webinar_title }}"}],
-                },
+                "tokens": TOKENS,
                 "max_invalid": {
                     "oneOf": [
                         {"type": "integer", "minimum": 0},

@@ -70,6 +70,12 @@ Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
 Event = Mapping[str, Any]
 
 
+# How old a reviewed plan may be (``apply --reviewed --max-age DAYS``; docs/ci.md): a
+# week covers a review over a weekend or a holiday, and bounds how long an approval of
+# one day's rows (``when: row.day == today``) can be replayed.
+REVIEWED_MAX_AGE = timedelta(days=7)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApplyOptions:
     retry_unknown: bool = False
@@ -85,6 +91,7 @@ class ApplyOptions:
     note: str | None = None  # kept in the run's row from its start (apply --new-ledger)
     now: datetime | None = None  # the instant to plan at (--now); default: the clock
     plan_name: str = "the saved plan"  # how refusals name a saved or reviewed plan (its file)
+    reviewed_max_age: timedelta = REVIEWED_MAX_AGE  # apply --reviewed --max-age DAYS
 
 
 def apply_config(
@@ -111,7 +118,7 @@ def apply_config(
                 # Bound like a saved plan, but to the ledger's identity, not its state:
                 # what moved since the review is what the matching is for.
                 check_binding(reviewed, config, ledger, name=options.plan_name)
-                _check_reviewed_instant(reviewed, options.plan_name)
+                _check_reviewed_instant(reviewed, options.plan_name, options.reviewed_max_age)
                 hold = ReviewedSet.of(reviewed)
             try:
                 plan = make_plan(
@@ -211,16 +218,44 @@ def check_binding(plan: Plan, config: Config, ledger: Ledger, *, name: str) -> N
 CLOCK_SKEW = timedelta(minutes=5)  # between the machine that planned and this one
 
 
-def _check_reviewed_instant(reviewed: Plan, name: str) -> None:
-    """A review happened before its merge: a reviewed plan whose instant is still ahead
-    was not made by ``plan`` (or was pinned to the future), and its ``today`` would pick
-    rows nobody reviewed as due now."""
+def _check_reviewed_instant(reviewed: Plan, name: str, max_age: timedelta) -> None:
+    """The reviewed plan's instant is replayed on purpose: a pull request planned before
+    midnight and merged after sends what its reviewer saw.  But only within bounds:
+
+    - an instant still ahead was not made by ``plan`` (or was pinned to the future), and
+      its ``today`` would pick rows nobody reviewed as due now;
+    - an instant older than ``max_age`` would replay a past day's rows for ever (an
+      edited ``now``, an old artifact): plan and review again.
+    """
     assert reviewed.now is not None  # check_binding refused a plan without one
-    if reviewed.now > datetime.now(UTC) + CLOCK_SKEW:
+    now = datetime.now(UTC)
+    if reviewed.now > now + CLOCK_SKEW:
         raise ForeignPlan(
             f"{name} was made as of {reviewed.now.isoformat()}, which is still to come: a "
             "reviewed plan's instant is when it was reviewed; plan again without --now"
         )
+    age = now - reviewed.now
+    if age > max_age + CLOCK_SKEW:
+        raise ForeignPlan(
+            f"{name} was made as of {reviewed.now.isoformat()}, {_days(age)} ago; a reviewed "
+            f"plan is replayed for {_days(max_age)} at most (--max-age): run the pull "
+            "request's plan again and have it reviewed, or give --max-age DAYS"
+        )
+
+
+def _held_unknown(cp: CampaignPlan) -> int:
+    """The unknown items of ``cp`` that ``--retry-unknown`` would send but ``--reviewed``
+    holds: counted ``unknown`` (their outcome stays so), in no call."""
+    if not cp.held:
+        return 0
+    unknown = {i.key for i in cp.unknown}
+    return sum(1 for h in cp.held if h.item.key in unknown)
+
+
+def _days(span: timedelta) -> str:
+    days = span / timedelta(days=1)
+    shown = f"{days:,.0f}" if days >= 10 or days == int(days) else f"{days:.1f}"
+    return f"{shown} day{'s' * (shown != '1')}"
 
 
 def place(environment: str | None, instance: str | None, ledger_id: str | None,
@@ -398,6 +433,8 @@ class _Runner:
         retried = (Action.UNKNOWN,) if self.plan.retry_unknown else ()
         sent = (Action.TRIGGER, Action.RETRIGGER, *retried)
         leads = sum(cp.counts.get(k, 0) for cp in sendable for k in sent)
+        if self.plan.retry_unknown:  # a held unknown item stays counted unknown, unsent
+            leads -= sum(_held_unknown(cp) for cp in sendable)
         self.emit("start", calls=calls, leads=leads)
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started

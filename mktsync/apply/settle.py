@@ -13,10 +13,15 @@ Trigger items.  Marketo logs a "Request Campaign" activity (type 47) on each lea
 trigger request reached; its ``primaryAttributeValueId`` is the campaign requested
 (``campaignId`` names the campaign whose *flow* logged an activity, never the evidence).
 Only such activities count, whatever else the log holds.  For a campaign C and a lead L,
-from the start of the run of L's earliest unknown call to C (less ``CLOCK_MARGIN``) to
-now, settle compares n, the Request Campaign activities of C on L, with the calls the
-ledger says reached L in that time: k calls Marketo answered (``sent`` records, one per
-requestId) and u unknown ones (one per ``unknown`` record of C and L):
+the window is from the start of the run of L's earliest unknown call to C, less
+``CLOCK_MARGIN``, to the end of the read, plus ``CLOCK_MARGIN``; settle compares n, the
+Request Campaign activities of C on L dated in the window, with the calls the ledger says
+reached L in that time: k calls Marketo answered (``sent`` records, one per requestId) and
+u unknown ones (one per ``unknown`` record of C and L).  An activity dated before the
+window is another, earlier request and is not counted.  One dated after it (later than the
+read's end, beyond the margin) cannot be evidence of anything: Marketo's clock and ours
+disagree, so no date in that log can be placed against the window, and C's items for L
+stay ``unknown`` with that reason (never "not sent"), for a person to check.  Otherwise:
 
 * n >= k + u: every unknown call was carried out: **sent**;
 * n == k and L's log was read to its end: none was: **not sent** (``failed``, code
@@ -51,7 +56,8 @@ from mktsync.plan.batch import CLONE, LEAD, RUN_AT
 Verdict = Literal["sent", "not_sent", "unknown"]
 Kind = Literal["trigger", "batch"]
 # Marketo's clock and ours may differ a little; an activity this much before the run's
-# start still counts as its evidence.
+# start, or after the read's end, still counts as its evidence.  Beyond it, the clocks
+# disagree more than the margin allows: a date in the future decides nothing.
 CLOCK_MARGIN = timedelta(minutes=2)
 
 
@@ -151,6 +157,7 @@ def settle_unknown(
         try:
             judge = _Judge(ledger, client, records, min_age, now())
             log = judge.read(budget or ReadBudget())
+            judge.end = now() + CLOCK_MARGIN  # the window's end: the read is over
             for cid, items in judge.verdicts().items():
                 _record(ledger, run_id, cid, items)
                 campaigns.append(CampaignSettlement(campaign_id=cid, items=tuple(items)))
@@ -181,6 +188,7 @@ class _Judge:
         now: datetime,
     ) -> None:
         self.client, self.min_age, self.now = client, min_age, now
+        self.end = now + CLOCK_MARGIN  # moved to the read's end once it is over
         self.done: dict[tuple[int, str], SettledItem] = {}  # judged without the log
         self.started = ledger.run_starts({r.run_id for r in records if r.run_id is not None})
         triggers = [r for r in records if not _is_batch(r)]
@@ -329,18 +337,36 @@ class _Judge:
         read = self.read_result
         assert read is not None
         shown: list[datetime] = []
+        future: list[datetime] = []  # dated after the window: the clocks disagree
         unreadable = 0
         for activity in read.activities:
             if activity.lead_id != lead_id or activity.type_id != REQUEST_CAMPAIGN:
                 continue  # the reader keeps only type 47; checked again, it is the evidence
             moment = _time(activity.date)
-            if moment is None or (activity.primary_id is None and moment >= start):
+            if moment is None:
                 unreadable += 1  # might be this campaign's request, in this window
-            elif activity.primary_id == cid and moment >= start:
+            elif moment < start or activity.primary_id not in (cid, None):
+                continue  # an earlier request, or another campaign's
+            elif moment > self.end:
+                future.append(moment)
+            elif activity.primary_id is None:
+                unreadable += 1
+            else:
                 shown.append(moment)
         recs = [r for r in self.unknown[pair] if (r.campaign_id, r.key) not in self.done]
         n, k, u = len(shown), calls.answered, len(self.unknown[pair])
-        window = f"from {_iso(start)} to {_iso(self.now)}"
+        window = f"from {_iso(start)} to {_iso(self.end)}"
+        if future:
+            margin = int(CLOCK_MARGIN.total_seconds() // 60)
+            why = (
+                f"Marketo's activity log shows 'Request Campaign' for lead {lead_id} in "
+                f"campaign {cid} dated {_iso(max(future))}, later than the end of the read "
+                f"plus the {margin} min clock margin ({_iso(self.end)}): Marketo's clock and "
+                "this machine's disagree, so its dates cannot be placed in the window "
+                f"{window} and settle them neither way"
+            )
+            check = _trigger_check(pair, start)
+            return [_item(r, "unknown", why, lead_id=lead_id, check=check) for r in recs]
         if n >= k + u:
             seen = ", ".join(_iso(m) for m in sorted(shown)[-u:])
             why = (f"settled: Marketo's activity log shows 'Request Campaign' for lead {lead_id}"

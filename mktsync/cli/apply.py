@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -38,6 +39,8 @@ from mktsync.cli.options import (
 )
 from mktsync.cli.request import ApplyRequest, Endpoint
 from mktsync.errors import EXIT_ERROR, MktsyncError
+
+MAX_AGE_LIMIT = 3650  # days: --max-age beyond ten years is no limit, and a date out of range
 
 if TYPE_CHECKING:
     # Types only: the machinery is imported when apply runs, so building the command
@@ -98,6 +101,13 @@ def add_parser(sub: Subparsers) -> None:
         "plan again at its instant and hold what appeared or changed since, for the next "
         "review (FILE is then the config)",
     )
+    p.add_argument(
+        "--max-age",
+        type=float,
+        metavar="DAYS",
+        help="with --reviewed: refuse a reviewed plan made more than DAYS days ago "
+        "(default: 7; docs/ci.md)",
+    )
     p.add_argument("--fail-fast", action="store_true", help="stop everything if preflight fails")
     p.add_argument("--lock-timeout", type=float, default=30.0, metavar="SECONDS")
     p.add_argument("--format", choices=("text", "json"), default="text", help="the final report")
@@ -130,6 +140,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         base=args.base,
         now=now_of(args),
         reviewed=args.reviewed if args.reviewed is None else find_config(args.reviewed, args),
+        max_age=args.max_age,
     )
     return run_apply(request, out, err)
 
@@ -146,6 +157,10 @@ def run_apply(request: ApplyRequest, out: TextIO, err: TextIO) -> int:
     if request.reviewed is not None:
         _reviewed_usage(request)
         reviewed = load_plan(request.reviewed)
+    elif request.max_age is not None:
+        raise MktsyncError(
+            "--max-age says how old a plan given with --reviewed may be; no --reviewed"
+        )
     elif _is_plan(request.target):
         saved = load_plan(request.target)
         config_path = request.config or Path(saved.config_path)
@@ -265,6 +280,9 @@ def _run(
         note=note,
         now=request.now[1] if request.now else None,
         plan_name=display_name(request.reviewed or request.target),
+        **(
+            {} if request.max_age is None else {"reviewed_max_age": timedelta(days=request.max_age)}
+        ),
     )
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,
@@ -334,7 +352,7 @@ def _endpoint(
     from mktsync.config import display_name
 
     if request.emulator:
-        from mktsync.cli.demo import EMULATOR_LEDGER, emulator_for
+        from mktsync.cli.demo import emulator_for, emulator_ledger
 
         with emulator_for(config) as emu:
             if not request.output.quiet:
@@ -346,7 +364,7 @@ def _endpoint(
                 Endpoint(
                     base_url=emu.base_url, client_id=emu.client_id, client_secret=emu.client_secret
                 ),
-                request.ledger_url or EMULATOR_LEDGER,
+                request.ledger_url or emulator_ledger(config.environment),
                 emu,
             )
         return
@@ -405,6 +423,11 @@ def _reviewed_usage(request: ApplyRequest) -> None:
     for given, option in ((request.record_only, "--record-only"), (request.config, "--config")):
         if given:
             raise MktsyncError(f"apply --reviewed cannot be used with {option}")
+    if request.max_age is not None and not 0 < request.max_age <= MAX_AGE_LIMIT:
+        raise MktsyncError(
+            f"--max-age {request.max_age:g}: give the days a reviewed plan may be old, "
+            f"more than 0 and at most {MAX_AGE_LIMIT:,}"
+        )
 
 
 def _is_plan(path: Path) -> bool:

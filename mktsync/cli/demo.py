@@ -3,7 +3,9 @@
 The seed holds what a real instance would need for the config to work: each campaign
 active and requestable in a program holding its My Tokens, and a lead for every email and
 id in the sources.  The demo keeps its own ledger (``.mktsync/emulator-ledger.db``) so that
-a demo never marks anything sent in the real ledger.
+a demo never marks anything sent in the real ledger; with ``--env NAME`` one per environment
+(``.mktsync/emulator-NAME-ledger.db``), as each real instance has its own, so that a demo of
+the sandbox never marks the production demo's sends.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from mktsync.items import Item
 EMULATOR_LEDGER = "sqlite:///.mktsync/emulator-ledger.db"
 FIRST_LEAD_ID = 100_001
 PROGRAM_BASE = 50_000
+
+
+def emulator_ledger(environment: str | None) -> str:
+    """The demo's ledger for ``environment`` (``--env``; None: the top-level one)."""
+    if not environment:
+        return EMULATOR_LEDGER
+    return f"sqlite:///.mktsync/emulator-{environment}-ledger.db"
 
 
 def seed_for(config: Config) -> dict[str, Any]:

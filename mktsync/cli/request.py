@@ -43,6 +43,7 @@ class ApplyRequest:
     base: str | None = None  # --base REF: the base branch the config is compared with
     now: tuple[str, datetime] | None = None  # --now / MKTSYNC_NOW: as given, and parsed
     reviewed: Path | None = None  # --reviewed PLAN: send only what it also sends
+    max_age: float | None = None  # --max-age DAYS: how old a reviewed plan may be (None: 7)
 
 
 @dataclass(frozen=True, kw_only=True)

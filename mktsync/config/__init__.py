@@ -77,8 +77,9 @@ def load_config(
 
     ``policy`` (default: ``Policy()``) says which environment variables and folders the
     config may reach; the returned records carry it to every ``resolve()`` and file read.
-    ``environment`` (``--env``) picks one of ``environments:``: its ``marketo`` and
-    ``ledger`` replace the top-level ones (``config.environments``).
+    ``environment`` (``--env``) picks one of ``environments:``: its ``marketo``,
+    ``ledger``, campaigns and schedules replace the top-level ones
+    (``Config.for_environment``; ``config.environments`` holds every environment's).
     """
     path = Path(path).absolute()
     name = display_name(path)
@@ -149,17 +150,25 @@ def validate(path: Path | str, *, policy: Policy | None = None) -> ValidationRes
         config = load_config(path, policy=policy)
     except ConfigError as exc:
         return ValidationResult(ok=False, problems=tuple(exc.problems))
-    templates = sum(
-        len(c.tokens)
-        + 1
-        + (c.when is not None)
-        + (c.key is not None)
-        + len(c.lead.fields)
-        + len(c.fields)
-        for c in config.campaigns.values()
-    ) + sum(
-        1 + len(s.tokens) + sum(x is not None for x in (s.when, s.key, s.clone_to_program))
-        for s in config.schedules.values()
+    templates = (
+        sum(
+            len(c.tokens)
+            + 1
+            + (c.when is not None)
+            + (c.key is not None)
+            + len(c.lead.fields)
+            + len(c.fields)
+            for c in config.campaigns.values()
+        )
+        + sum(
+            1 + len(s.tokens) + sum(x is not None for x in (s.when, s.key, s.clone_to_program))
+            for s in config.schedules.values()
+        )
+        + sum(  # the values environments write over them
+            field != "campaign_id"
+            for spec in config.environments.values()
+            for _, _, field in spec.overridden
+        )
     )
     return ValidationResult(
         ok=True,

@@ -40,6 +40,15 @@ def normalise_token_name(name: str) -> str:
     return "{{" + (match.group(1) or match.group(2)).strip() + "}}"
 
 
+def key_text(campaign: dict[str, Any]) -> str:
+    """A campaign's ledger key as written (its ``key``, else its lead reference): two
+    campaigns sending to one campaign id with the same text would share ledger records."""
+    if "key" in campaign:
+        return str(campaign["key"]).strip()
+    lead = _mapping(campaign.get("lead"))
+    return "lead:" + str(lead.get("id", lead.get("email", ""))).strip()
+
+
 class Checker:
     """Collects the located problems of one document; checks templates and token names."""
 

@@ -8,6 +8,7 @@ and ``plan`` run without secrets.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -25,7 +26,8 @@ from mktsync.config.policy import (
     embeds_variables,
     not_allowed_message,
 )
-from mktsync.errors import EnvironmentVariableError, Problem
+from mktsync.config.schema import did_you_mean
+from mktsync.errors import ConfigError, EnvironmentVariableError, Problem
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,16 +248,26 @@ class Schedule:
 
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentSpec:
-    """One entry of ``environments:``: a Marketo instance with its own ledger.
+    """One entry of ``environments:``: a Marketo instance with its own ledger, ids and values.
 
-    ``marketo`` is the top-level ``marketo:`` with this environment's keys written over it.
+    Every field is what this environment sees, merged once at load
+    (``config.environments``): ``marketo`` is the top-level ``marketo:`` with this
+    environment's keys written over it, ``timezone`` its own or the top-level one, and
+    ``campaigns`` and ``schedules`` the top-level ones with this environment's ids and
+    values written over them (a record not overridden is the top-level record itself).
     """
 
     name: str
     marketo: MarketoSettings
     ledger: EnvString
     position: Position
-    timezone: str | None = None  # written over the top-level ``timezone:`` when set
+    timezone: str
+    campaigns: Mapping[str, Campaign]
+    schedules: Mapping[str, Schedule]
+    # What this environment writes over: (section, name, field) as written under it, e.g.
+    # ("campaigns", "webinar-reminder", "campaign_id"), (..., "tokens.my.JoinLink"); a
+    # value's field is its template's ``Template.field``.
+    overridden: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -277,3 +289,42 @@ class Config:
     timezone: str = TOP["timezone"]
     digest: str  # sha256 of the file's bytes: a saved plan records it
     warnings: tuple[Problem, ...] = ()
+
+    def for_environment(self, name: str) -> Config:
+        """This file as the environment ``name`` sees it: its Marketo settings, ledger, time
+        zone, and its campaigns and schedules, ids and values merged
+        (``EnvironmentSpec``).  Nothing downstream needs to know an environment overrode
+        anything.  Works from any config of the file, whether one was chosen or not, so a
+        run over several environments can call it for each name of ``environments``.
+
+        >>> config.for_environment("sandbox").campaigns["webinar-reminder"].campaign_id  # doctest: +SKIP
+        5678
+
+        Raises ``ConfigError`` when the file declares no environment of that name.
+        """
+        chosen = self.environments.get(name)
+        if chosen is None:
+            if not self.environments:
+                message = f"--env {name}: the file declares no environments"
+            else:
+                hint = did_you_mean(name, list(self.environments))
+                choices = ", ".join(self.environments)
+                message = f"--env {name}: no environment named '{name}' (declared: {choices}){hint}"
+            where = _display(self.path)
+            raise ConfigError([Problem(file=where, line=0, column=0, path="", message=message)])
+        return dataclasses.replace(
+            self,
+            marketo=chosen.marketo,
+            ledger=chosen.ledger,
+            environment=name,
+            timezone=chosen.timezone,
+            campaigns=chosen.campaigns,
+            schedules=chosen.schedules,
+        )
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)

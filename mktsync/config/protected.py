@@ -125,10 +125,14 @@ def consent_problem(name: str, value: str, grant: bool) -> str | None:
             " (withdraw consent), or false or 0 (grant it)"
         )
     if direction == "grant" and not grant:
-        shown = "renders empty, which would clear the flag" if not value.strip() else repr(value)
         verb = CONSENT_FLAGS[name.lower()]
+        granted = f"would grant consent ({verb})"
+        if not value.strip():  # an empty value clears the flag: consent is granted too
+            granted = f"renders empty, which would clear the flag and so grant consent ({verb})"
+        else:
+            granted = f"{value!r} {granted}"
         return (
-            f"{shown} would grant consent ({verb}); mktsync only withdraws consent unless"
+            f"{granted}; mktsync only withdraws consent unless"
             f" allow_protected_fields says grant_consent: true for {name}"
         )
     return None

@@ -131,8 +131,15 @@ def _explain(
         return
     if validator == "additionalProperties" and isinstance(instance, dict):
         allowed = sorted((error.schema.get("properties") or {}).keys())
+        # "x-fixed": keys known elsewhere that may not be written here, and why (an
+        # environment's override of a campaign names its `source`, say).
+        fixed = error.schema.get("x-fixed") or {}
         for key in sorted(set(instance) - set(allowed)):
-            yield _at(doc, (*path, key), _unknown_key(key, allowed), key=True)
+            if key in fixed.get("keys", ()):
+                message = f"'{key}' cannot differ between environments: {fixed['why']}"
+            else:
+                message = _unknown_key(key, allowed)
+            yield _at(doc, (*path, key), message, key=True)
         return
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"

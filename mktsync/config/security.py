@@ -233,34 +233,63 @@ def as_written(value: EnvString, resolved: str) -> Iterator[None]:
     >>> with as_written(config.ledger, url):      # doctest: +SKIP
     ...     open_ledger(url, ...)
 
-    A driver's message ("failed to resolve host 'db.internal'") would otherwise print
-    the value of ``${MKTSYNC_LEDGER_URL}``; every part of the resolved URL long enough
-    to mean something (host, user, password, path) is replaced.
+    A driver's message ("failed to resolve host 'db.internal'", "invalid percent-encoded
+    token: \"s3cr%et\"") would otherwise print the value of ``${MKTSYNC_LEDGER_URL}``:
+    every part of the resolved URL long enough to mean something (host, user, password,
+    path, query values; as written and percent-decoded) is replaced, even when the URL is
+    malformed.  A value with no variable (``--ledger URL``) is shown as given, but its
+    password is replaced all the same.
     """
     try:
         yield
     except MktsyncError as exc:
         message = str(exc)
-        hidden = _hide(message, resolved, value) if value.variables else message
+        hidden = _hide(message, resolved, value) if value.variables else _secret(message, resolved)
         if hidden == message:
             raise
         exc.args = (hidden,)
         raise exc from None
 
 
+def _secret(message: str, resolved: str) -> str:
+    """``message`` with the URL's password and credential values replaced."""
+    for piece in sorted(url_secrets(resolved), key=len, reverse=True):
+        message = message.replace(piece, "***")
+    return message
+
+
 def _hide(message: str, resolved: str, value: EnvString) -> str:
     import urllib.parse
 
     # The URL as a ledger's messages name it (``redact``), its secrets, and every other
-    # part long enough to mean something.
-    pieces = {resolved, resolved.strip(), redact(resolved), *url_secrets(resolved)}
-    try:
-        parts = urllib.parse.urlsplit(resolved)
-        pieces |= {parts.netloc, parts.path, parts.hostname or "", parts.username or ""}
-    except ValueError:
-        pass
-    for piece in sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True):
-        if piece in value.raw:
+    # part long enough to mean something, as written and percent-decoded.
+    secrets = url_secrets(resolved)
+    pieces = {resolved, resolved.strip(), redact(resolved), *secrets, *_parts(resolved)}
+    pieces |= {urllib.parse.unquote(p) for p in pieces}
+    for piece in sorted((p for p in pieces if len(p) >= 3 or p in secrets), key=len, reverse=True):
+        if piece in value.raw and piece not in secrets:
             continue  # written in the file: no secret
         message = message.replace(piece, value.raw if piece.startswith(resolved[:8]) else "***")
     return message
+
+
+def _parts(url: str) -> set[str]:
+    """The URL's user, host, port, path and query values; split by hand when
+    ``urllib`` refuses it (``postgresql://u:pw@[::1/x``, a malformed host)."""
+    import re
+    import urllib.parse
+
+    found: set[str] = set()
+    _, _, rest = url.partition("://")
+    netloc, _, tail = rest.partition("/")
+    path, _, query = tail.partition("?")
+    userinfo, at, host = netloc.rpartition("@")
+    found |= {netloc, host, userinfo.split(":", 1)[0] if at else "", "/" + path if path else ""}
+    found |= set(re.split(r"[\[\]:,]+", host))  # the hosts and ports of a list, bracketed IPv6
+    found |= {v for _, v in urllib.parse.parse_qsl(query, keep_blank_values=True)}
+    try:
+        parts = urllib.parse.urlsplit(url)
+        found |= {parts.netloc, parts.path, parts.hostname or "", parts.username or ""}
+    except ValueError:
+        pass
+    return {p for p in found if p}

@@ -4,7 +4,8 @@ The schema says what shape the file has; this module says whether it makes sense
 sources exist, templates compile in the sandbox and use only ``row``, ``now`` and
 ``today``, a ``when`` (an expression, or a template) is not the same for every row,
 token names normalise without clashing (those two in ``checker``, which ``batch`` uses
-too), no two campaigns write the same ledger keys.  What a file leaves out gets the
+too), no two campaigns write the same ledger keys, and each environment's overrides make
+sense as that environment sees the file (``environments``).  What a file leaves out gets the
 schema's default (``defaults``).
 Whether the columns templates read exist is ``mktsync.sources.contract``'s question: it needs
 the sources, which sit above ``config``.
@@ -19,10 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from mktsync.config.batch import build_schedules, check_schedules
-from mktsync.config.checker import Checker, normalise_token_name
+from mktsync.config.checker import Checker, key_text, normalise_token_name
 from mktsync.config.dburl import UrlKind
 from mktsync.config.defaults import ALLOWED_FIELD, CAMPAIGN, TOP, filled
-from mktsync.config.environments import build_environments, check_environments
+from mktsync.config.environments import (
+    build_environments,
+    check_environments,
+    check_overrides,
+)
 from mktsync.config.model import (
     AllowedField,
     Campaign,
@@ -93,7 +98,7 @@ class DocumentChecker(Checker):
                     (*path, "retrigger"),
                     "retrigger: on_change has no effect without tokens",
                 )
-            ident = (campaign.get("campaign_id"), _key_text(campaign))
+            ident = (campaign.get("campaign_id"), key_text(campaign))
             if not isinstance(ident[0], int):
                 pass  # a list or mapping as the id: the schema said so (and it is unhashable)
             elif ident in keys:
@@ -106,6 +111,7 @@ class DocumentChecker(Checker):
                 keys[ident] = name  # type: ignore[index]
         check_schedules(self, data, used)
         check_environments(data, self.error, self.warn)
+        check_overrides(self, data)
         self._check_timezones(data)
         for name, source in sources.items():
             if not isinstance(source, dict):
@@ -166,13 +172,6 @@ class DocumentChecker(Checker):
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _key_text(campaign: dict[str, Any]) -> str:
-    if "key" in campaign:
-        return str(campaign["key"]).strip()
-    lead = _mapping(campaign.get("lead"))
-    return "lead:" + str(lead.get("id", lead.get("email", ""))).strip()
 
 
 def _templates(campaign: dict[str, Any], path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
@@ -331,6 +330,7 @@ def build_config(
             position=pos(cp),
         )
     top = filled(data, TOP)
+    schedules = build_schedules(data, template, pos)
     return Config(
         path=path,
         base_dir=base_dir,
@@ -343,8 +343,17 @@ def build_config(
         max_value_bytes=top["max_value_bytes"],
         timezone=top["timezone"],
         policy=policy,
-        schedules=build_schedules(data, template, pos),
-        environments=build_environments(data, env, pos, marketo_settings),
+        schedules=schedules,
+        environments=build_environments(
+            data,
+            env,
+            pos,
+            marketo_settings,
+            template=template,
+            campaigns=campaigns,
+            schedules=schedules,
+            timezone=top["timezone"],
+        ),
         digest=digest,
         warnings=tuple(warnings),
     )

@@ -7,7 +7,8 @@
 
 Modules: ``options`` (knobs), ``seed`` (seed files -> world), ``world`` (data),
 ``identity`` (tokens), ``limits`` (606/607/615), ``faults`` (fault injection),
-``routes`` + ``*_routes`` (endpoints), ``app`` (pipeline), ``server`` (HTTP),
+``routes`` + ``*_routes`` (endpoints; ``activity_types`` the activity-type catalog),
+``app`` (pipeline), ``server`` (HTTP),
 ``emulator`` (lifecycle, inspection), ``cli`` (``mktsync emulator``).
 See docs/emulator.md for behaviour and every judgement call.
 """

@@ -48,6 +48,7 @@ MAX_BODY = 1024 * 1024
 IDENTITY_PATH = "/identity/oauth/token"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 ENVELOPE_5XX = {"json502": "Bad Gateway", "json500": "Internal Server Error"}
+UNKNOWN_CLIENT = "No client with requested id"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,9 +268,16 @@ class App:
                 "error_description": "Unsupported grant type",
             }
             return _identity_reply(400, body)
-        grant = self.identity.issue(params.get("client_id", ""), params.get("client_secret", ""))
+        client_id = params.get("client_id", "")
+        grant = self.identity.issue(client_id, params.get("client_secret", ""))
         if grant is None:
-            body = {"error": "invalid_client", "error_description": "Bad client credentials"}
+            # An unknown client id and a wrong secret get different bodies (marketorestpython
+            # issue #2: "either 'Bad Client Credentials' or 'No client with requested id'").
+            body = (
+                {"error": "invalid_client", "error_description": "Bad client credentials"}
+                if self.identity.knows(client_id)
+                else {"error": "unauthorized", "error_description": UNKNOWN_CLIENT}
+            )
             return _identity_reply(401, body)
         return _identity_reply(200, grant.as_json())
 

@@ -36,6 +36,8 @@ FAULT_KINDS = (
     "json502",
     "json500",
 )
+# Every name a fault script may use: identity plus each route's name (routes.ROUTES; a test
+# keeps the two in step, so an endpoint the docs name is never refused here).
 ENDPOINTS = (
     "identity",
     "trigger",
@@ -45,6 +47,8 @@ ENDPOINTS = (
     "smart_campaign",
     "leads_get",
     "leads_sync",
+    "leads_describe2",
+    "leads_describe",
     "tokens_get",
     "tokens_post",
     "tokens_delete",
@@ -52,6 +56,7 @@ ENDPOINTS = (
     "program",
     "paging_token",
     "activities",
+    "activity_types",
 )
 
 

@@ -58,6 +58,10 @@ class Identity:
         self._tokens: dict[str, _Token] = {}
         self._current: dict[str, str] = {}
 
+    def knows(self, client_id: str) -> bool:
+        """Whether ``client_id`` names a client (custom service) of this instance."""
+        return client_id in self._clients
+
     def issue(self, client_id: str, client_secret: str) -> Grant | None:
         """The client's live token (same one until it expires), or None for bad credentials."""
         expected = self._clients.get(client_id)

@@ -1,8 +1,13 @@
-"""Lead field schema: ``describe2.json``, and the per-field checks of a ``leads.json`` sync.
+"""Lead field schema: ``describe2.json``, the searchable fields, and the per-field checks of
+a ``leads.json`` sync.
 
 Standard fields are described with Marketo's types; custom fields come from the seed's
 ``lead_fields`` (``name``, ``displayName``, ``dataType``, ``length``, ``readOnly``).  A field
 any seeded lead carries is described as a ``string`` of length 255 (docs/emulator.md).
+
+Invariant: the fields a lookup accepts (``filterType``, a sync's ``lookupField``) are exactly
+the ``searchableFields`` describe2 lists (:func:`searchable`), as Adobe's *Leads* page says:
+"Call the Describe2 endpoint to retrieve the searchable fields allowed for filterType".
 
 >>> check_value({"name": "x", "dataType": "string", "length": 3}, "abcd")
 '1003'
@@ -68,6 +73,25 @@ STANDARD_FIELDS = frozenset(
         *CONSENT_TEXTS,
     }
 )
+# Adobe (Swagger ``getLeadsByFilterTypeUsingGET``): "Any custom field (string, email, or
+# integer types only), and any of the following fields are supported: cookies, email,
+# facebookId, id, leadPartitionId, linkedInId, sfdcAccountId, sfdcContactId, sfdcLeadId,
+# sfdcLeadOwnerId, sfdcOpptyId, twitterId".
+SEARCHABLE_STANDARD = (
+    "email",
+    "id",
+    "cookies",
+    "facebookId",
+    "leadPartitionId",
+    "linkedInId",
+    "sfdcAccountId",
+    "sfdcContactId",
+    "sfdcLeadId",
+    "sfdcLeadOwnerId",
+    "sfdcOpptyId",
+    "twitterId",
+)
+SEARCHABLE_TYPES = frozenset({"string", "email", "integer"})  # of a custom field
 TYPES = {
     "id": "integer",
     "createdAt": "datetime",
@@ -115,6 +139,20 @@ def schema(world: World) -> dict[str, dict[str, Any]]:
     return out
 
 
+def searchable(world: World) -> list[str]:
+    """The fields a lookup may use, in describe2's order: Adobe's standard searchable
+    fields, then every custom field of type string, email or integer (seeded, or carried by
+    a seeded lead, which makes it a string).  Standard fields not in Adobe's list (names,
+    dates, consent flags, ``company`` ...) are not searchable, whatever their type."""
+    custom = [
+        name
+        for name, entry in schema(world).items()
+        if (name in world.field_schema or name not in STANDARD_FIELDS)
+        and entry["dataType"] in SEARCHABLE_TYPES
+    ]
+    return [*SEARCHABLE_STANDARD, *(n for n in custom if n not in SEARCHABLE_STANDARD)]
+
+
 def describe2(call: Call, world: World) -> Outcome:
     """``GET /rest/v1/leads/describe2.json``: one result with every field."""
     fields = [
@@ -128,8 +166,15 @@ def describe2(call: Call, world: World) -> Outcome:
         }
         for f in schema(world).values()
     ]
-    searchable = [["email"], ["id"]]
-    return Outcome(result=[{"name": "API Lead", "searchableFields": searchable, "fields": fields}])
+    searchable_fields = [[name] for name in searchable(world)]
+    result = {"name": "API Lead", "searchableFields": searchable_fields, "fields": fields}
+    return Outcome(result=[result])
+
+
+def field_ids(world: World) -> dict[str, tuple[int, str]]:
+    """Each field's ``describe.json`` id and display name, by API name (a "Change Data
+    Value" activity names the field it changed by these)."""
+    return {f["name"]: (n, f["displayName"]) for n, f in enumerate(schema(world).values(), start=1)}
 
 
 def describe(call: Call, world: World) -> Outcome:

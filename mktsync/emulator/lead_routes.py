@@ -1,22 +1,33 @@
-"""Lead endpoints: get leads by filter type, sync (create/update) leads."""
+"""Lead endpoints: get leads by filter type, sync (create/update) leads.
+
+A sync logs what it did in the leads' activity logs, as Marketo records "nearly every
+change" (Adobe, *Activities*): "New Lead" for each lead it created, "Change Data Value" for
+each field it gave a new value.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from mktsync.emulator.activity_routes import record_changes, record_new_lead
 from mktsync.emulator.call import Call, page
 from mktsync.emulator.envelope import ApiError, Outcome
-from mktsync.emulator.lead_fields import DEFAULT_FIELDS, STANDARD_FIELDS, field_problem, stored
+from mktsync.emulator.lead_fields import (
+    DEFAULT_FIELDS,
+    STANDARD_FIELDS,
+    field_ids,
+    field_problem,
+    searchable,
+    stored,
+)
 from mktsync.emulator.world import World, lead_db_time
 
 MAX_FILTER_VALUES = 300
 MAX_SYNC_RECORDS = 300
 MAX_MATCHES = 1000
-# Lookups Marketo refuses with 1011 (real text: "Lookup field 'createdAt' not supported").
-# Adobe documents 1011 for non-searchable filterType/lookupField values and lists the
-# searchable ones per instance (describe2 ``searchableFields``); which standard fields are
-# not searchable is a guess here: dates, person names and booleans (docs/emulator.md).
-UNSEARCHABLE = frozenset({"createdAt", "updatedAt", "firstName", "lastName", "unsubscribed"})
+# A lookup on a field describe2 does not list as searchable gets 1011 (Adobe, error codes;
+# real text: "Lookup field 'createdAt' not supported", marketo-rest-python issue #53).
 ACTIONS = ("createOrUpdate", "createOnly", "updateOnly", "createDuplicate")
 
 
@@ -33,7 +44,7 @@ def get_leads(call: Call, world: World) -> Outcome:
         raise ApiError("1003", f"Too many filterValues: at most {MAX_FILTER_VALUES}")
     fields = call.csv("fields") or list(DEFAULT_FIELDS)
     known = known_fields(world)
-    if filter_type in UNSEARCHABLE or filter_type not in known:
+    if filter_type not in searchable(world):
         raise ApiError("1011", f"Lookup field '{filter_type}' not supported")
     unknown = [f for f in fields if f not in known]
     if unknown:
@@ -79,25 +90,34 @@ def sync_leads(call: Call, world: World) -> Outcome:
     lookup = body.get("lookupField", "email")
     if not isinstance(lookup, str) or lookup not in known_fields(world):
         raise ApiError("1003", f"Invalid lookupField '{lookup}'")
-    if lookup in UNSEARCHABLE:
+    if lookup not in searchable(world):
         raise ApiError("1011", f"Lookup field '{lookup}' not supported")
     if lookup == "id" and action != "updateOnly":
         raise ApiError("1003", "lookupField 'id' is allowed only with updateOnly")
-    return Outcome(result=[_sync_one(world, r, action, lookup) for r in records])
+    described = field_ids(world)
+    now = datetime.now(UTC)
+    return Outcome(result=[_sync_one(world, r, action, lookup, described, now) for r in records])
 
 
 def _skipped(code: str, message: str) -> dict[str, Any]:
     return {"status": "skipped", "reasons": [{"code": code, "message": message}]}
 
 
-def _sync_one(world: World, record: Any, action: str, lookup: str) -> dict[str, Any]:
+def _sync_one(
+    world: World,
+    record: Any,
+    action: str,
+    lookup: str,
+    described: dict[str, tuple[int, str]],
+    now: datetime,
+) -> dict[str, Any]:
     if not isinstance(record, dict) or not record:
         return _skipped("1003", "Invalid data")
     if "id" in record and action != "updateOnly":
         return _skipped("1003", "Field 'id' is allowed only with updateOnly")
     if "email" in record and record["email"] is not None and _bad_email(record["email"]):
         return _skipped("1003", f"Invalid value for field 'email' and value '{record['email']}'")
-    stamp = lead_db_time()
+    stamp = lead_db_time(now)
     fields = {k: v for k, v in record.items() if k != "id"}
     problem = field_problem(world, {k: v for k, v in fields.items() if k != lookup})
     if problem is not None:  # the whole record is skipped; the others in the call go on
@@ -115,10 +135,13 @@ def _sync_one(world: World, record: Any, action: str, lookup: str) -> dict[str, 
     if matches:
         if action == "createOnly":
             return _skipped("1005", "Lead already exists")
+        record_changes(world, matches[0], fields, described, now)
         world.update_lead(matches[0], {**fields, "updatedAt": stamp})
         return {"id": matches[0]["id"], "status": "updated"}
     if action == "updateOnly":
         return _skipped("1004", "Lead not found")
     lead_id = world.next_lead_id()
-    world.add_lead({**fields, "id": lead_id, "createdAt": stamp, "updatedAt": stamp})
+    lead = {**fields, "id": lead_id, "createdAt": stamp, "updatedAt": stamp}
+    world.add_lead(lead)
+    record_new_lead(world, lead, now)
     return {"id": lead_id, "status": "created"}

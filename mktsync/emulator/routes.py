@@ -9,6 +9,7 @@ from typing import Literal
 
 from mktsync.emulator import (
     activity_routes,
+    activity_types,
     campaign_routes,
     folder_routes,
     lead_fields,
@@ -75,6 +76,8 @@ ROUTES = (
           handler=activity_routes.paging_token),
     Route(name="activities", method="GET", pattern=_p("/rest/v1/activities.json"),
           handler=activity_routes.activities),
+    Route(name="activity_types", method="GET", pattern=_p("/rest/v1/activities/types.json"),
+          handler=activity_types.activity_types),
 )  # fmt: skip
 
 

@@ -28,8 +28,10 @@ import yaml
 
 from mktsync.emulator.lead_fields import schema_entry
 from mktsync.emulator.world import (
+    ROOT_FOLDER_ID,
     RULES,
     UNITS,
+    WORKSPACE_FOLDER_ID,
     CampaignRecord,
     Folder,
     Program,
@@ -93,7 +95,7 @@ def _build_world(seed: Mapping[str, Any]) -> World:
             id=int(raw["id"]),
             name=str(raw["name"]),
             nested=bool(raw.get("nested")),
-            folder_id=None if folder_id is None else int(folder_id),
+            folder_id=WORKSPACE_FOLDER_ID if folder_id is None else int(folder_id),
         )
         if program.folder_id is not None and program.folder_id not in world.folders:
             raise ValueError(f"seed: programs[{i}].folder_id {program.folder_id} is not a folder")
@@ -139,20 +141,29 @@ def _tokens(raw: Mapping[str, Any], where: str) -> dict[str, dict[str, str]]:
 
 
 def _add_folders(world: World, entries: Any) -> None:
-    """Folders in any order; each ``parent_id`` must name another seeded folder, no cycles."""
+    """Folders in any order; each ``parent_id`` must name another folder, no cycles.  A
+    folder without ``parent_id`` sits in the workspace folder; the two system folders'
+    ids are taken."""
     raws = _items(entries, "folders")
+    seeded: list[Folder] = []
     for i, raw in enumerate(raws):
         parent = raw.get("parent_id")
         folder = Folder(
             id=int(raw["id"]),
             name=str(raw["name"]),
-            parent_id=None if parent is None else int(parent),
+            parent_id=WORKSPACE_FOLDER_ID if parent is None else int(parent),
             tokens=_tokens(raw, f"folders[{i}]"),
         )
+        if folder.id in (ROOT_FOLDER_ID, WORKSPACE_FOLDER_ID):
+            raise ValueError(
+                f"seed: folders[{i}].id {folder.id} is a system folder's "
+                f"(Marketing Activities {ROOT_FOLDER_ID}, its workspace {WORKSPACE_FOLDER_ID})"
+            )
         if folder.id in world.folders:
             raise ValueError(f"seed: folders[{i}].id {folder.id} is given twice")
         world.folders[folder.id] = folder
-    for i, folder in enumerate(world.folders.values()):
+        seeded.append(folder)
+    for i, folder in enumerate(seeded):
         seen = {folder.id}
         parent = folder.parent_id
         while parent is not None:

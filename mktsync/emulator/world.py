@@ -25,24 +25,54 @@ def asset_time(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ+0000")
 
 
+# Every instance's Marketing Activities tree starts with two system ("Zone") folders: the
+# root and its workspace.  Ids, names and descriptions are those of Adobe's *Folders* page
+# example; a seeded folder or program without a parent sits in the workspace folder.
+ROOT_FOLDER_ID = 14
+WORKSPACE_FOLDER_ID = 15
+
+
 @dataclass(kw_only=True)
 class Folder:
-    """A Marketing Activities folder; ``parent_id`` is its parent folder (None at the top)."""
+    """A Marketing Activities folder; ``parent_id`` is its parent folder (None: the root).
+    ``zone`` marks the two system folders at the top (root and workspace)."""
 
     id: int
     name: str
-    parent_id: int | None = None
+    parent_id: int | None = WORKSPACE_FOLDER_ID
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    zone: bool = False
+    description: str = ""
+
+
+def system_folders() -> dict[int, Folder]:
+    """The root folder "Marketing Activities" and its workspace folder "Default"."""
+    root = Folder(
+        id=ROOT_FOLDER_ID,
+        name="Marketing Activities",
+        parent_id=None,
+        zone=True,
+        description="Root node for the Marketing Activities app area",
+    )
+    workspace = Folder(
+        id=WORKSPACE_FOLDER_ID,
+        name="Default",
+        parent_id=ROOT_FOLDER_ID,
+        zone=True,
+        description="Root node of the Marketing activities Default",
+    )
+    return {root.id: root, workspace.id: workspace}
 
 
 @dataclass(kw_only=True)
 class Program:
-    """A program in ``folder_id`` (None: at the top); ``tokens`` maps bare name -> token."""
+    """A program in ``folder_id`` (by default the workspace folder); ``tokens`` maps bare
+    name -> token."""
 
     id: int
     name: str
     nested: bool = False
-    folder_id: int | None = None
+    folder_id: int | None = WORKSPACE_FOLDER_ID
     tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -86,7 +116,7 @@ class CampaignRecord:
 class World:
     """Everything a seed describes, plus the triggers and schedules carried out since."""
 
-    folders: dict[int, Folder] = field(default_factory=dict)
+    folders: dict[int, Folder] = field(default_factory=system_folders)
     programs: dict[int, Program] = field(default_factory=dict)
     campaigns: dict[int, CampaignRecord] = field(default_factory=dict)
     leads: dict[int, dict[str, Any]] = field(default_factory=dict)

@@ -94,11 +94,14 @@ def read_other(
     *,
     trusted: bool,
     seen: set[Place] | None = None,
+    base_dir: Path | None = None,
 ) -> Reading:
     """Read another ledger's sends of ``ids``, if it can be read without reaching anywhere new.
 
     ``trusted``: ``written`` comes from a reviewed version of the config (the base branch,
     an earlier commit), so one whole ``${VAR}`` the workflow set may name a database.
+    ``base_dir``: the folder ``written`` was written in (an earlier config's, when it was
+    elsewhere; default the config's): its relative ``sqlite:///`` path starts there.
     """
     from mktsync.config.confine import PathRefused, confined_path, sqlite_written_path
     from mktsync.config.model import EnvString
@@ -112,7 +115,8 @@ def read_other(
         url = value.resolve()
     except MktsyncError:  # a variable not allowed, unset without a default, or embedded
         return Reading(unread=f"${{{unset[0]}}} is not set" if unset else "its ${VAR} is refused")
-    place = Place.of(url, config.base_dir)
+    folder = config.base_dir if base_dir is None else base_dir
+    place = Place.of(url, folder)
     if place == current or (seen is not None and place in seen):
         return Reading(same=True)
     if seen is not None:
@@ -122,7 +126,7 @@ def read_other(
     path = sqlite_written_path(url)
     if path is not None:
         try:
-            real = confined_path(path, config.base_dir, Policy(data_root=config.policy.data_root))
+            real = confined_path(path, folder, Policy(data_root=config.policy.data_root))
         except PathRefused:
             return Reading(unread="outside the repository")
         if not real.is_file():
@@ -131,7 +135,7 @@ def read_other(
     elif not (trusted and _from_workflow(value, url)):
         return Reading(unread="not an SQLite file in the repository")
     try:
-        with open_ledger(url, config.base_dir, create=False) as other:
+        with open_ledger(url, folder, create=False) as other:
             state = ledger_state(other)
             return Reading(sends=sends_of(other, ids), in_use=state is None)
     except MktsyncError:  # not a ledger, damaged, unreachable: its message may hold the URL

@@ -1,25 +1,40 @@
-"""The ``ledger:`` an earlier version of the config wrote, read from git (issue 25).
+"""The ``ledger:`` earlier versions of the config wrote, read from git (issue 25).
 
->>> version, unchecked = previous_version(config, base="main")   # doctest: +SKIP
->>> version.ledger                                                # doctest: +SKIP
+>>> versions, unchecked = earlier_versions(config, base="main", ids={1234})   # doctest: +SKIP
+>>> versions[0].ledger                                                      # doctest: +SKIP
 'sqlite:///.mktsync/ledger.db'
 
-With a base branch (``--base REF``, ``$GITHUB_BASE_REF``,
-``$CI_MERGE_REQUEST_TARGET_BRANCH_NAME``) the config is compared with the base's version:
-what this diff changes.  Without one, with the newest earlier version on the first-parent
-line of ``git log`` that names another ledger: on the main branch, the versions earlier
-applies ran.
+The witnesses of where these campaigns were recorded before, all from reviewed commits:
 
-Only local questions are asked (``rev-parse``, ``log``, ``cat-file``): nothing is fetched,
-and a blob is read as stored (no textconv, no filters).  No git, not a repository, an
-unknown ref, a version that does not parse: None, never an error.
+- **this config's own earlier version**, followed through renames and moves.  With a base
+  branch (``--base REF``, ``$GITHUB_BASE_REF``, ``$CI_MERGE_REQUEST_TARGET_BRANCH_NAME``):
+  the base's file at this path, else the file this diff renamed or copied into it
+  (``git diff -M -C BASE...HEAD``).  Without one: the newest earlier version on the
+  first-parent line of ``git log --follow`` (the versions earlier applies ran) whose
+  ``ledger:`` is written differently or sits in another folder;
+- **every other config file that declares one of these campaign ids**: in the base
+  branch's tree, or without a base in ``HEAD``'s tree and in the tree just before this
+  config was added.  So a config renamed beyond git's rename detection, copied under a new
+  name (``MKTSYNC_CONFIG``, ``-C``), or kept beside the old one is still compared with the
+  ledger the old file named.
+
+A ``ledger:`` is compared as the place it names: written the same but read from another
+folder (the config moved to a subfolder) is another ledger.  ``Version.folder`` is that
+file's folder in this checkout, where its relative ``sqlite:///`` path leads.
+
+Only local questions are asked (``rev-parse``, ``diff``, ``log``, ``grep``, ``cat-file``):
+nothing is fetched, and a blob is read as stored (no textconv, no filters).  No git, not a
+repository, an unknown ref, a version that does not parse: nothing, never an error.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import posixpath
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -28,48 +43,143 @@ if TYPE_CHECKING:
 
 BASE_VARIABLES = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
 HISTORY_DEPTH = 50  # versions of the config looked at without a base ref
+OTHER_CONFIGS = 100  # other files mentioning campaign_id read from one tree, at most
 _GIT_TIMEOUT = 10.0
+
+Kind = Literal["base_branch", "previous_config"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Version:
-    """The ``ledger:`` an earlier version of the config wrote (for this environment)."""
+    """The ``ledger:`` an earlier config wrote (for this environment), and where.
 
-    kind: Literal["base_branch", "previous_config"]
+    ``path`` is that file's path in the repository when it is not this config's path
+    (renamed, moved, or another file: ``other``); ``folder`` is its folder in this
+    checkout, against which its relative ``sqlite:///`` path is read.
+    """
+
+    kind: Kind
     ref: str  # the base ref as given, or the commit (12 hex digits)
     ledger: str
+    folder: Path
+    path: str | None = None
+    other: bool = False  # another config file declaring these campaigns
 
 
-def previous_version(
-    config: Config, base: str | None = None
-) -> tuple[Version | None, tuple[str, str] | None]:
-    """The config's ``ledger:`` in the base branch, or in its newest earlier version.
+def earlier_versions(
+    config: Config, base: str | None = None, ids: Iterable[int] = ()
+) -> tuple[tuple[Version, ...], tuple[str, str] | None]:
+    """The ledgers earlier, reviewed configs of these campaigns named (see the module).
 
-    Returns ``(version, unchecked)``: ``version`` None when there is nothing to compare
-    (no git, no base and no earlier version that differs, the config is new in the
-    diff); ``unchecked`` is the base asked for, and where it was named, when it is not in
-    this checkout.
+    Returns ``(versions, unchecked)``: ``versions`` names a ledger other than the
+    config's own (written otherwise, or read from another folder), this config's own
+    version first; ``unchecked`` is the base asked for, and where it was named, when it is
+    not in this checkout.
     """
     folder = config.path.absolute().parent
-    name = config.path.name
+    commit: str | None = None
     asked = base_ref(base)
     if asked is not None:
-        ref, source = asked
-        commit = _resolve(folder, ref, guess_merge=source != "--base")
+        commit = _resolve(folder, asked[0], guess_merge=asked[1] != "--base")
         if commit is None:
-            return None, (ref, source)
-        text = _git(folder, "cat-file", "blob", f"{commit}:./{name}")
-        written = None if text is None else _ledger_of(text, config.environment)
-        if written is None:
-            return None, None  # the config (or this environment) is new in this diff
-        return Version(kind="base_branch", ref=ref, ledger=written), None
-    log = _git(folder, "log", "--first-parent", f"-n{HISTORY_DEPTH}", "--format=%H", "--", name)
-    for commit in (log or "").split():
-        text = _git(folder, "cat-file", "blob", f"{commit}:./{name}")
-        written = None if text is None else _ledger_of(text, config.environment)
-        if written is not None and written != config.ledger.raw:
-            return Version(kind="previous_config", ref=commit[:12], ledger=written), None
-    return None, None
+            return (), asked
+    where = _where(folder, config.path.name)
+    if where is None:
+        return (), None
+    root, own = where
+    here = Path(os.path.realpath(folder))
+    found = _Found(config=config, root=root, here=here, own=own, ids=frozenset(ids))
+    if asked is not None and commit is not None:
+        _from_base(found, asked[0], commit)
+    else:
+        _from_history(found)
+    return tuple(found.versions), None
+
+
+def _from_base(found: _Found, ref: str, commit: str) -> None:
+    """The base's version of the config (at its path, else the file this diff renamed or
+    copied into it), then every other config of the base declaring these campaigns."""
+    own, root = found.own, found.root
+    old = own if _blob(root, commit, own) is not None else _renamed_from(root, commit, own)
+    if old is not None:
+        found.add(kind="base_branch", ref=ref, commit=commit, path=old)
+    found.others(kind="base_branch", ref=ref, commit=commit, skip={old})
+
+
+def _from_history(found: _Found) -> None:
+    """The newest earlier version naming another ledger (renames followed), then every
+    other config declaring these campaigns in HEAD and before this config was added."""
+    history = list(_followed(found.root, found.own))
+    for commit, path, _ in history:
+        if found.add(kind="previous_config", ref=commit[:12], commit=commit, path=path):
+            break
+    trees = [_git(found.root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")]
+    if history and len(history) < HISTORY_DEPTH and history[-1][2] == "A":
+        # The config was added there: the tree before it holds the file it replaced.
+        added = history[-1][0]
+        trees.append(_git(found.root, "rev-parse", "--verify", "--quiet", f"{added}^1^{{commit}}"))
+    for tree in trees:
+        if tree and tree.strip():
+            commit = tree.strip()
+            found.others(kind="previous_config", ref=commit[:12], commit=commit)
+
+
+@dataclass(kw_only=True)
+class _Found:
+    """The versions gathered, each ledger (as written, in its folder) once."""
+
+    config: Config
+    root: Path
+    here: Path  # the config's folder, real path
+    own: str  # the config's path in the repository
+    ids: frozenset[int]  # a file at another path witnesses only if it declares one of these
+    versions: list[Version] = field(default_factory=list)
+    seen: set[tuple[str, Path]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.seen.add((self.config.ledger.raw, self.here))  # the ledger in use
+
+    def add(self, *, kind: Kind, ref: str, commit: str, path: str, other: bool = False) -> bool:
+        """Add the version of ``path`` at ``commit`` if it names another ledger (a file at
+        another path -- renamed, copied, another config -- only if it declares one of
+        these campaigns)."""
+        text = _blob(self.root, commit, path)
+        written = None if text is None else _ledger_of(text, self.config.environment)
+        if text is None or written is None:
+            return False
+        if path != self.own and not _campaign_ids(text) & self.ids:
+            return False
+        folder = Path(os.path.realpath(self.root / posixpath.dirname(path)))
+        if (written, folder) in self.seen:
+            return False
+        self.seen.add((written, folder))
+        self.versions.append(
+            Version(
+                kind=kind,
+                ref=ref,
+                ledger=written,
+                folder=folder,
+                path=None if path == self.own else path,
+                other=other,
+            )
+        )
+        return True
+
+    def others(
+        self,
+        *,
+        kind: Kind,
+        ref: str,
+        commit: str,
+        skip: Iterable[str | None] = (),
+    ) -> None:
+        """Add every other config file in ``commit``'s tree declaring one of the ids."""
+        if not self.ids:
+            return
+        skipped = {self.own, *skip}
+        for path in _mentioning(self.root, commit, "campaign_id"):
+            if path not in skipped:
+                self.add(kind=kind, ref=ref, commit=commit, path=path, other=True)
 
 
 def base_ref(given: str | None) -> tuple[str, str] | None:
@@ -130,17 +240,90 @@ def _git(folder: Path, *args: str) -> str | None:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def _ledger_of(text: str, environment: str | None) -> str | None:
-    """The ``ledger:`` an earlier version of the config wrote for ``environment``."""
-    from mktsync.config.dburl import DEFAULT_LEDGER
+def _where(folder: Path, name: str) -> tuple[Path, str] | None:
+    """The repository's top folder (real path) and ``name``'s path in it, or None."""
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    prefix = _git(folder, "rev-parse", "--show-prefix")
+    if not top or prefix is None:
+        return None
+    return Path(os.path.realpath(top.strip())), prefix.strip() + name
+
+
+def _blob(root: Path, commit: str, path: str) -> str | None:
+    """The text of ``path`` at ``commit``, as stored; None when it is not there."""
+    return _git(root, "cat-file", "blob", f"{commit}:{path}")
+
+
+def _renamed_from(root: Path, commit: str, path: str) -> str | None:
+    """The file of ``commit`` this diff renamed or copied into ``path``, if any."""
+    for span in (f"{commit}...HEAD", commit):  # no merge base (a shallow clone): the trees
+        out = _git(root, "diff", "--name-status", "-z", "-M", "-C", "--no-ext-diff", span, "--")
+        if out is not None:
+            break
+    fields = iter((out or "").split("\0"))
+    for status in fields:
+        if not status:
+            continue
+        if status[0] in "RC":
+            source, target = next(fields, ""), next(fields, "")
+            if target == path:
+                return source
+        else:
+            next(fields, "")
+    return None
+
+
+def _followed(root: Path, path: str) -> Iterator[tuple[str, str, str]]:
+    """``(commit, path there, status)`` of ``path``'s versions, newest first, on the
+    first-parent line, following renames (``git log --follow``)."""
+    out = _git(
+        root,
+        "log",
+        "--first-parent",
+        "--follow",
+        f"-n{HISTORY_DEPTH}",
+        "--format=%x01%H",
+        "--name-status",
+        "-z",
+        "--",
+        path,
+    )
+    for record in (out or "").split("\x01"):
+        fields = [f.strip("\n") for f in record.split("\0")]
+        fields = [f for f in fields if f]
+        if len(fields) < 3:
+            continue  # a commit whose diff does not show the file (a merge): its tree does
+        commit, status, *paths = fields
+        yield commit, paths[-1], status[0]
+
+
+def _mentioning(root: Path, commit: str, word: str) -> list[str]:
+    """Paths of ``commit``'s text files containing ``word``: YAML first, at most
+    ``OTHER_CONFIGS``."""
+    out = _git(root, "grep", "-l", "-I", "-z", "-F", "-e", word, commit, "--")
+    prefix = f"{commit}:"
+    paths = [p.removeprefix(prefix) for p in (out or "").split("\0") if p]
+    paths.sort(key=lambda p: (not p.endswith((".yaml", ".yml")), p))
+    return paths[:OTHER_CONFIGS]
+
+
+@functools.lru_cache(maxsize=4)  # a file is asked for its ids, then its ledger
+def _document(text: str) -> object:
     from mktsync.config.yamlfile import parse_document
     from mktsync.errors import ConfigError
 
     try:
-        data = parse_document(text.encode("utf-8"), "earlier config").data
+        return parse_document(text.encode("utf-8"), "earlier config").data
     except ConfigError:
         return None
-    if not isinstance(data, dict):
+
+
+def _ledger_of(text: str, environment: str | None) -> str | None:
+    """The ``ledger:`` an earlier version of the config wrote for ``environment``."""
+    from mktsync.config.dburl import DEFAULT_LEDGER
+
+    data = _document(text)
+    if not isinstance(data, dict) or not isinstance(data.get("campaigns", {}), dict):
         return None
     if environment:
         environments = data.get("environments")
@@ -149,3 +332,19 @@ def _ledger_of(text: str, environment: str | None) -> str | None:
     else:
         ledger = data.get("ledger", DEFAULT_LEDGER)
     return ledger if isinstance(ledger, str) else None
+
+
+def _campaign_ids(text: str) -> set[int]:
+    """The campaign ids a config file declares (campaigns and schedules); none if it is
+    not a config."""
+    data = _document(text)
+    if not isinstance(data, dict):
+        return set()
+    ids: set[int] = set()
+    for section in ("campaigns", "schedules"):
+        entries = data.get(section)
+        for entry in entries.values() if isinstance(entries, dict) else ():
+            value = entry.get("campaign_id") if isinstance(entry, dict) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                ids.add(value)
+    return ids

@@ -75,6 +75,7 @@ class Evidence:
     ref: str | None = None  # the base ref, or the commit of the earlier config version
     environment: str | None = None
     config: str | None = None  # the config file's name, for the previous_config wording
+    path: str | None = None  # the earlier config's path, when not this config's (moved, another)
     sends: int | None = None
     in_use: bool | None = None
     unread: str | None = None
@@ -91,6 +92,11 @@ class Evidence:
                 f"the ledger of environment {name}, {ledger}, holds "
                 f"{_sends(self.sends or 0)} of these campaigns"
             )
+        if self.kind == "base_branch" and self.path:
+            named = f"{show(self.path)} in the base branch {show(self.ref or '')} names the ledger {ledger}"
+            if self.sends:
+                return f"{named}, which holds {_sends(self.sends)} of these campaigns"
+            return f"{named} ({self._detail()})"
         if self.kind == "base_branch":
             if self.sends:
                 return f"the base branch's ledger {ledger} holds {_sends(self.sends)} of these campaigns"
@@ -98,7 +104,7 @@ class Evidence:
                 f"the ledger changed in this diff: the base branch {show(self.ref or '')} "
                 f"has {ledger} ({self._detail()})"
             )
-        config = show(self.config or "the config")
+        config = show(self.path or self.config or "the config")
         named = f"{config} named the ledger {ledger} at commit {show(self.ref or '')}"
         if self.sends:
             return f"{named}, which holds {_sends(self.sends)} of these campaigns"
@@ -116,6 +122,7 @@ class Evidence:
             "kind": self.kind,
             "ledger": self.ledger,
             "ref": self.ref,
+            "path": self.path,
             "environment": self.environment,
             "sends": self.sends,
             "in_use": self.in_use,
@@ -130,6 +137,7 @@ class Evidence:
             kind=data["kind"],
             ledger=str(data["ledger"]),
             ref=data.get("ref"),
+            path=data.get("path"),
             environment=data.get("environment"),
             config=config,
             sends=None if sends is None else int(sends),
@@ -245,7 +253,7 @@ def new_ledger(
     """
     from mktsync.config.dburl import redact
     from mktsync.ledger.elsewhere import Place, ledger_state, read_other
-    from mktsync.ledger.git import previous_version
+    from mktsync.ledger.git import earlier_versions
 
     if is_memory(url):
         return None  # a throwaway ledger is new by design
@@ -257,27 +265,42 @@ def new_ledger(
     evidence: list[Evidence] = []
     unchecked: tuple[str, str] | None = None
     if compare_config:
-        version, unchecked = previous_version(config, base)
-        if version is not None and version.ledger != config.ledger.raw:
-            reading = read_other(version.ledger, config, current, ids, trusted=True)
-            if not reading.same:
-                evidence.append(
-                    Evidence(
-                        kind=version.kind,
-                        ledger=redact(version.ledger),
-                        ref=version.ref,
-                        config=config.path.name,
-                        sends=reading.sends,
-                        in_use=reading.in_use,
-                        unread=reading.unread,
-                    )
+        # Every earlier, reviewed config of these campaigns: this one before a rename or a
+        # move, and other files declaring the same campaign ids (ledger.git).
+        versions, unchecked = earlier_versions(config, base, ids)
+        read: set[Place] = set()
+        for version in versions:
+            reading = read_other(
+                version.ledger,
+                config,
+                current,
+                ids,
+                trusted=True,
+                seen=read,
+                base_dir=version.folder,
+            )
+            if reading.same or (version.path and not (reading.sends or reading.unread)):
+                continue  # the ledger in use, or another file's ledger without these sends
+            evidence.append(
+                Evidence(
+                    kind=version.kind,
+                    ledger=redact(version.ledger),
+                    ref=version.ref,
+                    config=config.path.name,
+                    path=version.path,
+                    sends=reading.sends,
+                    in_use=reading.in_use,
+                    unread=reading.unread,
                 )
+            )
     if environments:
         seen = {current}
         for name, spec in config.environments.items():
             if name == config.environment:
                 continue
-            reading = read_other(spec.ledger.raw, config, current, ids, trusted=False, seen=seen)
+            # These campaigns as that environment names them: its own ids (a sandbox's).
+            theirs = _campaign_ids(config.for_environment(name))
+            reading = read_other(spec.ledger.raw, config, current, theirs, trusted=False, seen=seen)
             if reading.sends:
                 evidence.append(
                     Evidence(

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from mktsync.config.dburl import connect_options, redact
+from mktsync.config.dburl import connect_options, redact, url_secrets
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger.records import LockHolder
 from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
@@ -65,13 +65,20 @@ class _PostgresTx:
 
 
 @contextlib.contextmanager
-def _translated(name: str) -> Iterator[None]:
-    """psycopg's exceptions as a ``LedgerError`` naming the database (never its password)."""
+def _translated(name: str, secrets: Collection[str] = ()) -> Iterator[None]:
+    """psycopg's exceptions as a ``LedgerError`` naming the database (never its password).
+
+    ``secrets``: what of the URL the driver's text may quote and no message may show
+    (libpq's "invalid percent-encoded token" quotes the password as written).
+    """
     assert psycopg is not None
     try:
         yield
     except psycopg.Error as exc:
-        raise LedgerError(f"{name}: {str(exc).strip()}") from None
+        text = str(exc).strip()
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        raise LedgerError(f"{name}: {text}") from None
 
 
 class PostgresStore:
@@ -152,7 +159,7 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
         raise LedgerError(
             f"{name}: a PostgreSQL ledger needs psycopg: pip install 'mktsync[postgres]'"
         )
-    with _translated(name):
+    with _translated(name, url_secrets(url)):
         conn = psycopg.connect(url, autocommit=True, **connect_options(url))
     store = PostgresStore(conn, name=name, read_only=False)
     try:

@@ -16,7 +16,12 @@ module is the open store.  Races it closes, and how:
 * A ledger copied without its ``-wal`` file (a CI cache or artifact after a cancelled
   job): a run sets ``wal_guard`` and checkpoints it into the main file before it
   writes anything else, and clears it (then checkpoints with TRUNCATE) when it ends;
-  ``sqlite_open`` refuses a file found with the guard set and no ``-wal`` beside it.
+  ``sqlite_open`` refuses a file found with the guard set and no ``-wal`` beside it,
+  unless the file holds the run's last commit (``walguard``: each write transaction
+  numbers itself in the guard, and the lock file holds the number before it commits).
+* A hard link in another folder has no lock file beside it: the guard names the
+  holder's lock file, so ``sqlite_open`` finds the holder through any name, and a run
+  taking the lock by that name waits while the guard's lock file is held.
 * Damage SQLite's reads cannot see (a page header or child pointer that hides
   records): every run checks the file with ``PRAGMA quick_check`` when it takes the
   lock, and with the full ``integrity_check`` after a run that did not end cleanly
@@ -40,6 +45,7 @@ from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger.integrity import safe_text
 from mktsync.ledger.records import LockHolder
 from mktsync.ledger.store import Dialect, Row
+from mktsync.ledger.walguard import Guard
 
 _BUSY_TIMEOUT = 60.0  # s a statement waits for another connection's write transaction
 _STREAM_ROWS = 1000  # rows fetched at a time by ``SqliteTx.stream``
@@ -118,7 +124,8 @@ class SqliteStore:
         self.read_only = read_only
         self._lock_fd: int | None = None
         self._lock_path: Path | None = None
-        self._guarded = False  # wal_guard set by this store's run
+        self._holder: dict[str, object] = {}  # what the lock file says of its holder
+        self._guard: Guard | None = None  # wal_guard set by this store's run
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[SqliteTx]:
@@ -127,14 +134,26 @@ class SqliteStore:
         begin = "BEGIN" if self.read_only else "BEGIN IMMEDIATE"
         with translated(self.name):
             self._conn.execute(begin)
+        changes = self._conn.total_changes
         try:
-            yield SqliteTx(self._conn, self.name)
+            tx = SqliteTx(self._conn, self.name)
+            yield tx
+            if self._guard is not None and self._conn.total_changes != changes:
+                self._number(tx)
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.rollback()
             raise
         with translated(self.name):
             self._conn.commit()
+
+    def _number(self, tx: SqliteTx) -> None:
+        """Number this write of the run in the guard, and put the number in the lock file
+        first (``walguard``): the file then shows whether it holds the run's last write."""
+        assert self._guard is not None
+        self._guard = self._guard.next()
+        self._write_holder(self._guard)
+        tx.execute("UPDATE ledger_meta SET wal_guard = ? WHERE id = 1", (self._guard.text(),))
 
     # -- run lock ---------------------------------------------------------------------------
     @property
@@ -152,28 +171,66 @@ class SqliteStore:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + timeout
         while True:
+            held_by: str | None = None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    held_by = _describe_holder(fd, self.path)
-                    os.close(fd)
-                    raise LedgerLocked(
-                        f"{self.name}: the ledger is locked by {held_by}; waited {timeout:g} s"
-                    ) from None
-                time.sleep(min(0.05, remaining))
+                pass
+            else:
+                # A run through a name in another folder holds that folder's lock file:
+                # its guard in the file names it.
+                try:
+                    held_by = self._held_elsewhere()
+                except BaseException:
+                    os.close(fd)  # and with it our flock
+                    raise
+                if held_by is None:
+                    break
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                held_by = held_by or _describe_holder(fd, self.path)
+                os.close(fd)
+                raise LedgerLocked(
+                    f"{self.name}: the ledger is locked by {held_by}; waited {timeout:g} s"
+                ) from None
+            time.sleep(min(0.05, remaining))
         os.ftruncate(fd, 0)
         # The name it was opened by, for a run that reaches the file by another name.
-        data = {**holder.as_dict(), "ledger": str(self.path)}
-        os.pwrite(fd, json.dumps(data).encode("utf-8") + b"\n", 0)
+        self._holder = {**holder.as_dict(), "ledger": str(self.path)}
         self._lock_fd = fd
+        self._write_holder(None)
         try:
             self._start_session()
         except BaseException:
             self.release_run_lock()
             raise
+
+    def _held_elsewhere(self) -> str | None:
+        """The holder of this file's run lock through a name in another folder, if any."""
+        assert self.path is not None
+        with self.transaction() as tx:
+            text = tx.execute("SELECT wal_guard FROM ledger_meta WHERE id = 1")[0][0]
+        return None if text is None else guard_holder(Guard.parse(str(text)), self.path)
+
+    def _write_holder(self, intent: Guard | None) -> None:
+        """The lock file's content: its holder, and the number of the write it begins.
+
+        An intent is synced before its write commits (``walguard`` says why).  The text
+        only grows within a run (the number does), so a rewrite leaves no stale tail.
+        """
+        fd = self._lock_fd
+        assert fd is not None
+        data = self._holder if intent is None else {**self._holder, **intent.intent()}
+        try:
+            os.pwrite(fd, json.dumps(data).encode("utf-8") + b"\n", 0)
+            if intent is not None:
+                os.fsync(fd)
+        except OSError as exc:
+            raise LedgerError(
+                f"{self.name}: cannot write the run lock's file: {exc.strerror}; nothing "
+                "more was recorded"
+            ) from None
 
     def _start_session(self) -> None:
         """Check the file's structure, then set the markers a lost ``-wal`` is seen by.
@@ -185,12 +242,13 @@ class SqliteStore:
         that did not end cleanly the full ``integrity_check`` also compares the indexes.
         """
         self.check_file()
+        guard = Guard(run=uuid.uuid4().hex, lock=str(self.lock_path), commit=0)
+        self._write_holder(guard)
         with self.transaction() as tx:
             tx.execute(
-                "UPDATE ledger_meta SET unclean = 1, wal_guard = ? WHERE id = 1",
-                (uuid.uuid4().hex,),
+                "UPDATE ledger_meta SET unclean = 1, wal_guard = ? WHERE id = 1", (guard.text(),)
             )
-        self._guarded = True
+        self._guard = guard
         # FULL waits for other writers and copies the log into the file; readers of an
         # older snapshot only delay the log's reuse, not the copy of our marker.
         self._checkpoint("FULL", required=True)
@@ -234,9 +292,9 @@ class SqliteStore:
 
     def _end_session(self) -> None:
         """The run ended in this process: clear the markers, fold the log into the file."""
-        if not self._guarded:
+        if self._guard is None:
             return
-        self._guarded = False
+        self._guard = None
         with contextlib.suppress(LedgerError):
             with self.transaction() as tx:
                 tx.execute("UPDATE ledger_meta SET unclean = 0, wal_guard = NULL WHERE id = 1")
@@ -293,12 +351,17 @@ class SqliteStore:
                     os.unlink(leftover)
 
 
-def _read_holder(fd: int) -> tuple[LockHolder, str | None] | None:
-    """The holder written in the lock file, and the name it opened the ledger by."""
+def read_lock_file(fd: int) -> object:
+    """The lock file's JSON (its holder, and the intent of a run's write), or None."""
     try:
-        data = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+        return json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
     except (OSError, ValueError):  # empty or half-written: the holder is just starting
         return None
+
+
+def _read_holder(fd: int) -> tuple[LockHolder, str | None] | None:
+    """The holder written in the lock file, and the name it opened the ledger by."""
+    data = read_lock_file(fd)
     if not isinstance(data, dict):
         return None
     ledger = data.get("ledger")
@@ -315,11 +378,16 @@ def _describe_holder(fd: int, ours: Path | None) -> str:
     return f"{holder.describe()} through another name of the same file ({safe_text(name)})"
 
 
-def other_name_holder(path: Path) -> str | None:
+def other_name_holder(path: Path, lock: Path | None = None) -> str | None:
     """Who holds the run lock of the ledger at ``path`` through *another* of its names (a
-    hard link), described; None when nobody does, or the holder uses this name."""
+    hard link), described; None when nobody does, or the holder uses this name.
+
+    ``lock``: the lock file to look at (a run's guard names it: a hard link in another
+    folder has its own); by default the one beside ``path``.
+    """
     try:
-        fd = os.open(lock_path_of(path), os.O_RDONLY)  # no lock file: nobody holds it
+        # No lock file: nobody holds it.
+        fd = os.open(lock if lock is not None else lock_path_of(path), os.O_RDONLY)
     except (OSError, LedgerError):
         return None
     try:
@@ -335,6 +403,24 @@ def other_name_holder(path: Path) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+def guard_lock_file(guard: Guard, path: Path) -> Path | None:
+    """The lock file the guard's run held, if it is the lock of the file at ``path``: named
+    by the same device and inode (a copy, a new file, never reads another file's lock)."""
+    if guard.lock is None:
+        return None
+    lock = Path(guard.lock)
+    return lock if lock.is_absolute() and lock.name == lock_path_of(path).name else None
+
+
+def guard_holder(guard: Guard, path: Path) -> str | None:
+    """Who holds the run lock of the file at ``path`` through a name in another folder, as
+    the run's guard in the file says (that folder has its own lock file), described."""
+    lock = guard_lock_file(guard, path)
+    if lock is None or lock == lock_path_of(path):
+        return None  # the lock beside this name: ``other_name_holder`` and flock see to it
+    return other_name_holder(path, lock)
 
 
 def lock_path_of(path: Path) -> Path:

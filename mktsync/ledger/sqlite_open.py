@@ -16,12 +16,19 @@ Races this module closes, and how:
   SQLite keeps its ``-wal`` and ``-shm`` files per name, so this name would neither see
   that run's last writes nor take part in its locks.  The run lock is the file's (device
   and inode, ``sqlite.lock_path_of``): the open is refused as "locked by another run",
-  naming it, before a page is read.
+  naming it, before a page is read.  A name in another folder has no lock file beside
+  it; the run's guard, checkpointed into the file when the run starts, names the lock
+  file, so every open (read-only or not, any command) finds the holder there and is
+  refused the same way, before the lost-log check and before any migration writes.
+  (Two runs starting through names in different folders in the same instant, before
+  either guard is in the file, are not told apart: keep hard links in one folder.)
 * A ledger copied without its ``-wal`` file while a run was writing (``wal_guard``
-  set, see ``sqlite``): refused, untouched.  Read-only opens of a ledger whose
-  ``-wal`` holds data use ``mode=ro``, so closing them never folds a crashed run's
-  log into the file early; a writer that finds a dead run's guard clears it under
-  the run lock, so the next checkpoint leaves a complete file.
+  set, see ``sqlite``): refused, untouched, unless the file holds the run's last commit
+  (its log was folded in by another program, e.g. the ``sqlite3`` shell after a kill:
+  ``walguard`` says how that is told, soundly, and what is refused).  Read-only opens
+  of a ledger whose ``-wal`` holds data use ``mode=ro``, so closing them never folds a
+  crashed run's log into the file early; a writer that finds a dead run's guard clears
+  it under the run lock, so the next checkpoint leaves a complete file.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -39,12 +47,17 @@ from mktsync.ledger.sqlite import (
     SqliteStore,
     SqliteTx,
     connect,
+    guard_holder,
+    guard_lock_file,
     lock_path_of,
     other_name_holder,
+    read_lock_file,
     translated,
 )
+from mktsync.ledger.walguard import Guard
 
 _HEADER = b"SQLite format 3\x00"
+_GUARDED = 3  # the schema version that added ``ledger_meta.wal_guard`` (schema.py)
 
 
 def open_memory(*, read_only: bool, name: str = ":memory:", absent: bool = False) -> SqliteStore:
@@ -93,6 +106,9 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
     try:
         version = _version(store)
         check_version(version, name=name)
+        if version >= _GUARDED:
+            # Before a migration writes: a file whose log may be lost is left untouched.
+            _check_wal_guard(store, wal_held)
         if version < LATEST:
             if read_only:
                 # Read-only: migrate a copy in memory, never the file.
@@ -107,7 +123,6 @@ def open_sqlite(path: Path, *, create: bool, read_only: bool) -> SqliteStore:
             else:
                 with store.transaction() as tx:
                     migrate(tx, "sqlite", _version_in(tx, name), name=name)
-        _check_wal_guard(store, wal_held)
         if not read_only:
             with translated(name):  # persistent; a no-op when already set
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -125,24 +140,28 @@ def _wal_has_data(real: Path) -> bool:
 
 
 def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
-    """Refuse a ledger whose run's ``-wal`` was lost; clear a crashed run's guard."""
+    """Refuse a ledger a live run writes through another name, or one whose run's ``-wal``
+    may have been lost; clear a dead run's guard (``walguard`` explains the cases)."""
     with store.transaction() as tx:
-        guard = tx.execute("SELECT wal_guard FROM ledger_meta WHERE id = 1")[0][0]
-    if guard is None:
+        text = tx.execute("SELECT wal_guard FROM ledger_meta WHERE id = 1")[0][0]
+    if text is None or store.path is None:
         return
-    if not wal_held:
-        raise LedgerError(
-            f"{store.name}: this ledger was saved without its write-ahead log "
-            f"({Path(store.name).name}-wal) while a run was writing to it, so what that run "
-            "recorded last is missing and the next apply could trigger those leads again; "
-            "it was left untouched. Restore the ledger together with its -wal file (CI: keep "
-            f"a copy made by `mktsync ledger export --format sqlite`){_other_names(store)}"
+    guard = Guard.parse(str(text))
+    held_by = guard_holder(guard, store.path)
+    if held_by is not None:
+        raise LedgerLocked(
+            f"{store.name}: the ledger is locked by another run: {held_by}; wait for it"
+            " to end, and reach a ledger by one name only"
         )
+    lock = guard_lock_file(guard, store.path)
+    if not wal_held and not (lock is not None and _folded(guard, lock)):
+        raise LedgerError(_lost_log(store, guard, lock))
     if store.read_only or store.path is None:
         return
-    # The log is here: a run holding the lock is writing it, or a run died. A dead run's
-    # guard is cleared (under the lock) so that folding the log into the file on close
-    # leaves a complete file; ``unclean`` stays set, so the next run checks the file.
+    # The log is here (or folded into the file): a run holding the lock is writing it, or
+    # a run died. A dead run's guard is cleared (under the lock) so that folding the log
+    # into the file on close leaves a complete file; ``unclean`` stays set, so the next
+    # run checks the file in full.
     fd = os.open(lock_path_of(store.path), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -152,6 +171,57 @@ def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
         with store.transaction() as tx:
             tx.execute("UPDATE ledger_meta SET wal_guard = NULL WHERE id = 1")
         fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _folded(guard: Guard, lock: Path) -> bool:
+    """Does the run's lock file hold the intent of the very write the file ends with?"""
+    return guard.matches(_lock_file(lock))
+
+
+def _lost_log(store: SqliteStore, guard: Guard, lock: Path | None) -> str:
+    """Why the ledger is refused: its log may be lost, or folded in; which cannot be told."""
+    base = Path(store.name).name
+    intent = None if lock is None else _intent_of(lock, guard)
+    if guard.commit is None:
+        told = "that run (by an older mktsync) kept no count of its writes"
+    elif intent is None:
+        told = "no record of that run's last write is beside it (copied or moved here since?)"
+    else:
+        told = f"that run began write no. {intent} and the file ends with no. {guard.commit}"
+    return (
+        f"{store.name}: the run that last wrote this ledger did not end cleanly, and its "
+        f"write-ahead log ({base}-wal) is not beside it; {told}. Either the ledger was "
+        f"saved without its write-ahead log ({base}-wal) while that run was writing (copied,"
+        " restored or moved without it, or the -wal file deleted): then what that run "
+        "recorded last is missing and the next apply could trigger those leads again; or a"
+        " program that opened the file since (the sqlite3 shell, when it closes) folded "
+        "the log into it, and nothing is missing. Which one cannot be told, so the ledger "
+        "was left untouched. Restore the ledger together with its -wal file, or a copy made"
+        " by `mktsync ledger export --format sqlite`; without either, see 'refused after a "
+        f"kill' in docs/troubleshooting.md{_other_names(store)}"
+    )
+
+
+def _intent_of(lock: Path, guard: Guard) -> int | None:
+    """The number of the last write the guard's run announced in its lock file, if any."""
+    data = _lock_file(lock)
+    if not isinstance(data, dict) or data.get("guard") != guard.run:
+        return None
+    commit = data.get("commit")
+    return commit if isinstance(commit, int) else None
+
+
+def _lock_file(lock: Path) -> object:
+    """The lock file's JSON; None if it is not there or not a regular file."""
+    try:
+        # Non-blocking: the path comes from the file, and a FIFO there must not hang us.
+        fd = os.open(lock, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        return read_lock_file(fd) if stat.S_ISREG(os.fstat(fd).st_mode) else None
     finally:
         os.close(fd)
 

@@ -18,6 +18,9 @@ Invariants:
   checked before each page) is spent, or on an error; ``ActivityRead.unread`` names every
   lead whose log was not read to its end, and ``stopped`` says why.  There is no silent
   cut-off: "nothing found" means something only for leads not in ``unread``.
+* The seconds are wall time since the read started, waits included: each call carries
+  the budget's ``Deadline``, so a call that would wait past it for a rate slot (or a
+  retry) is never sent and the read stops; only a page already on the wire finishes.
 * Only activities of the types asked for are returned, whatever the server sent back.
 * Both calls only read, so every transient failure is retried (``Caller``).
 """
@@ -30,8 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mktsync.errors import MarketoError
+from mktsync.marketo.codes import DeadlineReached
 from mktsync.marketo.leads import chunks, int_or_none
 from mktsync.marketo.records import Activity
+from mktsync.marketo.stop import Deadline
 from mktsync.marketo.transport import Caller
 
 REQUEST_CAMPAIGN = 47  # the activity type "Request Campaign"
@@ -79,7 +84,7 @@ class ActivityRead:
         return not self.unread
 
 
-def paging_token(caller: Caller, since: str) -> str:
+def paging_token(caller: Caller, since: str, deadline: Deadline | None = None) -> str:
     """The token that starts reading activities at ``since`` (ISO 8601)."""
     body = caller.call(
         "paging_token",
@@ -87,6 +92,7 @@ def paging_token(caller: Caller, since: str) -> str:
         "/rest/v1/activities/pagingtoken.json",
         params={"sinceDatetime": since},
         idempotent=True,
+        deadline=deadline,
     )
     return str(body.get("nextPageToken") or "")
 
@@ -121,6 +127,7 @@ def read_activities(
         # ISO 8601 UTC texts of one form sort as times do.
         leads.sort(key=lambda lead: (start_of[lead], lead))
     started = clock()
+    deadline = Deadline(at=started + budget.max_seconds, clock=clock)
     found: list[Activity] = []
     unread: set[int] = set()
     stopped: str | None = None
@@ -131,7 +138,7 @@ def read_activities(
             unread.update(batch)
             continue
         try:
-            token = paging_token(caller, min(start_of[lead] for lead in batch))
+            token = paging_token(caller, min(start_of[lead] for lead in batch), deadline)
             while True:
                 stopped = _spent(budget, pages, clock() - started)
                 if stopped is not None:
@@ -146,6 +153,7 @@ def read_activities(
                         "leadIds": ",".join(str(i) for i in batch),
                     },
                     idempotent=True,
+                    deadline=deadline,
                 )
                 pages += 1
                 # An empty page may have no ``result`` at all; it does not end the read.
@@ -161,6 +169,10 @@ def read_activities(
                 if not token:
                     stopped = "Marketo said moreResult: true but gave no nextPageToken"
                     break
+        except DeadlineReached as exc:
+            stopped = (
+                f"the time budget ({budget.max_seconds:g} s) runs out before the next call: {exc}"
+            )
         except MarketoError as exc:
             stopped = f"reading Marketo's activity log failed ({exc})"
         if stopped is not None:

@@ -20,6 +20,8 @@ into a typed exception; its class says what a caller may do::
     NotSent (an MktsyncError, not a MarketoError: Marketo answered nothing)
                          a stop came while the call waited (limiter, backoff, token):
                          it never left, or Marketo refused every attempt that did
+    ├── DeadlineReached  the call would have waited past its deadline (a read's time
+    │                    budget): it never left
     └── LimiterLost      the shared limiter's store went away: no call starts any more
     LimiterUnavailable (an MktsyncError) the shared limiter's store cannot be reached or
                          set up: nothing was sent
@@ -46,6 +48,7 @@ __all__ = [
     "IDEMPOTENT_RETRY_CODES",
     "AuthError",
     "ConnectFailed",
+    "DeadlineReached",
     "LimiterLost",
     "LimiterUnavailable",
     "NotFound",
@@ -118,6 +121,18 @@ class NotSent(MktsyncError):
     """
 
     exit_code = EXIT_INTERRUPTED
+
+
+class DeadlineReached(NotSent):
+    """The call would have had to wait past its ``Deadline`` (for a rate slot, a free
+    concurrency place or a backoff), so it was not sent: a read's time budget is spent.
+
+    Only reads carry a deadline (``activities.read_activities``); they catch it and say
+    the budget was spent, so it never reaches a run's verdict (were it to escape, it is
+    an error, not an interruption).
+    """
+
+    exit_code = EXIT_ERROR
 
 
 class LimiterLost(NotSent):

@@ -13,7 +13,9 @@ Identity calls are not counted by Marketo, so they do not take a rate slot.
 
 A call waiting for its slot can be stopped (``slot(stop)``): it then raises ``NotSent``
 within a fraction of a second of ``stop.set()`` and never takes the slot, so a cancelled
-run sends nothing that was still waiting (issue 21).
+run sends nothing that was still waiting (issue 21).  A call given a ``Deadline``
+(``slot(stop, deadline)``) never waits past it: when its slot would come later, it raises
+``DeadlineReached`` at once, so a read's time budget includes its waits for the limiter.
 
 This limiter keeps its window in memory, for one process.  ``mktsync apply`` draws from
 one window and one set of concurrency slots shared by every process that talks to the
@@ -32,9 +34,9 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 from mktsync.config.model import Limits
-from mktsync.marketo.codes import NotSent
+from mktsync.marketo.codes import DeadlineReached, NotSent
 from mktsync.marketo.stats import ClientStats
-from mktsync.marketo.stop import Stop
+from mktsync.marketo.stop import Deadline, Stop
 
 # How long a stoppable wait that no clock can end (every slot in flight, no free
 # concurrency place) sleeps between looks at its stop: a stop takes effect within it.
@@ -53,7 +55,9 @@ class CallLimiter(Protocol):
 
     stats: ClientStats
 
-    def slot(self, stop: Stop | None = None) -> AbstractContextManager[None]: ...
+    def slot(
+        self, stop: Stop | None = None, deadline: Deadline | None = None
+    ) -> AbstractContextManager[None]: ...
 
     def backoff(self, code: str, seconds: float) -> None: ...
 
@@ -104,15 +108,16 @@ class Limiter:
         )
 
     @contextmanager
-    def slot(self, stop: Stop | None = None) -> Iterator[None]:
+    def slot(self, stop: Stop | None = None, deadline: Deadline | None = None) -> Iterator[None]:
         """Hold one concurrency place and one rate slot for the duration of an API call.
 
         With ``stop``, waiting for either ends in ``NotSent`` as soon as the stop is set,
-        and so does a stop found set once both are held: the call has not left.
+        and so does a stop found set once both are held: the call has not left.  With
+        ``deadline``, a wait that would end after it ends now in ``DeadlineReached``.
         """
-        self._acquire_concurrency(stop)
+        self._acquire_concurrency(stop, deadline)
         try:
-            self._acquire_rate(stop)
+            self._acquire_rate(stop, deadline)
             if stop is not None and stop.is_set():
                 self._cancel_rate()
                 raise NotSent("stopped before the call was sent")
@@ -143,15 +148,17 @@ class Limiter:
         while self._finished and self._finished[0] + self.window <= now:
             self._finished.popleft()
 
-    def _acquire_concurrency(self, stop: Stop | None) -> None:
-        if stop is None:
+    def _acquire_concurrency(self, stop: Stop | None, deadline: Deadline | None = None) -> None:
+        if stop is None and deadline is None:
             self._concurrency.acquire()
             return
-        while not self._concurrency.acquire(timeout=STOP_POLL):
-            if stop.is_set():
+        while not self._concurrency.acquire(timeout=_poll(deadline)):
+            if stop is not None and stop.is_set():
                 raise NotSent("stopped while waiting for a free concurrency place")
+            if deadline is not None and deadline.remaining() <= 0:
+                raise DeadlineReached("no concurrency place came free before the deadline")
 
-    def _acquire_rate(self, stop: Stop | None = None) -> None:
+    def _acquire_rate(self, stop: Stop | None = None, deadline: Deadline | None = None) -> None:
         waited = 0.0
         try:
             with self._cond:
@@ -167,6 +174,14 @@ class Limiter:
                         wait: float | None = self._finished[0] + self.window - now
                     else:
                         wait = None  # every slot is in flight: a finish will notify us
+                    left = None if deadline is None else deadline.remaining()
+                    if left is not None and (left <= 0 or (wait is not None and wait > left)):
+                        # Waiting could only end after the deadline: give up now.
+                        raise DeadlineReached(
+                            "no slot in the rate window frees before the deadline"
+                            if wait is None or left <= 0
+                            else f"the next slot in the rate window frees in {wait:.1f} s"
+                        )
                     start = self._clock()
                     if self._sleep is not None and wait is not None:
                         self._cond.release()
@@ -183,9 +198,9 @@ class Limiter:
                         finally:
                             self._cond.acquire()
                     elif stop is not None:
-                        self._cond.wait(STOP_POLL)
+                        self._cond.wait(STOP_POLL if left is None else min(STOP_POLL, left))
                     else:
-                        self._cond.wait(wait)
+                        self._cond.wait(wait if wait is not None else left)
                     waited += self._clock() - start
         finally:
             if waited > 0:
@@ -202,3 +217,8 @@ class Limiter:
             self._in_flight -= 1
             self._finished.append(self._clock())
             self._cond.notify_all()
+
+
+def _poll(deadline: Deadline | None) -> float:
+    """How long a stoppable wait for a free place looks away from its stop and deadline."""
+    return STOP_POLL if deadline is None else max(0.0, min(STOP_POLL, deadline.remaining()))

@@ -36,9 +36,10 @@ Invariants:
 - **606 is everyone's.**  Marketo refusing a call for its rate window (``backoff``)
   means some other integration is spending the instance: the wait the client draws is
   written into the store as a hold, and every process waits it out before its next call.
-- **Interruptible.**  A wait ends at once when ``stop`` is set (``NotSent``), or at
-  ``deadline`` (``NotSent`` too), before the call took anything; a stop found once the
-  slot is taken gives it back unsent.
+- **Interruptible.**  A wait ends at once when ``stop`` is set (``NotSent``); given a
+  ``Deadline`` (``limits.Limiter``'s API), a wait that would end after it ends now in
+  ``DeadlineReached``, before the call took anything; a stop found once the slot is
+  taken gives it back unsent.
 - **One asker per process.**  Threads of one process ask the store one at a time (the
   others wait their turn here), so each process is one contender however many workers
   it runs: no thundering herd at the moment a slot comes free, and a fair share for
@@ -61,11 +62,11 @@ import httpx
 
 from mktsync.config.model import Limits
 from mktsync.marketo.client import instance_host, instance_root
-from mktsync.marketo.codes import LimiterLost, LimiterUnavailable, NotSent
+from mktsync.marketo.codes import DeadlineReached, LimiterLost, LimiterUnavailable, NotSent
 from mktsync.marketo.limits import STOP_POLL, capacity_of
 from mktsync.marketo.slots import Claim, Grant
 from mktsync.marketo.stats import ClientStats
-from mktsync.marketo.stop import Stop
+from mktsync.marketo.stop import Deadline, Stop
 
 LEASE = 15.0  # seconds a slot stays taken without renewal; renewed every LEASE / 3
 # Waking a hair after a slot's free_at, never a hair before it (the clocks of this
@@ -138,8 +139,8 @@ class SharedLimiter:
     """A ``limits.CallLimiter`` whose slots live in a ``SlotBook``; see the module docstring.
 
     ``clock`` (seconds, the store's times) and ``sleep`` replace time in tests; without
-    them the store's own clock decides.  ``deadline`` in ``slot`` is a ``time.monotonic``
-    instant (the injected clock's, when there is one).  Close it when done (``close`` or
+    them the store's own clock decides.  A ``Deadline`` given to ``slot`` keeps its own
+    clock.  Close it when done (``close`` or
     ``with``): it stops the renewal thread and the store's connection.
     """
 
@@ -191,7 +192,7 @@ class SharedLimiter:
         return self._lost
 
     @contextmanager
-    def slot(self, stop: Stop | None = None, *, deadline: float | None = None) -> Iterator[None]:
+    def slot(self, stop: Stop | None = None, deadline: Deadline | None = None) -> Iterator[None]:
         """Hold one concurrency slot and one rate slot of the instance for one API call."""
         self._check(stop, deadline)
         self._acquire_local(stop, deadline)
@@ -240,23 +241,23 @@ class SharedLimiter:
     def _now(self) -> float | None:
         return None if self._clock is None else self._clock()
 
-    def _check(self, stop: Stop | None, deadline: float | None) -> None:
+    def _check(self, stop: Stop | None, deadline: Deadline | None) -> None:
         if self._lost is not None:
             raise LimiterLost(self._lost)
         if stop is not None and stop.is_set():
             raise NotSent("stopped while waiting for the shared rate window")
-        if deadline is not None and self._timer() >= deadline:
-            raise NotSent("the deadline passed while waiting for the shared rate window")
+        if deadline is not None and deadline.remaining() <= 0:
+            raise DeadlineReached("no slot of the shared limits came free before the deadline")
 
-    def _acquire_local(self, stop: Stop | None, deadline: float | None) -> None:
-        while not self._local.acquire(timeout=STOP_POLL):
+    def _acquire_local(self, stop: Stop | None, deadline: Deadline | None) -> None:
+        while not self._local.acquire(timeout=_poll(deadline)):
             self._check(stop, deadline)
 
-    def _take(self, stop: Stop | None, deadline: float | None) -> int:
+    def _take(self, stop: Stop | None, deadline: Deadline | None) -> int:
         start = self._timer()
         waited = False
         try:
-            while not self._gate.acquire(timeout=STOP_POLL):
+            while not self._gate.acquire(timeout=_poll(deadline)):
                 waited = True
                 self._check(stop, deadline)
             try:
@@ -282,6 +283,11 @@ class SharedLimiter:
                         self._start_renewer()
                         return call
                     waited = True
+                    if deadline is not None and grant.wait > deadline.remaining():
+                        # Waiting could only end after the deadline: give up now.
+                        raise DeadlineReached(
+                            f"the next slot in the rate window frees in {grant.wait:.1f} s"
+                        )
                     self._pause(grant.wait + WAKE_LATE, stop, deadline)
             finally:
                 self._gate.release()
@@ -289,9 +295,9 @@ class SharedLimiter:
             if waited:
                 self.stats.throttled(self._timer() - start)
 
-    def _pause(self, seconds: float, stop: Stop | None, deadline: float | None) -> None:
+    def _pause(self, seconds: float, stop: Stop | None, deadline: Deadline | None) -> None:
         if deadline is not None:
-            seconds = min(seconds, max(0.0, deadline - self._timer()))
+            seconds = min(seconds, max(0.0, deadline.remaining()))
         if self._sleep is not None:
             self._sleep(seconds)
         elif stop is not None:
@@ -328,3 +334,8 @@ class SharedLimiter:
     def _renew_until_closed(self) -> None:
         while not self._closed.wait(self.lease / 3):
             self.renew()
+
+
+def _poll(deadline: Deadline | None) -> float:
+    """How long a wait for this process's turn looks away from its stop and deadline."""
+    return STOP_POLL if deadline is None else max(0.0, min(STOP_POLL, deadline.remaining()))

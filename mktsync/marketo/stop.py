@@ -16,6 +16,10 @@ main thread between two bytecodes -- possibly while that same thread is inside
 lock forever.  ``set`` here takes no lock at all: it sets a flag and writes one byte to a
 pipe that waiters ``poll``; nobody reads the byte, so the pipe stays readable and every
 later wait returns at once.
+
+A ``Deadline`` ends a wait the same way, from the clock instead of a signal: a wait that
+would last past it ends at once (``DeadlineReached``), so a read with a time budget
+(``mktsync ledger settle --max-seconds``) never waits for a rate slot it cannot use.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import time
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 class Stop:
@@ -56,6 +63,25 @@ class Stop:
         # A set() between the check above and poll() has already written its byte.
         poller.poll(None if timeout is None else max(0.0, timeout) * 1000.0)
         return self._set
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deadline:
+    """A moment on ``clock`` after which no wait may last; ``remaining()`` seconds to it.
+
+    >>> Deadline(at=10.0, clock=lambda: 4.0).remaining()
+    6.0
+    """
+
+    at: float
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    @classmethod
+    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        return cls(at=clock() + seconds, clock=clock)
+
+    def remaining(self) -> float:
+        return self.at - self.clock()
 
 
 def _close(*fds: int) -> None:

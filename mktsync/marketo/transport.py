@@ -20,7 +20,9 @@ called once the call holds its limiter slot and is about to go out -- never whil
 waits -- and ``refused`` when Marketo did nothing with it (a ``Retryable`` answer, or it
 never left), before any backoff.  With a ``stop``, every wait (the limiter, a backoff,
 another thread's token renewal) ends in ``NotSent`` as soon as the stop is set, so a
-cancelled run sends nothing more and leaves ``pending`` only what is on the wire.
+cancelled run sends nothing more and leaves ``pending`` only what is on the wire.  A
+``deadline`` (a read's time budget) ends the limiter's wait and the backoff the same way,
+in ``DeadlineReached``, when they would last past it; a call already on the wire finishes.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import (
     IDEMPOTENT_RETRY_CODES,
     ConnectFailed,
+    DeadlineReached,
     NotSent,
     OutcomeUnknown,
     RequestFailed,
@@ -47,7 +50,7 @@ from mktsync.marketo.codes import (
 from mktsync.marketo.limits import CallLimiter
 from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats
-from mktsync.marketo.stop import Stop
+from mktsync.marketo.stop import Deadline, Stop
 
 # Marketo stops lead endpoints after 30 s and Sync Leads after 90 s (marketo-api.md 7, 5);
 # waiting a little longer lets its own 604 reach us instead of our timeout.
@@ -114,15 +117,20 @@ class Caller:
         idempotent: bool,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         sending: Sending | None = None,
+        deadline: Deadline | None = None,
     ) -> dict[str, Any]:
-        """Send one call until it succeeds or may not be retried; return the envelope."""
+        """Send one call until it succeeds or may not be retried; return the envelope.
+
+        With ``deadline``, no wait (for the limiter, before a retry) lasts past it.
+        """
         started = self._clock()
         retries = 0
         while True:
             try:
                 return self._once(
-                    endpoint, method, path, params, json_body, form, idempotent, timeout, sending
-                )
+                    endpoint, method, path, params, json_body, form, idempotent, timeout,
+                    sending, deadline,
+                )  # fmt: skip
             except (Retryable, RequestFailed) as exc:
                 if not isinstance(exc, Retryable) and not (
                     idempotent and exc.code in IDEMPOTENT_RETRY_CODES
@@ -135,6 +143,10 @@ class Caller:
                     delay = self._retry.delay(retries, self._rng)
                 if self._clock() - started + delay > self._retry.max_time:
                     raise
+                if deadline is not None and delay > deadline.remaining():
+                    raise DeadlineReached(
+                        f"the retry after {exc.code} would come after the deadline"
+                    ) from None
                 self._stats.retry(exc.code)
                 # A shared limiter tells every process on the instance to wait too (606).
                 self._limiter.backoff(exc.code, delay)
@@ -165,10 +177,11 @@ class Caller:
         idempotent: bool,
         timeout: httpx.Timeout,
         sending: Sending | None,
+        deadline: Deadline | None = None,
     ) -> dict[str, Any]:
         self._check_stop("stopped before the call was sent")
         self._prepare_token()
-        with self._limiter.slot(self._stop):
+        with self._limiter.slot(self._stop, deadline):
             if sending is not None:
                 sending.leaving()
             self._stats.call(endpoint)

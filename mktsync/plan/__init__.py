@@ -10,7 +10,8 @@
 - ``spill`` and ``lists``: what a plan keeps on disk so that a million items cost no memory;
 - ``batch``: batch campaigns (``schedules:``) planned;
 - ``qualify``: qualification rules a campaign's re-triggers run into;
-- ``file`` and ``filecalls``: the plan file (``plan --out``), written and read back.
+- ``file``, ``filecalls`` and ``fileshape``: the plan file (``plan --out``), written and read
+  back; ``fileshape`` says in words what is wrong with a damaged one.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
 from mktsync.plan.batch import schedule_plan_from_json, schedule_plan_json
 from mktsync.plan.filecalls import FileCalls, Where, read_streamed
+from mktsync.plan.fileshape import Damaged, damage, loads
 from mktsync.plan.records import (
     CLASSES,
     SAMPLES_PER_FIELD,
@@ -330,17 +331,56 @@ def load_plan(path: Path) -> Plan:
         if streamed is not None and len(streamed[1]) == _campaign_count(streamed[0]):
             data, where = streamed
         else:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PlanError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanError(f"{path}: not a saved plan ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            f"{path}: not a saved plan: it is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+            f"at position {exc.start:,})"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(
+            f"{path}: not a saved plan: it is not complete JSON ({exc.msg.lower()} at line "
+            f"{exc.lineno:,}, column {exc.colno:,}; cut short or edited?)"
+        ) from None
+    except Damaged as exc:
+        raise PlanError(f"{path}: damaged plan file: {exc}") from None
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise PlanError(f"{path}: not a saved mktsync plan (format_version {FORMAT_VERSION})")
+    found = damage(data) or _instant_damage(data)
+    if found:
+        raise PlanError(f"{path}: damaged plan file: {found}")
     try:
         return _plan_from_json(data, path, where)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanError(f"{path}: damaged plan file (missing or wrong {exc})") from None
+    except (KeyError, TypeError, ValueError, OverflowError):
+        # The shape was checked: a value it allows that still does not read (never seen).
+        raise PlanError(
+            f"{path}: damaged plan file: a value in it is not one mktsync writes; "
+            "run 'mktsync plan --out' again"
+        ) from None
+
+
+def _instant_damage(data: dict[str, Any]) -> str | None:
+    """What is wrong with the plan's ``now`` and ``timezone``, in words."""
+    from mktsync.dates import OutOfRange, held, zone_problem
+
+    text = data.get("now")
+    if text is not None:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return f"now is {text[:40]!r}, not an ISO 8601 time"
+        if moment.tzinfo is None:
+            return f"now is {text!r}, a time without its offset (it must mean one moment)"
+        try:
+            held(moment)
+        except OutOfRange as exc:
+            return f"now {exc}"
+    problem = zone_problem(str(data.get("timezone") or "UTC"))
+    return f"timezone: {problem}" if problem else None
 
 
 def _campaign_count(data: dict[str, Any]) -> int:

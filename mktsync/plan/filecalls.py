@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from mktsync.errors import PlanError, disk_full, no_temp_space
 from mktsync.items import Item, Tokens
+from mktsync.plan.fileshape import LEAD, damage, loads
 from mktsync.plan.lists import StreamedSequence
 from mktsync.plan.records import NO_SYNCED, Call, Plan, Synced, planned_from_lead
 
@@ -80,7 +81,7 @@ def _calls(
             return
         if not (text.startswith(_CALL_HEAD) and text.endswith(_CALL_TAIL)):
             raise _Unstreamable("not a call's first line")
-        names = json.loads(text[len(_CALL_HEAD) : -len(_CALL_TAIL)])
+        names = loads(text[len(_CALL_HEAD) : -len(_CALL_TAIL)])
         if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
             raise _Unstreamable("tokens are not names and text")
         tokens: Tokens = tuple(names.items())
@@ -92,7 +93,7 @@ def _calls(
                 break
             count += 1
             if decode:
-                lead = json.loads(text[:-1] if text.endswith(",") else text)
+                lead = loads(text[:-1] if text.endswith(",") else text)
                 if not isinstance(lead, dict):
                     raise _Unstreamable("a lead is not an object")
                 leads.append(lead)
@@ -127,14 +128,16 @@ def read_streamed(path: Path) -> tuple[dict[str, Any], list[Where | None]] | Non
                 for tokens, leads in _calls(it):
                     count += 1
                     for lead in leads:  # each lead checked now, not halfway through apply
+                        if damage(lead, LEAD):
+                            raise _Unstreamable("a damaged lead: the whole file says where")
                         planned_from_lead(lead, campaign="", campaign_id=0, tokens=tokens)
                 skeleton.append(lines.last)  # the line closing the calls
                 where.append(Where(offset=start, calls=count, stamp=stamp))
     except (UnicodeDecodeError, ValueError, KeyError, TypeError, _Unstreamable):
         return None
     try:
-        data = json.loads("".join(skeleton))
-    except ValueError:
+        data = loads("".join(skeleton))
+    except ValueError:  # Damaged, a JSONDecodeError: the whole file says what is wrong
         return None
     if not isinstance(data, dict):
         return None

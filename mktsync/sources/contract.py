@@ -71,11 +71,32 @@ def check_contract(config: Config) -> list[Problem]:
     known: dict[str, tuple[str, ...] | None] = {}
     for name, spec in config.sources.items():
         known[name] = _source_columns(spec, problems)
-    for campaign in config.campaigns.values():
+    for where, campaign, templates in _every_template(config):
         source = config.sources.get(campaign.source)
         if source is not None:
-            problems += _check_campaign(campaign, source, known.get(source.name))
+            columns = known.get(source.name)
+            problems += _check_campaign(campaign, source, columns, templates, where)
     return problems
+
+
+Templates = tuple[Template, ...]
+
+
+def _every_template(config: Config) -> Iterator[tuple[str, Campaign, Templates]]:
+    """(where they are written, campaign, templates): the templates written at the top level,
+    then each environment's own values (``EnvironmentSpec.overridden``), each named where
+    it is written, so that every environment is checked whether one was chosen or not."""
+    chosen = config.environments.get(config.environment or "")
+    theirs = {(n, f) for s, n, f in chosen.overridden if s == "campaigns"} if chosen else set()
+    for campaign in config.campaigns.values():
+        own = tuple(t for t in _templates(campaign) if (campaign.name, t.field) not in theirs)
+        yield "", campaign, own
+    for spec in config.environments.values():
+        for section, name, field in spec.overridden:
+            merged = spec.campaigns.get(name) if section == "campaigns" else None
+            if merged is not None:
+                found = tuple(t for t in _templates(merged) if t.field == field)
+                yield f"environments.{spec.name}.", merged, found
 
 
 def _source_columns(spec: SourceSpec, problems: list[Problem]) -> tuple[str, ...] | None:
@@ -114,13 +135,17 @@ def _source_columns(spec: SourceSpec, problems: list[Problem]) -> tuple[str, ...
 
 
 def _check_campaign(
-    campaign: Campaign, spec: SourceSpec, columns: tuple[str, ...] | None
+    campaign: Campaign,
+    spec: SourceSpec,
+    columns: tuple[str, ...] | None,
+    templates: Templates,
+    where: str = "",
 ) -> Iterator[Problem]:
     types = declared(spec.options) or {}
-    for template in _templates(campaign):
+    for template in templates:
         if compiled(template.text).tree is None:  # parsed once per text (config.compiled)
             continue  # `validate` reported it
-        path = f"campaigns.{campaign.name}.{template.field}"
+        path = f"{where}campaigns.{campaign.name}.{template.field}"
         if columns is not None:
             for read in _fields_read(template.text):
                 if read.column not in columns:
@@ -149,7 +174,7 @@ def _templates(campaign: Campaign) -> Iterator[Template]:
     for template in (campaign.when, campaign.key, lead.id, lead.email):
         if template is not None:
             yield template
-    for _, template in lead.fields:
+    for _, template in (*lead.fields, *campaign.fields):
         yield template
     for token in campaign.tokens:
         yield token.template

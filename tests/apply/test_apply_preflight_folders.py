@@ -47,7 +47,11 @@ def test_token_defined_nowhere_is_refused_before_anything_is_sent(
         code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 1
         assert "has no My Token 'Link' (sent as {{my.Link}})" in err
-        assert "folder 11 (Events), folder 10 (Marketing) above it; available: Webinar" in err
+        # ... up to the workspace and root folders every instance has (Adobe, Folders).
+        assert (
+            "folder 11 (Events), folder 10 (Marketing), folder 15 (Default), "
+            "folder 14 (Marketing Activities) above it; available: Webinar"
+        ) in err
         assert emu.triggers() == []
 
 

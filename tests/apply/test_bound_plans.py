@@ -65,10 +65,12 @@ def two_instances(tmp_path: Path) -> Iterator[tuple[Emulator, Emulator, dict[str
     """The example project, and an emulator for each of its environments."""
     shutil.copy(REPO / "campaigns.yaml", tmp_path / "campaigns.yaml")
     shutil.copytree(REPO / "data", tmp_path / "data")
-    seed = project_seed(tmp_path / "campaigns.yaml")
-    with (
-        serve(seed=seed, options=EmulatorOptions()) as sandbox,
-        serve(seed=seed, options=EmulatorOptions()) as production,
+    path = tmp_path / "campaigns.yaml"
+    with (  # each instance knows its own campaign ids (environments.*.campaigns)
+        serve(seed=project_seed(path, environment="sandbox"), options=EmulatorOptions()) as sandbox,
+        serve(
+            seed=project_seed(path, environment="production"), options=EmulatorOptions()
+        ) as production,
     ):
         env = {**credentials(sandbox, "MARKETO_SANDBOX"), **credentials(production)}
         yield sandbox, production, env

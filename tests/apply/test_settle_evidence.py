@@ -8,7 +8,10 @@ nothing; the command says so, in text and JSON, and exits 3.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from settle_helpers import duplicates, records, settle
 
 from mktsync.config import display_name, load_config
 from mktsync.ledger import open_ledger
+from mktsync.marketo import Limiter
 from mktsync.marketo.activities import ReadBudget
 
 
@@ -163,6 +167,40 @@ def test_activities_of_other_types_or_of_other_campaigns_are_not_evidence(
         assert sorted(triggered(emu).values()) == [1, 1, 1, 1]
 
 
+def test_only_requests_dated_inside_the_window_count_and_a_future_one_decides_nothing(
+    tmp_path: Path,
+) -> None:
+    """The window runs from the call's run start to the read's end, each with a 2 min
+    clock margin; a request dated later says the clocks disagree: never "not sent"."""
+    path = write_project(tmp_path, rows(3, shared_code=False), concurrency=1)
+    with emulator(path) as emu:
+        for nth in (1, 2, 3):
+            emu.script_fault("trigger", nth, "reset")  # none reached Marketo
+        apply(path, emu)
+        lead_of = {r.key.split("/")[0]: r.lead_id or 0 for r in records(path)}
+        now = datetime.now(UTC)
+        future, slightly_ahead, before = now + timedelta(hours=1), now + timedelta(seconds=60), now - timedelta(hours=1)  # fmt: skip
+        emu.add_activity(lead_of["user0@example.com"], 47, primary_id=1234, at=future)
+        emu.add_activity(lead_of["user1@example.com"], 47, primary_id=1234, at=slightly_ahead)
+        emu.add_activity(lead_of["user2@example.com"], 47, primary_id=1234, at=before)
+        report = settle(path, emu)
+        items = {i.key.split("/")[0]: i for c in report.campaigns for i in c.items}
+        assert {k: i.verdict for k, i in items.items()} == {
+            "user0@example.com": "unknown",
+            "user1@example.com": "sent",  # Marketo's clock a minute ahead: within the margin
+            "user2@example.com": "not_sent",  # an earlier request is not this call's
+        }
+        ahead = items["user0@example.com"]
+        assert (
+            f"dated {future.strftime('%Y-%m-%dT%H:%M:%SZ')}, later than the end of" in ahead.reason
+        )
+        assert "Marketo's clock and this machine's disagree" in ahead.reason
+        assert ahead.check is not None and "Activity Log" in ahead.check  # by hand
+        assert report.exit_code == 3
+        apply(path, emu)  # only the item settled as not sent goes out again
+        assert [t["lead_ids"] for t in emu.triggers()] == [[lead_of["user2@example.com"]]]
+
+
 def test_a_request_without_a_campaign_id_decides_nothing(tmp_path: Path) -> None:
     path = write_project(tmp_path, rows(2, shared_code=False), concurrency=1)
     with emulator(path) as emu:
@@ -208,6 +246,36 @@ def test_a_log_not_read_to_its_end_says_why_and_how_to_read_more(
         code, out, err = cli(args, emu, monkeypatch)
         assert (code, err) == (0, "")
         assert out.startswith("campaign 1234: settled as sent 0, settled as not sent 1,")
+
+
+def test_max_seconds_holds_while_the_limiter_makes_pages_wait(tmp_path: Path) -> None:
+    """``--max-seconds 2`` counts the waits for a rate slot: the read stops when its next
+    page would wait past it, instead of waiting out the window (20 s) and reading on."""
+    latency = 0.2
+    path = write_project(tmp_path, rows(1), calls=5, window=20, concurrency=1)
+    with emulator(path) as emu:
+        emu.script_fault("trigger", 1, "reset")
+        apply(path, emu)
+        emu.set_faults("activities.endless=on")
+        emu.set_latency(latency)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETO_")}
+        env |= {"MARKETO_BASE_URL": emu.base_url, "MARKETO_CLIENT_ID": emu.client_id,
+                "MARKETO_CLIENT_SECRET": emu.client_secret}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "mktsync", "ledger", "--config", str(path), "settle",
+             "--min-age", "0", "--max-seconds", "2", "--format", "json"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        pages = sum(e.get("endpoint") == "activities" for e in emu.journal())
+    assert (done.returncode, done.stderr) == (3, "")
+    log = json.loads(done.stdout)["activity_log"]
+    assert log["stopped"].startswith(
+        "the time budget (2 s) runs out before the next call: the next slot in the rate window"
+    )
+    # Every slot of the limiter's window but the paging token's was a page.
+    slots = Limiter(load_config(path).marketo.limits).capacity
+    assert log["pages"] == pages == slots - 1
+    assert log["seconds"] < 2 + latency + 1.0  # the budget, one call's latency, some slack
 
 
 def test_the_budget_must_be_positive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

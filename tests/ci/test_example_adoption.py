@@ -42,7 +42,15 @@ def test_example_applies_in_the_emulator_with_an_environment_and_a_schedule(
     code, out, err = run("apply", "--emulator", "--env", "sandbox")
     assert code == 0, out + err
     assert out.splitlines()[0] == "Environment: sandbox"
+    # The sandbox's own ids (environments.sandbox.campaigns and .schedules in the example).
+    assert f"batch campaign 7001 scheduled at {first}" in err
+    assert "  campaign 5678: " in err and "  campaign 1234: " not in err
+    assert out.splitlines()[-1].endswith("2 batch runs scheduled.")
+    # Production's demo keeps its own ledger: the sandbox's sends are not its sends.
+    code, out, err = run("apply", "--emulator", "--env", "production")
+    assert code == 0, out + err
     assert f"batch campaign 3001 scheduled at {first}" in err
+    assert "  campaign 1234: " in err and "  campaign 5678: " not in err
     assert out.splitlines()[-1].endswith("2 batch runs scheduled.")
     # Without an emulator, apply will not guess the instance.
     code, out, err = run("apply", "--yes")

@@ -117,6 +117,11 @@ def test_allowed_withdrawal_loads_with_its_reason(tmp_path: Path) -> None:
     assert guard is not None
     assert guard((("unsubscribed", "true"),)) is None
     assert "would grant consent (re-subscribe the lead)" in str(guard((("unsubscribed", "0"),)))
+    assert guard((("unsubscribed", " "),)) == (
+        "fields.unsubscribed: renders empty, which would clear the flag and so grant consent "
+        "(re-subscribe the lead); mktsync only withdraws consent unless allow_protected_fields "
+        "says grant_consent: true for unsubscribed"
+    )
 
 
 def test_a_campaign_without_protected_fields_pays_nothing_per_row(tmp_path: Path) -> None:

@@ -56,11 +56,23 @@ def test_folder_records_name_their_parent_up_to_the_top(fapi: Api) -> None:
     program = fapi.get(FOLDER.format(1001), params={"type": "Program"}).json()["result"][0]
     assert program["parent"] == {"id": 11, "type": "Folder"}
     assert program["folderId"] == {"id": 1001, "type": "Program"}
-    assert program["path"] == "/Marketing Activities/Marketing/Events/Webinars"
+    assert program["path"] == "/Marketing Activities/Default/Marketing/Events/Webinars"
     events = fapi.get(FOLDER.format(11), params={"type": "Folder"}).json()["result"][0]
     assert (events["name"], events["parent"]) == ("Events", {"id": 10, "type": "Folder"})
+    # Adobe's Folders page: a top folder sits in the workspace folder, under the root.
     top = fapi.get(FOLDER.format(10), params={"type": "Folder"}).json()["result"][0]
-    assert top["parent"] is None
+    assert (top["parent"], top["path"]) == (
+        {"id": 15, "type": "Folder"},
+        "/Marketing Activities/Default/Marketing",
+    )
+    workspace = fapi.get(FOLDER.format(15), params={"type": "Folder"}).json()["result"][0]
+    assert (workspace["folderType"], workspace["parent"]) == ("Zone", {"id": 14, "type": "Folder"})
+    root = fapi.get(FOLDER.format(14), params={"type": "Folder"}).json()["result"][0]
+    assert (root["name"], root["parent"], root["path"]) == (
+        "Marketing Activities",
+        None,
+        "/Marketing Activities",
+    )
     missing = fapi.get(FOLDER.format(77), params={"type": "Folder"}).json()
     assert missing["success"] is True and "result" not in missing and missing["warnings"]
 
@@ -68,7 +80,8 @@ def test_folder_records_name_their_parent_up_to_the_top(fapi: Api) -> None:
 def test_program_record_names_its_folder(fapi: Api) -> None:
     body = fapi.get("/rest/asset/v1/program/1001.json").json()
     assert body["result"][0]["folder"] == {"type": "Folder", "value": 11, "folderName": "Events"}
-    assert fapi.get("/rest/asset/v1/program/1002.json").json()["result"][0]["folder"] is None
+    loose = fapi.get("/rest/asset/v1/program/1002.json").json()["result"][0]
+    assert loose["folder"] == {"type": "Folder", "value": 15, "folderName": "Default"}
 
 
 def test_trigger_accepts_inherited_tokens_and_refuses_unknown_ones(fapi: Api) -> None:
@@ -93,3 +106,5 @@ def test_seed_refuses_bad_folder_trees(make_api: Any) -> None:
         build_world({"folders": [{"id": 1, "name": "A", "parent_id": 5}]})
     with pytest.raises(ValueError, match="folder_id 3 is not a folder"):
         build_world({"programs": [{"id": 1, "name": "P", "folder_id": 3}]})
+    with pytest.raises(ValueError, match=r"folders\[0\]\.id 15 is a system folder's"):
+        build_world({"folders": [{"id": 15, "name": "Mine"}]})

@@ -60,12 +60,16 @@ def test_bad_credentials_get_401_with_an_oauth_body(emu: Emulator) -> None:
     with httpx.Client(base_url=emu.base_url) as http:
         wrong_secret = http.get("/identity/oauth/token", params=creds(emu, client_secret="nope"))
         wrong_id = http.get("/identity/oauth/token", params=creds(emu, client_id="nobody"))
-    for response in (wrong_secret, wrong_id):
-        assert response.status_code == 401
-        assert response.json() == {
-            "error": "invalid_client",
-            "error_description": "Bad client credentials",
-        }
+    assert (wrong_secret.status_code, wrong_id.status_code) == (401, 401)
+    assert wrong_secret.json() == {
+        "error": "invalid_client",
+        "error_description": "Bad client credentials",
+    }
+    # marketorestpython issue #2: an unknown client id is told apart from a wrong secret.
+    assert wrong_id.json() == {
+        "error": "unauthorized",
+        "error_description": "No client with requested id",
+    }
 
 
 def test_missing_grant_type_is_refused(emu: Emulator) -> None:

@@ -130,4 +130,4 @@ def test_get_folder(mc: Any) -> None:
     assert program["name"] == "Webinars" and program["parent"] == {"id": 11, "type": "Folder"}
     [events] = mc.execute(method="get_folder_by_id", id=11, type="Folder")
     assert events["parent"] == {"id": 10, "type": "Folder"}
-    assert events["path"] == "/Marketing Activities/Marketing/Events"
+    assert events["path"] == "/Marketing Activities/Default/Marketing/Events"

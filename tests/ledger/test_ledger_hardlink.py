@@ -3,7 +3,8 @@
 SQLite keeps its ``-wal`` and ``-shm`` files per name, so a run through a second name
 would write the file without seeing the first run's log.  The run lock is therefore the
 file's (device and inode): a second run through a hard link is refused as "locked by
-another run", naming the holder; the lost-log guard still refuses a real copy.
+another run", naming the holder, in the same folder or another (the run's guard, in the
+file, names its lock file); the lost-log guard still refuses a real copy.
 """
 
 from __future__ import annotations
@@ -118,6 +119,31 @@ def test_a_run_that_opened_by_another_name_waits_for_the_same_lock(tmp_path: Pat
     assert "locked by pid" in text and "through another name of the same file" in text
 
 
+def test_a_run_opened_by_a_name_in_another_folder_waits_for_the_same_lock(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "state").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    with open_ledger("sqlite:///state/ledger.db", tmp_path):
+        pass
+    os.link(tmp_path / "state" / "ledger.db", tmp_path / "elsewhere" / "other.db")
+    with (
+        open_ledger("sqlite:///state/ledger.db", tmp_path) as first,
+        open_ledger("sqlite:///elsewhere/other.db", tmp_path) as second,  # before the lock
+    ):
+        with first.lock(command="apply"):
+            started = time.monotonic()
+            with pytest.raises(LedgerLocked) as caught:
+                with second.lock(command="apply", timeout=0.3):
+                    pass  # pragma: no cover
+            assert time.monotonic() - started >= 0.3  # it waited, as for any holder
+        with second.lock(command="apply"):  # the first run over: the other name takes it
+            pass
+    text = str(caught.value)
+    assert f"locked by pid {os.getpid()} " in text
+    assert "through another name of the same file" in text and text.endswith("waited 0.3 s")
+
+
 HOLD = """\
 import sys, time
 from pathlib import Path
@@ -152,3 +178,59 @@ def test_after_a_run_killed_through_another_name_the_guard_says_where_its_log_is
     assert "The file has 2 names (hard links)" in text
     with open_ledger("sqlite:///state/ledger.db", tmp_path) as ledger:  # its own name works
         assert ledger.runs()[0].command == "apply"
+
+
+def mktsync(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mktsync", *args],
+        cwd=folder, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_hard_link_in_another_folder_is_refused_as_locked_by_every_command(
+    tmp_path: Path,
+) -> None:
+    """The name's folder has no lock file of the holder's; the guard in the file names it."""
+    write_project(
+        tmp_path,
+        ledger="sqlite:///state/ledger.db",
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"reminder": REMINDER},
+        files={"regs.csv": "email,code\nann@example.com,c1\n"},
+    )
+    (tmp_path / "state").mkdir()
+    with open_ledger("sqlite:///state/ledger.db", tmp_path):
+        pass
+    (tmp_path / "elsewhere").mkdir()
+    os.link(tmp_path / "state" / "ledger.db", tmp_path / "copy.db")
+    os.link(tmp_path / "state" / "ledger.db", tmp_path / "elsewhere" / "other.db")
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        try:
+            for name in ("copy.db", "elsewhere/other.db"):
+                url = f"sqlite:///{name}"
+                for create in (False, True):  # plan's open, and a writer's
+                    with pytest.raises(LedgerLocked) as caught:
+                        open_ledger(url, tmp_path, create=create)
+                    text = str(caught.value)
+                    assert f"locked by another run: pid {holder.pid} " in text
+                    assert "through another name of the same file" in text
+                    assert str(tmp_path / "state" / "ledger.db") in text
+                for args in (
+                    ["plan", "--ledger", url],
+                    ["ledger", "forget", "--ledger", url, "--campaign-id", "1234",
+                     "--why", "qa", "--lock-timeout", "1", "ann@example.com"],
+                ):  # fmt: skip
+                    done = mktsync(tmp_path, *args)
+                    assert done.returncode == 1, done.stdout + done.stderr
+                    assert "the ledger is locked by another run: pid" in done.stderr
+                    assert "write-ahead log" not in done.stderr  # never "restore a backup"
+        finally:
+            holder.kill()
+    # The holder died: every name opens again once a writer by its own name recovered it.
+    with open_ledger("sqlite:///state/ledger.db", tmp_path) as ledger, ledger.lock(command="t"):
+        pass
+    with open_ledger("sqlite:///elsewhere/other.db", tmp_path) as ledger:
+        assert [run.command for run in ledger.runs()] == ["apply"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from ledger_testing import item
+from testing.project import LEAD_BY_EMAIL, csv_source, write_project
 
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger import Ledger, open_ledger
@@ -139,8 +140,10 @@ def test_a_ledger_saved_without_its_wal_mid_run_is_refused(tmp_path: Path) -> No
     for create in (False, True):
         with pytest.raises(
             LedgerError, match=r"saved without its write-ahead log .*ledger\.db-wal"
-        ):
+        ) as caught:
             open_ledger(URL, saved, create=create)
+        # A copy is a new file: no record of the run's writes is beside it.
+        assert "no record of that run's last write is beside it" in str(caught.value)
     # With its -wal, or as an export, the same moment opens and knows bob was sent.
     for url in ("sqlite:///both/ledger.db", "sqlite:///export/ledger.db"):
         with open_ledger(url, saved) as copy:
@@ -214,6 +217,93 @@ def test_after_a_crash_readers_keep_the_log_and_the_next_run_checks_the_file(
     assert not wal.exists() or wal.stat().st_size == 0  # the file alone is complete
     with open_ledger(URL, tmp_path, create=False) as view:
         assert view.lookup(1234, ["ann@example.com/w1"])["ann@example.com/w1"].status == "sent"
+
+
+def _fold(db: Path, tool: str) -> None:
+    """One look at the ledger with a plain SQLite program, which on close folds the log
+    into the file and removes it, as the sqlite3 shell does."""
+    query = "SELECT status, count(*) FROM items GROUP BY status"
+    if tool == "sqlite3":
+        if shutil.which("sqlite3") is None:
+            pytest.skip("no sqlite3 shell on this machine")
+        subprocess.run(["sqlite3", str(db), query], check=True, capture_output=True)
+    else:
+        conn = sqlite3.connect(db)
+        conn.execute(query).fetchall()
+        conn.close()
+    assert not Path(f"{db}-wal").exists()
+
+
+@pytest.mark.parametrize("tool", ["sqlite3", "python"])
+def test_a_log_folded_into_the_file_after_a_kill_is_told_from_a_lost_one(
+    tmp_path: Path, tool: str
+) -> None:
+    done = subprocess.run([sys.executable, "-c", CRASH, URL, str(tmp_path)], check=False)
+    assert done.returncode == 9
+    db = tmp_path / "state" / "ledger.db"
+    _fold(db, tool)
+    # The file holds the run's last write (its number is the one the lock file announced):
+    # nothing is missing, so plan reads it and the next run recovers it as after a crash.
+    with open_ledger(URL, tmp_path, create=False) as view:
+        assert view.lookup(1234, ["ann@example.com/w1"])["ann@example.com/w1"].status == "sent"
+    with open_ledger(URL, tmp_path) as ledger, ledger.lock(command="apply"):
+        pass
+    assert _meta(tmp_path) == (0, None)
+
+
+CRASH_PENDING = CRASH.replace('    ledger.mark_sent(run, 1234, [item.key], request_id="r1")\n', "")
+
+
+def test_plan_after_a_kill_and_a_look_with_the_sqlite3_shell_shows_the_pending_items(
+    tmp_path: Path,
+) -> None:
+    """The QA case: ``kill -9`` mid-call, ``sqlite3 ledger.db "select ..."``, ``mktsync plan``."""
+    write_project(
+        tmp_path,
+        ledger=URL,
+        sources={"regs": csv_source("regs.csv")},
+        campaigns={"c": {"campaign_id": 1234, "source": "regs", "lead": LEAD_BY_EMAIL,
+                         "key": "{{ row.email }}/w1"}},
+        files={"regs.csv": "email\nann@example.com\nbob@example.com\n"},
+    )  # fmt: skip
+    killed = subprocess.run([sys.executable, "-c", CRASH_PENDING, URL, str(tmp_path)], check=False)
+    assert killed.returncode == 9
+    _fold(tmp_path / "state" / "ledger.db", "python")
+    plan = subprocess.run(
+        [sys.executable, "-m", "mktsync", "plan"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr
+    assert "  ? ann@example.com/w1: outcome of an earlier call unknown" in plan.stdout
+    assert "1 lead to trigger, 0 to retrigger in 1 call; 1 item with an unknown outcome" in (
+        plan.stdout
+    )
+
+
+@pytest.mark.parametrize("loss", ["wal deleted", "older mktsync"])
+def test_a_lost_log_is_still_refused_with_both_possibilities(tmp_path: Path, loss: str) -> None:
+    done = subprocess.run([sys.executable, "-c", CRASH, URL, str(tmp_path)], check=False)
+    assert done.returncode == 9
+    db = tmp_path / "state" / "ledger.db"
+    if loss == "wal deleted":
+        Path(f"{db}-wal").unlink()  # the run's writes after its start are gone
+        told = "that run began write no. 3 and the file ends with no. 0"  # run, pending, sent
+    else:
+        _fold(db, "python")
+        conn = sqlite3.connect(db)  # the guard an older mktsync wrote: a run id alone
+        with conn:
+            conn.execute("UPDATE ledger_meta SET wal_guard = '9f2c0b'")
+        conn.close()
+        told = "that run (by an older mktsync) kept no count of its writes"
+    for create in (False, True):
+        with pytest.raises(LedgerError) as caught:
+            open_ledger(URL, tmp_path, create=create)
+        text = str(caught.value)
+        assert told in text
+        assert "saved without its write-ahead log (ledger.db-wal)" in text
+        assert "folded the log into it, and nothing is missing" in text
+        assert "'refused after a kill' in docs/troubleshooting.md" in text
+    assert _meta(tmp_path)[1] is not None  # left untouched
 
 
 def test_a_page_header_that_hides_a_record_is_caught_before_anything_is_planned(

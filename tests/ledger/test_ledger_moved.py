@@ -465,3 +465,111 @@ def test_apply_refuses_only_on_sends_of_these_campaigns() -> None:
     assert apply_refusal(found(sends=0, in_use=True)) is None  # used, but not for these
     assert apply_refusal(found(unread="no such file in this checkout")) is None
     assert apply_refusal(found(kind="environment", environment="sandbox", sends=9)) is None
+
+
+# Hiding the old config (QA of issue 25): a rename, a move to a subfolder, a second file.
+
+
+def merge_to_main(repo: Path, branch: str = "move") -> None:
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", branch, "-m", f"Merge {branch}")
+
+
+def test_a_renamed_config_is_followed_to_its_old_ledger(tmp_path: Path, emulators: Start) -> None:
+    """``ledger:`` moved and ``git mv campaigns.yaml campaigns.yml`` in the same diff."""
+    repo = sent_before_the_move(tmp_path, emulators)
+    git(repo, "mv", "campaigns.yaml", "campaigns.yml")
+    git(repo, "commit", "-q", "-m", "rename")
+
+    plan = mktsync(repo, "plan", "--base", "main", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    assert (
+        f"warning: the ledger {NEW} does not exist: every item is planned as new — "
+        f"campaigns.yaml in the base branch main names the ledger {OLD}, which holds {LEADS} "
+        "sends of these campaigns"
+    ) in plan.stdout
+    evidence = json.loads(mktsync(repo, "plan", "--format", "json", "--base", "main").stdout)
+    assert evidence["new_ledger"]["evidence"][0]["path"] == "campaigns.yaml"
+
+    merge_to_main(repo)
+    emu = emulators(repo / "campaigns.yml")
+    refused = mktsync(repo, "apply", "--yes", emu=emu)
+    assert refused.returncode == 1
+    assert f"campaigns.yaml named the ledger {OLD} at commit" in refused.stderr
+    assert f"which holds {LEADS} sends of these campaigns" in refused.stderr
+    assert emu.stats()["calls"] == 0
+
+
+def test_a_config_moved_to_a_subfolder_keeps_its_ledger_line_but_not_its_ledger(
+    tmp_path: Path, emulators: Start
+) -> None:
+    """The same ``ledger:`` text read from another folder is another ledger (``-C sub``)."""
+    repo = project(tmp_path)
+    emu = emulators(repo / "campaigns.yaml")
+    assert mktsync(repo, "apply", "--yes", emu=emu).returncode == 0
+    git(repo, "checkout", "-q", "-b", "move")
+    (repo / "mkt").mkdir()
+    git(repo, "mv", "campaigns.yaml", "data", "mkt/")
+    git(repo, "commit", "-q", "-m", "keep the campaigns in mkt/")
+
+    plan = mktsync(repo, "-C", "mkt", "plan", "--base", "main", "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    assert (
+        f"campaigns.yaml in the base branch main names the ledger {OLD}, which holds {LEADS} sends"
+    ) in plan.stdout
+
+    merge_to_main(repo)
+    refused = mktsync(repo, "-C", "mkt", "apply", "--yes", emu=emu)
+    assert refused.returncode == 1, refused.stdout
+    assert f"campaigns.yaml named the ledger {OLD} at commit" in refused.stderr
+    assert leads_triggered(emu) == LEADS  # the first apply's only
+
+
+@pytest.mark.parametrize("keep_old", [True, False], ids=["beside-the-old", "old-deleted"])
+def test_another_config_file_declaring_the_campaigns_is_a_witness(
+    tmp_path: Path, emulators: Start, keep_old: bool
+) -> None:
+    """MKTSYNC_CONFIG pointed at a new file (rewritten, so no rename is detected)."""
+    repo = sent_before_the_move(tmp_path, emulators)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-q", "-D", "move")
+    git(repo, "checkout", "-q", "-b", "move")
+    config = (repo / "campaigns.yaml").read_text(encoding="utf-8")
+    other = "# the team's new home for campaigns\n" + config.replace(OLD, NEW).replace(
+        "reminder", "webinar-reminder"
+    )
+    (repo / "mkt.yml").write_text(other, encoding="utf-8")
+    if not keep_old:
+        git(repo, "rm", "-q", "campaigns.yaml")
+    git(repo, "add", "mkt.yml")
+    git(repo, "commit", "-q", "-m", "a new config")
+
+    plan = mktsync(repo, "plan", "--base", "main", MKTSYNC_CONFIG="mkt.yml")
+    assert plan.returncode == 0, plan.stderr
+    assert (
+        f"campaigns.yaml in the base branch main names the ledger {OLD}, which holds {LEADS} sends"
+    ) in plan.stdout
+
+    merge_to_main(repo)
+    emu = emulators(repo / "mkt.yml")
+    refused = mktsync(repo, "apply", "--yes", emu=emu, MKTSYNC_CONFIG="mkt.yml")
+    assert refused.returncode == 1, refused.stdout
+    assert f"campaigns.yaml named the ledger {OLD} at commit" in refused.stderr
+    assert emu.stats()["calls"] == 0
+
+
+def test_a_config_of_other_campaigns_is_no_witness(tmp_path: Path, emulators: Start) -> None:
+    """A second config for other campaigns, with its own new ledger, starts calmly."""
+    repo = sent_before_the_move(tmp_path, emulators)
+    git(repo, "checkout", "-q", "main")
+    text = (repo / "campaigns.yaml").read_text(encoding="utf-8")
+    (repo / "sales.yaml").write_text(
+        text.replace(OLD, NEW).replace("1234", "5678"), encoding="utf-8"
+    )
+    git(repo, "add", "sales.yaml")
+    git(repo, "commit", "-q", "-m", "sales campaigns")
+    plan = mktsync(repo, "plan", "--detailed-exitcode", MKTSYNC_CONFIG="sales.yaml")
+    assert plan.returncode == 2, plan.stderr
+    assert f"note: the ledger {NEW} does not exist yet: every item is planned as new\n" in (
+        plan.stdout
+    )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from marketo_testing import MakeClient, api_entries, seed
 
+from mktsync.config.model import Limits
 from mktsync.emulator import EmulatorOptions, serve
+from mktsync.marketo import RetryPolicy
 from mktsync.marketo.activities import REQUEST_CAMPAIGN, ReadBudget
 
 
@@ -85,6 +87,44 @@ def test_the_time_budget_is_checked_before_each_page(make_client: MakeClient) ->
         )
         assert read.stopped == "the time budget (5 s) was spent" and read.unread == {1}
         assert read.pages == len(api_entries(emu, "activities")) < 5
+
+
+def test_a_page_that_would_wait_past_the_time_budget_for_a_rate_slot_is_not_read(
+    make_client: MakeClient,
+) -> None:
+    """The wait for the limiter counts: before, the read waited out the 40 s window."""
+    options = EmulatorOptions(faults="activities.endless=on")
+    with serve(seed=seed(), options=options) as emu:
+        client = make_client(emu, limits=Limits(calls=3, window_seconds=40, safety_margin=0))
+        read = client.read_activities(
+            [REQUEST_CAMPAIGN], [1], "2020-01-01T00:00:00Z", budget=ReadBudget(max_seconds=5)
+        )
+        assert read.pages == 2 == len(api_entries(emu, "activities"))  # token, 2 pages: 3 slots
+        assert read.unread == {1} and read.stopped is not None
+        head, _, wait = read.stopped.partition(" frees in ")
+        assert head == (
+            "the time budget (5 s) runs out before the next call: the next slot in the rate window"
+        )
+        assert 35 < float(wait.removesuffix(" s")) <= 40
+        assert read.seconds < 5
+
+
+def test_a_retry_whose_backoff_ends_past_the_time_budget_is_not_sent(
+    make_client: MakeClient,
+) -> None:
+    slow = RetryPolicy(max_attempts=4, base_delay=30.0, max_delay=30.0, max_time=600.0)
+    with serve(seed=seed(), options=EmulatorOptions()) as emu:
+        client = make_client(emu, retry=slow)
+        emu.script_fault("activities", 1, "606")
+        read = client.read_activities(
+            [REQUEST_CAMPAIGN], [1], "2020-01-01T00:00:00Z", budget=ReadBudget(max_seconds=5)
+        )
+        assert read.stopped == (
+            "the time budget (5 s) runs out before the next call: the retry after 606 would "
+            "come after the deadline"
+        )
+        assert read.unread == {1} and len(api_entries(emu, "activities")) == 1
+        assert read.seconds < 5
 
 
 def test_other_types_sent_anyway_are_dropped(make_client: MakeClient) -> None:

@@ -88,5 +88,6 @@ def test_token_defined_nowhere_is_refused_with_what_is_available(tree: Any) -> N
     assert not result.ok
     assert result.reasons == [
         "program 1001 (Webinars) has no My Token 'Nowhere' (sent as {{my.Nowhere}}), nor does "
-        "folder 11 (Events), folder 10 (Marketing) above it; available: Brand, Title"
+        "folder 11 (Events), folder 10 (Marketing), folder 15 (Default), "
+        "folder 14 (Marketing Activities) above it; available: Brand, Title"
     ]

@@ -124,7 +124,8 @@ def test_preflight_passes_for_a_ready_campaign(emu: Emulator, make_client: MakeC
             1234,
             ["{{my.WebinarTitle}}", "{{my.Missing}}"],
             [
-                "program 1001 (Webinars) has no My Token 'Missing' (sent as {{my.Missing}}); "
+                "program 1001 (Webinars) has no My Token 'Missing' (sent as {{my.Missing}}), "
+                "nor does folder 15 (Default), folder 14 (Marketing Activities) above it; "
                 "available: JoinLink, WebinarTitle"
             ],
         ),

@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mktsync.config.model import Limits
+from mktsync.marketo.codes import DeadlineReached
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.stats import ClientStats
+from mktsync.marketo.stop import Deadline
 
 
 class FakeTime:
@@ -76,6 +78,39 @@ def test_window_slides_rather_than_resetting() -> None:
     with limiter.slot():
         pass
     assert fake.now == pytest.approx(1019.0)  # waited for the 1009 call to leave
+
+
+def test_a_call_whose_slot_frees_after_its_deadline_gives_up_without_waiting() -> None:
+    limiter, fake = make(Limits(calls=1, window_seconds=20.0, safety_margin=0.0))
+    with limiter.slot():
+        fake.now += 1.0
+    soon = Deadline(at=fake.now + 5.0, clock=fake.clock)
+    with pytest.raises(DeadlineReached, match=r"the next slot in the rate window frees in 20\.0 s"):
+        with limiter.slot(deadline=soon):
+            pass  # pragma: no cover
+    assert fake.sleeps == []  # it never waited for a slot it could not use
+    assert limiter.used() == 1  # nor took one
+    with limiter.slot(deadline=Deadline(at=fake.now + 30.0, clock=fake.clock)):
+        pass  # a slot that frees before the deadline is waited for
+    assert fake.sleeps == [20.0]
+
+
+def test_a_call_past_its_deadline_is_not_sent_even_with_slots_free() -> None:
+    limiter, fake = make(Limits(calls=1, window_seconds=20.0, safety_margin=0.0))
+    with limiter.slot(deadline=Deadline(at=fake.now, clock=fake.clock)):
+        pass  # a free slot is taken without looking at the clock: the budget was checked
+    with pytest.raises(DeadlineReached, match="no slot in the rate window frees before"):
+        with limiter.slot(deadline=Deadline(at=fake.now, clock=fake.clock)):
+            pass  # pragma: no cover
+
+
+def test_a_wait_for_a_free_concurrency_place_ends_at_the_deadline() -> None:
+    limiter = Limiter(Limits(calls=100, window_seconds=20.0, concurrency=1))
+    with limiter.slot():  # the only place, held
+        with pytest.raises(DeadlineReached, match="no concurrency place came free"):
+            with limiter.slot(deadline=Deadline.after(0.05)):
+                pass  # pragma: no cover
+    assert limiter.used() == 1  # the held call's slot only
 
 
 def test_safety_margin_leaves_a_share_for_other_integrations() -> None:

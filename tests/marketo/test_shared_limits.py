@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mktsync.config.model import Limits
-from mktsync.marketo.codes import LimiterLost, LimiterUnavailable, NotSent
+from mktsync.marketo.codes import DeadlineReached, LimiterLost, LimiterUnavailable, NotSent
 from mktsync.marketo.limits import Limiter
 from mktsync.marketo.shared_limits import (
     LEASE,
@@ -23,7 +23,7 @@ from mktsync.marketo.shared_limits import (
 )
 from mktsync.marketo.slots_file import FileSlots
 from mktsync.marketo.slots_postgres import PostgresSlots
-from mktsync.marketo.stop import Stop
+from mktsync.marketo.stop import Deadline, Stop
 
 
 class FakeTime:
@@ -167,9 +167,18 @@ def test_a_deadline_ends_a_wait(folder: Path) -> None:
     limiter = shared(folder, limits, fake)
     with limiter.slot():
         pass
-    with pytest.raises(NotSent, match="deadline"), limiter.slot(deadline=fake.now + 5.0):
+    # The slot frees in 60 s, after the deadline: no wait at all (as ``Limiter`` does).
+    soon = Deadline.after(5.0, clock=fake.clock)
+    with pytest.raises(DeadlineReached, match=r"frees in 60\.0 s"), limiter.slot(None, soon):
         pass
-    assert fake.now == pytest.approx(1005.0)  # it waited until the deadline, no longer
+    assert fake.now == pytest.approx(1000.0)
+    # A deadline past the slot's freeing waits for it and sends.
+    with limiter.slot(None, Deadline.after(61.0, clock=fake.clock)):
+        pass
+    assert fake.now == pytest.approx(1060.0, abs=0.01)
+    # A spent deadline ends the wait before the store is asked.
+    with pytest.raises(DeadlineReached), limiter.slot(None, Deadline(at=0.0, clock=fake.clock)):
+        pass
 
 
 @pytest.fixture

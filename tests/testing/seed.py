@@ -84,10 +84,11 @@ def lead(id: int, email: str, **fields: Any) -> Entry:
     return {"id": id, "email": email, **fields}
 
 
-def project_seed(config_path: Path, **sections: Any) -> Seed:
-    """The seed under which every campaign of the project can be applied; ``sections``
-    replace the seed's own (``clients=...``, ``leads=...``)."""
-    found = seed_for(load_config(config_path))
+def project_seed(config_path: Path, *, environment: str | None = None, **sections: Any) -> Seed:
+    """The seed under which every campaign of the project can be applied (as ``environment``
+    sees them: its campaign ids); ``sections`` replace the seed's own (``clients=...``,
+    ``leads=...``)."""
+    found = seed_for(load_config(config_path, environment=environment))
     found.update(sections)
     return found
 
@@ -98,9 +99,10 @@ def serve_project(
     options: EmulatorOptions | None = None,
     *,
     clock: Callable[[], float] = time.monotonic,
+    environment: str | None = None,
     **sections: Any,
 ) -> Iterator[Emulator]:
     """An emulator seeded for the project (``project_seed``), served for the block."""
-    found = project_seed(config_path, **sections)
+    found = project_seed(config_path, environment=environment, **sections)
     with serve(seed=found, options=options or EmulatorOptions(), clock=clock) as emu:
         yield emu

@@ -66,12 +66,11 @@ class ProgressLine:
 def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.apply.baseline import check_import
     from mktsync.cli.options import environment_of, find_config
-    from mktsync.ledger import open_ledger
-    from mktsync.ledger.tools import default_who
+    from mktsync.ledger.tools import config_target, default_who, opening
     from mktsync.sources.contract import load_checked
 
     config = load_checked(find_config(args.config, args), environment=environment_of(args))
-    url = args.ledger or config.ledger.resolve()
+    target = config_target(config, args.ledger)
     name = args.file.name
     progress = ProgressLine(err, name=name)
     try:
@@ -79,7 +78,7 @@ def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             check_import(
                 config, args.campaign, args.file, why=args.why, progress=progress
             ) as checked,
-            open_ledger(url, config.base_dir) as ledger,
+            opening(target) as ledger,
         ):
             result = checked.record(ledger, who=default_who(), lock_timeout=args.lock_timeout)
     finally:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from mktsync.cli.ledger.target import add_campaign_choice, campaign_id_of
 from mktsync.errors import MktsyncError, one_line
-from mktsync.ledger import open_ledger
+from mktsync.ledger.tools import config_target, opening
 
 if TYPE_CHECKING:  # settling talks to Marketo: imported when it runs (issue 16)
     from mktsync.apply.settle import SettledItem, SettleReport
@@ -94,7 +94,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"{display_name(config.path)} declares environments: name one with --env "
             "(settle reads that instance's activity log, and must never read another's)"
         )
-    url = args.ledger or config.ledger.resolve()
+    target = config_target(config, args.ledger)
     m = config.marketo
     if m.base_url is None or m.client_id is None or m.client_secret is None:
         raise MktsyncError(
@@ -103,7 +103,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     base_url = m.base_url.resolve()
     with (
-        open_ledger(url, config.base_dir) as ledger,
+        opening(target) as ledger,
         # Another instance's activity log would settle every item as "not sent", and the
         # next apply would send them again: the ledger must belong to this instance.
         bound(ledger, base_url, config.environment),
@@ -111,7 +111,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         open_limiter(
             m.limits,
             base_url=base_url,
-            ledger_url=url,
+            ledger_url=target.url,
             shared_url=m.limits.shared.resolve() if m.limits.shared is not None else None,
         ) as limiter,
         MarketoClient(

@@ -11,7 +11,8 @@ Unlike the rest of ``mktsync.ledger``, which is handed an open ``Ledger``, these
 open the ledger themselves from a ``LedgerTarget`` (a URL, or the config's ``ledger:``),
 and return records: they never print (``cli.ledger`` writes them).
 
-- ``target``: ``LedgerTarget``, ``ledger_target``, ``reading`` and ``KeysNotFound``;
+- ``target``: ``LedgerTarget``, ``ledger_target``, ``config_target``, ``opening`` and
+  ``reading`` (every error names the ledger as written), and ``KeysNotFound``;
 - ``status``: records per campaign and status, the latest runs, one key's records;
 - ``export``: every record as CSV or JSON lines, or an SQLite copy;
 - ``repair``: mark-sent and forget, with who and why.
@@ -31,7 +32,14 @@ from mktsync.ledger.tools.export import (
 )
 from mktsync.ledger.tools.repair import RepairResult, default_who, read_keys, repair
 from mktsync.ledger.tools.status import CampaignCounts, LedgerStatus, ledger_status, show
-from mktsync.ledger.tools.target import KeysNotFound, LedgerTarget, ledger_target, reading
+from mktsync.ledger.tools.target import (
+    KeysNotFound,
+    LedgerTarget,
+    config_target,
+    ledger_target,
+    opening,
+    reading,
+)
 
 __all__ = [
     "EXPORT_COLUMNS",
@@ -40,12 +48,14 @@ __all__ = [
     "LedgerStatus",
     "LedgerTarget",
     "RepairResult",
+    "config_target",
     "default_who",
     "export",
     "export_sqlite",
     "export_to_file",
     "ledger_status",
     "ledger_target",
+    "opening",
     "read_keys",
     "reading",
     "record_dict",

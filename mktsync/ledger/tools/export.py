@@ -44,10 +44,10 @@ def export(target: LedgerTarget, out: TextIO, *, fmt: str, campaign_id: int | No
     if fmt not in ("csv", "jsonl"):
         raise MktsyncError(f"unknown export format {fmt!r}: use csv or jsonl")
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
-    if writer:
-        writer.writerow(EXPORT_COLUMNS)
     written = 0
     with reading(target) as ledger:
+        if writer:  # only once the ledger is open: a failure leaves nothing on stdout
+            writer.writerow(EXPORT_COLUMNS)
         for rec in ledger.iter_records(campaign_id):
             data = record_dict(rec)
             if writer:

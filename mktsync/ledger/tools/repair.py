@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mktsync.errors import MktsyncError
-from mktsync.ledger.opening import open_ledger
 from mktsync.ledger.records import LedgerRecord, RepairAction, whoami
-from mktsync.ledger.tools.target import KeysNotFound, LedgerTarget, reading
+from mktsync.ledger.tools.target import KeysNotFound, LedgerTarget, opening, reading
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +74,7 @@ def repair(
     with reading(target) as ledger:
         _require(ledger.lookup(campaign_id, keys), campaign_id, keys)
     with (
-        open_ledger(target.url, target.base_dir) as ledger,
+        opening(target) as ledger,
         ledger.lock(command=f"repair {action}", timeout=lock_timeout),
     ):
         # Again under the lock: another repair may have forgotten a key in between.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mktsync.ledger.core import Ledger
 from mktsync.ledger.records import LedgerRecord, RunRecord
 from mktsync.ledger.tools.target import KeysNotFound, LedgerTarget, reading
 
@@ -34,7 +35,8 @@ def ledger_status(target: LedgerTarget, *, runs: int = 5) -> LedgerStatus:
         for campaign_id, status, count in ledger.status_counts():
             by_campaign.setdefault(campaign_id, {})[status] = count
         return LedgerStatus(
-            ledger=ledger.name,
+            # As written (never a ${VAR}'s value), and whether it exists yet.
+            ledger=target.shown + (" (absent; empty view)" if _absent(ledger, target) else ""),
             campaigns=tuple(
                 CampaignCounts(campaign_id=c, counts=n) for c, n in by_campaign.items()
             ),
@@ -49,3 +51,8 @@ def show(target: LedgerTarget, key: str, campaign_id: int | None = None) -> list
     if not records:
         raise KeysNotFound(campaign_id, [key], repair=False)
     return records
+
+
+def _absent(ledger: Ledger, target: LedgerTarget) -> bool:
+    """The empty view of a ledger not made yet (not ``sqlite:///:memory:`` itself)."""
+    return ledger.in_memory and not target.url.startswith("sqlite:///:memory:")

@@ -1,7 +1,11 @@
-"""Which ledger a tool opens (``LedgerTarget``), how it opens it to read, and "not found".
+"""Which ledger a tool opens (``LedgerTarget``), how it opens it, and "not found".
 
 A target is a URL and the folder its relative paths start from: the config's ``ledger:``
 (``ledger_target``), or a URL given as it is, so a broken config never blocks a repair.
+
+Every message about the ledger names it as plan and apply do (``config.security.as_written``):
+the config's ``ledger:`` as written, ``${MKTSYNC_LEDGER_URL}`` and never its value, a
+password as ``***``.  So the tools open it only through ``opening`` and ``reading``.
 """
 
 from __future__ import annotations
@@ -10,10 +14,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mktsync.errors import MktsyncError, one_line
 from mktsync.ledger.core import Ledger
 from mktsync.ledger.opening import open_ledger
+
+if TYPE_CHECKING:
+    from mktsync.config.model import Config
 
 _LISTED = 20  # missing keys named in an error before "... and N more"
 
@@ -42,10 +50,30 @@ class KeysNotFound(MktsyncError):
 
 @dataclass(frozen=True, kw_only=True)
 class LedgerTarget:
-    """Which ledger to open: a URL, relative paths taken from ``base_dir`` (the config's folder)."""
+    """Which ledger to open: a URL, relative paths taken from ``base_dir`` (the config's folder).
+
+    ``written``: the config's ``ledger:`` as written (None: ``url`` was given as it is).
+    """
 
     url: str
     base_dir: Path
+    written: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The ledger as messages name it: as written, the password as ``***``."""
+        from mktsync.config.dburl import redact
+
+        return redact(self.url if self.written is None else self.written)
+
+
+def config_target(config: Config, ledger_url: str | None = None) -> LedgerTarget:
+    """The loaded config's ledger (or ``ledger_url``, as given)."""
+    if ledger_url:
+        return LedgerTarget(url=ledger_url, base_dir=config.base_dir)
+    return LedgerTarget(
+        url=config.ledger.resolve(), base_dir=config.base_dir, written=config.ledger.raw
+    )
 
 
 def ledger_target(
@@ -59,12 +87,26 @@ def ledger_target(
         return LedgerTarget(url=ledger_url, base_dir=config_path.absolute().parent)
     from mktsync.config import load_config
 
-    config = load_config(config_path, environment=environment)
-    return LedgerTarget(url=config.ledger.resolve(), base_dir=config.base_dir)
+    return config_target(load_config(config_path, environment=environment))
+
+
+@contextmanager
+def opening(target: LedgerTarget, *, create: bool = True) -> Iterator[Ledger]:
+    """The target's ledger, open; every error inside names it as written (never the
+    value of its ``${VAR}``, never a password, whatever a driver's text quoted)."""
+    from mktsync.config.model import EnvString
+    from mktsync.config.security import as_written
+
+    written = EnvString(raw=target.url if target.written is None else target.written)
+    with (
+        as_written(written, target.url),
+        open_ledger(target.url, target.base_dir, create=create) as ledger,
+    ):
+        yield ledger
 
 
 @contextmanager
 def reading(target: LedgerTarget) -> Iterator[Ledger]:
     """The target's ledger opened to read (``create=False``): nothing is created."""
-    with open_ledger(target.url, target.base_dir, create=False) as ledger:
+    with opening(target, create=False) as ledger:
         yield ledger

@@ -53,7 +53,7 @@ def test_status_runs_limits_the_runs_listed(project: Path) -> None:
 
 
 def test_a_missing_ledger_reads_as_empty_and_nothing_is_created(project: Path, run: Run) -> None:
-    assert run("status") == (0, f"ledger: {project}/state/ledger.db (absent; empty view)\n"
+    assert run("status") == (0, "ledger: sqlite:///state/ledger.db (absent; empty view)\n"
                                 "no records\n\nno runs\n", "")  # fmt: skip
     code, out, _ = run("status", "--format", "json")
     assert json.loads(out)["campaigns"] == [] and json.loads(out)["runs"] == []
