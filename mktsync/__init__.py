@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it from here, CHANGELOG.md
+# names it, and the docs pin `@v` + it (tests/release keeps them in step).
+__version__ = "0.2.0"
 
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     from mktsync.config.model import Config
     from mktsync.config.policy import Policy
     from mktsync.ledger.reader import LedgerReader
+    from mktsync.marketo import DailyUsage
     from mktsync.plan import Binding, Plan
 
 
@@ -26,6 +29,7 @@ def plan_config(
     environment: str | None = None,
     base: str | None = None,
     now: datetime | None = None,
+    usage: bool = False,
 ) -> tuple[Config, Plan]:
     """Load a config and plan it against its ledger, read-only: creates no file, needs no secret.
 
@@ -39,6 +43,9 @@ def plan_config(
     ``now``: the instant to plan at (``--now``; default the wall clock).  The plan records
     it and its binding: environment, instance (when the base URL's variable is set; it is
     not a secret) and the ledger's id (``plan.records.Binding``).
+    ``usage`` (``plan --usage``): also read today's API usage of the instance with the
+    config's credentials (``stats/usage.json``, one read-only call), for the plan's budget
+    line; the only call ``plan`` ever makes to Marketo, and only when asked.
 
     >>> config, plan = plan_config("campaigns.yaml")      # doctest: +SKIP
     >>> plan.summary.trigger_calls                         # doctest: +SKIP
@@ -79,7 +86,48 @@ def plan_config(
         )
     if found is not None:
         plan = dataclasses.replace(plan, new_ledger=found)
+    if usage:
+        plan = dataclasses.replace(plan, usage=read_usage(config))
     return config, plan
+
+
+def read_usage(config: Config) -> DailyUsage:
+    """Today's API usage of the config's Marketo instance, read with its credentials
+    (``plan --usage``).  Raises ``MktsyncError`` when a credential is not written or its
+    variable is not set, as ``apply`` would."""
+    from mktsync.config import display_name
+    from mktsync.errors import MktsyncError
+    from mktsync.marketo import MarketoClient
+    from mktsync.marketo.client import instance_root
+
+    if config.policy.untrusted:
+        # A pull request's config would choose the host the credentials go to.
+        raise MktsyncError(
+            "plan --usage cannot be used with --untrusted: an unreviewed config must not "
+            "choose where Marketo's credentials are sent"
+        )
+    m = config.marketo
+    credentials = (("base_url", m.base_url), ("client_id", m.client_id),
+                   ("client_secret", m.client_secret))  # fmt: skip
+    for name, value in credentials:
+        if value is None:
+            raise MktsyncError(
+                f"{display_name(config.path)}: marketo.{name} is not set; plan --usage reads "
+                "today's usage with the credentials apply uses"
+            )
+    assert m.base_url and m.client_id and m.client_secret
+    base_url = m.base_url.resolve()
+    try:
+        instance_root(base_url)
+    except ValueError:
+        raise MktsyncError(
+            f"marketo.base_url: '{m.base_url.raw}' does not give a Marketo REST URL; it must "
+            "look like https://123-ABC-456.mktorest.com"
+        ) from None
+    with MarketoClient(
+        base_url, m.client_id.resolve(), m.client_secret.resolve(), limits=m.limits
+    ) as client:
+        return client.daily_usage()
 
 
 def binding_of(config: Config, ledger: LedgerReader, ledger_text: str) -> Binding:

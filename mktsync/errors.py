@@ -20,8 +20,9 @@
     ├── KeysNotFound              exit 1    keys asked of `mktsync ledger` are not in the ledger
     ├── NotSent                   exit 130  a stop came while a call waited: nothing of it left
     │   ├── DeadlineReached       exit 1    a read's deadline came first: the call never left
-    │   └── LimiterLost           exit 1    the shared limiter's store went away mid-run: no
-    │                                       call starts after it; the next run sends the rest
+    │   ├── LimiterLost           exit 1    the shared limiter's store went away mid-run: no
+    │   │                                   call starts after it; the next run sends the rest
+    │   └── ReserveReached        exit 4    the calls a run may make today are spent: kept home
     ├── LimiterUnavailable        exit 1    the shared limiter's store cannot be reached or
     │                                       set up (PostgreSQL, the file): nothing was sent
     └── MarketoError              exit 1    an error answered by Marketo (code, message, requestId)
@@ -40,11 +41,14 @@ Defined beside the code that raises them: ``WrongInstance`` in ``ledger``,
 ``ImpossibleKeys`` in ``apply``, ``KeysNotFound`` with the ledger tools, ``NotSent``,
 ``DeadlineReached``, ``LimiterLost``, ``LimiterUnavailable`` and the ``MarketoError``
 classes below ``QuotaExceeded`` in ``marketo.codes`` (which says what a caller may do
-about each).  ``tests/test_errors.py`` checks this drawing against the classes, so it
-cannot drift.
+about each), ``ReserveReached`` in ``marketo.usage``.  ``tests/test_errors.py`` checks
+this drawing against the classes, so it cannot drift.
 
 Outside the tree, exceptions that never reach the user as such: PathRefused, TagProblem,
-RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError.  ``PathRefused`` and
+RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError, Damaged, OutOfRange.
+``Damaged`` (a plan file's damage in words) and ``OutOfRange`` (an instant no zone can hold)
+become an error of the tree (a ``PlanError``, a ``ConfigError``) naming the file,
+option or variable.  ``PathRefused`` and
 ``TagProblem`` become located problems (or a ``SourceError``), ``RenderLimitError`` an
 invalid item; ``Unusual`` sends a row down render's careful path; ``BatchTooLarge`` guards
 against a bug; ``ApiError`` is the emulator's answer to a client; ``UsageError`` is

@@ -501,6 +501,17 @@ SCHEMA = {
                             "description": "Share of `calls` left unused for other integrations on the same "
                             "instance, e.g. 0.5 to use at most 50 calls per 20 seconds.",
                         },
+                        "quota_reserve": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 0.9,
+                            "default": 0.1,
+                            "description": "Share of `daily_quota` that `apply` leaves to the other "
+                            "integrations of the instance (a CRM sync): before its first call it reads "
+                            "today's usage of every API user (`stats/usage.json`) and sends no call that "
+                            "would eat into this reserve; what does not fit waits for the next run "
+                            "(exit 4). 0.1 keeps 5,000 of 50,000 calls; 0 holds apply to the quota alone.",
+                        },
                         "shared": {
                             "type": "string",
                             "minLength": 1,

@@ -12,8 +12,9 @@
   never a guessed one;
 - ``ledger_start``: a new ledger is not started where the config's earlier ledger holds
   sends, unless ``--new-ledger`` says so, and then the run records who and why (issue 25);
-- ``consent``: who may apply without being asked, and no apply when nobody can be asked
-  (Terraform's rule); the command line asks the person, when there is one.
+- ``consent``: who may apply without being asked (``--yes``, a saved or reviewed plan;
+  never ``CI=true`` alone), and no apply when nobody can be asked (Terraform's rule); the
+  command line asks the person, when there is one.
 
 Kept out of ``cli`` so that the rules are the library's, not the command line's; the
 runner's own checks of a saved plan against the ledger it opened are ``check_binding``.
@@ -157,22 +158,24 @@ def ledger_start(
 
 
 def consent(
-    *, assume_yes: bool, emulator: bool, ci: bool, saved: bool, interactive: bool
+    *, assume_yes: bool, emulator: bool, saved: bool, interactive: bool, ci: bool = False
 ) -> Consent:
     """'given', or 'ask' the person at the terminal (``interactive``: stdin is one); with
-    nobody to ask, ``MktsyncError`` (Terraform's rule).
+    nobody to ask, ``MktsyncError`` (Terraform's rule: ``-auto-approve`` or a saved plan).
 
-    Consent is given by ``--yes``, by ``CI=true`` (a pipeline decided), or by a saved or
-    reviewed plan (it was reviewed when it was made).  The emulator demo triggers nothing
-    real, so it needs none: ``mktsync apply --emulator`` works the same in a terminal and
-    in CI.
+    Consent is given by ``--yes``, or by a saved or reviewed plan (it was reviewed when it
+    was made).  ``CI=true`` is not consent: GitHub and GitLab set it on every step of every
+    job, so it says where a command runs, never that anyone decided to send (issue 22);
+    ``ci`` only words the refusal.  The emulator demo triggers nothing real, so it needs
+    none: ``mktsync apply --emulator`` works the same in a terminal and in CI.
     """
-    if assume_yes or emulator or ci or saved:
+    if assume_yes or emulator or saved:
         return "given"
     if interactive:
         return "ask"
+    why = " (CI=true is set, but it is not consent: a pipeline says yes with --yes)" if ci else ""
     raise MktsyncError(
-        "apply needs consent, but stdin is not a terminal to ask on: pass --yes "
-        "(or set CI=true in a pipeline) to apply without asking, or run "
-        "'mktsync plan --out plan.json' and 'mktsync apply plan.json'"
+        f"apply needs consent, but stdin is not a terminal to ask on{why}: pass --yes to "
+        "apply without asking, or run 'mktsync plan --out plan.json' and "
+        "'mktsync apply plan.json'"
     )

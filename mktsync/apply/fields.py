@@ -1,12 +1,16 @@
 """Lead fields in apply (issue 15): the preflight against ``describe2``, and the writes.
 
 >>> refusals = field_refusals(config, plan, client.describe_lead_fields())  # doctest: +SKIP
->>> failed = write_fields(config, calls, resolution, client)               # doctest: +SKIP
+>>> written = write_fields(config, calls, resolution, client)              # doctest: +SKIP
 
 Fields are written before any trigger, 300 leads a ``leads.json`` call (``updateOnly`` by
 lead id).  A lead whose record Marketo skipped is not triggered: its item fails with
 Marketo's reason, as are all leads of a ``leads.json`` call Marketo refused or whose
-answer was lost (they are tried again next run).  An item whose values touch a protected
+answer was lost (they are tried again next run).  An item that would write another value
+to a field of a lead an earlier item of the run writes is *deferred* (issue 22): neither
+written nor triggered nor marked, it goes out next run.  The plan defers such items
+already (``plan.defer``); here are those it cannot see, two items naming one lead by
+email and by id.  An item whose values touch a protected
 lead field its campaign does not allow, or would grant consent without ``grant_consent``
 (issue 25, ``config.protected``), is never written nor triggered: it fails with the
 reason.  The write is idempotent and nothing is recorded for it: a run that dies
@@ -20,6 +24,7 @@ import difflib
 import sqlite3
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Protocol
 
@@ -102,17 +107,28 @@ class Writer(Protocol):
     def update_lead_fields(self, records: list[dict[str, Any]]) -> list[tuple[str, str] | None]: ...
 
 
+@dataclass(frozen=True, kw_only=True)
+class FieldsWritten:
+    """What ``write_fields`` did: the leads written, the items Marketo skipped
+    (``(campaign id, key) -> (code, message)``: they fail), and the items deferred to the
+    next run (``(campaign id, key) -> why``: not sent, not marked)."""
+
+    written: int
+    skipped: Mapping[tuple[int, str], tuple[str, str]]
+    deferred: Mapping[tuple[int, str], str]
+
+
 def write_fields(
     config: Config, items: Iterable[Item], resolution: Resolution, client: Writer
-) -> tuple[dict[tuple[int, str], tuple[str, str]], int]:
-    """Write each item's declared fields; returns the items Marketo skipped,
-    ``(campaign id, key) -> (code, message)``, and the leads written.
+) -> FieldsWritten:
+    """Write each item's declared fields (see ``FieldsWritten``).
 
     ``items`` is streamed 300 at a time (their lead ids from one cache query); the values
     written to each lead this run are kept in a private temporary table, not in memory
     (issue 16), so a million leads cost what 300 do.
     """
     skipped: dict[tuple[int, str], tuple[str, str]] = {}
+    deferred: dict[tuple[int, str], str] = {}
     batch: list[tuple[Item, dict[str, Any]]] = []
     written = 0
 
@@ -152,14 +168,14 @@ def write_fields(
                 values = dict(item.synced)
                 clash = _clash(written_to.setdefault(lead_id, {}), values, item)
                 if clash is not None:
-                    skipped[(item.campaign_id, item.key)] = clash
+                    deferred[(item.campaign_id, item.key)] = clash
                     continue
                 batch.append((item, {"id": lead_id, **values}))
                 if len(batch) >= BATCH:
                     flush()
             seen.remember(written_to)
         flush()
-    return skipped, written
+    return FieldsWritten(written=written, skipped=skipped, deferred=deferred)
 
 
 def _refused(config: Config, item: Item, guards: dict[str, FieldGuard | None]) -> str | None:
@@ -178,14 +194,14 @@ def _refused(config: Config, item: Item, guards: dict[str, FieldGuard | None]) -
 class _Written:
     """The values written to each lead's fields this run, in a private temporary SQLite
     table (``sqlite3.connect("")``: on disk, removed when closed): the first value of
-    each (lead, field), with its row, as ``_clash`` needs them."""
+    each (lead, field), with its row (``source row N``), as ``_clash`` needs them."""
 
     def __init__(self) -> None:
         self._conn = sqlite3.connect("", isolation_level=None)
         self._conn.execute("PRAGMA journal_mode = OFF")
         self._conn.execute(
             "CREATE TABLE written (lead_id INTEGER NOT NULL, name TEXT NOT NULL,"
-            " value TEXT NOT NULL, row INTEGER NOT NULL, PRIMARY KEY (lead_id, name))"
+            " value TEXT NOT NULL, row TEXT NOT NULL, PRIMARY KEY (lead_id, name))"
         )
 
     def __enter__(self) -> _Written:
@@ -194,9 +210,9 @@ class _Written:
     def __exit__(self, *exc_info: object) -> None:
         self._conn.close()
 
-    def values(self, lead_ids: set[int]) -> dict[int, dict[str, tuple[str, int]]]:
+    def values(self, lead_ids: set[int]) -> dict[int, dict[str, tuple[str, str]]]:
         """lead id -> field -> (value, row) for those of ``lead_ids`` written to before."""
-        out: dict[int, dict[str, tuple[str, int]]] = {}
+        out: dict[int, dict[str, tuple[str, str]]] = {}
         wanted = sorted(lead_ids)
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
@@ -208,7 +224,7 @@ class _Written:
                 out.setdefault(lead_id, {})[name] = (value, row)
         return out
 
-    def remember(self, written_to: Mapping[int, Mapping[str, tuple[str, int]]]) -> None:
+    def remember(self, written_to: Mapping[int, Mapping[str, tuple[str, str]]]) -> None:
         self._conn.execute("BEGIN")
         try:
             self._conn.executemany(
@@ -228,19 +244,18 @@ class _Written:
         self._conn.execute("COMMIT")
 
 
-def _clash(
-    seen: dict[str, tuple[str, int]], values: Mapping[str, str], item: Item
-) -> tuple[str, str] | None:
+def _clash(seen: dict[str, tuple[str, str]], values: Mapping[str, str], item: Item) -> str | None:
     """Two items of one run writing different values to one lead's field: the second
-    waits for the next run (after the first was triggered), so each email shows its own."""
+    waits for the next run (after the first was triggered), so each email shows its own.
+    The words name both rows and every field written with another value, as the plan's
+    ``» deferred`` lines do (``plan.notes.deferred_words``)."""
+    differs = [n for n, v in values.items() if n in seen and seen[n][0] != v]
+    if differs:
+        first = seen[differs[0]][1]
+        return (
+            f"{item.key}: {item.source} row {item.row} goes after {first}"
+            f" (differs: {', '.join(differs)})"
+        )
     for name, value in values.items():
-        if name in seen and seen[name][0] != value:
-            return (
-                "",
-                f"lead field '{name}' of this lead is written with another value for row"
-                f" {seen[name][1]} in this run; a lead field holds one value, so this row is"
-                " sent by the next run",
-            )
-    for name, value in values.items():
-        seen.setdefault(name, (value, item.row))
+        seen.setdefault(name, (value, f"{item.source} row {item.row}"))
     return None

@@ -18,6 +18,7 @@ from mktsync.items import Item
 from mktsync.ledger import Ledger
 from mktsync.marketo import NotSent, Stop
 from mktsync.plan import Plan
+from mktsync.plan.quota import QuotaRoom
 
 
 class StopRequest(Stop):
@@ -121,6 +122,10 @@ class CampaignReport:
     changed: int = 0  # changed since sent, not resent (retrigger: never)
     skipped: str | None = None  # preflight's reasons
     failures: list[str] = field(default_factory=list)
+    # Deferred to the next run: another row of the run writes the lead's fields first
+    # (issue 22; by the plan, or found by apply); not sent, not marked.  A few named.
+    deferred: int = 0
+    deferrals: list[str] = field(default_factory=list)
 
     @property
     def leads_missing(self) -> int:
@@ -158,6 +163,13 @@ class ApplyReport:
     stats: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     schedules: list[ScheduleReport] = field(default_factory=list)  # batch campaigns
+    # Today's quota as the run read it before its first call (issue 24), and whether the
+    # room it leaves (``quota_reserve``) stopped the run: calls past it were kept home.
+    quota: QuotaRoom | None = None
+    reserve_stopped: bool = False
+    # Invalid rows, each once however many campaigns read it (source and row; the plan's
+    # ``Summary.invalid``); None: the campaigns' own counts, summed.
+    invalid_rows: int | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -170,9 +182,12 @@ class ApplyReport:
             Shortfall.UNKNOWN: sum(x.leads_unknown for x in c),
             Shortfall.MISSING: sum(x.leads_missing for x in c if not x.missing_skip),
             Shortfall.MISSING_SKIPPED: sum(x.leads_missing for x in c if x.missing_skip),
-            Shortfall.INVALID: sum(x.invalid for x in c),
+            Shortfall.INVALID: (
+                sum(x.invalid for x in c) if self.invalid_rows is None else self.invalid_rows
+            ),
             Shortfall.NOT_ATTEMPTED: sum(x.leads_not_attempted for x in c),
             Shortfall.CHANGED: sum(x.changed for x in c),
+            Shortfall.DEFERRED: sum(x.deferred for x in c),
             Shortfall.HELD_UNKNOWN: self.unsettled,
             Shortfall.RUNS_FAILED: sum(len(x.failed) for x in s),
             Shortfall.RUNS_UNKNOWN: sum(len(x.unknown) for x in s),
@@ -191,6 +206,7 @@ class ApplyReport:
             counts=counts,
             refused=sum(1 for x in c if x.skipped) + sum(1 for x in s if x.skipped),
             quota_stopped=self.quota_stopped,
+            reserve_stopped=self.reserve_stopped,
             stopped_by=self.stopped_by,
             stop_code=self.stop_code,
         )
@@ -222,5 +238,9 @@ class ApplyReport:
             "leads_missing",
             "invalid",
             "changed",
+            "deferred",
         )
-        return {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
+        totals = {k: sum(getattr(c, k) for c in self.campaigns) for k in keys}
+        if self.invalid_rows is not None:  # rows, each once (issue 22), as the last line says
+            totals["invalid"] = self.invalid_rows
+        return totals

@@ -18,7 +18,11 @@ The outcome rule (DESIGN.md, "never twice, never lost"):
 
 A kill at any moment therefore leaves each item new, ``pending`` (read as unknown) only
 if its call was on the wire, or settled.  607 (daily quota) stops new calls; what was sent
-stays sent, the rest is left for the next run.  So does a ``StopRequest`` (the CLI sets it
+stays sent, the rest is left for the next run.  Before its first call a run reads today's
+usage of the instance and holds itself to the room ``quota_reserve`` leaves the other API
+users (``plan.quota``): when its preparation and a first send do not fit it sends nothing,
+else no call past the room leaves (``marketo.CallBudget``); either way exit 4, the rest
+waits for the next run.  So does a ``StopRequest`` (the CLI sets it
 on SIGINT, SIGTERM or SIGHUP, and the client waits on it): no new call starts, a call
 still waiting for its turn returns at once, *not attempted*, its items untouched; calls in
 flight finish and are recorded, and the report says what was not attempted.
@@ -60,13 +64,16 @@ from mktsync.errors import (
 )
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
-from mktsync.marketo import MarketoClient, NotSent, OutcomeUnknown, Qualification
+from mktsync.marketo import CallBudget, MarketoClient, NotSent, OutcomeUnknown, Qualification
 from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
+from mktsync.plan.notes import deferred_words
 from mktsync.plan.qualify import CampaignSeen, campaign_risk, load_seen, save_seen
+from mktsync.plan.quota import QuotaRoom, needed_calls
 from mktsync.plan.records import SpilledCalls
 
 Outcome = Literal["sent", "failed", "unknown", "quota", "not_attempted"]
+DEFERRALS_LISTED = 50  # deferred rows a campaign's report names (all are counted)
 Event = Mapping[str, Any]
 
 
@@ -149,18 +156,22 @@ def apply_config(
         )
         report = ApplyReport(run_id=run_id, plan=plan, campaigns=[])
         status = EXIT_ERROR  # what the runs table says if something below raises
+        runner: _Runner | None = None
         try:
             runner = _Runner(config, plan, ledger, client, options, run_id, report)
             runner.run()
             run_schedules(plan, ledger, client, run_id, report, stopping=runner.stopping,
                           fail_fast=options.fail_fast, emit=runner.emit)  # fmt: skip
             runner.blame_limiter()
+            runner.note_reserve()  # before the verdict: a call kept home makes it exit 4
             status = report.exit_code
         except KeyboardInterrupt:
             report.interrupted = True
             status = 130
             raise
         finally:
+            if runner is not None:
+                runner.note_reserve()
             report.stats = _stats(client)
             ledger.finish_run(run_id, counts=report.counts(), exit_status=status)
     return report
@@ -327,23 +338,32 @@ class _Runner:
                 name=cp.name,
                 campaign_id=cp.campaign_id,
                 changed=cp.counts.get(Action.CHANGED, 0),
+                deferred=cp.counts.get(Action.DEFERRED, 0),
+                deferrals=[
+                    f"{d.item.key}: {deferred_words(d)}" for d in cp.deferred[:DEFERRALS_LISTED]
+                ],
                 missing_skip=cp.name in config.campaigns
                 and config.campaigns[cp.name].missing_leads == "skip",
             )
             for cp in plan.campaigns
         }
         report.campaigns = list(self.by_name.values())
+        report.invalid_rows = plan.summary.invalid  # rows, each once (issue 22)
         self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
         self.done_calls = 0
         # (campaign id, key) -> Marketo's (code, message): lead fields not written, no trigger
         self.field_skips: dict[tuple[int, str], tuple[str, str]] = {}
+        # (campaign id, key) -> why: another item of the run writes the lead's fields first
+        # (issue 22); not triggered, not marked: the next run sends it.
+        self.field_deferred: dict[tuple[int, str], str] = {}
         self.started = time.monotonic()
         self.limiter_lost: str | None = None  # why the shared limiter stopped sending
+        self.budget: CallBudget | None = None  # the room today's quota leaves (issue 24)
 
     def stopping(self) -> bool:
-        """No new call may start: the quota ran out, a call broke, a stop was requested, or
-        the shared limiter lost its store (``marketo.shared_limits``: exit 1, never a
-        private limiter instead)."""
+        """No new call may start: the quota (or the room its reserve leaves) ran out, a
+        call broke, a stop was requested, or the shared limiter lost its store
+        (``marketo.shared_limits``: exit 1, never a private limiter instead)."""
         requested = self.options.stop is not None and self.options.stop.is_set()
         if requested and not self.report.stopped_by:
             stop = self.options.stop
@@ -354,7 +374,8 @@ class _Runner:
         if lost is not None and self.limiter_lost is None:
             self.limiter_lost = lost
             self.emit("stopping", reason=lost)
-        return self.stop.is_set() or requested or lost is not None
+        spent = self.report.reserve_stopped or (self.budget is not None and self.budget.reached)
+        return self.stop.is_set() or requested or spent or lost is not None
 
     def blame_limiter(self) -> None:
         """When the shared limiter was lost and something was left unsent for it, the run
@@ -366,6 +387,11 @@ class _Runner:
         )
         if self.limiter_lost and left and not self.report.stopped_by:
             self.report.stopped_by, self.report.stop_code = self.limiter_lost, EXIT_ERROR
+
+    def note_reserve(self) -> None:
+        """A call was kept home for the reserve (``CallBudget.reached``): the room is spent."""
+        if self.budget is not None and self.budget.reached:
+            self.report.reserve_stopped = True
 
     def emit(self, event: str, **fields: Any) -> None:
         if self.options.on_event:
@@ -380,6 +406,8 @@ class _Runner:
                     self._not_attempted(cp.name, call)
             return
         try:
+            if not self._hold_to_quota():
+                return
             skipped = self._preflight()
             sendable = [cp for cp in self.plan.campaigns if cp.campaign_id not in skipped]
             # Streamed from the plan's spill (issue 16): apply does not list every item.
@@ -419,13 +447,12 @@ class _Runner:
                 for p in call.items
             )
             try:
-                self.field_skips, written = write_fields(
-                    self.config, field_items, resolution, self.client
-                )
+                fields = write_fields(self.config, field_items, resolution, self.client)
             except NotSent:  # a stop came while a field write waited: trigger nothing
                 self._none_attempted()
                 return
-            self.emit("fields", written=written, skipped=len(self.field_skips))
+            self.field_skips, self.field_deferred = dict(fields.skipped), dict(fields.deferred)
+            self.emit("fields", written=fields.written, skipped=len(self.field_skips))
             jobs = ((cp.name, call) for cp in sendable for call in cp.calls)
         calls = sum(len(cp.calls) for cp in sendable)
         # The leads the calls carry, from the counts (not by reading every call): new and
@@ -439,6 +466,32 @@ class _Runner:
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
         self.emit("finish", **self.report.counts())
+
+    def _hold_to_quota(self) -> bool:
+        """Read today's usage and hold the run to the room the reserve leaves (``plan.quota``).
+
+        False when the run's preparation and a first send do not fit: then nothing is
+        called and every call is *not attempted*.  Otherwise every later call takes one of
+        the room as it leaves (``MarketoClient.limit_calls``), and the first one past it is
+        kept home.  A run with no call to make reads nothing.
+        """
+        summary = self.plan.summary
+        if not summary.usage_calls:
+            return True
+        room = QuotaRoom.of(self.config.marketo.limits, self.client.daily_usage())
+        self.report.quota = room
+        fit = room.fit(summary)
+        self.emit("usage", used=room.used, reserve=room.reserve, room=room.room,
+                  needed=needed_calls(summary), fit=fit)  # fmt: skip
+        if fit == "none":
+            self.report.reserve_stopped = True
+            for cp in self.plan.campaigns:
+                for call in cp.calls:
+                    self._not_attempted(cp.name, call)
+            self.report.seconds = time.monotonic() - self.started
+            return False
+        self.budget = self.client.limit_calls(room.room)
+        return True
 
     def _preflight(self) -> set[int]:
         tokens: dict[int, set[str]] = {}
@@ -577,6 +630,12 @@ class _Runner:
                       outcome="no_leads", done=self.done_calls, total=self.total_calls,
                       elapsed=time.monotonic() - self.started)  # fmt: skip
             return
+        if self.field_deferred:
+            items = self._deferred(items)
+            if not items:  # every lead of the call waits for the next run: no trigger
+                with self.lock:
+                    self.done_calls += 1
+                return
         if self.field_skips:
             items = self._fields_failed(rep, call, items, lead_ids)
             if not items:  # no lead of the call had its fields written: no trigger
@@ -643,6 +702,19 @@ class _Runner:
             elapsed=time.monotonic() - self.started,
             **detail,
         )
+
+    def _deferred(self, items: list[Item]) -> list[Item]:
+        """Items apply found writing a lead's fields after another of the run (issue 22:
+        the plan could not see they name one lead): not triggered, not marked."""
+        later = [i for i in items if (i.campaign_id, i.key) in self.field_deferred]
+        if not later:
+            return items
+        with self.lock:
+            for item in later:
+                rep = self.by_name[item.campaign]  # a shared call lists others' items too
+                rep.deferred += 1
+                rep.deferrals.append(self.field_deferred[(item.campaign_id, item.key)])
+        return [i for i in items if (i.campaign_id, i.key) not in self.field_deferred]
 
     def _fields_failed(
         self, rep: CampaignReport, call: Call, items: list[Item], lead_ids: dict[str, int]

@@ -14,14 +14,15 @@ the last line by ``Verdict.ok`` and never reads the words back.  Invariants:
   item not resent, a skipped missing lead): the last line names it, and is not green;
 - every shortfall with a count shows in ``problems``, in ``Shortfall``'s order (the order
   the last line names them), and each says what it does to the exit code (``EXIT_OF``);
-- the exit code is DESIGN.md's table: a stop by signal, then the quota, then preflight,
-  then incomplete (3), then held for review (5, ``apply --reviewed``), else 0.
+- the exit code is DESIGN.md's table: a stop by signal, then the quota (Marketo's 607, or
+  the room ``quota_reserve`` leaves: both 4), then preflight, then incomplete (3), then
+  held for review (5, ``apply --reviewed``), else 0.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mktsync.errors import EXIT_ERROR, EXIT_HELD, EXIT_INCOMPLETE, EXIT_OK, EXIT_QUOTA
@@ -40,6 +41,7 @@ class Shortfall(enum.Enum):
     INVALID = "invalid"  # rows that could not be rendered
     NOT_ATTEMPTED = "not_attempted"
     CHANGED = "changed"  # changed since sent, not resent (retrigger: never)
+    DEFERRED = "deferred"  # another row writes the lead's fields first: the next run's
     HELD_UNKNOWN = "held_unknown"  # an earlier run's unknowns, not resent (``unsettled``)
     RUNS_FAILED = "runs_failed"
     RUNS_UNKNOWN = "runs_unknown"
@@ -51,8 +53,9 @@ class Shortfall(enum.Enum):
 
 
 # What each shortfall does to the exit code when nothing graver ended the run.  A missing
-# lead skipped, an invalid row, a changed item, or a lead not attempted (only ever with a
-# stop, the quota or preflight, which decide the code) leaves it at 0: the last line says so.
+# lead skipped, an invalid row, a changed item, a row deferred to the next run, or a lead
+# not attempted (only ever with a stop, the quota or preflight, which decide the code)
+# leaves it at 0: the last line says so.
 EXIT_OF: Mapping[Shortfall, int] = {
     Shortfall.FAILED: EXIT_INCOMPLETE,
     Shortfall.UNKNOWN: EXIT_INCOMPLETE,
@@ -61,6 +64,7 @@ EXIT_OF: Mapping[Shortfall, int] = {
     Shortfall.INVALID: EXIT_OK,
     Shortfall.NOT_ATTEMPTED: EXIT_OK,
     Shortfall.CHANGED: EXIT_OK,
+    Shortfall.DEFERRED: EXIT_OK,  # by design: the next run sends it (issue 22)
     Shortfall.HELD_UNKNOWN: EXIT_INCOMPLETE,  # an earlier run's unknowns are not settled
     Shortfall.RUNS_FAILED: EXIT_INCOMPLETE,
     Shortfall.RUNS_UNKNOWN: EXIT_INCOMPLETE,
@@ -77,6 +81,7 @@ class Cause(enum.Enum):
 
     STOPPED = "stopped"  # by a signal (``Verdict.stopped_by``)
     QUOTA = "quota"  # by Marketo's daily quota
+    RESERVE = "reserve"  # at the quota's reserve for other API users (limits.quota_reserve)
     REFUSED = "refused"  # preflight refused campaigns (``Verdict.refused``)
     SHORT = "short"  # not everything was sent
     ORPHANED = "orphaned"  # everything was sent, but batch runs for gone rows are scheduled
@@ -133,6 +138,7 @@ def decide(
     counts: Mapping[Shortfall, int],
     refused: int = 0,
     quota_stopped: bool = False,
+    reserve_stopped: bool = False,
     stopped_by: str | None = None,
     stop_code: int = 0,
 ) -> Verdict:
@@ -143,6 +149,8 @@ def decide(
         cause, exit_code = Cause.STOPPED, stop_code
     elif quota_stopped:
         cause, exit_code = Cause.QUOTA, EXIT_QUOTA
+    elif reserve_stopped:
+        cause, exit_code = Cause.RESERVE, EXIT_QUOTA
     elif refused:
         cause, exit_code = Cause.REFUSED, EXIT_ERROR
     else:
@@ -171,7 +179,7 @@ def decide(
 def _advice(cause: Cause, shortfalls: set[Shortfall]) -> Advice:
     """The most pressing thing to do, first match wins."""
     s = Shortfall
-    if cause in (Cause.STOPPED, Cause.QUOTA):
+    if cause in (Cause.STOPPED, Cause.QUOTA, Cause.RESERVE):
         return Advice.RESUME
     if cause is Cause.REFUSED:
         return Advice.FIX_PREFLIGHT
@@ -190,3 +198,26 @@ def _advice(cause: Cause, shortfalls: set[Shortfall]) -> Advice:
     if shortfalls & {s.CHANGED, s.RUNS_CHANGED}:
         return Advice.RETRIGGER
     return Advice.NEXT_RUN
+
+
+# ``apply`` over several environments (issue 24): one exit code for the job, the worst of
+# theirs.  A signal stopped every environment (one stop stops all), so it wins; then an
+# error a person must fix (1); then the quota (4: the run is cut short by design, and the
+# run after the reset also retries what failed); then failed or unknown items (3, which the
+# next run still reports); then items held for review (5); 0 last.  docs/exit-codes.md.
+SEVERITY = (EXIT_ERROR, EXIT_QUOTA, EXIT_INCOMPLETE, EXIT_HELD, EXIT_OK)
+
+
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of a job that applied to several environments.
+
+    >>> worst([0, 3, 4]), worst([5, 0]), worst([4, 1]), worst([1, 143]), worst([])
+    (4, 5, 1, 143, 0)
+    """
+    found = list(codes)
+    signals = [c for c in found if c > EXIT_HELD]  # 128 + the signal's number
+    if signals:
+        return max(signals)
+    known = [c for c in found if c in SEVERITY]
+    unknown = [c for c in found if c not in SEVERITY]  # 2 never comes from apply: an error
+    return EXIT_ERROR if unknown else min(known, key=SEVERITY.index, default=EXIT_OK)

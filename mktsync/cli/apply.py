@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from mktsync.cli.options import (
     Subparsers,
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     # Types only: the machinery is imported when apply runs, so building the command
     # line (``mktsync --help``, ``mktsync plan``) does not load it (issue 16).
     from mktsync.apply import ApplyReport
+    from mktsync.apply.result import StopRequest
     from mktsync.config.model import Config, EnvString
     from mktsync.emulator import Emulator
     from mktsync.marketo.shared_limits import SharedLimiter
@@ -68,9 +71,20 @@ def add_parser(sub: Subparsers) -> None:
         action="store_true",
         help="apply against an in-process Marketo emulator seeded from the config",
     )
-    p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="apply without asking: the consent a pipeline gives (CI=true is not consent)",
+    )
     add_ledger(p)
-    add_environment(p)
+    add_environment(p, repeatable=True)
+    p.add_argument(
+        "--all-envs",
+        action="store_true",
+        help="apply to every environment of 'environments:' at once, each with its own "
+        "Marketo, limits and ledger; one report each, the worst exit code wins",
+    )
     p.add_argument(
         "--record-only",
         action="store_true",
@@ -118,6 +132,10 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     output = output_of(args)
+    envs: list[str] = list(dict.fromkeys(args.env or ()))  # --env A --env B (in that order)
+    if args.all_envs and envs:
+        raise MktsyncError("apply: give --all-envs or --env, not both")
+    many = args.all_envs or len(envs) > 1
     request = ApplyRequest(
         target=find_config(args.file, args),
         config=args.config,
@@ -133,7 +151,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         log_format=args.log_format,
         policy=policy_from(args),
         output=output,
-        environment=environment_of(args),
+        environment=envs[0] if len(envs) == 1 else None if many else environment_of(args),
         record_only=args.record_only,
         why=args.why,
         new_ledger=args.new_ledger,
@@ -142,6 +160,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         reviewed=args.reviewed if args.reviewed is None else find_config(args.reviewed, args),
         max_age=args.max_age,
     )
+    if many:
+        return run_many(request, envs or None, out, err)
     return run_apply(request, out, err)
 
 
@@ -248,11 +268,13 @@ def _run(
     *,
     note: str | None = None,
     reviewed: Plan | None = None,
+    stop: StopRequest | None = None,
+    label: str | None = None,
 ) -> ApplyReport:
     from mktsync import git_commit
     from mktsync.apply import ApplyOptions, apply_config
     from mktsync.apply.instance import bound
-    from mktsync.apply.result import StopRequest
+    from mktsync.apply.result import StopRequest as Stop
     from mktsync.cli.progress import Progress
     from mktsync.cli.signals import orderly_stop
     from mktsync.config import display_name
@@ -267,7 +289,10 @@ def _run(
         log_format=request.log_format,
         every=0 if verbose else 5,
     )
-    stop = StopRequest()
+    stop = stop or Stop()  # one for all environments: a signal stops them all
+    on_event: Callable[[Mapping[str, Any]], None] = progress
+    if label is not None and request.log_format == "json":
+        on_event = lambda event: progress({**event, "environment": label})  # noqa: E731
     options = ApplyOptions(
         stop=stop,
         retry_unknown=request.retry_unknown,
@@ -275,7 +300,7 @@ def _run(
         lock_timeout=request.lock_timeout,
         campaigns=request.campaigns,
         git_commit=git_commit(config.base_dir),
-        on_event=None if quiet and request.log_format == "text" else progress,
+        on_event=None if quiet and request.log_format == "text" else on_event,
         campaign_info=campaign_info_path(ledger_url, config.base_dir),
         note=note,
         now=request.now[1] if request.now else None,
@@ -476,3 +501,205 @@ def _confirm(
 def paint_verdict(line: str, *, ok: bool) -> str:
     """The last line in green when all is well, else in bold yellow: it must not be missed."""
     return f"\x1b[{'32' if ok else '33;1'}m{line}\x1b[0m"
+
+
+# -- several environments at once (issue 24) -------------------------------------------
+
+
+class _Labelled:
+    """A text stream whose every line starts ``[NAME] ``: environments run side by side."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self._stream, self._prefix, self._fresh = stream, f"[{label}] ", True
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            for part in text.replace("\r", "\n").splitlines(keepends=True):
+                self._stream.write((self._prefix if self._fresh else "") + part)
+                self._fresh = part.endswith("\n")
+            return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False  # no progress bar drawn over another environment's lines
+
+
+def run_many(request: ApplyRequest, names: list[str] | None, out: TextIO, err: TextIO) -> int:
+    """``apply --env A --env B`` or ``--all-envs`` (``names`` None): each environment as
+    ``apply --env NAME`` would apply it, side by side, each with its own Marketo, limits,
+    ledger and credentials; one report each; the worst exit code (``verdict.worst``).
+
+    Everything that may refuse a run (the config of every environment, its credentials,
+    a moved ledger, consent) is checked for all of them before any sends: one refusal and
+    nothing is sent anywhere.  Once they run, an error in one (a locked ledger, bad
+    credentials) ends that one only; a signal stops them all.
+    """
+    from mktsync.apply.admission import consent, ledger_start, named_environment
+    from mktsync.apply.result import StopRequest
+    from mktsync.apply.verdict import worst
+    from mktsync.cli.signals import orderly_stop
+    from mktsync.sources.contract import load_checked
+
+    _many_usage(request)
+    if names is None:
+        top = load_checked(request.target, policy=request.policy)
+        names = list(top.environments)
+        if not names:
+            raise MktsyncError(
+                f"apply --all-envs: {request.target} declares no 'environments:' to apply to"
+            )
+    given = consent(
+        assume_yes=request.assume_yes,
+        emulator=request.emulator,
+        ci=os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"),
+        saved=False,
+        interactive=sys.stdin is not None and sys.stdin.isatty(),
+    )
+    prepared: list[tuple[str, Config, ApplyRequest, str | None]] = []
+    for name in names:
+        config = load_checked(request.target, policy=request.policy, environment=name)
+        for warning in config.warnings:
+            err.write(f"[{name}] {warning}\n")
+        env_request = dataclasses.replace(request, environment=name)
+        if request.campaign_ids:
+            chosen = selected_campaigns(
+                config.campaigns, list(request.campaigns or ()), list(request.campaign_ids)
+            )
+            env_request = dataclasses.replace(env_request, campaigns=tuple(chosen or ()))
+        note = None
+        if not request.emulator:
+            named_environment(config, made=None)
+            note = ledger_start(
+                config,
+                ledger_url=None,
+                new_ledger=False,
+                why=None,
+                base=request.base,
+                who=os.environ.get("MKTSYNC_WHO", "").strip() or None,
+            ).note
+        prepared.append((name, config, env_request, note))
+    stop = StopRequest()
+    results: dict[str, ApplyReport | MktsyncError] = {}
+    crashes: list[BaseException] = []
+    with ExitStack() as stack:
+        runs = []
+        for name, config, env_request, note in prepared:
+            endpoint, ledger_url, _emu = stack.enter_context(_endpoint(config, env_request, err))
+            saved = None
+            if given == "ask":
+                err.write(f"environment {name}:\n")
+                saved = _confirm(config, ledger_url, env_request, out, err)
+                if saved is None:
+                    err.write("nothing applied in any environment\n")
+                    return EXIT_ERROR
+            runs.append((name, config, saved, endpoint, ledger_url, env_request, note))
+
+        def one(name: str, config: Config, saved: Plan | None, endpoint: Endpoint,
+                ledger_url: str, env_request: ApplyRequest, note: str | None) -> None:  # fmt: skip
+            labelled = cast(TextIO, _Labelled(err, name))  # write, flush, isatty suffice
+            try:
+                results[name] = _run(config, saved, endpoint, ledger_url, env_request,
+                                     labelled, note=note, stop=stop, label=name)  # fmt: skip
+            except MktsyncError as exc:
+                results[name] = exc
+            except BaseException as exc:  # a bug: the command's crash handler reports it
+                crashes.append(exc)
+
+        threads = [threading.Thread(target=one, args=r, name=f"apply-{r[0]}") for r in runs]
+        with orderly_stop(stop, err):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():  # short waits: the signal handler runs between them
+                    thread.join(0.2)
+    if crashes:
+        raise crashes[0]
+    codes = [_code(results[name]) for name in names]
+    _report_many(names, results, request, out)
+    return worst(codes)
+
+
+def _code(result: ApplyReport | MktsyncError) -> int:
+    return result.exit_code
+
+
+def _many_usage(request: ApplyRequest) -> None:
+    """What only makes sense for one environment is refused with several."""
+    if _is_plan(request.target):
+        raise MktsyncError(
+            f"a saved plan ({request.target}) is for the one environment it was made for: "
+            "apply it without --env/--all-envs, or give the config to apply to several"
+        )
+    one = (
+        (request.reviewed, "--reviewed (a reviewed plan is for one environment)"),
+        (request.record_only, "--record-only"),
+        (request.new_ledger, "--new-ledger"),
+        (request.ledger_url, "--ledger (each environment has its own ledger)"),
+        (request.config, "--config"),
+        (request.max_age is not None, "--max-age"),
+    )
+    for given, option in one:
+        if given:
+            raise MktsyncError(f"apply to several environments cannot be used with {option}")
+
+
+def _report_many(
+    names: list[str],
+    results: Mapping[str, ApplyReport | MktsyncError],
+    request: ApplyRequest,
+    out: TextIO,
+) -> None:
+    """One report per environment, in the order given: text sections, or a JSON list; then,
+    in text, the last line: every environment's exit code and the job's."""
+    from mktsync.apply.verdict import worst
+    from mktsync.errors import one_line
+    from mktsync.report.outcome import apply_to_json, render_apply_markdown, render_apply_text
+
+    if request.report_format == "json":
+        reports = [
+            {
+                "environment": name,
+                "exit_code": r.exit_code,
+                "errors": [one_line(x) for x in r.lines()],
+            }
+            if isinstance(r, MktsyncError)
+            else apply_to_json(r)
+            for name, r in ((n, results[n]) for n in names)
+        ]
+        out.write(json.dumps(reports, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for name in names:
+            result = results[name]
+            out.write(f"== environment {name} ==\n")
+            if isinstance(result, MktsyncError):
+                out.writelines(f"error: {one_line(line)}\n" for line in result.lines())
+                continue
+            text = render_apply_text(result, limit=request.output.rows(10))
+            lines = text.rstrip("\n").split("\n")
+            if request.output.quiet:
+                lines = [line for line in lines[:-1] if line.startswith("warning:")] + lines[-1:]
+            out.write("\n".join(lines) + "\n\n")
+        codes = {name: _code(results[name]) for name in names}
+        job = worst(codes.values())
+        each = ", ".join(f"{name} exit {code}" for name, code in codes.items())
+        line = (
+            f"{plural_envs(len(names))}: {each}; the job exits {job}, the worst "
+            "(docs/exit-codes.md)."
+        )
+        if request.output.use_color(out):
+            line = paint_verdict(line, ok=all(c == 0 for c in codes.values()))
+        out.write(line + "\n")
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as f:
+            for name in names:
+                result = results[name]
+                if not isinstance(result, MktsyncError):
+                    f.write(render_apply_markdown(result))
+
+
+def plural_envs(n: int) -> str:
+    return f"{n} environment{'s' if n != 1 else ''}"

@@ -91,14 +91,19 @@ def add_base(p: argparse.ArgumentParser) -> None:
 ENV_VARIABLE = "MKTSYNC_ENV"
 
 
-def add_environment(p: argparse.ArgumentParser, *, default: object = None) -> None:
-    """``--env NAME``: which of the config's ``environments:`` (default: ``$MKTSYNC_ENV``)."""
+def add_environment(
+    p: argparse.ArgumentParser, *, default: object = None, repeatable: bool = False
+) -> None:
+    """``--env NAME``: which of the config's ``environments:`` (default: ``$MKTSYNC_ENV``).
+    ``repeatable`` (``apply``): ``--env A --env B`` gives a list."""
     p.add_argument(
         "--env",
         metavar="NAME",
         default=default,
+        action="append" if repeatable else "store",
         help="the environment (Marketo instance and ledger) from 'environments:' "
-        f"(default: ${ENV_VARIABLE}; without either, the top-level marketo and ledger)",
+        f"(default: ${ENV_VARIABLE}; without either, the top-level marketo and ledger)"
+        + ("; give it again to apply to several environments at once" if repeatable else ""),
     )
 
 

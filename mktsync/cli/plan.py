@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from mktsync.cli.options import (
     Subparsers,
+    UsageError,
     add_base,
     add_campaign,
     add_campaign_id,
@@ -43,8 +44,8 @@ def add_parser(sub: Subparsers) -> None:
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help="exit 2 when there are changes (calls to send, or changed items not resent), "
-        "0 when there are none",
+        help="exit 2 when an apply would change Marketo or not end with 0 (docs/exit-codes.md), "
+        "0 when it would change nothing",
     )
     p.add_argument(
         "--ref",
@@ -59,6 +60,12 @@ def add_parser(sub: Subparsers) -> None:
     add_campaign_id(p)
     add_retry_unknown(p)
     p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
+    p.add_argument(
+        "--usage",
+        action="store_true",
+        help="also read today's API usage of the instance (one read-only call to Marketo with "
+        "the config's credentials) and show it in the budget line; not with --untrusted",
+    )
     add_policy(p, untrusted=True)
     p.set_defaults(handler=run)
 
@@ -72,6 +79,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.report.text import render_text_summary
 
     output = output_of(args)
+    if args.usage and args.untrusted:
+        raise UsageError(
+            "mktsync plan: --usage cannot be used with --untrusted: an unreviewed config must "
+            "not choose where Marketo's credentials are sent"
+        )
     pinned = now_of(args)  # a bad --now fails before anything is read
     path = find_config(args.file, args)
     campaigns = args.campaign
@@ -90,6 +102,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         environment=environment_of(args),
         base=args.base,
         now=pinned[1] if pinned else None,
+        usage=args.usage,
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")

@@ -125,6 +125,8 @@ class Limits:
     concurrency: int = LIMITS["concurrency"]
     daily_quota: int = LIMITS["daily_quota"]
     safety_margin: float = float(LIMITS["safety_margin"])  # share of `calls` left to others
+    # Share of `daily_quota` apply leaves to other API users (issue 24; plan.quota).
+    quota_reserve: float = float(LIMITS["quota_reserve"])
     # The PostgreSQL database whose tables hold the instance's limits, shared by every
     # process that names it (marketo.shared_limits); None: the ledger's, if PostgreSQL.
     shared: EnvString | None = None

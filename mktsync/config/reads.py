@@ -19,6 +19,7 @@ braces (which always renders non-empty, so always true).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from jinja2 import nodes
 
@@ -26,9 +27,11 @@ from mktsync.row import Row
 from mktsync.sandbox import make_environment
 
 __all__ = [
+    "Comparison",
     "Read",
     "as_condition",
     "column_of",
+    "comparisons",
     "constant_when",
     "fields_read",
     "is_braced",
@@ -66,6 +69,58 @@ def fields_read(tree: nodes.Template) -> list[Read]:
         if column is not None:
             found.append(Read(column=column, line=node.lineno))
     return sorted(found, key=lambda r: r.line)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """A column compared with literals in a ``when``: ``row.status == 'registered'``,
+    ``!=``, ``in ['a', 'b']`` or ``not in [...]`` (either side first for ``==``/``!=``).
+
+    >>> tree = make_environment().parse(as_condition("row.status in ['a', 'b']"))
+    >>> [(c.text, c.literals) for c in comparisons(tree)]
+    [("row.status in ['a', 'b']", ('a', 'b'))]
+    """
+
+    column: str
+    op: str  # "==", "!=", "in", "not in"
+    literals: tuple[Any, ...]
+
+    @property
+    def text(self) -> str:
+        """The comparison as written (spacing and quotes normalised)."""
+        column = f"row.{self.column}" if self.column.isidentifier() else f"row[{self.column!r}]"
+        if self.op in ("in", "not in"):
+            return f"{column} {self.op} {list(self.literals)!r}"
+        return f"{column} {self.op} {self.literals[0]!r}"
+
+
+_OPS = {"eq": "==", "ne": "!=", "in": "in", "notin": "not in"}
+
+
+def comparisons(tree: nodes.Template) -> list[Comparison]:
+    """Every ``row.X`` compared with literals in the template, in source order: what the
+    plan checks against the values the rows hold (a literal no row holds is a typo)."""
+    found: list[tuple[int, Comparison]] = []
+    for node in tree.find_all(nodes.Compare):
+        if len(node.ops) != 1 or node.ops[0].op not in _OPS:
+            continue  # a chain (a < b < c) or an order: no value to look for
+        op, left, right = _OPS[node.ops[0].op], node.expr, node.ops[0].expr
+        if op in ("==", "!=") and column_of(right) is not None:
+            left, right = right, left  # 'registered' == row.status
+        column = column_of(left)
+        if column is None:
+            continue
+        if op in ("in", "not in"):
+            items = right.items if isinstance(right, nodes.List | nodes.Tuple) else None
+            if not items or not all(isinstance(i, nodes.Const) for i in items):
+                continue
+            literals = tuple(i.value for i in items if isinstance(i, nodes.Const))
+        elif isinstance(right, nodes.Const):
+            literals = (right.value,)
+        else:
+            continue
+        found.append((node.lineno, Comparison(column=column, op=op, literals=literals)))
+    return [c for _, c in sorted(found, key=lambda pair: pair[0])]
 
 
 def reads_row_dynamically(tree: nodes.Template) -> bool:

@@ -10,6 +10,9 @@ Order of checks for a REST call, and whether it counts toward window and quota::
     content type -> 612, JSON -> 609                          counted
     fault (random or scripted)                                604/608/611 not counted
     endpoint -> result, or 1xxx / 611 ...
+
+Every counted call is also counted in ``World.usage`` under its client's API user (what
+``stats/usage.json`` reports); today's seeded usage of other users uses up the quota.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from mktsync.emulator.identity import Identity
 from mktsync.emulator.journal import Journal, body_for_journal, redact_params
 from mktsync.emulator.limits import Limiter
 from mktsync.emulator.options import EmulatorOptions
+from mktsync.emulator.usage import user_of
 from mktsync.emulator.world import World
 
 MAX_URI = 8 * 1024
@@ -97,6 +101,7 @@ class App:
             count_rejected=options.count_rejected,
             clock=clock,
         )
+        self.limiter.spend(world.usage.day(0)["total"])  # other integrations' calls today
         self._ids = RequestIds()
         self._latency = random.Random(options.random_seed)
         self.latency: tuple[float, float] = options.latency  # changeable while serving
@@ -140,6 +145,9 @@ class App:
             return failure(request_id, code, _auth_message(code, req, query))
         admission = self.limiter.admit()
         entry["counted"] = admission.counted
+        user = user_of(self.identity.client_of(_token(req, query)) or "")
+        if admission.counted:
+            self.world.usage.count(user)
         if admission.code is not None:
             return failure(request_id, admission.code, self._limit_message(admission.code))
         try:
@@ -151,6 +159,7 @@ class App:
             self.limiter.release()
         if reply.codes and reply.codes[0] in UNCOUNTED_CODES:
             self.limiter.refund()
+            self.world.usage.count(user, -1)
             entry["counted"] = False
         return reply
 
@@ -294,6 +303,15 @@ def method_override(req: Request, query: Mapping[str, list[str]]) -> str | None:
         return None
     form = parse_qs(req.body.decode(errors="replace"), keep_blank_values=True)
     return form["_method"][0] if form.get("_method") else None
+
+
+def _token(req: Request, query: Mapping[str, list[str]]) -> str:
+    """The access token a call carries: the bearer header, else ``access_token`` (whether
+    the query form is accepted is ``App._auth``'s business)."""
+    scheme, _, token = req.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return query["access_token"][0] if query.get("access_token") else ""
 
 
 def _identity_reply(status: int, body: Mapping[str, Any]) -> Reply:

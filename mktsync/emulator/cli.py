@@ -18,6 +18,7 @@ from mktsync.emulator.emulator import Emulator
 from mktsync.emulator.faults import parse_spec
 from mktsync.emulator.options import EmulatorOptions, parse_latency
 from mktsync.emulator.seed import build_world, load_seed
+from mktsync.emulator.usage import parse_usage_option
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -35,6 +36,13 @@ def _faults(text: str) -> str:
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
     return text
+
+
+def _usage(text: str) -> dict[str, object]:
+    try:
+        return parse_usage_option(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,11 +68,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="accept access_token in the query string (deprecated by Marketo)",
     )
     parser.add_argument("--random-seed", type=int, default=None, metavar="N")
+    parser.add_argument(
+        "--usage",
+        type=_usage,
+        action="append",
+        default=[],
+        metavar="USER=COUNT",
+        help="calls another API user made today, e.g. crm@example.com=46000 (repeatable; "
+        "stats/usage.json reports them and they use up the daily quota)",
+    )
 
 
 def build_emulator(args: argparse.Namespace) -> Emulator:
     """The Emulator the parsed arguments describe; ValueError/OSError on bad input."""
     seed = load_seed(args.seed) if args.seed else None
+    if getattr(args, "usage", None):
+        seed = {**(seed or {}), "usage": [*((seed or {}).get("usage") or []), *args.usage]}
     build_world(seed)  # validate the seed before binding the port
     options = EmulatorOptions(
         token_ttl=args.token_ttl,

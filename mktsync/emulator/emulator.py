@@ -20,6 +20,7 @@ from mktsync.emulator.identity import Identity
 from mktsync.emulator.options import EmulatorOptions
 from mktsync.emulator.seed import build_world, clients_of, faults_of
 from mktsync.emulator.server import EmulatorServer
+from mktsync.emulator.usage import DAYS_KEPT, seed_usage
 
 
 class Emulator:
@@ -187,6 +188,17 @@ class Emulator:
             "lead_index": self.lead_index(),
         }
 
+    def usage(self) -> list[dict[str, Any]]:
+        """The last 7 days of API usage by API user, today first (``stats/usage.json``'s
+        figures, read without a token and without counting)."""
+        return [self._app.world.usage.day(n) for n in range(DAYS_KEPT)]
+
+    def add_usage(self, entries: list[dict[str, Any]]) -> None:
+        """Other integrations' calls (``[{"userId", "count", "days_ago"?}]``): they show in
+        ``stats/usage.json`` and today's use up the daily quota.  ValueError on a bad entry."""
+        app = self._app
+        app.limiter.spend(seed_usage(app.world.usage, entries, "POST /_emulator/usage"))
+
     def lead_index(self) -> dict[str, Any]:
         """Which lookup fields are indexed, and how many leads were read to build them."""
         with self._app.world.lock:
@@ -210,6 +222,7 @@ class Emulator:
             "leads": self.leads,
             "activities": self.activities,
             "stats": self.stats,
+            "usage": self.usage,
         }
         if method == "GET" and name in views:
             return 200, views[name]()
@@ -221,6 +234,12 @@ class Emulator:
                 return 200, [self._post_activity(a) for a in json.loads(body or b"[]")]
             except (ValueError, KeyError, TypeError) as err:
                 return 400, {"error": str(err)}
+        if method == "POST" and name == "usage":
+            try:
+                self.add_usage(json.loads(body or b"[]"))
+            except (ValueError, KeyError, TypeError) as err:
+                return 400, {"error": str(err)}
+            return 200, self.usage()
         if method == "POST" and name == "faults":
             try:
                 self._post_faults(json.loads(body or b"{}"))

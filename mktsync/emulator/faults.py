@@ -57,6 +57,8 @@ ENDPOINTS = (
     "paging_token",
     "activities",
     "activity_types",
+    "usage",
+    "usage_last7days",
 )
 
 

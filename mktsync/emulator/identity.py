@@ -93,6 +93,12 @@ class Identity:
                 return "602"
             return None
 
+    def client_of(self, token: str) -> str | None:
+        """The client id a token was issued to (None: not a token of this instance)."""
+        with self._lock:
+            record = self._tokens.get(token)
+            return None if record is None else record.client_id
+
     def revoke_all(self) -> int:
         with self._lock:
             live = [t for t in self._tokens.values() if not t.revoked]

@@ -96,6 +96,11 @@ class Limiter:
             self._used = max(0, self._used - 1)
             self.counted -= 1
 
+    def spend(self, calls: int) -> None:
+        """Other API users' calls of today (seeded usage): they use up the daily quota too."""
+        with self._lock:
+            self._used += max(0, calls)
+
     def quota_used(self) -> int:
         with self._lock:
             return self._used

@@ -15,6 +15,7 @@ from mktsync.emulator import (
     lead_fields,
     lead_routes,
     token_routes,
+    usage_routes,
 )
 from mktsync.emulator.call import Call
 from mktsync.emulator.envelope import ApiError, Outcome
@@ -78,6 +79,10 @@ ROUTES = (
           handler=activity_routes.activities),
     Route(name="activity_types", method="GET", pattern=_p("/rest/v1/activities/types.json"),
           handler=activity_types.activity_types),
+    Route(name="usage", method="GET", pattern=_p("/rest/v1/stats/usage.json"),
+          handler=usage_routes.usage),
+    Route(name="usage_last7days", method="GET", pattern=_p("/rest/v1/stats/usage/last7days.json"),
+          handler=usage_routes.last7days),
 )  # fmt: skip
 
 

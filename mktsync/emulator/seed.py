@@ -15,6 +15,7 @@
     leads:
       - {id: 318592, email: ada@example.com, firstName: Ada}
     faults: {rates: {"606": 0.05}, script: [{endpoint: trigger, nth: 7, fault: lost}], seed: 1}
+    usage: [{userId: crm@example.com, count: 46000}, {userId: bi@example.com, count: 900, days_ago: 1}]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import yaml
 
 from mktsync.emulator.lead_fields import schema_entry
+from mktsync.emulator.usage import seed_usage
 from mktsync.emulator.world import (
     ROOT_FOLDER_ID,
     RULES,
@@ -84,6 +86,7 @@ def _build_world(seed: Mapping[str, Any]) -> World:
         "leads",
         "lead_fields",
         "faults",
+        "usage",
     }
     if unknown:
         raise ValueError(f"seed: unknown keys {sorted(unknown)}")
@@ -127,6 +130,7 @@ def _build_world(seed: Mapping[str, Any]) -> World:
         lead = {"createdAt": stamp, "updatedAt": stamp, **raw}
         lead["id"] = int(raw["id"])
         world.add_lead(lead)
+    seed_usage(world.usage, seed.get("usage") or [])
     return world
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from mktsync.emulator.faults import ActivityFaults
 from mktsync.emulator.lead_index import LeadIndex
+from mktsync.emulator.usage import UsageBook
 
 
 def lead_db_time(moment: datetime | None = None) -> str:
@@ -127,6 +128,7 @@ class World:
     activities: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     activity_faults: ActivityFaults = field(default_factory=ActivityFaults)  # how it pages
     clones_by_day: dict[str, int] = field(default_factory=dict)
+    usage: UsageBook = field(default_factory=UsageBook, repr=False)  # stats/usage.json
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     index: LeadIndex = field(default_factory=LeadIndex, repr=False)
     lead_fields: set[str] = field(default_factory=set, repr=False)  # every field any lead has

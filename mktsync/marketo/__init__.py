@@ -36,14 +36,17 @@ from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats, Stats
 from mktsync.marketo.stop import Stop
 from mktsync.marketo.transport import Sending
+from mktsync.marketo.usage import CallBudget, DailyUsage, ReserveReached, UserUsage
 
 __all__ = [
     "AuthError",
     "BatchTooLarge",
+    "CallBudget",
     "CampaignInfo",
     "ClientStats",
     "ConnectFailed",
     "CreateResult",
+    "DailyUsage",
     "Limiter",
     "MarketoAuth",
     "MarketoClient",
@@ -55,6 +58,7 @@ __all__ = [
     "Qualification",
     "QuotaExceeded",
     "RequestFailed",
+    "ReserveReached",
     "RetryPolicy",
     "Retryable",
     "Sending",
@@ -65,6 +69,7 @@ __all__ = [
     "TokenRejected",
     "Transient",
     "TriggerResult",
+    "UserUsage",
     "bare_token_name",
     "error_for",
     "instance_root",

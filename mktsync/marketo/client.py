@@ -40,6 +40,7 @@ from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats, Stats
 from mktsync.marketo.stop import Stop
 from mktsync.marketo.transport import Caller, Sending
+from mktsync.marketo.usage import CallBudget, DailyUsage
 
 MAX_TRIGGER_LEADS = 100
 MAX_TRIGGER_TOKENS = 100
@@ -400,6 +401,21 @@ class MarketoClient:
             f"available: {available}"
             for bare in check.missing
         ], check.calls
+
+    # -- today's usage (issue 24) ------------------------------------------------------
+
+    def daily_usage(self) -> DailyUsage:
+        """Today's API calls of the instance, by every API user (``stats/usage.json``: one
+        call, a read)."""
+        body = self._caller.call("usage", "GET", "/rest/v1/stats/usage.json", idempotent=True)
+        return DailyUsage.from_body(body)
+
+    def limit_calls(self, calls: int) -> CallBudget:
+        """From now on send at most ``calls`` more API calls (attempts, retries included):
+        past them a call raises ``ReserveReached`` before it leaves."""
+        budget = CallBudget(calls)
+        self._caller.budget = budget
+        return budget
 
     # -- leads -------------------------------------------------------------------------
 

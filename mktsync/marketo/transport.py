@@ -23,6 +23,8 @@ another thread's token renewal) ends in ``NotSent`` as soon as the stop is set, 
 cancelled run sends nothing more and leaves ``pending`` only what is on the wire.  A
 ``deadline`` (a read's time budget) ends the limiter's wait and the backoff the same way,
 in ``DeadlineReached``, when they would last past it; a call already on the wire finishes.
+With a ``budget`` (the calls a run may make today, issue 24), an attempt takes one as it
+leaves; once it is spent the call raises ``ReserveReached`` (a ``NotSent``) before it is marked.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from mktsync.marketo.limits import CallLimiter
 from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats
 from mktsync.marketo.stop import Deadline, Stop
+from mktsync.marketo.usage import CallBudget
 
 # Marketo stops lead endpoints after 30 s and Sync Leads after 90 s (marketo-api.md 7, 5);
 # waiting a little longer lets its own 604 reach us instead of our timeout.
@@ -93,6 +96,7 @@ class Caller:
         auth: MarketoAuth | None = None,
         stop: Stop | None = None,
     ) -> None:
+        self.budget: CallBudget | None = None  # the calls this run may still make today
         self._http = http
         self._limiter = limiter
         self._retry = retry
@@ -182,6 +186,8 @@ class Caller:
         self._check_stop("stopped before the call was sent")
         self._prepare_token()
         with self._limiter.slot(self._stop, deadline):
+            if self.budget is not None:
+                self.budget.take()  # ReserveReached: kept home, nothing marked
             if sending is not None:
                 sending.leaving()
             self._stats.call(endpoint)

@@ -55,7 +55,7 @@ from mktsync.plan.records import (
     SchedulePlan,
     action_of,
 )
-from mktsync.render import iter_runs
+from mktsync.render import WhenMiss, iter_runs
 
 __all__ = [  # a run and its ledger names live in ``mktsync.items``, the plan's records in ``records``
     "CLONE",
@@ -227,7 +227,8 @@ def _plan_one(
     counts = dict.fromkeys((c.value for c in BATCH_CLASSES), 0)
     items: list[ScheduleItem] = []
     invalid: list[InvalidItem] = []
-    for result in iter_runs(config, schedule, now):
+    misses: list[WhenMiss] = []
+    for result in iter_runs(config, schedule, now, when_misses=misses.extend):
         if result is None:
             counts[Action.FILTERED] += 1
         elif isinstance(result, InvalidItem):
@@ -276,6 +277,7 @@ def _plan_one(
         send=tuple(send),
         changed=tuple(changed),
         invalid=tuple(invalid),
+        when_misses=tuple(misses),
     )
 
 

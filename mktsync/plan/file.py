@@ -23,9 +23,12 @@ from mktsync.config.model import Limits
 from mktsync.errors import PlanError
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
+from mktsync.marketo.usage import DailyUsage
 from mktsync.plan.batch import schedule_plan_from_json, schedule_plan_json
 from mktsync.plan.filecalls import FileCalls, Where, read_streamed
-from mktsync.plan.fileshape import Damaged, damage, loads
+from mktsync.plan.fileshape import WHEN_NOTE, Damaged, damage, loads
+from mktsync.plan.notes import WHEN_MATCHES_NO_ROW, plan_notes
+from mktsync.plan.quota import QuotaRoom
 from mktsync.plan.records import (
     CLASSES,
     SAMPLES_PER_FIELD,
@@ -33,6 +36,7 @@ from mktsync.plan.records import (
     Call,
     CampaignPlan,
     ChangedItem,
+    DeferredItem,
     FieldWrite,
     Plan,
     PlannedItem,
@@ -43,6 +47,7 @@ from mktsync.plan.records import (
     lead_line,
     planned_from_lead,
 )
+from mktsync.render.values import WhenMiss
 
 FORMAT_VERSION = 1
 
@@ -63,6 +68,7 @@ def _header(plan: Plan) -> dict[str, Any]:
             "lookup_calls": s.lookup_calls,
             "preflight_calls": s.preflight_calls,
             **({"field_calls": s.field_calls} if s.field_calls else {}),
+            **({"usage_calls": s.usage_calls} if s.usage_calls else {}),
             "total_calls": s.total_calls,
             "missing_forecast": s.missing_forecast,
             "daily_quota": plan.limits.daily_quota,
@@ -74,13 +80,48 @@ def _header(plan: Plan) -> dict[str, Any]:
         },
         # Additive fields (format_version 1 stays): written only when there is something.
         **({"environment": plan.environment} if plan.environment else {}),
+        **({"usage": _usage_json(plan, plan.usage)} if plan.usage else {}),
         **({"new_ledger": plan.new_ledger.as_json()} if plan.new_ledger else {}),
+        **({"notes": notes} if (notes := _notes_json(plan)) else {}),
         **(
             {"schedules": [schedule_plan_json(sp) for sp in plan.schedules]}
             if plan.schedules
             else {}
         ),
     }
+
+
+def _usage_json(plan: Plan, usage: DailyUsage) -> dict[str, Any]:
+    """Today's usage as ``plan --usage`` read it, and the room it leaves (issue 24)."""
+    room = QuotaRoom.of(plan.limits, usage)
+    return {
+        **usage.as_json(),
+        "quota_reserve": room.share,
+        "reserve": room.reserve,
+        "room": room.room,
+        "fit": room.fit(plan.summary),
+    }
+
+
+def _notes_json(plan: Plan) -> list[dict[str, Any]]:
+    """Issue 22: what the plan says about its data (``plan.notes``), each with its words."""
+    return [n.as_json() for n in plan_notes(plan)]
+
+
+def _when_misses(data: dict[str, Any]) -> tuple[WhenMiss, ...]:
+    return tuple(
+        WhenMiss(
+            campaign=str(n["campaign"]),
+            comparison=str(n["comparison"]),
+            column=str(n["column"]),
+            literal=str(n["literal"]),
+            values=tuple(str(v) for v in n["values"]),
+            more=bool(n.get("more_values", False)),
+            nearest=None if n.get("nearest") is None else str(n["nearest"]),
+        )
+        for n in data.get("notes", [])
+        if n.get("kind") == WHEN_MATCHES_NO_ROW
+    )
 
 
 def _binding_json(binding: Binding) -> dict[str, str | None]:
@@ -280,10 +321,53 @@ def _tail_rows(cp: CampaignPlan) -> dict[str, Iterator[dict[str, Any]]]:
             }
             for c in cp.changed
         ),
+        **({"deferred": (_deferred_json(d) for d in cp.deferred)} if cp.deferred else {}),
         "invalid": (
             {"source": i.source, "row": i.row, "key": i.key, "reason": i.reason} for i in cp.invalid
         ),
     }
+
+
+def _deferred_json(d: DeferredItem) -> dict[str, Any]:
+    item = d.item
+    return {
+        "key": item.key,
+        "lead": item.lead,
+        "source": item.source,
+        "row": item.row,
+        "tokens": dict(item.tokens),
+        "fields": dict(item.synced),
+        "first": {
+            "campaign": d.first_campaign,
+            "source": d.first_source,
+            "row": d.first_row,
+            "key": d.first_key,
+        },
+        "differs": [{"name": n, "first": a, "this": b} for n, a, b in d.differs],
+    }
+
+
+def _deferred(c: dict[str, Any], x: dict[str, Any]) -> DeferredItem:
+    lead = str(x["lead"])
+    first = x["first"]
+    return DeferredItem(
+        item=Item(
+            campaign=c["name"],
+            campaign_id=int(c["campaign_id"]),
+            key=str(x["key"]),
+            lead_id=int(lead[3:]) if lead.startswith("id:") else None,
+            email=None if lead.startswith("id:") else lead,
+            tokens=tuple(x["tokens"].items()),
+            source=x["source"],
+            row=int(x["row"]),
+            synced=tuple(x.get("fields", {}).items()),
+        ),
+        first_campaign=str(first["campaign"]),
+        first_source=str(first["source"]),
+        first_row=int(first["row"]),
+        first_key=str(first["key"]),
+        differs=tuple((str(d["name"]), d["first"], d["this"]) for d in x["differs"]),
+    )
 
 
 def _campaign(cp: CampaignPlan, entries: Sequence[CampaignPlan] = ()) -> dict[str, Any]:
@@ -350,7 +434,7 @@ def load_plan(path: Path) -> Plan:
         raise PlanError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise PlanError(f"{path}: not a saved mktsync plan (format_version {FORMAT_VERSION})")
-    found = damage(data) or _instant_damage(data)
+    found = damage(data) or _instant_damage(data) or _notes_damage(data)
     if found:
         raise PlanError(f"{path}: damaged plan file: {found}")
     try:
@@ -381,6 +465,16 @@ def _instant_damage(data: dict[str, Any]) -> str | None:
             return f"now {exc}"
     problem = zone_problem(str(data.get("timezone") or "UTC"))
     return f"timezone: {problem}" if problem else None
+
+
+def _notes_damage(data: dict[str, Any]) -> str | None:
+    """What is wrong with a ``when`` warning the plan reads back (``_when_misses``)."""
+    for n, note in enumerate(data.get("notes", [])):
+        if note["kind"] == WHEN_MATCHES_NO_ROW:
+            found = damage(note, WHEN_NOTE, f"notes[{n}]")
+            if found:
+                return found
+    return None
 
 
 def _campaign_count(data: dict[str, Any]) -> int:
@@ -433,6 +527,7 @@ def _plan_from_json(
                 lookup_calls=int(c["lookup_calls"]),
                 one_lead_per_call=bool(c["one_lead_per_call"]),
                 changed=tuple(_changed(c, x) for x in c.get("changed", [])),
+                deferred=tuple(_deferred(c, x) for x in c.get("deferred", [])),
                 missing_forecast=int(c.get("missing_forecast", 0)),
                 field_leads=int(c.get("field_leads", 0)),
                 per_lead_token=c.get("per_lead_token"),
@@ -468,6 +563,8 @@ def _plan_from_json(
         now=_now_from(data),
         timezone=str(data.get("timezone") or "UTC"),
         binding=_binding_from(data.get("binding")),
+        usage=DailyUsage.from_body({"result": [data["usage"]]}) if data.get("usage") else None,
+        when_misses=_when_misses(data),
     )
 
 

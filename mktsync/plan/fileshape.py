@@ -188,10 +188,48 @@ CAMPAIGN = Obj(
             )
         ),
         "invalid": ListOf(Obj({"source": TEXT, "row": INT, "key": OPT_TEXT, "reason": TEXT})),
+        # Issue 22: rows deferred to the next run, as plan.file reads them back
+        "deferred": ListOf(
+            Obj(
+                {
+                    "key": TEXT,
+                    "lead": TEXT,
+                    "source": TEXT,
+                    "row": INT,
+                    "tokens": TOKENS,
+                    "fields": MapOf(Kind(("text", "null"))),
+                    "first": Obj({"campaign": TEXT, "source": TEXT, "row": INT, "key": TEXT}),
+                    "differs": ListOf(Obj({"name": TEXT, "first": OPT_TEXT, "this": OPT_TEXT})),
+                },
+                optional=frozenset({"fields"}),
+            )
+        ),
     },
     optional=frozenset(
-        {"missing_forecast", "field_leads", "per_lead_token", "fields_written", "changed"}
+        {
+            "missing_forecast",
+            "field_leads",
+            "per_lead_token",
+            "fields_written",
+            "changed",
+            "deferred",
+        }
     ),
+)
+# Issue 22: what the plan says about its data; of them plan.file reads back the warnings
+# of `when` literals no row holds (the others it derives again from the campaigns).
+# ``NOTE`` is every note; ``WHEN_NOTE`` what a ``when_matches_no_row`` note has besides.
+NOTE = Obj({"kind": TEXT, "campaign": TEXT})
+WHEN_NOTE = Obj(
+    {
+        "comparison": TEXT,
+        "column": TEXT,
+        "literal": TEXT,
+        "values": ListOf(TEXT),
+        "more_values": BOOL,
+        "nearest": OPT_TEXT,
+    },
+    optional=frozenset({"more_values", "nearest"}),
 )
 PLAN = Obj(
     {
@@ -253,8 +291,11 @@ PLAN = Obj(
             )
         ),
         "campaigns": ListOf(CAMPAIGN),
+        "notes": ListOf(NOTE),
     },
-    optional=frozenset({"now", "timezone", "binding", "environment", "new_ledger", "schedules"}),
+    optional=frozenset(
+        {"now", "timezone", "binding", "environment", "new_ledger", "schedules", "notes"}
+    ),
 )
 
 

@@ -30,6 +30,8 @@ items) up to ``lists.HELD`` each, on the spill past that.
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,7 @@ from mktsync.dates import instant
 from mktsync.errors import BudgetExceeded, PlanError
 from mktsync.items import FilteredRow, InvalidItem, Item, Tokens, token_hash
 from mktsync.plan.classifier import LedgerRecord, classify
+from mktsync.plan.defer import defer_clashes
 from mktsync.plan.lists import Collector, decode_invalid, decode_item, encode_invalid, encode_item
 from mktsync.plan.records import (
     CLASSES,
@@ -57,20 +60,24 @@ from mktsync.plan.records import (
     Binding,
     CampaignPlan,
     ChangedItem,
+    DeferredItem,
     HeldItem,
     Plan,
     PlannedItem,
     SpilledCalls,
     Summary,
+    Synced,
     decode_changed,
+    decode_deferred,
     decode_held,
     encode_changed,
+    encode_deferred,
     encode_held,
     field_writes,
     lead_line,
 )
 from mktsync.plan.spill import GroupWriter, Mark, Spill
-from mktsync.render import KeyCheck, KeyLog, SuspectKeys, check_invalid_limit
+from mktsync.render import KeyCheck, KeyLog, SuspectKeys, WhenMiss, check_invalid_limit
 from mktsync.render.keys import KEYS_HELD
 
 if TYPE_CHECKING:
@@ -146,9 +153,14 @@ def make_plan(
     if unknown_names:
         raise PlanError(f"no campaign named {', '.join(map(repr, unknown_names))} in the config")
     fingerprint = ledger.fingerprint()
+    misses: dict[str, list[WhenMiss]] = {}  # each entry's literals of `when` no row holds
 
     def items_of(name: str) -> ItemSource:
-        return lambda keys: iter_items(config, config.campaigns[name], now=now, keys=keys)
+        def found(found: list[WhenMiss]) -> None:
+            misses[name] = found  # the last read counts (a source may be read twice)
+
+        campaign = config.campaigns[name]
+        return lambda keys: iter_items(config, campaign, now=now, keys=keys, when_misses=found)
 
     entries = [(config.campaigns[n], items_of(n)) for n in names]
     plans, lookup_calls = _plan_entries(entries, ledger, retry_unknown=retry_unknown, hold=hold)
@@ -160,11 +172,12 @@ def make_plan(
         max_calls=config.max_calls,
         retry_unknown=retry_unknown,
         campaigns=plans,
-        summary=_summarise(plans, lookup_calls, preflight_calls or {}),
+        summary=_summarise(plans, lookup_calls, preflight_calls or {}, retry_unknown=retry_unknown),
         environment=config.environment,
         now=now,
         timezone=config.timezone,
         binding=binding,
+        when_misses=tuple(m for n in names for m in misses.get(n, ())),
     )
     schedules = plan_schedules(
         config, ledger, names=schedule_names, retry_unknown=retry_unknown, now=now
@@ -175,10 +188,12 @@ def make_plan(
             schedule_calls=sum(sp.calls for sp in schedules),
             schedule_changed=sum(len(sp.changed) for sp in schedules),
             schedule_orphaned=sum(len(sp.orphaned) for sp in schedules),
+            schedule_unknown=sum(sp.counts.get(Action.UNKNOWN, 0) for sp in schedules),
             preflight_calls=plan.summary.preflight_calls
             + PREFLIGHT_CALLS_PER_CAMPAIGN * len({sp.campaign_id for sp in schedules if sp.calls}),
         )
-        plan = dataclasses.replace(plan, schedules=schedules, summary=summary)
+        found = plan.when_misses + tuple(m for sp in schedules for m in sp.when_misses)
+        plan = dataclasses.replace(plan, schedules=schedules, summary=summary, when_misses=found)
     return plan
 
 
@@ -230,6 +245,7 @@ class _Part:
     changed: Sequence[ChangedItem]
     per_lead_token: str | None = None
     held: Sequence[HeldItem] = ()
+    deferred: Sequence[DeferredItem] = ()
 
 
 def _plan_entries(
@@ -302,7 +318,7 @@ def _plan_entries(
         writer.finish()
     names = [campaign.name for campaign, _ in entries]
     synced = {c.name: frozenset(name for name, _ in c.fields) for c, _ in entries}
-    ordered = [parts[n] for n in range(len(entries))]
+    ordered = _defer_clashes([parts[n] for n in range(len(entries))], spill, names, synced)
     calls: dict[int, int] = {}
     for cid in by_id:
         calls.update(spill.chunk_counts(cid, MAX_LEADS_PER_CALL, owner=ENTRY))
@@ -318,6 +334,38 @@ def _plan_entries(
         for n, p in enumerate(ordered)
     ]
     return _with_lookups(ordered, spilled, spill, ledger)
+
+
+def _defer_clashes(
+    parts: list[_Part], spill: Spill, names: Sequence[str], synced: Synced
+) -> list[_Part]:
+    """The parts with the items that must wait for the next run taken out of the spill and
+    listed as ``» deferred`` (``plan.defer``: a lead's fields written twice in one run)."""
+    writers = [n for n, p in enumerate(parts) if p.campaign.fields and p.sending]
+    lists = {n: Collector(spill, encode_deferred, decode_deferred) for n in writers}
+
+    def defer(entry: int, deferred: DeferredItem, action: Action) -> None:
+        lists[entry].append(deferred)
+        counts = parts[entry].counts
+        counts[action] -= 1  # type: ignore[index]
+        counts[Action.DEFERRED] += 1  # type: ignore[index]
+
+    moved = defer_clashes(
+        spill,
+        names=names,
+        campaign_ids=[p.campaign.campaign_id for p in parts],
+        writers=writers,
+        synced=synced,
+        defer=defer,
+    )
+    if not moved:
+        return parts
+    return [
+        dataclasses.replace(p, sending=p.sending - len(lists[n]), deferred=lists[n].done())
+        if n in lists and len(lists[n])
+        else p
+        for n, p in enumerate(parts)
+    ]
 
 
 def _classify_all(
@@ -475,6 +523,8 @@ def _with_lookups(
     """
     uncached_by_part = [0] * len(parts)
     missed_by_part = [0] * len(parts)
+    skipped_by_part = [0] * len(parts)  # items to emails missed, 'missing_leads: skip'
+    skips = [p.campaign.missing_leads == "skip" for p in parts]
     uncached_total = 0
     if any(p.sending for p in parts) and ledger.lead_cache_empty():
         # Nothing was ever looked up (a first run): every email is to look up, none missed.
@@ -490,9 +540,11 @@ def _with_lookups(
             uncached_total += len(uncached)
             missed = ledger.missed_emails([email for email, _ in uncached]) if uncached else set()
             for email, in_parts in uncached:
-                for n in in_parts:
+                for n, items in in_parts.items():
                     uncached_by_part[n] += 1
                     missed_by_part[n] += email in missed
+                    if email in missed and skips[n]:
+                        skipped_by_part[n] += items
     lead_ids = spill.count_distinct(LEAD_ID) if any(p.sending for p in parts) else 0
     plans = tuple(
         CampaignPlan(
@@ -512,6 +564,8 @@ def _with_lookups(
             per_lead_token=p.per_lead_token,
             field_writes=field_writes(p.campaign, p.sending, uncached_by_part[n]),
             held=p.held,
+            deferred=p.deferred,
+            missing_skip=skipped_by_part[n],
         )
         for n, p in enumerate(parts)
     )
@@ -548,14 +602,26 @@ class _HashCache:
 
 
 def _summarise(
-    plans: tuple[CampaignPlan, ...], lookup_calls: int, preflight: Mapping[int, int]
+    plans: tuple[CampaignPlan, ...],
+    lookup_calls: int,
+    preflight: Mapping[int, int],
+    *,
+    retry_unknown: bool = False,
 ) -> Summary:
     total = dict.fromkeys((c.value for c in CLASSES), 0)
     for cp in plans:
         for k in total:
             total[k] += cp.counts[k]
+    total[Action.INVALID] = _invalid_rows(plans)
     return Summary(
         **total,
+        sending=sum(
+            cp.counts[Action.TRIGGER]
+            + cp.counts[Action.RETRIGGER]
+            + (cp.counts[Action.UNKNOWN] if retry_unknown else 0)
+            for cp in plans
+        ),
+        missing_skip=sum(cp.missing_skip for cp in plans),
         missing_forecast=sum(cp.missing_forecast for cp in plans),
         trigger_calls=sum(cp.trigger_calls for cp in plans),
         lookup_calls=lookup_calls,
@@ -570,6 +636,21 @@ def _summarise(
         field_calls=math.ceil(sum(cp.field_leads for cp in plans) / MAX_FIELD_RECORDS),
         held=sum(len(cp.held) for cp in plans),
     )
+
+
+def _invalid_rows(plans: Sequence[CampaignPlan]) -> int:
+    """Invalid rows, each counted once however many entries read it: a row is its source's
+    name and its row number there.  Each entry lists its invalid rows in source order, so
+    merging the lists of one source counts the distinct rows without holding them."""
+    by_source: dict[str, list[CampaignPlan]] = {}
+    for cp in plans:
+        if cp.invalid:
+            by_source.setdefault(cp.source, []).append(cp)
+    rows = 0
+    for entries in by_source.values():
+        merged = heapq.merge(*((i.row for i in cp.invalid) for cp in entries))
+        rows += sum(1 for _ in itertools.groupby(merged))
+    return rows
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:

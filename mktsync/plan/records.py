@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 from mktsync.config.model import Campaign, Limits
 from mktsync.config.protected import allowance, protected_field
 from mktsync.items import InvalidItem, Item, ScheduleItem, Tokens
+from mktsync.marketo.usage import DailyUsage
 from mktsync.plan.lists import StreamedSequence, item_from, item_record
 from mktsync.plan.spill import OFFSET, Spill
+from mktsync.render.values import WhenMiss
 
 if TYPE_CHECKING:
     from mktsync.ledger.history import NewLedger
@@ -43,6 +45,7 @@ DESCRIBE_CALLS = 1  # describe2.json once per run when any campaign writes field
 SAMPLES_PER_FIELD = 3  # old -> new values a plan shows per lead field (issue 25)
 PER_LEAD_SAMPLE = 10_000  # items the per-lead-token advice looks at (their values are held)
 PREFLIGHT_CALLS_PER_CAMPAIGN = 2  # smart campaign (asset API) + its program's My Tokens
+USAGE_CALLS = 1  # apply's read of today's usage (stats/usage.json), before any other call
 SPILL_COLUMNS = ("line", "email", "lead_id", "entry")  # what the spill keeps of an item
 LINE, EMAIL, LEAD_ID, ENTRY = range(len(SPILL_COLUMNS))
 _LINE, _ENTRY = OFFSET + LINE, OFFSET + ENTRY  # where they are in a row the spill returns
@@ -70,6 +73,7 @@ class Action(StrEnum):
     INVALID = "invalid", "!"  # a row that cannot be rendered
     UNKNOWN = "unknown", "?"  # an earlier call's outcome is unknown
     CHANGED = "changed", "≠"  # sent before, differs now, retrigger: never: not resent
+    DEFERRED = "deferred", "»"  # another row of its lead goes first; the next run sends it
     SCHEDULE = "schedule", "+"
     RESCHEDULE = "reschedule", "~"
     ORPHANED = "orphaned", "⊘"  # still scheduled in Marketo for a row that is gone
@@ -84,7 +88,7 @@ class Action(StrEnum):
 # A campaign's classes and a batch campaign's, in the order every report lists them.
 CLASSES = (
     Action.TRIGGER, Action.RETRIGGER, Action.UNCHANGED, Action.FILTERED, Action.INVALID,
-    Action.UNKNOWN, Action.CHANGED,
+    Action.UNKNOWN, Action.CHANGED, Action.DEFERRED,
 )  # fmt: skip
 BATCH_CLASSES = (
     Action.SCHEDULE, Action.RESCHEDULE, Action.UNCHANGED, Action.FILTERED, Action.INVALID,
@@ -144,6 +148,44 @@ def encode_held(held: HeldItem) -> str:
 def decode_held(data: str) -> HeldItem:
     item, reason = json.loads(data)
     return HeldItem(item=item_from(item), reason=str(reason))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeferredItem:
+    """An item due now that waits for the next run (issue 22): an earlier row of this run
+    writes other values to the same lead's fields, and a lead field holds one value, so
+    Marketo would send both emails with the last value written.  The first row goes now;
+    this one is not sent and not marked in the ledger, so the next run plans it again.
+
+    ``first`` is the row that goes now (its campaign entry, source, row and key);
+    ``differs`` every token and lead field the two rows give other values,
+    ``(name, first's value, this one's)`` (None where a row has no such name)."""
+
+    item: Item
+    first_campaign: str
+    first_source: str
+    first_row: int
+    first_key: str
+    differs: tuple[tuple[str, str | None, str | None], ...]
+
+
+def encode_deferred(deferred: DeferredItem) -> str:
+    """A ``DeferredItem`` as a spill record (``plan.lists``)."""
+    d = deferred
+    first = [d.first_campaign, d.first_source, d.first_row, d.first_key]
+    return json.dumps([item_record(d.item), first, d.differs])
+
+
+def decode_deferred(data: str) -> DeferredItem:
+    item, (campaign, source, row, key), differs = json.loads(data)
+    return DeferredItem(
+        item=item_from(item),
+        first_campaign=str(campaign),
+        first_source=str(source),
+        first_row=int(row),
+        first_key=str(key),
+        differs=tuple((str(n), a, b) for n, a, b in differs),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -287,6 +329,12 @@ class CampaignPlan:
     field_writes: tuple[FieldWrite, ...] = ()
     # Due, but not in the reviewed plan as they are now (``apply --reviewed``): not sent.
     held: Sequence[HeldItem] = ()
+    # Due, but another row of the same lead writes its fields first: the next run's.
+    deferred: Sequence[DeferredItem] = ()
+    # Of the leads to send, those whose email Marketo did not know at the last run, in an
+    # entry with ``missing_leads: skip``: apply looks them up again and skips them if they
+    # are still missing, so they alone change nothing (``Summary.needs_review``).
+    missing_skip: int = 0
 
     @property
     def trigger_calls(self) -> int:
@@ -339,6 +387,7 @@ class SchedulePlan:
     changed: tuple[PlannedSchedule, ...] = ()  # not sent (retrigger: never)
     invalid: tuple[InvalidItem, ...] = ()
     orphaned: tuple[OrphanedRun, ...] = ()  # still scheduled in Marketo; no row gives them
+    when_misses: tuple[WhenMiss, ...] = ()  # literals of `when` no row holds (issue 22)
 
     @property
     def calls(self) -> int:
@@ -347,6 +396,10 @@ class SchedulePlan:
 
 @dataclass(frozen=True, kw_only=True)
 class Summary:
+    """The plan's totals.  Each class counts items (a row per campaign entry), except
+    ``invalid``: rows, each once however many entries read it (a row is its source's name
+    and its row number there), as the headline and apply's last line say them."""
+
     trigger: int = 0
     retrigger: int = 0
     unchanged: int = 0
@@ -354,6 +407,7 @@ class Summary:
     invalid: int = 0
     unknown: int = 0
     changed: int = 0
+    deferred: int = 0
     missing_forecast: int = 0
     trigger_calls: int = 0
     lookup_calls: int = 0
@@ -364,6 +418,22 @@ class Summary:
     field_calls: int = 0  # leads.json calls writing lead fields, and one describe call
     held: int = 0  # items due but held for review (``apply --reviewed``), not in the calls
     held_runs: int = 0  # batch runs due but held for review
+    sending: int = 0  # leads in the trigger calls (new, changed and retried items)
+    missing_skip: int = 0  # of them, not found at the last run under 'missing_leads: skip'
+    schedule_unknown: int = 0  # batch runs whose earlier schedule call's outcome is unknown
+
+    @property
+    def usage_calls(self) -> int:
+        """Apply reads today's usage once before any other call, when it has any to make
+        (issue 24: ``stats/usage.json``, to keep ``quota_reserve``)."""
+        others = (
+            self.trigger_calls
+            + self.lookup_calls
+            + self.preflight_calls
+            + self.schedule_calls
+            + self.field_calls
+        )
+        return USAGE_CALLS if others else 0
 
     @property
     def total_calls(self) -> int:
@@ -373,6 +443,7 @@ class Summary:
             + self.preflight_calls
             + self.schedule_calls
             + self.field_calls
+            + self.usage_calls
         )
 
     @property
@@ -381,14 +452,20 @@ class Summary:
 
     @property
     def needs_review(self) -> bool:
-        """Calls to send, or changed items, invalid rows (allowed by ``max_invalid``) or batch
-        runs still scheduled for rows that are gone, a reviewer must see:
-        ``--detailed-exitcode`` answers 2, never "no changes"."""
+        """What ``plan --detailed-exitcode`` answers 2 for (docs/exit-codes.md): an apply of
+        this plan would change Marketo, or would not end with 0.
+
+        It would change Marketo when it sends a lead other than those it will skip as
+        missing (``missing_leads: skip``, not found at the last run), or schedules a batch
+        run; it would end with 3 for an unknown outcome still unsettled and for a batch
+        run still scheduled for a row that is gone.  What an apply accepts and ends 0 with
+        is not a change: changed items not resent (``retrigger: never``), invalid rows
+        within ``max_invalid``, missing leads skipped, rows deferred to the next run."""
         return (
-            self.changes
-            or self.changed > 0
-            or self.invalid > 0
-            or self.schedule_changed > 0
+            self.sending > self.missing_skip
+            or self.schedule_calls > 0
+            or self.unknown > 0
+            or self.schedule_unknown > 0
             or self.schedule_orphaned > 0
         )
 
@@ -435,6 +512,10 @@ class Plan:
     binding: Binding | None = None  # set by ``plan_config``; None: not bound (see Binding)
     # Batch runs due but held for review (``apply --reviewed``): "name: key at run_at".
     held_runs: tuple[str, ...] = ()
+    # Today's API usage of the instance, read by ``plan --usage`` (issue 24); None: not read.
+    usage: DailyUsage | None = None
+    # Literals of ``when`` no row holds (issue 22; ``render.values``): the plan warns.
+    when_misses: tuple[WhenMiss, ...] = ()
 
     @property
     def calls_per_window(self) -> int:

@@ -200,22 +200,23 @@ class Spill:
 
     def distinct(
         self, index: int, by: int, page: int = 900
-    ) -> Iterator[list[tuple[Any, set[int]]]]:
+    ) -> Iterator[list[tuple[Any, dict[int, int]]]]:
         """The distinct non-null values of column ``index`` over every part, each with the
-        values of integer column ``by`` it occurs with, a page at a time (e.g. the emails
-        apply must look up, and the campaign entries that send to each)."""
+        values of integer column ``by`` it occurs with and in how many rows, a page at a
+        time (e.g. the emails apply must look up, and the campaign entries that send to
+        each, with their items to each)."""
         after: Any = None
         while True:
             where = "" if after is None else f" AND c{index} > ?"
             with self._locked():
                 rows = self._conn.execute(
-                    f"SELECT c{index}, GROUP_CONCAT(DISTINCT c{by}) FROM spill"
+                    f"SELECT c{index}, GROUP_CONCAT(c{by}) FROM spill"
                     f" WHERE c{index} IS NOT NULL{where} GROUP BY c{index}"
                     f" ORDER BY c{index} LIMIT ?",
                     (page,) if after is None else (after, page),
                 ).fetchall()
             if rows:
-                yield [(value, {int(p) for p in str(parts).split(",")}) for value, parts in rows]
+                yield [(value, _tally(str(parts))) for value, parts in rows]
             if len(rows) < page:
                 return
             after = rows[-1][0]
@@ -230,6 +231,54 @@ class Spill:
                 f" FROM spill WHERE c{index} IS NOT NULL GROUP BY c{index}) GROUP BY seen"
             ).fetchall()
         return {frozenset(int(v) for v in str(seen).split(",")): int(n) for seen, n in rows}
+
+    def repeated(
+        self, index: int, *, among: tuple[int, Sequence[int]], page: int = 900
+    ) -> Iterator[list[Any]]:
+        """The non-null values of column ``index`` that more than one row holds, a page at a
+        time, counting only the rows whose column ``among[0]`` is one of ``among[1]`` (e.g.
+        the leads two items of entries writing lead fields go to).  ``index`` it first."""
+        column, values = among
+        marks = ", ".join("?" * len(values))
+        after: Any = None
+        while True:
+            where = "" if after is None else f" AND c{index} > ?"
+            with self._locked():
+                rows = self._conn.execute(
+                    f"SELECT c{index} FROM spill WHERE c{index} IS NOT NULL{where}"
+                    f" AND c{column} IN ({marks}) GROUP BY c{index} HAVING COUNT(*) > 1"
+                    f" ORDER BY c{index} LIMIT ?",
+                    (*(() if after is None else (after,)), *values, page),
+                ).fetchall()
+            if rows:
+                yield [value for (value,) in rows]
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def rows_with(self, index: int, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every row whose column ``index`` is one of ``values`` (at most 900), as
+        ``(part, group, token set, sequence, c0, c1, ...)``, by value, then as added."""
+        marks = ", ".join("?" * len(values))
+        cols = ", ".join(f"s.c{i}" for i in range(self.columns))
+        with self._locked():
+            rows = self._conn.execute(
+                f"SELECT s.part, s.grp, g.tokens, s.seq, {cols} FROM spill s JOIN groups g"
+                f" ON g.part = s.part AND g.grp = s.grp WHERE s.c{index} IN ({marks})"
+                f" ORDER BY s.c{index}, s.seq",
+                tuple(values),
+            ).fetchall()
+        return [
+            (part, grp, decode_tokens(tokens), seq, *rest) for part, grp, tokens, seq, *rest in rows
+        ]
+
+    def remove(self, rows: Sequence[tuple[int, int, int]]) -> None:
+        """Remove rows by ``(part, group, sequence)`` (their groups stay, maybe empty:
+        ``chunks`` and ``chunk_counts`` read rows, so an empty group is no call)."""
+        with self._locked(), self._transaction():
+            self._conn.executemany(
+                "DELETE FROM spill WHERE part = ? AND grp = ? AND seq = ?", list(rows)
+            )
 
     def count_distinct(self, index: int) -> int:
         """How many distinct non-null values column ``index`` holds over every part."""
@@ -325,6 +374,15 @@ class Spill:
         with self._locked():
             self._conn.execute("DELETE FROM spill WHERE part = ? AND seq >= ?", (part, seq))
             self._conn.execute("DELETE FROM groups WHERE part = ? AND grp >= ?", (part, group))
+
+
+def _tally(values: str) -> dict[int, int]:
+    """``"0,0,2"`` (a ``GROUP_CONCAT``) -> ``{0: 2, 2: 1}``."""
+    out: dict[int, int] = {}
+    for value in values.split(","):
+        n = int(value)
+        out[n] = out.get(n, 0) + 1
+    return out
 
 
 @dataclass(frozen=True, slots=True)

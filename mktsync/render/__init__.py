@@ -13,6 +13,8 @@
   ``keys`` is the duplicate-key check, ``FirstRows``, ``KeyLog`` or ``SuspectKeys``, see ``render.keys``).
 - ``iter_runs(config, schedule, now)``: a batch campaign's (``schedules:``) rows rendered
   into runs the same way: one ``ScheduleItem``, ``InvalidItem`` or None (filtered) per row.
+- ``WhenValues``/``WhenMiss``: what rows hold in the columns a ``when`` compares with
+  literals, and each literal no row holds (``iter_items(when_misses=...)``).
 - ``check_invalid_limit(campaign, invalid_count)``: ``PlanError`` past ``max_invalid``.
 - ``make_environment()``: the cached sandbox, for ``validate``; ``CONTEXT_NAMES``:
   the only variables a template may use (``row``, ``now``).
@@ -26,6 +28,7 @@ from mktsync.render.campaign import FALSE_RENDERINGS, CompiledCampaign
 from mktsync.render.fast import Render, compile_template, fast_path
 from mktsync.render.items import check_invalid_limit, iter_items
 from mktsync.render.keys import FirstRows, KeyCheck, KeyLog, SuspectKeys
+from mktsync.render.values import WhenMiss, WhenValues
 from mktsync.row import Row
 from mktsync.sandbox import (
     CONTEXT_NAMES,
@@ -48,6 +51,8 @@ __all__ = [
     "Render",
     "Row",
     "SuspectKeys",
+    "WhenMiss",
+    "WhenValues",
     "check_invalid_limit",
     "compile_template",
     "fast_path",

@@ -19,7 +19,7 @@ few rows (one per webinar session), so there is no generated happy path here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from mktsync.config.batch import parse_run_at
@@ -29,13 +29,20 @@ from mktsync.render.campaign import compile_located, condition, filtered_by
 from mktsync.render.fast import Render
 from mktsync.render.items import source_rows
 from mktsync.render.keys import FirstRows
+from mktsync.render.values import WhenMiss, WhenValues
 from mktsync.row import Row
 
 
 def iter_runs(
-    config: Config, schedule: Schedule, now: datetime
+    config: Config,
+    schedule: Schedule,
+    now: datetime,
+    *,
+    when_misses: Callable[[list[WhenMiss]], None] | None = None,
 ) -> Iterator[ScheduleItem | InvalidItem | None]:
-    """One result per row (one in all without ``source``): a run, invalid, or None (filtered)."""
+    """One result per row (one in all without ``source``): a run, invalid, or None (filtered).
+
+    ``when_misses``: as ``iter_items``'s, called once the last row is read."""
     when = compile_located(condition(schedule.when)) if schedule.when else None
     key = compile_located(schedule.key) if schedule.key else None
     run_at = compile_located(schedule.run_at)
@@ -47,10 +54,15 @@ def iter_runs(
     else:
         rows = source_rows(config.sources[schedule.source])
     first_row = FirstRows()
+    watched = watch = None
+    if when_misses is not None and schedule.when is not None and schedule.source is not None:
+        watched = watch = WhenValues.of(schedule.name, schedule.when.text, None)
     for number, row in rows:
         if isinstance(row, str):
             yield _invalid(schedule, number, row)
             continue
+        if watch is not None and watch.see(row):
+            watch = None  # every literal met
         errors: list[str] = []
 
         def render(field: str, fn: Render, row: Row = row, errors: list[str] = errors) -> str:
@@ -88,6 +100,8 @@ def iter_runs(
             source=schedule.source,
             row=number,
         )
+    if when_misses is not None:
+        when_misses(watched.misses() if watched is not None else [])
 
 
 def _invalid(schedule: Schedule, number: int | None, reason: str) -> InvalidItem:

@@ -43,6 +43,7 @@ from mktsync.render.campaign import CompiledCampaign, filtered_by, record_factor
 from mktsync.render.fast import Render
 from mktsync.render.keys import FirstRows, KeyCheck
 from mktsync.render.limits import oversized
+from mktsync.render.values import WhenMiss, WhenValues
 from mktsync.row import Row
 from mktsync.sources import SOURCES, iter_rows
 from mktsync.sources.columns import EMAIL, convert, declared
@@ -56,11 +57,14 @@ def iter_items(
     *,
     now: datetime | None = None,
     keys: KeyCheck | None = None,
+    when_misses: Callable[[list[WhenMiss]], None] | None = None,
 ) -> Iterator[Item | InvalidItem | FilteredRow]:
     """One result per row of the campaign's source, in source order (see the module doc).
 
     ``keys`` decides which rows repeat an earlier key (default: ``FirstRows``, exact;
-    ``plan`` passes one that stays flat in memory, see ``render.keys``)."""
+    ``plan`` passes one that stays flat in memory, see ``render.keys``).
+    ``when_misses``: called once the last row is read, with the literals of ``when`` that
+    no row holds (``render.values``; ``plan`` warns of them)."""
     now = instant(now, config.timezone)  # held in the config's zone: ``today`` is its date there
     spec = config.sources[campaign.source]
     limit = config.max_value_bytes
@@ -72,8 +76,13 @@ def iter_items(
     make_filtered = record_factory(FilteredRow)
     # Only a campaign writing a protected lead field gets a check per row.
     guard = field_guard(campaign)
-    records, happy, to_row = _stream(spec, compiled)
+    records, happy, to_row, header = _stream(spec, compiled)
+    watched = watch = None
+    if when_misses is not None and campaign.when is not None:
+        watched = watch = WhenValues.of(name, campaign.when.text, header)
     for number, data in records:
+        if watch is not None and data.__class__ is not str and watch.see(data):
+            watch = None  # every literal met: nothing left to look for
         if data.__class__ is str:  # a typed column did not convert: the reason
             yield InvalidItem(
                 campaign=name, campaign_id=campaign_id, source=source, row=number, reason=data
@@ -124,30 +133,36 @@ def iter_items(
             )
             continue
         yield item
+    if when_misses is not None:
+        when_misses(watched.misses() if watched is not None else [])
 
 
 def _stream(
     spec: SourceSpec, compiled: CompiledCampaign
 ) -> tuple[
-    Iterator[tuple[int, Any]], Callable[[Any, int, datetime], Item | None], Callable[[Any], Row]
+    Iterator[tuple[int, Any]],
+    Callable[[Any, int, datetime], Item | None],
+    Callable[[Any], Row],
+    list[str] | None,
 ]:
-    """(records, happy path, record -> Row): cells by position when the source and templates allow.
+    """(records, happy path, record -> Row, header): cells by position when the source and
+    templates allow (then ``header`` names the positions; else records are ``Row``s).
 
     With declared ``columns:``, each row is converted first; a row that does not convert
     comes as the reason (a ``str``) instead.
     """
     if declared(spec.options):
-        return source_rows(spec), compiled.happy, _same
+        return source_rows(spec), compiled.happy, _same, None
     iter_records = getattr(SOURCES.get(spec.type), "iter_records", None)
     if iter_records is not None:
         header, cells = iter_records(spec)
         by_position = compiled.for_header(header)
         if by_position is not None:
-            return cells, by_position, lambda record: Row(zip(header, record, strict=True))
+            return cells, by_position, lambda r: Row(zip(header, r, strict=True)), header
         rows: Iterator[tuple[int, Any]] = ((n, Row(zip(header, c, strict=True))) for n, c in cells)
     else:
         rows = source_rows(spec)
-    return rows, compiled.happy, _same
+    return rows, compiled.happy, _same, None
 
 
 def _same(row: Row) -> Row:

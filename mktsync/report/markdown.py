@@ -20,6 +20,13 @@ from dataclasses import dataclass
 
 from mktsync.items import Tokens
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.plan.notes import (
+    ALL_ROWS_FILTERED,
+    VALUES_SHOWN,
+    deferred_parts,
+    differs_lines,
+    plan_notes,
+)
 from mktsync.plan.records import SAMPLES_PER_FIELD, Action, FieldWrite, field_samples, sample_leads
 from mktsync.report.batch import schedule_markdown
 from mktsync.report.escape import html_text, literal, visible
@@ -78,7 +85,8 @@ def render_markdown(
     if note is not None:  # issue 25: at the top, before the counts it explains
         kind, _, words = note.partition(": ")
         head += [f"> **{kind.capitalize()}:** {words}", ""]
-    head += [f"**{headline(plan)}**", ""]
+    head += notes_markdown(plan, clean, limit)
+    head += [f"**{headline(plan, literal)}**", ""]
     head += _table(plan)
     head += schedule_markdown(plan, limit)
     head += ["", cost_line(plan) + ".", ""]
@@ -114,6 +122,17 @@ def render_markdown(
     return _truncate(text, sections, plan)
 
 
+def notes_markdown(plan: Plan, clean: Clean, limit: int) -> list[str]:
+    """Issue 22: what the plan says about its data (``plan.notes``), as quotes at the top
+    of the comment, every value escaped and masked (``clean``).  Whole campaigns filtered
+    are in the headline itself."""
+    lines = []
+    for n in plan_notes(plan, values=min(VALUES_SHOWN, limit)):
+        if n.kind != ALL_ROWS_FILTERED:
+            lines += [f"> **{n.severity.capitalize()}:** {n.words(clean)}", ""]
+    return lines
+
+
 def _context_lines(context: Context) -> list[str]:
     parts = [f"commit {literal(context.ref or 'unknown')}"]
     parts.append(f"ledger {literal(context.ledger or 'unknown')}")
@@ -139,14 +158,17 @@ def _truncate(text: str, sections: list[str], plan: Plan) -> str:
 
 def _table(plan: Plan) -> list[str]:
     """Counts per campaign; with thousands of campaigns, as many rows as half a comment holds."""
-    header = "| campaign | id | " + " | ".join(f"{c.mark} {c}" for c in CLASSES) + " | calls |"
-    rule = "|---|---:|" + "---:|" * len(CLASSES) + "---:|"
+    # ``» deferred`` (issue 22) has its column only in a plan that defers something.
+    deferring = any(cp.counts.get(Action.DEFERRED) for cp in plan.campaigns)
+    classes = [c for c in CLASSES if c is not Action.DEFERRED or deferring]
+    header = "| campaign | id | " + " | ".join(f"{c.mark} {c}" for c in classes) + " | calls |"
+    rule = "|---|---:|" + "---:|" * len(classes) + "---:|"
     rows: list[str] = []
     size = 0
     for cp in plan.campaigns:
         row = (
             f"| {literal(cp.name, cell=True)} | {cp.campaign_id} | "
-            + " | ".join(f"{cp.counts.get(c, 0):,}" for c in CLASSES)
+            + " | ".join(f"{cp.counts.get(c, 0):,}" for c in classes)
             + f" | {cp.trigger_calls:,} |"
         )
         size += len(row) + 1
@@ -230,7 +252,11 @@ def _section(
         f"<b>{html_text(cp.name)}</b> (campaign {cp.campaign_id}): "
         f"{plural(sending, 'lead')} in {plural(cp.trigger_calls, 'call')}"
     )
-    for cls, word in ((Action.CHANGED, "changed, not resent"), (Action.INVALID, "invalid")):
+    for cls, word in (
+        (Action.CHANGED, "changed, not resent"),
+        (Action.INVALID, "invalid"),
+        (Action.DEFERRED, "deferred to the next run"),
+    ):
         if cp.counts.get(cls):
             summary += f", {cp.counts[cls]:,} {word}"
     written = [w.name for w in cp.field_writes if w.leads]
@@ -284,6 +310,21 @@ def _section(
         lines += [f"- {clean(i.source)} row {i.row}: {clean(i.reason)}" for i in cp.invalid[:limit]]
         if len(cp.invalid) > limit:
             lines.append(_more(len(cp.invalid) - limit, "invalid row"))
+    if cp.deferred and limit:
+        lines += [
+            "",
+            "**Deferred to the next run** (another row writes the lead's fields first)",
+            "",
+        ]
+        for d in cp.deferred[:limit]:
+            differs = "; ".join(
+                f"{clean(name)}: {clean_field(name, a)} now, {clean_field(name, b)} next run"
+                for name, a, b in differs_lines(d)
+            )
+            words = "".join(clean(t) if data else t for t, data in deferred_parts(d))
+            lines.append(f"- {clean(d.item.lead)}: {words}: {differs}")
+        if len(cp.deferred) > limit:
+            lines.append(_more(len(cp.deferred) - limit, "deferred row"))
     if cp.unknown and limit:
         lines += ["", "**Unknown outcome** (not resent; see `mktsync ledger`)", ""]
         lines += [f"- {clean(i.key)}" for i in cp.unknown[:limit]]

@@ -18,10 +18,12 @@ from mktsync.apply.result import ApplyReport, CampaignReport, ScheduleReport
 from mktsync.apply.verdict import Advice, Cause, Shortfall, Verdict
 from mktsync.errors import one_line
 from mktsync.items import Item
+from mktsync.plan.notes import VALUES_SHOWN, WHEN_MATCHES_NO_ROW, PlanNote, filtered_all, plan_notes
+from mktsync.plan.quota import needed_calls
 from mktsync.plan.records import HeldItem
 from mktsync.report.batch import cancel_how, forget_command, orphan_line
 from mktsync.report.escape import literal, terminal, visible
-from mktsync.report.words import CHANGED_FIX, plural
+from mktsync.report.words import CHANGED_FIX, plural, usage_words
 
 
 def _orphaned_words(n: int) -> str:
@@ -41,6 +43,7 @@ SHORTFALL_WORDS: dict[Shortfall, Callable[[int], str]] = {
     Shortfall.INVALID: lambda n: plural(n, "invalid row"),
     Shortfall.NOT_ATTEMPTED: lambda n: plural(n, "lead") + " not attempted",
     Shortfall.CHANGED: lambda n: plural(n, "changed item") + " not resent",
+    Shortfall.DEFERRED: lambda n: plural(n, "row") + " deferred to the next run",
     Shortfall.HELD_UNKNOWN: lambda n: plural(n, "item") + " still unknown from an earlier run",
     Shortfall.RUNS_FAILED: lambda n: plural(n, "batch run") + " failed",
     Shortfall.RUNS_UNKNOWN: lambda n: plural(n, "batch run") + " with an unknown outcome",
@@ -62,9 +65,27 @@ def _advice_words(verdict: Verdict) -> str:
     return ADVICE_WORDS[verdict.advice] if verdict.advice is not None else ""
 
 
-def last_line(report: ApplyReport) -> str:
-    """The verdict of a run, in one line; "Everything planned was sent" only when it is true."""
-    return verdict_line(report.verdict)
+def last_line(report: ApplyReport, show: Callable[[str], str] | None = None) -> str:
+    """The verdict of a run, in one line; "Everything planned was sent" only when it is true.
+
+    A run with nothing to trigger names the campaigns whose ``when`` left out every row,
+    as the plan's headline does (issue 22): "the ledger already holds everything the data
+    asks for" would hide a ``when`` that matches nothing.  (A run that sent something
+    says nothing of them: a reminder due on some days filters every row on the others.)
+    Campaign names go through ``show`` (Markdown: code spans)."""
+    verdict = report.verdict
+    line = verdict_line(verdict)
+    if verdict.cause is not Cause.NOTHING:
+        return line
+    filtered = filtered_all(report.plan, show=show)
+    return line if filtered is None else f"Nothing to trigger; {filtered}."
+
+
+def when_warnings(report: ApplyReport, *, values: int = VALUES_SHOWN) -> list[PlanNote]:
+    """The plan's warnings of ``when`` literals no row holds (issue 22, ``plan.notes``):
+    an apply says them too, as a run in CI may be the only output anyone reads.  Rows
+    deferred and campaigns filtered whole are in the campaigns' lines and the last line."""
+    return [n for n in plan_notes(report.plan, values=values) if n.kind == WHEN_MATCHES_NO_ROW]
 
 
 def verdict_line(verdict: Verdict) -> str:
@@ -85,6 +106,7 @@ def verdict_line(verdict: Verdict) -> str:
     opening = {
         Cause.STOPPED: f"Stopped by {verdict.stopped_by}",
         Cause.QUOTA: "Stopped by Marketo's daily quota",
+        Cause.RESERVE: "Stopped at the reserve of Marketo's daily quota left to other integrations",
         Cause.REFUSED: f"{plural(verdict.refused, 'campaign')} refused by preflight",
         Cause.SHORT: "Not everything was sent",
     }[cause]
@@ -148,7 +170,7 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
     for c in report.campaigns:
         if not (c.skipped or c.calls_sent or c.calls_failed or c.calls_unknown
                 or c.calls_not_attempted or c.invalid or c.missing or c.changed
-                or c.name in held):  # fmt: skip
+                or c.deferred or c.name in held):  # fmt: skip
             lines.append(f"{c.name} (campaign {c.campaign_id}): nothing to send")
             continue
         lines += _campaign_text(c, limit)
@@ -168,6 +190,8 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
         f"retries: {retry_text}; throttled waits: {stats.get('throttled_waits', 0)}"
         + (f"; {plural(report.created_leads, 'lead')} created" if report.created_leads else "")
     )
+    if report.quota is not None:
+        lines.append(quota_line(report))
     verdict = report.verdict
     skipped = verdict.count(Shortfall.MISSING_SKIPPED)
     if skipped:
@@ -175,8 +199,30 @@ def render_apply_text(report: ApplyReport, *, limit: int = 10) -> str:
             f"warning: {plural(skipped, 'missing lead')} skipped (missing_leads: skip): "
             "Marketo does not know them; nothing was sent to them and they are tried again next run"
         )
-    lines.append(verdict_line(verdict))
+    lines += [n.line for n in when_warnings(report, values=min(VALUES_SHOWN, limit))]
+    lines.append(last_line(report))
     return terminal(lines) + "\n"  # nothing hidden or controlling reaches the terminal
+
+
+def quota_line(report: ApplyReport) -> str:
+    """What the run read of today's quota before its first call, and what it did about it
+    (issue 24): ``quota: today ... room for 0 more; nothing was sent (exit 4)``."""
+    room = report.quota
+    assert room is not None
+    needed = needed_calls(report.plan.summary)
+    if not report.reserve_stopped:
+        what = f"{'these' if needed != 1 else 'this'} {needed:,} fit"
+    elif room.fit(report.plan.summary) == "none":
+        what = (
+            f"it could not carry this run's preparation and a first send ({needed:,} calls "
+            "planned): nothing was sent (exit 4)"
+        )
+    else:
+        what = (
+            f"this run planned {needed:,}: it sent what fitted and kept the first call past "
+            "the room, and every call after it, home (exit 4)"
+        )
+    return f"quota: {usage_words(room)}; {what}"
 
 
 def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
@@ -192,6 +238,15 @@ def _campaign_text(c: CampaignReport, limit: int) -> list[str]:
         f"{c.leads_unknown} unknown, {c.leads_missing} missing, "
         f"{c.leads_not_attempted} not attempted, {c.invalid} invalid, {c.changed} changed not resent"
     )
+    if c.deferred:  # issue 22: not a failure; named, and sent by the next run
+        lines.append(
+            f"  » {plural(c.deferred, 'row')} deferred to the next run: another row of this "
+            "run writes other values to the same lead's fields"
+        )
+        for text in c.deferrals[:limit]:
+            lines.append(f"    {one_line(text)}")
+        if c.deferred > min(limit, len(c.deferrals)):
+            lines.append(f"    … and {c.deferred - min(limit, len(c.deferrals)):,} more")
     for text in c.failures[:limit]:
         lines.append(f"  ! {one_line(text)}")
     if len(c.failures) > limit:
@@ -238,23 +293,31 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
     """The run's account for ``$GITHUB_STEP_SUMMARY``: a table and the same last line."""
     env = report.plan.environment
     title = f"### mktsync apply: environment `{env}`" if env else "### mktsync apply"
-    lines = [title, "", f"**{last_line(report)}**", ""]
+    lines = [title, ""]
+    for n in when_warnings(report, values=min(VALUES_SHOWN, limit)):  # issue 22: at the top
+        lines += [f"> **{n.severity.capitalize()}:** {n.words(literal)}", ""]
+    lines += [f"**{last_line(report, literal)}**", ""]
+    if report.quota is not None:
+        lines += [quota_line(report), ""]
+    # The deferred column (issue 22) only in a run that deferred something.
+    deferring = any(c.deferred for c in report.campaigns)
     lines += [
         "| campaign | id | sent | failed | unknown | missing | invalid | not attempted "
-        "| changed not resent |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| changed not resent |" + (" deferred |" if deferring else ""),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if deferring else ""),
     ]
     for sr in report.schedules:  # batch runs: counted as runs, not leads
         lines.append(
             f"| {literal(sr.name, cell=True)} (batch runs) | {sr.campaign_id} | {len(sr.scheduled):,} "
             f"| {len(sr.failed):,} | {len(sr.unknown):,} | 0 | 0 | {sr.not_attempted:,} "
-            f"| {sr.changed:,} |"
+            f"| {sr.changed:,} |" + (" 0 |" if deferring else "")
         )
     for c in report.campaigns:
         lines.append(
             f"| {literal(c.name, cell=True)} | {c.campaign_id} | {c.leads_triggered:,} "
             f"| {c.leads_failed:,} | {c.leads_unknown:,} | {c.leads_missing:,} | {c.invalid:,} "
             f"| {c.leads_not_attempted:,} | {c.changed:,} |"
+            + (f" {c.deferred:,} |" if deferring else "")
         )
     summary = report.plan.summary
     if summary.held or summary.held_runs:  # apply --reviewed
@@ -272,6 +335,18 @@ def render_apply_markdown(report: ApplyReport, *, limit: int = 10) -> str:
             ]
             if len(c.missing) > limit:
                 lines.append(f"- {plural(len(c.missing) - limit, 'more')} not shown")
+    for c in report.campaigns:
+        if c.deferred:  # issue 22: not a failure; the next run sends them
+            lines += [
+                "",
+                f"Rows of {literal(c.name)} deferred to the next run (another row of this run "
+                "writes other values to the same lead's fields):",
+                "",
+            ]
+            lines += [f"- {literal(text)}" for text in c.deferrals[:limit]]
+            if c.deferred > min(limit, len(c.deferrals)):
+                more = c.deferred - min(limit, len(c.deferrals))
+                lines.append(f"- {plural(more, 'more')} not shown")
     lines += _orphans_markdown(report, limit)
     return visible("\n".join(lines)) + "\n\n"
 
@@ -303,13 +378,17 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
         "run_id": report.run_id,
         "exit_code": verdict.exit_code,
         "quota_stopped": report.quota_stopped,
+        "reserve_stopped": report.reserve_stopped,
         "stopped_by": report.stopped_by,
         "seconds": round(report.seconds, 3),
         "created_leads": report.created_leads,
         "totals": report.counts(),
         "stats": dict(report.stats),
-        "last_line": verdict_line(verdict),
+        "last_line": last_line(report),
+        # Issue 22: the plan's warnings of `when` literals no row holds, as in the plan's JSON
+        **({"notes": [n.as_json() for n in notes]} if (notes := when_warnings(report)) else {}),
         **({"environment": report.plan.environment} if report.plan.environment else {}),
+        **({"quota": quota_json(report)} if report.quota is not None else {}),
         # apply --reviewed: items and batch runs due but held for the next review
         **(
             {
@@ -345,13 +424,29 @@ def apply_to_json(report: ApplyReport) -> dict[str, Any]:
                     "not_attempted": c.leads_not_attempted,
                     "invalid": c.invalid,
                     "changed": c.changed,
+                    "deferred": c.deferred,
                 },
                 "missing_leads": "skip" if c.missing_skip else "fail",
                 "failures": c.failures,
                 "missing": [dataclasses.asdict(m) for m in c.missing],
+                **({"deferred": c.deferrals} if c.deferrals else {}),
             }
             for c in report.campaigns
         ],
+    }
+
+
+def quota_json(report: ApplyReport) -> dict[str, Any]:
+    """Today's quota as the run read it: usage by API user, reserve, room, calls planned."""
+    room = report.quota
+    assert room is not None
+    return {
+        **room.usage.as_json(),
+        "daily_quota": room.daily_quota,
+        "quota_reserve": room.share,
+        "reserve": room.reserve,
+        "room": room.room,
+        "needed": needed_calls(report.plan.summary),
     }
 
 

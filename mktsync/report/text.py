@@ -11,6 +11,13 @@ from collections.abc import Sequence
 
 from mktsync.errors import one_line
 from mktsync.plan import CLASSES, CampaignPlan, Plan
+from mktsync.plan.notes import (
+    ALL_ROWS_FILTERED,
+    VALUES_SHOWN,
+    deferred_words,
+    differs_lines,
+    plan_notes,
+)
 from mktsync.plan.records import SAMPLES_PER_FIELD, Action, field_samples, sample_leads
 from mktsync.report.batch import (
     Paint,
@@ -47,6 +54,7 @@ COLORS = {
     Action.UNCHANGED: "2",
     Action.FILTERED: "2",
     Action.CHANGED: "33;1",
+    Action.DEFERRED: "33",
     Action.ORPHANED: "31;1",
 }
 
@@ -84,7 +92,7 @@ def render_text(plan: Plan, *, color: bool = False, limit: int = 20) -> str:
         lines += _campaign(cp, paint, limit, plan.campaigns)
         lines.append("")
     lines += schedule_text(plan, limit, paint=paint)
-    lines += _summary(plan, painter, first=False)
+    lines += _summary(plan, painter, first=False, limit=limit)
     return painter.finish(lines) + "\n"
 
 
@@ -96,12 +104,23 @@ def render_text_summary(plan: Plan, *, color: bool = False, first: bool = True) 
     return painter.finish(_summary(plan, painter, first=first)) + "\n"
 
 
-def _summary(plan: Plan, painter: _Painter, *, first: bool) -> list[str]:
+def _notes(plan: Plan, painter: _Painter, limit: int) -> list[str]:
+    """Issue 22: what the plan says about its data (``plan.notes``), above the headline:
+    warnings in bold yellow.  Whole campaigns filtered are in the headline itself."""
+    return [
+        painter.paint(Action.CHANGED, n.line) if n.severity == "warning" else one_line(n.line)
+        for n in plan_notes(plan, values=min(VALUES_SHOWN, limit))
+        if n.kind != ALL_ROWS_FILTERED
+    ]
+
+
+def _summary(plan: Plan, painter: _Painter, *, first: bool, limit: int = 20) -> list[str]:
     lines = [*(environment_line(plan) if first else [])]
     note = new_ledger_note(plan)
     if note is not None:  # above the headline: every count below it rests on this
         warns = plan.new_ledger is not None and plan.new_ledger.warns
         lines.append(painter.paint(Action.CHANGED, note) if warns else one_line(note))
+    lines += _notes(plan, painter, limit)
     lines += [headline(plan), cost_line(plan)]
     for cp in plan.campaigns:  # issue 25: an allowed protected field is never quiet
         for w in cp.field_writes:
@@ -151,7 +170,9 @@ def _campaign(
         if w.protected is not None:
             lines.append("  " + paint(Action.INVALID, protected_note(cp, w)))
     for cls in CLASSES:
-        lines.append("  " + paint(cls, f"{cls.mark} {cls:<10} {cp.counts[cls]:>8,}"))
+        if cls is Action.DEFERRED and not cp.counts.get(cls):
+            continue  # issue 22: a class most plans never see is shown when it happens
+        lines.append("  " + paint(cls, f"{cls.mark} {cls:<10} {cp.counts.get(cls, 0):>8,}"))
     if cp.field_leads:  # issue 15: lead fields are written first, then the triggers
         lines.append(
             f"  sync fields: {plural(cp.field_leads, 'lead')} in {plural(cp.field_calls, 'call')}"
@@ -175,6 +196,15 @@ def _campaign(
             lines.append(one_line(f"      {name}: {shorten(str(old))} → {shorten(str(new))}"))
     if len(cp.changed) > limit:
         lines.append(f"  … and {len(cp.changed) - limit:,} more changed, not resent")
+    for d in cp.deferred[:limit]:
+        deferred_line = f"{Action.DEFERRED.mark} {d.item.key}: {deferred_words(d)}"
+        lines.append("  " + paint(Action.DEFERRED, deferred_line))
+        for name, first, later in differs_lines(d):
+            first_text = "—" if first is None else shorten(first)
+            later_text = "—" if later is None else shorten(later)
+            lines.append(one_line(f"      {name}: {first_text} now, {later_text} next run"))
+    if len(cp.deferred) > limit:
+        lines.append(f"  … and {len(cp.deferred) - limit:,} more deferred")
     if cp.missing_forecast:
         lines.append(
             f"  {plural(cp.missing_forecast, 'email')} to look up "

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
+from mktsync.plan.notes import filtered_all
+from mktsync.plan.quota import QuotaRoom, needed_calls
 from mktsync.plan.records import MAX_FIELD_RECORDS, MAX_LEADS_PER_CALL, PER_LEAD_SAMPLE, FieldWrite
 
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
@@ -110,12 +112,39 @@ def cost_line(plan: Plan) -> str:
         parts.append(plural(s.lookup_calls, "lead lookup"))
     if s.preflight_calls:
         parts.append(plural(s.preflight_calls, "preflight check"))
+    if s.usage_calls:
+        parts.append(plural(s.usage_calls, "usage read"))
     seconds = plan.estimated_seconds
     duration = "under one rate window" if seconds == 0 else f"about {seconds:,.0f} s"
-    return (
+    line = (
         f"{' + '.join(parts)} = {plural(s.total_calls, 'API call')} "
         f"({plan.quota_share:.2%} of the daily quota of {plan.limits.daily_quota:,}); "
         f"{duration} at {plan.calls_per_window} calls per {plan.limits.window_seconds:g} s"
+    )
+    if plan.usage is None:
+        return line
+    room = QuotaRoom.of(plan.limits, plan.usage)
+    needed = needed_calls(s)
+    tail = {
+        "all": f"enough for {'these' if needed != 1 else 'this'} {needed:,}",
+        "some": (
+            f"apply would send what fits of these {needed:,} and keep the rest home until "
+            "the next run (exit 4)"
+        ),
+        "none": f"apply would send none of these {needed:,} (exit 4)",
+    }[room.fit(s)]
+    return f"{line}; {usage_words(room)}: {tail}"
+
+
+def usage_words(room: QuotaRoom) -> str:
+    """Today's usage against the quota and its reserve, as the plan's budget line and
+    apply's report say it (issue 24)."""
+    users = plural(len(room.usage.users), "API user")
+    day = f" on {room.usage.date}" if room.usage.date else ""
+    return (
+        f"today{day} {room.used:,} of {room.daily_quota:,} calls were used by {users}, "
+        f"{room.reserve:,} are kept for other integrations (quota_reserve "
+        f"{room.share * 100:g}%): room for {room.room:,} more"
     )
 
 
@@ -136,7 +165,8 @@ def instant_text(plan: Plan) -> str:
     return f"{plan.now.isoformat()} ({plan.timezone}, today {plan.now.date().isoformat()})"
 
 
-def headline(plan: Plan) -> str:
+def headline(plan: Plan, show: Callable[[str], str] | None = None) -> str:
+    """The plan in one line; names from the config go through ``show`` (Markdown)."""
     s = plan.summary
     extra = ""
     if s.invalid:
@@ -160,6 +190,14 @@ def headline(plan: Plan) -> str:
             f"; {plural(s.schedule_orphaned, 'batch run')} still scheduled in Marketo for "
             f"{'a row that is' if s.schedule_orphaned == 1 else 'rows that are'} gone"
         )
+    if s.deferred:
+        extra += (
+            f"; {plural(s.deferred, 'row')} deferred to the next run (another row writes "
+            f"{'its' if s.deferred == 1 else 'their'} lead's fields first)"
+        )
+    filtered = filtered_all(plan, show=show)
+    if filtered:  # issue 22: "No changes" must not hide a campaign that filters every row
+        extra += f"; {filtered}"
     if s.schedule_calls:
         extra = f"; {plural(s.schedule_calls, 'batch run')} to schedule" + extra
     if not s.changes:

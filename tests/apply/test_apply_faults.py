@@ -95,19 +95,19 @@ def test_daily_quota_stops_cleanly_and_the_next_run_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_project(tmp_path, rows(20, shared_code=False), concurrency=1)
-    # 1 lookup + 2 preflight + 5 triggers fit in a quota of 8.
+    # 1 usage read + 2 preflight + 1 lookup + 4 triggers fit in a quota of 8.
     with emulator(path, EmulatorOptions(daily_quota=8)) as emu:
         code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 4, out + err
         assert "daily quota" in out
         first = triggered(emu)
-    assert sum(first.values()) == 5
-    assert statuses(path)["sent"] == 5
+    assert sum(first.values()) == 4
+    assert statuses(path)["sent"] == 4
     with emulator(path) as emu2:  # the next day
         code, out, err = cli(["apply", str(path), "--yes"], emu2, monkeypatch)
         assert code == 0, out + err
         second = triggered(emu2)
-    assert sum(second.values()) == 15
+    assert sum(second.values()) == 16
     assert not set(first) & set(second)  # nobody twice
     assert statuses(path) == {"sent": 20}
 

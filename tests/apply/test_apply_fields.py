@@ -204,10 +204,12 @@ def test_two_rows_of_one_lead_with_different_values_go_in_two_runs(
     path = project(tmp_path, data)
     with emulator(path) as emu:
         code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
-        assert code != 0
-        assert "of this lead is written with another value for row 2 in this run" in out
+        # Deferred by the plan (issue 22): not a failure, not marked, named in the report.
+        assert code == 0, out
+        assert "regs row 4 goes after regs row 2 (differs: webinarJoinLink" in out
+        assert "1 row deferred to the next run" in out.splitlines()[-1]
         assert links(emu)["user0@example.com"] == "https://j.example.com/c0"
-        assert statuses(path) == {"sent": 2, "failed": 1}
+        assert statuses(path) == {"sent": 2}
         code, out, _ = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 0, out
         assert links(emu)["user0@example.com"] == "https://j.example.com/z"

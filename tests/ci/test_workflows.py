@@ -94,7 +94,8 @@ def test_apply_sends_what_the_pull_request_reviewed(path) -> None:
     request's head commit, from branches of this repository only; without one, the config."""
     workflow = load(path)
     job = workflow["jobs"]["apply"]
-    assert job["env"]["MKTSYNC_ENV"] == "${{ vars.MKTSYNC_ENV }}"
+    assert job["env"]["MKTSYNC_ENV"] == "production"  # as the example campaigns.yaml names it
+    assert job["environment"] == "production"  # the GitHub environment holding its secrets
     assert (
         by_name("pull-request.yml")["jobs"]["plan"]["env"]["MKTSYNC_ENV"]
         == job["env"]["MKTSYNC_ENV"]
@@ -195,3 +196,11 @@ def test_the_failure_comment_shows_errors_as_literal_text(tmp_path) -> None:
     html += [c.content for t in tokens for c in t.children or [] if c.type == "html_inline"]
     assert html == [f"{MARKER}\n", "<sub>", "</sub>"]  # ours only
     assert not any(t.type == "table_open" for t in tokens)
+
+
+def test_every_apply_in_the_ci_files_says_yes() -> None:
+    """CI=true is not consent (issue 22): each apply a CI file runs passes --yes itself."""
+    applies = [i for i in action_invocations() + shell_invocations() if i.command == "apply"]
+    assert len(applies) >= 4
+    for invocation in applies:
+        assert "--yes" in invocation.argv, invocation.where

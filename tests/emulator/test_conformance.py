@@ -309,3 +309,28 @@ def test_activity_types(api: Api) -> None:
     [change] = [a for a in logged if a["activityTypeId"] == 13]
     assert change["primaryAttributeValue"] == "FirstName"
     assert {a["name"]: a["value"] for a in change["attributes"]}["New Value"] == "Augusta"
+
+
+def test_usage(make_api: Any) -> None:
+    # Adobe, Usage (help/rest-api/usage.md): result holds one day, date YYYY-MM-DD, total,
+    # users [{userId, count}], every API user reported separately.  The read counts itself.
+    api: Api = make_api(EmulatorOptions(), seed={**SEED, "usage": [{"userId": "crm@x.io",
+                                                                   "count": 7}]})  # fmt: skip
+    api.get("/rest/v1/campaigns/1234.json")
+    [day] = ok(api.get("/rest/v1/stats/usage.json"))["result"]
+    assert set(day) == {"date", "total", "users"}
+    datetime.strptime(day["date"], "%Y-%m-%d")
+    users = {u["userId"]: u["count"] for u in day["users"]}
+    assert all(set(u) == {"userId", "count"} for u in day["users"])
+    assert users == {"crm@x.io": 7, "abc@emulator.example": 2} and day["total"] == 9
+
+
+def test_usage_last7days(make_api: Any) -> None:
+    # Adobe, Usage: "Each element in the result array represents one day", seven of them.
+    seeded = [{"userId": "bi@x.io", "count": 5, "days_ago": 1}]
+    api: Api = make_api(EmulatorOptions(), seed={**SEED, "usage": seeded})
+    days = ok(api.get("/rest/v1/stats/usage/last7days.json"))["result"]
+    assert len(days) == 7 and [d["total"] for d in days[:2]] == [1, 5]
+    dates = [datetime.strptime(d["date"], "%Y-%m-%d") for d in days]
+    assert dates == sorted(dates, reverse=True) and dates[0] - dates[1] == timedelta(days=1)
+    assert days[1]["users"] == [{"userId": "bi@x.io", "count": 5}]

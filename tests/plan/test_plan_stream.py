@@ -31,8 +31,8 @@ SECOND = """  series:
     tokens:
       my.Webinar: "{{ row.webinar }}"
 """
-EMPTY_DIGEST = "3223f7de9387d6854eb76eb1457918064c262eedfbabc399390a45e2d278919b"
-FULL_DIGEST = "95d52542aade74ba2476bd2e0d321418af3cb82d5888827a47a6bf328a8ec295"
+EMPTY_DIGEST = "1fe30082d65b84d1b5ff8cf83b22e1a5a987a9b47041bf3b29646ea2db84e848"
+FULL_DIGEST = "a77a49bdd84bbdafe27b145094ba71f9350778a1272b14d72c1631d4e5dae18b"
 
 
 def project(tmp_path: Path) -> Path:
@@ -77,6 +77,9 @@ def normalised_json(config_path: Path) -> str:
     text = re.sub(r'^  "config": \{"path": "[^"]*"', '  "config": {"path": "-"', text, flags=re.M)
     text = re.sub(r'^  "new_ledger": \{.*\},\n', "", text, flags=re.M)  # added by issue 25
     text = re.sub(r'^  "(now|timezone|binding)": .*,\n', "", text, flags=re.M)
+    # Issue 22: a class that counts 0 here, and the plan's notes (none here either).
+    text = text.replace(', "deferred": 0', "")
+    text = re.sub(r'^  "notes": .*,\n', "", text, flags=re.M)
     return re.sub(r'^  "ledger": \{.*\},$', '  "ledger": {},', text, flags=re.M)
 
 
@@ -189,8 +192,8 @@ def test_duplicate_keys_past_the_memory_bound_are_found_exactly(
     monkeypatch.setattr(mktsync.render.keys, "LOG_HELD", 500)
     monkeypatch.setattr(mktsync.plan.spill, "GROUPS_HELD", 8)
     bounded = json.loads(dumps(plan_config(config_path)[1]))
-    for plan in (exact, bounded):
-        plan.pop("ledger"), plan.pop("config")
+    for plan in (exact, bounded):  # "now" is the clock's second: two plans may straddle one
+        plan.pop("ledger"), plan.pop("config"), plan.pop("now")
     assert bounded == exact
     (campaign,) = exact["campaigns"]
     invalid = campaign["invalid"]
