@@ -191,3 +191,34 @@ def test_apply_stops_when_its_postgresql_goes_away_mid_run(
     assert 0 < totals["leads_triggered"] == sent < 40
     assert totals["leads_not_attempted"] == 40 - sent
     assert totals["leads_failed"] == totals["leads_unknown"] == 0
+
+
+@pytest.mark.parametrize(
+    ("written", "value", "says"),
+    [
+        ("postgresql://127.0.0.1:1/limits", None, "limits.shared must come from the environment"),
+        (
+            "${MKTSYNC_LIMITS_URL:-postgresql://127.0.0.1:1/limits}",
+            None,
+            "limits.shared takes no default",
+        ),
+        ("${MKTSYNC_LIMITS_URL}", "sqlite:///limits.db", "is not a postgresql:// URL"),
+    ],
+    ids=["literal host", "default host", "not postgresql"],
+)
+def test_limits_shared_obeys_the_host_rule(
+    tmp_path: Path, written: str, value: str | None, says: str
+) -> None:
+    """The file never chooses the limiter's host: refused, located, before any call."""
+    path = write_config(tmp_path, 2401, shared=True)
+    options = EmulatorOptions(calls=CALLS, window_seconds=WINDOW, concurrency=CONCURRENCY)
+    with one_instance([path], options) as emu:
+        path.write_text(path.read_text().replace("${MKTSYNC_LIMITS_URL}", written))
+        env = environment(emu, **({} if value is None else {"MKTSYNC_LIMITS_URL": value}))
+        proc = start_apply(path, env)
+        out, err = (s.decode() for s in proc.communicate(timeout=60))
+        journal = emu.journal()
+    assert proc.returncode == 1, err
+    assert "marketo.limits.shared" in err and says in err, err
+    assert "Traceback" not in err
+    assert [e for e in journal if e["endpoint"] != "identity"] == []
