@@ -10,7 +10,8 @@
     │   ├── LedgerLocked          exit 1    another run holds the ledger's lock
     │   └── WrongInstance         exit 1    the ledger belongs to another Marketo instance
     ├── PlanError                 exit 1    a plan cannot be made or applied
-    │   ├── BudgetExceeded        exit 1    the plan would exceed max_calls
+    │   ├── BudgetExceeded        exit 1    the plan would exceed max_calls, or the daily
+    │   │                                   quota when no max_calls is set
     │   ├── StalePlan             exit 1    a saved plan no longer matches ledger or config
     │   └── ForeignPlan           exit 1    a saved plan was made for another environment,
     │                                       instance or ledger (or records none of them)
@@ -161,12 +162,36 @@ def one_line(text: str) -> str:
     hide a difference.  Only for showing: what is sent, stored and written as JSON keeps
     the true value.
 
+    It also defuses GitHub Actions' workflow commands, which its runner reads from every
+    line a step prints, on stdout and stderr alike: a line that starts with ``::`` after
+    white space (``::add-mask::...``), or holds ``##[`` anywhere (the older form, matched
+    anywhere in a line: ``##[set-output name=x]y``).  Their first character is shown as
+    its escape (``\\x3a:add-mask::``, ``\\x23#[``), so a value from a pull request cannot
+    issue a command, stop the annotations or mask a line of the log (docs/ci.md).
+
     >>> one_line("evil\\u202etxt.exe\\n")
     'evil\\\\u202etxt.exe\\\\n'
+    >>> one_line(" ::add-mask::x ##[error]y")
+    ' \\\\x3a:add-mask::x \\\\x23#[error]y'
     """
-    if not _SUSPECT.search(text):
-        return text
-    return _SUSPECT.sub(lambda m: _shown(m.group()), text)
+    if _SUSPECT.search(text):
+        text = _SUSPECT.sub(lambda m: _shown(m.group()), text)
+    if "::" in text or "##[" in text:  # rare: two substring scans keep the common case fast
+        text = _defused(text)
+    return text
+
+
+# GitHub's runner trims leading white space (.NET ``TrimStart``) before looking for ``::``.
+_COMMAND_START = re.compile(r"^(\s*):")
+_OLD_COMMAND = "##["
+
+
+def _defused(text: str) -> str:
+    """``text`` with no workflow command in it for GitHub's runner (see ``one_line``)."""
+    text = text.replace(_OLD_COMMAND, "\\x23#[")
+    if text.lstrip().startswith("::"):
+        text = _COMMAND_START.sub(lambda m: m.group(1) + "\\x3a", text, count=1)
+    return text
 
 
 class MktsyncError(Exception):
@@ -299,7 +324,16 @@ class LedgerLocked(LedgerError):
 
 
 class PlanError(MktsyncError):
-    """A plan cannot be made, saved or applied."""
+    """A plan cannot be made, saved or applied.
+
+    ``invalid``: the invalid rows behind it (``items.InvalidItem``) when a campaign has
+    more than ``max_invalid`` allows, so each can be shown at its line of the data file
+    (``report.annotations``).
+    """
+
+    def __init__(self, message: str, *, invalid: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.invalid = invalid
 
 
 class TempSpaceError(MktsyncError):
@@ -321,7 +355,8 @@ def no_temp_space(what: str) -> TempSpaceError:
 
 
 class BudgetExceeded(PlanError):
-    """The plan needs more API calls than ``max_calls`` allows."""
+    """The plan needs more API calls than ``max_calls`` allows, or, with no ``max_calls``,
+    more than the daily quota (``plan.check_budget``: ``plan`` and ``apply`` alike)."""
 
 
 class StalePlan(PlanError):

@@ -19,9 +19,10 @@ POSTGRES_ENV = "MKTSYNC_TEST_POSTGRES_URL"
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test may see a developer's real Marketo credentials or write to a CI step summary."""
+    """No test may see a developer's real Marketo credentials or write to a CI step summary,
+    and none gets GitHub annotations unless it asks (the suite may run in GitHub Actions)."""
     for name in list(os.environ):
-        if name.startswith("MARKETO_") or name == "GITHUB_STEP_SUMMARY":
+        if name.startswith("MARKETO_") or name in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS"):
             monkeypatch.delenv(name)
     yield
 

@@ -413,7 +413,9 @@ SCHEMA = {
         "max_calls": {
             "type": "integer",
             "minimum": 1,
-            "description": "Refuse a run (plan and apply) that would make more API calls than this in total.",
+            "description": "Refuse a run (plan and apply) that would make more API calls than this in total. "
+            "Set, it also allows a run past the daily quota (apply stops at the quota, exit 4, and the next "
+            "run resumes); unset, such a run is refused.",
         },
         "max_value_bytes": {
             "type": "integer",
@@ -490,8 +492,9 @@ SCHEMA = {
                             "type": "integer",
                             "minimum": 1,
                             "default": 50000,
-                            "description": "API calls per day for the instance, used to show a plan's share "
-                            "of it (Marketo: usually 50,000).",
+                            "description": "API calls per day for the instance (Marketo: usually 50,000): "
+                            "plans show their share of it, and plan and apply refuse a run that needs more, "
+                            "unless `max_calls` allows it.",
                         },
                         "safety_margin": {
                             "type": "number",

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from mktsync.cli.annotate import add_annotation_options, emit
 from mktsync.cli.options import (
     Subparsers,
     UsageError,
@@ -30,6 +31,7 @@ from mktsync.cli.options import (
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
 
 if TYPE_CHECKING:  # the report is imported when plan runs (issue 16: fast start)
+    from mktsync.errors import Problem
     from mktsync.plan import Plan
     from mktsync.report.markdown import Context
 
@@ -41,6 +43,13 @@ def add_parser(sub: Subparsers) -> None:
     add_config_file(p)
     p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     p.add_argument("--out", type=Path, help="save the plan (JSON) for a later 'mktsync apply PLAN'")
+    p.add_argument(
+        "--out-markdown",
+        type=Path,
+        metavar="FILE",
+        help="also write the Markdown plan to FILE without the comment's size limit "
+        "(every campaign: the artifact a cut comment points to)",
+    )
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -66,16 +75,31 @@ def add_parser(sub: Subparsers) -> None:
         help="also read today's API usage of the instance (one read-only call to Marketo with "
         "the config's credentials) and show it in the budget line; not with --untrusted",
     )
+    add_annotation_options(p)
     add_policy(p, untrusted=True)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mktsync.errors import MktsyncError
+
+    path = None
+    try:
+        path = find_config(args.file, args)
+        return _run(args, path, out, err)
+    except MktsyncError as exc:
+        # The plan's stdout is the plan (Markdown, JSON): annotations go with the errors.
+        emit(args, _error_problems(exc, args, path), err, config=path)
+        raise
+
+
+def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
     from mktsync import plan_config
     from mktsync.plan import check_budget
     from mktsync.plan.file import write_plan
     from mktsync.plan.qualify import plan_warnings
     from mktsync.report import REPORTERS, ReportOptions
+    from mktsync.report.annotations import plan_problems
     from mktsync.report.text import render_text_summary
 
     output = output_of(args)
@@ -85,7 +109,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "not choose where Marketo's credentials are sent"
         )
     pinned = now_of(args)  # a bad --now fails before anything is read
-    path = find_config(args.file, args)
     campaigns = args.campaign
     if args.campaign_id:
         from mktsync.config import load_config
@@ -106,13 +129,15 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     for warning in config.warnings:
         err.write(f"{warning}\n")
-    for line in plan_warnings(config, plan, args.ledger):
+    notes = plan_warnings(config, plan, args.ledger)
+    for line in notes:
         err.write(f"{line}\n")
     context = comment_context(args.ref, args.ledger or config.ledger.raw, plan)
     options = ReportOptions(
         color=output.use_color(out),
         show_pii=args.show_pii,
         context=context,
+        notes=tuple(notes),  # the comment shows them at its top, as stderr does
         limit=output.rows(),
         # A fork's pull request: counts and a few sample rows, so the comment cannot be
         # used to publish the data wholesale (docs/security.md).
@@ -126,16 +151,51 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as f:
             REPORTERS["markdown"](plan, f, dataclasses.replace(options, show_pii=False))
+    if args.out_markdown:
+        from mktsync.report.markdown import FILE
+
+        args.out_markdown.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out_markdown, "w", encoding="utf-8") as f:
+            REPORTERS["markdown"](plan, f, dataclasses.replace(options, budget=FILE))
+    # The config's own warnings are validate's to annotate (both examples run it first):
+    # GitHub shows an annotation twice when two steps write it (actions/runner#504).  The
+    # Code Quality report keeps them: plan writes it over validate's in the same job.
+    emit(
+        args,
+        plan_problems(config, plan, notes, config_warnings=False),
+        err,
+        config=path,
+        report=plan_problems(config, plan, notes),
+    )
+    # After the plan is shown (what is so big?), before it is saved: a plan apply would
+    # refuse (max_calls, the daily quota) is an error here too, and no plan file.
+    check_budget(plan, config)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
             write_plan(plan, f)
         if not output.quiet:
             err.write(f"plan saved to {args.out}; apply it with 'mktsync apply {args.out}'\n")
-    check_budget(plan, config)
     # A new ledger with evidence of earlier sends is for a reviewer to see (issue 25).
     review = plan.summary.needs_review or bool(plan.new_ledger and plan.new_ledger.warns)
     return EXIT_CHANGES if args.detailed_exitcode and review else EXIT_OK
+
+
+def _error_problems(exc: Exception, args: argparse.Namespace, path: Path | None) -> list[Problem]:
+    """The located problems behind a failed plan; too many invalid rows are located in
+    their data files, which needs the config (read again: only on this path)."""
+    from mktsync.errors import PlanError
+    from mktsync.report.annotations import error_problems
+
+    config = None
+    if isinstance(exc, PlanError) and exc.invalid and path is not None:
+        from mktsync.config import load_config
+
+        try:
+            config = load_config(path, policy=policy_from(args), environment=environment_of(args))
+        except Exception:  # the error being reported is the one that matters
+            config = None
+    return error_problems(exc, config)
 
 
 def comment_context(ref: str | None, ledger: str, plan: Plan | None = None) -> Context:

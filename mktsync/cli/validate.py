@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from mktsync.cli.annotate import add_annotation_options, emit, github_wanted
 from mktsync.cli.options import (
     Subparsers,
     add_environment,
@@ -31,35 +32,57 @@ def add_parser(sub: Subparsers) -> None:
         metavar="FILE",
         help="config files (default: $MKTSYNC_CONFIG, else campaigns.yaml, else campaigns.yml)",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="github: each problem as a GitHub Actions annotation (workflow command)",
+    )
+    add_annotation_options(p)
     add_policy(p, untrusted=True)
     add_environment(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from mktsync.errors import MktsyncError
     from mktsync.sources.contract import validate_all
 
     output = output_of(args)
     policy = policy_from(args)
     paths = [find_config(f, args) for f in args.files] or [find_config(None, args)]
-    results = [validate_all(path, policy=policy) for path in paths]
-    environment = environment_of(args)
-    if environment:  # the environment named must exist in each file
-        from mktsync.config.environments import select_environment
+    # The annotations go with the problems: on stdout beside the text (or as the output,
+    # --format github), on stderr when stdout is JSON.
+    stream = err if args.format == "json" else out
+    try:
+        results = [validate_all(path, policy=policy) for path in paths]
+        environment = environment_of(args)
+        if environment:  # the environment named must exist in each file
+            from mktsync.config.environments import select_environment
 
-        for result in results:
-            if result.config is not None:
-                select_environment(result.config, environment)
+            for result in results:
+                if result.config is not None:
+                    select_environment(result.config, environment)
+    except MktsyncError as exc:
+        from mktsync.report.annotations import error_problems
+
+        emit(args, error_problems(exc), stream, config=paths[0])
+        raise
+    problems = [p for r in results for p in r.problems]
     if args.format == "json":
-        problems = [p.as_dict() for r in results for p in r.problems]
-        json.dump(problems, out, indent=2)
+        json.dump([p.as_dict() for p in problems], out, indent=2)
         out.write("\n")
-    else:
+    elif args.format == "text":
         for result in results:
             for problem in result.problems:
                 out.write(f"{problem}\n")
             if result.ok and result.config is not None and not output.quiet:
+                out.write(f"ok: {summary(result, result.config)}\n")
+    github = args.format == "github" or github_wanted(args)
+    emit(args, problems, stream, config=paths[0], github=github)
+    if args.format == "github" and not output.quiet:
+        for result in results:  # a line for the log: the commands above are not shown as text
+            if result.ok and result.config is not None:
                 out.write(f"ok: {summary(result, result.config)}\n")
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
 

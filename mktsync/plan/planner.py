@@ -198,7 +198,15 @@ def make_plan(
 
 
 def check_budget(plan: Plan, config: Config) -> None:
-    """Refuse a plan that needs more calls than ``max_calls`` (global or per campaign) allows."""
+    """Refuse a plan that needs more calls than ``max_calls`` (global or per campaign)
+    allows, or, when the config sets no ``max_calls``, more than the daily quota.
+
+    ``plan`` and ``apply`` both call it, so a pull request's plan fails for what the merge
+    would refuse.  A plan past the daily quota cannot finish in one day: apply would spend
+    the instance's quota (other integrations share it), stop at Marketo's 607 with exit
+    4, and send the rest the next day.  That is refused unless ``max_calls`` says this
+    many calls are expected: a run meant to spread over days.
+    """
     problems = []
     for cp in plan.campaigns:
         limit = config.campaigns[cp.name].max_calls
@@ -206,12 +214,22 @@ def check_budget(plan: Plan, config: Config) -> None:
             problems.append(
                 f"campaign '{cp.name}' needs {cp.api_calls} API calls; its max_calls is {limit}"
             )
-    if plan.max_calls is not None and plan.summary.total_calls > plan.max_calls:
+    total = plan.summary.total_calls
+    if plan.max_calls is not None and total > plan.max_calls:
+        problems.append(f"the plan needs {total} API calls; max_calls is {plan.max_calls}")
+    if problems:
+        problems[-1] += " (raise the limit or narrow the change)"
+    quota = plan.limits.daily_quota
+    if plan.max_calls is None and total > quota:
         problems.append(
-            f"the plan needs {plan.summary.total_calls} API calls; max_calls is {plan.max_calls}"
+            f"the plan needs {total:,} API calls, {plan.quota_share:.1%} of the daily quota"
+            f" of {quota:,} (marketo.limits.daily_quota): it cannot finish in one day and would"
+            " leave nothing for other integrations; narrow the change (--campaign), or set"
+            f" max_calls: {total} to send it over several days (each apply stops at the"
+            " quota, exit 4, and the next one resumes)"
         )
     if problems:
-        raise BudgetExceeded("; ".join(problems) + " (raise the limit or narrow the change)")
+        raise BudgetExceeded("; ".join(problems))
 
 
 def plan_campaign(

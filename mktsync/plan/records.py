@@ -643,7 +643,7 @@ def sample_leads(
             count += len(lines)
             continue
         for line in lines:
-            if action is not None and _action_of(line) != action:
+            if action is not None and line_action(line) != action:
                 continue
             count += 1
             if len(shown) < limit:
@@ -651,7 +651,7 @@ def sample_leads(
     return count, shown
 
 
-def _action_of(line: str) -> str:
+def line_action(line: str) -> str:
     """A lead line's action, read from its first key without decoding the line (see
     ``lead_line``; lines that name their campaign first are decoded)."""
     head = '{"action": "'

@@ -270,7 +270,8 @@ def check_invalid_limit(
         lines += [f"  {i.source} row {i.row}: {i.reason}" for i in invalid[:SHOWN_INVALID]]
         if count > SHOWN_INVALID:
             lines.append(f"  ... and {count - SHOWN_INVALID:,} more invalid rows")
-    raise PlanError("\n".join(lines))
+    listed = () if isinstance(invalid, int) else tuple(invalid[:SHOWN_INVALID])
+    raise PlanError("\n".join(lines), invalid=listed)
 
 
 def invalid_allowed(max_invalid: int | str | None, rows: int | None) -> int | None:

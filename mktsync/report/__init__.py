@@ -12,7 +12,7 @@ from typing import TextIO
 
 from mktsync.plan import Plan
 from mktsync.plan.file import write_plan
-from mktsync.report.markdown import Context, render_markdown
+from mktsync.report.markdown import COMMENT, WHO_SHOWN, Budget, Context, render_markdown
 from mktsync.report.text import render_text
 
 Reporter = Callable[[Plan, TextIO, "ReportOptions"], None]
@@ -23,8 +23,11 @@ class ReportOptions:
     """How to write: colour (text on a TTY), PII shown or masked (Markdown), sample sizes.
 
     ``sample_rows`` is for plans of untrusted changes (a fork's pull request): when set, at
-    most that many rows per campaign are shown (0: counts only), whatever ``limit`` says.
-    ``context`` is what a Markdown comment says it describes (commit, ledger, time).
+    most that many rows per campaign are shown (0: counts only), whatever ``limit`` says,
+    and the Markdown names at most that many leads per campaign ("who gets the email").
+    ``context`` is what a Markdown comment says it describes (commit, ledger, time);
+    ``budget`` how long the Markdown may be (a comment, or ``plan --out-markdown``'s file);
+    ``notes`` the plan's ``warning: ...`` lines, which the Markdown shows at its top.
     """
 
     color: bool = False
@@ -32,10 +35,16 @@ class ReportOptions:
     limit: int = 20
     sample_rows: int | None = None
     context: Context | None = None
+    budget: Budget = COMMENT
+    notes: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:
         return self.limit if self.sample_rows is None else min(self.limit, self.sample_rows)
+
+    @property
+    def who(self) -> int:
+        return WHO_SHOWN if self.sample_rows is None else min(WHO_SHOWN, self.sample_rows)
 
 
 def _text(plan: Plan, out: TextIO, options: ReportOptions) -> None:
@@ -45,7 +54,13 @@ def _text(plan: Plan, out: TextIO, options: ReportOptions) -> None:
 def _markdown(plan: Plan, out: TextIO, options: ReportOptions) -> None:
     out.write(
         render_markdown(
-            plan, show_pii=options.show_pii, limit=options.rows, context=options.context
+            plan,
+            show_pii=options.show_pii,
+            limit=options.rows,
+            who=options.who,
+            context=options.context,
+            budget=options.budget,
+            notes=options.notes,
         )
     )
 

@@ -21,6 +21,13 @@ CHANGED_FIX = (
 )
 
 
+# The one-line way out for items whose earlier outcome is unknown, wherever they are shown.
+UNKNOWN_FIX = (
+    "settle them with 'mktsync ledger settle' (or resend them with --retry-unknown "
+    "once you know Marketo did not carry the earlier calls out)"
+)
+
+
 def mask_emails(text: str) -> str:
     """``jane.doe@example.com`` -> ``j***@example.com``, wherever it stands in ``text``."""
     return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
@@ -165,10 +172,24 @@ def instant_text(plan: Plan) -> str:
     return f"{plan.now.isoformat()} ({plan.timezone}, today {plan.now.date().isoformat()})"
 
 
-def headline(plan: Plan, show: Callable[[str], str] | None = None) -> str:
-    """The plan in one line; names from the config go through ``show`` (Markdown)."""
+QUOTA_SHOWN = 0.10  # past this share of the daily quota, the headline says it (issue 22)
+
+
+def quota_words(plan: Plan) -> str:
+    """``161.6% of the daily quota (80,800 of 50,000 API calls)``."""
     s = plan.summary
-    extra = ""
+    return (
+        f"{plan.quota_share:.1%} of the daily quota "
+        f"({s.total_calls:,} of {plan.limits.daily_quota:,} API calls)"
+    )
+
+
+def headline(plan: Plan, show: Callable[[str], str] | None = None) -> str:
+    """The plan in one line: what is sent, what is not, and past ``QUOTA_SHOWN`` its share
+    of the daily quota, so a big plan says so where everyone reads (text and Markdown);
+    names from the config go through ``show`` (Markdown)."""
+    s = plan.summary
+    extra = f"; {quota_words(plan)}" if plan.quota_share > QUOTA_SHOWN else ""
     if s.invalid:
         extra += f"; {plural(s.invalid, 'invalid row')} (allowed by max_invalid) not sent"
     if s.unknown:

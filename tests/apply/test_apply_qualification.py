@@ -38,6 +38,12 @@ def test_retrigger_into_a_once_campaign_is_flagged_by_plan_and_refused_by_apply(
         assert "warning: campaign 'reminder' (1234) has qualification rule 'once'" in err
         assert "skip the 1 lead re-triggered with changed tokens (retrigger: on_change)" in err
         assert "apply will refuse the campaign" in err
+        # The pull request's comment says it at its top (the reviewer reads no log).
+        code, out, err = cli(["plan", "--format", "markdown", str(path)], None, monkeypatch)
+        assert code == 0
+        top = out.split("| campaign |", 1)[0]
+        assert "> **Warning:** `campaign 'reminder' (1234) has qualification rule 'once'" in top
+        assert "apply will refuse the campaign" in top
         code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)
         assert code == 1
         assert "preflight refused campaign 1234" in err

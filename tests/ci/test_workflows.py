@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from ci_testing import (
     ACTION,
@@ -134,7 +136,9 @@ def test_apply_keeps_the_ledger() -> None:
 def test_gitlab_plans_merge_requests_and_applies_in_a_resource_group() -> None:
     pipeline = load(GITLAB)
     assert "merge_request_event" in str(pipeline["plan"]["rules"])
-    assert pipeline["plan"]["artifacts"]["paths"] == ["plan.md", "plan.json"]
+    assert pipeline["plan"]["artifacts"]["paths"] == ["plan.md", "plan-full.md", "plan.json"]
+    # Problems on the MR's diff (issue 22): the Code Quality report of validate, then plan.
+    assert pipeline["plan"]["artifacts"]["reports"] == {"codequality": "gl-code-quality.json"}
     assert "needs" not in pipeline["plan"]  # validates itself, so a failure replaces the note
     script = "\n".join(pipeline["plan"]["script"])
     assert "mktsync: plan failed" in script and "sed 's/^/    /'" in script
@@ -196,6 +200,39 @@ def test_the_failure_comment_shows_errors_as_literal_text(tmp_path) -> None:
     html += [c.content for t in tokens for c in t.children or [] if c.type == "html_inline"]
     assert html == [f"{MARKER}\n", "<sub>", "</sub>"]  # ours only
     assert not any(t.type == "table_open" for t in tokens)
+
+
+def _comment_script(tmp_path: Path, **env: str) -> str:
+    """Run pull-request.yml's own "Write the comment" step; the comment it wrote."""
+    import os
+    import subprocess
+
+    steps = by_name("pull-request.yml")["jobs"]["plan"]["steps"]
+    script = next(s for s in steps if s.get("name", "").startswith("Write the comment"))["run"]
+    base = {"PATH": os.environ["PATH"], "PR_NUMBER": "7", "GITHUB_SHA": "0123456789abcdef"}
+    subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env={**base, **env}, check=True)
+    return (tmp_path / "mktsync-plan" / "plan.md").read_text(encoding="utf-8")
+
+
+def test_the_comment_is_the_plan_as_mktsync_made_it(tmp_path: Path) -> None:
+    """mktsync keeps the whole comment within 65,536 characters, notes included: the
+    workflow adds nothing to it (it used to add a note past the limit)."""
+    plan = tmp_path / "plan.md"
+    plan.write_text(MARKER + "\n" + "x" * 65_000 + "\n", encoding="utf-8")
+    body = _comment_script(tmp_path, PLAN_CODE="2", PLAN_FILE=str(plan), LEDGER_MISSING="true")
+    assert body == plan.read_text(encoding="utf-8")
+
+
+def test_the_failure_comment_fits_and_leaves_the_annotations_to_the_diff(tmp_path: Path) -> None:
+    errors = tmp_path / "validate.out"
+    errors.write_text(
+        "::error file=campaigns.yaml,line=3,title=mktsync::bad\n"
+        + "campaigns.yaml:3:1: bad\n" * 5000,
+        encoding="utf-8",
+    )
+    body = _comment_script(tmp_path, PLAN_CODE="", VALIDATE_OUT=str(errors))
+    assert len(body) <= 65_536  # indented, then cut: 4 more characters a line fit too
+    assert "::error" not in body and "    campaigns.yaml:3:1: bad\n" in body
 
 
 def test_every_apply_in_the_ci_files_says_yes() -> None:

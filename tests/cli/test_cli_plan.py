@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from testing.plans import items_of, record, row, write_project
+from testing.project import MARKETO_FROM_ENV as MARKETO
 
 from mktsync.cli import main
 from mktsync.config import load_config
@@ -89,6 +90,46 @@ def test_max_calls_refuses_the_plan(tmp_path: Path) -> None:
     # 5 triggers + 1 lookup + 2 preflight + apply's read of today's usage
     assert "needs 9 API calls; max_calls is 3" in err
     assert "+ trigger           5" in out  # the reviewer still sees what was refused
+
+
+def test_a_plan_over_the_daily_quota_is_an_error_as_apply_would_refuse_it(tmp_path: Path) -> None:
+    """Issue 22: 120 % of the daily quota was a percentage deep in the output, exit 0."""
+    rows = [row(f"u{i}@example.com", code=str(i)) for i in range(9)]  # 9 calls: one per lead
+    quota = {**MARKETO, "limits": {"daily_quota": 10}}
+    path = write_project(tmp_path, rows, marketo=quota)
+    saved = tmp_path / "plan.json"
+    code, out, err = run("plan", str(path), "--out", str(saved))
+    assert code == 1
+    # 9 triggers + 1 lookup + 2 preflight checks + 1 usage read, said plainly with the numbers
+    assert (
+        "error: the plan needs 13 API calls, 130.0% of the daily quota of 10"
+        " (marketo.limits.daily_quota): it cannot finish in one day"
+    ) in err
+    assert "set max_calls: 13 to send it over several days" in err
+    # The headline says the share, the plan is still shown, and nothing is saved to apply.
+    assert (
+        "9 leads to trigger, 0 to retrigger in 9 calls; 130.0% of the daily quota (13 of 10" in out
+    )
+    assert not saved.exists() and "plan saved" not in err
+    # apply refuses it alike, before anything is sent
+    code, _, err = run("apply", "--emulator", "--yes", str(path))
+    assert code == 1 and "130.0% of the daily quota of 10" in err
+    # A run meant to take several days says so with max_calls.
+    path = write_project(tmp_path, rows, marketo=quota, settings={"max_calls": 13})
+    assert run("plan", str(path), "--out", str(saved))[0] == 0
+    assert saved.exists()
+
+
+def test_the_headline_shows_the_quota_share_past_ten_percent(tmp_path: Path) -> None:
+    rows = [row(f"u{i}@example.com", code=str(i)) for i in range(3)]  # 3 + 1 + 2 + 1 = 7 calls
+    for quota, shown in ((70, "; 10.0% of the daily quota"), (69, "; 10.1% of the daily quota")):
+        path = write_project(tmp_path, rows, marketo={**MARKETO, "limits": {"daily_quota": quota}})
+        for fmt in ("text", "markdown"):
+            code, out, _ = run("plan", str(path), "--format", fmt)
+            assert code == 0
+            headline = next(line for line in out.splitlines() if "leads to trigger" in line)
+            assert (shown in headline) is (quota == 69), headline
+    assert "(7 of 69 API calls)" in headline
 
 
 def test_corrupted_ledger_is_a_clear_error_and_left_alone(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ def test_the_comment_lists_each_field_with_old_and_new_values(tmp_path: Path) ->
     assert plan.returncode == 0, plan.stderr
     comment = plan.stdout
     assert (
-        "<summary><b>reminder</b> (campaign 1234): 1 lead in 1 call,"
+        "<summary><b>reminder</b> (campaign 1234): 1 lead to email (1 retriggered) in 1 call,"
         " writes lead fields city, joinLink, unsubscribed</summary>"
     ) in comment
     assert "| `joinLink` | 1 lead | `p***@example.com`: `joinLink-c1` → `joinLink-new` |" in comment

@@ -174,8 +174,13 @@ def test_sample_rows_limits_rows_for_untrusted_plans(tmp_path: Path) -> None:
     REPORTERS["markdown"](plan, out, ReportOptions(sample_rows=2))
     rows = [line for line in out.getvalue().splitlines() if line.startswith("| + |")]
     assert len(rows) == 2
-    assert "28 more items not shown; the full plan is in the job's artifact." in out.getvalue()
+    text = out.getvalue()
+    assert "More not shown: 28 new; the full plan is in the job's artifact `mktsync-plan`." in text
+    # The who list is held to the same few rows: a fork's comment cannot list the data.
+    assert "<summary><b>Who gets the email</b>: 30 leads</summary>" in text
+    assert text.count("`u***@example.com`") == 2 + 2
     out = io.StringIO()
     REPORTERS["markdown"](plan, out, ReportOptions(sample_rows=0))
     assert "| + |" not in out.getvalue()
-    assert "30 items not shown; the full plan is in the job's artifact." in out.getvalue()
+    assert "Rows not shown: 30 new; the full plan is in the job's artifact" in out.getvalue()
+    assert "Who gets the email" not in out.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from testing.plans import items_of, record, row, write_project
@@ -46,7 +47,7 @@ def test_text_caps_long_lists(tmp_path: Path) -> None:
     assert "… and 25 more invalid" in text
 
 
-def _big_plan(campaigns: int, invalid_per_campaign: int) -> Plan:
+def _big_plan(campaigns: int, invalid_per_campaign: int, reason: str = "x" * 200) -> Plan:
     plans = tuple(
         CampaignPlan(
             name=f"campaign-{n}",
@@ -67,7 +68,7 @@ def _big_plan(campaigns: int, invalid_per_campaign: int) -> Plan:
                     campaign_id=n + 1,
                     source="s",
                     row=r,
-                    reason="lead.email: " + "x" * 200,
+                    reason="lead.email: " + reason,
                 )
                 for r in range(invalid_per_campaign)
             ),
@@ -95,12 +96,30 @@ def _big_plan(campaigns: int, invalid_per_campaign: int) -> Plan:
 def test_markdown_fits_a_github_comment() -> None:
     text = render_markdown(_big_plan(400, 30))
     assert len(text) <= COMMENT_LIMIT
-    # The comment ends by saying what is not shown and where the whole plan is.
-    assert text.rstrip().endswith("The totals at the top count everything.")
-    assert "more campaigns not shown**; the full plan is in the job's artifact" in text
+    # The comment ends by saying what is not shown, why, and where the whole plan is.
+    last = text.rstrip().splitlines()[-1]
+    assert re.fullmatch(
+        r"… [\d,]+ campaigns not shown: the comment is limited to 65,536 characters by GitHub; "
+        r"the full plan is in the job's artifact `mktsync-plan`\.",
+        last,
+    ), last
     assert text.count("<details>") == text.count("</details>")
-    # The summary table always counts every campaign.
-    assert "`campaign-399`" in text
+    # The headline counts everything; the table says how many campaigns it leaves out.
+    assert "**Nothing to trigger; 12,000 invalid rows" in text
+    assert re.search(r"… [\d,]+ more campaigns not shown here: the full plan is in", text)
+
+
+def test_the_limit_counts_what_github_counts_even_for_emoji() -> None:
+    """Characters past U+FFFF are two UTF-16 units (JavaScript's length): counted so."""
+    plain = render_markdown(_big_plan(10, 30, reason="x" * 150))
+    emoji = render_markdown(_big_plan(10, 30, reason="\U0001f600" * 150))
+    # 20 invalid rows a campaign fit in 65,536 characters, but not in 65,536 UTF-16 units.
+    assert plain.count("x" * 150) == 10 * 20 and len(plain) <= COMMENT_LIMIT
+    assert (
+        len(emoji) < COMMENT_LIMIT < len(plain.replace("x", "\U0001f600").encode("utf-16-le")) // 2
+    )
+    assert emoji.count("\U0001f600" * 150) == 10 * 5
+    assert len(emoji.encode("utf-16-le")) // 2 <= COMMENT_LIMIT
 
 
 def test_small_markdown_is_not_truncated(tmp_path: Path) -> None:
@@ -164,7 +183,7 @@ def test_changed_items_in_text(tmp_path: Path) -> None:
 
 def test_changed_items_in_markdown(tmp_path: Path) -> None:
     text = render_markdown(_changed_plan(tmp_path), show_pii=True)
-    assert "| ≠ changed |" in text.splitlines()[7]
+    assert "| ≠ changed |" in text.splitlines()[9]  # the table, under the changed callout
     assert "| ≠ | `ann@example.com` | `ann@example.com/w1` |" in text
     assert "`https://example.com/j/old` → `https://example.com/j/new`" in text
     assert "retrigger: on_change" in text and "mktsync ledger forget" in text
@@ -190,8 +209,8 @@ def test_changed_items_in_json_round_trip(tmp_path: Path) -> None:
 def test_a_huge_plan_still_fits_and_says_what_is_missing() -> None:
     text = render_markdown(_big_plan(3000, 1))
     assert len(text) <= COMMENT_LIMIT
-    assert "more campaigns not shown; the full plan is in the job's artifact." in text
-    assert text.rstrip().endswith("The totals at the top count everything.")
+    assert text.rstrip().endswith("the full plan is in the job's artifact `mktsync-plan`.")
+    assert "campaigns not shown: the comment is limited to 65,536 characters by GitHub" in text
     assert text.count("<details>") == text.count("</details>")
 
 
@@ -211,4 +230,4 @@ def test_changed_rows_are_shown_even_when_many_leads_are_sent(tmp_path: Path) ->
     text = render_markdown(plan_config(path)[1], show_pii=True, limit=5)
     assert "| ≠ | `ann@example.com` |" in text
     assert sum(line.startswith("| + |") for line in text.splitlines()) == 5
-    assert "25 more items not shown; the full plan is in the job's artifact." in text
+    assert "More not shown: 25 new; the list below names every lead to email." in text
