@@ -21,7 +21,11 @@
     ├── KeysNotFound              exit 1    keys asked of `mktsync ledger` are not in the ledger
     ├── NotSent                   exit 130  a stop came while a call waited: nothing of it left
     │   ├── DeadlineReached       exit 1    a read's deadline came first: the call never left
+    │   ├── LimiterLost           exit 1    the shared limiter's store went away mid-run: no
+    │   │                                   call starts after it; the next run sends the rest
     │   └── ReserveReached        exit 4    the calls a run may make today are spent: kept home
+    ├── LimiterUnavailable        exit 1    the shared limiter's store cannot be reached or
+    │                                       set up (PostgreSQL, the file): nothing was sent
     └── MarketoError              exit 1    an error answered by Marketo (code, message, requestId)
         ├── AuthError             exit 1    bad client id or secret (identity said 401)
         ├── QuotaExceeded         exit 4    607: the daily quota is spent; the next run resumes
@@ -36,10 +40,10 @@
 
 Defined beside the code that raises them: ``WrongInstance`` in ``ledger``,
 ``ImpossibleKeys`` in ``apply``, ``KeysNotFound`` with the ledger tools, ``NotSent``,
-``DeadlineReached`` and the ``MarketoError`` classes below ``QuotaExceeded`` in
-``marketo.codes`` (which says what a caller may do about each), ``ReserveReached`` in
-``marketo.usage``.  ``tests/test_errors.py`` checks this drawing against the classes, so it
-cannot drift.
+``DeadlineReached``, ``LimiterLost``, ``LimiterUnavailable`` and the ``MarketoError``
+classes below ``QuotaExceeded`` in ``marketo.codes`` (which says what a caller may do
+about each), ``ReserveReached`` in ``marketo.usage``.  ``tests/test_errors.py`` checks
+this drawing against the classes, so it cannot drift.
 
 Outside the tree, exceptions that never reach the user as such: PathRefused, TagProblem,
 RenderLimitError, Unusual, BatchTooLarge, ApiError, UsageError, Damaged, OutOfRange.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
@@ -24,6 +25,25 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("MARKETO_") or name in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS"):
             monkeypatch.delenv(name)
     yield
+
+
+_TESTS = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def runtime_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("runtime")
+
+
+@pytest.fixture(autouse=True)
+def private_runtime_dir(runtime_base: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test is a machine of its own for the shared limits of SQLite-ledger runs
+    (``marketo.slots_file``): a test's calls never wait for an earlier test's window on an
+    emulator they share, nothing lands in the developer's own folder, and a test's own
+    processes (inheriting the variable) share it, as jobs on one runner do."""
+    folder = runtime_base / f"t{next(_TESTS)}"  # made by mktsync when a run needs it
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -515,6 +515,19 @@ SCHEMA = {
                             "would eat into this reserve; what does not fit waits for the next run "
                             "(exit 4). 0.1 keeps 5,000 of 50,000 calls; 0 holds apply to the quota alone.",
                         },
+                        "shared": {
+                            "type": "string",
+                            "minLength": 1,
+                            "description": "The PostgreSQL database where `apply` keeps the instance's limits, "
+                            "shared with every mktsync process, on any machine, that names the same database: "
+                            "one rate window and one set of concurrency slots per Marketo instance. Exactly "
+                            "one `${VAR}` without a default (the workflow chooses the host), whose value is a "
+                            "`postgresql://` URL. Without it the limits are shared through the ledger's "
+                            "database when the ledger is PostgreSQL, else through a file that every run of "
+                            "this user on this machine reads (docs/ci.md, one instance and many runners). "
+                            "A run that loses the database stops sending (exit 1).",
+                            "examples": ["${MKTSYNC_LIMITS_URL}"],
+                        },
                     },
                     "additionalProperties": False,
                 },

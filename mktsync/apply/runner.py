@@ -65,6 +65,7 @@ from mktsync.errors import (
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import CallBudget, MarketoClient, NotSent, OutcomeUnknown, Qualification
+from mktsync.marketo.limits import Limiter
 from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
 from mktsync.plan.notes import deferred_words
@@ -162,6 +163,7 @@ def apply_config(
             runner.run()
             run_schedules(plan, ledger, client, run_id, report, stopping=runner.stopping,
                           fail_fast=options.fail_fast, emit=runner.emit)  # fmt: skip
+            runner.blame_limiter()
             runner.note_reserve()  # before the verdict: a call kept home makes it exit 4
             status = report.exit_code
         except KeyboardInterrupt:
@@ -357,19 +359,36 @@ class _Runner:
         # (issue 22); not triggered, not marked: the next run sends it.
         self.field_deferred: dict[tuple[int, str], str] = {}
         self.started = time.monotonic()
+        self.limiter_lost: str | None = None  # why the shared limiter stopped sending
         self.budget: CallBudget | None = None  # the room today's quota leaves (issue 24)
 
     def stopping(self) -> bool:
         """No new call may start: the quota (or the room its reserve leaves) ran out, a
-        call broke, or a stop was requested."""
+        call broke, a stop was requested, or the shared limiter lost its store
+        (``marketo.shared_limits``: exit 1, never a private limiter instead)."""
         requested = self.options.stop is not None and self.options.stop.is_set()
         if requested and not self.report.stopped_by:
             stop = self.options.stop
             assert stop is not None
             self.report.stopped_by, self.report.stop_code = stop.reason or "stop", stop.exit_code
             self.emit("stopping", reason=self.report.stopped_by)
+        lost = self.client.limiter.lost
+        if lost is not None and self.limiter_lost is None:
+            self.limiter_lost = lost
+            self.emit("stopping", reason=lost)
         spent = self.report.reserve_stopped or (self.budget is not None and self.budget.reached)
-        return self.stop.is_set() or requested or spent
+        return self.stop.is_set() or requested or spent or lost is not None
+
+    def blame_limiter(self) -> None:
+        """When the shared limiter was lost and something was left unsent for it, the run
+        was stopped by it: exit 1, the last line says why.  (Lost only as the last call
+        gave back its slot, with everything sent, the run is judged as it went.)"""
+        self.stopping()
+        left = sum(c.calls_not_attempted for c in self.report.campaigns) + sum(
+            s.not_attempted for s in self.report.schedules
+        )
+        if self.limiter_lost and left and not self.report.stopped_by:
+            self.report.stopped_by, self.report.stop_code = self.limiter_lost, EXIT_ERROR
 
     def note_reserve(self) -> None:
         """A call was kept home for the reserve (``CallBudget.reached``): the room is spent."""
@@ -692,7 +711,12 @@ class _Runner:
         """Seconds the calls not yet done will take: the limiter's window and the calls'
         measured latency, in the plan's time model (``Limits.seconds_for``)."""
         left = max(0, self.sendable_calls - self.done_calls)  # refused campaigns' never go
-        return round(self.client.limiter.seconds_for(left), 1)
+        limiter = self.client.limiter
+        if isinstance(limiter, Limiter):
+            return round(limiter.seconds_for(left), 1)
+        # A limiter shared with other processes: its window's state is theirs too; the
+        # plan's model, without it, is what is known.
+        return round(self.config.marketo.limits.seconds_for(left), 1)
 
     def _deferred(self, items: list[Item]) -> list[Item]:
         """Items apply found writing a lead's fields after another of the run (issue 22:

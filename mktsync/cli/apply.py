@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from mktsync.apply.result import StopRequest
     from mktsync.config.model import Config, EnvString
     from mktsync.emulator import Emulator
+    from mktsync.marketo.shared_limits import SharedLimiter
     from mktsync.plan import Plan
 
 
@@ -311,16 +312,42 @@ def _run(
     with (
         open_ledger(ledger_url, config.base_dir) as ledger,
         bound(ledger, None if request.emulator else endpoint.base_url, config.environment),
+        _limiter(config, endpoint, ledger_url, emulator=request.emulator) as limiter,
         MarketoClient(
             endpoint.base_url,
             endpoint.client_id,
             endpoint.client_secret,
             limits=config.marketo.limits,
+            limiter=limiter,
             stop=stop,  # a signal ends the client's waits: nothing waiting is sent
         ) as client,
         orderly_stop(stop, err),
     ):
         return apply_config(config, ledger, client, options, saved=saved, reviewed=reviewed)
+
+
+@contextmanager
+def _limiter(
+    config: Config, endpoint: Endpoint, ledger_url: str, *, emulator: bool
+) -> Iterator[SharedLimiter | None]:
+    """The instance's limits, shared with every other process on it (issue 24): through
+    ``limits.shared`` or a PostgreSQL ledger, else this machine's file.  ``--emulator``
+    keeps its own (its emulator serves this run alone).  ``LimiterUnavailable`` here
+    stops the run before anything is sent."""
+    if emulator:
+        yield None
+        return
+    from mktsync.marketo.shared_limits import open_limiter
+
+    written = config.marketo.limits.shared
+    limiter = open_limiter(
+        config.marketo.limits,
+        base_url=endpoint.base_url,
+        ledger_url=ledger_url,
+        shared_url=written.resolve() if written is not None else None,
+    )
+    with limiter:
+        yield limiter
 
 
 def _report(report: ApplyReport, request: ApplyRequest, out: TextIO) -> None:

@@ -3,9 +3,10 @@
 >>> url_problem("postgresql://db.example.com/x", Path("."), Policy(), kind="ledger")
 'a database URL other than sqlite:/// must come from the environment: ...'
 
-Three values of ``campaigns.yaml`` may lead off the machine: a ``sql`` source's ``url``,
-the top-level ``ledger`` and every ``environments.<name>.ledger``.  Whoever opens a pull
-request writes the file, so each obeys this rule, in every run:
+Four values of ``campaigns.yaml`` may lead off the machine: a ``sql`` source's ``url``,
+the top-level ``ledger``, every ``environments.<name>.ledger`` and ``limits.shared`` (the
+PostgreSQL database of the instance's shared limits, ``marketo.shared_limits``).  Whoever
+opens a pull request writes the file, so each obeys this rule, in every run:
 
 - ``sqlite:///path`` is a file on this machine, checked as a path: a source's inside the
   repository (``mktsync.config.confine``); a ledger's inside it too with ``--untrusted``
@@ -15,6 +16,9 @@ request writes the file, so each obeys this rule, in every run:
 - ``${VAR:-default}``: the default may only be a ``sqlite:///`` path, checked as above.
   Any other default (``${MKTSYNC_LEDGER_URL:-postgresql://attacker/db}``) would be the
   host whenever the variable is empty, as it is in a fork's pull-request run;
+- ``limits.shared`` is exactly one ``${VAR}``, no default, and its value a
+  ``postgresql://`` URL (nothing local to default to: an SQLite ledger's runs share
+  limits through a file on the machine without being told);
 - with ``--untrusted``, no ``sql`` source at all (``UNTRUSTED_SQL``: the one place this
   rule is written; ``security`` reports it at ``validate``, the ``sql`` source as its own
   error, and ``resolve_url`` refuses such a URL wherever it is opened).
@@ -42,7 +46,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from mktsync.config.confine import (
     PathRefused,
@@ -60,7 +64,7 @@ from mktsync.config.policy import (
 )
 from mktsync.errors import EnvironmentVariableError
 
-UrlKind = Literal["ledger", "source"]
+UrlKind = Literal["ledger", "source", "limits"]
 
 DEFAULT_LEDGER: str = TOP["ledger"]  # when the file writes no `ledger:` (the schema's default)
 EMPTY_LEDGER = "sqlite:///:memory:"
@@ -68,7 +72,12 @@ UNTRUSTED_SQL = (
     "an untrusted run (--untrusted) reads no SQL source; the workflow for pull "
     "requests from forks plans without it"
 )
-_EXAMPLE = {"ledger": "${MKTSYNC_LEDGER_URL}", "source": "${MKTSYNC_WAREHOUSE_URL}"}
+_EXAMPLE = {
+    "ledger": "${MKTSYNC_LEDGER_URL}",
+    "source": "${MKTSYNC_WAREHOUSE_URL}",
+    "limits": "${MKTSYNC_LIMITS_URL}",
+}
+_POSTGRES = ("postgresql://", "postgres://")
 _PASSWORD = re.compile(r"(?P<head>://[^:/@]*:)(?P<password>[^@]*)@")
 # Query keys whose values are credentials (libpq's password and sslpassword, a driver's
 # token or secret, sslkey's path): hidden wherever a message quotes them.
@@ -131,6 +140,8 @@ def url_problem(written: str, base_dir: Path, policy: Policy, *, kind: UrlKind) 
     if kind == "source" and policy.untrusted:
         return UNTRUSTED_SQL
     text = written.strip()
+    if kind == "limits":
+        return _limits_problem(text)
     if text.startswith("sqlite:///"):
         return _sqlite_problem(text, base_dir, policy, kind)
     reference = whole_reference(text)
@@ -154,6 +165,25 @@ def url_problem(written: str, base_dir: Path, policy: Policy, *, kind: UrlKind) 
     )
 
 
+def _limits_problem(text: str) -> str | None:
+    reference = whole_reference(text)
+    if reference is None:
+        if embeds_variables(text):
+            return EMBEDDED_MESSAGE
+        return (
+            "limits.shared must come from the environment: write it as one variable, e.g. "
+            f"{_EXAMPLE['limits']}, holding a postgresql:// URL, so the file cannot choose "
+            "the host"
+        )
+    name, default = reference
+    if default is not None:
+        return (
+            f"${{{name}:-...}}: limits.shared takes no default (it would choose the host "
+            f"whenever {name} is empty); write ${{{name}}}"
+        )
+    return None
+
+
 def resolve_url(
     value: UrlValue, env: Mapping[str, str], substitute: Callable[[Mapping[str, str]], str]
 ) -> str:
@@ -167,6 +197,13 @@ def resolve_url(
     if unset_ledger_variable(value, env):
         return EMPTY_LEDGER
     text = substitute(env).strip()
+    if value.url == "limits" and not text.startswith(_POSTGRES):
+        names = ", ".join(f"${{{n}}}" for n in value.variables)
+        raise EnvironmentVariableError(
+            f"{where}{value.field}: the value of {names} is not a postgresql:// URL; "
+            "limits.shared names the PostgreSQL database that keeps the instance's shared "
+            "limits"
+        )
     # The workflow set the variable, but an untrusted run still keeps its files in the
     # repository; the message names the variable, never its value.
     from_variable = value.variables and text.startswith("sqlite:///")
@@ -281,3 +318,24 @@ def libpq_options() -> frozenset[str]:
     except ImportError:
         return LIBPQ_10_OPTIONS
     return frozenset(o.keyword.decode() for o in pq.Conninfo.get_defaults())
+
+
+def connect_options(url: str) -> dict[str, Any]:
+    """What ``psycopg.connect`` gets beside ``url``: every option that could name a server
+    or offer a credential, pinned to "nothing" unless the URL says it.
+
+    >>> connect_options("postgresql://ci:pw@db.example.com/mktsync")["passfile"]
+    '/dev/null/none'
+
+    The URL comes from the workflow's variable, but the file chose *which* variable; so
+    libpq may not add ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``, a service file's
+    password or a client certificate on its own (docs/security.md).  Used by every
+    PostgreSQL connection mktsync makes: the ledger's and the shared limiter's.
+    """
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = set(conninfo_to_dict(url))
+    options: dict[str, Any] = libpq_pins(given, libpq_options())
+    if "connect_timeout" not in given:
+        options["connect_timeout"] = "10"  # never $PGCONNECT_TIMEOUT's "0" (wait forever)
+    return options

@@ -32,6 +32,7 @@ sharing an id at the top level are given different ids in one environment.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -41,11 +42,11 @@ from mktsync.config.model import (
     Config,
     EnvironmentSpec,
     EnvString,
-    Limits,
     MarketoSettings,
     Schedule,
     Template,
     TokenSpec,
+    limits_of,
 )
 from mktsync.config.schema import did_you_mean
 from mktsync.config.yamlfile import JsonPath, dotted
@@ -290,7 +291,12 @@ def build_environments(
             k: env((*path, "marketo", k), own[k]) if k in own else getattr(top, k)
             for k in CREDENTIALS
         }
-        limits = Limits(**own["limits"]) if "limits" in own else top.limits
+        shared: JsonPath = (*path, "marketo", "limits", "shared")
+        limits = (
+            limits_of(own["limits"], functools.partial(env, shared))
+            if "limits" in own
+            else top.limits
+        )
         merge = _Merge(path=path, template=template)
         found[name] = EnvironmentSpec(
             name=name,

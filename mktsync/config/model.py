@@ -12,7 +12,7 @@ import dataclasses
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import field as _field
 from pathlib import Path
@@ -128,6 +128,9 @@ class Limits:
     safety_margin: float = float(LIMITS["safety_margin"])  # share of `calls` left to others
     # Share of `daily_quota` apply leaves to other API users (issue 24; plan.quota).
     quota_reserve: float = float(LIMITS["quota_reserve"])
+    # The PostgreSQL database whose tables hold the instance's limits, shared by every
+    # process that names it (marketo.shared_limits); None: the ledger's, if PostgreSQL.
+    shared: EnvString | None = None
 
     @property
     def capacity(self) -> int:
@@ -169,6 +172,15 @@ class Limits:
             start = waits * cycle
         turns = math.ceil(calls / max(1, self.concurrency)) * latency
         return float(max(start + latency, turns))
+
+
+def limits_of(written: Mapping[str, Any], shared: Callable[[str], EnvString]) -> Limits:
+    """``Limits`` from a ``limits:`` block as written; ``shared`` makes the ``EnvString``
+    of its ``shared`` URL (where it was written, under the host rule)."""
+    values = dict(written)
+    if "shared" in values:
+        values["shared"] = shared(values["shared"])
+    return Limits(**values)
 
 
 @dataclass(frozen=True, kw_only=True)

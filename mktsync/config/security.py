@@ -78,7 +78,8 @@ def path_problem(written: str, base_dir: Path, policy: Policy) -> str | None:
 
 
 def _database_urls(data: dict[str, Any]) -> list[tuple[JsonPath, str, UrlKind]]:
-    """Every value that may lead off the machine: the ledgers and the SQL sources' URLs."""
+    """Every value that may lead off the machine: the ledgers, ``limits.shared`` and the
+    SQL sources' URLs."""
     found: list[tuple[JsonPath, str, UrlKind]] = []
     if isinstance(data.get("ledger"), str):
         found.append((("ledger",), data["ledger"], "ledger"))
@@ -89,6 +90,19 @@ def _database_urls(data: dict[str, Any]) -> list[tuple[JsonPath, str, UrlKind]]:
     for env, spec in (environments if isinstance(environments, dict) else {}).items():
         if isinstance(spec, dict) and isinstance(spec.get("ledger"), str):
             found.append((("environments", env, "ledger"), spec["ledger"], "ledger"))
+    # limits.shared: the database of the instance's shared limits (marketo.shared_limits)
+    blocks: list[tuple[JsonPath, Any]] = [(("marketo",), data.get("marketo"))]
+    for env, spec in (environments if isinstance(environments, dict) else {}).items():
+        blocks.append(
+            (
+                ("environments", env, "marketo"),
+                spec.get("marketo") if isinstance(spec, dict) else None,
+            )
+        )
+    for where, block in blocks:
+        limits = block.get("limits") if isinstance(block, dict) else None
+        if isinstance(limits, dict) and isinstance(limits.get("shared"), str):
+            found.append(((*where, "limits", "shared"), limits["shared"], "limits"))
     sources = data.get("sources")
     for name, source in (sources if isinstance(sources, dict) else {}).items():
         if (

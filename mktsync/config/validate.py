@@ -34,12 +34,12 @@ from mktsync.config.model import (
     Config,
     EnvString,
     LeadSpec,
-    Limits,
     MarketoSettings,
     Position,
     SourceSpec,
     Template,
     TokenSpec,
+    limits_of,
 )
 from mktsync.config.policy import Policy
 from mktsync.config.protected import check_protected
@@ -236,7 +236,13 @@ def build_config(
     def env(p: JsonPath, raw: str) -> EnvString:
         # The ledgers and a sql source's url obey the host rule when resolved (config.dburl).
         url: UrlKind | None = (
-            "ledger" if p[-1] == "ledger" else "source" if p[-1] == "url" else None
+            "ledger"
+            if p[-1] == "ledger"
+            else "source"
+            if p[-1] == "url"
+            else "limits"
+            if p[-2:] == ("limits", "shared")
+            else None
         )
         return EnvString(
             raw=raw, field=dotted(p), position=pos(p), policy=policy, url=url, base_dir=base_dir
@@ -253,7 +259,10 @@ def build_config(
         client_secret=env(("marketo", "client_secret"), marketo["client_secret"])
         if "client_secret" in marketo
         else None,
-        limits=Limits(**(marketo.get("limits") or {})),
+        limits=limits_of(
+            marketo.get("limits") or {},
+            lambda raw: env(("marketo", "limits", "shared"), raw),
+        ),
     )
     sources = {}
     for name, raw in (data.get("sources") or {}).items():

@@ -21,7 +21,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from mktsync.config.dburl import redact, url_secrets
+from mktsync.config.dburl import connect_options, redact, url_secrets
 from mktsync.errors import LedgerError, LedgerLocked
 from mktsync.ledger.records import LockHolder
 from mktsync.ledger.schema import LATEST, check_version, migrate, read_version
@@ -192,29 +192,6 @@ def open_postgres(url: str, *, create: bool, read_only: bool) -> Store:
             conn.execute("SET default_transaction_read_only = on")
     store.read_only = read_only
     return store
-
-
-def connect_options(url: str) -> dict[str, Any]:
-    """What ``psycopg.connect`` gets beside ``url``: every option that could name a server
-    or offer a credential, pinned to "nothing" unless the URL says it.
-
-    >>> connect_options("postgresql://ci:pw@db.example.com/mktsync")["passfile"]
-    '/dev/null/none'
-
-    The URL comes from the workflow's variable, but the file chose *which* variable; so
-    libpq may not add ``$PGPASSWORD``, ``~/.pgpass``, ``$PGHOST``, a service file's
-    password or a client certificate on its own (docs/security.md).
-    """
-    assert psycopg is not None
-    from psycopg.conninfo import conninfo_to_dict
-
-    from mktsync.config.dburl import libpq_options, libpq_pins
-
-    given = set(conninfo_to_dict(url))
-    options: dict[str, Any] = libpq_pins(given, libpq_options())
-    if "connect_timeout" not in given:
-        options["connect_timeout"] = "10"  # never $PGCONNECT_TIMEOUT's "0" (wait forever)
-    return options
 
 
 def _version(tx: _PostgresTx, name: str) -> int:

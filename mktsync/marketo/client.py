@@ -26,7 +26,7 @@ from mktsync.marketo.auth import MarketoAuth, SendState
 from mktsync.marketo.codes import NotFound
 from mktsync.marketo.folders import TokenCheck, TokenWalks
 from mktsync.marketo.leads import int_or_none
-from mktsync.marketo.limits import Limiter
+from mktsync.marketo.limits import CallLimiter, Limiter
 from mktsync.marketo.records import (
     CampaignInfo,
     CreateResult,
@@ -93,7 +93,8 @@ class MarketoClient:
     """A thread-safe client for one Marketo instance, sharing one pool, token and limiter.
 
     ``limits`` configure the limiter every call goes through (pass ``limiter`` to share one
-    between clients); ``retry`` bounds retries; ``transport`` replaces the network in
+    between clients, or a ``shared_limits.SharedLimiter`` to share the instance's limits
+    with other processes; whoever made it closes it); ``retry`` bounds retries; ``transport`` replaces the network in
     tests; ``clock``/``sleep`` replace time.  ``stats`` tells the runner what happened.
     ``stop`` (set on SIGINT by the CLI) ends every wait at once: a call still waiting for
     its turn raises ``NotSent`` and is never sent.
@@ -108,7 +109,7 @@ class MarketoClient:
         limits: Limits,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
-        limiter: Limiter | None = None,
+        limiter: CallLimiter | None = None,
         renew_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
@@ -116,7 +117,7 @@ class MarketoClient:
     ) -> None:
         self.base_url = instance_root(base_url)
         self._stats = limiter.stats if limiter is not None else ClientStats()
-        self.limiter = limiter or Limiter(limits, stats=self._stats, clock=clock)
+        self.limiter: CallLimiter = limiter or Limiter(limits, stats=self._stats, clock=clock)
         send_state = SendState()
         self._auth = MarketoAuth(
             f"{self.base_url}/identity/oauth/token",

@@ -20,8 +20,11 @@ into a typed exception; its class says what a caller may do::
     NotSent (an MktsyncError, not a MarketoError: Marketo answered nothing)
                          a stop came while the call waited (limiter, backoff, token):
                          it never left, or Marketo refused every attempt that did
-    └── DeadlineReached  the call would have waited past its deadline (a read's time
-                         budget): it never left
+    ├── DeadlineReached  the call would have waited past its deadline (a read's time
+    │                    budget): it never left
+    └── LimiterLost      the shared limiter's store went away: no call starts any more
+    LimiterUnavailable (an MktsyncError) the shared limiter's store cannot be reached or
+                         set up: nothing was sent
 
 >>> isinstance(error_for("606", "Max rate limit '100' exceeded with in '20' secs", "a#1"), Retryable)
 True
@@ -46,6 +49,8 @@ __all__ = [
     "AuthError",
     "ConnectFailed",
     "DeadlineReached",
+    "LimiterLost",
+    "LimiterUnavailable",
     "NotFound",
     "NotSent",
     "OutcomeUnknown",
@@ -128,6 +133,22 @@ class DeadlineReached(NotSent):
     """
 
     exit_code = EXIT_ERROR
+
+
+class LimiterLost(NotSent):
+    """The shared limiter can no longer reach the store its slots are kept in
+    (``shared_limits``): this call did not leave, and no call starts after it.
+
+    A private limiter instead would send past what the other processes on the instance
+    are promised, so the run stops (exit 1) and the next run sends the rest.
+    """
+
+    exit_code = EXIT_ERROR
+
+
+class LimiterUnavailable(MktsyncError):
+    """The shared limiter's store (PostgreSQL, or the file on this machine) cannot be
+    reached or set up: raised before anything is sent, or as ``LimiterLost``'s cause."""
 
 
 class NotFound(MarketoError):

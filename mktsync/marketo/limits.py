@@ -16,6 +16,11 @@ within a fraction of a second of ``stop.set()`` and never takes the slot, so a c
 run sends nothing that was still waiting (issue 21).  A call given a ``Deadline``
 (``slot(stop, deadline)``) never waits past it: when its slot would come later, it raises
 ``DeadlineReached`` at once, so a read's time budget includes its waits for the limiter.
+
+This limiter keeps its window in memory, for one process.  ``mktsync apply`` draws from
+one window and one set of concurrency slots shared by every process that talks to the
+same instance (``shared_limits.SharedLimiter``, issue 24); both satisfy ``CallLimiter``,
+which is all the client asks of a limiter, and the shared one keeps this one's accounting.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from mktsync.config.model import Limits
 from mktsync.marketo.codes import DeadlineReached, NotSent
@@ -35,6 +41,28 @@ from mktsync.marketo.stop import Deadline, Stop
 # concurrency place) sleeps between looks at its stop: a stop takes effect within it.
 STOP_POLL = 0.05
 LATENCY_WEIGHT = 0.2  # of the latest call in the measured latency's moving average
+
+
+def capacity_of(limits: Limits) -> int:
+    """Calls this run may have in one window: ``calls`` less its ``safety_margin``."""
+    return limits.capacity  # the one rule, beside the time model the plan and ETA share
+
+
+class CallLimiter(Protocol):
+    """What the client asks of a limiter (``Limiter`` here, ``SharedLimiter`` across
+    processes): a slot per API call, news of Marketo's throttling, and whether it can
+    still promise anything (``lost``: why not, or None)."""
+
+    stats: ClientStats
+
+    def slot(
+        self, stop: Stop | None = None, deadline: Deadline | None = None
+    ) -> AbstractContextManager[None]: ...
+
+    def backoff(self, code: str, seconds: float) -> None: ...
+
+    @property
+    def lost(self) -> str | None: ...
 
 
 class Limiter:
@@ -63,7 +91,7 @@ class Limiter:
         if not 0.0 <= limits.safety_margin < 1.0:
             raise ValueError("limits: safety_margin must be in [0, 1)")
         self.limits = limits
-        self.capacity = limits.capacity
+        self.capacity = capacity_of(limits)
         self.window = float(limits.window_seconds)
         self.stats = stats or ClientStats()
         self._clock = clock
@@ -101,6 +129,16 @@ class Limiter:
                 self._release_rate(self._clock() - started)
         finally:
             self._concurrency.release()
+
+    def backoff(self, code: str, seconds: float) -> None:
+        """Marketo refused a call with ``code`` (606, 615) and the caller waits ``seconds``
+        before it resends: this run's own calls back off in the caller; nobody else
+        draws from this window, so there is nobody to tell."""
+
+    @property
+    def lost(self) -> str | None:
+        """Always None: a limiter in memory cannot be lost."""
+        return None
 
     def used(self) -> int:
         """Slots taken now (calls in flight plus calls finished within the window)."""

@@ -9,6 +9,8 @@ nothing reached Marketo, so it is always safe to resend.  A failure after the re
 left (read timeout, connection reset, half a response) may hide a request Marketo
 carried out: it is retried only for reads, and raises ``OutcomeUnknown`` otherwise.
 Reads are also retried on 611 (``codes.IDEMPOTENT_RETRY_CODES``), with the same backoff.
+Every backoff is told to the limiter first (``CallLimiter.backoff``): a shared limiter
+makes every process on the instance wait out a 606 (``shared_limits``).
 Marketo's 500/502 *inside its JSON envelope* is retried on reads too; answering a trigger
 or a create it raises ``OutcomeUnknown`` (issue 14).  An HTML 5xx page is still retried
 on every call (docs/emulator.md, judgement call on HTML 502s).
@@ -47,7 +49,7 @@ from mktsync.marketo.codes import (
     Transient,
     first_error,
 )
-from mktsync.marketo.limits import Limiter
+from mktsync.marketo.limits import CallLimiter
 from mktsync.marketo.retry import RetryPolicy
 from mktsync.marketo.stats import ClientStats
 from mktsync.marketo.stop import Deadline, Stop
@@ -85,7 +87,7 @@ class Caller:
         self,
         http: httpx.Client,
         *,
-        limiter: Limiter,
+        limiter: CallLimiter,
         retry: RetryPolicy,
         stats: ClientStats,
         send_state: SendState,
@@ -150,6 +152,8 @@ class Caller:
                         f"the retry after {exc.code} would come after the deadline"
                     ) from None
                 self._stats.retry(exc.code)
+                # A shared limiter tells every process on the instance to wait too (606).
+                self._limiter.backoff(exc.code, delay)
                 self._pause(delay, exc.code)
 
     def _pause(self, seconds: float, after: str) -> None:

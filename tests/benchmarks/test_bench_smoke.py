@@ -17,14 +17,16 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def run_benchmark(name: str, args: list[str], tmp_path: Path, *, code: int = 0) -> str:
+def run_benchmark(
+    name: str, args: list[str], tmp_path: Path, *, code: int = 0, timeout: float = 60
+) -> str:
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the benchmark's temp files land here
     proc = subprocess.run(
         [sys.executable, str(BENCHMARKS / name), *args],
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
     assert proc.returncode == code, proc.stdout + proc.stderr
@@ -82,3 +84,26 @@ def test_bench_config_prints_each_shape_and_fails_a_missed_target(tmp_path: Path
     # No file validates in no time: the benchmark must say so and exit 1.
     out = run_benchmark("bench_config.py", [*shapes, "--target", "0"], tmp_path, code=1)
     assert re.search(r"^target merges-deep validate < 0 s: [\d.]+ MISSED$", out, re.M), out
+
+
+@pytest.mark.slow
+def test_bench_shared_limits_prints_its_table(tmp_path: Path, postgres_admin_url: str) -> None:
+    args = ["--scale", "ci", "--processes", "2", "--leads", "8", "--modes", "private,shared"]
+    # Processes and an emulator on a loaded machine: time to start, no time measured.
+    out = run_benchmark(
+        "bench_shared_limits.py",
+        [*args, "--postgres", postgres_admin_url, "--no-targets"],
+        tmp_path,
+        timeout=180,
+    )
+    rows = dict(
+        re.findall(r"^\| (private limiter .*?|shared limiter, PostgreSQL) \|(.*)$", out, re.M)
+    )
+    assert set(rows) == {"private limiter (before issue 24)", "shared limiter, PostgreSQL"}, out
+    cells = [c.strip() for c in rows["shared limiter, PostgreSQL"].split("|")]
+    # seconds, calls counted, refusals, leads triggered, leads failed, exit codes, share,
+    # processes whose calls equal their plan and triggered each lead once
+    # Every trigger counted, and no more calls than each process's plan (the last cell).
+    assert int(cells[1]) >= 16, out
+    assert cells[2:6] == ["0 / 0", "16 of 16", "0", "0 0"], out
+    assert cells[7] == "2 of 2", out

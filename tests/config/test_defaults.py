@@ -65,6 +65,7 @@ def test_a_file_that_leaves_everything_out_gets_the_schema_defaults(tmp_path: Pa
     assert config.ledger.raw == top["ledger"]
     assert (config.timezone, config.max_value_bytes) == (top["timezone"], top["max_value_bytes"])
     limits = dataclasses.asdict(config.marketo.limits)
+    assert limits.pop("shared") is None  # no default: the ledger's database, or this machine
     assert limits == _defaults(DEFS["marketo"]["properties"]["limits"])
     campaign = config.campaigns["welcome"]
     for name, value in _defaults(DEFS["campaign"]).items():

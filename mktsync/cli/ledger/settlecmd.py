@@ -83,6 +83,7 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.config import display_name, load_config
     from mktsync.marketo import MarketoClient
     from mktsync.marketo.activities import ReadBudget
+    from mktsync.marketo.shared_limits import open_limiter
 
     # settle needs the config's credentials, so the config is read even with --ledger;
     # found as every command finds it, for the environment named (as apply does).
@@ -106,11 +107,19 @@ def _settle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # Another instance's activity log would settle every item as "not sent", and the
         # next apply would send them again: the ledger must belong to this instance.
         bound(ledger, base_url, config.environment),
+        # Its reads spend the instance's limits as apply's calls do: the same shared window.
+        open_limiter(
+            m.limits,
+            base_url=base_url,
+            ledger_url=target.url,
+            shared_url=m.limits.shared.resolve() if m.limits.shared is not None else None,
+        ) as limiter,
         MarketoClient(
             base_url,
             m.client_id.resolve(),
             m.client_secret.resolve(),
             limits=m.limits,
+            limiter=limiter,
         ) as client,
     ):
         report = settle_unknown(

@@ -1,0 +1,189 @@
+"""Marketo's instance-wide limits as slots that many processes take and give back.
+
+>>> table = SlotTable()
+>>> claim = Claim(owner="a", call=1, capacity=2, concurrency=1, lease=15.0, window=20.0)
+>>> table.take(claim, now=100.0).taken
+True
+>>> grant = table.take(dataclasses.replace(claim, call=2), now=100.0)
+>>> grant.taken, grant.why  # the one concurrency slot is in flight
+(False, 'concurrency')
+
+The accounting is the per-process ``limits.Limiter``'s, kept in rows that every process
+reads (``shared_limits`` explains where: PostgreSQL or a file on this machine):
+
+- ``capacity`` **rate slots**: a call takes one when it starts and holds it until one
+  window after it *finished*.  While it is in flight its ``free_at`` is the end of its
+  lease plus one window; when it finishes, its finish plus one window.  Marketo counts a
+  call somewhere between our send and its answer, so a slot freed one window after the
+  answer never overlaps Marketo's own sliding window (``Limiter``'s rule).
+- ``concurrency`` **concurrency slots**: ``free_at`` is the end of the lease while the
+  call is in flight, 0 once it returned.
+- a **hold**: after a 606 (Marketo's window is full: another integration is spending
+  it) no process takes a slot before ``hold_until``.
+
+A slot is free when ``free_at <= now``; a call takes a rate slot and a concurrency slot
+together, or neither.  Each taken slot carries its owner (one limiter, one process) and
+the call's number, so only its owner renews or gives it back.  A process that dies stops
+renewing: its concurrency slot is free when the lease ends, its rate slot one window
+later, which is when it would have been free had the call ended as the process died.
+
+Each process takes slots below its *own* ``capacity`` and ``concurrency`` only, so two
+configs with different limits for one instance together never exceed the larger, and
+the smaller never uses more than its own.  Slots are taken highest number first, so a
+process with larger limits leaves the low numbers (the only ones a smaller one may use)
+for as long as it can.
+
+``SlotTable`` is this model in memory (the file store loads and saves it); the PostgreSQL
+store says the same in SQL, and ``tests/marketo/test_slots.py`` runs one scenario on both.
+``wait_hint`` is shared: how long a process that got nothing should wait before it asks
+again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# A call that is in flight frees its concurrency slot the moment it returns, which no
+# store can foresee: a process waiting only for a concurrency slot asks again this often.
+CONCURRENCY_POLL = 0.05
+# A free slot another process was taking at that very instant (PostgreSQL's SKIP LOCKED):
+# ask again almost at once.
+BUSY_RETRY = 0.005
+
+Why = Literal["hold", "rate", "concurrency", "busy"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    """One call asking for a slot: who asks, under which limits, for how long a lease."""
+
+    owner: str  # one limiter: renews and gives back only its own slots
+    call: int  # the call's number within its owner
+    capacity: int  # rate slots this process may use (calls per window, less its margin)
+    concurrency: int
+    lease: float  # seconds a slot stays taken unless renewed
+    window: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grant:
+    """The answer to a ``Claim``: taken, or how long to wait and why."""
+
+    taken: bool
+    wait: float = 0.0
+    why: Why | None = None
+
+
+def wait_hint(
+    *, now: float, hold_until: float, rate_next: float | None, concurrency_next: float | None
+) -> Grant:
+    """What a process that got no slot should do: wait out a hold, then the earliest rate
+    slot's ``free_at``, else poll for a concurrency slot (``rate_next`` and
+    ``concurrency_next``: the earliest ``free_at`` among the slots this process may use)."""
+    if hold_until > now:
+        return Grant(taken=False, wait=hold_until - now, why="hold")
+    if rate_next is not None and rate_next > now:
+        return Grant(taken=False, wait=rate_next - now, why="rate")
+    if concurrency_next is not None and concurrency_next > now:
+        return Grant(
+            taken=False, wait=min(concurrency_next - now, CONCURRENCY_POLL), why="concurrency"
+        )
+    return Grant(taken=False, wait=BUSY_RETRY, why="busy")
+
+
+@dataclass
+class Slot:
+    free_at: float = 0.0
+    owner: str | None = None
+    call: int | None = None
+
+
+@dataclass
+class SlotTable:
+    """The slots of one instance, in memory; see the module docstring."""
+
+    rate: list[Slot] = field(default_factory=list)
+    concurrency: list[Slot] = field(default_factory=list)
+    hold_until: float = 0.0
+
+    def take(self, claim: Claim, *, now: float) -> Grant:
+        self._grow(claim.capacity, claim.concurrency)
+        rate = self.rate[: claim.capacity]
+        conc = self.concurrency[: claim.concurrency]
+        if self.hold_until <= now:
+            r = _highest_free(rate, now)
+            c = _highest_free(conc, now)
+            if r is not None and c is not None:
+                rate[r] = Slot(
+                    free_at=now + claim.lease + claim.window, owner=claim.owner, call=claim.call
+                )
+                conc[c] = Slot(free_at=now + claim.lease, owner=claim.owner, call=claim.call)
+                self.rate[r], self.concurrency[c] = rate[r], conc[c]
+                return Grant(taken=True)
+        return wait_hint(
+            now=now,
+            hold_until=self.hold_until,
+            rate_next=min(s.free_at for s in rate),
+            concurrency_next=min(s.free_at for s in conc),
+        )
+
+    def renew(self, owner: str, *, now: float, lease: float, window: float) -> None:
+        """Extend the leases of ``owner``'s calls in flight."""
+        for slots, extra in ((self.rate, window), (self.concurrency, 0.0)):
+            for slot in slots:
+                if slot.owner == owner and slot.call is not None:
+                    slot.free_at = now + lease + extra
+
+    def release(self, owner: str, call: int, *, now: float, window: float, sent: bool) -> None:
+        """Give back ``call``'s slots: its rate slot stays taken one window after ``now``
+        when it was sent, and is free at once when it never left."""
+        for i, slot in enumerate(self.rate):
+            if slot.owner == owner and slot.call == call:
+                self.rate[i] = Slot(free_at=now + window if sent else 0.0)
+        for i, slot in enumerate(self.concurrency):
+            if slot.owner == owner and slot.call == call:
+                self.concurrency[i] = Slot()
+
+    def hold(self, *, now: float, seconds: float) -> None:
+        self.hold_until = max(self.hold_until, now + seconds)
+
+    def _grow(self, capacity: int, concurrency: int) -> None:
+        self.rate.extend(Slot() for _ in range(capacity - len(self.rate)))
+        self.concurrency.extend(Slot() for _ in range(concurrency - len(self.concurrency)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rate": [dataclasses.astuple(s) for s in self.rate],
+            "concurrency": [dataclasses.astuple(s) for s in self.concurrency],
+            "hold_until": self.hold_until,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> SlotTable:
+        """The table saved by ``to_json``; ``ValueError`` when ``data`` is not one."""
+        try:
+            return cls(
+                rate=[_slot(s) for s in data["rate"]],
+                concurrency=[_slot(s) for s in data["concurrency"]],
+                hold_until=float(data["hold_until"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a table of slots ({type(exc).__name__})") from None
+
+
+def _slot(row: Any) -> Slot:
+    free_at, owner, call = row
+    return Slot(
+        free_at=float(free_at),
+        owner=None if owner is None else str(owner),
+        call=None if call is None else int(call),
+    )
+
+
+def _highest_free(slots: list[Slot], now: float) -> int | None:
+    for i in range(len(slots) - 1, -1, -1):
+        if slots[i].free_at <= now:
+            return i
+    return None

@@ -1,0 +1,276 @@
+"""The slots of one Marketo instance in PostgreSQL, shared by runners on any machine.
+
+>>> book = PostgresSlots(url, "123-abc-456.mktorest.com", capacity=100, concurrency=10)  # doctest: +SKIP
+
+Two tables in the URL's current schema (beside the ledger's, when it is the ledger's URL):
+``mktsync_limit_slots`` (instance, kind ``r``/``c``, number, ``free_at``, owner, call),
+one row per slot of ``slots``' model, and ``mktsync_limit_holds`` (instance, until,
+code): the 606 hold.  Times are the server's clock (epoch seconds), the one clock every
+runner shares however far apart their own clocks are; ``now`` replaces it in tests.
+
+**Why rows taken with ``FOR UPDATE SKIP LOCKED``, not advisory locks.**  A rate slot must
+outlive its call by a window (its ``free_at``), so the state has to be rows in any case;
+a session advisory lock would free a concurrency slot at once on a crash, but ties each
+slot to a connection (a connection per call in flight) and still needs the rows for the
+window.  With rows, one statement takes a slot:
+
+- *Correct under concurrent processes.*  The statement picks a free concurrency row and a
+  free rate row with ``FOR UPDATE SKIP LOCKED`` and updates both only if both were found.
+  A row lock is held by one transaction at a time, and PostgreSQL checks ``free_at <=
+  now`` again on the row's newest version before it locks it (READ COMMITTED), so no two
+  processes ever take one slot, and no slot is taken before it is free.  Processes do
+  not queue on one lock either: a row another process is taking is skipped, not waited
+  for.  A process holding rows it could not use (a concurrency row, no rate row) holds
+  them only for its one statement.
+- *What a crash leaves.*  Rows taken with a lease: ``free_at`` is the lease's end (plus
+  a window for a rate slot), renewed by the living process every third of a lease while
+  its call is in flight (``shared_limits.LEASE``).  A process killed by SIGKILL, or a
+  machine lost, stops renewing; its slots come free on their own, at the end of the
+  lease (concurrency) and one window later (rate).  No one has to clean up; a
+  transaction cut short by the crash rolls back and takes nothing.
+- *Round trips.*  One to take the two slots (answering, when there are none, how long
+  to wait: the hold, the earliest ``free_at``), one to give them back; one every third
+  of a lease per process while calls are in flight (all its slots at once); one to
+  record a 606.  A call that waits asks again when the earliest slot comes free (one
+  process thread at a time asks, ``shared_limits``).  Setting up (once per run): the
+  tables and this instance's rows, created if missing under an advisory transaction
+  lock, so two first runs cannot trip over each other.
+
+The connection is autocommit (every statement is its own transaction), with a statement
+timeout, and is made again once if it breaks; failing that, ``LimiterUnavailable``: the
+limiter stops the run rather than guess.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from mktsync.config.dburl import connect_options, redact, url_secrets
+from mktsync.marketo.codes import LimiterUnavailable
+from mktsync.marketo.slots import Claim, Grant, wait_hint
+
+_LOCK_CLASS = 0x6D6B7473  # "mkts": mktsync's advisory lock namespace (the ledger's 1 and 2)
+_SETUP_LOCK = 3
+STATEMENT_TIMEOUT = "15s"
+TCP_USER_TIMEOUT = "15000"  # ms: a server that stops answering is lost, not waited on
+
+_NOW = "COALESCE(%(now)s::float8, extract(epoch FROM statement_timestamp())::float8)"
+
+_CREATE = (
+    """CREATE TABLE IF NOT EXISTS mktsync_limit_slots (
+        instance text NOT NULL,
+        kind char(1) NOT NULL CHECK (kind IN ('r', 'c')),
+        n integer NOT NULL,
+        free_at float8 NOT NULL DEFAULT 0,
+        owner text,
+        call bigint,
+        PRIMARY KEY (instance, kind, n))""",
+    """CREATE TABLE IF NOT EXISTS mktsync_limit_holds (
+        instance text PRIMARY KEY,
+        until float8 NOT NULL,
+        code text)""",
+)
+
+_TAKE = f"""
+WITH t AS (SELECT {_NOW} AS now),
+h AS (SELECT until FROM mktsync_limit_holds, t WHERE instance = %(i)s AND until > t.now),
+c AS (
+  SELECT s.n FROM mktsync_limit_slots s, t
+  WHERE s.instance = %(i)s AND s.kind = 'c' AND s.n < %(conc)s AND s.free_at <= t.now
+    AND NOT EXISTS (SELECT 1 FROM h)
+  ORDER BY s.n DESC LIMIT 1 FOR UPDATE OF s SKIP LOCKED),
+r AS (
+  SELECT s.n FROM mktsync_limit_slots s, t
+  WHERE s.instance = %(i)s AND s.kind = 'r' AND s.n < %(cap)s AND s.free_at <= t.now
+    AND NOT EXISTS (SELECT 1 FROM h)
+  ORDER BY s.n DESC LIMIT 1 FOR UPDATE OF s SKIP LOCKED),
+tc AS (
+  UPDATE mktsync_limit_slots s SET free_at = t.now + %(lease)s, owner = %(o)s, call = %(call)s
+  FROM c, r, t WHERE s.instance = %(i)s AND s.kind = 'c' AND s.n = c.n RETURNING s.n),
+tr AS (
+  UPDATE mktsync_limit_slots s
+  SET free_at = t.now + %(lease)s + %(window)s, owner = %(o)s, call = %(call)s
+  FROM c, r, t WHERE s.instance = %(i)s AND s.kind = 'r' AND s.n = r.n RETURNING s.n)
+SELECT (SELECT n FROM tc), (SELECT n FROM tr), t.now, COALESCE((SELECT until FROM h), 0),
+  (SELECT min(free_at) FROM mktsync_limit_slots
+   WHERE instance = %(i)s AND kind = 'r' AND n < %(cap)s),
+  (SELECT min(free_at) FROM mktsync_limit_slots
+   WHERE instance = %(i)s AND kind = 'c' AND n < %(conc)s)
+FROM t
+"""
+
+_RENEW = f"""
+UPDATE mktsync_limit_slots
+SET free_at = t.now + %(lease)s + CASE kind WHEN 'r' THEN %(window)s ELSE 0 END
+FROM (SELECT {_NOW} AS now) t
+WHERE instance = %(i)s AND owner = %(o)s AND call IS NOT NULL
+"""
+
+_RELEASE = f"""
+UPDATE mktsync_limit_slots
+SET free_at = CASE WHEN kind = 'r' AND %(sent)s THEN t.now + %(window)s ELSE 0 END,
+    owner = NULL, call = NULL
+FROM (SELECT {_NOW} AS now) t
+WHERE instance = %(i)s AND owner = %(o)s AND call = %(call)s
+"""
+
+_HOLD = f"""
+INSERT INTO mktsync_limit_holds (instance, until, code)
+SELECT %(i)s, t.now + %(s)s, %(code)s FROM (SELECT {_NOW} AS now) t
+ON CONFLICT (instance) DO UPDATE
+SET until = GREATEST(mktsync_limit_holds.until, excluded.until), code = excluded.code
+"""
+
+
+class PostgresSlots:
+    """The slots of instance ``key`` in the database at ``url``; see the module docstring.
+
+    Made with the limits of this process, whose slot rows it creates if missing.  Raises
+    ``LimiterUnavailable`` when the database cannot be reached or the tables made.
+    """
+
+    def __init__(self, url: str, key: str, *, capacity: int, concurrency: int) -> None:
+        self.name = f"PostgreSQL {redact(url)}"
+        self._url = url
+        self._key = key
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        with self._lock:
+            self._connect()
+            self._setup(capacity, concurrency)
+
+    def __repr__(self) -> str:
+        return f"PostgresSlots({self.name!r}, {self._key!r})"
+
+    def take(self, claim: Claim, now: float | None) -> Grant:
+        row = self._one(
+            _TAKE,
+            {
+                "now": now,
+                "i": self._key,
+                "conc": claim.concurrency,
+                "cap": claim.capacity,
+                "lease": claim.lease,
+                "window": claim.window,
+                "o": claim.owner,
+                "call": claim.call,
+            },
+        )
+        taken_c, taken_r, at, hold_until, rate_next, conc_next = row
+        if taken_c is not None and taken_r is not None:
+            return Grant(taken=True)
+        return wait_hint(
+            now=at, hold_until=hold_until, rate_next=rate_next, concurrency_next=conc_next
+        )
+
+    def renew(self, owner: str, *, lease: float, window: float, now: float | None) -> None:
+        self._run(
+            _RENEW, {"now": now, "i": self._key, "o": owner, "lease": lease, "window": window}
+        )
+
+    def release(
+        self, owner: str, call: int, *, window: float, sent: bool, now: float | None
+    ) -> None:
+        self._run(
+            _RELEASE,
+            {"now": now, "i": self._key, "o": owner, "call": call, "window": window, "sent": sent},
+        )
+
+    def hold(self, seconds: float, *, code: str, now: float | None) -> None:
+        self._run(_HOLD, {"now": now, "i": self._key, "s": seconds, "code": code})
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- the connection ------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise LimiterUnavailable(
+                f"{self.name}: shared limits in PostgreSQL need psycopg: "
+                "pip install 'mktsync[postgres]'; nothing was sent"
+            ) from None
+        from psycopg.conninfo import conninfo_to_dict
+
+        from mktsync.config.dburl import libpq_options
+
+        options = connect_options(self._url)
+        if "tcp_user_timeout" in libpq_options() and "tcp_user_timeout" not in conninfo_to_dict(
+            self._url
+        ):
+            options["tcp_user_timeout"] = TCP_USER_TIMEOUT
+        try:
+            self._conn = psycopg.connect(self._url, autocommit=True, **options)
+            self._conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+        except psycopg.Error as exc:
+            self._conn = None
+            raise LimiterUnavailable(self._failure("cannot be reached", exc)) from None
+
+    def _setup(self, capacity: int, concurrency: int) -> None:
+        import psycopg
+
+        try:
+            with self._conn.transaction():
+                self._conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _SETUP_LOCK)
+                )
+                for table, create in zip(
+                    ("mktsync_limit_slots", "mktsync_limit_holds"), _CREATE, strict=True
+                ):
+                    # Checked first: CREATE ... IF NOT EXISTS needs the right to create
+                    # even when the table is there, and a role may have only the tables.
+                    if self._conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
+                        self._conn.execute(create)
+                for kind, count in (("r", capacity), ("c", concurrency)):
+                    self._conn.execute(
+                        "INSERT INTO mktsync_limit_slots (instance, kind, n)"
+                        " SELECT %s, %s, g FROM generate_series(0, %s - 1) g"
+                        " ON CONFLICT DO NOTHING",
+                        (self._key, kind, count),
+                    )
+        except psycopg.Error as exc:
+            self._close_quietly()
+            raise LimiterUnavailable(self._failure("cannot be set up", exc)) from None
+
+    def _one(self, sql: str, params: dict[str, Any]) -> Any:
+        rows = self._run(sql, params)
+        assert rows, "the take statement returns one row"
+        return rows[0]
+
+    def _run(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """Run one statement; a broken connection is made again once, then given up."""
+        import psycopg
+
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._connect()
+                    cursor = self._conn.execute(sql, params)
+                    return list(cursor.fetchall()) if cursor.description else []
+                except psycopg.OperationalError as exc:
+                    self._close_quietly()
+                    if attempt == 2:
+                        raise LimiterUnavailable(self._failure("cannot be reached", exc)) from None
+                except psycopg.Error as exc:
+                    raise LimiterUnavailable(self._failure("failed", exc)) from None
+        raise AssertionError("unreachable")
+
+    def _close_quietly(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def _failure(self, what: str, exc: Exception) -> str:
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        for secret in url_secrets(self._url):
+            text = text.replace(secret, "***")
+        return f"{self.name} {what}: {text}"
