@@ -65,6 +65,7 @@ from mktsync.errors import (
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import CallBudget, MarketoClient, NotSent, OutcomeUnknown, Qualification
+from mktsync.marketo.limits import Limiter
 from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
 from mktsync.plan.notes import deferred_words
@@ -351,6 +352,7 @@ class _Runner:
         report.invalid_rows = plan.summary.invalid  # rows, each once (issue 22)
         self.total_calls = sum(cp.trigger_calls for cp in plan.campaigns)
         self.done_calls = 0
+        self.sendable_calls = self.total_calls  # less the refused campaigns' once known
         # (campaign id, key) -> Marketo's (code, message): lead fields not written, no trigger
         self.field_skips: dict[tuple[int, str], tuple[str, str]] = {}
         # (campaign id, key) -> why: another item of the run writes the lead's fields first
@@ -462,7 +464,8 @@ class _Runner:
         leads = sum(cp.counts.get(k, 0) for cp in sendable for k in sent)
         if self.plan.retry_unknown:  # a held unknown item stays counted unknown, unsent
             leads -= sum(_held_unknown(cp) for cp in sendable)
-        self.emit("start", calls=calls, leads=leads)
+        self.sendable_calls = calls
+        self.emit("start", calls=calls, leads=leads, eta=self._eta())
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
         self.emit("finish", **self.report.counts())
@@ -628,7 +631,7 @@ class _Runner:
                 self.done_calls += 1
             self.emit("call", campaign=name, campaign_id=call.campaign_id, leads=0,
                       outcome="no_leads", done=self.done_calls, total=self.total_calls,
-                      elapsed=time.monotonic() - self.started)  # fmt: skip
+                      elapsed=time.monotonic() - self.started, eta=self._eta())  # fmt: skip
             return
         if self.field_deferred:
             items = self._deferred(items)
@@ -700,8 +703,20 @@ class _Runner:
             done=self.done_calls,
             total=self.total_calls,
             elapsed=time.monotonic() - self.started,
+            eta=self._eta(),
             **detail,
         )
+
+    def _eta(self) -> float:
+        """Seconds the calls not yet done will take: the limiter's window and the calls'
+        measured latency, in the plan's time model (``Limits.seconds_for``)."""
+        left = max(0, self.sendable_calls - self.done_calls)  # refused campaigns' never go
+        limiter = self.client.limiter
+        if isinstance(limiter, Limiter):
+            return round(limiter.seconds_for(left), 1)
+        # A limiter shared with other processes: its window's state is theirs too; the
+        # plan's model, without it, is what is known.
+        return round(self.config.marketo.limits.seconds_for(left), 1)
 
     def _deferred(self, items: list[Item]) -> list[Item]:
         """Items apply found writing a lead's fields after another of the run (issue 22:

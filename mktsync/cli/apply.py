@@ -484,7 +484,14 @@ def _confirm(
             now=request.now[1] if request.now else None,
             binding=binding_of(config, ledger, ledger_url),
         )
-    out.write(render_text(plan, color=request.output.use_color(out)))
+    out.write(
+        render_text(
+            plan,
+            color=request.output.use_color(out),
+            limit=request.output.rows(),
+            leads=request.output.verbose,
+        )
+    )
     if not plan.summary.changes:
         return plan
     question = "Trigger these campaigns? Type 'yes' to go on:"

@@ -68,7 +68,11 @@ def add_parser(sub: Subparsers) -> None:
     add_campaign(p)
     add_campaign_id(p)
     add_retry_unknown(p)
-    p.add_argument("--show-pii", action="store_true", help="do not mask email addresses (Markdown)")
+    p.add_argument(
+        "--show-pii",
+        action="store_true",
+        help="do not mask email addresses and personal lead field values (text and Markdown)",
+    )
     p.add_argument(
         "--usage",
         action="store_true",
@@ -136,6 +140,7 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
     options = ReportOptions(
         color=output.use_color(out),
         show_pii=args.show_pii,
+        verbose=output.verbose,
         context=context,
         notes=tuple(notes),  # the comment shows them at its top, as stderr does
         limit=output.rows(),
@@ -144,7 +149,7 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
         sample_rows=UNTRUSTED_SAMPLE_ROWS if args.untrusted else None,
     )
     if output.quiet and args.format == "text":
-        out.write(render_text_summary(plan, color=options.color))
+        out.write(render_text_summary(plan, color=options.color, show_pii=args.show_pii))
     else:
         REPORTERS[args.format](plan, out, options)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -9,9 +9,10 @@ and ``plan`` run without secrets.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import field as _field
 from pathlib import Path
@@ -130,6 +131,47 @@ class Limits:
     # The PostgreSQL database whose tables hold the instance's limits, shared by every
     # process that names it (marketo.shared_limits); None: the ledger's, if PostgreSQL.
     shared: EnvString | None = None
+
+    @property
+    def capacity(self) -> int:
+        """Calls this run may make per window: ``calls`` less the safety margin (at least 1)."""
+        return max(1, math.floor(self.calls * (1.0 - self.safety_margin)))
+
+    def seconds_for(
+        self, calls: int, *, latency: float = 0.0, frees: Sequence[float] = ()
+    ) -> float:
+        """How long ``calls`` API calls take under these limits: the one time model of the
+        plan's estimate and of apply's ETA.
+
+        The rate window: ``capacity`` calls per ``window_seconds``, a slot held until a
+        window after its call finished (``marketo.limits.Limiter``).  ``frees`` are the
+        slots taken now, as seconds until each frees, soonest first (none for a plan).
+        Calls queue for slots: the call in place ``p`` (after the slots taken) waits for the
+        slot of place ``p - capacity``, so the last call waits ``p // capacity`` times -- the
+        first time for a slot taken now, each further time a whole window plus a call's
+        ``latency``.  The concurrency: at most ``concurrency`` calls in flight, each
+        ``latency`` long.  Whichever is longer wins.
+
+        >>> Limits(calls=100, window_seconds=20).seconds_for(250)     # 3 windows, 2 waits
+        40.0
+        >>> Limits(calls=100, window_seconds=20).seconds_for(30, latency=0.5)  # 3 turns of 10
+        1.5
+        >>> Limits(calls=10, window_seconds=20).seconds_for(5, frees=[7.0] * 10)
+        7.0
+        """
+        if calls <= 0:
+            return 0.0
+        cycle = self.window_seconds + latency
+        last = len(frees) + calls - 1  # the last call's place in the queue for slots
+        waits, place = divmod(last, self.capacity)
+        if not waits:
+            start = 0.0
+        elif place < len(frees):
+            start = max(0.0, frees[place]) + (waits - 1) * cycle
+        else:
+            start = waits * cycle
+        turns = math.ceil(calls / max(1, self.concurrency)) * latency
+        return float(max(start + latency, turns))
 
 
 def limits_of(written: Mapping[str, Any], shared: Callable[[str], EnvString]) -> Limits:

@@ -25,7 +25,6 @@ which is all the client asks of a limiter, and the shared one keeps this one's a
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import deque
@@ -41,11 +40,12 @@ from mktsync.marketo.stop import Deadline, Stop
 # How long a stoppable wait that no clock can end (every slot in flight, no free
 # concurrency place) sleeps between looks at its stop: a stop takes effect within it.
 STOP_POLL = 0.05
+LATENCY_WEIGHT = 0.2  # of the latest call in the measured latency's moving average
 
 
 def capacity_of(limits: Limits) -> int:
     """Calls this run may have in one window: ``calls`` less its ``safety_margin``."""
-    return max(1, math.floor(limits.calls * (1.0 - limits.safety_margin)))
+    return limits.capacity  # the one rule, beside the time model the plan and ETA share
 
 
 class CallLimiter(Protocol):
@@ -100,6 +100,7 @@ class Limiter:
         self._finished: deque[float] = deque()  # finish times of calls still in the window
         self._in_flight = 0
         self._concurrency = threading.BoundedSemaphore(limits.concurrency)
+        self._latency: float | None = None  # a moving average of calls' durations, measured
 
     def __repr__(self) -> str:
         return (
@@ -121,10 +122,11 @@ class Limiter:
             if stop is not None and stop.is_set():
                 self._cancel_rate()
                 raise NotSent("stopped before the call was sent")
+            started = self._clock()
             try:
                 yield
             finally:
-                self._release_rate()
+                self._release_rate(self._clock() - started)
         finally:
             self._concurrency.release()
 
@@ -143,6 +145,20 @@ class Limiter:
         with self._cond:
             self._prune(self._clock())
             return self._in_flight + len(self._finished)
+
+    def seconds_for(self, calls: int) -> float:
+        """How long ``calls`` more calls will take from now: the window's state (when each
+        slot taken frees), the limits and the calls' measured latency, in the one model the
+        plan's estimate uses (``Limits.seconds_for``)."""
+        with self._cond:
+            now = self._clock()
+            self._prune(now)
+            latency = self._latency or 0.0
+            # Finished calls free their slots a window after they finished (in that order);
+            # calls in flight, a latency and a window from now.
+            frees = [done + self.window - now for done in self._finished]
+            frees += [latency + self.window] * self._in_flight
+        return self.limits.seconds_for(calls, latency=latency, frees=frees)
 
     def _prune(self, now: float) -> None:
         while self._finished and self._finished[0] + self.window <= now:
@@ -212,8 +228,11 @@ class Limiter:
             self._in_flight -= 1
             self._cond.notify_all()
 
-    def _release_rate(self) -> None:
+    def _release_rate(self, seconds: float) -> None:
         with self._cond:
+            # Recent calls weigh most: Marketo's answers slow down and speed up over a run.
+            last = self._latency
+            self._latency = seconds if last is None else last + LATENCY_WEIGHT * (seconds - last)
             self._in_flight -= 1
             self._finished.append(self._clock())
             self._cond.notify_all()

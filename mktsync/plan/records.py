@@ -307,6 +307,33 @@ def first_leads(calls: Sequence[Call], n: int) -> Iterator[PlannedItem]:
                 return
 
 
+def entry_leads(cp: CampaignPlan, entries: Sequence[CampaignPlan] = ()) -> Iterator[PlannedItem]:
+    """Every lead the campaign entry ``cp`` sends, in plan order, read a page at a time.
+
+    Calls are shared by campaign id (``SpilledCalls``), so an entry's leads may travel in
+    the calls of another of ``entries`` (the plan's): its own calls are read first (leaving
+    out others' leads in them), then theirs (keeping only its own).  Only the lines kept
+    are decoded; nothing is held but the page being read."""
+    shared = [e for e in entries if e.campaign_id == cp.campaign_id and e is not cp]
+    for entry in (cp, *shared):
+        calls, own = entry.calls, entry is cp
+        if isinstance(calls, SpilledCalls):
+            # A line names its campaign entry first exactly when it is another's (lead_line).
+            for tokens, lines in calls.iter_lines():
+                for line in lines:
+                    if line.startswith('{"campaign": ') == own:
+                        continue
+                    p = calls.decode(line, tokens)
+                    if p.item.campaign == cp.name:
+                        yield p
+            continue
+        others = {e.name for e in shared}
+        for call in calls:
+            for p in call.items:
+                if (p.item.campaign not in others) if own else (p.item.campaign == cp.name):
+                    yield p
+
+
 @dataclass(frozen=True, kw_only=True)
 class CampaignPlan:
     name: str
@@ -519,7 +546,7 @@ class Plan:
 
     @property
     def calls_per_window(self) -> int:
-        return max(1, math.floor(self.limits.calls * (1 - self.limits.safety_margin)))
+        return self.limits.capacity
 
     @property
     def quota_share(self) -> float:
@@ -527,9 +554,9 @@ class Plan:
 
     @property
     def estimated_seconds(self) -> float:
-        """Time the calls take at the configured rate (latency aside): whole windows past the first."""
-        windows = math.ceil(self.summary.total_calls / self.calls_per_window)
-        return max(0, windows - 1) * self.limits.window_seconds
+        """Time the calls take at the configured rate (latency aside): whole windows past the
+        first (``Limits.seconds_for``, the model apply's ETA uses with measured latency)."""
+        return self.limits.seconds_for(self.summary.total_calls)
 
 
 def _compact(value: Any) -> str:

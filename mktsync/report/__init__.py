@@ -13,14 +13,14 @@ from typing import TextIO
 from mktsync.plan import Plan
 from mktsync.plan.file import write_plan
 from mktsync.report.markdown import COMMENT, WHO_SHOWN, Budget, Context, render_markdown
-from mktsync.report.text import render_text
+from mktsync.report.text import render_text, write_text
 
 Reporter = Callable[[Plan, TextIO, "ReportOptions"], None]
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReportOptions:
-    """How to write: colour (text on a TTY), PII shown or masked (Markdown), sample sizes.
+    """How to write: colour (text on a TTY), PII shown or masked, sample sizes.
 
     ``sample_rows`` is for plans of untrusted changes (a fork's pull request): when set, at
     most that many rows per campaign are shown (0: counts only), whatever ``limit`` says,
@@ -32,6 +32,7 @@ class ReportOptions:
 
     color: bool = False
     show_pii: bool = False
+    verbose: bool = False  # text: list every lead to trigger (``plan -v``), ``rows`` at most
     limit: int = 20
     sample_rows: int | None = None
     context: Context | None = None
@@ -48,7 +49,14 @@ class ReportOptions:
 
 
 def _text(plan: Plan, out: TextIO, options: ReportOptions) -> None:
-    out.write(render_text(plan, color=options.color, limit=options.rows))
+    write_text(
+        plan,
+        out,
+        color=options.color,
+        limit=options.rows,
+        leads=options.verbose,
+        show_pii=options.show_pii,
+    )
 
 
 def _markdown(plan: Plan, out: TextIO, options: ReportOptions) -> None:

@@ -60,25 +60,32 @@ def forget_command(campaign_id: int | str, key: str) -> str:
     )
 
 
-def schedule_text(plan: Plan, limit: int = 20, *, paint: Paint | None = None) -> list[str]:
-    lines: list[str] = []
-    for sp in plan.schedules:
-        lines += _one(sp, limit, paint or _plain)
-        lines.append("")
-    return lines
-
-
 def _plain(action: Action, text: str) -> str:
     return one_line(text)
 
 
-def _one(sp: SchedulePlan, limit: int, paint: Paint) -> list[str]:
+# A batch campaign with none of these is one line: nothing to schedule, nothing to see.
+_BUSY = (Action.SCHEDULE, Action.RESCHEDULE, Action.INVALID, Action.UNKNOWN, Action.CHANGED,
+         Action.ORPHANED)  # fmt: skip
+
+
+def schedule_lines(sp: SchedulePlan, limit: int, paint: Paint = _plain) -> list[str]:
+    """One batch campaign's section of the text plan: its classes that are not zero, its
+    runs; one line when it has nothing to do (issue 22)."""
     source = f", source {sp.source}" if sp.source else ""
-    lines = [one_line(f"{sp.name} (batch campaign {sp.campaign_id}{source})")]
+    title = f"{sp.name} (batch campaign {sp.campaign_id}{source})"
+    if not (sp.send or sp.changed or sp.orphaned or any(sp.counts.get(c) for c in _BUSY)):
+        rest = ", ".join(
+            f"{sp.counts[cls]:,} {cls}" for cls in (Action.UNCHANGED, Action.FILTERED)
+            if sp.counts.get(cls)
+        )  # fmt: skip
+        return [paint(Action.UNCHANGED, f"{title}: nothing to do ({rest or 'no rows'})")]
+    lines = [one_line(title)]
     for cls in BATCH_CLASSES:
-        line = f"{cls.mark} {cls:<10} {sp.counts.get(cls, 0):>8,}"
-        lines.append("  " + paint(cls, line))
-    lines.append(f"  {sp.calls} schedule call{'s' * (sp.calls != 1)}")
+        if sp.counts.get(cls):
+            lines.append("  " + paint(cls, f"{cls.mark} {cls:<10} {sp.counts[cls]:>8,}"))
+    if sp.calls:
+        lines.append(f"  {sp.calls} schedule call{'s' * (sp.calls != 1)}")
     for p in [*sp.send, *sp.changed][:limit]:
         mark = Action.CHANGED.mark if p in sp.changed else p.action.mark
         clone = (

@@ -95,6 +95,20 @@ def shorten(text: str, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def duration(seconds: float) -> str:
+    """A time left or taken, in whole units a reader takes in at a glance: never ``0 s``.
+
+    >>> duration(0.2), duration(12), duration(65), duration(3725)
+    ('1 s', '12 s', '1 min 05 s', '1 h 02 min')
+    """
+    whole = max(1, math.ceil(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
 def field_advice(cp: CampaignPlan) -> str:
     """Issue 15: the per-lead token, and what it would cost as a lead field."""
     token = (cp.per_lead_token or "").strip("{} ")

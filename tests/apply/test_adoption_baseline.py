@@ -27,7 +27,7 @@ def test_record_only_then_plan_is_empty_and_nothing_reached_marketo(
         assert emu.journal() == []  # nothing reached the emulator, not even a token request
         code, out, err = cli(["plan", str(path), "--detailed-exitcode"], None, monkeypatch)
         assert code == 0, out + err
-        assert "= unchanged         7" in out
+        assert "nothing to do (7 unchanged)" in out  # one line: nothing to send
         assert "No changes" in out
         # A later apply against Marketo sends nothing either.
         code, out, err = cli(["apply", str(path), "--yes"], emu, monkeypatch)

@@ -70,7 +70,7 @@ def test_schedules_are_planned_scheduled_once_with_their_tokens_and_changes_repo
         assert code == 0, out + err
         assert len(emu.schedules()) == 2
         code, out, err = cli(["plan", str(path)], None, monkeypatch)
-        assert "= unchanged         2" in out
+        assert "nothing to do (2 unchanged)" in out
 
         # A moved run_at is reported, not sent (retrigger: never), with Marketo's limit said.
         moved = at(5)

@@ -263,7 +263,7 @@ def test_a_second_row_of_a_lead_is_deferred_to_the_next_run_and_each_goes_out_on
     lines = out.splitlines()
     assert "  » deferred          1" in lines
     assert (
-        "  » ann@example.com/beta: trials row 4 goes after trials row 2 (differs: trialWorkspace)"
+        "  » a***@example.com/beta: trials row 4 goes after trials row 2 (differs: trialWorkspace)"
     ) in lines
     assert "      trialWorkspace: acme now, beta next run" in lines
     assert (
@@ -554,7 +554,7 @@ def test_the_readme_example_and_the_shipped_config_plan_cleanly_on_the_shipped_d
         code, out, err = mktsync(tmp_path, *argv)
         assert code == 0, out + err
         assert "warning" not in out + err and "invalid row" not in out, out + err
-    assert "! invalid           0" in out and "+ trigger          40" in out
+    assert "! invalid" not in out and "+ trigger          40" in out  # no class at zero shown
 
     shutil.copy(REPO / "campaigns.yaml", tmp_path / "campaigns.yaml")
     code, out, err = mktsync(tmp_path, "plan", "--env", "production", "--now", "2026-12-07")

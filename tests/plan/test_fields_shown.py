@@ -183,7 +183,9 @@ def test_text_and_json_list_the_same_fields_and_a_saved_plan_keeps_them(tmp_path
     first = campaign["fields_written"][0]["samples"][0]
     assert first == {"lead": "p0@example.com", "old": None, "new": "joinLink-c0"}
     assert "    firstName: up to 4 leads (created leads only)" in text
-    assert "      p0@example.com: — → joinLink-c0" in text
+    assert "      p***@example.com: — → joinLink-c0" in text  # masked as in the comment
+    assert "      p***@example.com: — → N***" in text  # firstName looks personal
+    assert "p0@example.com" not in text
     assert (
         "| `firstName` | up to 4 leads (created leads only) | `p***@example.com`: — → `N***`"
         in comment

@@ -173,9 +173,12 @@ def _changed_plan(tmp_path: Path) -> Plan:
 
 
 def test_changed_items_in_text(tmp_path: Path) -> None:
-    text = render_text(_changed_plan(tmp_path))
+    plan = _changed_plan(tmp_path)
+    text = render_text(plan)
     assert "≠ changed           1" in text
-    assert "≠ ann@example.com/w1: changed since sent, not resent" in text
+    # Keys name people: masked as in the comment, unless --show-pii.
+    assert "≠ a***@example.com/w1: changed since sent, not resent" in text
+    assert "≠ ann@example.com/w1: changed since sent" in render_text(plan, show_pii=True)
     assert "{{my.Link}}: https://example.com/j/old → https://example.com/j/new" in text
     assert "retrigger: on_change" in text and "mktsync ledger forget" in text
     assert "1 changed item will NOT be resent" in text

@@ -171,4 +171,4 @@ def test_the_documented_postgresql_ledger_still_works_beside_hostile_pg_variable
         plan = mktsync("plan", "--untrusted", cwd=repo, env=env)
         assert elsewhere.settle() == 0
     assert plan.returncode == 0, plan.stderr
-    assert "= unchanged         1" in plan.stdout
+    assert "nothing to do (1 unchanged)" in plan.stdout
