@@ -36,6 +36,13 @@ window.  With rows, one statement takes a slot:
   tables and this instance's rows, created if missing under an advisory transaction
   lock, so two first runs cannot trip over each other.
 
+A slot or hold no process writes -- NaN, infinite, or more than ``slots.FAR`` ahead (an
+older mktsync, a hostile process, a hand edit) -- is damage (``slots``, "Times are
+finite and near"): each take counts such rows of its instance (PostgreSQL sorts NaN above
+every number, so one comparison with ``now + FAR`` finds NaN and infinity alike) and,
+finding any, raises ``LimiterUnavailable`` with the statements that clear them.  Nothing
+that is not a finite, near time is ever written (``slots.check_times``).
+
 The connection is autocommit (every statement is its own transaction), with a statement
 timeout, and is made again once if it breaks; failing that, ``LimiterUnavailable``: the
 limiter stops the run rather than guess.
@@ -48,7 +55,7 @@ from typing import Any
 
 from mktsync.config.dburl import connect_options, redact, url_secrets
 from mktsync.marketo.codes import LimiterUnavailable
-from mktsync.marketo.slots import Claim, Grant, wait_hint
+from mktsync.marketo.slots import FAR, Claim, Grant, check_times, wait_hint
 
 _LOCK_CLASS = 0x6D6B7473  # "mkts": mktsync's advisory lock namespace (the ledger's 1 and 2)
 _SETUP_LOCK = 3
@@ -96,7 +103,9 @@ SELECT (SELECT n FROM tc), (SELECT n FROM tr), t.now, COALESCE((SELECT until FRO
   (SELECT min(free_at) FROM mktsync_limit_slots
    WHERE instance = %(i)s AND kind = 'r' AND n < %(cap)s),
   (SELECT min(free_at) FROM mktsync_limit_slots
-   WHERE instance = %(i)s AND kind = 'c' AND n < %(conc)s)
+   WHERE instance = %(i)s AND kind = 'c' AND n < %(conc)s),
+  (SELECT count(*) FROM mktsync_limit_slots WHERE instance = %(i)s AND free_at > t.now + %(far)s)
+  + (SELECT count(*) FROM mktsync_limit_holds WHERE instance = %(i)s AND until > t.now + %(far)s)
 FROM t
 """
 
@@ -144,6 +153,7 @@ class PostgresSlots:
         return f"PostgresSlots({self.name!r}, {self._key!r})"
 
     def take(self, claim: Claim, now: float | None) -> Grant:
+        check_times(self.name, lease=claim.lease, window=claim.window)
         row = self._one(
             _TAKE,
             {
@@ -155,9 +165,22 @@ class PostgresSlots:
                 "window": claim.window,
                 "o": claim.owner,
                 "call": claim.call,
+                "far": FAR,
             },
         )
-        taken_c, taken_r, at, hold_until, rate_next, conc_next = row
+        taken_c, taken_r, at, hold_until, rate_next, conc_next, damaged = row
+        if damaged:
+            # Taken or not, this process cannot know what the instance's window holds.
+            if taken_c is not None and taken_r is not None:
+                self.release(claim.owner, claim.call, window=claim.window, sent=False, now=now)
+            k = self._key.replace("'", "''")
+            raise LimiterUnavailable(
+                f"{self.name}: the shared limits of {self._key} are damaged ({damaged} slot "
+                "or hold is not a near time: NaN, infinite or more than a day ahead); when "
+                "no mktsync apply is running, clear them: UPDATE mktsync_limit_slots SET "
+                f"free_at = 0, owner = NULL, call = NULL WHERE instance = '{k}'; DELETE FROM "
+                f"mktsync_limit_holds WHERE instance = '{k}'"
+            )
         if taken_c is not None and taken_r is not None:
             return Grant(taken=True)
         return wait_hint(
@@ -165,6 +188,7 @@ class PostgresSlots:
         )
 
     def renew(self, owner: str, *, lease: float, window: float, now: float | None) -> None:
+        check_times(self.name, lease=lease, window=window)
         self._run(
             _RENEW, {"now": now, "i": self._key, "o": owner, "lease": lease, "window": window}
         )
@@ -172,12 +196,14 @@ class PostgresSlots:
     def release(
         self, owner: str, call: int, *, window: float, sent: bool, now: float | None
     ) -> None:
+        check_times(self.name, window=window)
         self._run(
             _RELEASE,
             {"now": now, "i": self._key, "o": owner, "call": call, "window": window, "sent": sent},
         )
 
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:
+        check_times(self.name, hold=seconds)
         self._run(_HOLD, {"now": now, "i": self._key, "s": seconds, "code": code})
 
     def close(self) -> None:
