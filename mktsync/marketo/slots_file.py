@@ -147,7 +147,11 @@ class FileSlots:
                     table = self._load()
                     at = self._clock() if now is None else now
                     if table.damaged(at):
-                        raise LimiterUnavailable(self._damaged("a slot or hold is not a near time"))
+                        raise LimiterUnavailable(
+                            self._damaged(
+                                "a slot or hold is NaN, infinite or more than a day ahead"
+                            )
+                        )
                     result = change(table, at)
                     if write:
                         self._save(table)

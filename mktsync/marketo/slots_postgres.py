@@ -226,17 +226,25 @@ class PostgresSlots:
 
         from mktsync.config.dburl import libpq_options
 
-        options = connect_options(self._url)
-        if "tcp_user_timeout" in libpq_options() and "tcp_user_timeout" not in conninfo_to_dict(
-            self._url
-        ):
-            options["tcp_user_timeout"] = TCP_USER_TIMEOUT
         try:
+            # Parsing is inside: a malformed URL (``[::1`` without its ``]``) is this
+            # store's plain error, never an internal one quoting the URL.
+            options = connect_options(self._url)
+            if "tcp_user_timeout" in libpq_options() and (
+                "tcp_user_timeout" not in conninfo_to_dict(self._url)
+            ):
+                options["tcp_user_timeout"] = TCP_USER_TIMEOUT
             self._conn = psycopg.connect(self._url, autocommit=True, **options)
             self._conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         except psycopg.Error as exc:
             self._conn = None
-            raise LimiterUnavailable(self._failure("cannot be reached", exc)) from None
+            # ProgrammingError: libpq could not read the URL (nothing was dialled).
+            what = (
+                "cannot be read"
+                if isinstance(exc, psycopg.ProgrammingError)
+                else "cannot be reached"
+            )
+            raise LimiterUnavailable(self._failure(what, exc)) from None
 
     def _setup(self, capacity: int, concurrency: int) -> None:
         import psycopg
@@ -297,6 +305,7 @@ class PostgresSlots:
 
     def _failure(self, what: str, exc: Exception) -> str:
         text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = text.replace(self._url, redact(self._url))
         for secret in url_secrets(self._url):
             text = text.replace(secret, "***")
         return f"{self.name} {what}: {text}"
