@@ -175,8 +175,8 @@ class PostgresSlots:
                 self.release(claim.owner, claim.call, window=claim.window, sent=False, now=now)
             k = self._key.replace("'", "''")
             raise LimiterUnavailable(
-                f"{self.name}: the shared limits of {self._key} are damaged ({damaged} slot "
-                "or hold is not a near time: NaN, infinite or more than a day ahead); when "
+                f"{self.name}: the shared limits of {self._key} are damaged ({damaged} of "
+                "its slots and holds NaN, infinite or more than a day ahead); when "
                 "no mktsync apply is running, clear them: UPDATE mktsync_limit_slots SET "
                 f"free_at = 0, owner = NULL, call = NULL WHERE instance = '{k}'; DELETE FROM "
                 f"mktsync_limit_holds WHERE instance = '{k}'"
