@@ -45,6 +45,7 @@ from mktsync.report.who import EntryLeads, entry_leads
 from mktsync.report.words import (
     CHANGED_FIX,
     UNKNOWN_FIX,
+    clear,
     cost_line,
     field_leads,
     headline,
@@ -139,7 +140,7 @@ def render_markdown(
     top: a reviewer reads the comment, not the job's log."""
 
     def clean(value: object, *, cell: bool = False) -> str:
-        text = str(value) if show_pii else mask_emails(str(value))
+        text = clear(str(value)) if show_pii else mask_emails(str(value))
         return literal(text, cell=cell)
 
     def clean_field(name: str, value: str | None) -> str:

@@ -53,6 +53,7 @@ from mktsync.report.batch import (
 from mktsync.report.escape import terminal
 from mktsync.report.words import (
     CHANGED_FIX,
+    clear,
     cost_line,
     field_advice,
     field_leads,
@@ -142,7 +143,7 @@ def write_text(
     too: a fork's plan stays a sample).  ``leads``: list every lead to trigger."""
     painter = _Painter(color)
     paint = painter.paint
-    clean: Clean = str if show_pii else mask_emails
+    clean: Clean = clear if show_pii else mask_emails
     head: list[str] = environment_line(plan)
     if plan.now is not None:  # what now and today were: a saved plan replays it
         head.append(f"As of {instant_text(plan)}")
@@ -179,7 +180,7 @@ def render_text_summary(
 
     ``first``: these are the output's first lines, so they name the environment."""
     painter = _Painter(color)
-    clean: Clean = str if show_pii else mask_emails
+    clean: Clean = clear if show_pii else mask_emails
     return painter.finish(_summary(plan, painter, first=first, clean=clean, quiet=True)) + "\n"
 
 
