@@ -536,7 +536,7 @@ def _who(w: _Writer, leads: EntryLeads, who: int) -> list[list[str]]:
     if not leads.sending or not who:
         return []
     named = leads.who(who)
-    text = ", ".join(w.clean(lead) for lead in named)
+    text = ", ".join(w.clean(lead.text) for lead in named)
     if leads.sending > len(named):
         text += f" … and {leads.sending - len(named):,} more ({ARTIFACT})"
     summary = f"<summary><b>Who gets the email</b>: {plural(leads.sending, 'lead')}</summary>"

@@ -399,7 +399,9 @@ def _lead(p: PlannedItem, paint: Paint, clean: Clean) -> list[str]:
         return lines + _diff(p.old_tokens or (), shown_new(p.old_tokens or (), p.item), clean)
     # Sent again after an unknown outcome, an item shows as one sent: +.
     key = f"  key {clean(p.item.key)}" if p.item.key != p.item.lead else ""
-    return ["  " + paint(Action.TRIGGER, f"{Action.TRIGGER.mark} {clean(p.item.lead)}{key}")]
+    # Its row too: masked, two leads can read alike (a***@example.com).
+    lead = f"{clean(p.item.lead)} ({p.item.source} row {p.item.row})"
+    return ["  " + paint(Action.TRIGGER, f"{Action.TRIGGER.mark} {lead}{key}")]
 
 
 def _diff(old: Tokens, new: Tokens, clean: Clean) -> list[str]:
