@@ -175,6 +175,8 @@ def one_line(text: str) -> str:
     ' \\\\x3a:add-mask::x \\\\x23#[error]y'
     """
     if _SUSPECT.search(text):
+        if _OPEN in text:  # a personal value no display resolved: masked, never in clear
+            text = shown_personal(text, show_pii=False)
         text = _SUSPECT.sub(lambda m: _shown(m.group()), text)
     if "::" in text or "##[" in text:  # rare: two substring scans keep the common case fast
         text = _defused(text)
@@ -223,6 +225,17 @@ def shown_personal(text: str, *, show_pii: bool) -> str:
         return text
     show = (lambda v: v) if show_pii else masked_personal
     return _PERSONAL.sub(lambda m: quoted(show(m.group(1))), text)
+
+
+def one_line_keeping_personal(text: str) -> str:
+    """``one_line(text)`` for a message still to be shown (an error built from reasons):
+    its personal values stay marked, for the display to mask or show."""
+    if _OPEN not in text:
+        return one_line(text)
+    pieces = _PERSONAL.split(text)  # outside, value, outside, value, ..., outside
+    return "".join(
+        personal(one_line(piece)) if n % 2 else one_line(piece) for n, piece in enumerate(pieces)
+    )
 
 
 def personal_values(text: str) -> list[str]:

@@ -105,3 +105,36 @@ def test_too_many_invalid_rows_the_error_masks_unless_show_pii(tmp_path: Path) -
     assert PRIVATE not in failed.stderr
     shown = mktsync("plan", "--show-pii", cwd=tmp_path)
     assert f"regs row 3: column 'email': '{PRIVATE}' is not an email address" in shown.stderr
+
+
+def test_a_batch_run_s_invalid_row_is_masked_in_its_error_unless_show_pii(tmp_path: Path) -> None:
+    """A schedule's rows are converted by the same ``columns:``: its error quotes the value
+    marked, so the display masks it (it was shown as a raw escape, the address in clear)."""
+    write_project(
+        tmp_path,
+        ledger="sqlite:///.mktsync/ledger.db",
+        sources={
+            "regs": csv_source("regs.csv"),
+            "hosts": csv_source("hosts.csv", columns={"host": "email", "at": "string"}),
+        },
+        campaigns={"reminder": {"campaign_id": 1, "source": "regs", "lead": LEAD_BY_EMAIL}},
+        schedules={
+            "starts-soon": {
+                "campaign_id": 3001,
+                "source": "hosts",
+                "key": "{{ row.at }}",
+                "run_at": "{{ row.at }}",
+                "tokens": {"my.Host": "{{ row.host }}"},
+            }
+        },
+        files={
+            "regs.csv": csv_text([{"email": "ann@example.com"}]),
+            "hosts.csv": csv_text([{"host": PRIVATE, "at": "2030-01-01T10:00:00+00:00"}]),
+        },
+    )
+    failed = mktsync("plan", cwd=tmp_path)
+    assert failed.returncode == 1
+    assert "row 2: column 'host': 'e***@' is not an email address" in failed.stderr
+    assert PRIVATE not in failed.stderr and "ue000" not in failed.stderr
+    shown = mktsync("plan", "--show-pii", cwd=tmp_path)
+    assert f"row 2: column 'host': '{PRIVATE}' is not an email address" in shown.stderr
