@@ -167,10 +167,10 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
     # Code Quality report keeps them: plan writes it over validate's in the same job.
     emit(
         args,
-        plan_problems(config, plan, notes, config_warnings=False),
+        plan_problems(config, plan, notes, config_warnings=False, show_pii=args.show_pii),
         err,
         config=path,
-        report=plan_problems(config, plan, notes),
+        report=plan_problems(config, plan, notes, show_pii=args.show_pii),
     )
     # After the plan is shown (what is so big?), before it is saved: a plan apply would
     # refuse (max_calls, the daily quota) is an error here too, and no plan file.
@@ -200,7 +200,7 @@ def _error_problems(exc: Exception, args: argparse.Namespace, path: Path | None)
             config = load_config(path, policy=policy_from(args), environment=environment_of(args))
         except Exception:  # the error being reported is the one that matters
             config = None
-    return error_problems(exc, config)
+    return error_problems(exc, config, show_pii=args.show_pii)
 
 
 def comment_context(ref: str | None, ledger: str, plan: Plan | None = None) -> Context:
