@@ -19,8 +19,9 @@ The progress line (issue 22):
 - a wait for Marketo's rate window sends no event (no call ends), so a thread of the
   printer (``tick``, from ``start`` to ``finish`` or ``close``) draws the line again from
   the last event, its ETA and wait counted down: a CI log still gets a line every
-  ``every`` seconds, and a terminal says ``waiting for Marketo's rate window, 12 s`` (the
-  runner's ``wait`` in each event: the limiter's ``window_wait``).  It prints nothing
+  ``every`` seconds (``SILENT`` with ``-v``, whose lines come with calls), and a terminal
+  says ``waiting for Marketo's rate window, 12 s`` (the runner's ``wait`` in each event:
+  the limiter's ``window_wait``).  It prints nothing
   after ``finish``, takes the one lock the events take, and is a daemon that nobody joins,
   so a stop or a crash never waits for it.
 
@@ -46,6 +47,7 @@ CLEAR = "\x1b[K"  # erase from the cursor to the end of the line (ECMA-48 EL)
 BAR = 30  # the bar's width when the terminal has room for it
 TICK = 0.5  # seconds between the printer's looks at a run that sends no event (a wait)
 WAITING = 1.0  # a wait for the window shorter than this goes unsaid: calls flow
+SILENT = 5.0  # the longest a CI log goes without a line while the run waits (even with -v)
 MIN_BAR = 10  # narrower than this, the bar tells nothing: it is left out
 
 
@@ -141,7 +143,7 @@ class Progress:
                 if (event["wait"] or 0) >= WAITING:
                     self.stream.write("\r" + self.line(event, self.width() - 1) + CLEAR)
                     self.drawn = True
-            elif time.monotonic() - self.last >= self.every:
+            elif time.monotonic() - self.last >= max(self.every, SILENT):
                 self.last = time.monotonic()
                 self.stream.write(self.line(event) + "\n")
             self.stream.flush()
@@ -155,7 +157,7 @@ class Progress:
             self.ticker.start()
 
     def _ticking(self) -> None:
-        while not self.ended.wait(min(TICK, self.every) or TICK):
+        while not self.ended.wait(TICK):
             self.tick()
 
     def _log(self, line: str) -> None:
