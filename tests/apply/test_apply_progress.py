@@ -189,6 +189,22 @@ def test_a_ci_log_gets_a_line_every_few_seconds_and_the_last() -> None:
     assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
 
 
+def test_a_terminal_says_the_run_waits_for_the_window_and_nothing_after_the_end() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, tty=True, width=lambda: 200)
+    progress({"event": "start", "calls": 10, "leads": 10, "eta": 14.0, "wait": 0.0})
+    progress({"event": "call", "outcome": "sent", "leads": 1, "done": 9, "total": 10,
+              "elapsed": 2.0, "eta": 12.5, "wait": 12.0})  # fmt: skip
+    progress.tick()  # what the printer's thread does while no call ends
+    drawn = [part.removesuffix(CLEAR) for part in stream.getvalue().split("\r") if part]
+    assert drawn[-2].endswith("ETA 13 s, waiting for Marketo's rate window, 12 s"), drawn
+    assert "waiting for Marketo's rate window, " in drawn[-1], drawn  # drawn again
+    progress({"event": "finish"})
+    before = stream.getvalue()
+    progress.tick()
+    assert stream.getvalue() == before and before.endswith("\n")
+
+
 def test_the_first_line_counts_in_words() -> None:
     stream = io.StringIO()
     progress = Progress(stream, tty=False)
