@@ -92,6 +92,15 @@ def test_max_calls_refuses_the_plan(tmp_path: Path) -> None:
     assert "+ trigger           5" in out  # the reviewer still sees what was refused
 
 
+def test_the_max_calls_error_writes_numbers_as_the_quota_error_does(tmp_path: Path) -> None:
+    """Issue 22 QA: ``needs 51177 API calls`` beside the quota error's ``51,177``."""
+    rows = [row(f"u{i}@example.com", code=str(i)) for i in range(1000)]
+    path = write_project(tmp_path, rows, settings={"max_calls": 1000})
+    code, _, err = run("plan", str(path))
+    assert code == 1
+    assert "needs 1,007 API calls; max_calls is 1,000" in err, err
+
+
 def test_a_plan_over_the_daily_quota_is_an_error_as_apply_would_refuse_it(tmp_path: Path) -> None:
     """Issue 22: 120 % of the daily quota was a percentage deep in the output, exit 0."""
     rows = [row(f"u{i}@example.com", code=str(i)) for i in range(9)]  # 9 calls: one per lead
