@@ -38,6 +38,7 @@ offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timede
 @example(moment=datetime(1, 1, 3, tzinfo=UTC), place="Etc/GMT+12")
 @example(moment=datetime(1, 1, 2, 23, 59, 59), place="UTC")
 @example(moment=datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))), place="UTC")
+@example(moment=datetime(2128, 11, 7, 5, tzinfo=UTC), place="UTC")  # New York's fold
 def test_an_instant_is_held_in_every_zone_or_refused_with_the_rule(
     moment: datetime, place: str
 ) -> None:
@@ -55,7 +56,9 @@ def test_an_instant_is_held_in_every_zone_or_refused_with_the_rule(
     held = instant(parsed, place)
     assert today_of(held) == held.date()
     for other in ZONES:  # and it moves on to any zone, UTC included
-        assert instant(held, other) == held
+        # The same instant, compared as one: `==` across zones is False for a wall time in a
+        # daylight-saving fold (PEP 495), which this is not asking about.
+        assert instant(held, other).timestamp() == held.timestamp()
     assert held.astimezone(UTC).isoformat()
 
 
