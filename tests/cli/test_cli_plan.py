@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,3 +216,18 @@ def test_markdown_header_names_commit_and_redacted_ledger(
     context = comment_context(None, "postgresql://me:hunter2@db.example.com/ledger")
     assert context.ledger == "postgresql://me:***@db.example.com/ledger"
     assert context.ref == "0123abcd"
+
+
+def test_a_config_outside_the_working_directory_is_named_as_given(tmp_path: Path) -> None:
+    """``-C /nonexistent`` says ``/nonexistent/campaigns.yaml``, never ``../../nonexistent``."""
+    missing = tmp_path / "nowhere"
+    (tmp_path / "here" / "deep").mkdir(parents=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mktsync", "plan", "-C", str(missing)],
+        cwd=tmp_path / "here" / "deep",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"error: {missing}/campaigns.yaml: file not found"
