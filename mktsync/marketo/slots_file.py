@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mktsync.marketo.codes import LimiterUnavailable
-from mktsync.marketo.slots import Claim, Grant, SlotTable, check_times
+from mktsync.marketo.slots import Claim, Grant, SlotTable, Window, check_times
 
 T = TypeVar("T")
 
@@ -120,6 +120,10 @@ class FileSlots:
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:
         check_times(self.name, hold=seconds)
         self._edit(lambda table, t: table.hold(now=t, seconds=seconds), now)
+
+    def look(self, capacity: int, now: float | None) -> Window:
+        """How the rate slots stand (read only: the lock, no write)."""
+        return self._edit(lambda table, t: table.look(capacity, now=t), now, write=False)
 
     def table(self) -> SlotTable:
         """The table as it is now (for tests and inspection)."""
