@@ -40,6 +40,12 @@ Invariants:
   ``Deadline`` (``limits.Limiter``'s API), a wait that would end after it ends now in
   ``DeadlineReached``, before the call took anything; a stop found once the slot is
   taken gives it back unsent.
+- **One room per day.**  With ``quota_reserve``, the room today's usage leaves before the
+  reserve is the instance's too: ``share_room`` keeps it in the store, per Marketo day,
+  lowered by each run's usage read and never raised (``slots`` states the rule and why
+  it is safe), and every later call takes one unit of it in the same step as its rate
+  slot.  A call that finds none left is kept home (``ReserveReached``, exit 4), so runs
+  at once together never start a call past the room.
 - **One asker per process.**  Threads of one process ask the store one at a time (the
   others wait their turn here), so each process is one contender however many workers
   it runs: no thundering herd at the moment a slot comes free, and a fair share for
@@ -67,6 +73,7 @@ from mktsync.marketo.limits import STOP_POLL, capacity_of
 from mktsync.marketo.slots import Claim, Grant
 from mktsync.marketo.stats import ClientStats
 from mktsync.marketo.stop import Deadline, Stop
+from mktsync.marketo.usage import CallBudget, ReserveReached
 
 LEASE = 15.0  # seconds a slot stays taken without renewal; renewed every LEASE / 3
 # Waking a hair after a slot's free_at, never a hair before it (the clocks of this
@@ -90,6 +97,7 @@ class SlotBook(Protocol):
         self, owner: str, call: int, *, window: float, sent: bool, now: float | None
     ) -> None: ...
     def hold(self, seconds: float, *, code: str, now: float | None) -> None: ...
+    def share_room(self, day: str, room: int, *, now: float | None) -> int: ...
     def close(self) -> None: ...
 
 
@@ -173,6 +181,8 @@ class SharedLimiter:
         self._lost: str | None = None
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._room: CallBudget | None = None  # the day's shared room, once shared
+        self._day: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -218,6 +228,22 @@ class SharedLimiter:
             self.book.hold(seconds, code=code, now=self._now())
         except LimiterUnavailable as exc:
             self._lose(str(exc))
+
+    def share_room(self, day: str, room: int) -> CallBudget:
+        """Keep ``day``'s room in the store, lowered to ``room`` (this run's usage read),
+        and from now on take one unit of it with every call's rate slot.  The budget's
+        ``allowed`` is what is left for every run on the instance; ``reached`` turns True
+        when a call of this process found none left.  Raises ``LimiterLost``."""
+        if self._lost:
+            raise LimiterLost(self._lost)
+        try:
+            left = self.book.share_room(day, room, now=self._now())
+        except LimiterUnavailable as exc:
+            self._lose(str(exc))
+            raise LimiterLost(str(self._lost)) from None
+        with self._state:
+            self._room, self._day = CallBudget(left, shared=True), day
+            return self._room
 
     def renew(self) -> None:
         """Extend the leases of this process's calls in flight (the renewal thread's job)."""
@@ -271,12 +297,15 @@ class SharedLimiter:
                         concurrency=self.limits.concurrency,
                         lease=self.lease,
                         window=self.window,
+                        day=self._day,
                     )
                     try:
                         grant = self.book.take(claim, self._now())
                     except LimiterUnavailable as exc:
                         self._lose(str(exc))
                         raise LimiterLost(str(self._lost)) from None
+                    if grant.why == "room":
+                        self._room_spent()
                     if grant.taken:
                         with self._state:
                             self._in_flight.add(call)
@@ -294,6 +323,15 @@ class SharedLimiter:
         finally:
             if waited:
                 self.stats.throttled(self._timer() - start)
+
+    def _room_spent(self) -> None:
+        room = self._room
+        assert room is not None, "only a claim that names a day finds its room spent"
+        room.reached = True
+        raise ReserveReached(
+            f"the room today's quota leaves the mktsync runs on this instance is spent "
+            f"({self.book.name})"
+        )
 
     def _pause(self, seconds: float, stop: Stop | None, deadline: Deadline | None) -> None:
         if deadline is not None:

@@ -117,6 +117,10 @@ class FileSlots:
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:
         self._edit(lambda table, t: table.hold(now=t, seconds=seconds), now)
 
+    def share_room(self, day: str, room: int, *, now: float | None) -> int:
+        """Lower ``day``'s room to ``room``, never raise it (``slots``); the room left."""
+        return self._edit(lambda table, t: table.share_room(day, room), now)
+
     def table(self) -> SlotTable:
         """The table as it is now (for tests and inspection)."""
         return self._edit(lambda table, t: table, None, write=False)

@@ -166,6 +166,12 @@ def usage_words(room: QuotaRoom) -> str:
         f"today{day} {room.used:,} of {room.daily_quota:,} calls were used by {users}, "
         f"{room.reserve:,} are kept for other integrations (quota_reserve "
         f"{room.share * 100:g}%): room for {room.room:,} more"
+        + (
+            f" ({room.held:,} fewer than the read alone leaves: other mktsync runs on this "
+            "instance took them)"
+            if room.held
+            else ""
+        )
     )
 
 
