@@ -175,9 +175,79 @@ def one_line(text: str) -> str:
     ' \\\\x3a:add-mask::x \\\\x23#[error]y'
     """
     if _SUSPECT.search(text):
+        if _OPEN in text:  # a personal value no display resolved: masked, never in clear
+            text = shown_personal(text, show_pii=False)
         text = _SUSPECT.sub(lambda m: _shown(m.group()), text)
     if "::" in text or "##[" in text:  # rare: two substring scans keep the common case fast
         text = _defused(text)
+    return text
+
+
+# A personal value a message quotes (a cell meant to be an e-mail address: issue 22) is
+# marked, never masked where the message is built: each display shows it masked or in
+# clear by its own rule (``--show-pii``), as it shows leads and keys.  The markers are
+# private-use characters, taken out of the value itself, so data cannot forge a span;
+# ``one_line`` shows a stray one escaped.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_PERSONAL = re.compile("\ue000([^\ue000\ue001]*)\ue001")
+QUOTED_WIDTH = 60  # a quoted value longer than this is cut with "..."
+
+
+def quoted(value: object) -> str:
+    """``value`` as a message quotes it: ``'ada@example.com'``, cut to ``QUOTED_WIDTH``."""
+    shown = repr(value)
+    return shown if len(shown) <= QUOTED_WIDTH else shown[: QUOTED_WIDTH - 3] + "..."
+
+
+def personal(value: str) -> str:
+    """``value`` marked as personal in a message (a reason, an error): shown quoted, and
+    masked unless the reader asked to see personal data (``shown_personal``)."""
+    return f"{_OPEN}{value.replace(_OPEN, '').replace(_CLOSE, '')}{_CLOSE}"
+
+
+def masked_personal(value: str) -> str:
+    """The masked form of a personal value: ``ada@example.com`` -> ``a***@example.com``,
+    ``evelyn.private@`` -> ``e***@``, other text its first character (``A***``)."""
+    local, at, domain = value.partition("@")
+    if at:
+        return f"{local[:1]}***@{domain}"
+    return f"{value[:1]}***" if value else value
+
+
+def shown_personal(text: str, *, show_pii: bool) -> str:
+    """``text`` with each marked personal value quoted, masked unless ``show_pii``.
+
+    >>> reason = f"lead.email: {personal('evelyn.private@')} is not plausible"
+    >>> shown_personal(reason, show_pii=False), shown_personal(reason, show_pii=True)
+    ("lead.email: 'e***@' is not plausible", "lead.email: 'evelyn.private@' is not plausible")
+    """
+    if _OPEN not in text:
+        return text
+    show = (lambda v: v) if show_pii else masked_personal
+    return _PERSONAL.sub(lambda m: quoted(show(m.group(1))), text)
+
+
+def one_line_keeping_personal(text: str) -> str:
+    """``one_line(text)`` for a message still to be shown (an error built from reasons):
+    its personal values stay marked, for the display to mask or show."""
+    if _OPEN not in text:
+        return one_line(text)
+    pieces = _PERSONAL.split(text)  # outside, value, outside, value, ..., outside
+    return "".join(
+        personal(one_line(piece)) if n % 2 else one_line(piece) for n, piece in enumerate(pieces)
+    )
+
+
+def personal_values(text: str) -> list[str]:
+    """The personal values marked in ``text``, in order (the plan file keeps them)."""
+    return _PERSONAL.findall(text) if _OPEN in text else []
+
+
+def marked_again(text: str, values: list[str]) -> str:
+    """``text`` as ``shown_personal(show_pii=True)`` wrote it, with ``values`` marked
+    again (a plan file read back): each one's first quoted occurrence."""
+    for value in values:
+        text = text.replace(quoted(value), personal(value), 1)
     return text
 
 

@@ -65,7 +65,6 @@ from mktsync.errors import (
 from mktsync.items import Item, Tokens
 from mktsync.ledger import Ledger
 from mktsync.marketo import CallBudget, MarketoClient, NotSent, OutcomeUnknown, Qualification
-from mktsync.marketo.limits import Limiter
 from mktsync.plan import Action, Call, CampaignPlan, Plan, check_budget, make_plan
 from mktsync.plan.filecalls import FileCalls, ReviewedSet
 from mktsync.plan.notes import deferred_words
@@ -465,7 +464,7 @@ class _Runner:
         if self.plan.retry_unknown:  # a held unknown item stays counted unknown, unsent
             leads -= sum(_held_unknown(cp) for cp in sendable)
         self.sendable_calls = calls
-        self.emit("start", calls=calls, leads=leads, eta=self._eta())
+        self.emit("start", calls=calls, leads=leads, eta=self._eta(), wait=self._wait())
         self._send_all(jobs, resolution)
         self.report.seconds = time.monotonic() - self.started
         self.emit("finish", **self.report.counts())
@@ -638,7 +637,8 @@ class _Runner:
                 self.done_calls += 1
             self.emit("call", campaign=name, campaign_id=call.campaign_id, leads=0,
                       outcome="no_leads", done=self.done_calls, total=self.total_calls,
-                      elapsed=time.monotonic() - self.started, eta=self._eta())  # fmt: skip
+                      elapsed=time.monotonic() - self.started, eta=self._eta(),
+                      wait=self._wait())  # fmt: skip
             return
         if self.field_deferred:
             items = self._deferred(items)
@@ -711,19 +711,21 @@ class _Runner:
             total=self.total_calls,
             elapsed=time.monotonic() - self.started,
             eta=self._eta(),
+            wait=self._wait(),
             **detail,
         )
 
     def _eta(self) -> float:
-        """Seconds the calls not yet done will take: the limiter's window and the calls'
-        measured latency, in the plan's time model (``Limits.seconds_for``)."""
+        """Seconds the calls not yet done will take: the limiter's window as it stands (the
+        instance's, for a shared limiter) and the calls' measured latency, in the plan's
+        time model (``Limits.seconds_for``)."""
         left = max(0, self.sendable_calls - self.done_calls)  # refused campaigns' never go
-        limiter = self.client.limiter
-        if isinstance(limiter, Limiter):
-            return round(limiter.seconds_for(left), 1)
-        # A limiter shared with other processes: its window's state is theirs too; the
-        # plan's model, without it, is what is known.
-        return round(self.config.marketo.limits.seconds_for(left), 1)
+        return round(self.client.limiter.seconds_for(left), 1)
+
+    def _wait(self) -> float:
+        """Seconds until the rate window lets the next call go (0: it may go now): the
+        progress line says the run is waiting for it, and counts down."""
+        return round(self.client.limiter.window_wait(), 1)
 
     def _deferred(self, items: list[Item]) -> list[Item]:
         """Items apply found writing a lead's fields after another of the run (issue 22:

@@ -67,6 +67,7 @@ def main(
     err = stderr or sys.stderr
     # ``mktsync.errors`` is imported where it is needed, not at the top: it loads
     # dataclasses, which alone costs a quarter of a bare start (issue 16).
+    args: argparse.Namespace | None = None
     try:
         args = build_parser().parse_args(argv)
         if not getattr(args, "handler", None):
@@ -93,12 +94,19 @@ def main(
 
         return EXIT_OK
     except Exception as exc:
-        from mktsync.errors import EXIT_ERROR, MktsyncError, one_line
+        from mktsync.errors import EXIT_ERROR, MktsyncError, one_line, shown_personal
 
         if isinstance(exc, MktsyncError):
-            # A message may quote data (a key, a run_at): nothing hidden reaches the terminal.
+            # A message may quote data (a key, a run_at): nothing hidden reaches the terminal;
+            # a personal value it quotes (an invalid row's) is masked unless --show-pii.
+            pii = bool(getattr(args, "show_pii", False))
+            masked = False
             for line in exc.lines():
-                err.writelines(f"{one_line(part)}\n" for part in line.split("\n"))
+                shown = shown_personal(line, show_pii=pii)
+                masked = masked or (shown != line and not pii)
+                err.writelines(f"{one_line(part)}\n" for part in shown.split("\n"))
+            if masked:
+                err.write("(personal values are masked; 'mktsync plan --show-pii' shows them)\n")
             return exc.exit_code
         # Never a traceback on the terminal: write it where it can be found.
         import tempfile

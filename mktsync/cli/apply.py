@@ -17,7 +17,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -322,6 +322,7 @@ def _run(
             stop=stop,  # a signal ends the client's waits: nothing waiting is sent
         ) as client,
         orderly_stop(stop, err),
+        closing(progress),  # its tick thread draws nothing once the run is over
     ):
         return apply_config(config, ledger, client, options, saved=saved, reviewed=reviewed)
 

@@ -31,7 +31,7 @@ from mktsync.cli.options import (
 from mktsync.errors import EXIT_CHANGES, EXIT_OK
 
 if TYPE_CHECKING:  # the report is imported when plan runs (issue 16: fast start)
-    from mktsync.errors import Problem
+    from mktsync.config import Config
     from mktsync.plan import Plan
     from mktsync.report.markdown import Context
 
@@ -86,6 +86,7 @@ def add_parser(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from mktsync.errors import MktsyncError
+    from mktsync.report.annotations import error_problems
 
     path = None
     try:
@@ -93,7 +94,13 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _run(args, path, out, err)
     except MktsyncError as exc:
         # The plan's stdout is the plan (Markdown, JSON): annotations go with the errors.
-        emit(args, _error_problems(exc, args, path), err, config=path)
+        config = _failed_config(exc, args, path)
+        problems = error_problems(exc, config, show_pii=args.show_pii)
+        # The Code Quality report replaces validate's (the GitLab example writes both to
+        # one file): a failed plan's keeps the config's warnings as a made plan's does.
+        # GitHub's annotations leave them to validate (shown twice otherwise).
+        warnings = list(config.warnings) if config is not None else []
+        emit(args, problems, err, config=path, report=[*warnings, *problems])
         raise
 
 
@@ -167,10 +174,10 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
     # Code Quality report keeps them: plan writes it over validate's in the same job.
     emit(
         args,
-        plan_problems(config, plan, notes, config_warnings=False),
+        plan_problems(config, plan, notes, config_warnings=False, show_pii=args.show_pii),
         err,
         config=path,
-        report=plan_problems(config, plan, notes),
+        report=plan_problems(config, plan, notes, show_pii=args.show_pii),
     )
     # After the plan is shown (what is so big?), before it is saved: a plan apply would
     # refuse (max_calls, the daily quota) is an error here too, and no plan file.
@@ -186,21 +193,21 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO) -> int:
     return EXIT_CHANGES if args.detailed_exitcode and review else EXIT_OK
 
 
-def _error_problems(exc: Exception, args: argparse.Namespace, path: Path | None) -> list[Problem]:
-    """The located problems behind a failed plan; too many invalid rows are located in
-    their data files, which needs the config (read again: only on this path)."""
-    from mktsync.errors import PlanError
-    from mktsync.report.annotations import error_problems
+def _failed_config(exc: Exception, args: argparse.Namespace, path: Path | None) -> Config | None:
+    """The config behind a failed plan, read again (only on this path) when the report
+    needs it: too many invalid rows are located in their data files, and the Code Quality
+    report holds the config's warnings.  None when the config is what failed."""
+    from mktsync.errors import ConfigError, PlanError
 
-    config = None
-    if isinstance(exc, PlanError) and exc.invalid and path is not None:
-        from mktsync.config import load_config
+    wanted = (isinstance(exc, PlanError) and exc.invalid) or getattr(args, "code_quality", None)
+    if not wanted or path is None or isinstance(exc, ConfigError):
+        return None
+    from mktsync.sources.contract import load_checked  # the contract's warnings too
 
-        try:
-            config = load_config(path, policy=policy_from(args), environment=environment_of(args))
-        except Exception:  # the error being reported is the one that matters
-            config = None
-    return error_problems(exc, config)
+    try:
+        return load_checked(path, policy=policy_from(args), environment=environment_of(args))
+    except Exception:  # the error being reported is the one that matters
+        return None
 
 
 def comment_context(ref: str | None, ledger: str, plan: Plan | None = None) -> Context:

@@ -15,7 +15,15 @@ The progress line (issue 22):
 - on a terminal it is rewritten in place (``\\r``, the line, then clear to the end of the
   line, so a shorter line leaves nothing of a longer one) and never wraps: it is shortened
   to the terminal's width, least useful parts first (the bar, the rate, the leads);
-- elsewhere (a CI log) it is a new line every ``every`` seconds, and at the last call.
+- elsewhere (a CI log) it is a new line every ``every`` seconds, and at the last call;
+- a wait for Marketo's rate window sends no event (no call ends), so a thread of the
+  printer (``tick``, from ``start`` to ``finish`` or ``close``) draws the line again from
+  the last event, its ETA and wait counted down: a CI log still gets a line every
+  ``every`` seconds (``SILENT`` with ``-v``, whose lines come with calls), and a terminal
+  says ``waiting for Marketo's rate window, 12 s`` (the runner's ``wait`` in each event:
+  the limiter's ``window_wait``).  It prints nothing
+  after ``finish``, takes the one lock the events take, and is a daemon that nobody joins,
+  so a stop or a crash never waits for it.
 
 Written here, not with ``rich``: importing ``rich.progress`` alone takes longer than all of
 ``mktsync --help`` (issue 16), it would bring two more dependencies, and its ETA column
@@ -37,6 +45,9 @@ from mktsync.report.words import duration, plural
 
 CLEAR = "\x1b[K"  # erase from the cursor to the end of the line (ECMA-48 EL)
 BAR = 30  # the bar's width when the terminal has room for it
+TICK = 0.5  # seconds between the printer's looks at a run that sends no event (a wait)
+WAITING = 1.0  # a wait for the window shorter than this goes unsaid: calls flow
+SILENT = 5.0  # the longest a CI log goes without a line while the run waits (even with -v)
 MIN_BAR = 10  # narrower than this, the bar tells nothing: it is left out
 
 
@@ -68,6 +79,10 @@ class Progress:
         self.last = 0.0
         self.leads = 0
         self.drawn = False  # a progress line is on the terminal, not yet ended
+        self.latest: dict[str, Any] | None = None  # the last start or call event's numbers
+        self.latest_at = 0.0  # when it came (time.monotonic)
+        self.ended = threading.Event()  # the run finished: the tick thread stops
+        self.ticker: threading.Thread | None = None
 
     def __call__(self, event: Mapping[str, Any]) -> None:
         with self.lock:
@@ -82,9 +97,10 @@ class Progress:
             if kind == "start":
                 eta = _eta(event.get("eta")) if event.get("calls") else ""
                 self._log(
-                    f"applying: {event['calls']} trigger calls for {event['leads']} leads"
-                    + (f" ({eta})" if eta else "")
+                    f"applying: {plural(int(event['calls']), 'trigger call')} for "
+                    f"{plural(int(event['leads']), 'lead')}" + (f" ({eta})" if eta else "")
                 )
+                self._follow({"done": 0, "total": event["calls"], "elapsed": 0.0, **event})
             elif kind == "preflight_failed":
                 self._log(f"preflight refused campaign {event['campaign_id']}: {event['reason']}")
             elif kind == "orphaned":  # Marketo will run it; nothing here can cancel it
@@ -94,11 +110,55 @@ class Progress:
                     "Marketo, and no row gives it any more: cancel it in Marketo"
                 )
             elif kind == "call":
+                self._follow(event)
                 self._call(event)
-            elif kind == "finish" and self.drawn:
-                self.stream.write("\n")
-                self.drawn = False
+            elif kind == "finish":
+                self.ended.set()
+                if self.drawn:
+                    self.stream.write("\n")
+                    self.drawn = False
             self.stream.flush()
+
+    def close(self) -> None:
+        """The run is over, finished or not: no line is drawn after this."""
+        self.ended.set()
+
+    def tick(self) -> None:
+        """Draw the line again from the last event, its times counted down: on a terminal
+        while the run waits for the window, in a CI log when ``every`` has passed."""
+        with self.lock:
+            if self.ended.is_set() or self.latest is None:
+                return
+            since = time.monotonic() - self.latest_at
+            latest = self.latest
+            if int(latest["done"]) >= int(latest["total"]):
+                return
+            event = {
+                **latest,
+                "elapsed": float(latest["elapsed"]) + since,
+                "eta": _less(latest.get("eta"), since),
+                "wait": _less(latest.get("wait"), since),
+            }
+            if self.tty:
+                if (event["wait"] or 0) >= WAITING:
+                    self.stream.write("\r" + self.line(event, self.width() - 1) + CLEAR)
+                    self.drawn = True
+            elif time.monotonic() - self.last >= max(self.every, SILENT):
+                self.last = time.monotonic()
+                self.stream.write(self.line(event) + "\n")
+            self.stream.flush()
+
+    def _follow(self, event: Mapping[str, Any]) -> None:
+        """Keep ``event``'s numbers for ``tick``; the first one starts its thread."""
+        self.latest = {k: event.get(k) for k in ("done", "total", "elapsed", "eta", "wait")}
+        self.latest_at = time.monotonic()
+        if self.ticker is None and not self.ended.is_set():
+            self.ticker = threading.Thread(target=self._ticking, name="progress", daemon=True)
+            self.ticker.start()
+
+    def _ticking(self) -> None:
+        while not self.ended.wait(TICK):
+            self.tick()
 
     def _log(self, line: str) -> None:
         """A line of its own; on a terminal it takes the progress line's place, which the
@@ -131,10 +191,18 @@ class Progress:
         leads = plural(self.leads, "lead")
         rate = f"{done / elapsed * 60:.0f} calls/min" if elapsed > 0 and done else ""
         eta = _eta(event.get("eta")) if done < total else ""
-        # Most useful first: what is done, how long is left, who got it, how fast.
+        wait = event.get("wait")
+        waiting = (
+            f"waiting for Marketo's rate window, {duration(wait)}"
+            if isinstance(wait, int | float) and wait >= WAITING and done < total
+            else ""
+        )
+        # Most useful first: what is done, how long is left, why nothing moves, who got
+        # it, how fast.
         choices = [
-            [calls, leads, rate, eta],
-            [calls, leads, eta],
+            [calls, leads, rate, eta, waiting],
+            [calls, leads, eta, waiting],
+            [calls, eta, waiting],
             [calls, eta],
             [calls],
         ]
@@ -150,6 +218,13 @@ class Progress:
             if len(text) <= width:
                 return text
         return calls[: max(0, width)]
+
+
+def _less(seconds: object, since: float) -> float | None:
+    """A time left ``since`` seconds later; None when it was unknown."""
+    if not isinstance(seconds, int | float) or seconds < 0:
+        return None
+    return max(0.0, float(seconds) - since)
 
 
 def _eta(seconds: object) -> str:

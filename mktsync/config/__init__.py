@@ -53,9 +53,13 @@ __all__ = [
 def display_name(path: Path) -> str:
     """The path as users should read it in messages: relative to the working directory when inside it."""
     try:
-        return os.path.relpath(path)
+        relative = os.path.relpath(path)
     except ValueError:  # another drive on Windows
         return str(path)
+    # Outside it, a climb of "../../.." names nothing the user wrote: the path as given.
+    return (
+        str(path) if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
+    )
 
 
 def check_document(doc: Document, base_dir: Path, policy: Policy | None = None) -> list[Problem]:

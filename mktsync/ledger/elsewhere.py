@@ -84,6 +84,10 @@ class Reading:
     in_use: bool | None = None
     unread: str | None = None
     same: bool = False  # the ledger in use, written another way
+    # Not read because nothing is there to read: a relative SQLite file this checkout does
+    # not hold, an in-memory ledger.  Unlike a database this checkout cannot reach (a
+    # ``${VAR}`` URL, a file outside the repository), it witnesses nothing by itself.
+    nothing_here: bool = False
 
 
 def read_other(
@@ -122,7 +126,7 @@ def read_other(
     if seen is not None:
         seen.add(place)
     if is_memory(url):
-        return Reading(unread="a throwaway in-memory ledger")
+        return Reading(unread="a throwaway in-memory ledger", nothing_here=True)
     path = sqlite_written_path(url)
     if path is not None:
         try:
@@ -130,7 +134,7 @@ def read_other(
         except PathRefused:
             return Reading(unread="outside the repository")
         if not real.is_file():
-            return Reading(unread="no such file in this checkout")
+            return Reading(unread="no such file in this checkout", nothing_here=True)
         url = f"sqlite:///{real}"
     elif not (trusted and _from_workflow(value, url)):
         return Reading(unread="not an SQLite file in the repository")

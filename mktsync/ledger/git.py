@@ -16,7 +16,15 @@ The witnesses of where these campaigns were recorded before, all from reviewed c
   branch's tree, or without a base in ``HEAD``'s tree and in the tree just before this
   config was added.  So a config renamed beyond git's rename detection, copied under a new
   name (``MKTSYNC_CONFIG``, ``-C``), or kept beside the old one is still compared with the
-  ledger the old file named.
+  ledger the old file named.  (``history`` keeps such a file only when its ledger was read
+  and holds sends, or names a database this checkout cannot read.)
+
+One rule with or without ``--env``: a version is read as that file runs for this
+config's environment (``_view``): ``environments.E`` merged over the top level when the
+file declares ``E``, else its top level (what its runs used before ``E`` existed; the
+top level alone without ``--env``).  It is a witness only for the campaign ids it shares
+with this config (``Version.ids``), on the same instance (``marketo.base_url`` as
+written): another environment's or another instance's campaigns are no evidence.
 
 A ``ledger:`` is compared as the place it names: written the same but read from another
 folder (the config moved to a subfolder) is another ledger.  ``Version.folder`` is that
@@ -64,6 +72,7 @@ class Version:
     folder: Path
     path: str | None = None
     other: bool = False  # another config file declaring these campaigns
+    ids: frozenset[int] = frozenset()  # the campaign ids it shares with this config
 
 
 def earlier_versions(
@@ -88,7 +97,15 @@ def earlier_versions(
         return (), None
     root, own = where
     here = Path(os.path.realpath(folder))
-    found = _Found(config=config, root=root, here=here, own=own, ids=frozenset(ids))
+    base_url = config.marketo.base_url
+    found = _Found(
+        config=config,
+        root=root,
+        here=here,
+        own=own,
+        ids=frozenset(ids),
+        instance=None if base_url is None else base_url.raw,
+    )
     if asked is not None and commit is not None:
         _from_base(found, asked[0], commit)
     else:
@@ -132,7 +149,8 @@ class _Found:
     root: Path
     here: Path  # the config's folder, real path
     own: str  # the config's path in the repository
-    ids: frozenset[int]  # a file at another path witnesses only if it declares one of these
+    ids: frozenset[int]  # a version witnesses only for the ids it shares with these
+    instance: str | None = None  # this config's marketo.base_url as written
     versions: list[Version] = field(default_factory=list)
     seen: set[tuple[str, Path]] = field(default_factory=set)
 
@@ -144,11 +162,15 @@ class _Found:
         another path -- renamed, copied, another config -- only if it declares one of
         these campaigns)."""
         text = _blob(self.root, commit, path)
-        written = None if text is None else _ledger_of(text, self.config.environment)
-        if text is None or written is None:
+        view = None if text is None else _view(text, self.config.environment)
+        if view is None:
             return False
-        if path != self.own and not _campaign_ids(text) & self.ids:
-            return False
+        written, ids, instance = view
+        shared = ids & self.ids
+        if not shared and (path != self.own or self.ids):
+            return False  # other campaigns (another environment's ids): no witness
+        if instance is not None and self.instance is not None and instance != self.instance:
+            return False  # another Marketo instance: its sends are not these campaigns'
         folder = Path(os.path.realpath(self.root / posixpath.dirname(path)))
         if (written, folder) in self.seen:
             return False
@@ -161,6 +183,7 @@ class _Found:
                 folder=folder,
                 path=None if path == self.own else path,
                 other=other,
+                ids=frozenset(shared),
             )
         )
         return True
@@ -318,33 +341,41 @@ def _document(text: str) -> object:
         return None
 
 
-def _ledger_of(text: str, environment: str | None) -> str | None:
-    """The ``ledger:`` an earlier version of the config wrote for ``environment``."""
+def _view(text: str, environment: str | None) -> tuple[str, set[int], str | None] | None:
+    """``(ledger, campaign ids, base_url)`` as written, of a config version run for
+    ``environment``: that environment merged over the top level when the file declares it,
+    else the top level (the module says why); None if it is not a config."""
     from mktsync.config.dburl import DEFAULT_LEDGER
 
     data = _document(text)
     if not isinstance(data, dict) or not isinstance(data.get("campaigns", {}), dict):
         return None
-    if environment:
-        environments = data.get("environments")
-        spec = environments.get(environment) if isinstance(environments, dict) else None
-        ledger = spec.get("ledger") if isinstance(spec, dict) else None
-    else:
-        ledger = data.get("ledger", DEFAULT_LEDGER)
-    return ledger if isinstance(ledger, str) else None
+    environments = data.get("environments")
+    spec = environments.get(environment) if isinstance(environments, dict) else None
+    env = spec if environment and isinstance(spec, dict) else {}
+    ledger = env.get("ledger") if env else data.get("ledger", DEFAULT_LEDGER)
+    if not isinstance(ledger, str):
+        return None
+    marketo = {**_mapping(data.get("marketo")), **_mapping(env.get("marketo"))}
+    base_url = marketo.get("base_url")
+    return ledger, _campaign_ids(data, env), base_url if isinstance(base_url, str) else None
 
 
-def _campaign_ids(text: str) -> set[int]:
-    """The campaign ids a config file declares (campaigns and schedules); none if it is
-    not a config."""
-    data = _document(text)
-    if not isinstance(data, dict):
-        return set()
+def _campaign_ids(data: dict[str, object], env: dict[str, object]) -> set[int]:
+    """The campaign ids a config declares (campaigns and schedules), ``env``'s overrides
+    written over them."""
     ids: set[int] = set()
     for section in ("campaigns", "schedules"):
-        entries = data.get(section)
-        for entry in entries.values() if isinstance(entries, dict) else ():
+        overrides = _mapping(env.get(section))
+        for name, entry in _mapping(data.get(section)).items():
             value = entry.get("campaign_id") if isinstance(entry, dict) else None
+            override = overrides.get(name)
+            if isinstance(override, dict) and "campaign_id" in override:
+                value = override["campaign_id"]
             if isinstance(value, int) and not isinstance(value, bool):
                 ids.add(value)
     return ids
+
+
+def _mapping(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}

@@ -39,7 +39,7 @@ Invariants:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -174,7 +174,7 @@ class NewLedger:
 
     def words(self, show: Show | None = None) -> str:
         """The headline line; ``show`` writes the values (Markdown: code spans)."""
-        found = "; ".join(e.describe(show) for e in self.evidence)
+        found = named(e.describe(show) for e in self.evidence)
         plain = show is None
         show = show or _plain
         exists = "does not exist" if self.state == "absent" else "is empty"
@@ -229,6 +229,18 @@ class NewLedger:
         )
 
 
+WITNESSES_NAMED = 3  # a headline names this many witnesses, then "and N more"
+
+
+def named(described: Iterable[str]) -> str:
+    """Witnesses joined for one line: the first ``WITNESSES_NAMED``, then how many more
+    (the plan's JSON lists them all)."""
+    items = list(described)
+    shown = "; ".join(items[:WITNESSES_NAMED])
+    more = len(items) - WITNESSES_NAMED
+    return f"{shown}; and {more:,} more" if more > 0 else shown
+
+
 def _sends(n: int) -> str:
     return f"{n:,} send{'s' * (n != 1)}"
 
@@ -274,13 +286,17 @@ def new_ledger(
                 version.ledger,
                 config,
                 current,
-                ids,
+                version.ids or ids,
                 trusted=True,
                 seen=read,
                 base_dir=version.folder,
             )
             if reading.same or (version.path and not (reading.sends or reading.unread)):
                 continue  # the ledger in use, or another file's ledger without these sends
+            if version.other and not reading.sends and reading.nothing_here:
+                # Another file whose ledger is nothing here (a test's or an example's
+                # SQLite file never made in this checkout): no evidence of any send.
+                continue
             evidence.append(
                 Evidence(
                     kind=version.kind,
@@ -298,9 +314,13 @@ def new_ledger(
         for name, spec in config.environments.items():
             if name == config.environment:
                 continue
-            # These campaigns as that environment names them: its own ids (a sandbox's).
-            theirs = _campaign_ids(config.for_environment(name))
-            reading = read_other(spec.ledger.raw, config, current, theirs, trusted=False, seen=seen)
+            # A witness only for the campaigns both environments trigger, on one instance:
+            # production's sends of its ids say nothing of a sandbox's copies (its own ids).
+            other = config.for_environment(name)
+            shared = _campaign_ids(other) & ids
+            if not shared or not _same_instance(config, other):
+                continue
+            reading = read_other(spec.ledger.raw, config, current, shared, trusted=False, seen=seen)
             if reading.sends:
                 evidence.append(
                     Evidence(
@@ -337,7 +357,7 @@ def apply_refusal(found: NewLedger) -> str | None:
     exists = "does not exist" if found.state == "absent" else "is empty"
     old = proof[0].ledger
     return (
-        f"the ledger {found.ledger} {exists}, but {'; '.join(e.describe() for e in proof)}: "
+        f"the ledger {found.ledger} {exists}, but {named(e.describe() for e in proof)}: "
         "applying now would trigger every item again. If a new ledger is intended, run "
         "again with --new-ledger (and --why TEXT, kept in the ledger); if not, point "
         f"'ledger:' back at {old}, or copy that ledger to the new place first "
@@ -349,6 +369,12 @@ def _variables(written: str) -> tuple[str, ...]:
     from mktsync.config.model import EnvString
 
     return EnvString(raw=written).variables
+
+
+def _same_instance(config: Config, other: Config) -> bool:
+    """One Marketo instance, as far as the files say: ``base_url`` written the same."""
+    ours, theirs = config.marketo.base_url, other.marketo.base_url
+    return ours is None or theirs is None or ours.raw == theirs.raw
 
 
 def _campaign_ids(config: Config) -> set[int]:

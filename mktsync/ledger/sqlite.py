@@ -19,6 +19,11 @@ module is the open store.  Races it closes, and how:
   ``sqlite_open`` refuses a file found with the guard set and no ``-wal`` beside it,
   unless the file holds the run's last commit (``walguard``: each write transaction
   numbers itself in the guard, and the lock file holds the number before it commits).
+* Lock files piling up (one per ledger file ever locked): a run removes its lock file
+  while it still holds it, and empty ones nobody holds (of ledger files since replaced);
+  every run, once it holds a lock file, checks it is still the file at its path, else
+  takes the new one (``still_linked``), so a removal never lets two runs hold the lock.
+  A killed run's lock file, which holds its intent, is kept.
 * A hard link in another folder has no lock file beside it: the guard names the
   holder's lock file, so ``sqlite_open`` finds the holder through any name, and a run
   taking the lock by that name waits while the guard's lock file is held.
@@ -34,7 +39,9 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import sqlite3
+import stat
 import tempfile
 import time
 import uuid
@@ -177,6 +184,11 @@ class SqliteStore:
             except BlockingIOError:
                 pass
             else:
+                if not still_linked(fd, lock_path):
+                    # Its holder removed it as it ended: the lock is the file now there.
+                    os.close(fd)
+                    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+                    continue
                 # A run through a name in another folder holds that folder's lock file:
                 # its guard in the file names it.
                 try:
@@ -312,6 +324,11 @@ class SqliteStore:
             # Clear the holder before unlocking, so the next holder's info is never erased.
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
+            # Removed while still held: one file per ledger, not one per ledger file ever
+            # locked.  A run waiting on this file finds it unlinked and takes the new one.
+            if self._lock_path is not None:
+                remove_lock_file(fd, self._lock_path)
+                remove_stale_locks(self._lock_path.parent)
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
@@ -421,6 +438,62 @@ def guard_holder(guard: Guard, path: Path) -> str | None:
     if lock is None or lock == lock_path_of(path):
         return None  # the lock beside this name: ``other_name_holder`` and flock see to it
     return other_name_holder(path, lock)
+
+
+LOCK_NAME = re.compile(r"\.mktsync-ledger-[0-9]+-[0-9]+\.lock")
+
+
+def still_linked(fd: int, path: Path) -> bool:
+    """Is the open lock file ``fd`` still the file at ``path`` (not removed by its holder)?"""
+    try:
+        here, ours = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def remove_lock_file(fd: int, path: Path) -> None:
+    """Unlink the lock file ``fd``, held exclusively, if it is still the one at ``path``.
+
+    Safe because every run re-checks, once it holds a lock file, that it is still linked
+    (``still_linked``): a run that opened this file before the unlink retries on the file
+    then at ``path``, so two runs never hold "the" lock through two files.
+    """
+    if still_linked(fd, path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def remove_stale_locks(folder: Path) -> None:
+    """Remove the empty lock files in ``folder`` nobody holds: those of ledger files since
+    replaced or deleted (a restore, a test's fresh ledger), left by an older mktsync.
+
+    Empty means its last holder ended cleanly (a run killed mid-write leaves its holder
+    and intent, which ``walguard`` reads: never removed here).  Each is removed only while
+    held exclusively and still linked, like one's own.
+    """
+    try:
+        names = [e.name for e in os.scandir(folder) if LOCK_NAME.fullmatch(e.name)]
+    except OSError:
+        return
+    for name in names:
+        path = folder / name
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_size:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live run (or one starting): its own
+            if os.fstat(fd).st_size == 0:  # nobody wrote a holder before we locked it
+                remove_lock_file(fd, path)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
 
 def lock_path_of(path: Path) -> Path:

@@ -52,6 +52,8 @@ from mktsync.ledger.sqlite import (
     lock_path_of,
     other_name_holder,
     read_lock_file,
+    remove_lock_file,
+    still_linked,
     translated,
 )
 from mktsync.ledger.walguard import Guard
@@ -162,14 +164,20 @@ def _check_wal_guard(store: SqliteStore, wal_held: bool) -> None:
     # a run died. A dead run's guard is cleared (under the lock) so that folding the log
     # into the file on close leaves a complete file; ``unclean`` stays set, so the next
     # run checks the file in full.
-    fd = os.open(lock_path_of(store.path), os.O_RDWR | os.O_CREAT, 0o644)
+    lock_path = lock_path_of(store.path)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return  # a live run: its guard is its own
+        if not still_linked(fd, lock_path):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return  # a run just ended and removed it; another may hold the new one
         with store.transaction() as tx:
             tx.execute("UPDATE ledger_meta SET wal_guard = NULL WHERE id = 1")
+        if os.fstat(fd).st_size == 0:  # made just now, or a clean end's: no intent to keep
+            remove_lock_file(fd, lock_path)
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

@@ -51,8 +51,10 @@ def capacity_of(limits: Limits) -> int:
 
 class CallLimiter(Protocol):
     """What the client asks of a limiter (``Limiter`` here, ``SharedLimiter`` across
-    processes): a slot per API call, news of Marketo's throttling, and whether it can
-    still promise anything (``lost``: why not, or None)."""
+    processes): a slot per API call, news of Marketo's throttling, whether it can still
+    promise anything (``lost``: why not, or None), and, for apply's ETA, how long calls
+    will take with the window as it stands (``seconds_for``) and how long the next call
+    waits for it (``window_wait``)."""
 
     stats: ClientStats
 
@@ -66,6 +68,10 @@ class CallLimiter(Protocol):
 
     @property
     def lost(self) -> str | None: ...
+
+    def seconds_for(self, calls: int) -> float: ...
+
+    def window_wait(self) -> float: ...
 
 
 class Limiter:
@@ -167,6 +173,16 @@ class Limiter:
             frees = [done + self.window - now for done in self._finished]
             frees += [latency + self.window] * self._in_flight
         return self.limits.seconds_for(calls, latency=latency, frees=frees)
+
+    def window_wait(self) -> float:
+        """Seconds until the rate window has a slot for the next call: 0 when one is free
+        now; a window when every slot's call is still in flight."""
+        with self._cond:
+            now = self._clock()
+            self._prune(now)
+            if self._in_flight + len(self._finished) < self.capacity:
+                return 0.0
+            return self._finished[0] + self.window - now if self._finished else self.window
 
     def _prune(self, now: float) -> None:
         while self._finished and self._finished[0] + self.window <= now:

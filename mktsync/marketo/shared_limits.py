@@ -40,6 +40,11 @@ Invariants:
   ``Deadline`` (``limits.Limiter``'s API), a wait that would end after it ends now in
   ``DeadlineReached``, before the call took anything; a stop found once the slot is
   taken gives it back unsent.
+- **The ETA sees the instance.**  ``seconds_for`` and ``window_wait`` answer from the
+  store's slots as they stand (their ``free_at``, the calls in flight, the hold: every
+  process's) and this process's measured latency, in ``Limits.seconds_for``'s model,
+  as ``limits.Limiter`` does for one process; the store is read at most every
+  ``LOOK_EVERY`` seconds, and a store that cannot be read leaves the plan's model.
 - **One room per day.**  With ``quota_reserve``, the room today's usage leaves before the
   reserve is the instance's too: ``share_room`` keeps it in the store, per Marketo day,
   lowered by each run's usage read and never raised (``slots`` states the rule and why
@@ -54,6 +59,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import socket
@@ -69,8 +75,8 @@ import httpx
 from mktsync.config.model import Limits
 from mktsync.marketo.client import instance_host, instance_root
 from mktsync.marketo.codes import DeadlineReached, LimiterLost, LimiterUnavailable, NotSent
-from mktsync.marketo.limits import STOP_POLL, capacity_of
-from mktsync.marketo.slots import Claim, Grant
+from mktsync.marketo.limits import LATENCY_WEIGHT, STOP_POLL, capacity_of
+from mktsync.marketo.slots import Claim, Grant, Window
 from mktsync.marketo.stats import ClientStats
 from mktsync.marketo.stop import Deadline, Stop
 from mktsync.marketo.usage import CallBudget, ReserveReached
@@ -79,6 +85,7 @@ LEASE = 15.0  # seconds a slot stays taken without renewal; renewed every LEASE 
 # Waking a hair after a slot's free_at, never a hair before it (the clocks of this
 # machine and the store's tick apart).
 WAKE_LATE = 0.002
+LOOK_EVERY = 1.0  # seconds one read of the store's slots serves the ETA
 THROTTLE_CODES = frozenset({"606"})  # a refusal that speaks for the whole instance
 
 
@@ -97,6 +104,7 @@ class SlotBook(Protocol):
         self, owner: str, call: int, *, window: float, sent: bool, now: float | None
     ) -> None: ...
     def hold(self, seconds: float, *, code: str, now: float | None) -> None: ...
+    def look(self, capacity: int, now: float | None) -> Window: ...
     def share_room(self, day: str, room: int, *, now: float | None) -> int: ...
     def close(self) -> None: ...
 
@@ -181,6 +189,11 @@ class SharedLimiter:
         self._lost: str | None = None
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
+        self._latency: float | None = None  # a moving average of this process's calls
+        self._look: tuple[Window, float] | None = None  # the last look, and when (_timer)
+        # This process's calls since that look: when each finished (_timer), None while in
+        # flight; what the look cannot know yet, so the ETA sees its own calls at once.
+        self._mine: dict[int, float | None] = {}
         self._room: CallBudget | None = None  # the day's shared room, once shared
         self._day: str | None = None
 
@@ -211,9 +224,11 @@ class SharedLimiter:
             if stop is not None and stop.is_set():
                 self._give_back(call, sent=False)
                 raise NotSent("stopped before the call was sent")
+            started = self._timer()
             try:
                 yield
             finally:
+                self._measure(self._timer() - started)
                 self._give_back(call, sent=True)
         finally:
             self._local.release()
@@ -228,6 +243,30 @@ class SharedLimiter:
             self.book.hold(seconds, code=code, now=self._now())
         except LimiterUnavailable as exc:
             self._lose(str(exc))
+
+    def seconds_for(self, calls: int) -> float:
+        """How long ``calls`` more calls will take from now: the instance's window as the
+        store has it, this process's measured latency, in ``Limits.seconds_for``'s model."""
+        seen = self._window()
+        latency = self._latency or 0.0
+        if seen is None:
+            return self.limits.seconds_for(calls, latency=latency)
+        window, since = seen
+        frees = window.frees(latency=latency, window=self.window, since=since)
+        seconds = self.limits.seconds_for(calls, latency=latency, frees=frees)
+        held = window.held(since)
+        return max(seconds, held + latency) if calls > 0 and held > 0 else seconds
+
+    def window_wait(self) -> float:
+        """Seconds until the instance's window has a slot for this process's next call
+        (a hold first), as the store has it; 0 when one is free or the store is unread."""
+        seen = self._window()
+        if seen is None:
+            return 0.0
+        window, since = seen
+        frees = window.frees(latency=self._latency or 0.0, window=self.window, since=since)
+        next_free = frees[len(frees) - self.capacity] if len(frees) >= self.capacity else 0.0
+        return max(window.held(since), next_free)
 
     def share_room(self, day: str, room: int) -> CallBudget:
         """Keep ``day``'s room in the store, lowered to ``room`` (this run's usage read),
@@ -309,6 +348,7 @@ class SharedLimiter:
                     if grant.taken:
                         with self._state:
                             self._in_flight.add(call)
+                            self._mine[call] = None
                         self._start_renewer()
                         return call
                     waited = True
@@ -343,9 +383,56 @@ class SharedLimiter:
         else:
             time.sleep(seconds)
 
+    def _measure(self, seconds: float) -> None:
+        with self._state:
+            # Recent calls weigh most, as in ``limits.Limiter``.
+            last = self._latency
+            self._latency = seconds if last is None else last + LATENCY_WEIGHT * (seconds - last)
+
+    def _window(self) -> tuple[Window, float] | None:
+        """The store's slots as last read, with this process's calls since, and the
+        seconds since; read again when older than ``LOOK_EVERY``.  None when the store
+        cannot be read (the next call's take says so, and stops the run: the ETA never
+        does)."""
+        now = self._timer()
+        with self._state:
+            look = self._look
+        if look is None or now - look[1] >= LOOK_EVERY:
+            if self._lost:
+                return None
+            with self._state:
+                self._mine.clear()  # before the read: a call taken meanwhile is in both
+            try:
+                window = self.book.look(self.capacity, self._now())
+            except LimiterUnavailable:
+                return None
+            look = (window, self._timer())
+            with self._state:
+                self._look = look
+        window, at = look
+        with self._state:
+            mine = list(self._mine.values())
+        # The store's clock is not ours: a finish ``f`` (ours) is ``window.now + f - at``.
+        finished = [window.now + f - at + self.window for f in mine if f is not None]
+        window = dataclasses.replace(
+            window,
+            finished=tuple(sorted([*window.finished, *finished])),
+            in_flight=window.in_flight + sum(1 for f in mine if f is None),
+        )
+        return window, max(0.0, self._timer() - at)
+
     def _give_back(self, call: int, *, sent: bool) -> None:
         with self._state:
             self._in_flight.discard(call)
+            now = self._timer()
+            if sent and call in self._mine:
+                self._mine[call] = now
+            else:
+                self._mine.pop(call, None)
+            for old in [
+                c for c, f in self._mine.items() if f is not None and f + self.window < now
+            ]:
+                del self._mine[old]  # its slot is free: nothing left to count
         if self._lost:
             return  # the store is gone: the lease ends on its own
         try:

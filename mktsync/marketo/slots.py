@@ -54,7 +54,8 @@ back: the room only ever errs towards the reserve.
 ``SlotTable`` is this model in memory (the file store loads and saves it); the PostgreSQL
 store says the same in SQL, and ``tests/marketo/test_slots.py`` runs one scenario on both.
 ``wait_hint`` is shared: how long a process that got nothing should wait before it asks
-again.
+again.  ``Window`` is what a store answers when asked how its rate slots stand (the ETA of
+``apply``: ``shared_limits.SharedLimiter.seconds_for``).
 """
 
 from __future__ import annotations
@@ -110,6 +111,32 @@ def wait_hint(
             taken=False, wait=min(concurrency_next - now, CONCURRENCY_POLL), why="concurrency"
         )
     return Grant(taken=False, wait=BUSY_RETRY, why="busy")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Window:
+    """How the rate slots a process may use stand at ``now`` (a store's look, for the ETA):
+    the ``free_at`` of each slot whose call finished and that is not yet free, soonest
+    first, the number of slots whose call is in flight, and the hold."""
+
+    now: float
+    finished: tuple[float, ...] = ()
+    in_flight: int = 0
+    hold_until: float = 0.0
+
+    def frees(self, *, latency: float, window: float, since: float = 0.0) -> list[float]:
+        """Seconds until each slot taken frees, soonest first, ``since`` seconds after the
+        look (``Limits.seconds_for``'s ``frees``): a finished call's at its ``free_at``, a
+        call in flight's a latency and a window from now (its ``free_at`` counts its lease,
+        not its answer), and none before the hold ends."""
+        hold = max(0.0, self.hold_until - self.now - since)
+        taken = [at - self.now - since for at in self.finished]
+        taken += [latency + window - since] * self.in_flight
+        return sorted(max(hold, seconds) for seconds in taken)
+
+    def held(self, since: float = 0.0) -> float:
+        """Seconds the hold (a 606's) still keeps every slot shut, ``since`` after the look."""
+        return max(0.0, self.hold_until - self.now - since)
 
 
 @dataclass
@@ -168,6 +195,16 @@ class SlotTable:
         for i, slot in enumerate(self.concurrency):
             if slot.owner == owner and slot.call == call:
                 self.concurrency[i] = Slot()
+
+    def look(self, capacity: int, *, now: float) -> Window:
+        """How the ``capacity`` rate slots a process may use stand at ``now``."""
+        rate = self.rate[:capacity]
+        return Window(
+            now=now,
+            finished=tuple(sorted(s.free_at for s in rate if s.owner is None and s.free_at > now)),
+            in_flight=sum(1 for s in rate if s.owner is not None and s.free_at > now),
+            hold_until=self.hold_until,
+        )
 
     def hold(self, *, now: float, seconds: float) -> None:
         self.hold_until = max(self.hold_until, now + seconds)

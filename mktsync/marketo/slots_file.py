@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mktsync.marketo.codes import LimiterUnavailable
-from mktsync.marketo.slots import Claim, Grant, SlotTable
+from mktsync.marketo.slots import Claim, Grant, SlotTable, Window
 
 T = TypeVar("T")
 
@@ -116,6 +116,10 @@ class FileSlots:
 
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:
         self._edit(lambda table, t: table.hold(now=t, seconds=seconds), now)
+
+    def look(self, capacity: int, now: float | None) -> Window:
+        """How the rate slots stand (read only: the lock, no write)."""
+        return self._edit(lambda table, t: table.look(capacity, now=t), now, write=False)
 
     def share_room(self, day: str, room: int, *, now: float | None) -> int:
         """Lower ``day``'s room to ``room``, never raise it (``slots``); the room left."""

@@ -36,7 +36,8 @@ window.  With rows, one statement takes a slot:
   to wait: the hold, the earliest ``free_at``), one to give them back; one every third
   of a lease per process while calls are in flight (all its slots at once); one to
   record a 606.  A call that waits asks again when the earliest slot comes free (one
-  process thread at a time asks, ``shared_limits``).  Setting up (once per run): the
+  process thread at a time asks, ``shared_limits``); one at most every ``LOOK_EVERY``
+  seconds per process to read how the slots stand, for apply's ETA (``look``).  Setting up (once per run): the
   tables and this instance's rows, created if missing under an advisory transaction
   lock, so two first runs cannot trip over each other.
 
@@ -52,7 +53,7 @@ from typing import Any
 
 from mktsync.config.dburl import connect_options, redact, url_secrets
 from mktsync.marketo.codes import LimiterUnavailable
-from mktsync.marketo.slots import Claim, Grant, wait_hint
+from mktsync.marketo.slots import Claim, Grant, Window, wait_hint
 
 _LOCK_CLASS = 0x6D6B7473  # "mkts": mktsync's advisory lock namespace (the ledger's 1 and 2)
 _SETUP_LOCK = 3
@@ -141,6 +142,17 @@ FROM (SELECT {_NOW} AS now) t
 WHERE instance = %(i)s AND owner = %(o)s AND call = %(call)s
 """
 
+_LOOK = f"""
+SELECT t.now,
+  (SELECT array_agg(free_at ORDER BY free_at) FROM mktsync_limit_slots
+   WHERE instance = %(i)s AND kind = 'r' AND n < %(cap)s AND owner IS NULL AND free_at > t.now),
+  (SELECT count(*) FROM mktsync_limit_slots
+   WHERE instance = %(i)s AND kind = 'r' AND n < %(cap)s AND owner IS NOT NULL
+     AND free_at > t.now),
+  COALESCE((SELECT until FROM mktsync_limit_holds WHERE instance = %(i)s), 0)
+FROM (SELECT {_NOW} AS now) t
+"""
+
 _HOLD = f"""
 INSERT INTO mktsync_limit_holds (instance, until, code)
 SELECT %(i)s, t.now + %(s)s, %(code)s FROM (SELECT {_NOW} AS now) t
@@ -204,6 +216,18 @@ class PostgresSlots:
         self._run(
             _RELEASE,
             {"now": now, "i": self._key, "o": owner, "call": call, "window": window, "sent": sent},
+        )
+
+    def look(self, capacity: int, now: float | None) -> Window:
+        """How the rate slots stand: one read, no lock taken on any row."""
+        at, finished, in_flight, hold_until = self._one(
+            _LOOK, {"now": now, "i": self._key, "cap": capacity}
+        )
+        return Window(
+            now=float(at),
+            finished=tuple(float(f) for f in finished or ()),
+            in_flight=int(in_flight),
+            hold_until=float(hold_until),
         )
 
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:

@@ -44,7 +44,7 @@ from typing import Protocol
 from mktsync.config.batch import parse_run_at
 from mktsync.config.model import Config, Schedule
 from mktsync.dates import instant
-from mktsync.errors import PlanError, one_line
+from mktsync.errors import PlanError, one_line_keeping_personal
 from mktsync.items import CLONE, LEAD, RUN_AT, InvalidItem, ScheduleItem, Tokens, token_hash
 from mktsync.plan.classifier import LedgerRecord, classify
 from mktsync.plan.records import (
@@ -267,7 +267,9 @@ def _plan_one(
     if invalid:
         shown = "; ".join(f"row {i.row}: {i.reason}" for i in invalid[:5])
         raise PlanError(
-            one_line(f"schedules.{schedule.name}: {len(invalid)} invalid row(s): {shown}")
+            one_line_keeping_personal(
+                f"schedules.{schedule.name}: {len(invalid)} invalid row(s): {shown}"
+            )
         )
     return SchedulePlan(
         name=schedule.name,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mktsync.config.model import Limits
-from mktsync.errors import PlanError
+from mktsync.errors import PlanError, marked_again, personal_values, shown_personal
 from mktsync.items import InvalidItem, Item, Tokens
 from mktsync.ledger.history import NewLedger
 from mktsync.marketo.usage import DailyUsage
@@ -322,10 +322,19 @@ def _tail_rows(cp: CampaignPlan) -> dict[str, Iterator[dict[str, Any]]]:
             for c in cp.changed
         ),
         **({"deferred": (_deferred_json(d) for d in cp.deferred)} if cp.deferred else {}),
-        "invalid": (
-            {"source": i.source, "row": i.row, "key": i.key, "reason": i.reason} for i in cp.invalid
-        ),
+        "invalid": (_invalid_json(i) for i in cp.invalid),
     }
+
+
+def _invalid_json(i: InvalidItem) -> dict[str, Any]:
+    """An invalid row: its reason in clear, as the file holds leads in clear; the personal
+    values it quotes listed too, so a display of the file read back masks them."""
+    out: dict[str, Any] = {"source": i.source, "row": i.row, "key": i.key}
+    out["reason"] = shown_personal(i.reason, show_pii=True)
+    values = personal_values(i.reason)
+    if values:
+        out["personal"] = values
+    return out
 
 
 def _deferred_json(d: DeferredItem) -> dict[str, Any]:
@@ -517,7 +526,7 @@ def _plan_from_json(
                         campaign_id=int(c["campaign_id"]),
                         source=i["source"],
                         row=int(i["row"]),
-                        reason=i["reason"],
+                        reason=marked_again(i["reason"], list(i.get("personal", []))),
                         key=i["key"],
                     )
                     for i in c["invalid"]

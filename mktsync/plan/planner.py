@@ -212,11 +212,11 @@ def check_budget(plan: Plan, config: Config) -> None:
         limit = config.campaigns[cp.name].max_calls
         if limit is not None and cp.api_calls > limit:
             problems.append(
-                f"campaign '{cp.name}' needs {cp.api_calls} API calls; its max_calls is {limit}"
+                f"campaign '{cp.name}' needs {cp.api_calls:,} API calls; its max_calls is {limit:,}"
             )
     total = plan.summary.total_calls
     if plan.max_calls is not None and total > plan.max_calls:
-        problems.append(f"the plan needs {total} API calls; max_calls is {plan.max_calls}")
+        problems.append(f"the plan needs {total:,} API calls; max_calls is {plan.max_calls:,}")
     if problems:
         problems[-1] += " (raise the limit or narrow the change)"
     quota = plan.limits.daily_quota

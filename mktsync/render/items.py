@@ -37,7 +37,7 @@ from typing import Any
 from mktsync.config.model import Campaign, Config, SourceSpec
 from mktsync.config.protected import field_guard
 from mktsync.dates import instant
-from mktsync.errors import PlanError
+from mktsync.errors import PlanError, personal
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render.campaign import CompiledCampaign, filtered_by, record_factory
 from mktsync.render.fast import Render
@@ -297,7 +297,8 @@ def _lead(
             number = int(text)
             return f"id:{number}", number, None
         if text or email is None:
-            errors.append(f"lead.id: {text!r} is not a positive integer")
+            shown = personal(text) if "@" in text else repr(text)
+            errors.append(f"lead.id: {shown} is not a positive integer")
             return None, None, None
     if email is None:
         errors.append("lead: neither 'id' nor 'email' is set")
@@ -310,7 +311,8 @@ def _lead(
     if not address:
         errors.append("lead.email: renders empty")
     elif not EMAIL.fullmatch(address):
-        errors.append(f"lead.email: {address!r} is not a plausible e-mail address")
+        # Marked, never masked here: each display masks it unless --show-pii.
+        errors.append(f"lead.email: {personal(address)} is not a plausible e-mail address")
     else:
         return address, None, address
     return None, None, None

@@ -23,8 +23,9 @@ class ReportOptions:
     """How to write: colour (text on a TTY), PII shown or masked, sample sizes.
 
     ``sample_rows`` is for plans of untrusted changes (a fork's pull request): when set, at
-    most that many rows per campaign are shown (0: counts only), whatever ``limit`` says,
-    and the Markdown names at most that many leads per campaign ("who gets the email").
+    most that many rows per campaign are shown (0: counts only, no who list), whatever ``limit`` says,
+    while "who gets the email" still names up to ``WHO_SHOWN`` leads a campaign: masked,
+    with their rows, it shows who is emailed, not the data (docs/security.md).
     ``context`` is what a Markdown comment says it describes (commit, ledger, time);
     ``budget`` how long the Markdown may be (a comment, or ``plan --out-markdown``'s file);
     ``notes`` the plan's ``warning: ...`` lines, which the Markdown shows at its top.
@@ -45,7 +46,7 @@ class ReportOptions:
 
     @property
     def who(self) -> int:
-        return WHO_SHOWN if self.sample_rows is None else min(WHO_SHOWN, self.sample_rows)
+        return 0 if self.sample_rows == 0 else WHO_SHOWN  # 0: counts only
 
 
 def _text(plan: Plan, out: TextIO, options: ReportOptions) -> None:

@@ -53,6 +53,7 @@ from mktsync.errors import (
     SourceError,
     one_line,
     problem_kind,
+    shown_personal,
 )
 from mktsync.items import InvalidItem
 from mktsync.plan import Plan
@@ -89,8 +90,14 @@ def repository_path(file: str, root: str) -> str:
 
 
 def escape_data(text: str) -> str:
-    """A command's message: shown as ``one_line`` shows it, then GitHub's data escapes."""
-    return one_line(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: shown as ``one_line`` shows it, then GitHub's data escapes;
+    a personal value still marked is masked (a CI log is as public as the comment)."""
+    return (
+        one_line(shown_personal(text, show_pii=False))
+        .replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+    )
 
 
 def escape_property(text: str) -> str:
@@ -152,10 +159,11 @@ def code_quality(
         line = max(problem.line, 1)
         kind = problem_kind(problem)[2]  # the field path with names as *: one check each
         check = f"mktsync {kind}" if kind else "mktsync"
-        text = f"{problem.path}: {problem.message}" if problem.path else problem.message
+        message = shown_personal(problem.message, show_pii=False)  # unless resolved before
+        text = f"{problem.path}: {message}" if problem.path else message
         # The same problem at the same place keeps its fingerprint from run to run, so
         # GitLab can tell a new finding from one the target branch has too.
-        identity = "\0".join((check, path, str(line), problem.path, problem.message))
+        identity = "\0".join((check, path, str(line), problem.path, message))
         entries.append(
             {
                 "description": one_line(text),
@@ -178,10 +186,15 @@ def write_code_quality(
 
 
 def invalid_problems(
-    config: Config, invalid: Iterable[InvalidItem], *, severity: Severity = "warning"
+    config: Config,
+    invalid: Iterable[InvalidItem],
+    *,
+    severity: Severity = "warning",
+    show_pii: bool = False,
 ) -> list[Problem]:
     """Invalid rows located in their data file, where a row is a line of one: a CSV or
-    JSON Lines file, or inline rows in the config; other rows are in the plan only."""
+    JSON Lines file, or inline rows in the config; other rows are in the plan only.
+    A personal value a reason quotes is masked unless ``show_pii``, as in the plan."""
     out = []
     for item in invalid:
         spec = config.sources.get(item.source)
@@ -199,7 +212,9 @@ def invalid_problems(
                 line=item.row,
                 column=0,
                 path=f"campaigns.{item.campaign}",
-                message=f"invalid row of source '{item.source}': {item.reason}",
+                message=shown_personal(
+                    f"invalid row of source '{item.source}': {item.reason}", show_pii=show_pii
+                ),
                 severity=severity,
             )
         )
@@ -207,7 +222,12 @@ def invalid_problems(
 
 
 def plan_problems(
-    config: Config, plan: Plan, notes: Sequence[str] = (), *, config_warnings: bool = True
+    config: Config,
+    plan: Plan,
+    notes: Sequence[str] = (),
+    *,
+    config_warnings: bool = True,
+    show_pii: bool = False,
 ) -> list[Problem]:
     """What a plan that was made has to annotate: the config's warnings (unless
     ``config_warnings`` is false: ``validate`` annotates those), the invalid rows
@@ -216,12 +236,15 @@ def plan_problems(
     problems = list(config.warnings) if config_warnings else []
     for cp in plan.campaigns:
         # Only the first few can be shown; reading a spilled list to its end is not needed.
-        problems += invalid_problems(config, cp.invalid[: SHOWN_PER_SEVERITY * 2])
+        shown = cp.invalid[: SHOWN_PER_SEVERITY * 2]
+        problems += invalid_problems(config, shown, show_pii=show_pii)
     problems += [_note(line.removeprefix("warning: "), "warning") for line in notes]
     return problems
 
 
-def error_problems(error: Exception, config: Config | None = None) -> list[Problem]:
+def error_problems(
+    error: Exception, config: Config | None = None, *, show_pii: bool = False
+) -> list[Problem]:
     """The located problems behind an error: a config's (``ConfigError``), a source read
     at a line (``SourceError``), too many invalid rows (``PlanError.invalid``, located with
     ``config``); any other error is one problem, at the place its message starts with
@@ -251,7 +274,7 @@ def error_problems(error: Exception, config: Config | None = None) -> list[Probl
     if not isinstance(error, PlanError) or config is None:
         return [head]
     rows = [i for i in error.invalid if isinstance(i, InvalidItem)]
-    return [head, *invalid_problems(config, rows, severity="error")]
+    return [head, *invalid_problems(config, rows, severity="error", show_pii=show_pii)]
 
 
 def _note(message: str, severity: Severity) -> Problem:

@@ -45,6 +45,7 @@ from mktsync.report.who import EntryLeads, entry_leads
 from mktsync.report.words import (
     CHANGED_FIX,
     UNKNOWN_FIX,
+    clear,
     cost_line,
     field_leads,
     headline,
@@ -139,7 +140,7 @@ def render_markdown(
     top: a reviewer reads the comment, not the job's log."""
 
     def clean(value: object, *, cell: bool = False) -> str:
-        text = str(value) if show_pii else mask_emails(str(value))
+        text = clear(str(value)) if show_pii else mask_emails(str(value))
         return literal(text, cell=cell)
 
     def clean_field(name: str, value: str | None) -> str:
@@ -535,7 +536,7 @@ def _who(w: _Writer, leads: EntryLeads, who: int) -> list[list[str]]:
     if not leads.sending or not who:
         return []
     named = leads.who(who)
-    text = ", ".join(w.clean(lead) for lead in named)
+    text = ", ".join(w.clean(lead.text) for lead in named)
     if leads.sending > len(named):
         text += f" … and {leads.sending - len(named):,} more ({ARTIFACT})"
     summary = f"<summary><b>Who gets the email</b>: {plural(leads.sending, 'lead')}</summary>"

@@ -53,6 +53,7 @@ from mktsync.report.batch import (
 from mktsync.report.escape import terminal
 from mktsync.report.words import (
     CHANGED_FIX,
+    clear,
     cost_line,
     field_advice,
     field_leads,
@@ -142,7 +143,7 @@ def write_text(
     too: a fork's plan stays a sample).  ``leads``: list every lead to trigger."""
     painter = _Painter(color)
     paint = painter.paint
-    clean: Clean = str if show_pii else mask_emails
+    clean: Clean = clear if show_pii else mask_emails
     head: list[str] = environment_line(plan)
     if plan.now is not None:  # what now and today were: a saved plan replays it
         head.append(f"As of {instant_text(plan)}")
@@ -179,7 +180,7 @@ def render_text_summary(
 
     ``first``: these are the output's first lines, so they name the environment."""
     painter = _Painter(color)
-    clean: Clean = str if show_pii else mask_emails
+    clean: Clean = clear if show_pii else mask_emails
     return painter.finish(_summary(plan, painter, first=first, clean=clean, quiet=True)) + "\n"
 
 
@@ -398,7 +399,9 @@ def _lead(p: PlannedItem, paint: Paint, clean: Clean) -> list[str]:
         return lines + _diff(p.old_tokens or (), shown_new(p.old_tokens or (), p.item), clean)
     # Sent again after an unknown outcome, an item shows as one sent: +.
     key = f"  key {clean(p.item.key)}" if p.item.key != p.item.lead else ""
-    return ["  " + paint(Action.TRIGGER, f"{Action.TRIGGER.mark} {clean(p.item.lead)}{key}")]
+    # Its row too: masked, two leads can read alike (a***@example.com).
+    lead = f"{clean(p.item.lead)} ({p.item.source} row {p.item.row})"
+    return ["  " + paint(Action.TRIGGER, f"{Action.TRIGGER.mark} {lead}{key}")]
 
 
 def _diff(old: Tokens, new: Tokens, clean: Clean) -> list[str]:

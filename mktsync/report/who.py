@@ -27,6 +27,21 @@ from functools import partial
 from mktsync.plan import CampaignPlan
 from mktsync.plan.records import Action, PlannedItem, SpilledCalls, action_of, line_action
 
+
+@dataclass(frozen=True, kw_only=True)
+class Named:
+    """A lead the list names, and the row it comes from: ``a***@example.com (regs row 2)``
+    tells two masked leads apart, and the reviewer finds the row in the pull request."""
+
+    lead: str
+    source: str
+    row: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.lead} ({self.source} row {self.row})"
+
+
 # The actions of leads to send, in the order a reviewer needs them: new first.
 SENT = (Action.TRIGGER, Action.RETRIGGER, Action.UNKNOWN)
 
@@ -36,10 +51,12 @@ class EntryLeads:
     """One campaign entry's leads to send (module doc)."""
 
     name: str
+    source: str = ""  # the entry's source: its leads' rows are rows of it
     counts: dict[Action, int] = field(default_factory=lambda: dict.fromkeys(SENT, 0))
     samples: dict[Action, list[PlannedItem]] = field(default_factory=lambda: {a: [] for a in SENT})
-    # The first leads of each action (new first), as configured: an email or id:N.
-    named: dict[Action, list[str]] = field(default_factory=lambda: {a: [] for a in SENT})
+    # The first leads of each action (new first), as configured (an email or id:N), each
+    # with the source and row it comes from: masked, two leads can read alike.
+    named: dict[Action, list[Named]] = field(default_factory=lambda: {a: [] for a in SENT})
     # Other entry -> this entry's leads sent in calls listed under it.
     sent_with: dict[str, int] = field(default_factory=dict)
     # Other entry -> its leads in calls listed under this entry.
@@ -49,7 +66,7 @@ class EntryLeads:
     def sending(self) -> int:
         return sum(self.counts.values())
 
-    def who(self, n: int) -> list[str]:
+    def who(self, n: int) -> list[Named]:
         """The first ``n`` leads the entry emails: new ones first, then retriggered, then
         those sent again after an unknown outcome, each in plan order."""
         return [lead for a in SENT for lead in self.named.get(a, ())][:n]
@@ -60,7 +77,7 @@ def entry_leads(
 ) -> dict[str, EntryLeads]:
     """Every entry's leads to send (module doc), keeping the first ``samples`` and ``who``
     of each action (``EntryLeads.who`` lists new ones first)."""
-    out = {cp.name: EntryLeads(name=cp.name) for cp in campaigns}
+    out = {cp.name: EntryLeads(name=cp.name, source=cp.source) for cp in campaigns}
     for cp in campaigns:
         for owner, action, decode in _leads(cp):
             entry = out.get(owner)
@@ -74,7 +91,8 @@ def entry_leads(
                 if len(kept) < samples:
                     kept.append(planned)
                 if len(named) < who:
-                    named.append(planned.item.lead)
+                    item = planned.item
+                    named.append(Named(lead=item.lead, source=item.source, row=item.row))
             if owner != cp.name:
                 entry.sent_with[cp.name] = entry.sent_with.get(cp.name, 0) + 1
                 carrier = out[cp.name].carried

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Callable
 
+from mktsync.errors import shown_personal
 from mktsync.items import Item, Tokens
 from mktsync.plan import CampaignPlan, Plan
 from mktsync.plan.notes import filtered_all
@@ -29,8 +30,16 @@ UNKNOWN_FIX = (
 
 
 def mask_emails(text: str) -> str:
-    """``jane.doe@example.com`` -> ``j***@example.com``, wherever it stands in ``text``."""
-    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    """``jane.doe@example.com`` -> ``j***@example.com``, wherever it stands in ``text``;
+    a value a reason marks personal (``errors.personal``) masked whatever it looks like."""
+    return _EMAIL.sub(
+        lambda m: f"{m.group(1)}***@{m.group(2)}", shown_personal(text, show_pii=False)
+    )
+
+
+def clear(text: str) -> str:
+    """``text`` as ``--show-pii`` shows it: personal values in clear, quoted."""
+    return shown_personal(text, show_pii=True)
 
 
 # Lead field names that look personal (issue 25): their values are masked in the Markdown

@@ -3,8 +3,12 @@
 >>> columns = declared({"columns": {"days_left": "integer", "email": {"type": "email"}}})
 >>> convert(Row(days_left=" 3 ", email="ada@example.com"), columns)
 {'days_left': 3, 'email': 'ada@example.com'}
->>> convert(Row(days_left="three", email="Ada Lovelace"), columns)
+>>> from mktsync.errors import shown_personal
+>>> reason = convert(Row(days_left="three", email="Ada Lovelace"), columns)
+>>> shown_personal(reason, show_pii=True)
 "column 'days_left': 'three' is not an integer; column 'email': 'Ada Lovelace' is not an email address"
+>>> shown_personal(reason, show_pii=False)
+"column 'days_left': 'three' is not an integer; column 'email': 'A***' is not an email address"
 
 Types: ``string``, ``integer``, ``number``, ``boolean``, ``date``, ``datetime`` and
 ``email``.  Text cells (a CSV's) are parsed; values that already have the type (a
@@ -14,8 +18,9 @@ empty, it makes the row invalid; an optional one that is empty becomes ``None``
 today`` is a whole number of days; a datetime without a zone is taken as UTC.
 
 A failed value is named in the reason with its column and the type expected; a value
-that looks like an e-mail address is masked (``a***@example.com``): reasons travel
-into plans and pull-request comments.
+of an ``email`` column, or one with an ``@``, is marked personal (``errors.personal``):
+reasons travel into plans, logs and pull-request comments, and each display masks it
+(``'a***@example.com'``) unless ``--show-pii``, as it masks leads.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from mktsync.dates import Day, as_day
+from mktsync.errors import personal, quoted
 from mktsync.row import Row
 
 TYPES = ("string", "integer", "number", "boolean", "date", "datetime", "email")
@@ -73,12 +79,6 @@ def declared(options: Mapping[str, Any]) -> dict[str, Column] | None:
     return columns
 
 
-def mask(value: str) -> str:
-    """``ada@example.com`` -> ``a***@example.com``; other text unchanged."""
-    local, at, domain = value.partition("@")
-    return f"{local[:1]}***@{domain}" if at and local else value
-
-
 def convert(row: Row, columns: Mapping[str, Column]) -> Row | str:
     """The row with declared columns converted, or the reason it is invalid."""
     problems = []
@@ -94,9 +94,11 @@ def convert(row: Row, columns: Mapping[str, Column]) -> Row | str:
         try:
             row[name] = _CONVERTERS[column.type](value, column)
         except (ValueError, TypeError, OverflowError):
-            shown = repr(mask(value) if isinstance(value, str) else value)
-            if len(shown) > 60:
-                shown = shown[:57] + "..."
+            # Marked, not masked: each display masks it unless --show-pii (errors.personal).
+            if isinstance(value, str) and (column.type == "email" or "@" in value):
+                shown = personal(value)
+            else:
+                shown = quoted(value)
             expected = _ARTICLE.get(column.type, f"a {column.type}")
             hint = f" ({column.format})" if column.format else _HINTS.get(column.type, "")
             problems.append(f"column '{name}': {shown} is not {expected}{hint}")

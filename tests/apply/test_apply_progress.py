@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import itertools
 import math
 import os
 import pty
@@ -13,6 +14,8 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +100,58 @@ def test_the_eta_of_a_throttled_run_includes_the_window_wait(tmp_path: Path) -> 
         progress(e)
     lines = [line for line in stream.getvalue().splitlines() if " calls, " in line]
     assert len(lines) == 12
-    assert all(re.search(r"ETA [1-9]\d* s$", line) for line in lines[:-1]), lines
+    waiting = r"(, waiting for Marketo's rate window, [1-9]\d* s)?"
+    assert all(re.search(rf"ETA [1-9]\d* s{waiting}$", line) for line in lines[:-1]), lines
     assert not lines[-1].endswith("s") or "ETA" not in lines[-1]
+
+
+def test_a_ci_log_gets_a_line_while_the_run_waits_for_the_shared_window(
+    tmp_path: Path,
+) -> None:
+    """The default limiter of an SQLite-ledger run is this machine's file (shared by its
+    processes): its ETA counts the wait for the window, and the CI log, which gets a line
+    every 5 s, gets them while no call ends, each saying what the run waits for."""
+    window = 11.0  # two of the CI log's 5 s, and some
+    # Six calls a window: the preflight's reads and the first triggers fill it, and the
+    # last triggers wait for it.
+    path = write_project(
+        tmp_path, rows(6, shared_code=False), calls=6, window=window, concurrency=1
+    )
+    with emulator(path) as emu:
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "COLUMNS")}
+        env.update(
+            PYTHONPATH=str(REPO), CI="true", MARKETO_BASE_URL=emu.base_url,
+            MARKETO_CLIENT_ID=emu.client_id, MARKETO_CLIENT_SECRET=emu.client_secret,
+        )  # fmt: skip
+        lines: list[tuple[float, str]] = []
+        with subprocess.Popen(
+            [sys.executable, "-m", "mktsync", "apply", "--yes"],
+            cwd=path.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        ) as proc:
+            assert proc.stderr is not None and proc.stdout is not None
+            out = threading.Thread(target=proc.stdout.read)  # never let stdout fill up
+            out.start()
+            for line in proc.stderr:
+                lines.append((time.monotonic(), line.rstrip("\n")))
+            out.join()
+            assert proc.wait(timeout=60) == 0, lines
+    shown = [line for _, line in lines]
+    progress = [(at, line) for at, line in lines if re.match(r"\d+/6 calls", line)]
+    assert progress[-1][1].startswith("6/6 calls"), shown
+    # Lines while no call ended (the count of calls done repeats), one saying why.
+    done = [line.split("/")[0] for _, line in progress]
+    assert sum(a == b for a, b in itertools.pairwise(done)) >= 1, shown
+    assert any("waiting for Marketo's rate window, " in line for _, line in progress), shown
+    first = progress[0][1]
+    eta = re.search(r"ETA (\d+) s", first)
+    assert eta and int(eta.group(1)) >= window / 2, shown  # the wait, counted
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(progress)]
+    assert max(gaps) < 5 + 3, (gaps, shown)  # 5 s, and room for a loaded machine
 
 
 def test_a_line_is_shortened_to_the_width_never_wrapped() -> None:
@@ -134,6 +187,34 @@ def test_a_ci_log_gets_a_line_every_few_seconds_and_the_last() -> None:
     assert lines == [lines[0], "10/10 calls, 10 leads, 600 calls/min"]
     assert lines[0].startswith("1/10 calls, 1 lead, ") and lines[0].endswith("ETA 1 s")
     assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
+
+
+def test_a_terminal_says_the_run_waits_for_the_window_and_nothing_after_the_end() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, tty=True, width=lambda: 200)
+    progress({"event": "start", "calls": 10, "leads": 10, "eta": 14.0, "wait": 0.0})
+    progress({"event": "call", "outcome": "sent", "leads": 1, "done": 9, "total": 10,
+              "elapsed": 2.0, "eta": 12.5, "wait": 12.0})  # fmt: skip
+    progress.tick()  # what the printer's thread does while no call ends
+    drawn = [part.removesuffix(CLEAR) for part in stream.getvalue().split("\r") if part]
+    assert drawn[-2].endswith("ETA 13 s, waiting for Marketo's rate window, 12 s"), drawn
+    assert "waiting for Marketo's rate window, " in drawn[-1], drawn  # drawn again
+    progress({"event": "finish"})
+    before = stream.getvalue()
+    progress.tick()
+    assert stream.getvalue() == before and before.endswith("\n")
+
+
+def test_the_first_line_counts_in_words() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, tty=False)
+    progress({"event": "start", "calls": 1, "leads": 1, "eta": 0.2})
+    progress({"event": "start", "calls": 1200, "leads": 3000, "eta": 3725.0})
+    progress({"event": "finish"})
+    assert stream.getvalue().splitlines() == [
+        "applying: 1 trigger call for 1 lead (ETA 1 s)",
+        "applying: 1,200 trigger calls for 3,000 leads (ETA 1 h 02 min)",
+    ]
 
 
 def test_durations_are_whole_units_never_zero() -> None:

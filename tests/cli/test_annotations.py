@@ -294,3 +294,40 @@ def test_the_config_s_warnings_are_annotated_once_by_validate_not_again_by_plan(
     assert runner_commands(planned.stdout + planned.stderr) == []
     [entry] = json.loads(report.read_text(encoding="utf-8"))
     assert (entry["severity"], entry["location"]["lines"]["begin"]) == ("minor", 8)
+
+
+def test_a_failed_plan_s_code_quality_report_keeps_the_config_s_warnings(
+    tmp_path: Path,
+) -> None:
+    """The GitLab example writes validate's report, then plan's over it: a plan that
+    fails must not lose the config's warnings validate found (issue 22 QA)."""
+    write_file(
+        tmp_path / "campaigns.yaml",
+        "version: 1\n"
+        "max_calls: 1\n"
+        "sources:\n"
+        "  regs: {type: csv, path: regs.csv}\n"
+        "campaigns:\n"
+        "  reminder:\n"
+        "    campaign_id: 1\n"
+        "    source: regs\n"
+        "    when: row.seats != 3\n"
+        '    lead: {email: "{{ row.email }}"}\n',
+    )
+    write_file(tmp_path / "regs.csv", "email,seats\nann@example.com,3\n")
+    report = tmp_path / "gl-code-quality.json"
+    checked = mktsync("validate", "--code-quality", str(report), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout
+    planned = mktsync(
+        "plan", "--code-quality", str(report), cwd=tmp_path, workspace=tmp_path,
+        GITHUB_ACTIONS="true",
+    )  # fmt: skip
+    assert planned.returncode == 1, planned.stderr
+    assert "max_calls is 1" in planned.stderr
+    entries = json.loads(report.read_text(encoding="utf-8"))
+    assert sorted((e["severity"], e["location"]["lines"]["begin"]) for e in entries) == [
+        ("major", 1),  # the budget names no line: the config's first
+        ("minor", 9),  # row.seats is text: validate's warning, kept
+    ], entries
+    # GitHub still gets the warning once, from validate: plan annotates only its error.
+    assert [name for name, _, _ in runner_commands(planned.stdout + planned.stderr)] == ["error"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,6 +92,15 @@ def test_max_calls_refuses_the_plan(tmp_path: Path) -> None:
     # 5 triggers + 1 lookup + 2 preflight + apply's read of today's usage
     assert "needs 9 API calls; max_calls is 3" in err
     assert "+ trigger           5" in out  # the reviewer still sees what was refused
+
+
+def test_the_max_calls_error_writes_numbers_as_the_quota_error_does(tmp_path: Path) -> None:
+    """Issue 22 QA: ``needs 51177 API calls`` beside the quota error's ``51,177``."""
+    rows = [row(f"u{i}@example.com", code=str(i)) for i in range(1000)]
+    path = write_project(tmp_path, rows, settings={"max_calls": 1000})
+    code, _, err = run("plan", str(path))
+    assert code == 1
+    assert "needs 1,007 API calls; max_calls is 1,000" in err, err
 
 
 def test_a_plan_over_the_daily_quota_is_an_error_as_apply_would_refuse_it(tmp_path: Path) -> None:
@@ -205,3 +216,18 @@ def test_markdown_header_names_commit_and_redacted_ledger(
     context = comment_context(None, "postgresql://me:hunter2@db.example.com/ledger")
     assert context.ledger == "postgresql://me:***@db.example.com/ledger"
     assert context.ref == "0123abcd"
+
+
+def test_a_config_outside_the_working_directory_is_named_as_given(tmp_path: Path) -> None:
+    """``-C /nonexistent`` says ``/nonexistent/campaigns.yaml``, never ``../../nonexistent``."""
+    missing = tmp_path / "nowhere"
+    (tmp_path / "here" / "deep").mkdir(parents=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mktsync", "plan", "-C", str(missing)],
+        cwd=tmp_path / "here" / "deep",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"error: {missing}/campaigns.yaml: file not found"

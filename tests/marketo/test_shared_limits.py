@@ -72,6 +72,42 @@ def test_it_keeps_the_private_limiters_accounting(folder: Path) -> None:
     assert starts["shared"] == pytest.approx(starts["private"], abs=0.01)
 
 
+def test_the_eta_sees_the_instance_s_window_as_a_private_limiter_sees_its_own(
+    folder: Path,
+) -> None:
+    """apply's ETA (``seconds_for``) and its wait (``window_wait``) count every process's
+    slots, in the private limiter's model: the same calls, the same answer."""
+    limits = Limits(calls=10, window_seconds=20, concurrency=2, safety_margin=0.0)
+    fake = FakeTime()
+    one, other = shared(folder, limits, fake), shared(folder, limits, fake)
+    private = Limiter(limits, clock=fake.clock, sleep=fake.sleep)
+    for limiter in (one, private):
+        for _ in range(6):
+            with limiter.slot():
+                pass
+    fake.now += 5
+    for limiter in (other, private):
+        for _ in range(4):
+            with limiter.slot():
+                pass
+    # The window is full: the first six slots free 15 s from now, the other four 20 s.
+    assert one.seconds_for(3) == private.seconds_for(3) == pytest.approx(15.0)
+    assert one.seconds_for(7) == private.seconds_for(7) == pytest.approx(20.0)
+    assert one.window_wait() == private.window_wait() == pytest.approx(15.0)
+    assert one.seconds_for(0) == 0.0
+    # Its own calls count at once, before the next look at the store.
+    fake.now += 15
+    assert one.window_wait() == 0.0  # six slots free now (a second look)
+    with one.slot():
+        pass
+    assert one.seconds_for(6) == pytest.approx(5.0)  # five free slots, then the wait
+    # Another process's 606 holds everyone: the ETA waits it out.
+    other.backoff("606", 30.0)
+    fake.now += 1  # the next look
+    assert one.window_wait() == pytest.approx(29.0)
+    assert one.seconds_for(1) >= 29.0
+
+
 def test_processes_draw_from_one_window(folder: Path) -> None:
     limits = Limits(calls=4, window_seconds=10.0, concurrency=4)
     fake = FakeTime()

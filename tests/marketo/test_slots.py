@@ -139,6 +139,24 @@ def test_two_views_of_one_instance_see_each_other_s_slots(make_book: MakeBook) -
     assert one.take(claim("b", 1, 1, 1), T0 + WINDOW).taken
 
 
+def test_a_look_shows_every_process_s_slots_taken_and_the_hold(make_book: MakeBook) -> None:
+    book, other = make_book(capacity=3, concurrency=3), make_book(capacity=3, concurrency=3)
+    assert book.take(claim("a", 1, 3, 3), T0).taken
+    assert other.take(claim("b", 1, 3, 3), T0).taken
+    other.release("b", 1, window=WINDOW, sent=True, now=T0 + 2)
+    seen = book.look(3, T0 + 3)
+    # b's call finished (free a window after), a's is in flight (its free_at is a lease's).
+    assert seen.finished == (pytest.approx(T0 + 2 + WINDOW),)
+    assert (seen.in_flight, seen.hold_until) == (1, 0.0)
+    assert seen.frees(latency=1.0, window=WINDOW) == [
+        pytest.approx(WINDOW - 1),
+        pytest.approx(1.0 + WINDOW),
+    ]
+    other.hold(40.0, code="606", now=T0 + 3)
+    assert book.look(3, T0 + 4).held() == pytest.approx(39.0)
+    assert book.look(3, T0 + 2 + WINDOW).finished == ()  # free again
+
+
 def day_claim(owner: str, call: int, day: str | None) -> Claim:
     return Claim(
         owner=owner, call=call, capacity=9, concurrency=9, lease=LEASE, window=WINDOW, day=day

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from render_testing import campaign, config, one, run, source
 
-from mktsync.errors import ConfigError, PlanError
+from mktsync.errors import ConfigError, PlanError, shown_personal
 from mktsync.items import FilteredRow, InvalidItem, Item
 from mktsync.render import check_invalid_limit, iter_items
 
@@ -87,7 +87,10 @@ def test_lead_id_must_be_a_positive_integer(value: str) -> None:
 def test_email_must_be_plausible(value: str, reason: str) -> None:
     result = one({"email": value})
     assert isinstance(result, InvalidItem)
-    assert result.reason == reason
+    # The value is marked personal, never masked here: each display decides (issue 22).
+    assert shown_personal(result.reason, show_pii=True) == reason
+    masked = shown_personal(result.reason, show_pii=False)
+    assert value == "" or (value not in masked and f"'{value[0]}***" in masked)
 
 
 def test_missing_column_names_the_field() -> None:

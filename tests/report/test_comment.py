@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,11 +113,15 @@ def test_a_new_registrant_comes_before_the_retriggers(tmp_path: Path) -> None:
         assert all(r.startswith("| ~ |") for r in rows[1:])
         assert len(rows) == (6 if argv else 21)  # the new one, then retriggers: 5 or 20
         assert "(campaign 1234): 42 leads to email (1 new, 41 retriggered) in 1 call" in comment
-        # "Who gets the email" names them all (a fork's comment: as many as its rows).
+        # "Who gets the email" names them all, a fork's comment too (issue 22: the
+        # reviewer sees who gets the email), each with its row.
         who = comment.split("<summary><b>Who gets the email</b>: 42 leads</summary>", 1)[1]
-        named = re.findall(r"`([^`]+@example\.com)`", who.split("</details>", 1)[0])
-        assert len(named) == (5 if argv else 42)
-        assert "newcomer@example.com" in named
+        named = re.findall(
+            r"`([^`]+@example\.com) \((\S+) row (\d+)\)`", who.split("</details>", 1)[0]
+        )
+        assert len(named) == 42
+        assert ("newcomer@example.com", "regs", "43") in named
+        assert len({r for _, _, r in named}) == 42
 
 
 EXAMPLE_LIKE = {
@@ -229,3 +234,17 @@ def test_what_the_plan_says_about_its_data_is_at_the_top_and_deferred_rows_in_th
         "`trialWorkspace`): `trialWorkspace`: `acme` now, `beta` next run"
     ) in mine
     assert "<summary><b>Who gets the email</b>: 2 leads</summary>" in mine
+
+
+def test_the_example_s_fork_comment_names_every_lead_each_by_its_row(tmp_path: Path) -> None:
+    """Issue 22 QA: the shipped pull-request job plans with --untrusted, and its comment
+    named 5 of the 40 registrants, 20 of them all reading ``p***@example.com``."""
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copy(repo / "campaigns.yaml", tmp_path)
+    shutil.copytree(repo / "data", tmp_path / "data")
+    comment = plan(tmp_path, "--untrusted", "--env", "production", "--now", "2026-12-06")
+    who = comment.split("<summary><b>Who gets the email</b>: 40 leads</summary>", 1)[1]
+    named = re.findall(r"`(\S+) \(registrations row (\d+)\)`", who.split("</details>", 1)[0])
+    assert len(named) == 40 and "more" not in who.split("</details>", 1)[0]
+    assert all(re.fullmatch(r"\w\*\*\*@[\w.-]+", lead) for lead, _ in named)  # masked
+    assert len({row for _, row in named}) == 40  # each told apart by its row

@@ -175,10 +175,13 @@ def test_sample_rows_limits_rows_for_untrusted_plans(tmp_path: Path) -> None:
     rows = [line for line in out.getvalue().splitlines() if line.startswith("| + |")]
     assert len(rows) == 2
     text = out.getvalue()
-    assert "More not shown: 28 new; the full plan is in the job's artifact `mktsync-plan`." in text
-    # The who list is held to the same few rows: a fork's comment cannot list the data.
+    assert "More not shown: 28 new; the list below names every lead to email." in text
+    # The who list still names every lead (issue 22: the reviewer sees who gets the
+    # email), masked, each told apart by its row; the rows' values stay a sample.
     assert "<summary><b>Who gets the email</b>: 30 leads</summary>" in text
-    assert text.count("`u***@example.com`") == 2 + 2
+    assert text.count("`u***@example.com`") == 2
+    named = re.findall(r"`u\*\*\*@example\.com \(regs row (\d+)\)`", text)
+    assert sorted(map(int, named)) == list(range(2, 32))
     out = io.StringIO()
     REPORTERS["markdown"](plan, out, ReportOptions(sample_rows=0))
     assert "| + |" not in out.getvalue()

@@ -122,13 +122,16 @@ def test_verbose_lists_every_lead_masked_and_show_pii_unmasks(tmp_path: Path) ->
     code, verbose, _ = run("plan", str(path), "-v")
     assert code == 0
     listed = [line for line in verbose.splitlines() if line.startswith("  + p")]
-    assert listed == ["  + p***@example.com  key p***@example.com/w1"] * 3
+    # Masked, the three read alike: each names its row, which tells them apart.
+    assert listed == [
+        f"  + p***@example.com (regs row {n})  key p***@example.com/w1" for n in (2, 3, 4)
+    ]
     assert not any(email in verbose for email in EMAILS)
 
     code, shown, _ = run("plan", str(path), "-v", "--show-pii")
     assert code == 0
     listed = [line for line in shown.splitlines() if line.startswith("  + p")]
-    assert listed == [f"  + {email}  key {email}/w1" for email in EMAILS]
+    assert listed == [f"  + {e} (regs row {n})  key {e}/w1" for n, e in enumerate(EMAILS, 2)]
 
 
 def test_verbose_lists_each_entry_its_own_leads_where_calls_are_shared(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from mktsync.dates import Day
+from mktsync.errors import shown_personal
 from mktsync.row import Row
-from mktsync.sources.columns import convert, declared, mask
+from mktsync.sources.columns import convert, declared
 
 
 def one(type_: str, value: object, **extra: object) -> object:
@@ -68,7 +69,7 @@ def test_a_date_in_a_given_format() -> None:
             "column 'c': 'maybe' is not a boolean (expected true/false, yes/no or 1/0)",
         ),
         ("date", "2026-13-01", "column 'c': '2026-13-01' is not a date (expected YYYY-MM-DD)"),
-        ("email", "Ada Lovelace", "column 'c': 'Ada Lovelace' is not an email address"),
+        ("email", "Ada Lovelace", "column 'c': 'A***' is not an email address"),
         ("integer", "ada@example.com", "column 'c': 'a***@example.com' is not an integer"),
         ("integer", "", "column 'c': empty, but required (integer)"),
         ("email", "  ", "column 'c': empty, but required (email)"),
@@ -79,7 +80,8 @@ def test_a_date_in_a_given_format() -> None:
 def test_values_that_do_not_convert_name_column_value_and_type(
     type_: str, value: object, reason: str
 ) -> None:
-    assert one(type_, value) == reason
+    # As every display shows it by default: a personal value masked (issue 22).
+    assert shown_personal(str(one(type_, value)), show_pii=False) == reason
 
 
 def test_optional_columns_may_be_empty_or_missing() -> None:
@@ -101,6 +103,16 @@ def test_a_required_column_missing_from_the_row() -> None:
     assert convert(Row(), columns) == "column 'n': missing, but required (integer)"
 
 
-def test_mask() -> None:
-    assert mask("ada@example.com") == "a***@example.com"
-    assert mask("Ada Lovelace") == "Ada Lovelace"
+def test_a_personal_value_is_marked_in_clear_and_masked_only_when_shown() -> None:
+    columns = declared({"columns": {"email": "email", "n": "integer"}})
+    assert columns is not None
+    reason = convert(Row(email="evelyn.private@", n="ada@example.com"), columns)
+    assert isinstance(reason, str)
+    assert shown_personal(reason, show_pii=True) == (
+        "column 'email': 'evelyn.private@' is not an email address; "
+        "column 'n': 'ada@example.com' is not an integer"
+    )
+    assert shown_personal(reason, show_pii=False) == (
+        "column 'email': 'e***@' is not an email address; "
+        "column 'n': 'a***@example.com' is not an integer"
+    )
