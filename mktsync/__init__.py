@@ -87,18 +87,24 @@ def plan_config(
     if found is not None:
         plan = dataclasses.replace(plan, new_ledger=found)
     if usage:
-        plan = dataclasses.replace(plan, usage=read_usage(config))
+        plan = dataclasses.replace(plan, usage=read_usage(config, ledger_url=url))
     return config, plan
 
 
-def read_usage(config: Config) -> DailyUsage:
+def read_usage(config: Config, *, ledger_url: str) -> DailyUsage:
     """Today's API usage of the config's Marketo instance, read with its credentials
     (``plan --usage``).  Raises ``MktsyncError`` when a credential is not written or its
-    variable is not set, as ``apply`` would."""
+    variable is not set, as ``apply`` would.
+
+    The read takes a slot of the instance's shared limits as ``apply``'s calls do
+    (``limits.shared``, a PostgreSQL ``ledger_url``, else this machine's file): a ``plan
+    --usage`` just before ``apply`` in one job must not push apply's first window over
+    Marketo's rate limit (606)."""
     from mktsync.config import display_name
     from mktsync.errors import MktsyncError
     from mktsync.marketo import MarketoClient
     from mktsync.marketo.client import instance_root
+    from mktsync.marketo.shared_limits import open_limiter
 
     if config.policy.untrusted:
         # A pull request's config would choose the host the credentials go to.
@@ -124,9 +130,21 @@ def read_usage(config: Config) -> DailyUsage:
             f"marketo.base_url: '{m.base_url.raw}' does not give a Marketo REST URL; it must "
             "look like https://123-ABC-456.mktorest.com"
         ) from None
-    with MarketoClient(
-        base_url, m.client_id.resolve(), m.client_secret.resolve(), limits=m.limits
-    ) as client:
+    with (
+        open_limiter(
+            m.limits,
+            base_url=base_url,
+            ledger_url=ledger_url,
+            shared_url=m.limits.shared.resolve() if m.limits.shared is not None else None,
+        ) as limiter,
+        MarketoClient(
+            base_url,
+            m.client_id.resolve(),
+            m.client_secret.resolve(),
+            limits=m.limits,
+            limiter=limiter,
+        ) as client,
+    ):
         return client.daily_usage()
 
 

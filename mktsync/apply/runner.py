@@ -475,12 +475,19 @@ class _Runner:
         False when the run's preparation and a first send do not fit: then nothing is
         called and every call is *not attempted*.  Otherwise every later call takes one of
         the room as it leaves (``MarketoClient.limit_calls``), and the first one past it is
-        kept home.  A run with no call to make reads nothing.
+        kept home.  With shared limits the room is the one the runs on the instance share
+        (``marketo.shared_limits``).  A run with no call to make reads nothing.
         """
         summary = self.plan.summary
         if not summary.usage_calls:
             return True
-        room = QuotaRoom.of(self.config.marketo.limits, self.client.daily_usage())
+        usage = self.client.daily_usage()
+        room = QuotaRoom.of(self.config.marketo.limits, usage)
+        # With shared limits the room is every run's on the instance (issue 24): the
+        # store's, lowered to this read's, and each call takes a unit of it with its slot.
+        budget = self.client.limit_calls(room.room, day=usage.date)
+        if budget.shared:
+            room = dataclasses.replace(room, shared=True, held=room.room - budget.allowed)
         self.report.quota = room
         fit = room.fit(summary)
         self.emit("usage", used=room.used, reserve=room.reserve, room=room.room,
@@ -492,7 +499,7 @@ class _Runner:
                     self._not_attempted(cp.name, call)
             self.report.seconds = time.monotonic() - self.started
             return False
-        self.budget = self.client.limit_calls(room.room)
+        self.budget = budget
         return True
 
     def _preflight(self) -> set[int]:

@@ -410,9 +410,15 @@ class MarketoClient:
         body = self._caller.call("usage", "GET", "/rest/v1/stats/usage.json", idempotent=True)
         return DailyUsage.from_body(body)
 
-    def limit_calls(self, calls: int) -> CallBudget:
+    def limit_calls(self, calls: int, *, day: str = "") -> CallBudget:
         """From now on send at most ``calls`` more API calls (attempts, retries included):
-        past them a call raises ``ReserveReached`` before it leaves."""
+        past them a call raises ``ReserveReached`` before it leaves.  ``day`` is Marketo's
+        day of the usage read that gave ``calls``: a limiter shared with other runs keeps
+        the day's room for all of them (``SharedLimiter.share_room``), and the budget is
+        what is left of it; otherwise this run counts its own."""
+        shared = self.limiter.share_room(day, calls)
+        if shared is not None:
+            return shared
         budget = CallBudget(calls)
         self._caller.budget = budget
         return budget

@@ -36,6 +36,7 @@ from mktsync.config.model import Limits
 from mktsync.marketo.codes import DeadlineReached, NotSent
 from mktsync.marketo.stats import ClientStats
 from mktsync.marketo.stop import Deadline, Stop
+from mktsync.marketo.usage import CallBudget
 
 # How long a stoppable wait that no clock can end (every slot in flight, no free
 # concurrency place) sleeps between looks at its stop: a stop takes effect within it.
@@ -62,6 +63,8 @@ class CallLimiter(Protocol):
     ) -> AbstractContextManager[None]: ...
 
     def backoff(self, code: str, seconds: float) -> None: ...
+
+    def share_room(self, day: str, room: int) -> CallBudget | None: ...
 
     @property
     def lost(self) -> str | None: ...
@@ -113,6 +116,11 @@ class Limiter:
             f"Limiter(capacity={self.capacity}, window={self.window}, "
             f"concurrency={self.limits.concurrency})"
         )
+
+    def share_room(self, day: str, room: int) -> CallBudget | None:
+        """None: this limiter is this process's alone, so the day's room is too (the
+        client counts it in a ``CallBudget`` of its own)."""
+        return None
 
     @contextmanager
     def slot(self, stop: Stop | None = None, deadline: Deadline | None = None) -> Iterator[None]:

@@ -45,6 +45,12 @@ Invariants:
   process's) and this process's measured latency, in ``Limits.seconds_for``'s model,
   as ``limits.Limiter`` does for one process; the store is read at most every
   ``LOOK_EVERY`` seconds, and a store that cannot be read leaves the plan's model.
+- **One room per day.**  With ``quota_reserve``, the room today's usage leaves before the
+  reserve is the instance's too: ``share_room`` keeps it in the store, per Marketo day,
+  lowered by each run's usage read and never raised (``slots`` states the rule and why
+  it is safe), and every later call takes one unit of it in the same step as its rate
+  slot.  A call that finds none left is kept home (``ReserveReached``, exit 4), so runs
+  at once together never start a call past the room.
 - **One asker per process.**  Threads of one process ask the store one at a time (the
   others wait their turn here), so each process is one contender however many workers
   it runs: no thundering herd at the moment a slot comes free, and a fair share for
@@ -73,6 +79,7 @@ from mktsync.marketo.limits import LATENCY_WEIGHT, STOP_POLL, capacity_of
 from mktsync.marketo.slots import Claim, Grant, Window
 from mktsync.marketo.stats import ClientStats
 from mktsync.marketo.stop import Deadline, Stop
+from mktsync.marketo.usage import CallBudget, ReserveReached
 
 LEASE = 15.0  # seconds a slot stays taken without renewal; renewed every LEASE / 3
 # Waking a hair after a slot's free_at, never a hair before it (the clocks of this
@@ -98,6 +105,7 @@ class SlotBook(Protocol):
     ) -> None: ...
     def hold(self, seconds: float, *, code: str, now: float | None) -> None: ...
     def look(self, capacity: int, now: float | None) -> Window: ...
+    def share_room(self, day: str, room: int, *, now: float | None) -> int: ...
     def close(self) -> None: ...
 
 
@@ -186,6 +194,8 @@ class SharedLimiter:
         # This process's calls since that look: when each finished (_timer), None while in
         # flight; what the look cannot know yet, so the ETA sees its own calls at once.
         self._mine: dict[int, float | None] = {}
+        self._room: CallBudget | None = None  # the day's shared room, once shared
+        self._day: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -258,6 +268,22 @@ class SharedLimiter:
         next_free = frees[len(frees) - self.capacity] if len(frees) >= self.capacity else 0.0
         return max(window.held(since), next_free)
 
+    def share_room(self, day: str, room: int) -> CallBudget:
+        """Keep ``day``'s room in the store, lowered to ``room`` (this run's usage read),
+        and from now on take one unit of it with every call's rate slot.  The budget's
+        ``allowed`` is what is left for every run on the instance; ``reached`` turns True
+        when a call of this process found none left.  Raises ``LimiterLost``."""
+        if self._lost:
+            raise LimiterLost(self._lost)
+        try:
+            left = self.book.share_room(day, room, now=self._now())
+        except LimiterUnavailable as exc:
+            self._lose(str(exc))
+            raise LimiterLost(str(self._lost)) from None
+        with self._state:
+            self._room, self._day = CallBudget(left, shared=True), day
+            return self._room
+
     def renew(self) -> None:
         """Extend the leases of this process's calls in flight (the renewal thread's job)."""
         with self._state:
@@ -310,12 +336,15 @@ class SharedLimiter:
                         concurrency=self.limits.concurrency,
                         lease=self.lease,
                         window=self.window,
+                        day=self._day,
                     )
                     try:
                         grant = self.book.take(claim, self._now())
                     except LimiterUnavailable as exc:
                         self._lose(str(exc))
                         raise LimiterLost(str(self._lost)) from None
+                    if grant.why == "room":
+                        self._room_spent()
                     if grant.taken:
                         with self._state:
                             self._in_flight.add(call)
@@ -334,6 +363,15 @@ class SharedLimiter:
         finally:
             if waited:
                 self.stats.throttled(self._timer() - start)
+
+    def _room_spent(self) -> None:
+        room = self._room
+        assert room is not None, "only a claim that names a day finds its room spent"
+        room.reached = True
+        raise ReserveReached(
+            f"the room today's quota leaves the mktsync runs on this instance is spent "
+            f"({self.book.name})"
+        )
 
     def _pause(self, seconds: float, stop: Stop | None, deadline: Deadline | None) -> None:
         if deadline is not None:

@@ -33,6 +33,24 @@ the smaller never uses more than its own.  Slots are taken highest number first,
 process with larger limits leaves the low numbers (the only ones a smaller one may use)
 for as long as it can.
 
+The **room** of a Marketo day (issue 24, ``plan.quota``): with ``quota_reserve``, a run may
+make the calls today's usage leaves before the reserve.  Runs at once on one instance
+share that room as they share the window, so it is kept here too, per Marketo day (the
+``date`` of ``stats/usage.json``): a call whose claim names the day takes one unit of
+it *together with* its rate slot, or neither; at 0 it takes nothing (``why`` ``room``:
+kept home, never sent).  Each run's usage read *lowers* the stored room to what that
+read leaves, never raises it: the read counts every call Marketo has seen, those of
+other mktsync runs included, but not the ones in flight or too recent to show, which
+the store has already taken off; so each value is a true upper bound of what is left,
+and the lower of the two is too.  The read itself is a call the stored room did not
+count, so it takes one unit first: ``min(stored - 1, fresh)``.  (This double-counts the
+calls both saw: it errs towards the reserve, never into it.)  A read made when the room is
+already 0 is the one call a run can send past it (its day is known only once it
+answered); nothing follows it.  A day's room ends with the day: a read of a later day
+drops the earlier ones, and a call of a run that read an earlier day takes from the newest
+(Marketo counts it on the day it arrives).  A call that took a unit and was not sent does not give it
+back: the room only ever errs towards the reserve.
+
 ``SlotTable`` is this model in memory (the file store loads and saves it); the PostgreSQL
 store says the same in SQL, and ``tests/marketo/test_slots.py`` runs one scenario on both.
 ``wait_hint`` is shared: how long a process that got nothing should wait before it asks
@@ -71,7 +89,7 @@ BUSY_RETRY = 0.005
 # No slot or hold lies further ahead than this (seconds); see "Times are finite and near".
 FAR = 86400.0
 
-Why = Literal["hold", "rate", "concurrency", "busy"]
+Why = Literal["hold", "rate", "concurrency", "busy", "room"]
 
 
 def check_times(store: str, **seconds: float) -> None:
@@ -102,6 +120,7 @@ class Claim:
     concurrency: int
     lease: float  # seconds a slot stays taken unless renewed
     window: float
+    day: str | None = None  # the Marketo day whose room the call takes a unit of, if any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,15 +189,19 @@ class SlotTable:
     rate: list[Slot] = field(default_factory=list)
     concurrency: list[Slot] = field(default_factory=list)
     hold_until: float = 0.0
+    rooms: dict[str, int] = field(default_factory=dict)  # Marketo day -> calls left
 
     def take(self, claim: Claim, *, now: float) -> Grant:
         self._grow(claim.capacity, claim.concurrency)
         rate = self.rate[: claim.capacity]
         conc = self.concurrency[: claim.concurrency]
+        if not self._room_left(claim.day):
+            return Grant(taken=False, why="room")
         if self.hold_until <= now:
             r = _highest_free(rate, now)
             c = _highest_free(conc, now)
             if r is not None and c is not None:
+                self._take_room(claim.day)
                 rate[r] = Slot(
                     free_at=now + claim.lease + claim.window, owner=claim.owner, call=claim.call
                 )
@@ -227,6 +250,32 @@ class SlotTable:
         times = [self.hold_until, *(s.free_at for s in (*self.rate, *self.concurrency))]
         return any(far_off(t, now) for t in times)
 
+    # -- the day's room (see the module docstring) ----------------------------------------
+
+    def share_room(self, day: str, room: int) -> int:
+        """Lower ``day``'s room to ``room`` (a fresh usage read's), never raise it; drop
+        earlier days.  Returns the room now left."""
+        for old in [d for d in self.rooms if d < day]:
+            del self.rooms[old]
+        left = max(0, min(self.rooms[day] - 1, room) if day in self.rooms else room)
+        self.rooms[day] = left
+        return left
+
+    def _room_of(self, day: str | None) -> str | None:
+        """The room a call of ``day`` takes from: the newest stored day not before it (a
+        run still sending after Marketo's day turned spends the new day's room)."""
+        days = [d for d in self.rooms if day is not None and d >= day]
+        return max(days) if days else None
+
+    def _room_left(self, day: str | None) -> bool:
+        room = self._room_of(day)
+        return room is None or self.rooms[room] > 0
+
+    def _take_room(self, day: str | None) -> None:
+        room = self._room_of(day)
+        if room is not None:
+            self.rooms[room] -= 1
+
     def _grow(self, capacity: int, concurrency: int) -> None:
         self.rate.extend(Slot() for _ in range(capacity - len(self.rate)))
         self.concurrency.extend(Slot() for _ in range(concurrency - len(self.concurrency)))
@@ -236,6 +285,7 @@ class SlotTable:
             "rate": [dataclasses.astuple(s) for s in self.rate],
             "concurrency": [dataclasses.astuple(s) for s in self.concurrency],
             "hold_until": self.hold_until,
+            **({"rooms": self.rooms} if self.rooms else {}),
         }
 
     @classmethod
@@ -246,6 +296,7 @@ class SlotTable:
                 rate=[_slot(s) for s in data["rate"]],
                 concurrency=[_slot(s) for s in data["concurrency"]],
                 hold_until=float(data["hold_until"]),
+                rooms=_rooms(data.get("rooms")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a table of slots ({type(exc).__name__})") from None
@@ -258,6 +309,15 @@ def _slot(row: Any) -> Slot:
         owner=None if owner is None else str(owner),
         call=None if call is None else int(call),
     )
+
+
+def _rooms(data: Any) -> dict[str, int]:
+    """The days' rooms of a saved table (none in a table saved before issue 24's fix)."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise TypeError("rooms")
+    return {str(day): int(left) for day, left in data.items()}
 
 
 def _highest_free(slots: list[Slot], now: float) -> int | None:

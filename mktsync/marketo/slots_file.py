@@ -125,6 +125,10 @@ class FileSlots:
         """How the rate slots stand (read only: the lock, no write)."""
         return self._edit(lambda table, t: table.look(capacity, now=t), now, write=False)
 
+    def share_room(self, day: str, room: int, *, now: float | None) -> int:
+        """Lower ``day``'s room to ``room``, never raise it (``slots``); the room left."""
+        return self._edit(lambda table, t: table.share_room(day, room), now)
+
     def table(self) -> SlotTable:
         """The table as it is now (for tests and inspection)."""
         return self._edit(lambda table, t: table, None, write=False)

@@ -2,10 +2,14 @@
 
 >>> book = PostgresSlots(url, "123-abc-456.mktorest.com", capacity=100, concurrency=10)  # doctest: +SKIP
 
-Two tables in the URL's current schema (beside the ledger's, when it is the ledger's URL):
-``mktsync_limit_slots`` (instance, kind ``r``/``c``, number, ``free_at``, owner, call),
-one row per slot of ``slots``' model, and ``mktsync_limit_holds`` (instance, until,
-code): the 606 hold.  Times are the server's clock (epoch seconds), the one clock every
+Three tables in the URL's current schema (beside the ledger's, when it is the ledger's
+URL): ``mktsync_limit_slots`` (instance, kind ``r``/``c``, number, ``free_at``, owner,
+call), one row per slot of ``slots``' model, ``mktsync_limit_holds`` (instance, until,
+code): the 606 hold, and ``mktsync_limit_rooms`` (instance, Marketo day, calls left): the
+day's room under ``quota_reserve`` that ``slots`` describes.  A call that names its day
+locks that row (or a newer day's: ``FOR UPDATE``) in its take statement, and takes a unit only if it took
+both slots; with no unit left it takes nothing.  The row lock is held for that one
+statement: runs on one instance take their turns on it, a statement each.  Times are the server's clock (epoch seconds), the one clock every
 runner shares however far apart their own clocks are; ``now`` replaces it in tests.
 
 **Why rows taken with ``FOR UPDATE SKIP LOCKED``, not advisory locks.**  A rate slot must
@@ -78,21 +82,33 @@ _CREATE = (
         instance text PRIMARY KEY,
         until float8 NOT NULL,
         code text)""",
+    """CREATE TABLE IF NOT EXISTS mktsync_limit_rooms (
+        instance text NOT NULL,
+        day text NOT NULL,
+        room bigint NOT NULL,
+        PRIMARY KEY (instance, day))""",
 )
+_TABLES = ("mktsync_limit_slots", "mktsync_limit_holds", "mktsync_limit_rooms")
 
 _TAKE = f"""
 WITH t AS (SELECT {_NOW} AS now),
 h AS (SELECT until FROM mktsync_limit_holds, t WHERE instance = %(i)s AND until > t.now),
+q AS (
+  SELECT day, room FROM mktsync_limit_rooms WHERE instance = %(i)s AND day >= %(day)s
+  ORDER BY day DESC LIMIT 1 FOR UPDATE),
 c AS (
   SELECT s.n FROM mktsync_limit_slots s, t
   WHERE s.instance = %(i)s AND s.kind = 'c' AND s.n < %(conc)s AND s.free_at <= t.now
-    AND NOT EXISTS (SELECT 1 FROM h)
+    AND NOT EXISTS (SELECT 1 FROM h) AND NOT EXISTS (SELECT 1 FROM q WHERE q.room <= 0)
   ORDER BY s.n DESC LIMIT 1 FOR UPDATE OF s SKIP LOCKED),
 r AS (
   SELECT s.n FROM mktsync_limit_slots s, t
   WHERE s.instance = %(i)s AND s.kind = 'r' AND s.n < %(cap)s AND s.free_at <= t.now
-    AND NOT EXISTS (SELECT 1 FROM h)
+    AND NOT EXISTS (SELECT 1 FROM h) AND NOT EXISTS (SELECT 1 FROM q WHERE q.room <= 0)
   ORDER BY s.n DESC LIMIT 1 FOR UPDATE OF s SKIP LOCKED),
+tq AS (
+  UPDATE mktsync_limit_rooms m SET room = m.room - 1
+  FROM c, r, q WHERE m.instance = %(i)s AND m.day = q.day RETURNING m.room),
 tc AS (
   UPDATE mktsync_limit_slots s SET free_at = t.now + %(lease)s, owner = %(o)s, call = %(call)s
   FROM c, r, t WHERE s.instance = %(i)s AND s.kind = 'c' AND s.n = c.n RETURNING s.n),
@@ -105,9 +121,19 @@ SELECT (SELECT n FROM tc), (SELECT n FROM tr), t.now, COALESCE((SELECT until FRO
    WHERE instance = %(i)s AND kind = 'r' AND n < %(cap)s),
   (SELECT min(free_at) FROM mktsync_limit_slots
    WHERE instance = %(i)s AND kind = 'c' AND n < %(conc)s),
+  COALESCE((SELECT room FROM q), 1), (SELECT count(*) FROM tq),
   (SELECT count(*) FROM mktsync_limit_slots WHERE instance = %(i)s AND free_at > t.now + %(far)s)
   + (SELECT count(*) FROM mktsync_limit_holds WHERE instance = %(i)s AND until > t.now + %(far)s)
 FROM t
+"""
+
+# The day's room: lowered to a fresh read's, never raised; earlier days dropped (slots).
+_SHARE_ROOM = """
+WITH gone AS (DELETE FROM mktsync_limit_rooms WHERE instance = %(i)s AND day < %(day)s)
+INSERT INTO mktsync_limit_rooms (instance, day, room) VALUES (%(i)s, %(day)s, %(room)s)
+ON CONFLICT (instance, day) DO UPDATE
+SET room = GREATEST(0, LEAST(mktsync_limit_rooms.room - 1, excluded.room))
+RETURNING room
 """
 
 _RENEW = f"""
@@ -177,10 +203,11 @@ class PostgresSlots:
                 "window": claim.window,
                 "o": claim.owner,
                 "call": claim.call,
+                "day": claim.day,
                 "far": FAR,
             },
         )
-        taken_c, taken_r, at, hold_until, rate_next, conc_next, damaged = row
+        taken_c, taken_r, at, hold_until, rate_next, conc_next, room, _, damaged = row
         if damaged:
             # Taken or not, this process cannot know what the instance's window holds.
             if taken_c is not None and taken_r is not None:
@@ -188,6 +215,8 @@ class PostgresSlots:
             raise LimiterUnavailable(self._damaged(f"{damaged} of its slots and holds"))
         if taken_c is not None and taken_r is not None:
             return Grant(taken=True)
+        if room <= 0:
+            return Grant(taken=False, why="room")
         return wait_hint(
             now=at, hold_until=hold_until, rate_next=rate_next, concurrency_next=conc_next
         )
@@ -225,6 +254,11 @@ class PostgresSlots:
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:
         check_times(self.name, hold=seconds)
         self._run(_HOLD, {"now": now, "i": self._key, "s": seconds, "code": code})
+
+    def share_room(self, day: str, room: int, *, now: float | None) -> int:
+        """Lower ``day``'s room to ``room``, never raise it (``slots``); the room left."""
+        row = self._one(_SHARE_ROOM, {"i": self._key, "day": day, "room": max(0, room)})
+        return int(row[0])
 
     def close(self) -> None:
         with self._lock:
@@ -274,9 +308,7 @@ class PostgresSlots:
                 self._conn.execute(
                     "SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_CLASS, _SETUP_LOCK)
                 )
-                for table, create in zip(
-                    ("mktsync_limit_slots", "mktsync_limit_holds"), _CREATE, strict=True
-                ):
+                for table, create in zip(_TABLES, _CREATE, strict=True):
                     # Checked first: CREATE ... IF NOT EXISTS needs the right to create
                     # even when the table is there, and a role may have only the tables.
                     if self._conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:

@@ -94,11 +94,15 @@ class CallBudget:
     """How many more API calls this run may send today; every attempt that leaves takes one.
 
     Thread-safe.  ``take`` raises ``ReserveReached`` once the budget is spent (and from
-    then on); ``reached`` says whether a call was kept home for it.
+    then on); ``reached`` says whether a call was kept home for it.  A ``shared`` budget
+    is the room a ``SharedLimiter`` keeps for every run on the instance: ``allowed`` is
+    what was left when this run read its usage, and the limiter, not ``take``, counts
+    each call and sets ``reached``.
     """
 
-    def __init__(self, calls: int) -> None:
+    def __init__(self, calls: int, *, shared: bool = False) -> None:
         self.allowed = max(0, calls)
+        self.shared = shared
         self._taken = 0
         self._lock = threading.Lock()
         self.reached = False

@@ -21,6 +21,11 @@ The rule, for ``apply`` and for the plan's budget line alike (``fit``):
 - ``none``: it does not: apply sends nothing at all (exit 4), rather than spend calls on
   lookups for triggers it could not send.
 
+Runs at once on one instance share the room through their shared limits
+(``marketo.shared_limits``): ``held`` is how much less the room the instance's store
+keeps is than this read alone leaves (calls other mktsync runs took that Marketo's count
+does not show yet), and ``room`` is what is left for every run together.
+
 The read of the usage itself is one of the run's calls (``Summary.usage_calls``) and is
 counted in what Marketo reports, so it is left out of what must still fit.
 """
@@ -45,6 +50,8 @@ class QuotaRoom:
     daily_quota: int
     share: float  # quota_reserve as configured
     usage: DailyUsage
+    shared: bool = False  # the room is shared by the mktsync runs on the instance
+    held: int = 0  # how much lower the shared room was than this read alone leaves
 
     @classmethod
     def of(cls, limits: Limits, usage: DailyUsage) -> QuotaRoom:
@@ -62,7 +69,7 @@ class QuotaRoom:
     @property
     def room(self) -> int:
         """Calls a run may still make today without eating into the reserve."""
-        return max(0, self.daily_quota - self.reserve - self.used)
+        return max(0, self.daily_quota - self.reserve - self.used - self.held)
 
     def fit(self, summary: Summary) -> Fit:
         """Whether a run's calls fit in the room: all of them, some, or none (see above)."""

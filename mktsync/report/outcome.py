@@ -218,9 +218,13 @@ def quota_line(report: ApplyReport) -> str:
             "planned): nothing was sent (exit 4)"
         )
     else:
+        shares = " with the other mktsync runs on this instance" if room.shared else ""
         what = (
-            f"this run planned {needed:,}: it sent what fitted and kept the first call past "
-            "the room, and every call after it, home (exit 4)"
+            f"this run planned {needed:,}: it sent what fitted in the room it shares{shares} "
+            "and kept the first call past the room, and every call after it, home (exit 4)"
+            if room.shared
+            else f"this run planned {needed:,}: it sent what fitted and kept the first call "
+            "past the room, and every call after it, home (exit 4)"
         )
     return f"quota: {usage_words(room)}; {what}"
 
@@ -447,6 +451,7 @@ def quota_json(report: ApplyReport) -> dict[str, Any]:
         "reserve": room.reserve,
         "room": room.room,
         "needed": needed_calls(report.plan.summary),
+        **({"shared": True, "held": room.held} if room.shared else {}),
     }
 
 

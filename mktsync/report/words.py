@@ -175,6 +175,12 @@ def usage_words(room: QuotaRoom) -> str:
         f"today{day} {room.used:,} of {room.daily_quota:,} calls were used by {users}, "
         f"{room.reserve:,} are kept for other integrations (quota_reserve "
         f"{room.share * 100:g}%): room for {room.room:,} more"
+        + (
+            f" ({room.held:,} fewer than the read alone leaves: the room the mktsync runs "
+            "on this instance share, less the calls they took that the read may not show)"
+            if room.held
+            else ""
+        )
     )
 
 

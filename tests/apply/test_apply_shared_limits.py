@@ -30,11 +30,17 @@ CALLS, WINDOW, CONCURRENCY = 6, 1.0, 2
 
 
 def write_config(
-    folder: Path, campaign_id: int, *, shared: bool, leads: int = LEADS, calls: int = CALLS
+    folder: Path,
+    campaign_id: int,
+    *,
+    shared: bool,
+    leads: int = LEADS,
+    calls: int = CALLS,
+    window: float = WINDOW,
 ) -> Path:
     """A config of its own (campaign ``campaign_id``, one call per lead: a per-lead token)
     with its own SQLite ledger; ``shared``: ``limits.shared: ${MKTSYNC_LIMITS_URL}``."""
-    limits: dict[str, Any] = {"calls": calls, "window_seconds": WINDOW, "concurrency": CONCURRENCY}
+    limits: dict[str, Any] = {"calls": calls, "window_seconds": window, "concurrency": CONCURRENCY}
     if shared:
         limits["shared"] = "${MKTSYNC_LIMITS_URL}"
     rows = [{"email": f"user{i}@example.com", "code": f"c{i}"} for i in range(leads)]
@@ -270,3 +276,83 @@ def test_a_damaged_machine_file_stops_every_apply_with_a_plain_error(
         again = start_apply(path, environment(emu, XDG_RUNTIME_DIR=str(runtime)))
         _, err = (s.decode() for s in again.communicate(timeout=120))
         assert again.returncode == 0, err
+
+
+# Issue 24, QA: three runs at once, 44,980 calls used today by the CRM sync, 10 % of
+# 50,000 kept: room for 20 calls at the start, 3 x 14 planned.
+CRM, USED, RESERVE_LINE = "crm-sync@example.com", 44_980, 45_000
+
+
+def run_into_the_reserve(
+    paths: Sequence[Path], extra_env: dict[str, str]
+) -> tuple[list[tuple[int, str, str]], int]:
+    options = EmulatorOptions(
+        calls=CALLS, window_seconds=WINDOW, concurrency=CONCURRENCY, latency=(0.02, 0.05)
+    )
+    with one_instance(paths, options) as emu:
+        emu.add_usage([{"userId": CRM, "count": USED}])
+        env = environment(emu, **extra_env)
+        procs = [start_apply(p, env) for p in paths]
+        outputs = [p.communicate(timeout=240) for p in procs]
+        return [
+            (p.returncode, out.decode(), err.decode())
+            for p, (out, err) in zip(procs, outputs, strict=True)
+        ], emu.usage()[0]["total"]
+
+
+def assert_the_reserve_was_kept(results: list[tuple[int, str, str]], total: int) -> None:
+    assert total <= RESERVE_LINE, f"{total - RESERVE_LINE} calls into the reserve"
+    sent = 0
+    for code, out, err in results:
+        report = json.loads(out)
+        quota, triggered_ = report["quota"], report["totals"]["leads_triggered"]
+        sent += triggered_
+        assert quota["shared"] is True, quota
+        if code == 0:  # "these N fit": they did, and all were sent
+            assert not report["reserve_stopped"] and quota["needed"] <= quota["room"]
+            assert triggered_ == LEADS
+        else:  # kept home at the shared room: never more than the room it reported
+            assert code == 4 and report["reserve_stopped"], err
+            assert triggered_ < LEADS and triggered_ <= quota["room"]
+    assert 0 < sent <= RESERVE_LINE - USED
+
+
+@pytest.mark.slow
+def test_runs_at_once_share_the_day_s_room_through_the_machine_s_file(tmp_path: Path) -> None:
+    paths = [write_config(tmp_path / f"repo{i}", 2301 + i, shared=False) for i in range(3)]
+    results, total = run_into_the_reserve(paths, {})
+    assert_the_reserve_was_kept(results, total)
+
+
+@pytest.mark.slow
+def test_runs_at_once_share_the_day_s_room_through_postgresql(
+    tmp_path: Path, postgres_database: str
+) -> None:
+    paths = [write_config(tmp_path / f"repo{i}", 2401 + i, shared=True) for i in range(3)]
+    results, total = run_into_the_reserve(paths, {"MKTSYNC_LIMITS_URL": postgres_database})
+    assert_the_reserve_was_kept(results, total)
+
+
+def test_plan_usage_takes_its_slot_of_the_shared_window_before_apply(
+    tmp_path: Path, postgres_database: str
+) -> None:
+    """``plan --usage`` then ``apply`` in one job (docs/ci.md): the read is one of the
+    instance's calls in the shared window, so apply's first window leaves room for it."""
+    # A window longer than a process takes to start: the read is still in it.
+    path = write_config(tmp_path, 2501, shared=True, leads=6, window=4.0)
+    options = EmulatorOptions(calls=CALLS, window_seconds=4.0, concurrency=CONCURRENCY)
+    with one_instance([path], options) as emu:
+        env = environment(emu, MKTSYNC_LIMITS_URL=postgres_database)
+        plan = subprocess.run(
+            [sys.executable, "-m", "mktsync", "plan", str(path), "--usage", "-q"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert plan.returncode == 0, plan.stderr
+        proc = start_apply(path, env)
+        out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err.decode()
+        assert emu.stats()["rejected"] == {"rate": 0, "concurrency": 0, "quota": 0}

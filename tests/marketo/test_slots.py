@@ -225,3 +225,37 @@ def test_a_damaged_slot_read_from_the_store_is_a_plain_error_saying_how_to_clear
             for statement in statements.split("; "):
                 conn.execute(statement)
     assert make_book().take(claim("b", 1), T0).taken
+
+
+def day_claim(owner: str, call: int, day: str | None) -> Claim:
+    return Claim(
+        owner=owner, call=call, capacity=9, concurrency=9, lease=LEASE, window=WINDOW, day=day
+    )
+
+
+def test_a_day_s_room_is_shared_and_a_call_takes_a_unit_with_its_slots_or_nothing(
+    make_book: MakeBook,
+) -> None:
+    a, b = make_book(9, 9), make_book(9, 9)
+    assert a.share_room("2026-07-01", 3, now=T0) == 3
+    assert b.take(day_claim("b", 1, "2026-07-01"), T0).taken
+    assert a.take(day_claim("a", 1, "2026-07-01"), T0).taken
+    # Another run's read: the room is lowered to min(stored - its own read, fresh) = 0.
+    assert b.share_room("2026-07-01", 5, now=T0) == 0
+    grant = a.take(day_claim("a", 2, "2026-07-01"), T0)
+    assert (grant.taken, grant.why) == (False, "room")
+    # ... and took no slot: with 9 rate slots, 7 more calls without a day still fit.
+    assert all(a.take(day_claim("a", n, None), T0).taken for n in range(3, 10))
+
+
+def test_a_fresh_read_lowers_the_room_never_raises_it_and_a_new_day_starts_afresh(
+    make_book: MakeBook,
+) -> None:
+    a, b = make_book(9, 9), make_book(9, 9)
+    assert a.share_room("2026-07-01", 10, now=T0) == 10
+    assert b.share_room("2026-07-01", 40, now=T0) == 9  # never raised; its own read taken
+    assert b.share_room("2026-07-01", 4, now=T0) == 4  # a lower read wins
+    assert a.share_room("2026-07-02", 1, now=T0) == 1  # Marketo's new day, a new room
+    # A run that read yesterday spends today's room: its calls arrive today.
+    assert b.take(day_claim("b", 1, "2026-07-01"), T0).taken
+    assert b.take(day_claim("b", 2, "2026-07-01"), T0).why == "room"
