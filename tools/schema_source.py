@@ -478,8 +478,12 @@ SCHEMA = {
                         "window_seconds": {
                             "type": "number",
                             "exclusiveMinimum": 0,
+                            "maximum": 3600,
                             "default": 20,
-                            "description": "Length of the sliding rate window, in seconds.",
+                            "description": "Length of the sliding rate window, in seconds: "
+                            "Marketo's is 20. With shared limits each call holds its slot for "
+                            "its own config's window, so a longer one slows every other config "
+                            "on the instance: leave room with `safety_margin` instead.",
                         },
                         "concurrency": {
                             "type": "integer",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
@@ -114,6 +115,32 @@ def main(
 
         fd, path = tempfile.mkstemp(prefix="mktsync-crash-", suffix=".log")
         with os.fdopen(fd, "w") as f:
-            traceback.print_exc(file=f)
+            f.write(_without_secrets(traceback.format_exc()))
         err.write(f"internal error: a bug in mktsync; the traceback is in {path}\n")
         return EXIT_ERROR
+
+
+# A URL's password (``scheme://user:password@``), however broken the rest of the URL is.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
+# Shorter values are no credential, and hiding them would garble the traceback's numbers.
+_SHORTEST_SECRET = 4
+
+
+def _without_secrets(text: str) -> str:
+    """A crash log's text without the secrets a bug may have put into it: every value a
+    ``${VAR}`` of the config resolved to, the client secret, and every URL password.
+
+    >>> _without_secrets('ProgrammingError: in URI: "postgresql://ci:S3cret@[::1/db"')
+    'ProgrammingError: in URI: "postgresql://ci:***@[::1/db"'
+    """
+    from mktsync.config.dburl import url_secrets
+    from mktsync.config.model import resolved_values
+
+    values = set(resolved_values())
+    for value in list(values):
+        values |= url_secrets(value)  # a password percent-decoded, a query's credential
+    values.add(os.environ.get("MARKETO_CLIENT_SECRET", ""))
+    for value in sorted(values, key=len, reverse=True):
+        if len(value) >= _SHORTEST_SECRET:
+            text = text.replace(value, "***")
+    return _URL_PASSWORD.sub(r"\1***@", text)

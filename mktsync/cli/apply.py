@@ -683,7 +683,8 @@ def _report_many(
             result = results[name]
             out.write(f"== environment {name} ==\n")
             if isinstance(result, MktsyncError):
-                out.writelines(f"error: {one_line(line)}\n" for line in result.lines())
+                # Each line carries its own "error:" (or "warning:"), as ``main`` prints it.
+                out.writelines(f"{one_line(line)}\n" for line in result.lines())
                 continue
             text = render_apply_text(result, limit=request.output.rows(10))
             lines = text.rstrip("\n").split("\n")

@@ -43,6 +43,17 @@ class Position:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+# Every value a ``${VAR}`` of the config resolved to in this process, whatever it was
+# for: the crash log hides them (``resolved_values``; docs/exit-codes.md says it holds
+# no secrets, whatever the bug).
+_RESOLVED: set[str] = set()
+
+
+def resolved_values() -> frozenset[str]:
+    """The values ``${VAR}`` references have resolved to so far in this process."""
+    return frozenset(_RESOLVED)
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvString:
     """A config string that may hold ``${VAR}`` or ``${VAR:-default}`` references.
@@ -92,6 +103,7 @@ class EnvString:
             name, default = match.group(1), match.group(2)
             value = env.get(name)
             if value:
+                _RESOLVED.add(value)
                 return value
             if default is not None:
                 return default

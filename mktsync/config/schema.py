@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -44,9 +45,24 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+def _finite_number(checker: Any, instance: Any) -> bool:
+    """JSON's numbers, which YAML's ``.nan``, ``.inf`` and ``-.inf`` (and ``1e999``) are
+    not: no limit, margin, count or value of mktsync means anything as one, and a NaN
+    compares false with everything (a ``minimum`` lets it through; a limiter would wait
+    on it forever).  So every ``number`` of the schema is finite, wherever it is."""
+    number = jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, "number")
+    return bool(number) and not (isinstance(instance, float) and not math.isfinite(instance))
+
+
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema())
+def _validator() -> jsonschema.protocols.Validator:
+    finite = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+            "number", _finite_number
+        ),
+    )
+    return finite(schema())
 
 
 def schema_problems(doc: Document) -> list[Problem]:
@@ -176,6 +192,8 @@ def _bad_name(path: JsonPath, name: str) -> str:
 def _message(error: ValidationError) -> str:
     v, expected, got = error.validator, error.validator_value, error.instance
     if v == "type":
+        if isinstance(got, float) and not math.isfinite(got):
+            return f"expected a finite number, got {_show(got)}"
         kinds = expected if isinstance(expected, list) else [expected]
         words = " or ".join(_TYPE_WORDS.get(str(k), str(k)) for k in kinds)
         return f"expected {words}, got {_show(got)}"
@@ -228,6 +246,8 @@ def _show(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"nan": ".nan", "inf": ".inf", "-inf": "-.inf"}[str(value)]
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "...'"
 

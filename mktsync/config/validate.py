@@ -22,7 +22,7 @@ from typing import Any
 from mktsync.config.batch import build_schedules, check_schedules
 from mktsync.config.checker import Checker, key_text, normalise_token_name
 from mktsync.config.dburl import UrlKind
-from mktsync.config.defaults import ALLOWED_FIELD, CAMPAIGN, TOP, filled
+from mktsync.config.defaults import ALLOWED_FIELD, CAMPAIGN, LIMITS, TOP, filled
 from mktsync.config.environments import (
     build_environments,
     check_environments,
@@ -130,12 +130,38 @@ class DocumentChecker(Checker):
                 self.warn(("sources", name, "path"), f"file '{path_text}' does not exist (yet)")
 
     def _check_marketo(self, marketo: dict[str, Any]) -> None:
+        self._check_shared_window(marketo, ("marketo",))
+        for name, env in _mapping(self.doc.data.get("environments")).items():
+            if isinstance(env, dict):
+                self._check_shared_window(
+                    _mapping(env.get("marketo")), ("environments", name, "marketo")
+                )
         secret = marketo.get("client_secret")
         if isinstance(secret, str) and not EnvString(raw=secret).variables:
             self.warn(
                 ("marketo", "client_secret"),
                 "the client secret is written in the file; use ${MARKETO_CLIENT_SECRET} "
                 "and keep the secret in the environment",
+            )
+
+    def _check_shared_window(self, marketo: dict[str, Any], path: JsonPath) -> None:
+        """Shared limits hold each call's slot for its *own* config's window: a window
+        longer than Marketo's slows every other config on the instance (docs/ci.md)."""
+        limits = _mapping(marketo.get("limits"))
+        window = limits.get("window_seconds")
+        marketo_window = LIMITS["window_seconds"]
+        if (
+            "shared" in limits
+            and isinstance(window, int | float)
+            and not isinstance(window, bool)
+            and window != marketo_window
+        ):
+            self.warn(
+                (*path, "limits", "window_seconds"),
+                f"window_seconds: {window} with limits.shared: each call holds a slot of the "
+                f"instance for this window, not Marketo's {marketo_window} s, so a longer "
+                "one slows every other config sharing it (a shorter one risks 606); "
+                "keep Marketo's window and leave room with safety_margin",
             )
 
     def _check_lead(self, campaign: dict[str, Any], path: JsonPath) -> None:

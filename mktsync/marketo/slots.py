@@ -56,13 +56,28 @@ store says the same in SQL, and ``tests/marketo/test_slots.py`` runs one scenari
 ``wait_hint`` is shared: how long a process that got nothing should wait before it asks
 again.  ``Window`` is what a store answers when asked how its rate slots stand (the ETA of
 ``apply``: ``shared_limits.SharedLimiter.seconds_for``).
+
+**Times are finite and near.**  One slot whose ``free_at`` is NaN is never free (NaN
+compares false) and makes every wait NaN; one at infinity waits forever or overflows the
+clock -- for every process on the instance, not only the one that wrote it.  So no store
+ever writes a time that is not finite (``check_times``: a lease, window or hold that is
+not a finite number of seconds up to ``FAR`` raises ``LimiterUnavailable`` before
+anything is written), and a store that *reads* one (an older or hostile process wrote
+it, or someone edited the store) treats it as damage: ``LimiterUnavailable`` naming the
+store and how to clear it, so the run stops before it sends, with a plain error, never
+a hang.  Damage is refused rather than ignored because ignoring it would mean guessing
+which calls of the instance's window its writer spent.  ``FAR`` (a day) is the bound:
+Marketo's window is 20 s and its holds are seconds, so no true slot lies further ahead.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from mktsync.marketo.codes import LimiterUnavailable
 
 # A call that is in flight frees its concurrency slot the moment it returns, which no
 # store can foresee: a process waiting only for a concurrency slot asks again this often.
@@ -71,7 +86,28 @@ CONCURRENCY_POLL = 0.05
 # ask again almost at once.
 BUSY_RETRY = 0.005
 
+# No slot or hold lies further ahead than this (seconds); see "Times are finite and near".
+FAR = 86400.0
+
 Why = Literal["hold", "rate", "concurrency", "busy", "room"]
+
+
+def check_times(store: str, **seconds: float) -> None:
+    """Raise ``LimiterUnavailable`` unless every one of ``seconds`` (a lease, a window, a
+    hold) is a finite number of seconds from 0 to ``FAR``: nothing else is written."""
+    for what, value in seconds.items():
+        if not (math.isfinite(value) and 0 <= value <= FAR):
+            raise LimiterUnavailable(
+                f"{store}: a {what} of {value!r} s is not a time the shared limits can "
+                f"hold (a finite number of seconds up to {FAR:.0f}); nothing was written "
+                "or sent"
+            )
+
+
+def far_off(value: float, now: float) -> bool:
+    """A time read from a store that no process of this model writes: not finite, or
+    more than ``FAR`` seconds after ``now``."""
+    return not math.isfinite(value) or value > now + FAR
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,6 +244,11 @@ class SlotTable:
 
     def hold(self, *, now: float, seconds: float) -> None:
         self.hold_until = max(self.hold_until, now + seconds)
+
+    def damaged(self, now: float) -> bool:
+        """Whether a slot or the hold holds a time no process writes (``far_off``)."""
+        times = [self.hold_until, *(s.free_at for s in (*self.rate, *self.concurrency))]
+        return any(far_off(t, now) for t in times)
 
     # -- the day's room (see the module docstring) ----------------------------------------
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mktsync.marketo.codes import LimiterUnavailable
-from mktsync.marketo.slots import Claim, Grant, SlotTable, Window
+from mktsync.marketo.slots import Claim, Grant, SlotTable, Window, check_times
 
 T = TypeVar("T")
 
@@ -102,19 +102,23 @@ class FileSlots:
         return f"FileSlots({self.name!r})"
 
     def take(self, claim: Claim, now: float | None) -> Grant:
+        check_times(self.name, lease=claim.lease, window=claim.window)
         return self._edit(lambda table, t: table.take(claim, now=t), now)
 
     def renew(self, owner: str, *, lease: float, window: float, now: float | None) -> None:
+        check_times(self.name, lease=lease, window=window)
         self._edit(lambda table, t: table.renew(owner, now=t, lease=lease, window=window), now)
 
     def release(
         self, owner: str, call: int, *, window: float, sent: bool, now: float | None
     ) -> None:
+        check_times(self.name, window=window)
         self._edit(
             lambda table, t: table.release(owner, call, now=t, window=window, sent=sent), now
         )
 
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:
+        check_times(self.name, hold=seconds)
         self._edit(lambda table, t: table.hold(now=t, seconds=seconds), now)
 
     def look(self, capacity: int, now: float | None) -> Window:
@@ -149,7 +153,14 @@ class FileSlots:
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
                 try:
                     table = self._load()
-                    result = change(table, self._clock() if now is None else now)
+                    at = self._clock() if now is None else now
+                    if table.damaged(at):
+                        raise LimiterUnavailable(
+                            self._damaged(
+                                "a slot or hold is NaN, infinite or more than a day ahead"
+                            )
+                        )
+                    result = change(table, at)
                     if write:
                         self._save(table)
                     return result
@@ -166,10 +177,7 @@ class FileSlots:
         try:
             return SlotTable.from_json(json.loads(text))
         except ValueError:
-            raise LimiterUnavailable(
-                f"{self.name}: this machine's shared limits are damaged (not a table of "
-                "slots); delete the file when no mktsync apply is running"
-            ) from None
+            raise LimiterUnavailable(self._damaged("not a table of slots")) from None
 
     def _save(self, table: SlotTable) -> None:
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".limits-", suffix=".tmp")
@@ -181,6 +189,12 @@ class FileSlots:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
+
+    def _damaged(self, why: str) -> str:
+        return (
+            f"{self.name}: this machine's shared limits are damaged ({why}); delete the "
+            "file when no mktsync apply is running"
+        )
 
     def _failure(self, what: str, exc: OSError) -> str:
         return f"{self.name}: this machine's shared limits {what} ({exc.strerror or type(exc).__name__})"

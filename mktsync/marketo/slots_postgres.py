@@ -41,6 +41,13 @@ window.  With rows, one statement takes a slot:
   tables and this instance's rows, created if missing under an advisory transaction
   lock, so two first runs cannot trip over each other.
 
+A slot or hold no process writes -- NaN, infinite, or more than ``slots.FAR`` ahead (an
+older mktsync, a hostile process, a hand edit) -- is damage (``slots``, "Times are
+finite and near"): each take counts such rows of its instance (PostgreSQL sorts NaN above
+every number, so one comparison with ``now + FAR`` finds NaN and infinity alike) and,
+finding any, raises ``LimiterUnavailable`` with the statements that clear them.  Nothing
+that is not a finite, near time is ever written (``slots.check_times``).
+
 The connection is autocommit (every statement is its own transaction), with a statement
 timeout, and is made again once if it breaks; failing that, ``LimiterUnavailable``: the
 limiter stops the run rather than guess.
@@ -53,7 +60,7 @@ from typing import Any
 
 from mktsync.config.dburl import connect_options, redact, url_secrets
 from mktsync.marketo.codes import LimiterUnavailable
-from mktsync.marketo.slots import Claim, Grant, Window, wait_hint
+from mktsync.marketo.slots import FAR, Claim, Grant, Window, check_times, far_off, wait_hint
 
 _LOCK_CLASS = 0x6D6B7473  # "mkts": mktsync's advisory lock namespace (the ledger's 1 and 2)
 _SETUP_LOCK = 3
@@ -114,7 +121,9 @@ SELECT (SELECT n FROM tc), (SELECT n FROM tr), t.now, COALESCE((SELECT until FRO
    WHERE instance = %(i)s AND kind = 'r' AND n < %(cap)s),
   (SELECT min(free_at) FROM mktsync_limit_slots
    WHERE instance = %(i)s AND kind = 'c' AND n < %(conc)s),
-  COALESCE((SELECT room FROM q), 1), (SELECT count(*) FROM tq)
+  COALESCE((SELECT room FROM q), 1), (SELECT count(*) FROM tq),
+  (SELECT count(*) FROM mktsync_limit_slots WHERE instance = %(i)s AND free_at > t.now + %(far)s)
+  + (SELECT count(*) FROM mktsync_limit_holds WHERE instance = %(i)s AND until > t.now + %(far)s)
 FROM t
 """
 
@@ -182,6 +191,7 @@ class PostgresSlots:
         return f"PostgresSlots({self.name!r}, {self._key!r})"
 
     def take(self, claim: Claim, now: float | None) -> Grant:
+        check_times(self.name, lease=claim.lease, window=claim.window)
         row = self._one(
             _TAKE,
             {
@@ -194,9 +204,15 @@ class PostgresSlots:
                 "o": claim.owner,
                 "call": claim.call,
                 "day": claim.day,
+                "far": FAR,
             },
         )
-        taken_c, taken_r, at, hold_until, rate_next, conc_next, room, _ = row
+        taken_c, taken_r, at, hold_until, rate_next, conc_next, room, _, damaged = row
+        if damaged:
+            # Taken or not, this process cannot know what the instance's window holds.
+            if taken_c is not None and taken_r is not None:
+                self.release(claim.owner, claim.call, window=claim.window, sent=False, now=now)
+            raise LimiterUnavailable(self._damaged(f"{damaged} of its slots and holds"))
         if taken_c is not None and taken_r is not None:
             return Grant(taken=True)
         if room <= 0:
@@ -206,6 +222,7 @@ class PostgresSlots:
         )
 
     def renew(self, owner: str, *, lease: float, window: float, now: float | None) -> None:
+        check_times(self.name, lease=lease, window=window)
         self._run(
             _RENEW, {"now": now, "i": self._key, "o": owner, "lease": lease, "window": window}
         )
@@ -213,6 +230,7 @@ class PostgresSlots:
     def release(
         self, owner: str, call: int, *, window: float, sent: bool, now: float | None
     ) -> None:
+        check_times(self.name, window=window)
         self._run(
             _RELEASE,
             {"now": now, "i": self._key, "o": owner, "call": call, "window": window, "sent": sent},
@@ -223,14 +241,18 @@ class PostgresSlots:
         at, finished, in_flight, hold_until = self._one(
             _LOOK, {"now": now, "i": self._key, "cap": capacity}
         )
+        times = [float(f) for f in finished or ()]
+        if any(far_off(t, float(at)) for t in (*times, float(hold_until))):
+            raise LimiterUnavailable(self._damaged("a slot or hold"))
         return Window(
             now=float(at),
-            finished=tuple(float(f) for f in finished or ()),
+            finished=tuple(times),
             in_flight=int(in_flight),
             hold_until=float(hold_until),
         )
 
     def hold(self, seconds: float, *, code: str, now: float | None) -> None:
+        check_times(self.name, hold=seconds)
         self._run(_HOLD, {"now": now, "i": self._key, "s": seconds, "code": code})
 
     def share_room(self, day: str, room: int, *, now: float | None) -> int:
@@ -258,17 +280,25 @@ class PostgresSlots:
 
         from mktsync.config.dburl import libpq_options
 
-        options = connect_options(self._url)
-        if "tcp_user_timeout" in libpq_options() and "tcp_user_timeout" not in conninfo_to_dict(
-            self._url
-        ):
-            options["tcp_user_timeout"] = TCP_USER_TIMEOUT
         try:
+            # Parsing is inside: a malformed URL (``[::1`` without its ``]``) is this
+            # store's plain error, never an internal one quoting the URL.
+            options = connect_options(self._url)
+            if "tcp_user_timeout" in libpq_options() and (
+                "tcp_user_timeout" not in conninfo_to_dict(self._url)
+            ):
+                options["tcp_user_timeout"] = TCP_USER_TIMEOUT
             self._conn = psycopg.connect(self._url, autocommit=True, **options)
             self._conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         except psycopg.Error as exc:
             self._conn = None
-            raise LimiterUnavailable(self._failure("cannot be reached", exc)) from None
+            # ProgrammingError: libpq could not read the URL (nothing was dialled).
+            what = (
+                "cannot be read"
+                if isinstance(exc, psycopg.ProgrammingError)
+                else "cannot be reached"
+            )
+            raise LimiterUnavailable(self._failure(what, exc)) from None
 
     def _setup(self, capacity: int, concurrency: int) -> None:
         import psycopg
@@ -325,8 +355,18 @@ class PostgresSlots:
             finally:
                 self._conn = None
 
+    def _damaged(self, which: str) -> str:
+        k = self._key.replace("'", "''")
+        return (
+            f"{self.name}: the shared limits of {self._key} are damaged ({which} NaN, "
+            "infinite or more than a day ahead); when no mktsync apply is running, clear "
+            f"them: UPDATE mktsync_limit_slots SET free_at = 0, owner = NULL, call = NULL "
+            f"WHERE instance = '{k}'; DELETE FROM mktsync_limit_holds WHERE instance = '{k}'"
+        )
+
     def _failure(self, what: str, exc: Exception) -> str:
         text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = text.replace(self._url, redact(self._url))
         for secret in url_secrets(self._url):
             text = text.replace(secret, "***")
         return f"{self.name} {what}: {text}"

@@ -230,6 +230,54 @@ def test_limits_shared_obeys_the_host_rule(
     assert [e for e in journal if e["endpoint"] != "identity"] == []
 
 
+def test_a_malformed_limits_url_is_a_plain_error_that_hides_its_password(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 2202, shared=True)
+    options = EmulatorOptions(calls=CALLS, window_seconds=WINDOW, concurrency=CONCURRENCY)
+    with one_instance([path], options) as emu:
+        # "[::1" without its "]": libpq cannot read it, and its error quotes the URL.
+        env = environment(emu, MKTSYNC_LIMITS_URL="postgresql://ci:S3cretPW@[::1/limits")
+        proc = start_apply(path, env)
+        out, err = (s.decode() for s in proc.communicate(timeout=60))
+        journal = emu.journal()
+    assert proc.returncode == 1, err
+    assert "PostgreSQL postgresql://ci:***@[::1/limits cannot be read" in err
+    assert "internal error" not in err and "S3cretPW" not in out + err
+    assert [e for e in journal if e["endpoint"] != "identity"] == []
+
+
+@pytest.mark.parametrize("damage", ["NaN", "Infinity"])
+def test_a_damaged_machine_file_stops_every_apply_with_a_plain_error(
+    tmp_path: Path, damage: str
+) -> None:
+    """A slot no process writes (an older mktsync's NaN window) is the other jobs'
+    plain error naming the file and how to clear it: never a wait without end."""
+    path = write_config(tmp_path / "repo", 2203, shared=False)
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    options = EmulatorOptions(calls=CALLS, window_seconds=WINDOW, concurrency=CONCURRENCY)
+    with one_instance([path], options) as emu:
+        port = emu.base_url.rsplit(":", 1)[1].split("/")[0]
+        book = runtime / "mktsync" / f"limits-localhost_{port}.json"
+        book.parent.mkdir(mode=0o700)
+        slots = ",".join(f"[{damage if i == 0 else 0},null,null]" for i in range(CALLS))
+        book.write_text(
+            f'{{"rate":[{slots}],"concurrency":[[0,null,null],[0,null,null]],"hold_until":0}}',
+            encoding="utf-8",
+        )
+        proc = start_apply(path, environment(emu, XDG_RUNTIME_DIR=str(runtime)))
+        out, err = (s.decode() for s in proc.communicate(timeout=60))
+        journal = emu.journal()
+        assert proc.returncode == 1, err
+        assert f"{book}: this machine's shared limits are damaged" in out + err
+        assert "delete the file" in out + err and "internal error" not in err
+        assert [e for e in journal if e["endpoint"] != "identity"] == []
+        # As the message says: deleted, the next run goes.
+        book.unlink()
+        again = start_apply(path, environment(emu, XDG_RUNTIME_DIR=str(runtime)))
+        _, err = (s.decode() for s in again.communicate(timeout=120))
+        assert again.returncode == 0, err
+
+
 # Issue 24, QA: three runs at once, 44,980 calls used today by the CRM sync, 10 % of
 # 50,000 kept: room for 20 calls at the start, 3 x 14 planned.
 CRM, USED, RESERVE_LINE = "crm-sync@example.com", 44_980, 45_000

@@ -200,6 +200,16 @@ def test_what_is_for_one_environment_is_refused_with_several(tmp_path: Path) -> 
         assert sandbox.triggers() == [] and production.triggers() == []
 
 
+def test_an_environment_s_error_is_printed_once_with_one_prefix(tmp_path: Path) -> None:
+    with two_instances(tmp_path, 0) as (sandbox, production, env):
+        env["MARKETO_CLIENT_SECRET"] = "wrong"  # production's credentials are refused
+        code, out, err = mktsync(tmp_path, "apply", "--all-envs", "--yes", "-q", **env)
+    assert code == 1, out + err
+    production = out.split("== environment production ==")[1]
+    [line] = [x for x in production.splitlines() if "401" in x]
+    assert line.startswith("error: Marketo error 401") and "error: error:" not in out, line
+
+
 def test_the_worst_exit_code_wins() -> None:
     assert worst([0, 5, 3]) == 3 and worst([3, 4]) == 4 and worst([4, 1]) == 1
     assert worst([1, 143]) == 143 and worst([0, 0]) == 0 and worst([5, 0]) == 5

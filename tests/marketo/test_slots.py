@@ -3,12 +3,16 @@ clock the test moves: what a call takes, when it comes free, what a dead process
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from mktsync.marketo.codes import LimiterUnavailable
 from mktsync.marketo.shared_limits import SlotBook
 from mktsync.marketo.slots import CONCURRENCY_POLL, Claim
 from mktsync.marketo.slots_file import FileSlots
@@ -155,6 +159,72 @@ def test_a_look_shows_every_process_s_slots_taken_and_the_hold(make_book: MakeBo
     other.hold(40.0, code="606", now=T0 + 3)
     assert book.look(3, T0 + 4).held() == pytest.approx(39.0)
     assert book.look(3, T0 + 2 + WINDOW).finished == ()  # free again
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda book: book.take(dataclasses.replace(claim("a", 1), window=math.nan), T0),
+        lambda book: book.take(dataclasses.replace(claim("a", 1), lease=math.inf), T0),
+        lambda book: book.hold(math.nan, code="606", now=T0),
+        lambda book: book.hold(math.inf, code="606", now=T0),
+        lambda book: book.renew("a", lease=LEASE, window=math.nan, now=T0),
+        lambda book: book.release("a", 1, window=math.inf, sent=True, now=T0),
+    ],
+)
+def test_a_time_that_is_not_finite_is_never_written(
+    make_book: MakeBook, change: Callable[[SlotBook], object]
+) -> None:
+    book, other = make_book(), make_book()
+    with pytest.raises(LimiterUnavailable, match="not a time the shared limits can hold"):
+        change(book)
+    # The other process of the instance is untouched: its call goes at once.
+    assert other.take(claim("b", 1), T0).taken
+
+
+def _damage(book: SlotBook, what: str) -> None:
+    """Write ``what`` into a slot (or the hold) the way an older or hostile process could."""
+    if isinstance(book, FileSlots):
+        table = book.table().to_json()
+        table["rate"] = [[what if i == 0 else 0, None, None] for i in range(2)]
+        book.path.write_text(json.dumps(table).replace(f'"{what}"', what), encoding="utf-8")
+        return
+    import psycopg
+
+    assert isinstance(book, PostgresSlots)
+    with psycopg.connect(book._url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE mktsync_limit_slots SET free_at = %s::float8 WHERE instance = %s AND n = 0",
+            (what, book._key),
+        )
+
+
+@pytest.mark.parametrize("what", ["NaN", "Infinity", "1e30"])
+def test_a_damaged_slot_read_from_the_store_is_a_plain_error_saying_how_to_clear_it(
+    make_book: MakeBook, what: str
+) -> None:
+    book = make_book()
+    assert book.take(claim("a", 1), T0).taken
+    book.release("a", 1, window=WINDOW, sent=False, now=T0)
+    _damage(book, what)
+    with pytest.raises(LimiterUnavailable, match="damaged"):
+        make_book().look(2, T0)  # apply's ETA reads it too: no NaN wait comes of it
+    with pytest.raises(LimiterUnavailable, match="damaged") as caught:
+        make_book().take(claim("b", 1), T0)
+    # Following the message's own instructions clears the damage.
+    message = str(caught.value)
+    if isinstance(book, FileSlots):
+        assert "delete the file" in message and str(book.path) in message
+        book.path.unlink()
+    else:
+        import psycopg
+
+        assert isinstance(book, PostgresSlots)
+        statements = message.split("clear them: ", 1)[1]
+        with psycopg.connect(book._url, autocommit=True) as conn:
+            for statement in statements.split("; "):
+                conn.execute(statement)
+    assert make_book().take(claim("b", 1), T0).taken
 
 
 def day_claim(owner: str, call: int, day: str | None) -> Claim:
