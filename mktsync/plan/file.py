@@ -356,21 +356,26 @@ def _deferred_json(d: DeferredItem) -> dict[str, Any]:
     }
 
 
-def _deferred(c: dict[str, Any], x: dict[str, Any]) -> DeferredItem:
+def _listed_item(c: dict[str, Any], x: dict[str, Any], **more: Any) -> Item:
+    """The item a plan file lists under campaign ``c`` as ``x`` (a changed or deferred one)."""
     lead = str(x["lead"])
+    return Item(
+        campaign=c["name"],
+        campaign_id=int(c["campaign_id"]),
+        key=str(x["key"]),
+        lead_id=int(lead[3:]) if lead.startswith("id:") else None,
+        email=None if lead.startswith("id:") else lead,
+        tokens=tuple(x["tokens"].items()),
+        source=x["source"],
+        row=int(x["row"]),
+        **more,
+    )
+
+
+def _deferred(c: dict[str, Any], x: dict[str, Any]) -> DeferredItem:
     first = x["first"]
     return DeferredItem(
-        item=Item(
-            campaign=c["name"],
-            campaign_id=int(c["campaign_id"]),
-            key=str(x["key"]),
-            lead_id=int(lead[3:]) if lead.startswith("id:") else None,
-            email=None if lead.startswith("id:") else lead,
-            tokens=tuple(x["tokens"].items()),
-            source=x["source"],
-            row=int(x["row"]),
-            synced=tuple(x.get("fields", {}).items()),
-        ),
+        item=_listed_item(c, x, synced=tuple(x.get("fields", {}).items())),
         first_campaign=str(first["campaign"]),
         first_source=str(first["source"]),
         first_row=int(first["row"]),
@@ -598,17 +603,7 @@ def _call(c: dict[str, Any], call: dict[str, Any], synced: Synced) -> Call:
 
 
 def _changed(c: dict[str, Any], x: dict[str, Any]) -> ChangedItem:
-    lead = str(x["lead"])
     return ChangedItem(
-        item=Item(
-            campaign=c["name"],
-            campaign_id=int(c["campaign_id"]),
-            key=str(x["key"]),
-            lead_id=int(lead[3:]) if lead.startswith("id:") else None,
-            email=None if lead.startswith("id:") else lead,
-            tokens=tuple(x["tokens"].items()),
-            source=x["source"],
-            row=int(x["row"]),
-        ),
+        item=_listed_item(c, x),
         old_tokens=tuple(x["old_tokens"].items()),
     )
