@@ -166,7 +166,9 @@ def test_a_key_damaged_inside_the_table_is_an_error_not_a_new_trigger(project: P
     while at >= 0:
         starts.append(at)
         at = project.pristine.find(key, at + 1)
-    assert len(starts) == 2  # the table's record and the status index's entry
+    # The table's record and the status index's entry, and sometimes a stale copy on a page
+    # SQLite freed (the layout depends on the run): the loop below finds the table's copy.
+    assert len(starts) >= 2
     for at in starts:
         data = bytearray(project.pristine)
         data[at + 2] ^= 0x01  # 'user60' -> 'usdr60'
