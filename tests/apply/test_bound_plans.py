@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from apply_helpers import write_project
+from testing.cli import credentials, mktsync
 from testing.seed import lead, project_seed, serve_project
 
 from mktsync.config import load_config
@@ -25,32 +23,6 @@ from mktsync.emulator import Emulator, EmulatorOptions, serve
 from mktsync.ledger import open_ledger
 
 REPO = Path(__file__).resolve().parent.parent.parent
-
-
-def mktsync(cwd: Path, *argv: str, **env: str) -> tuple[int, str, str]:
-    """``python -m mktsync ARGV`` in ``cwd``, with only the variables given (and PATH)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MARKETO_", "MKTSYNC_"))}
-    clean.pop("GITHUB_STEP_SUMMARY", None)
-    clean.pop("CI", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "mktsync", *argv],
-        cwd=cwd,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def credentials(emu: Emulator, prefix: str = "MARKETO") -> dict[str, str]:
-    return {
-        f"{prefix}_BASE_URL": emu.base_url,
-        f"{prefix}_CLIENT_ID": emu.client_id,
-        f"{prefix}_CLIENT_SECRET": emu.client_secret,
-    }
 
 
 def leads_triggered(emu: Emulator) -> int:

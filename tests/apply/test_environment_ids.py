@@ -8,12 +8,10 @@ plans and plan files say, and what the ledgers recorded.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from testing.cli import credentials, mktsync
 from testing.project import LEAD_BY_EMAIL, MARKETO_FROM_ENV, csv_source, csv_text, write_project
 from testing.seed import serve_project
 
@@ -74,34 +72,6 @@ def project(tmp_path: Path, *, sandbox: dict[str, object] | None = None) -> Path
         environments={"sandbox": sandbox or SANDBOX, "production": PRODUCTION},
         files={"regs.csv": csv_text(REGISTRATIONS)},
     )
-
-
-def mktsync(cwd: Path, *argv: str, **env: str) -> tuple[int, str, str]:
-    """``python -m mktsync ARGV`` in ``cwd``, with only the variables given (and PATH)."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MARKETO_", "MKTSYNC_", "GITHUB_")) and k != "CI"
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "mktsync", *argv],
-        cwd=cwd,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def credentials(emu: Emulator, prefix: str) -> dict[str, str]:
-    return {
-        f"{prefix}_BASE_URL": emu.base_url,
-        f"{prefix}_CLIENT_ID": emu.client_id,
-        f"{prefix}_CLIENT_SECRET": emu.client_secret,
-    }
 
 
 def triggered(emu: Emulator) -> dict[int, int]:
